@@ -1,0 +1,171 @@
+import { EMPTY_BYTES, utf8Decode, utf8Encode } from './bytes.js';
+
+/** Frames a client sends. */
+export const ClientCommand = {
+  CONNECT: 'CONNECT',
+  STOMP: 'STOMP',
+  SEND: 'SEND',
+  SUBSCRIBE: 'SUBSCRIBE',
+  UNSUBSCRIBE: 'UNSUBSCRIBE',
+  ACK: 'ACK',
+  NACK: 'NACK',
+  BEGIN: 'BEGIN',
+  COMMIT: 'COMMIT',
+  ABORT: 'ABORT',
+  DISCONNECT: 'DISCONNECT',
+} as const;
+/** A command a client sends. */
+export type ClientCommand = (typeof ClientCommand)[keyof typeof ClientCommand];
+
+/** Frames a server sends. */
+export const ServerCommand = {
+  CONNECTED: 'CONNECTED',
+  MESSAGE: 'MESSAGE',
+  RECEIPT: 'RECEIPT',
+  ERROR: 'ERROR',
+} as const;
+/** A command a server sends. */
+export type ServerCommand = (typeof ServerCommand)[keyof typeof ServerCommand];
+
+/** Every STOMP command. */
+export const Command = { ...ClientCommand, ...ServerCommand } as const;
+/** Any STOMP command. */
+export type Command = ClientCommand | ServerCommand;
+
+const CLIENT_COMMANDS: ReadonlySet<string> = new Set(Object.values(ClientCommand));
+const SERVER_COMMANDS: ReadonlySet<string> = new Set(Object.values(ServerCommand));
+
+/** True for a command a client may send. */
+export function isClientCommand(command: string): command is ClientCommand {
+  return CLIENT_COMMANDS.has(command);
+}
+
+/** True for a command a server may send. */
+export function isServerCommand(command: string): command is ServerCommand {
+  return SERVER_COMMANDS.has(command);
+}
+
+/** A header as a `[name, value]` pair. */
+export type HeaderEntry = readonly [name: string, value: string];
+
+/**
+ * Headers given to a constructor or builder: an ordered list of pairs (repeats kept), or a plain
+ * object. In an object, `undefined` values are skipped and numbers and booleans are stringified.
+ */
+export type HeadersInit =
+  | Iterable<readonly [string, string]>
+  | Readonly<Record<string, string | number | boolean | undefined>>;
+
+/** A frame body: bytes, or text that is UTF-8 encoded. */
+export type BodyInit = Uint8Array | string;
+
+/** Flatten a {@link HeadersInit} into `[name0, value0, name1, value1, ...]`. */
+export function flattenHeaders(init: HeadersInit | undefined): string[] {
+  const flat: string[] = [];
+  if (init === undefined) return flat;
+  if (isIterable(init)) {
+    for (const [name, value] of init) flat.push(name, value);
+    return flat;
+  }
+  for (const name of Object.keys(init)) {
+    const value = init[name];
+    if (value !== undefined) flat.push(name, String(value));
+  }
+  return flat;
+}
+
+function isIterable(value: HeadersInit): value is Iterable<readonly [string, string]> {
+  return typeof (value as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function';
+}
+
+/**
+ * One STOMP frame: a command, an ordered list of headers (repeats are kept; lookups return the
+ * first, as the spec requires), and a body of bytes.
+ *
+ * Frames produced by the parser may share memory with the chunk they were parsed from; treat
+ * bodies as read-only.
+ */
+export class Frame {
+  /** The command, e.g. `SEND`. */
+  readonly command: string;
+  /**
+   * Headers flattened as `[name0, value0, name1, value1, ...]`, in wire order, repeats kept.
+   * Use {@link Frame.header} for lookups and {@link Frame.headers} for pairs.
+   */
+  readonly rawHeaders: readonly string[];
+  /** The body bytes (empty when there is no body). */
+  readonly body: Uint8Array;
+
+  constructor(command: string, headers?: HeadersInit, body?: BodyInit) {
+    this.command = command;
+    this.rawHeaders = flattenHeaders(headers);
+    this.body =
+      body === undefined ? EMPTY_BYTES : typeof body === 'string' ? utf8Encode(body) : body;
+  }
+
+  /** Build a frame from already-flattened headers without copying them (used by the parser). */
+  static fromRaw(command: string, rawHeaders: readonly string[], body: Uint8Array): Frame {
+    const frame = new Frame(command, undefined, body);
+    // Same construction path as user frames, so every Frame shares one hidden class.
+    (frame as { rawHeaders: readonly string[] }).rawHeaders = rawHeaders;
+    return frame;
+  }
+
+  /** The value of the first header called `name`, or `undefined`. Names are case sensitive. */
+  header(name: string): string | undefined {
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i] === name) return raw[i + 1];
+    }
+    return undefined;
+  }
+
+  /** Every value of the headers called `name`, in wire order. */
+  headerAll(name: string): string[] {
+    const values: string[] = [];
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i] === name) values.push(raw[i + 1]!);
+    }
+    return values;
+  }
+
+  /** True when the frame has a header called `name`. */
+  has(name: string): boolean {
+    return this.header(name) !== undefined;
+  }
+
+  /** The headers as `[name, value]` pairs in wire order, repeats kept. */
+  get headers(): HeaderEntry[] {
+    const pairs: HeaderEntry[] = [];
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+    return pairs;
+  }
+
+  /** The headers as an object, where the first of repeated headers wins. */
+  headerObject(): Record<string, string> {
+    const out: Record<string, string> = Object.create(null) as Record<string, string>;
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (!(name in out)) out[name] = raw[i + 1]!;
+    }
+    return out;
+  }
+
+  /** The body decoded as UTF-8. */
+  get text(): string {
+    return utf8Decode(this.body);
+  }
+
+  /** A copy of this frame with other headers (and optionally another body). */
+  with(headers: HeadersInit, body: BodyInit = this.body): Frame {
+    return new Frame(this.command, headers, body);
+  }
+
+  /** A JSON-friendly view: command, header pairs and the body as text. */
+  toJSON(): { command: string; headers: HeaderEntry[]; body: string } {
+    return { command: this.command, headers: this.headers, body: this.text };
+  }
+}

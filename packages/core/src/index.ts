@@ -1,0 +1,37 @@
+/**
+ * @stompede/core: the STOMP 1.0/1.1/1.2 protocol, with no I/O and no dependencies.
+ *
+ * - {@link FrameParser} and {@link encodeFrame}: the streaming frame codec.
+ * - `commands`: stateless builders and interpreters for every frame (coming with the session layer).
+ *
+ * @packageDocumentation
+ */
+export {
+  Frame,
+  Command,
+  ClientCommand,
+  ServerCommand,
+  isClientCommand,
+  isServerCommand,
+} from './frame.js';
+export type { HeaderEntry, HeadersInit, BodyInit } from './frame.js';
+export type { StompVersion } from './version.js';
+export { SUPPORTED_VERSIONS, isStompVersion } from './version.js';
+export {
+  ErrorCode,
+  StompError,
+  StompProtocolError,
+  StompInvalidArgumentError,
+  StompConnectionError,
+  StompTimeoutError,
+  StompServerError,
+} from './errors.js';
+export type { StompErrorOptions } from './errors.js';
+export { FrameParser, parseFrames } from './parser.js';
+export type { FrameHandler, ParserOptions } from './parser.js';
+export { DEFAULT_LIMITS } from './limits.js';
+export type { ParserLimits } from './limits.js';
+export { encodeFrame, encodeFrameBytes, encodeFrames, HEARTBEAT_BYTES } from './serializer.js';
+export type { ContentLengthMode, SerializerOptions } from './serializer.js';
+export { escapeHeader, unescapeHeader } from './escape.js';
+export { utf8Encode, utf8Decode } from './bytes.js';

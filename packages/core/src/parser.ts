@@ -1,0 +1,537 @@
+// Streaming STOMP frame parser: a byte state machine over Uint8Array chunks.
+//
+// Frames that fit in one chunk are emitted with bodies that are views (subarray) of that chunk;
+// only a frame that straddles chunks is copied, once. Every limit is checked before bytes are
+// buffered, so a hostile stream can neither exhaust memory nor make the parser quadratic.
+import { concatBytes, decodeRange, EMPTY_BYTES } from './bytes.js';
+import { ErrorCode, StompError, StompProtocolError } from './errors.js';
+import { escapesApply, unescapeHeader } from './escape.js';
+import { Frame } from './frame.js';
+import { type ParserLimits, resolveLimits } from './limits.js';
+import type { StompVersion } from './version.js';
+
+const LF = 10;
+const CR = 13;
+const COLON = 58;
+const BACKSLASH = 92;
+const NUL = 0;
+
+const State = {
+  /** Between frames: EOLs here are heart-beats. */
+  Idle: 0,
+  /** Saw a CR between frames; an LF must follow. */
+  IdleCR: 1,
+  /** Inside the command line and headers, looking for the blank line. */
+  Head: 2,
+  /** Reading a body whose length the content-length header gave. */
+  FixedBody: 3,
+  /** A content-length body was read; the next byte must be NUL. */
+  Terminator: 4,
+  /** Reading a body without content-length, up to the first NUL. */
+  ScanBody: 5,
+  /** An error was raised; every later push raises it again. */
+  Failed: 6,
+} as const;
+type State = (typeof State)[keyof typeof State];
+
+/** Receives what the parser finds, in stream order. */
+export interface FrameHandler {
+  /** A complete frame. */
+  onFrame(frame: Frame): void;
+  /** An EOL between frames: a heart-beat. */
+  onHeartbeat?(): void;
+}
+
+/** Options for {@link FrameParser}. */
+export interface ParserOptions {
+  /** Protocol version the stream speaks; selects header unescaping. Default `'1.2'`. */
+  readonly version?: StompVersion;
+  /** Size limits; unspecified ones take {@link DEFAULT_LIMITS}. */
+  readonly limits?: Partial<ParserLimits>;
+}
+
+// Commands grouped by length, so recognising one costs a few byte comparisons and no decoding.
+const COMMANDS_BY_LENGTH: ReadonlyMap<number, readonly (readonly [Uint8Array, string])[]> = (() => {
+  const names = [
+    'CONNECT',
+    'STOMP',
+    'CONNECTED',
+    'SEND',
+    'SUBSCRIBE',
+    'UNSUBSCRIBE',
+    'ACK',
+    'NACK',
+    'BEGIN',
+    'COMMIT',
+    'ABORT',
+    'DISCONNECT',
+    'MESSAGE',
+    'RECEIPT',
+    'ERROR',
+  ];
+  const map = new Map<number, [Uint8Array, string][]>();
+  for (const name of names) {
+    const bytes = Uint8Array.from(name, (ch) => ch.charCodeAt(0));
+    const group = map.get(bytes.length) ?? [];
+    group.push([bytes, name]);
+    map.set(bytes.length, group);
+  }
+  return map;
+})();
+
+function matchCommand(buf: Uint8Array, start: number, end: number): string | undefined {
+  const group = COMMANDS_BY_LENGTH.get(end - start);
+  if (group === undefined) return undefined;
+  outer: for (const [bytes, name] of group) {
+    for (let i = 0; i < bytes.length; i++) {
+      if (buf[start + i] !== bytes[i]) continue outer;
+    }
+    return name;
+  }
+  return undefined;
+}
+
+function preview(buf: Uint8Array, start: number, end: number): string {
+  const shown = decodeRange(buf, start, Math.min(end, start + 32));
+  return JSON.stringify(end - start > 32 ? `${shown}…` : shown);
+}
+
+/**
+ * Incremental STOMP frame parser.
+ *
+ * Feed it bytes with {@link FrameParser.push} as they arrive, split anywhere; it calls the
+ * handler for each complete frame and each heart-beat EOL. Malformed input or a broken limit
+ * raises a {@link StompProtocolError} from `push` after every frame before the bad bytes was
+ * delivered; the parser then stays failed.
+ *
+ * Emitted frames may share memory with the pushed chunks: do not modify a chunk after pushing it.
+ * If the handler throws, the parser fails too (it cannot know which frames were handled).
+ *
+ * @example
+ * ```ts
+ * const parser = new FrameParser({ onFrame: (f) => console.log(f.command, f.text) });
+ * parser.push(new TextEncoder().encode('SEND\ndestination:/queue/a\n\nhi\0'));
+ * ```
+ */
+export class FrameParser {
+  private readonly handler: FrameHandler;
+  private readonly limits: ParserLimits;
+  private currentVersion: StompVersion;
+  private state: State = State.Idle;
+  private failure: StompError | undefined;
+  /** Bytes consumed over the parser's life: error offsets point into the stream. */
+  private consumed = 0;
+
+  // Head scanning, kept across chunks.
+  private headParts: Uint8Array[] = [];
+  private headSize = 0;
+  private lineLength = 0;
+  private lineFirstByte = -1;
+  private lines = 0;
+
+  // The frame being read once its head is parsed.
+  private command = '';
+  private headers: string[] = [];
+  private bodyParts: Uint8Array[] = [];
+  private body: Uint8Array = EMPTY_BYTES;
+  private bodyFilled = 0;
+  private bodySize = 0;
+
+  constructor(handler: FrameHandler, options: ParserOptions = {}) {
+    this.handler = handler;
+    this.limits = resolveLimits(options.limits);
+    this.currentVersion = options.version ?? '1.2';
+  }
+
+  /** The version used to decode headers from the next frame on. */
+  get version(): StompVersion {
+    return this.currentVersion;
+  }
+
+  /**
+   * Switch the version mid-stream, e.g. from the handler when CONNECTED arrives. It applies to
+   * the next frame whose headers are decoded, including frames later in the same chunk.
+   */
+  setVersion(version: StompVersion): void {
+    this.currentVersion = version;
+  }
+
+  /** The error that failed the parser, if any. */
+  get error(): StompError | undefined {
+    return this.failure;
+  }
+
+  /** True while a frame has started but is not complete. */
+  get inFrame(): boolean {
+    return this.state !== State.Idle && this.state !== State.Failed;
+  }
+
+  /** Bytes held for an incomplete frame. */
+  get bufferedBytes(): number {
+    return this.headSize + (this.state === State.ScanBody ? this.bodySize : this.bodyFilled);
+  }
+
+  /**
+   * Parse the next chunk of the stream. Throws a {@link StompProtocolError} on malformed input
+   * or a broken limit, after delivering every complete frame that came before it.
+   */
+  push(chunk: Uint8Array): void {
+    if (this.failure !== undefined) throw this.failure;
+    try {
+      this.run(chunk);
+    } catch (err) {
+      this.state = State.Failed;
+      this.failure =
+        err instanceof StompError
+          ? err
+          : new StompProtocolError(ErrorCode.PARSER_FAILED, 'the frame handler threw', {
+              cause: err,
+            });
+      this.headParts = [];
+      this.bodyParts = [];
+      this.body = EMPTY_BYTES;
+      throw this.failure;
+    }
+  }
+
+  /**
+   * Declare the end of the stream. Throws `ERR_STOMP_TRUNCATED_FRAME` if a frame was cut off.
+   */
+  end(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.state !== State.Idle && this.state !== State.IdleCR) {
+      this.state = State.Failed;
+      this.failure = new StompProtocolError(
+        ErrorCode.TRUNCATED_FRAME,
+        'the stream ended inside a frame',
+        { offset: this.consumed },
+      );
+      throw this.failure;
+    }
+  }
+
+  private fail(
+    code: (typeof ErrorCode)[keyof typeof ErrorCode],
+    message: string,
+    pos: number,
+    header?: string,
+  ): never {
+    throw new StompProtocolError(code, message, {
+      offset: this.consumed + pos,
+      ...(header === undefined ? {} : { header }),
+    });
+  }
+
+  private run(buf: Uint8Array): void {
+    const end = buf.length;
+    let pos = 0;
+    while (pos < end) {
+      switch (this.state) {
+        case State.Idle: {
+          const b = buf[pos]!;
+          if (b === LF) {
+            pos++;
+            this.handler.onHeartbeat?.();
+            continue;
+          }
+          if (b === CR) {
+            pos++;
+            this.state = State.IdleCR;
+            continue;
+          }
+          if (b === NUL)
+            this.fail(ErrorCode.INVALID_COMMAND, 'a NUL octet where a command was expected', pos);
+          this.state = State.Head;
+          this.headParts = [];
+          this.headSize = 0;
+          this.lineLength = 0;
+          this.lineFirstByte = -1;
+          this.lines = 0;
+          pos = this.scanHead(buf, pos);
+          continue;
+        }
+        case State.IdleCR:
+          if (buf[pos] !== LF)
+            this.fail(ErrorCode.INVALID_EOL, 'a CR between frames not followed by LF', pos);
+          pos++;
+          this.state = State.Idle;
+          this.handler.onHeartbeat?.();
+          continue;
+        case State.Head:
+          pos = this.scanHead(buf, pos);
+          continue;
+        case State.FixedBody: {
+          const want = this.bodySize - this.bodyFilled;
+          if (this.bodyFilled === 0 && end - pos >= want) {
+            // The whole body is in this chunk: hand out a view, copy nothing.
+            this.body = buf.subarray(pos, pos + want);
+            pos += want;
+            this.state = State.Terminator;
+            continue;
+          }
+          if (this.bodyFilled === 0) this.body = new Uint8Array(this.bodySize);
+          const take = Math.min(want, end - pos);
+          this.body.set(buf.subarray(pos, pos + take), this.bodyFilled);
+          this.bodyFilled += take;
+          pos += take;
+          if (this.bodyFilled === this.bodySize) this.state = State.Terminator;
+          continue;
+        }
+        case State.Terminator:
+          if (buf[pos] !== NUL) {
+            this.fail(
+              ErrorCode.MISSING_NULL,
+              `the ${String(this.bodySize)}-byte body given by content-length is not followed by NUL`,
+              pos,
+            );
+          }
+          pos++;
+          this.emit(this.body);
+          continue;
+        case State.ScanBody: {
+          const nul = buf.indexOf(NUL, pos);
+          const stop = nul === -1 ? end : nul;
+          const size = this.bodySize + (stop - pos);
+          this.checkBodySize(size, pos);
+          if (nul === -1) {
+            this.bodyParts.push(buf.subarray(pos, end));
+            this.bodySize = size;
+            pos = end;
+            continue;
+          }
+          const last = buf.subarray(pos, nul);
+          let body: Uint8Array;
+          if (this.bodyParts.length === 0) {
+            body = last;
+          } else {
+            this.bodyParts.push(last);
+            body = concatBytes(this.bodyParts, size);
+            this.bodyParts = [];
+          }
+          pos = nul + 1;
+          this.emit(body);
+          continue;
+        }
+        case State.Failed:
+          throw this.failure!;
+      }
+    }
+    this.consumed += end;
+  }
+
+  private checkBodySize(size: number, pos: number): void {
+    if (size > this.limits.maxBodySize) {
+      this.fail(
+        ErrorCode.BODY_TOO_LARGE,
+        `the ${this.command} body exceeds ${String(this.limits.maxBodySize)} bytes`,
+        pos,
+      );
+    }
+    if (this.headSize + size + 1 > this.limits.maxFrameSize) {
+      this.fail(
+        ErrorCode.FRAME_TOO_LARGE,
+        `the ${this.command} frame exceeds ${String(this.limits.maxFrameSize)} bytes`,
+        pos,
+      );
+    }
+  }
+
+  private emit(body: Uint8Array): void {
+    const frame = Frame.fromRaw(this.command, this.headers, body);
+    this.state = State.Idle;
+    this.headers = [];
+    this.body = EMPTY_BYTES;
+    this.bodyFilled = 0;
+    this.bodySize = 0;
+    this.headSize = 0;
+    this.handler.onFrame(frame);
+  }
+
+  /**
+   * Look for the blank line that ends the head, from `pos`. Returns the position after the
+   * consumed bytes. Line length, line count and head size are checked as bytes are seen.
+   */
+  private scanHead(buf: Uint8Array, pos: number): number {
+    const end = buf.length;
+    const limits = this.limits;
+    const segmentStart = pos;
+    let lineStart = pos;
+    for (;;) {
+      const lf = buf.indexOf(LF, pos);
+      const stop = lf === -1 ? end : lf;
+      const lineLength = this.lineLength + (stop - lineStart);
+      if (lineLength > limits.maxHeaderLineLength) {
+        this.fail(
+          ErrorCode.HEADER_TOO_LARGE,
+          `a header line exceeds ${String(limits.maxHeaderLineLength)} bytes`,
+          stop,
+        );
+      }
+      if (this.headSize + (stop - segmentStart) > limits.maxHeaderBytes) {
+        this.fail(
+          ErrorCode.HEADER_TOO_LARGE,
+          `the headers exceed ${String(limits.maxHeaderBytes)} bytes`,
+          stop,
+        );
+      }
+      if (lf === -1) {
+        // The head continues in the next chunk: keep this part (copied: heads are small).
+        if (stop > lineStart && this.lineLength === 0) this.lineFirstByte = buf[lineStart]!;
+        this.lineLength = lineLength;
+        this.headParts.push(buf.slice(segmentStart, end));
+        this.headSize += end - segmentStart;
+        return end;
+      }
+      const first =
+        this.lineLength > 0 ? this.lineFirstByte : lineLength > 0 ? buf[lineStart]! : -1;
+      const blank = lineLength === 0 || (lineLength === 1 && first === CR);
+      this.lineLength = 0;
+      this.lineFirstByte = -1;
+      pos = lf + 1;
+      lineStart = pos;
+      if (blank && this.lines > 0) {
+        let head: Uint8Array;
+        let headStart: number;
+        let headEnd: number;
+        if (this.headParts.length === 0) {
+          head = buf;
+          headStart = segmentStart;
+          headEnd = pos;
+        } else {
+          this.headParts.push(buf.subarray(segmentStart, pos));
+          head = concatBytes(this.headParts);
+          headStart = 0;
+          headEnd = head.length;
+          this.headParts = [];
+        }
+        this.headSize = headEnd - headStart;
+        this.parseHead(head, headStart, headEnd, pos);
+        return pos;
+      }
+      this.lines++;
+      if (this.lines > limits.maxHeaders + 1) {
+        this.fail(ErrorCode.TOO_MANY_HEADERS, `more than ${String(limits.maxHeaders)} headers`, lf);
+      }
+    }
+  }
+
+  /** Decode the command and headers in `head[start, end)`, then set up the body state. */
+  private parseHead(head: Uint8Array, start: number, end: number, bodyPos: number): void {
+    // Command line.
+    let lf = head.indexOf(LF, start);
+    let lineEnd = lf > start && head[lf - 1] === CR ? lf - 1 : lf;
+    const command = matchCommand(head, start, lineEnd);
+    if (command === undefined) {
+      this.fail(ErrorCode.INVALID_COMMAND, `unknown command ${preview(head, start, lineEnd)}`, 0);
+    }
+    this.command = command;
+    const version = this.currentVersion;
+    const unescape = escapesApply(command, version);
+    const headers: string[] = [];
+    let lineStart = lf + 1;
+    // The head ends with the blank line; stop before it.
+    while (lineStart < end) {
+      lf = head.indexOf(LF, lineStart);
+      lineEnd = head[lf - 1] === CR && lf - 1 >= lineStart ? lf - 1 : lf;
+      if (lineEnd === lineStart) break;
+      let colon = -1;
+      let escaped = false;
+      for (let i = lineStart; i < lineEnd; i++) {
+        const b = head[i]!;
+        if (b === COLON) {
+          if (colon === -1) colon = i;
+        } else if (b === BACKSLASH) {
+          escaped = true;
+        }
+      }
+      if (colon === -1) {
+        this.fail(
+          ErrorCode.INVALID_HEADER,
+          `header line ${preview(head, lineStart, lineEnd)} has no ':'`,
+          0,
+        );
+      }
+      if (colon === lineStart) {
+        this.fail(
+          ErrorCode.INVALID_HEADER,
+          `header line ${preview(head, lineStart, lineEnd)} has an empty name`,
+          0,
+        );
+      }
+      let name = decodeRange(head, lineStart, colon);
+      let value = decodeRange(head, colon + 1, lineEnd);
+      if (unescape && escaped) {
+        name = unescapeHeader(name, version);
+        value = unescapeHeader(value, version);
+      }
+      headers.push(name, value);
+      lineStart = lf + 1;
+    }
+    if (version === '1.0' && shouldTrim10(command, headers)) trimAll(headers);
+    let contentLength: string | undefined;
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i] === 'content-length') {
+        contentLength = headers[i + 1];
+        break;
+      }
+    }
+    this.headers = headers;
+    if (contentLength === undefined) {
+      this.state = State.ScanBody;
+      this.bodySize = 0;
+      this.bodyParts = [];
+      return;
+    }
+    const size = parseContentLength(contentLength);
+    if (size === undefined) {
+      throw new StompProtocolError(
+        ErrorCode.INVALID_CONTENT_LENGTH,
+        `content-length ${JSON.stringify(contentLength)} is not a non-negative integer`,
+        { header: 'content-length', offset: this.consumed + bodyPos },
+      );
+    }
+    this.checkBodySize(size, bodyPos);
+    this.bodySize = size;
+    this.bodyFilled = 0;
+    this.body = EMPTY_BYTES;
+    this.state = size === 0 ? State.Terminator : State.FixedBody;
+  }
+}
+
+// STOMP 1.0 peers pad headers ("destination: /queue/a", as in the 1.0 spec's own examples), so
+// 1.0 frames are trimmed. A CONNECT with accept-version comes from a 1.1+ client and is not:
+// 1.1 and 1.2 forbid trimming.
+function shouldTrim10(command: string, headers: readonly string[]): boolean {
+  if (command !== 'CONNECT' && command !== 'STOMP') return true;
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'accept-version') return false;
+  return true;
+}
+
+function trimAll(headers: string[]): void {
+  for (let i = 0; i < headers.length; i++) headers[i] = headers[i]!.trim();
+}
+
+/** Parse a content-length value: ASCII digits only, no sign, no spaces. */
+function parseContentLength(value: string): number | undefined {
+  if (value.length === 0 || value.length > 15) return undefined;
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * Parse a complete byte string into frames (heart-beats are skipped). Throws on malformed or
+ * truncated input. Convenient for tests and one-off decoding; streams should use
+ * {@link FrameParser}.
+ */
+export function parseFrames(bytes: Uint8Array, options: ParserOptions = {}): Frame[] {
+  const frames: Frame[] = [];
+  const parser = new FrameParser({ onFrame: (frame) => frames.push(frame) }, options);
+  parser.push(bytes);
+  parser.end();
+  return frames;
+}
