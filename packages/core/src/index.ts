@@ -35,3 +35,14 @@ export { encodeFrame, encodeFrameBytes, encodeFrames, HEARTBEAT_BYTES } from './
 export type { ContentLengthMode, SerializerOptions } from './serializer.js';
 export { escapeHeader, unescapeHeader } from './escape.js';
 export { utf8Encode, utf8Decode } from './bytes.js';
+export {
+  NO_HEART_BEAT,
+  acceptedVersions,
+  checkHeartBeat,
+  formatAcceptVersion,
+  formatHeartBeat,
+  negotiateHeartBeat,
+  negotiateVersion,
+  parseHeartBeat,
+} from './negotiate.js';
+export type { HeartBeat, NegotiatedHeartBeat } from './negotiate.js';
