@@ -46,3 +46,25 @@ export {
   parseHeartBeat,
 } from './negotiate.js';
 export type { HeartBeat, NegotiatedHeartBeat } from './negotiate.js';
+export { AckMode, isAckMode } from './commands/common.js';
+export {
+  validateClientFrame,
+  interpretConnect,
+  interpretSubscribe,
+  interpretUnsubscribe,
+  interpretAck,
+  connectedFrame,
+  messageFrame,
+  receiptFrame,
+  errorFrame,
+  unsupportedVersionFrame,
+} from './commands/server.js';
+export type {
+  InterpretConnectOptions,
+  ConnectRequest,
+  SubscribeRequest,
+  AckRequest,
+  ConnectedFrameOptions,
+  MessageFrameOptions,
+  ErrorFrameOptions,
+} from './commands/server.js';

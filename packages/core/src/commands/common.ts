@@ -1,0 +1,108 @@
+// Pieces shared by the client and server command modules: header assembly, coded errors and the
+// acknowledgment modes.
+import { ErrorCode, StompProtocolError } from '../errors.js';
+import { type Frame, type HeadersInit, flattenHeaders } from '../frame.js';
+import type { StompVersion } from '../version.js';
+
+/** The values of a SUBSCRIBE frame's `ack` header. */
+export const AckMode = {
+  /** The server considers a message consumed once sent (the default). */
+  AUTO: 'auto',
+  /** The client ACKs; an ACK also covers every earlier message of the subscription. */
+  CLIENT: 'client',
+  /** The client ACKs or NACKs each message on its own (STOMP 1.1 and later). */
+  CLIENT_INDIVIDUAL: 'client-individual',
+} as const;
+/** A SUBSCRIBE `ack` mode. */
+export type AckMode = (typeof AckMode)[keyof typeof AckMode];
+
+/**
+ * True when `value` is an `ack` mode valid in `version`: `auto` and `client` in every version,
+ * `client-individual` from 1.1 on.
+ */
+export function isAckMode(value: string, version: StompVersion): value is AckMode {
+  return (
+    value === 'auto' || value === 'client' || (value === 'client-individual' && version !== '1.0')
+  );
+}
+
+/**
+ * Assemble headers: the builder's own headers first (those with a value), then the caller's
+ * extra headers, minus any that would repeat a builder header or set `content-length` (the
+ * serializer writes the true length). Builder headers thus win whatever the reader's repeat rule.
+ */
+export function assembleHeaders(
+  own: readonly (readonly [string, string | undefined])[],
+  extra: HeadersInit | undefined,
+): [string, string][] {
+  const out: [string, string][] = [];
+  const taken = new Set<string>(['content-length']);
+  for (const [name, value] of own) {
+    if (value === undefined) continue;
+    out.push([name, value]);
+    taken.add(name);
+  }
+  const flat = flattenHeaders(extra);
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!;
+    if (!taken.has(name)) out.push([name, flat[i + 1]!]);
+  }
+  return out;
+}
+
+/** `ERR_STOMP_MISSING_HEADER` for a frame without a header it must have. */
+export function missingHeader(
+  frame: Frame,
+  header: string,
+  version: StompVersion,
+  detail = '',
+): StompProtocolError {
+  return new StompProtocolError(
+    ErrorCode.MISSING_HEADER,
+    `${frame.command} frame is missing the required "${header}" header (STOMP ${version})` +
+      (detail === '' ? '' : `: ${detail}`),
+    { frame, header },
+  );
+}
+
+/** `ERR_STOMP_INVALID_HEADER_VALUE` for a header whose value is not allowed. */
+export function invalidHeader(
+  frame: Frame,
+  header: string,
+  detail: string,
+  version?: StompVersion,
+): StompProtocolError {
+  return new StompProtocolError(
+    ErrorCode.INVALID_HEADER_VALUE,
+    `${frame.command} frame has an invalid "${header}" header` +
+      (version === undefined ? '' : ` (STOMP ${version})`) +
+      `: ${detail}`,
+    { frame, header },
+  );
+}
+
+/** `ERR_STOMP_UNEXPECTED_FRAME` for a frame that may not be sent or received here. */
+export function unexpectedFrame(frame: Frame, detail: string): StompProtocolError {
+  return new StompProtocolError(
+    ErrorCode.UNEXPECTED_FRAME,
+    `unexpected ${JSON.stringify(frame.command)} frame: ${detail}`,
+    { frame },
+  );
+}
+
+/** The value of `header`, or throw `ERR_STOMP_MISSING_HEADER`. */
+export function requireHeader(
+  frame: Frame,
+  header: string,
+  version: StompVersion,
+  detail?: string,
+): string {
+  const value = frame.header(header);
+  if (value === undefined) throw missingHeader(frame, header, version, detail);
+  return value;
+}
+
+/** Make header values safe for every version: CR and LF become spaces (for free-text headers). */
+export function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ');
+}
