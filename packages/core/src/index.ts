@@ -68,3 +68,13 @@ export type {
   MessageFrameOptions,
   ErrorFrameOptions,
 } from './commands/server.js';
+export {
+  parseFailoverUri,
+  parseBrokerUri,
+  BrokerScheme,
+  FAILOVER_DEFAULTS,
+  StompInvalidUriError,
+} from './failover-uri.js';
+export type { BrokerAddress, FailoverOptions, FailoverUri } from './failover-uri.js';
+export { FailoverSchedule, DEFAULT_LOCAL_HOSTS } from './failover/schedule.js';
+export type { FailoverScheduleOptions, FailoverAttempt } from './failover/schedule.js';
