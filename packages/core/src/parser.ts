@@ -3,7 +3,7 @@
 // Frames that fit in one chunk are emitted with bodies that are views (subarray) of that chunk;
 // only a frame that straddles chunks is copied, once. Every limit is checked before bytes are
 // buffered, so a hostile stream can neither exhaust memory nor make the parser quadratic.
-import { concatBytes, decodeRange, EMPTY_BYTES } from './bytes.js';
+import { ByteAccumulator, decodeRange, EMPTY_BYTES } from './bytes.js';
 import { ErrorCode, StompError, StompProtocolError } from './errors.js';
 import { escapesApply, unescapeHeader } from './escape.js';
 import { Frame } from './frame.js';
@@ -15,6 +15,12 @@ const CR = 13;
 const COLON = 58;
 const BACKSLASH = 92;
 const NUL = 0;
+const SPACE = 32;
+const TAB = 9;
+
+// A content-length body up to this size is allocated as soon as its head is parsed; a larger one
+// only once half of it has arrived, so a peer cannot make the parser allocate far more than it sent.
+const EAGER_BODY = 64 * 1024;
 
 const State = {
   /** Between frames: EOLs here are heart-beats. */
@@ -123,7 +129,7 @@ export class FrameParser {
   private consumed = 0;
 
   // Head scanning, kept across chunks.
-  private headParts: Uint8Array[] = [];
+  private readonly pending = new ByteAccumulator();
   private headSize = 0;
   private lineLength = 0;
   private lineFirstByte = -1;
@@ -132,7 +138,6 @@ export class FrameParser {
   // The frame being read once its head is parsed.
   private command = '';
   private headers: string[] = [];
-  private bodyParts: Uint8Array[] = [];
   private body: Uint8Array = EMPTY_BYTES;
   private bodyFilled = 0;
   private bodySize = 0;
@@ -187,8 +192,7 @@ export class FrameParser {
           : new StompProtocolError(ErrorCode.PARSER_FAILED, 'the frame handler threw', {
               cause: err,
             });
-      this.headParts = [];
-      this.bodyParts = [];
+      this.pending.release();
       this.body = EMPTY_BYTES;
       throw this.failure;
     }
@@ -206,6 +210,8 @@ export class FrameParser {
         'the stream ended inside a frame',
         { offset: this.consumed },
       );
+      this.pending.release();
+      this.body = EMPTY_BYTES;
       throw this.failure;
     }
   }
@@ -242,7 +248,6 @@ export class FrameParser {
           if (b === NUL)
             this.fail(ErrorCode.INVALID_COMMAND, 'a NUL octet where a command was expected', pos);
           this.state = State.Head;
-          this.headParts = [];
           this.headSize = 0;
           this.lineLength = 0;
           this.lineFirstByte = -1;
@@ -269,12 +274,24 @@ export class FrameParser {
             this.state = State.Terminator;
             continue;
           }
-          if (this.bodyFilled === 0) this.body = new Uint8Array(this.bodySize);
           const take = Math.min(want, end - pos);
-          this.body.set(buf.subarray(pos, pos + take), this.bodyFilled);
-          this.bodyFilled += take;
+          const piece = buf.subarray(pos, pos + take);
+          const filled = this.bodyFilled + take;
+          if (this.body.length === 0) {
+            // Not allocated yet: allocate once the peer has sent enough to justify it.
+            if (this.bodySize <= EAGER_BODY || filled * 2 >= this.bodySize) {
+              this.body = new Uint8Array(this.bodySize);
+              this.pending.moveTo(this.body);
+              this.body.set(piece, this.bodyFilled);
+            } else {
+              this.pending.append(piece);
+            }
+          } else {
+            this.body.set(piece, this.bodyFilled);
+          }
+          this.bodyFilled = filled;
           pos += take;
-          if (this.bodyFilled === this.bodySize) this.state = State.Terminator;
+          if (filled === this.bodySize) this.state = State.Terminator;
           continue;
         }
         case State.Terminator:
@@ -294,20 +311,12 @@ export class FrameParser {
           const size = this.bodySize + (stop - pos);
           this.checkBodySize(size, pos);
           if (nul === -1) {
-            this.bodyParts.push(buf.subarray(pos, end));
+            this.pending.append(buf.subarray(pos, end));
             this.bodySize = size;
             pos = end;
             continue;
           }
-          const last = buf.subarray(pos, nul);
-          let body: Uint8Array;
-          if (this.bodyParts.length === 0) {
-            body = last;
-          } else {
-            this.bodyParts.push(last);
-            body = concatBytes(this.bodyParts, size);
-            this.bodyParts = [];
-          }
+          const body = this.pending.take(buf.subarray(pos, nul));
           pos = nul + 1;
           this.emit(body);
           continue;
@@ -319,21 +328,24 @@ export class FrameParser {
     this.consumed += end;
   }
 
+  /** Fail when a body of `size` bytes breaks the body limit or leaves the frame too large. */
   private checkBodySize(size: number, pos: number): void {
-    if (size > this.limits.maxBodySize) {
+    const limits = this.limits;
+    // Room left in the frame for the body, after the head and before the NUL.
+    const room = limits.maxFrameSize - this.headSize - 1;
+    if (size <= limits.maxBodySize && size <= room) return;
+    if (limits.maxBodySize <= room) {
       this.fail(
         ErrorCode.BODY_TOO_LARGE,
-        `the ${this.command} body exceeds ${String(this.limits.maxBodySize)} bytes`,
+        `the ${this.command} body exceeds ${String(limits.maxBodySize)} bytes`,
         pos,
       );
     }
-    if (this.headSize + size + 1 > this.limits.maxFrameSize) {
-      this.fail(
-        ErrorCode.FRAME_TOO_LARGE,
-        `the ${this.command} frame exceeds ${String(this.limits.maxFrameSize)} bytes`,
-        pos,
-      );
-    }
+    this.fail(
+      ErrorCode.FRAME_TOO_LARGE,
+      `the ${this.command} frame exceeds ${String(limits.maxFrameSize)} bytes`,
+      pos,
+    );
   }
 
   private emit(body: Uint8Array): void {
@@ -349,37 +361,31 @@ export class FrameParser {
 
   /**
    * Look for the blank line that ends the head, from `pos`. Returns the position after the
-   * consumed bytes. Line length, line count and head size are checked as bytes are seen.
+   * consumed bytes. Line length, line count and head size are checked as bytes are seen, before
+   * any of them is kept.
    */
   private scanHead(buf: Uint8Array, pos: number): number {
     const end = buf.length;
     const limits = this.limits;
     const segmentStart = pos;
+    // The head may not outgrow the header limit, nor leave no room in the frame for its NUL.
+    const maxHead = Math.min(limits.maxHeaderBytes, limits.maxFrameSize - 1);
     let lineStart = pos;
     for (;;) {
       const lf = buf.indexOf(LF, pos);
       const stop = lf === -1 ? end : lf;
       const lineLength = this.lineLength + (stop - lineStart);
-      if (lineLength > limits.maxHeaderLineLength) {
-        this.fail(
-          ErrorCode.HEADER_TOO_LARGE,
-          `a header line exceeds ${String(limits.maxHeaderLineLength)} bytes`,
-          stop,
-        );
-      }
-      if (this.headSize + (stop - segmentStart) > limits.maxHeaderBytes) {
-        this.fail(
-          ErrorCode.HEADER_TOO_LARGE,
-          `the headers exceed ${String(limits.maxHeaderBytes)} bytes`,
-          stop,
-        );
+      // Bytes of the head so far, this line's LF included.
+      const headSize = this.headSize + (stop - segmentStart) + (lf === -1 ? 0 : 1);
+      if (lineLength > limits.maxHeaderLineLength || headSize > maxHead) {
+        this.failHead(segmentStart, lineStart, lineLength, headSize, maxHead);
       }
       if (lf === -1) {
-        // The head continues in the next chunk: keep this part (copied: heads are small).
+        // The head continues in the next chunk: keep this part.
         if (stop > lineStart && this.lineLength === 0) this.lineFirstByte = buf[lineStart]!;
         this.lineLength = lineLength;
-        this.headParts.push(buf.slice(segmentStart, end));
-        this.headSize += end - segmentStart;
+        this.pending.append(buf.subarray(segmentStart, end));
+        this.headSize = headSize;
         return end;
       }
       const first =
@@ -392,20 +398,15 @@ export class FrameParser {
       if (blank && this.lines > 0) {
         let head: Uint8Array;
         let headStart: number;
-        let headEnd: number;
-        if (this.headParts.length === 0) {
+        if (this.pending.size === 0) {
           head = buf;
           headStart = segmentStart;
-          headEnd = pos;
         } else {
-          this.headParts.push(buf.subarray(segmentStart, pos));
-          head = concatBytes(this.headParts);
+          head = this.pending.take(buf.subarray(segmentStart, pos));
           headStart = 0;
-          headEnd = head.length;
-          this.headParts = [];
         }
-        this.headSize = headEnd - headStart;
-        this.parseHead(head, headStart, headEnd, pos);
+        this.headSize = headSize;
+        this.parseHead(head, headStart, headStart + headSize, pos);
         return pos;
       }
       this.lines++;
@@ -415,14 +416,58 @@ export class FrameParser {
     }
   }
 
+  /**
+   * Raise the error for the first byte of the head that broke a limit. Choosing by byte position,
+   * not by the order of the checks, makes the error the same however the stream was chunked.
+   */
+  private failHead(
+    segmentStart: number,
+    lineStart: number,
+    lineLength: number,
+    headSize: number,
+    maxHead: number,
+  ): never {
+    const limits = this.limits;
+    const lineAt =
+      lineLength > limits.maxHeaderLineLength
+        ? lineStart + limits.maxHeaderLineLength - this.lineLength
+        : Infinity;
+    const headAt = headSize > maxHead ? segmentStart + maxHead - this.headSize : Infinity;
+    if (lineAt <= headAt) {
+      this.fail(
+        ErrorCode.HEADER_TOO_LARGE,
+        `a header line exceeds ${String(limits.maxHeaderLineLength)} bytes`,
+        lineAt,
+      );
+    }
+    if (maxHead === limits.maxHeaderBytes) {
+      this.fail(
+        ErrorCode.HEADER_TOO_LARGE,
+        `the headers exceed ${String(limits.maxHeaderBytes)} bytes`,
+        headAt,
+      );
+    }
+    this.fail(
+      ErrorCode.FRAME_TOO_LARGE,
+      `the frame exceeds ${String(limits.maxFrameSize)} bytes`,
+      headAt,
+    );
+  }
+
   /** Decode the command and headers in `head[start, end)`, then set up the body state. */
   private parseHead(head: Uint8Array, start: number, end: number, bodyPos: number): void {
+    // Where head[k] sits in the current chunk (negative when it came in an earlier one).
+    const shift = bodyPos - end;
     // Command line.
     let lf = head.indexOf(LF, start);
     let lineEnd = lf > start && head[lf - 1] === CR ? lf - 1 : lf;
     const command = matchCommand(head, start, lineEnd);
     if (command === undefined) {
-      this.fail(ErrorCode.INVALID_COMMAND, `unknown command ${preview(head, start, lineEnd)}`, 0);
+      this.fail(
+        ErrorCode.INVALID_COMMAND,
+        `unknown command ${preview(head, start, lineEnd)}`,
+        shift + start,
+      );
     }
     this.command = command;
     const version = this.currentVersion;
@@ -448,26 +493,31 @@ export class FrameParser {
         this.fail(
           ErrorCode.INVALID_HEADER,
           `header line ${preview(head, lineStart, lineEnd)} has no ':'`,
-          0,
+          shift + lineStart,
         );
       }
       if (colon === lineStart) {
         this.fail(
           ErrorCode.INVALID_HEADER,
           `header line ${preview(head, lineStart, lineEnd)} has an empty name`,
-          0,
+          shift + lineStart,
         );
       }
       let name = decodeRange(head, lineStart, colon);
       let value = decodeRange(head, colon + 1, lineEnd);
       if (unescape && escaped) {
-        name = unescapeHeader(name, version);
-        value = unescapeHeader(value, version);
+        try {
+          name = unescapeHeader(name, version);
+          value = unescapeHeader(value, version);
+        } catch (err) {
+          if (!(err instanceof StompError)) throw err;
+          this.fail(err.code, err.message, shift + lineStart, name);
+        }
       }
       headers.push(name, value);
       lineStart = lf + 1;
     }
-    if (version === '1.0' && shouldTrim10(command, headers)) trimAll(headers);
+    if (version === '1.0' && shouldTrim10(command, headers)) trimPadding(headers);
     let contentLength: string | undefined;
     for (let i = 0; i < headers.length; i += 2) {
       if (headers[i] === 'content-length') {
@@ -479,7 +529,6 @@ export class FrameParser {
     if (contentLength === undefined) {
       this.state = State.ScanBody;
       this.bodySize = 0;
-      this.bodyParts = [];
       return;
     }
     const size = parseContentLength(contentLength);
@@ -507,20 +556,37 @@ function shouldTrim10(command: string, headers: readonly string[]): boolean {
   return true;
 }
 
-function trimAll(headers: string[]): void {
-  for (let i = 0; i < headers.length; i++) headers[i] = headers[i]!.trim();
+// Only the spaces and tabs 1.0 peers pad with: String#trim would also eat CR, NBSP and other
+// Unicode spaces that belong to the value.
+function trimPadding(headers: string[]): void {
+  for (let i = 0; i < headers.length; i++) {
+    const text = headers[i]!;
+    const n = text.length;
+    let start = 0;
+    let end = n;
+    while (start < end && isPadding(text.charCodeAt(start))) start++;
+    while (end > start && isPadding(text.charCodeAt(end - 1))) end--;
+    if (start !== 0 || end !== n) headers[i] = text.slice(start, end);
+  }
 }
 
-/** Parse a content-length value: ASCII digits only, no sign, no spaces. */
+function isPadding(c: number): boolean {
+  return c === SPACE || c === TAB;
+}
+
+/**
+ * Parse a content-length value: ASCII digits only, no sign, no spaces. Returns `undefined` when it
+ * is not a number, and `Infinity` for a number too large to represent (it breaks every limit).
+ */
 function parseContentLength(value: string): number | undefined {
-  if (value.length === 0 || value.length > 15) return undefined;
+  if (value.length === 0) return undefined;
   let n = 0;
   for (let i = 0; i < value.length; i++) {
     const d = value.charCodeAt(i) - 48;
     if (d < 0 || d > 9) return undefined;
     n = n * 10 + d;
   }
-  return n;
+  return Number.isSafeInteger(n) ? n : Infinity;
 }
 
 /**

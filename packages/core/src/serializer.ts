@@ -4,7 +4,7 @@
 import { concatBytes, hasNul, utf8Encode } from './bytes.js';
 import { ErrorCode, StompProtocolError } from './errors.js';
 import { escapeHeader, escapesApply } from './escape.js';
-import type { Frame } from './frame.js';
+import { type Frame, isClientCommand, isServerCommand } from './frame.js';
 import type { StompVersion } from './version.js';
 
 /** When to write a `content-length` header. */
@@ -29,13 +29,22 @@ export const HEARTBEAT_BYTES: Uint8Array = Uint8Array.of(10);
 /** The frame terminator. Shared: do not modify. */
 const NUL_BYTES: Uint8Array = Uint8Array.of(0);
 
+const TAB = 9;
+const LF = 10;
+const CR = 13;
+const SPACE = 32;
+const COLON = 58;
+const BACKSLASH = 92;
+
 /**
  * Encode a frame as chunks to write in order: `[head, body, NUL]`, or `[head]` when the body is
  * empty (the head then ends with the NUL). The body chunk is the frame's own body, not a copy.
  *
  * A user `content-length` header is replaced by the true length. Throws a
- * {@link StompProtocolError} when a header cannot be represented in the chosen version (a line
- * feed in a 1.0 or CONNECT header, a colon in a header name there, a value ending in CR before 1.2).
+ * {@link StompProtocolError} when the command is not a STOMP command (`ERR_STOMP_INVALID_COMMAND`)
+ * or a header cannot be represented in the chosen version (`ERR_STOMP_INVALID_HEADER_VALUE`: an
+ * empty name, an unpaired surrogate, a line feed in a 1.0 or CONNECT header, a colon in a header
+ * name there, a value ending in CR where CR cannot be escaped).
  */
 export function encodeFrame(frame: Frame, options: SerializerOptions = {}): Uint8Array[] {
   const head = encodeHead(frame, options);
@@ -53,29 +62,28 @@ function encodeHead(frame: Frame, options: SerializerOptions): Uint8Array {
   const version = options.version ?? '1.2';
   const mode = options.contentLength ?? 'auto';
   const command = frame.command;
+  if (!isClientCommand(command) && !isServerCommand(command)) {
+    throw new StompProtocolError(
+      ErrorCode.INVALID_COMMAND,
+      `${JSON.stringify(command.slice(0, 32))} is not a STOMP command`,
+      { frame },
+    );
+  }
   const body = frame.body;
   const escape = escapesApply(command, version);
   let text = command + '\n';
   const raw = frame.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name === 'content-length') continue;
+    // The true length is written below; a 1.0 peer trims, so a padded name counts too.
+    if (name === 'content-length' || (version === '1.0' && isPaddedContentLength(name))) continue;
     const value = raw[i + 1]!;
-    if (escape) {
-      const escapedName = escapeHeader(name, version);
-      const escapedValue = escapeHeader(value, version);
-      // 1.1 has no escape for CR, and a CR before the LF would read as part of the EOL.
-      if (
-        name.length === 0 ||
-        (version === '1.1' && (escapedName.endsWith('\r') || escapedValue.endsWith('\r')))
-      ) {
-        rejectHeader(frame, name, version);
-      }
-      text += escapedName + ':' + escapedValue + '\n';
-    } else {
-      if (!canWriteUnescaped(name, value)) rejectHeader(frame, name, version);
-      text += name + ':' + value + '\n';
+    const encodedName = encodeToken(name, true, escape, version);
+    const encodedValue = encodeToken(value, false, escape, version);
+    if (encodedName === undefined || encodedValue === undefined) {
+      rejectHeader(frame, name, version);
     }
+    text += encodedName + ':' + encodedValue + '\n';
   }
   const length = body.length;
   if (mode === 'always' || (length > 0 && (mode === 'auto' || hasNul(body)))) {
@@ -85,23 +93,59 @@ function encodeHead(frame: Frame, options: SerializerOptions): Uint8Array {
   return utf8Encode(text);
 }
 
-// Without escaping, a header must not contain what would end its line or split it.
-function canWriteUnescaped(name: string, value: string): boolean {
-  return !(
-    name.length === 0 ||
-    name.includes(':') ||
-    name.includes('\n') ||
-    value.includes('\n') ||
-    name.endsWith('\r') ||
-    value.endsWith('\r')
-  );
+/**
+ * The text to write for a header name or value, or `undefined` when it cannot be written: an empty
+ * name; an unpaired surrogate (not UTF-8 encodable); without escaping, a line feed, a colon in a
+ * name, or a value ending in CR (it would read as a CRLF line end); in 1.1, which cannot escape CR,
+ * a value ending in CR. One pass over the text; the text itself is returned when it needs nothing.
+ */
+function encodeToken(
+  text: string,
+  isName: boolean,
+  escape: boolean,
+  version: StompVersion,
+): string | undefined {
+  const n = text.length;
+  if (isName && n === 0) return undefined;
+  let special = false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= BACKSLASH) {
+      if (c === BACKSLASH || c === COLON || c === LF || c === CR) special = true;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const next = i + 1 < n ? text.charCodeAt(i + 1) : 0;
+      if (c >= 0xdc00 || next < 0xdc00 || next > 0xdfff) return undefined;
+      i++;
+    }
+  }
+  if (!special) return text;
+  const endsWithCR = !isName && text.charCodeAt(n - 1) === CR;
+  if (escape) {
+    if (version === '1.1' && endsWithCR) return undefined;
+    return escapeHeader(text, version);
+  }
+  if (endsWithCR || text.includes('\n') || (isName && text.includes(':'))) return undefined;
+  return text;
+}
+
+/** True for `content-length` padded with spaces or tabs, which a 1.0 parser trims to the real one. */
+function isPaddedContentLength(name: string): boolean {
+  let start = 0;
+  let end = name.length;
+  while (start < end && isPadding(name.charCodeAt(start))) start++;
+  while (end > start && isPadding(name.charCodeAt(end - 1))) end--;
+  return end - start === 14 && name.startsWith('content-length', start);
+}
+
+function isPadding(c: number): boolean {
+  return c === SPACE || c === TAB;
 }
 
 function rejectHeader(frame: Frame, name: string, version: StompVersion): never {
   throw new StompProtocolError(
     ErrorCode.INVALID_HEADER_VALUE,
     `header ${JSON.stringify(name)} cannot be encoded in a ${frame.command} frame (STOMP ${version}): ` +
-      'its name is empty, or it holds a line feed, a colon in the name or a trailing CR that this frame cannot escape',
+      'its name is empty, it holds an unpaired surrogate, or a line feed, a colon in the name or a trailing CR that this frame cannot escape',
     { frame, header: name },
   );
 }

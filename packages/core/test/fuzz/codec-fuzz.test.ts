@@ -1,0 +1,235 @@
+// Fuzz the parser with random and mutated byte streams pushed in random chunks. Whatever the input,
+// only frames, heart-beats or a StompError with a known code come out; the parser never buffers more
+// than its limits allow; and the chunking never changes the outcome. A bounded number of runs
+// keeps this well under a few seconds.
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import {
+  DEFAULT_LIMITS,
+  ErrorCode,
+  type Frame,
+  FrameParser,
+  type ParserLimits,
+  StompError,
+  type StompVersion,
+} from '@stompede/core';
+import { bytes, describeFrame, splitAt } from '@stompede/testkit';
+import { encodableIn, plainFrameArb, streamArb, versionArb } from './arbitraries.js';
+
+const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+type Mutation =
+  | { kind: 'flip'; at: number; mask: number }
+  | { kind: 'insert'; at: number; byte: number }
+  | { kind: 'delete'; at: number; count: number }
+  | { kind: 'duplicate'; at: number; count: number };
+
+const interesting = fc.constantFrom(0, 10, 13, 58, 92, 0x30, 0x39, 0x20, 0xff, 0xc3);
+const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({
+    kind: fc.constant('flip' as const),
+    at: fc.nat(),
+    mask: fc.integer({ min: 1, max: 255 }),
+  }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    byte: fc.oneof(interesting, fc.integer({ min: 0, max: 255 })),
+  }),
+  fc.record({
+    kind: fc.constant('delete' as const),
+    at: fc.nat(),
+    count: fc.integer({ min: 1, max: 4 }),
+  }),
+  fc.record({
+    kind: fc.constant('duplicate' as const),
+    at: fc.nat(),
+    count: fc.integer({ min: 1, max: 40 }),
+  }),
+);
+
+function mutate(data: Uint8Array, mutations: readonly Mutation[]): Uint8Array {
+  let out = Array.from(data);
+  for (const m of mutations) {
+    const at = out.length === 0 ? 0 : m.at % (out.length + 1);
+    switch (m.kind) {
+      case 'flip':
+        if (at < out.length) out[at] = out[at]! ^ m.mask;
+        break;
+      case 'insert':
+        out.splice(at, 0, m.byte);
+        break;
+      case 'delete':
+        out.splice(at, m.count);
+        break;
+      case 'duplicate':
+        out = [
+          ...out.slice(0, at + m.count),
+          ...out.slice(at, at + m.count),
+          ...out.slice(at + m.count),
+        ];
+        break;
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+// Hand-written seeds that reach the unusual corners: escapes, content-length edge cases, CRLF.
+const SEEDS: readonly Uint8Array[] = [
+  'SEND\ndestination:/q\ncontent-length:3\n\na\0b\0',
+  'MESSAGE\r\nfoo:a\\cb\\nc\\\\d\\re\r\n\r\nbody\0\r\n\n',
+  'CONNECT\naccept-version:1.0,1.1,1.2\nhost:x\n\n\0',
+  'SEND\ncontent-length:99999999999999999999\n\n\0',
+  'SEND\ncontent-length:-1\n\n\0',
+  'ERROR\nmessage: padded \n\nbad\0',
+  '\n\n\r\n',
+].map((s) => bytes(s));
+
+const limitsArb: fc.Arbitrary<Partial<ParserLimits>> = fc.oneof(
+  fc.constant({}),
+  fc.record(
+    {
+      maxFrameSize: fc.integer({ min: 1, max: 400 }),
+      maxBodySize: fc.integer({ min: 1, max: 200 }),
+      maxHeaderBytes: fc.integer({ min: 1, max: 200 }),
+      maxHeaderLineLength: fc.integer({ min: 1, max: 60 }),
+      maxHeaders: fc.integer({ min: 1, max: 8 }),
+    },
+    { requiredKeys: [] },
+  ),
+);
+
+interface Outcome {
+  frames: ReturnType<typeof describeFrame>[];
+  heartbeats: number;
+  code: string | undefined;
+}
+
+/** Push `chunks`, checking after each push that only allowed things happened. */
+function run(
+  chunks: readonly Uint8Array[],
+  version: StompVersion,
+  limits: Partial<ParserLimits>,
+  switchOnConnected: boolean,
+): Outcome {
+  const frames: ReturnType<typeof describeFrame>[] = [];
+  let heartbeats = 0;
+  const parser: FrameParser = new FrameParser(
+    {
+      onFrame: (frame: Frame) => {
+        frames.push(describeFrame(frame));
+        if (switchOnConnected && frame.command === 'CONNECTED') parser.setVersion('1.0');
+      },
+      onHeartbeat: () => {
+        heartbeats++;
+      },
+    },
+    { version, limits },
+  );
+  const max = { ...DEFAULT_LIMITS, ...limits };
+  let code: string | undefined;
+  const check = (err: unknown) => {
+    assert.ok(err instanceof StompError, `not a StompError: ${String(err)}`);
+    assert.ok(CODES.has(err.code), `unknown code ${err.code}`);
+    code = err.code;
+  };
+  try {
+    for (const chunk of chunks) {
+      parser.push(chunk);
+      assert.ok(parser.bufferedBytes <= max.maxFrameSize, 'buffered more than maxFrameSize');
+      assert.ok(
+        parser.bufferedBytes <= max.maxHeaderBytes + max.maxBodySize,
+        'buffered more than the head and body limits',
+      );
+    }
+    parser.end();
+  } catch (err) {
+    if (err instanceof assert.AssertionError) throw err;
+    check(err);
+    // A failed parser stays failed with the same error.
+    assert.throws(
+      () => {
+        parser.push(Uint8Array.of(10));
+      },
+      (again: unknown) => again === err,
+    );
+  }
+  return { frames, heartbeats, code };
+}
+
+const sourceArb: fc.Arbitrary<Uint8Array> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: versionArb.chain((v) => streamArb(v, encodableIn(v)).map((s) => s.bytes)),
+  },
+  {
+    weight: 2,
+    arbitrary: versionArb.chain((v) => streamArb(v, plainFrameArb).map((s) => s.bytes)),
+  },
+  { weight: 2, arbitrary: fc.constantFrom(...SEEDS) },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }) },
+);
+
+describe('codec fuzz', () => {
+  it('mutated streams in random chunks give frames or a StompError, within limits [1.2 Augmented BNF]', () => {
+    fc.assert(
+      fc.property(
+        sourceArb,
+        fc.array(mutationArb, { maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        versionArb,
+        limitsArb,
+        fc.boolean(),
+        (source, mutations, cuts, version, limits, switchOnConnected) => {
+          const data = mutate(source, mutations);
+          const whole = run([data], version, limits, switchOnConnected);
+          const offsets = cuts.map((c) => c % (data.length + 1));
+          const split = run(splitAt(data, offsets), version, limits, switchOnConnected);
+          // Chunking changes nothing: same frames, same heart-beats, same error.
+          assert.deepEqual(split, whole);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('random bytes one at a time give frames or a StompError [1.2 STOMP Frames]', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 120 }),
+        versionArb,
+        limitsArb,
+        (data, version, limits) => {
+          const whole = run([data], version, limits, false);
+          const bytewise = run(
+            Array.from(data, (b) => Uint8Array.of(b)),
+            version,
+            limits,
+            false,
+          );
+          assert.deepEqual(bytewise, whole);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('an endless header line or body is refused once it passes its limit [1.2 Size Limits]', () => {
+    const limits = { maxHeaderLineLength: 100, maxBodySize: 1000, maxHeaderBytes: 500 };
+    const line = run(
+      [bytes('SEND\nx:'), ...Array.from({ length: 10_000 }, () => bytes('aaaaaaaaaa'))],
+      '1.2',
+      limits,
+      false,
+    );
+    assert.equal(line.code, ErrorCode.HEADER_TOO_LARGE);
+    const body = run(
+      [bytes('SEND\n\n'), ...Array.from({ length: 10_000 }, () => bytes('bbbbbbbbbb'))],
+      '1.2',
+      limits,
+      false,
+    );
+    assert.equal(body.code, ErrorCode.BODY_TOO_LARGE);
+  });
+});
