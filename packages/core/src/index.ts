@@ -78,3 +78,31 @@ export {
 export type { BrokerAddress, FailoverOptions, FailoverUri } from './failover-uri.js';
 export { FailoverSchedule, DEFAULT_LOCAL_HOSTS } from './failover/schedule.js';
 export type { FailoverScheduleOptions, FailoverAttempt } from './failover/schedule.js';
+export {
+  connectFrame,
+  sendFrame,
+  subscribeFrame,
+  unsubscribeFrame,
+  ackFrame,
+  nackFrame,
+  beginFrame,
+  commitFrame,
+  abortFrame,
+  disconnectFrame,
+  interpretConnected,
+  interpretMessage,
+  interpretReceipt,
+  interpretError,
+  ackHeaders,
+} from './commands/client.js';
+export type {
+  FrameOptions,
+  ConnectFrameOptions,
+  SendFrameOptions,
+  SubscribeFrameOptions,
+  UnsubscribeFrameOptions,
+  AckHeaders,
+  AckFrameOptions,
+  ConnectedInfo,
+  MessageInfo,
+} from './commands/client.js';

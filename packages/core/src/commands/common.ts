@@ -54,12 +54,13 @@ export function assembleHeaders(
 export function missingHeader(
   frame: Frame,
   header: string,
-  version: StompVersion,
+  version?: StompVersion,
   detail = '',
 ): StompProtocolError {
   return new StompProtocolError(
     ErrorCode.MISSING_HEADER,
-    `${frame.command} frame is missing the required "${header}" header (STOMP ${version})` +
+    `${frame.command} frame is missing the required "${header}" header` +
+      (version === undefined ? '' : ` (STOMP ${version})`) +
       (detail === '' ? '' : `: ${detail}`),
     { frame, header },
   );
