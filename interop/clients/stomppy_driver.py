@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Drive a STOMP server with stomp.py (Debian's python3-stomp) and report each behaviour.
+
+Usage: stomppy_driver.py --port N [--host 127.0.0.1] [--login L --passcode P] [--vhost /] [--versions 1.0,1.1,1.2]
+Prints one JSON object per line: {"client": "stomp.py", "version": V, "case": NAME,
+"status": "pass" | "fail" | "unsupported", "detail": TEXT}. Exits 1 when any case fails.
+Run it with Debian's /usr/bin/python3 (it has python3-stomp).
+"""
+import argparse
+import json
+import queue
+import sys
+import time
+import traceback
+import uuid
+
+import stomp
+
+TIMEOUT = 5.0
+
+
+class Collector(stomp.ConnectionListener):
+    def __init__(self):
+        self.messages = queue.Queue()
+        self.receipts = queue.Queue()
+        self.errors = queue.Queue()
+        self.connected = queue.Queue()
+
+    def on_message(self, frame):
+        self.messages.put(frame)
+
+    def on_receipt(self, frame):
+        self.receipts.put(frame.headers.get("receipt-id"))
+
+    def on_error(self, frame):
+        self.errors.put(frame)
+
+    def on_connected(self, frame):
+        self.connected.put(frame)
+
+    def next_message(self, timeout=TIMEOUT):
+        return self.messages.get(timeout=timeout)
+
+    def no_message(self, wait=0.3):
+        try:
+            frame = self.messages.get(timeout=wait)
+        except queue.Empty:
+            return None
+        return frame
+
+
+CONNECTION = {"1.0": stomp.Connection10, "1.1": stomp.Connection11, "1.2": stomp.Connection12}
+
+
+class Driver:
+    def __init__(self, args):
+        self.args = args
+        self.failed = False
+
+    def connect(self, version, auto_decode=True, heartbeats=(0, 0)):
+        kwargs = {"auto_decode": auto_decode}
+        if version != "1.0":
+            kwargs["heartbeats"] = heartbeats
+            if self.args.vhost:
+                kwargs["vhost"] = self.args.vhost
+        conn = CONNECTION[version]([(self.args.host, self.args.port)], **kwargs)
+        listener = Collector()
+        conn.set_listener("collector", listener)
+        conn.connect(self.args.login, self.args.passcode, wait=True)
+        return conn, listener
+
+    def ack(self, conn, version, frame, nack=False):
+        h = frame.headers
+        fn = conn.nack if nack else conn.ack
+        if version == "1.2":
+            fn(h["ack"])
+        elif version == "1.1":
+            fn(h["message-id"], h["subscription"])
+        else:
+            fn(h["message-id"])
+
+    def report(self, version, case, status, detail=""):
+        if status == "fail":
+            self.failed = True
+        print(json.dumps({"client": "stomp.py", "version": version, "case": case,
+                          "status": status, "detail": detail}), flush=True)
+
+    def run(self, version, case, fn):
+        try:
+            result = fn(version)
+            if result == "unsupported":
+                self.report(version, case, "unsupported", "stomp.py or STOMP %s has no such feature" % version)
+            else:
+                self.report(version, case, "pass", result or "")
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, none is fatal
+            self.report(version, case, "fail", "%s: %s | %s" % (
+                type(exc).__name__, exc, traceback.format_exc().splitlines()[-3:]))
+
+    # --- cases -----------------------------------------------------------------------------
+
+    def case_connect(self, version):
+        conn, listener = self.connect(version)
+        frame = listener.connected.get(timeout=TIMEOUT)
+        got = frame.headers.get("version", "1.0")
+        conn.disconnect()
+        assert got == version, "CONNECTED version %r, wanted %r" % (got, version)
+        return "CONNECTED version %s, server %s" % (got, frame.headers.get("server"))
+
+    def case_text_and_headers(self, version):
+        dest = "/queue/py-text-%s" % uuid.uuid4().hex
+        conn, listener = self.connect(version)
+        conn.subscribe(destination=dest, id="s1", ack="auto")
+        conn.send(destination=dest, body="héllo wörld", headers={"x-custom": "v1", "x-other": "two words"})
+        frame = listener.next_message()
+        conn.disconnect()
+        assert frame.body == "héllo wörld", frame.body
+        assert frame.headers.get("x-custom") == "v1", frame.headers
+        assert frame.headers.get("x-other") == "two words", frame.headers
+        assert frame.headers.get("destination") == dest, frame.headers
+        assert frame.headers.get("message-id"), frame.headers
+        return "body and custom headers delivered"
+
+    def case_binary(self, version):
+        dest = "/queue/py-bin-%s" % uuid.uuid4().hex
+        conn, listener = self.connect(version, auto_decode=False)
+        conn.subscribe(destination=dest, id="s1", ack="auto")
+        payload = bytes(range(256)) * 4
+        conn.send(destination=dest, body=payload, content_type="application/octet-stream")
+        frame = listener.next_message()
+        conn.disconnect()
+        assert frame.body == payload, "binary body changed (%d bytes back)" % len(frame.body)
+        return "1024 bytes with NULs intact"
+
+    def case_client_individual(self, version):
+        if version == "1.0":
+            return "unsupported"
+        dest = "/queue/py-ci-%s" % uuid.uuid4().hex
+        conn, listener = self.connect(version)
+        conn.subscribe(destination=dest, id="s1", ack="client-individual")
+        for i in range(3):
+            conn.send(destination=dest, body="m%d" % i)
+        frames = [listener.next_message() for _ in range(3)]
+        # Ack the first and last only; the middle one must come back after a reconnect.
+        self.ack(conn, version, frames[0])
+        self.ack(conn, version, frames[2])
+        conn.disconnect()
+        conn2, listener2 = self.connect(version)
+        conn2.subscribe(destination=dest, id="s1", ack="client-individual")
+        again = listener2.next_message()
+        assert again.body == "m1", "redelivered %r" % again.body
+        assert again.headers.get("redelivered") == "true", again.headers
+        self.ack(conn2, version, again)
+        assert listener2.no_message() is None, "an acked message came back"
+        conn2.disconnect()
+        return "unacked message redelivered with redelivered:true"
+
+    def case_client_cumulative(self, version):
+        dest = "/queue/py-cl-%s" % uuid.uuid4().hex
+        conn, listener = self.connect(version)
+        conn.subscribe(destination=dest, id="s1", ack="client")
+        for i in range(3):
+            conn.send(destination=dest, body="m%d" % i)
+        frames = [listener.next_message() for _ in range(3)]
+        self.ack(conn, version, frames[2])  # acknowledges all three
+        conn.disconnect()
+        conn2, listener2 = self.connect(version)
+        conn2.subscribe(destination=dest, id="s1", ack="client")
+        left = listener2.no_message(0.5)
+        conn2.disconnect()
+        assert left is None, "cumulative ACK left %r unacked" % left.body
+        return "one ACK acknowledged all earlier messages"
+
+    def case_nack(self, version):
+        if version == "1.0":
+            return "unsupported"
+        dest = "/queue/py-nack-%s" % uuid.uuid4().hex
+        conn, listener = self.connect(version)
+        conn.subscribe(destination=dest, id="s1", ack="client-individual")
+        conn.send(destination=dest, body="nack-me")
+        first = listener.next_message()
+        self.ack(conn, version, first, nack=True)
+        second = listener.next_message()
+        self.ack(conn, version, second)
+        conn.disconnect()
+        assert second.body == "nack-me" and second.headers.get("redelivered") == "true", second.headers
+        return "NACKed message redelivered"
+
+    def case_transaction(self, version):
+        dest = "/queue/py-tx-%s" % uuid.uuid4().hex
+        conn, listener = self.connect(version)
+        conn.subscribe(destination=dest, id="s1", ack="auto")
+        tx = conn.begin()
+        conn.send(destination=dest, body="aborted", transaction=tx)
+        conn.abort(tx)
+        tx = conn.begin()
+        conn.send(destination=dest, body="committed", transaction=tx)
+        early = listener.no_message(0.3)
+        conn.commit(tx)
+        frame = listener.next_message()
+        extra = listener.no_message(0.3)
+        conn.disconnect()
+        assert early is None, "a transactional SEND was delivered before COMMIT"
+        assert frame.body == "committed", frame.body
+        assert extra is None, "an aborted SEND was delivered: %r" % extra.body
+        return "ABORT discarded, COMMIT delivered"
+
+    def case_receipt(self, version):
+        dest = "/queue/py-rcpt-%s" % uuid.uuid4().hex
+        conn, listener = self.connect(version)
+        conn.send(destination=dest, body="x", receipt="rcpt-1")
+        got = listener.receipts.get(timeout=TIMEOUT)
+        conn.disconnect(receipt="bye-1")
+        assert got == "rcpt-1", got
+        return "RECEIPT for SEND"
+
+    def case_topic(self, version):
+        dest = "/topic/py-%s" % uuid.uuid4().hex
+        a, la = self.connect(version)
+        b, lb = self.connect(version)
+        a.subscribe(destination=dest, id="s1", ack="auto")
+        b.subscribe(destination=dest, id="s1", ack="auto", receipt="sub-b")
+        lb.receipts.get(timeout=TIMEOUT)
+        a.send(destination=dest, body="fan", receipt="pub")
+        la.receipts.get(timeout=TIMEOUT)
+        fa, fb = la.next_message(), lb.next_message()
+        a.disconnect()
+        b.disconnect()
+        assert fa.body == "fan" and fb.body == "fan"
+        return "both subscribers received"
+
+    def case_heartbeat(self, version):
+        if version == "1.0":
+            return "unsupported"
+        conn, listener = self.connect(version, heartbeats=(200, 200))
+        frame = listener.connected.get(timeout=TIMEOUT)
+        hb = frame.headers.get("heart-beat", "0,0")
+        time.sleep(1.2)  # several intervals: the server must not drop us, and must beat itself
+        alive = conn.is_connected()
+        conn.disconnect()
+        assert hb != "0,0", "server offered no heart-beats: %s" % hb
+        assert alive, "connection dropped while heart-beating"
+        return "heart-beat %s negotiated, connection kept" % hb
+
+
+CASES = ["connect", "text_and_headers", "binary", "client_individual", "client_cumulative",
+         "nack", "transaction", "receipt", "topic", "heartbeat"]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--login", default=None)
+    parser.add_argument("--passcode", default=None)
+    parser.add_argument("--vhost", default=None, help="CONNECT host header (RabbitMQ: /)")
+    parser.add_argument("--versions", default="1.0,1.1,1.2")
+    parser.add_argument("--cases", default=",".join(CASES))
+    args = parser.parse_args()
+    driver = Driver(args)
+    for version in args.versions.split(","):
+        for case in args.cases.split(","):
+            driver.run(version, case, getattr(driver, "case_" + case))
+    sys.exit(1 if driver.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
