@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every compiled test file (packages/*/dist-test/**/*.test.js) with node's test runner.
+// Runs every compiled test file (packages/*/dist-test/**/*.test.js) and the repository-level
+// tests (test/*.test.mjs) with node's test runner.
 // Node 20's `node --test` takes no globs, so the files are collected here.
 // Usage: node scripts/run-tests.mjs [path-substring ...]   (filters the files)
 import { readdirSync, statSync } from 'node:fs';
@@ -27,6 +28,10 @@ for (const pkg of readdirSync(join(root, 'packages'))) {
     continue;
   }
   walk(dir, files);
+}
+// Repository-level tests (README examples and the like) live in test/*.test.mjs.
+for (const name of readdirSync(join(root, 'test'))) {
+  if (name.endsWith('.test.mjs')) files.push(join(root, 'test', name));
 }
 const selected = files
   .map((f) => relative(root, f))
