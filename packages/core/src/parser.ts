@@ -309,7 +309,7 @@ export class FrameParser {
           const nul = buf.indexOf(NUL, pos);
           const stop = nul === -1 ? end : nul;
           const size = this.bodySize + (stop - pos);
-          this.checkBodySize(size, pos);
+          this.checkBodySize(size, pos, this.bodySize);
           if (nul === -1) {
             this.pending.append(buf.subarray(pos, end));
             this.bodySize = size;
@@ -328,12 +328,17 @@ export class FrameParser {
     this.consumed += end;
   }
 
-  /** Fail when a body of `size` bytes breaks the body limit or leaves the frame too large. */
-  private checkBodySize(size: number, pos: number): void {
+  /**
+   * Fail when a body of `size` bytes breaks the body limit or leaves the frame too large. `pos` is
+   * where the error is reported; with `seen`, the body bytes before `pos`, it is moved to the first
+   * byte over the limit (so the offset does not depend on how the stream was chunked).
+   */
+  private checkBodySize(size: number, pos: number, seen?: number): void {
     const limits = this.limits;
     // Room left in the frame for the body, after the head and before the NUL.
     const room = limits.maxFrameSize - this.headSize - 1;
     if (size <= limits.maxBodySize && size <= room) return;
+    if (seen !== undefined) pos += Math.max(0, Math.min(limits.maxBodySize, room) - seen);
     if (limits.maxBodySize <= room) {
       this.fail(
         ErrorCode.BODY_TOO_LARGE,

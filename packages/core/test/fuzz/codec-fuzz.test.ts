@@ -4,6 +4,7 @@
 // keeps this well under a few seconds.
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import fc from 'fast-check';
 import {
   DEFAULT_LIMITS,
@@ -104,6 +105,7 @@ interface Outcome {
   frames: ReturnType<typeof describeFrame>[];
   heartbeats: number;
   code: string | undefined;
+  offset: number | undefined;
 }
 
 /** Push `chunks`, checking after each push that only allowed things happened. */
@@ -129,10 +131,12 @@ function run(
   );
   const max = { ...DEFAULT_LIMITS, ...limits };
   let code: string | undefined;
+  let offset: number | undefined;
   const check = (err: unknown) => {
-    assert.ok(err instanceof StompError, `not a StompError: ${String(err)}`);
+    assert.ok(err instanceof StompError, `not a StompError: ${inspect(err)}`);
     assert.ok(CODES.has(err.code), `unknown code ${err.code}`);
     code = err.code;
+    offset = err.offset;
   };
   try {
     for (const chunk of chunks) {
@@ -155,7 +159,7 @@ function run(
       (again: unknown) => again === err,
     );
   }
-  return { frames, heartbeats, code };
+  return { frames, heartbeats, code, offset };
 }
 
 const sourceArb: fc.Arbitrary<Uint8Array> = fc.oneof(
@@ -186,7 +190,7 @@ describe('codec fuzz', () => {
           const whole = run([data], version, limits, switchOnConnected);
           const offsets = cuts.map((c) => c % (data.length + 1));
           const split = run(splitAt(data, offsets), version, limits, switchOnConnected);
-          // Chunking changes nothing: same frames, same heart-beats, same error.
+          // Chunking changes nothing: same frames, same heart-beats, same error at the same offset.
           assert.deepEqual(split, whole);
         },
       ),

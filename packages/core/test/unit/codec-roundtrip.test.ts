@@ -2,6 +2,7 @@
 // serializer cannot represent is refused with a typed error instead of being corrupted.
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import fc from 'fast-check';
 import {
   type ContentLengthMode,
@@ -79,7 +80,7 @@ function checkRoundTrip(frame: Frame, version: StompVersion, mode: ContentLength
   try {
     encoded = encodeFrameBytes(frame, { version, contentLength: mode });
   } catch (err) {
-    assert.ok(err instanceof StompError, `not a StompError: ${String(err)}`);
+    assert.ok(err instanceof StompError, `not a StompError: ${inspect(err)}`);
     assert.equal(err.code, ErrorCode.INVALID_HEADER_VALUE);
     assert.equal(ok, false, `refused a representable frame: ${err.message}`);
     return;
