@@ -106,3 +106,13 @@ export type {
   ConnectedInfo,
   MessageInfo,
 } from './commands/client.js';
+export { ClientSession, SessionState } from './session/client-session.js';
+export type {
+  SessionSubscription,
+  SessionSubscribeOptions,
+  PendingReceipt,
+  PendingWork,
+  SessionInfo,
+} from './session/client-session.js';
+export { ServerSession } from './session/server-session.js';
+export type { ServerSessionOptions, ServerSessionLeftovers } from './session/server-session.js';
