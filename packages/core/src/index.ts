@@ -2,7 +2,10 @@
  * @stompede/core: the STOMP 1.0/1.1/1.2 protocol, with no I/O and no dependencies.
  *
  * - {@link FrameParser} and {@link encodeFrame}: the streaming frame codec.
- * - `commands`: stateless builders and interpreters for every frame (coming with the session layer).
+ * - Stateless commands: `connectFrame`, `sendFrame`, ... and `interpretConnected`, `ackHeaders`, ...
+ *   (client side); `validateClientFrame`, `interpretConnect`, `messageFrame`, ... (server side).
+ * - {@link negotiateVersion} and {@link negotiateHeartBeat}; {@link ClientSession} and
+ *   {@link ServerSession}: I/O-free session state.
  *
  * @packageDocumentation
  */
