@@ -1,0 +1,149 @@
+// The broker: owns the engine, the sessions and the listeners.
+import type { Duplex } from 'node:stream';
+import { Connection, type ConnectionInfo } from './connection.js';
+import type { Engine } from './engine.js';
+import { MemoryEngine } from './engine/memory.js';
+import type { Listener, ListenerAddress } from './listen/listener.js';
+import { listenTcp, listenTls } from './listen/tcp.js';
+import { listenWs } from './listen/ws.js';
+import { Metrics } from './metrics.js';
+import { type BrokerOptions, type ResolvedOptions, resolveOptions } from './options.js';
+
+/** A STOMP broker. Create one with {@link createBroker}. */
+export class Broker {
+  /** The resolved options. */
+  readonly options: ResolvedOptions;
+  /** The message store and router. */
+  readonly engine: Engine;
+  /** Counters. */
+  readonly metrics = new Metrics();
+  private readonly sessions = new Set<Connection>();
+  private listeners: Listener[] = [];
+  private closing: Promise<void> | undefined;
+
+  constructor(options: BrokerOptions = {}) {
+    this.options = resolveOptions(options);
+    this.engine =
+      this.options.engine ??
+      new MemoryEngine({
+        memoryLimit: this.options.memoryLimit,
+        maxDeliveries: this.options.maxDeliveries,
+        maxTopicPending: this.options.maxTopicPending,
+        metrics: this.metrics,
+      });
+  }
+
+  /** Open connections. */
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  /**
+   * Serve a STOMP session over any byte stream: a socket, a TLS socket, a WebSocket stream, or
+   * one end of an in-memory `duplexPair()`.
+   */
+  handle(stream: Duplex, info: ConnectionInfo = {}): Connection {
+    if (this.closing !== undefined) {
+      stream.destroy();
+      throw new Error('the broker is closing');
+    }
+    const conn = new Connection(
+      stream,
+      {
+        options: this.options,
+        engine: this.engine,
+        metrics: this.metrics,
+        logger: this.options.logger,
+        onClosed: (c) => {
+          this.sessions.delete(c);
+        },
+      },
+      info,
+    );
+    this.sessions.add(conn);
+    return conn;
+  }
+
+  /** Open every configured listener; resolves to their addresses (actual ports included). */
+  async listen(): Promise<ListenerAddress[]> {
+    const accept = (stream: Duplex, info: ConnectionInfo): void => {
+      if (this.closing !== undefined) {
+        stream.destroy();
+        return;
+      }
+      this.handle(stream, info);
+    };
+    const log = this.options.logger;
+    try {
+      for (const l of this.options.listeners) {
+        switch (l.protocol) {
+          case 'tcp':
+            this.listeners.push(await listenTcp(l, accept, log));
+            break;
+          case 'tls':
+            this.listeners.push(await listenTls(l, accept, log));
+            break;
+          case 'ws':
+            this.listeners.push(await listenWs(l, accept, log, this.options.limits.maxFrameSize));
+            break;
+        }
+      }
+    } catch (err) {
+      await Promise.all(this.listeners.map((x) => x.close()));
+      this.listeners = [];
+      throw err;
+    }
+    return this.addresses();
+  }
+
+  /** The addresses of the open listeners. */
+  addresses(): ListenerAddress[] {
+    return this.listeners.map((l) => l.address);
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, let sessions flush and end (unacknowledged messages are
+   * requeued), destroy those still open after `closeTimeout`, then close the engine. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const stopping = Promise.all(this.listeners.map((l) => l.close()));
+    const sessions = [...this.sessions];
+    for (const s of sessions) s.shutdown();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(sessions.map((s) => s.closed)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.options.closeTimeout);
+      }),
+    ]);
+    clearTimeout(timer);
+    for (const s of sessions) s.destroy();
+    await stopping;
+    this.listeners = [];
+    await this.engine.close();
+  }
+
+  /** `await using broker = createBroker()` closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Create a broker. Call {@link Broker.listen} to open its listeners, or hand it streams with
+ * {@link Broker.handle}.
+ *
+ * @example
+ * ```ts
+ * const broker = createBroker({ listeners: [{ protocol: 'tcp', port: 0 }] });
+ * const [tcp] = await broker.listen();
+ * ```
+ */
+export function createBroker(options: BrokerOptions = {}): Broker {
+  return new Broker(options);
+}

@@ -1,0 +1,535 @@
+// One client connection: bytes in through the frame parser, frames processed strictly in order
+// (a handler that returns a promise holds the frames behind it and pauses the socket), writes
+// coalesced per tick, heart-beats, and the write backpressure consumers see.
+import type { Duplex } from 'node:stream';
+import {
+  ErrorCode,
+  type Frame,
+  FrameParser,
+  HEARTBEAT_BYTES,
+  type HeartBeat,
+  type StompVersion,
+  StompError,
+  StompProtocolError,
+  connectedFrame,
+  encodeFrame,
+  errorFrame,
+  negotiateHeartBeat,
+  negotiateVersion,
+  receiptFrame,
+  validateClientFrame,
+} from '@stompede/core';
+import type { Logger } from 'pino';
+import type { Engine, MaybePromise } from './engine.js';
+import { HANDLERS, handleConnect } from './handlers/index.js';
+import type { Message } from './message.js';
+import type { Metrics } from './metrics.js';
+import type { ResolvedOptions } from './options.js';
+import type { Subscription } from './subscription.js';
+
+/** Lifecycle of a connection. */
+export const ConnectionState = {
+  /** Waiting for CONNECT. */
+  NEW: 0,
+  /** CONNECTED was sent. */
+  CONNECTED: 1,
+  /** Ending: after DISCONNECT, an ERROR, or broker shutdown. Nothing more is processed. */
+  CLOSING: 2,
+  /** The stream closed. */
+  CLOSED: 3,
+} as const;
+/** A connection state. */
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+/** What the broker shares with its connections. */
+export interface ConnectionContext {
+  readonly options: ResolvedOptions;
+  readonly engine: Engine;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Called once when the connection has released everything. */
+  readonly onClosed: (conn: Connection) => void;
+}
+
+/** Where a connection came from (for logs). */
+export interface ConnectionInfo {
+  /** `tcp`, `tls`, `ws` or whatever the caller of `handle()` says. */
+  readonly transport?: string;
+  /** The peer's address. */
+  readonly remoteAddress?: string;
+}
+
+let sessionCounter = 0;
+const sessionPrefix = Math.random().toString(36).slice(2, 8);
+
+/** A STOMP session over one byte stream. Created by {@link Broker.handle}. */
+export class Connection {
+  /** The session id sent in CONNECTED. */
+  readonly id: string;
+  readonly log: Logger;
+  readonly options: ResolvedOptions;
+  readonly engine: Engine;
+  readonly metrics: Metrics;
+  state: ConnectionState = ConnectionState.NEW;
+  version: StompVersion = '1.0';
+  vhost: string;
+  /** The CONNECT `client-id` header (names durable subscriptions), or ''. */
+  clientId = '';
+  /** Subscriptions by id. */
+  readonly subscriptions = new Map<string, Subscription>();
+  /** Unacknowledged deliveries by ack key, to their subscription. */
+  readonly pendingAcks = new Map<string, Subscription>();
+  /** Open transactions: the deferred operations of each. */
+  readonly transactions = new Map<string, (() => MaybePromise<void>)[]>();
+  /** Set by DISCONNECT: end once its receipt is written. */
+  disconnectRequested = false;
+  /** Resolves once the stream has closed and everything is released. */
+  readonly closed: Promise<void>;
+
+  private readonly stream: Duplex;
+  private readonly ctx: ConnectionContext;
+  private readonly parser: FrameParser;
+  private inbox: Frame[] = [];
+  private inboxHead = 0;
+  private busy = false;
+  private parseError: StompError | undefined;
+  private connectSeen = false;
+  private blocked = false;
+  private corked = false;
+  private released = false;
+  private pausedForMemory = false;
+  private lastRead = Date.now();
+  private lastWrite = Date.now();
+  private sendEvery = 0;
+  private receiveLimit = 0;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private writeTimer: NodeJS.Timeout | undefined;
+  private readTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private resolveClosed!: () => void;
+
+  constructor(stream: Duplex, ctx: ConnectionContext, info: ConnectionInfo = {}) {
+    this.id = `${sessionPrefix}-${String(++sessionCounter)}`;
+    this.stream = stream;
+    this.ctx = ctx;
+    this.options = ctx.options;
+    this.engine = ctx.engine;
+    this.metrics = ctx.metrics;
+    this.vhost = ctx.options.defaultVhost;
+    this.log = ctx.logger.child({ session: this.id, ...info });
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.parser = new FrameParser(
+      {
+        onFrame: (frame) => {
+          this.onFrame(frame);
+        },
+        onHeartbeat: () => {
+          this.metrics.heartbeatsIn++;
+        },
+      },
+      // 1.0 until CONNECT says otherwise: CONNECT is never escaped, and a 1.0 CONNECT is trimmed.
+      { version: '1.0', limits: ctx.options.limits },
+    );
+    const s = stream as Duplex & { setNoDelay?: (on: boolean) => unknown };
+    if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
+    stream.on('data', (chunk: Buffer | string) => {
+      this.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    });
+    stream.on('drain', () => {
+      this.onDrain();
+    });
+    stream.on('end', () => {
+      this.onEnd();
+    });
+    stream.on('error', (err) => {
+      this.log.debug({ err }, 'stream error');
+      this.release();
+      stream.destroy();
+    });
+    stream.on('close', () => {
+      this.onClose();
+    });
+    this.connectTimer = setTimeout(() => {
+      if (this.state === ConnectionState.NEW) {
+        this.log.debug('no CONNECT in time: dropping the connection');
+        this.destroy();
+      }
+    }, ctx.options.connectTimeout);
+    this.metrics.connectionsOpened++;
+    this.log.debug('connection opened');
+  }
+
+  /** False while the stream's write buffer is full (consumers wait for 'drain'). */
+  get writable(): boolean {
+    return !this.blocked && this.state === ConnectionState.CONNECTED;
+  }
+
+  // ---- reading ----
+
+  private onData(chunk: Buffer): void {
+    this.lastRead = Date.now();
+    this.metrics.bytesIn += chunk.length;
+    if (this.state >= ConnectionState.CLOSING || this.parseError !== undefined) return;
+    try {
+      this.parser.push(chunk);
+      if (!this.connectSeen && this.parser.bufferedBytes > this.options.maxPreConnectBytes) {
+        throw new StompProtocolError(
+          ErrorCode.FRAME_TOO_LARGE,
+          `the CONNECT frame exceeds ${String(this.options.maxPreConnectBytes)} bytes`,
+        );
+      }
+    } catch (err) {
+      this.parseError = toStompError(err);
+    }
+    this.pump();
+  }
+
+  private onFrame(frame: Frame): void {
+    this.metrics.framesIn++;
+    if (!this.connectSeen) {
+      this.connectSeen = true;
+      if (frame.command === 'CONNECT' || frame.command === 'STOMP') {
+        // Later frames in the same chunk must already be read with the session's escaping.
+        const v = negotiateVersion(frame.header('accept-version'), this.options.versions);
+        if (v !== undefined) this.parser.setVersion(v);
+      }
+    }
+    this.inbox.push(frame);
+  }
+
+  private pump(): void {
+    if (this.busy) return;
+    this.busy = true;
+    while (this.inboxHead < this.inbox.length && this.state < ConnectionState.CLOSING) {
+      const frame = this.inbox[this.inboxHead]!;
+      this.inboxHead++;
+      let result: MaybePromise<void>;
+      try {
+        result = this.process(frame);
+      } catch (err) {
+        this.busy = false;
+        this.fail(err, frame);
+        return;
+      }
+      if (result instanceof Promise) {
+        this.stream.pause();
+        result.then(
+          () => {
+            this.busy = false;
+            this.finish(frame);
+            if (this.state < ConnectionState.CLOSING && !this.pausedForMemory) this.stream.resume();
+            this.pump();
+          },
+          (err: unknown) => {
+            this.busy = false;
+            this.fail(err, frame);
+          },
+        );
+        return;
+      }
+      this.finish(frame);
+    }
+    this.inbox = [];
+    this.inboxHead = 0;
+    this.busy = false;
+    if (this.parseError !== undefined && this.state < ConnectionState.CLOSING) {
+      this.fail(this.parseError);
+    }
+  }
+
+  private process(frame: Frame): MaybePromise<void> {
+    const command = frame.command;
+    if (this.state === ConnectionState.NEW) {
+      handleConnect(this, frame);
+      return;
+    }
+    if (command === 'CONNECT' || command === 'STOMP') {
+      throw new StompProtocolError(
+        ErrorCode.UNEXPECTED_FRAME,
+        `${command} frame on a session that is already connected`,
+        { frame },
+      );
+    }
+    validateClientFrame(frame, this.version);
+    const handler = HANDLERS[command];
+    if (handler === undefined) {
+      throw new StompProtocolError(ErrorCode.UNEXPECTED_FRAME, `unexpected ${command} frame`, {
+        frame,
+      });
+    }
+    return handler(this, frame);
+  }
+
+  /** After a frame was processed: its receipt, and the end of the session after DISCONNECT. */
+  private finish(frame: Frame): void {
+    if (this.state >= ConnectionState.CLOSING) return;
+    const receipt = frame.header('receipt');
+    if (receipt !== undefined && frame.command !== 'CONNECT' && frame.command !== 'STOMP') {
+      this.sendFrame(receiptFrame(receipt));
+    }
+    if (this.disconnectRequested) {
+      this.log.debug('DISCONNECT');
+      this.shutdown();
+    }
+  }
+
+  // ---- session ----
+
+  /** Accept the session: send CONNECTED and start heart-beats. */
+  accept(version: StompVersion, vhost: string, clientId: string, heartBeat: HeartBeat): void {
+    this.version = version;
+    this.parser.setVersion(version);
+    this.vhost = vhost;
+    this.clientId = clientId;
+    this.state = ConnectionState.CONNECTED;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    const local = this.options.heartbeat;
+    const hb = version === '1.0' ? { send: 0, receive: 0 } : negotiateHeartBeat(local, heartBeat);
+    this.sendFrame(
+      connectedFrame({
+        version,
+        session: this.id,
+        server: this.options.serverName,
+        heartBeat: local,
+      }),
+    );
+    if (hb.send > 0) {
+      this.sendEvery = hb.send;
+      this.writeTimer = setTimeout(this.onWriteTimer, hb.send);
+    }
+    if (hb.receive > 0) {
+      this.receiveLimit = Math.ceil(hb.receive * this.options.heartbeatGrace);
+      this.readTimer = setTimeout(this.onReadTimer, this.receiveLimit);
+    }
+    this.log.debug({ version, vhost, heartBeat: hb }, 'session connected');
+  }
+
+  /** Publish `message` (now, or at COMMIT), then pause reading if memory is full. */
+  publish(message: Message): MaybePromise<void> {
+    const result = this.engine.publish(this.vhost, this.id, message);
+    if (this.engine.memoryFull) this.pauseForMemory();
+    return result;
+  }
+
+  /** Add a deferred operation to transaction `tx`, or throw if it is not open. */
+  addToTransaction(tx: string, frame: Frame, op: () => MaybePromise<void>): void {
+    const ops = this.transactions.get(tx);
+    if (ops === undefined) {
+      throw new StompProtocolError(
+        ErrorCode.UNKNOWN_TRANSACTION,
+        `${frame.command} names transaction ${JSON.stringify(tx)}, which is not open`,
+        { frame, header: 'transaction' },
+      );
+    }
+    if (ops.length >= this.options.maxTransactionFrames) {
+      throw new StompProtocolError(
+        ErrorCode.LIMIT_EXCEEDED,
+        `transaction ${JSON.stringify(tx)} holds more than ${String(this.options.maxTransactionFrames)} frames`,
+        { frame, header: 'transaction' },
+      );
+    }
+    ops.push(op);
+  }
+
+  /** Remove a subscription, requeueing its unacknowledged deliveries. */
+  removeSubscription(sub: Subscription): MaybePromise<void> {
+    this.subscriptions.delete(sub.id);
+    return sub.close();
+  }
+
+  private pauseForMemory(): void {
+    if (this.pausedForMemory) return;
+    this.pausedForMemory = true;
+    this.metrics.producersPaused++;
+    this.log.debug('memory limit reached: pausing this producer');
+    this.stream.pause();
+    this.engine.onMemoryAvailable(() => {
+      this.pausedForMemory = false;
+      if (this.state < ConnectionState.CLOSING && !this.busy) this.stream.resume();
+    });
+  }
+
+  // ---- writing ----
+
+  /** Send a frame in the session's version. */
+  sendFrame(frame: Frame): void {
+    let chunks: Uint8Array[];
+    try {
+      chunks = encodeFrame(frame, { version: this.version });
+    } catch (err) {
+      this.log.warn({ err }, 'could not encode a frame');
+      return;
+    }
+    this.metrics.framesOut++;
+    for (const chunk of chunks) this.write(chunk);
+  }
+
+  /** Write an encoded MESSAGE frame. */
+  writeMessage(chunks: readonly Uint8Array[]): void {
+    this.metrics.framesOut++;
+    this.metrics.messagesDelivered++;
+    for (const chunk of chunks) this.write(chunk);
+  }
+
+  private write(chunk: Uint8Array): void {
+    const stream = this.stream;
+    if (stream.destroyed || stream.writableEnded) return;
+    if (!this.corked) {
+      this.corked = true;
+      stream.cork();
+      process.nextTick(this.uncork);
+    }
+    if (!stream.write(chunk)) this.blocked = true;
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.lastWrite = Date.now();
+    this.stream.uncork();
+  };
+
+  private onDrain(): void {
+    if (!this.blocked) return;
+    this.blocked = false;
+    for (const sub of this.subscriptions.values()) {
+      if (!this.writable) break;
+      sub.handle?.resume();
+    }
+  }
+
+  // ---- heart-beats ----
+
+  private readonly onWriteTimer = (): void => {
+    this.writeTimer = undefined;
+    if (this.state !== ConnectionState.CONNECTED) return;
+    const idle = Date.now() - this.lastWrite;
+    let next = this.sendEvery;
+    if (idle >= this.sendEvery - 2) {
+      this.metrics.heartbeatsOut++;
+      this.write(HEARTBEAT_BYTES);
+    } else {
+      next = this.sendEvery - idle;
+    }
+    this.writeTimer = setTimeout(this.onWriteTimer, next);
+  };
+
+  private readonly onReadTimer = (): void => {
+    this.readTimer = undefined;
+    if (this.state !== ConnectionState.CONNECTED) return;
+    const idle = Date.now() - this.lastRead;
+    if (idle >= this.receiveLimit) {
+      this.log.debug({ idle }, 'heart-beat timeout: closing');
+      this.destroy();
+      return;
+    }
+    this.readTimer = setTimeout(this.onReadTimer, this.receiveLimit - idle);
+  };
+
+  // ---- ending ----
+
+  /**
+   * Send an ERROR for `err` (with `receipt-id` when `frame` asked for a receipt), then close
+   * once it is flushed. Frames after the offending one are not processed.
+   */
+  fail(err: unknown, frame?: Frame): void {
+    if (this.state >= ConnectionState.CLOSING) return;
+    const e = toStompError(err);
+    this.log.debug({ code: e.code, command: frame?.command }, e.message);
+    const receiptId = frame?.header('receipt');
+    this.sendError(
+      errorFrame({
+        message: e.message.slice(0, 1024),
+        ...(receiptId === undefined ? {} : { receiptId }),
+        body:
+          `${e.code}: ${e.message}` +
+          (frame === undefined ? '' : `\n\nwhile processing a ${frame.command} frame`),
+      }),
+    );
+  }
+
+  /** Send an ERROR frame and close after it. */
+  sendError(frame: Frame): void {
+    if (this.state >= ConnectionState.CLOSING) return;
+    this.metrics.errorsSent++;
+    this.sendFrame(frame);
+    this.shutdown();
+  }
+
+  /** Graceful end: release the session, flush what is queued, end the stream. Idempotent. */
+  shutdown(): void {
+    if (this.state >= ConnectionState.CLOSING) return;
+    this.state = ConnectionState.CLOSING;
+    this.inbox = [];
+    this.inboxHead = 0;
+    this.release();
+    // Keep reading (and discarding) so the peer is not reset before it reads our last frames.
+    if (this.pausedForMemory) this.stream.resume();
+    this.stream.end();
+    this.lingerTimer = setTimeout(() => {
+      this.destroy();
+    }, this.options.errorLinger);
+  }
+
+  /** Abrupt end: nothing more is flushed than what the stream takes at once. */
+  destroy(): void {
+    this.release();
+    const stream = this.stream;
+    if (stream.destroyed) return;
+    // end() first so in-memory peers (which destroy() does not reach) see the end of the stream.
+    if (!stream.writableEnded) stream.end();
+    setImmediate(() => stream.destroy());
+  }
+
+  private onEnd(): void {
+    // The peer finished sending: nothing more will come, so end our side too.
+    this.state = Math.max(this.state, ConnectionState.CLOSING) as ConnectionState;
+    this.release();
+    if (!this.stream.writableEnded) this.stream.end();
+    if (this.stream.writableFinished) this.stream.destroy();
+    else this.stream.once('finish', () => this.stream.destroy());
+  }
+
+  private onClose(): void {
+    this.state = ConnectionState.CLOSED;
+    this.release();
+    clearTimeout(this.lingerTimer);
+    this.resolveClosed();
+  }
+
+  /** Free the session's resources: subscriptions (unacked requeued), transactions, temp queues. */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (this.state < ConnectionState.CLOSING) this.state = ConnectionState.CLOSING;
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.writeTimer);
+    clearTimeout(this.readTimer);
+    this.inbox = [];
+    this.inboxHead = 0;
+    this.transactions.clear();
+    for (const sub of this.subscriptions.values()) {
+      try {
+        const r = sub.close();
+        if (r instanceof Promise)
+          r.catch((err: unknown) => {
+            this.log.warn({ err }, 'detach failed');
+          });
+      } catch (err) {
+        this.log.warn({ err }, 'detach failed');
+      }
+    }
+    this.subscriptions.clear();
+    this.pendingAcks.clear();
+    this.engine.sessionClosed(this.vhost, this.id);
+    this.metrics.connectionsClosed++;
+    this.log.debug('connection closed');
+    this.ctx.onClosed(this);
+  }
+}
+
+function toStompError(err: unknown): StompError {
+  if (err instanceof StompError) return err;
+  // Not a protocol error: a bug, or an engine failure. The client gets a generic ERROR.
+  return new StompProtocolError(ErrorCode.INVALID_STATE, 'internal error', { cause: err });
+}

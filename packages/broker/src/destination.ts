@@ -1,0 +1,74 @@
+// Destination names: which kind a name is, and topic wildcard matching.
+import { ErrorCode, StompProtocolError } from '@stompede/core';
+
+/** Kinds of destination the broker serves. */
+export const DestinationKind = {
+  QUEUE: 'queue',
+  TOPIC: 'topic',
+  TEMP_QUEUE: 'temp-queue',
+  REPLY_QUEUE: 'reply-queue',
+} as const;
+/** A destination kind. */
+export type DestinationKind = (typeof DestinationKind)[keyof typeof DestinationKind];
+
+/** A parsed destination. */
+export interface ParsedDestination {
+  readonly kind: DestinationKind;
+  /** The name after the prefix. */
+  readonly name: string;
+}
+
+const PREFIXES: readonly (readonly [string, DestinationKind])[] = [
+  ['/queue/', DestinationKind.QUEUE],
+  ['/topic/', DestinationKind.TOPIC],
+  ['/temp-queue/', DestinationKind.TEMP_QUEUE],
+  ['/reply-queue/', DestinationKind.REPLY_QUEUE],
+];
+
+/** Parse a destination, or throw `ERR_STOMP_INVALID_HEADER_VALUE` naming the accepted forms. */
+export function parseDestination(destination: string, header = 'destination'): ParsedDestination {
+  for (const [prefix, kind] of PREFIXES) {
+    if (destination.startsWith(prefix) && destination.length > prefix.length) {
+      return { kind, name: destination.slice(prefix.length) };
+    }
+  }
+  throw new StompProtocolError(
+    ErrorCode.INVALID_HEADER_VALUE,
+    `unknown destination ${JSON.stringify(destination.slice(0, 200))}: use /queue/NAME, ` +
+      '/topic/NAME, /temp-queue/NAME or a /reply-queue/ address',
+    { header },
+  );
+}
+
+/** True when a topic name (after `/topic/`) holds a wildcard segment: `*`, `>` or `#`. */
+export function isWildcard(name: string): boolean {
+  for (const segment of name.split('.')) {
+    if (segment === '*' || segment === '>' || segment === '#') return true;
+  }
+  return false;
+}
+
+/**
+ * A compiled topic pattern: `.`-separated segments, where `*` matches exactly one segment and
+ * `>` or `#` matches the rest (zero or more segments).
+ */
+export class TopicPattern {
+  private readonly segments: readonly string[];
+
+  constructor(pattern: string) {
+    this.segments = pattern.split('.');
+  }
+
+  /** True when `topic` (after `/topic/`) matches. */
+  matches(topic: string): boolean {
+    const parts = topic.split('.');
+    const segs = this.segments;
+    for (let i = 0; i < segs.length; i++) {
+      const seg = segs[i]!;
+      if (seg === '>' || seg === '#') return true;
+      if (i >= parts.length) return false;
+      if (seg !== '*' && seg !== parts[i]) return false;
+    }
+    return parts.length === segs.length;
+  }
+}

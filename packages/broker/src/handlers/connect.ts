@@ -1,0 +1,32 @@
+// CONNECT and STOMP: version negotiation, virtual host, heart-beats ("Connecting" in the specs).
+import {
+  ErrorCode,
+  type Frame,
+  StompProtocolError,
+  interpretConnect,
+  unsupportedVersionFrame,
+} from '@stompede/core';
+import type { Connection } from '../connection.js';
+
+/** The first frame of a session: it must be CONNECT or STOMP. */
+export function handleConnect(conn: Connection, frame: Frame): void {
+  const request = interpretConnect(frame, { supported: conn.options.versions });
+  if (request.version === undefined) {
+    // [1.1/1.2 Protocol Negotiation] no common version: ERROR listing ours, then close.
+    conn.sendError(unsupportedVersionFrame(conn.options.versions));
+    return;
+  }
+  let vhost = conn.options.defaultVhost;
+  const vhosts = conn.options.vhosts;
+  if (vhosts.length > 0 && request.host !== undefined) {
+    if (!vhosts.includes(request.host)) {
+      throw new StompProtocolError(
+        ErrorCode.FORBIDDEN,
+        `unknown virtual host ${JSON.stringify(request.host.slice(0, 200))}`,
+        { frame, header: 'host' },
+      );
+    }
+    vhost = request.host;
+  }
+  conn.accept(request.version, vhost, request.headers['client-id'] ?? '', request.heartBeat);
+}

@@ -1,0 +1,49 @@
+// SEND: build the message (user headers kept, reply-to to a temp queue rewritten) and publish
+// it now, or at COMMIT when it names a transaction.
+import type { Frame } from '@stompede/core';
+import type { Connection } from '../connection.js';
+import { DestinationKind, parseDestination } from '../destination.js';
+import type { MaybePromise } from '../engine.js';
+import { Message } from '../message.js';
+
+// Headers the broker sets on MESSAGE frames, or that only mean something on SEND.
+const NOT_COPIED: ReadonlySet<string> = new Set([
+  'destination',
+  'transaction',
+  'receipt',
+  'content-length',
+  'message-id',
+  'subscription',
+  'ack',
+  'redelivered',
+  'delivery-count',
+]);
+
+export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
+  const destination = frame.header('destination')!;
+  parseDestination(destination);
+  const raw = frame.rawHeaders;
+  const headers: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (NOT_COPIED.has(name)) continue;
+    let value = raw[i + 1]!;
+    if (name === 'reply-to' && value.startsWith('/temp-queue/')) {
+      const reply = parseDestination(value, 'reply-to');
+      if (reply.kind === DestinationKind.TEMP_QUEUE) {
+        value = conn.engine.replyAddress(conn.vhost, conn.id, reply.name);
+      }
+    }
+    headers.push(name, value);
+  }
+  // The parser's body may be a view of a large socket chunk: keep only its own bytes.
+  let body = frame.body;
+  if (body.byteOffset !== 0 || body.byteLength !== body.buffer.byteLength) body = body.slice();
+  const message = new Message(destination, headers, body);
+  const tx = frame.header('transaction');
+  if (tx !== undefined) {
+    conn.addToTransaction(tx, frame, () => conn.publish(message));
+    return;
+  }
+  return conn.publish(message);
+}

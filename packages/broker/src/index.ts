@@ -1,0 +1,29 @@
+/**
+ * @stompede/broker: a STOMP 1.0/1.1/1.2 broker over TCP, TLS, WebSocket or any byte stream.
+ * @packageDocumentation
+ */
+export { Broker, createBroker } from './broker.js';
+export type {
+  BrokerOptions,
+  ListenerOptions,
+  TcpListenerOptions,
+  TlsListenerOptions,
+  WsListenerOptions,
+} from './options.js';
+export { DEFAULTS } from './options.js';
+export type { ListenerAddress } from './listen/listener.js';
+export type { Connection, ConnectionInfo } from './connection.js';
+export type {
+  Engine,
+  Consumer,
+  ConsumerHandle,
+  Delivery,
+  EngineStats,
+  MaybePromise,
+  SubscribeRequest,
+} from './engine.js';
+export { MemoryEngine } from './engine/memory.js';
+export type { MemoryEngineOptions } from './engine/memory.js';
+export { Message } from './message.js';
+export { Metrics } from './metrics.js';
+export type { MetricsSnapshot } from './metrics.js';

@@ -1,0 +1,11 @@
+/**
+ * Unstable pieces for sibling packages and tests. May change in any release.
+ * @packageDocumentation
+ */
+export { Connection, ConnectionState } from './connection.js';
+export { TopicPattern, parseDestination, isWildcard, DestinationKind } from './destination.js';
+export { encodeDelivery, sharedBytes } from './encode.js';
+export { Fifo } from './fifo.js';
+export { WebSocketDuplex } from './listen/ws.js';
+export { resolveOptions } from './options.js';
+export type { ResolvedOptions } from './options.js';

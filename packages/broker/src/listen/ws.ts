@@ -1,0 +1,148 @@
+// STOMP over WebSocket (as RabbitMQ Web-STOMP): an HTTP server whose upgrades on `path` become
+// byte streams for Broker.handle(). Text and binary messages are both read as bytes, and a frame
+// may span or share messages (the parser does not care where messages end). Each batch of
+// frames the broker writes is sent as one message: text when it is valid UTF-8, else binary.
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Duplex } from 'node:stream';
+import { isUtf8 } from 'node:buffer';
+import type { Logger } from 'pino';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { WsListenerOptions } from '../options.js';
+import type { Accept, Listener, ListenerAddress } from './listener.js';
+
+/** Subprotocols we speak, in order of preference. */
+const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
+
+/** A Duplex over one WebSocket. */
+export class WebSocketDuplex extends Duplex {
+  private readonly ws: WebSocket;
+
+  constructor(ws: WebSocket) {
+    super({ allowHalfOpen: false });
+    this.ws = ws;
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      const chunk = Array.isArray(data)
+        ? Buffer.concat(data)
+        : data instanceof ArrayBuffer
+          ? Buffer.from(data)
+          : data;
+      if (!this.push(chunk)) ws.pause();
+    });
+    ws.on('close', () => {
+      this.push(null);
+      this.destroy();
+    });
+    ws.on('error', (err) => {
+      this.destroy(err);
+    });
+  }
+
+  override _read(): void {
+    this.ws.resume();
+  }
+
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (err?: Error | null) => void,
+  ): void {
+    this.send(chunk, callback);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
+    this.send(
+      chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)),
+      callback,
+    );
+  }
+
+  private send(data: Buffer, callback: (err?: Error | null) => void): void {
+    if (this.ws.readyState !== this.ws.OPEN) {
+      callback();
+      return;
+    }
+    this.ws.send(data, { binary: !isUtf8(data) }, (err) => {
+      callback(err ?? null);
+    });
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    this.ws.close(1000);
+    callback();
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
+      this.ws.terminate();
+    }
+    callback(err);
+  }
+}
+
+/** Listen for STOMP over WebSocket. */
+export async function listenWs(
+  options: WsListenerOptions,
+  accept: Accept,
+  logger: Logger,
+  maxPayload: number,
+): Promise<Listener> {
+  const path = options.path ?? '/ws';
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: options.perMessageDeflate ?? false,
+    maxPayload,
+    handleProtocols: (offered: Set<string>) => {
+      for (const p of SUBPROTOCOLS) if (offered.has(p)) return p;
+      return false;
+    },
+  });
+  const server = createServer((_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(426, { 'content-type': 'text/plain' });
+    res.end('STOMP over WebSocket: connect with a WebSocket client\n');
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    if ((q === -1 ? url : url.slice(0, q)) !== path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      accept(new WebSocketDuplex(ws), {
+        transport: 'ws',
+        remoteAddress: `${req.socket.remoteAddress ?? '?'}:${String(req.socket.remotePort ?? 0)}`,
+      });
+    });
+  });
+  server.on('error', (err) => {
+    logger.error({ err }, 'ws listener error');
+  });
+  const host = options.host ?? '127.0.0.1';
+  const info = await new Promise<AddressInfo>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 15674, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+  const address: ListenerAddress = {
+    protocol: 'ws',
+    host,
+    port: info.port,
+    path,
+    url: `ws://${host}:${String(info.port)}${path}`,
+  };
+  logger.info({ address: address.url }, 'listening');
+  return {
+    address,
+    close: () =>
+      new Promise((resolve) => {
+        wss.close();
+        server.close(() => {
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,84 @@
+/** Broker counters. Plain numbers, incremented on the hot path; read with {@link Metrics.snapshot}. */
+export class Metrics {
+  /** Connections accepted since start. */
+  connectionsOpened = 0;
+  /** Connections ended since start. */
+  connectionsClosed = 0;
+  /** Frames received (heart-beats excluded). */
+  framesIn = 0;
+  /** Frames sent (heart-beats excluded). */
+  framesOut = 0;
+  /** Bytes received. */
+  bytesIn = 0;
+  /** Heart-beats received. */
+  heartbeatsIn = 0;
+  /** Heart-beats sent. */
+  heartbeatsOut = 0;
+  /** Messages accepted into a queue or subscription (one per stored copy). */
+  messagesEnqueued = 0;
+  /** MESSAGE frames sent. */
+  messagesDelivered = 0;
+  /** Deliveries settled by ACK or in auto mode. */
+  messagesAcked = 0;
+  /** Deliveries NACKed. */
+  messagesNacked = 0;
+  /** Deliveries put back in their queue (NACK, unsubscribe, disconnect). */
+  messagesRequeued = 0;
+  /** Messages moved to a dead-letter queue. */
+  messagesDeadLettered = 0;
+  /** Messages dropped (topic with no subscriber excluded): slow topic subscribers, vanished temp queues. */
+  messagesDropped = 0;
+  /** ERROR frames sent. */
+  errorsSent = 0;
+  /** Times a producer's socket was paused because the memory limit was reached. */
+  producersPaused = 0;
+
+  /** Connections open now. */
+  get connectionsActive(): number {
+    return this.connectionsOpened - this.connectionsClosed;
+  }
+
+  /** A copy of every counter. */
+  snapshot(): MetricsSnapshot {
+    return {
+      connectionsOpened: this.connectionsOpened,
+      connectionsClosed: this.connectionsClosed,
+      connectionsActive: this.connectionsActive,
+      framesIn: this.framesIn,
+      framesOut: this.framesOut,
+      bytesIn: this.bytesIn,
+      heartbeatsIn: this.heartbeatsIn,
+      heartbeatsOut: this.heartbeatsOut,
+      messagesEnqueued: this.messagesEnqueued,
+      messagesDelivered: this.messagesDelivered,
+      messagesAcked: this.messagesAcked,
+      messagesNacked: this.messagesNacked,
+      messagesRequeued: this.messagesRequeued,
+      messagesDeadLettered: this.messagesDeadLettered,
+      messagesDropped: this.messagesDropped,
+      errorsSent: this.errorsSent,
+      producersPaused: this.producersPaused,
+    };
+  }
+}
+
+/** The counters at one moment. */
+export interface MetricsSnapshot {
+  readonly connectionsOpened: number;
+  readonly connectionsClosed: number;
+  readonly connectionsActive: number;
+  readonly framesIn: number;
+  readonly framesOut: number;
+  readonly bytesIn: number;
+  readonly heartbeatsIn: number;
+  readonly heartbeatsOut: number;
+  readonly messagesEnqueued: number;
+  readonly messagesDelivered: number;
+  readonly messagesAcked: number;
+  readonly messagesNacked: number;
+  readonly messagesRequeued: number;
+  readonly messagesDeadLettered: number;
+  readonly messagesDropped: number;
+  readonly errorsSent: number;
+  readonly producersPaused: number;
+}

@@ -1,0 +1,229 @@
+// Broker options: one exported type, frozen defaults, validated once.
+import {
+  type ParserLimits,
+  type StompVersion,
+  StompInvalidArgumentError,
+  SUPPORTED_VERSIONS,
+  isStompVersion,
+} from '@stompede/core';
+import { resolveLimits } from '@stompede/core/internal';
+import { type Logger, pino } from 'pino';
+import type { Engine } from './engine.js';
+
+/** A plain TCP listener. */
+export interface TcpListenerOptions {
+  readonly protocol: 'tcp';
+  /** Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Default 61613; 0 picks a free port (see {@link Broker.addresses}). */
+  readonly port?: number;
+}
+
+/** A TLS listener. */
+export interface TlsListenerOptions {
+  readonly protocol: 'tls';
+  /** Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Default 61614. */
+  readonly port?: number;
+  /** Path to the PEM certificate chain. */
+  readonly certFile: string;
+  /** Path to the PEM private key. */
+  readonly keyFile: string;
+  /** Path to PEM CA certificates that client certificates must chain to. */
+  readonly caFile?: string;
+  /** Ask clients for a certificate and reject those without a valid one. Default false. */
+  readonly requireClientCert?: boolean;
+}
+
+/** A WebSocket listener (STOMP over WebSocket, as RabbitMQ Web-STOMP). */
+export interface WsListenerOptions {
+  readonly protocol: 'ws';
+  /** Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Default 15674. */
+  readonly port?: number;
+  /** URL path to accept upgrades on. Default `/ws`. */
+  readonly path?: string;
+  /** Enable permessage-deflate. Default false. */
+  readonly perMessageDeflate?: boolean;
+}
+
+/** Any listener. */
+export type ListenerOptions = TcpListenerOptions | TlsListenerOptions | WsListenerOptions;
+
+/** Options of {@link createBroker}. Every field is optional. */
+export interface BrokerOptions {
+  /** Listeners {@link Broker.listen} opens. Default one TCP listener on 127.0.0.1:61613. */
+  readonly listeners?: readonly ListenerOptions[];
+  /** A pino logger; a child per session is derived from it. Default: silent. */
+  readonly logger?: Logger;
+  /** The message store and router. Default: a new in-memory engine. */
+  readonly engine?: Engine;
+  /** Name in the CONNECTED `server` header. Default `stompede/0.1.0`. */
+  readonly serverName?: string;
+  /** Versions offered. Default 1.0, 1.1 and 1.2. */
+  readonly versions?: readonly StompVersion[];
+  /**
+   * Virtual hosts the CONNECT `host` header selects among; an unknown host is refused. Empty
+   * (default): every host maps to `defaultVhost`.
+   */
+  readonly vhosts?: readonly string[];
+  /** The virtual host of sessions whose CONNECT names none (or of all, without `vhosts`). Default `/`. */
+  readonly defaultVhost?: string;
+  /** This side's heart-beat header: [can send every ms, wants to receive every ms]. Default [10000, 10000]. */
+  readonly heartbeat?: readonly [number, number];
+  /** A peer silent for longer than its heart-beat period times this factor is closed. Default 1.5. */
+  readonly heartbeatGrace?: number;
+  /** Milliseconds a new connection has to send CONNECT. Default 10000. */
+  readonly connectTimeout?: number;
+  /** Bytes a connection may send before its CONNECT frame is complete. Default 64 KiB. */
+  readonly maxPreConnectBytes?: number;
+  /** Frame size limits (see core's `DEFAULT_LIMITS`). */
+  readonly limits?: Partial<ParserLimits>;
+  /** Bytes of message data held before producers are paused. Default 256 MiB; 0 = no limit. */
+  readonly memoryLimit?: number;
+  /** Deliveries after which a message goes to `/queue/DLQ.NAME`. Default 10; 0 = never. */
+  readonly maxDeliveries?: number;
+  /** Unacknowledged messages per client-ack subscription when it names no prefetch. Default 1000. */
+  readonly defaultPrefetch?: number;
+  /** Messages a slow non-durable topic subscriber may have pending before the oldest are dropped. Default 10000. */
+  readonly maxTopicPending?: number;
+  /** Subscriptions per connection. Default 1000. */
+  readonly maxSubscriptions?: number;
+  /** Open transactions per connection. Default 100. */
+  readonly maxTransactions?: number;
+  /** Frames one transaction may hold. Default 10000. */
+  readonly maxTransactionFrames?: number;
+  /** After an ERROR, milliseconds to wait for the peer to close before destroying the socket. Default 2000. */
+  readonly errorLinger?: number;
+  /** Milliseconds {@link Broker.close} waits for connections to flush before destroying them. Default 5000. */
+  readonly closeTimeout?: number;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedOptions {
+  readonly listeners: readonly ListenerOptions[];
+  readonly logger: Logger;
+  readonly engine: Engine | undefined;
+  readonly serverName: string;
+  readonly versions: readonly StompVersion[];
+  readonly vhosts: readonly string[];
+  readonly defaultVhost: string;
+  readonly heartbeat: readonly [number, number];
+  readonly heartbeatGrace: number;
+  readonly connectTimeout: number;
+  readonly maxPreConnectBytes: number;
+  readonly limits: ParserLimits;
+  readonly memoryLimit: number;
+  readonly maxDeliveries: number;
+  readonly defaultPrefetch: number;
+  readonly maxTopicPending: number;
+  readonly maxSubscriptions: number;
+  readonly maxTransactions: number;
+  readonly maxTransactionFrames: number;
+  readonly errorLinger: number;
+  readonly closeTimeout: number;
+}
+
+/** The defaults. */
+export const DEFAULTS = Object.freeze({
+  serverName: 'stompede/0.1.0',
+  defaultVhost: '/',
+  heartbeat: Object.freeze([10_000, 10_000] as const),
+  heartbeatGrace: 1.5,
+  connectTimeout: 10_000,
+  maxPreConnectBytes: 64 * 1024,
+  memoryLimit: 256 * 1024 * 1024,
+  maxDeliveries: 10,
+  defaultPrefetch: 1000,
+  maxTopicPending: 10_000,
+  maxSubscriptions: 1000,
+  maxTransactions: 100,
+  maxTransactionFrames: 10_000,
+  errorLinger: 2000,
+  closeTimeout: 5000,
+});
+
+function count(name: string, value: number | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new StompInvalidArgumentError(`${name} must be an integer >= ${String(min)}`);
+  }
+  return value;
+}
+
+function port(name: string, value: number | undefined, fallback: number): number {
+  const p = count(name, value, fallback);
+  if (p > 65535) throw new StompInvalidArgumentError(`${name} must be a port number (0-65535)`);
+  return p;
+}
+
+/** Merge `options` over {@link DEFAULTS} and validate every field; the result is frozen. */
+export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
+  const versions = options.versions ?? SUPPORTED_VERSIONS;
+  if (versions.length === 0 || versions.some((v) => !isStompVersion(v))) {
+    throw new StompInvalidArgumentError('versions must list one or more of 1.0, 1.1, 1.2');
+  }
+  const heartbeat = options.heartbeat ?? DEFAULTS.heartbeat;
+  count('heartbeat[0]', heartbeat[0], 0);
+  count('heartbeat[1]', heartbeat[1], 0);
+  const grace = options.heartbeatGrace ?? DEFAULTS.heartbeatGrace;
+  if (!(grace >= 1)) throw new StompInvalidArgumentError('heartbeatGrace must be >= 1');
+  const listeners = (options.listeners ?? [{ protocol: 'tcp' }]).map((l, i) => {
+    const where = `listeners[${String(i)}]`;
+    switch (l.protocol) {
+      case 'tcp':
+        return Object.freeze({ ...l, port: port(`${where}.port`, l.port, 61613) });
+      case 'tls':
+        if (typeof l.certFile !== 'string' || typeof l.keyFile !== 'string') {
+          throw new StompInvalidArgumentError(
+            `${where}: a tls listener needs certFile and keyFile`,
+          );
+        }
+        return Object.freeze({ ...l, port: port(`${where}.port`, l.port, 61614) });
+      case 'ws':
+        return Object.freeze({ ...l, port: port(`${where}.port`, l.port, 15674) });
+      default:
+        throw new StompInvalidArgumentError(`${where}.protocol must be "tcp", "tls" or "ws"`);
+    }
+  });
+  return Object.freeze({
+    listeners: Object.freeze(listeners),
+    logger: options.logger ?? pino({ level: 'silent' }),
+    engine: options.engine,
+    serverName: options.serverName ?? DEFAULTS.serverName,
+    versions: Object.freeze([...versions]),
+    vhosts: Object.freeze([...(options.vhosts ?? [])]),
+    defaultVhost: options.defaultVhost ?? DEFAULTS.defaultVhost,
+    heartbeat: Object.freeze([heartbeat[0], heartbeat[1]] as const),
+    heartbeatGrace: grace,
+    connectTimeout: count('connectTimeout', options.connectTimeout, DEFAULTS.connectTimeout, 1),
+    maxPreConnectBytes: count(
+      'maxPreConnectBytes',
+      options.maxPreConnectBytes,
+      DEFAULTS.maxPreConnectBytes,
+      64,
+    ),
+    limits: resolveLimits(options.limits),
+    memoryLimit: count('memoryLimit', options.memoryLimit, DEFAULTS.memoryLimit),
+    maxDeliveries: count('maxDeliveries', options.maxDeliveries, DEFAULTS.maxDeliveries),
+    defaultPrefetch: count('defaultPrefetch', options.defaultPrefetch, DEFAULTS.defaultPrefetch, 1),
+    maxTopicPending: count('maxTopicPending', options.maxTopicPending, DEFAULTS.maxTopicPending),
+    maxSubscriptions: count(
+      'maxSubscriptions',
+      options.maxSubscriptions,
+      DEFAULTS.maxSubscriptions,
+      1,
+    ),
+    maxTransactions: count('maxTransactions', options.maxTransactions, DEFAULTS.maxTransactions, 1),
+    maxTransactionFrames: count(
+      'maxTransactionFrames',
+      options.maxTransactionFrames,
+      DEFAULTS.maxTransactionFrames,
+      1,
+    ),
+    errorLinger: count('errorLinger', options.errorLinger, DEFAULTS.errorLinger),
+    closeTimeout: count('closeTimeout', options.closeTimeout, DEFAULTS.closeTimeout),
+  });
+}

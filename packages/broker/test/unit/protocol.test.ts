@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { connected, memoryBroker, pair } from '../helper.js';
+
+describe('connecting', () => {
+  const broker = memoryBroker({ heartbeat: [5000, 5000] });
+  after(() => broker.close());
+
+  test('[1.2 CONNECTED Frame] version, session, server and heart-beat headers', async () => {
+    const p = pair(broker);
+    const f = await p.connect({ 'accept-version': '1.0,1.1,1.2', host: '/', 'heart-beat': '0,0' });
+    assert.equal(f.header('version'), '1.2');
+    assert.ok(f.header('session'));
+    assert.match(f.header('server') ?? '', /^stompede\//);
+    assert.equal(f.header('heart-beat'), '5000,5000');
+    p.close();
+  });
+
+  test('[1.2 STOMP Frame] STOMP is handled like CONNECT', async () => {
+    const p = pair(broker);
+    p.send('STOMP', { 'accept-version': '1.1', host: '/' });
+    const f = await p.next('CONNECTED');
+    assert.equal(f.header('version'), '1.1');
+    p.close();
+  });
+
+  test('[1.1 Protocol Negotiation] no accept-version means STOMP 1.0', async () => {
+    const p = pair(broker);
+    const f = await p.connect({ login: 'x' });
+    assert.equal(f.header('version'), undefined);
+    assert.ok(f.header('session'));
+    p.close();
+  });
+
+  test('[1.2 Protocol Negotiation] no common version: ERROR listing versions, then close', async () => {
+    const p = pair(broker);
+    p.send('CONNECT', { 'accept-version': '2.0,3.1', host: '/' });
+    const f = await p.next('ERROR');
+    assert.equal(f.header('version'), '1.0,1.1,1.2');
+    assert.match(f.text, /1\.0 1\.1 1\.2/);
+    await p.ended;
+  });
+
+  test('[1.2 Connecting] the first frame must be CONNECT or STOMP', async () => {
+    const p = pair(broker);
+    p.send('SEND', { destination: '/queue/x', receipt: 'r1' }, 'hi');
+    const f = await p.next('ERROR');
+    assert.equal(f.header('receipt-id'), 'r1');
+    assert.ok(f.header('message'));
+    await p.ended;
+  });
+
+  test('[1.2 Connecting] a second CONNECT is an error', async () => {
+    const p = await connected(broker);
+    p.send('CONNECT', { 'accept-version': '1.2', host: '/' });
+    await p.next('ERROR');
+    await p.ended;
+  });
+
+  test('[1.2 Heart-beating] malformed heart-beat is an error', async () => {
+    const p = pair(broker);
+    p.send('CONNECT', { 'accept-version': '1.2', host: '/', 'heart-beat': 'x,1' });
+    const f = await p.next('ERROR');
+    assert.match(f.header('message') ?? '', /heart-beat/);
+  });
+});
+
+describe('virtual hosts', () => {
+  const broker = memoryBroker({ vhosts: ['a', 'b'], defaultVhost: 'a' });
+  after(() => broker.close());
+
+  test('[1.2 CONNECT host] the host header selects a virtual host; queues are per host', async () => {
+    const pa = await connected(broker, { 'accept-version': '1.2', host: 'a' });
+    const pb = await connected(broker, { 'accept-version': '1.2', host: 'b' });
+    await pa.sendSync('SEND', { destination: '/queue/v' }, 'for-a');
+    await pb.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/v' });
+    await pa.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/v' });
+    const [m] = await pa.messages(1);
+    assert.equal(m!.text, 'for-a');
+    assert.equal(pb.frames.filter((f) => f.command === 'MESSAGE').length, 0);
+    pa.close();
+    pb.close();
+  });
+
+  test('[1.2 CONNECT host] an unknown host is refused', async () => {
+    const p = pair(broker);
+    p.send('CONNECT', { 'accept-version': '1.2', host: 'nope' });
+    const f = await p.next('ERROR');
+    assert.match(f.header('message') ?? '', /virtual host/);
+    await p.ended;
+  });
+});
+
+describe('frames and errors', () => {
+  const broker = memoryBroker();
+  after(() => broker.close());
+
+  test('[1.2 RECEIPT] every frame with a receipt header gets a RECEIPT', async () => {
+    const p = await connected(broker);
+    p.send('SUBSCRIBE', { id: 's', destination: '/queue/r1', receipt: 'a' });
+    p.send('SEND', { destination: '/queue/r2', receipt: 'b' }, 'x');
+    p.send('BEGIN', { transaction: 't', receipt: 'c' });
+    p.send('ABORT', { transaction: 't', receipt: 'd' });
+    p.send('UNSUBSCRIBE', { id: 's', receipt: 'e' });
+    for (const id of ['a', 'b', 'c', 'd', 'e']) {
+      assert.equal((await p.next('RECEIPT')).header('receipt-id'), id);
+    }
+    p.close();
+  });
+
+  test('[1.2 ERROR] a malformed frame: ERROR with message and receipt-id, later frames ignored, close', async () => {
+    const p = await connected(broker);
+    // SEND without destination, then a valid SEND that must not be processed.
+    p.raw('SEND\nreceipt:bad\n\nx\0SEND\ndestination:/queue/after-error\n\nlost\0');
+    const f = await p.next('ERROR');
+    assert.equal(f.header('receipt-id'), 'bad');
+    assert.match(f.header('message') ?? '', /destination/);
+    await p.ended;
+    const q = await connected(broker);
+    await q.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/after-error' });
+    await q.sendSync('SEND', { destination: '/queue/after-error' }, 'marker');
+    const [m] = await q.messages(1);
+    assert.equal(m!.text, 'marker');
+    q.close();
+  });
+
+  test('[1.2 ERROR] bytes that are not STOMP get an ERROR and a close', async () => {
+    const p = await connected(broker);
+    p.raw('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const f = await p.next('ERROR');
+    assert.ok(f.header('message'));
+    await p.ended;
+  });
+
+  test('[1.2 SUBSCRIBE id] a duplicate subscription id is an error', async () => {
+    const p = await connected(broker);
+    p.send('SUBSCRIBE', { id: 'x', destination: '/queue/d1' });
+    p.send('SUBSCRIBE', { id: 'x', destination: '/queue/d2' });
+    const f = await p.next('ERROR');
+    assert.match(f.header('message') ?? '', /already in use/);
+    await p.ended;
+  });
+
+  test('[1.2 UNSUBSCRIBE] an unknown subscription id is an error', async () => {
+    const p = await connected(broker);
+    p.send('UNSUBSCRIBE', { id: 'nope' });
+    await p.next('ERROR');
+    await p.ended;
+  });
+
+  test('[1.2 ACK] an unknown ack id is an error', async () => {
+    const p = await connected(broker);
+    p.send('ACK', { id: 'nope' });
+    await p.next('ERROR');
+    await p.ended;
+  });
+
+  test('[1.2 NACK] an unknown id is an error', async () => {
+    const p = await connected(broker);
+    p.send('NACK', { id: 'nope' });
+    await p.next('ERROR');
+    await p.ended;
+  });
+
+  test('[1.2 SEND] an unknown destination prefix is an error', async () => {
+    const p = await connected(broker);
+    p.send('SEND', { destination: 'nowhere' }, 'x');
+    const f = await p.next('ERROR');
+    assert.match(f.header('message') ?? '', /unknown destination/);
+  });
+
+  test('[1.2 DISCONNECT] the RECEIPT comes after everything before it, then the close', async () => {
+    const p = await connected(broker);
+    const c = await connected(broker);
+    await c.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/disc' });
+    for (let i = 0; i < 50; i++) p.send('SEND', { destination: '/queue/disc' }, String(i));
+    p.send('DISCONNECT', { receipt: 'bye' });
+    assert.equal((await p.next('RECEIPT')).header('receipt-id'), 'bye');
+    await p.ended;
+    const ms = await c.messages(50);
+    assert.deepEqual(
+      ms.map((m) => m.text),
+      Array.from({ length: 50 }, (_, i) => String(i)),
+    );
+    c.close();
+  });
+
+  test('[1.1 Value Encoding] escaped headers round-trip through a SEND', async () => {
+    const p = await connected(broker);
+    await p.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/esc' });
+    await p.sendSync('SEND', { destination: '/queue/esc', 'x-k:ey': 'a:b\nc\\d' }, 'x');
+    const [m] = await p.messages(1);
+    assert.equal(m!.header('x-k:ey'), 'a:b\nc\\d');
+    p.close();
+  });
+});
+
+describe('timeouts', () => {
+  test('[1.2 Heart-beating] the server sends heart-beats at the negotiated rate', async () => {
+    const broker = memoryBroker({ heartbeat: [20, 0] });
+    after(() => broker.close());
+    const p = await connected(broker, { 'accept-version': '1.2', host: '/', 'heart-beat': '0,20' });
+    await p.until(() => p.heartbeats >= 3);
+    p.close();
+  });
+
+  test('[1.2 Heart-beating] no beats are sent when the client wants none', async () => {
+    const broker = memoryBroker({ heartbeat: [20, 0] });
+    after(() => broker.close());
+    const p = await connected(broker, { 'accept-version': '1.2', host: '/', 'heart-beat': '0,0' });
+    // A round trip after several send periods would have carried any beat.
+    await new Promise((r) => setTimeout(r, 70));
+    await p.sendSync('SEND', { destination: '/queue/hb' }, 'x');
+    assert.equal(p.heartbeats, 0);
+    p.close();
+  });
+
+  test('[1.2 Heart-beating] a silent client is closed after interval x grace', async () => {
+    const broker = memoryBroker({ heartbeat: [0, 20], heartbeatGrace: 1.5 });
+    after(() => broker.close());
+    const p = await connected(broker, { 'accept-version': '1.2', host: '/', 'heart-beat': '20,0' });
+    await p.ended;
+    assert.equal(broker.connections, 0);
+  });
+
+  test('[1.2 Heart-beating] a client that beats stays connected', async () => {
+    const broker = memoryBroker({ heartbeat: [0, 30], heartbeatGrace: 1.5 });
+    after(() => broker.close());
+    const p = await connected(broker, { 'accept-version': '1.2', host: '/', 'heart-beat': '30,0' });
+    const beat = setInterval(() => {
+      p.raw('\n');
+    }, 10);
+    await new Promise((r) => setTimeout(r, 150));
+    clearInterval(beat);
+    assert.equal(p.endedFlag, false);
+    await p.ended;
+  });
+
+  test('[Connecting] no CONNECT within the timeout: dropped', async () => {
+    const broker = memoryBroker({ connectTimeout: 30 });
+    after(() => broker.close());
+    const p = pair(broker);
+    await p.ended;
+    assert.equal(broker.connections, 0);
+  });
+
+  test('[Connecting] bytes before CONNECT are limited', async () => {
+    const broker = memoryBroker({ maxPreConnectBytes: 1024 });
+    after(() => broker.close());
+    const p = pair(broker);
+    p.raw('CONNECT\naccept-version:1.2\nx:' + 'a'.repeat(5000));
+    const f = await p.next('ERROR');
+    assert.match(f.header('message') ?? '', /exceeds/);
+    await p.ended;
+  });
+});
