@@ -80,3 +80,4 @@ export function describeFrame(frame: Frame): {
     body: Array.from(frame.body),
   };
 }
+export * from './fake-server.js';

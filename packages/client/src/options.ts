@@ -1,0 +1,204 @@
+// Option types of the client and their validation (once, at connect time).
+import {
+  type AckMode,
+  type FailoverOptions,
+  type HeadersInit,
+  type HeartBeat,
+  type ParserLimits,
+  type StompVersion,
+  StompInvalidArgumentError,
+  isStompVersion,
+} from '@stompede/core';
+import type { TransportFactory } from './transport.js';
+import type { WebSocketConstructor } from './transports/websocket.js';
+import type { WaitOptions } from './util.js';
+
+/** What the client does with an operation attempted while it is not connected. */
+export type DisconnectedPolicy =
+  /** Wait (up to `disconnectedTimeout`) until the connection is back and subscriptions replayed. */
+  | 'wait'
+  /** Reject at once with `ERR_STOMP_CONNECTION_LOST`. */
+  | 'fail';
+
+/** Options of {@link connect}. Every field is optional except a way to reach a broker. */
+export interface ConnectOptions {
+  /**
+   * The broker: `tcp://host:61613`, `ssl://…`, `ws://host:15674/ws`, `wss://…`, or an ActiveMQ
+   * failover URI `failover:(tcp://a:61613,tcp://b:61613)?randomize=false&maxReconnectAttempts=5`
+   * (options as in `parseFailoverUri` of `@stompede/core`).
+   */
+  readonly url?: string | undefined;
+  /**
+   * Opens the byte stream to a broker. Default: WebSocket for `ws`/`wss` (this entry point), plus
+   * TCP/TLS in `@stompede/client/node`.
+   */
+  readonly transport?: TransportFactory | undefined;
+  /** The WebSocket class for `ws`/`wss` brokers (default `globalThis.WebSocket`; on Node 20 pass `ws`). */
+  readonly WebSocket?: WebSocketConstructor | undefined;
+  /** The `login` header. A login in the URI (`tcp://user:pass@host`) is used when this is absent. */
+  readonly login?: string | undefined;
+  /** The `passcode` header. */
+  readonly passcode?: string | undefined;
+  /** The `host` header: the virtual host (default: the broker's host name). */
+  readonly host?: string | undefined;
+  /** Versions to offer (default `['1.0', '1.1', '1.2']`). */
+  readonly versions?: readonly StompVersion[] | undefined;
+  /**
+   * Heart-beat wishes in ms, `[canSend, wantReceive]` (default `[10000, 10000]`; `[0, 0]` for none).
+   */
+  readonly heartBeat?: HeartBeat | undefined;
+  /**
+   * Extra silence tolerated beyond the negotiated receive period before the connection is declared
+   * lost, in ms (default: half the period, at least 1000 ms).
+   */
+  readonly heartBeatGrace?: number | undefined;
+  /** Extra CONNECT headers (e.g. `client-id` for ActiveMQ durable topics). */
+  readonly headers?: HeadersInit | undefined;
+  /** Use the `STOMP` command instead of `CONNECT` when 1.0 is not offered (default `false`). */
+  readonly stompCommand?: boolean | undefined;
+  /** Time allowed for one connect attempt, transport and CONNECTED together (default 30000 ms). */
+  readonly connectTimeout?: number | undefined;
+  /** Aborts the initial connect. */
+  readonly signal?: AbortSignal | undefined;
+  /** Default time to wait for a RECEIPT (default 30000 ms). */
+  readonly receiptTimeout?: number | undefined;
+  /** Time `close()` waits for the DISCONNECT receipt before closing anyway (default 10000 ms). */
+  readonly closeTimeout?: number | undefined;
+  /**
+   * Reconnect after a lost connection. Default: on for `failover:` URIs (with the URI's options),
+   * off otherwise. `true` turns it on with the URI's options; an object overrides some of them.
+   */
+  readonly reconnect?: boolean | Partial<FailoverOptions> | undefined;
+  /** Random source in [0, 1) for broker shuffling and jitter (default `Math.random`). */
+  readonly random?: (() => number) | undefined;
+  /** Operations attempted while disconnected: `'wait'` (default) or `'fail'`. */
+  readonly whileDisconnected?: DisconnectedPolicy | undefined;
+  /** Longest wait for the connection under `whileDisconnected: 'wait'` (default 30000 ms). */
+  readonly disconnectedTimeout?: number | undefined;
+  /**
+   * Default buffer of a subscription, in messages (default 256). When a buffer is full the client
+   * stops reading the socket until the application catches up.
+   */
+  readonly subscriptionBuffer?: number | undefined;
+  /** Parser limits for frames from the broker. */
+  readonly limits?: Partial<ParserLimits> | undefined;
+}
+
+/** Options every operation that writes a frame takes. */
+export interface OperationOptions extends WaitOptions {
+  /**
+   * Ask for a RECEIPT and resolve only when it arrives (within `timeout`, default the client's
+   * `receiptTimeout`). Without it the operation resolves once the frame is written.
+   */
+  readonly receipt?: boolean | undefined;
+}
+
+/** Options of {@link Client.send}. */
+export interface SendOptions extends OperationOptions {
+  /** Extra headers (`content-type`, `persistent`, `reply-to`, `expires`, ...). */
+  readonly headers?: HeadersInit | undefined;
+  /** The `content-type` header (default `text/plain;charset=utf-8` for strings, none for bytes). */
+  readonly contentType?: string | undefined;
+}
+
+/** Options of {@link Client.subscribe}. */
+export interface SubscribeOptions extends OperationOptions {
+  /** Acknowledgement mode (default `'auto'`). */
+  readonly ack?: AckMode | undefined;
+  /** Extra SUBSCRIBE headers (`selector`, `durable`, `activemq.subscriptionName`, ...). */
+  readonly headers?: HeadersInit | undefined;
+  /**
+   * Messages the broker may send before acknowledgements: sets `prefetch-count` (RabbitMQ) and
+   * `activemq.prefetchSize` (ActiveMQ). Only meaningful with a client ack mode.
+   */
+  readonly prefetch?: number | undefined;
+  /** This subscription's buffer in messages (default the client's `subscriptionBuffer`). */
+  readonly buffer?: number | undefined;
+  /** The subscription id (default `sub-<n>`). Kept across reconnects. */
+  readonly id?: string | undefined;
+}
+
+/** @internal Options after defaults and validation. */
+export interface ResolvedOptions {
+  readonly login: string | undefined;
+  readonly passcode: string | undefined;
+  readonly host: string | undefined;
+  readonly versions: readonly StompVersion[];
+  readonly heartBeat: HeartBeat;
+  readonly heartBeatGrace: number | undefined;
+  readonly headers: HeadersInit | undefined;
+  readonly stompCommand: boolean;
+  readonly connectTimeout: number;
+  readonly receiptTimeout: number;
+  readonly closeTimeout: number;
+  readonly whileDisconnected: DisconnectedPolicy;
+  readonly disconnectedTimeout: number;
+  readonly subscriptionBuffer: number;
+  readonly limits: Partial<ParserLimits> | undefined;
+}
+
+const DEFAULTS = Object.freeze({
+  versions: Object.freeze(['1.0', '1.1', '1.2'] as StompVersion[]),
+  heartBeat: Object.freeze([10000, 10000] as const),
+  connectTimeout: 30000,
+  receiptTimeout: 30000,
+  closeTimeout: 10000,
+  whileDisconnected: 'wait',
+  disconnectedTimeout: 30000,
+  subscriptionBuffer: 256,
+});
+
+function duration(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new StompInvalidArgumentError(`${name} must be a non-negative number of milliseconds`);
+  }
+  return value;
+}
+
+/** @internal Validate the options once and fill in defaults. */
+export function resolveOptions(options: ConnectOptions): ResolvedOptions {
+  const versions = options.versions ?? DEFAULTS.versions;
+  if (versions.length === 0 || !versions.every((v) => isStompVersion(v))) {
+    throw new StompInvalidArgumentError('versions must list STOMP versions: "1.0", "1.1", "1.2"');
+  }
+  const heartBeat = options.heartBeat ?? DEFAULTS.heartBeat;
+  if (
+    (heartBeat as readonly number[]).length !== 2 ||
+    !heartBeat.every((n) => Number.isSafeInteger(n) && n >= 0)
+  ) {
+    throw new StompInvalidArgumentError('heartBeat must be [canSend, wantReceive] in whole ms');
+  }
+  const policy = options.whileDisconnected ?? DEFAULTS.whileDisconnected;
+  if (!['wait', 'fail'].includes(policy)) {
+    throw new StompInvalidArgumentError('whileDisconnected must be "wait" or "fail"');
+  }
+  const buffer = options.subscriptionBuffer ?? DEFAULTS.subscriptionBuffer;
+  if (!Number.isSafeInteger(buffer) || buffer < 1) {
+    throw new StompInvalidArgumentError('subscriptionBuffer must be a positive integer');
+  }
+  return Object.freeze({
+    login: options.login,
+    passcode: options.passcode,
+    host: options.host,
+    versions,
+    heartBeat,
+    heartBeatGrace:
+      options.heartBeatGrace === undefined
+        ? undefined
+        : duration('heartBeatGrace', options.heartBeatGrace, 0),
+    headers: options.headers,
+    stompCommand: options.stompCommand ?? false,
+    connectTimeout: duration('connectTimeout', options.connectTimeout, DEFAULTS.connectTimeout),
+    receiptTimeout: duration('receiptTimeout', options.receiptTimeout, DEFAULTS.receiptTimeout),
+    closeTimeout: duration('closeTimeout', options.closeTimeout, DEFAULTS.closeTimeout),
+    whileDisconnected: policy,
+    disconnectedTimeout: duration(
+      'disconnectedTimeout',
+      options.disconnectedTimeout,
+      DEFAULTS.disconnectedTimeout,
+    ),
+    subscriptionBuffer: buffer,
+    limits: options.limits,
+  });
+}

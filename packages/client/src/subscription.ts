@@ -1,0 +1,145 @@
+// A subscription: an async-iterable, bounded message buffer with a pull form and a callback form.
+import type { HeadersInit } from '@stompede/core';
+import type { Message } from './message.js';
+import type { AckMode } from '@stompede/core';
+import type { OperationOptions } from './options.js';
+import { AsyncQueue } from './queue.js';
+import type { WaitOptions } from './util.js';
+
+/** @internal What a subscription needs from its client. */
+export interface SubscriptionOwner {
+  unsubscribe(subscription: Subscription, options: OperationOptions): Promise<void>;
+}
+
+/** The callback form's handler; a returned promise is awaited before the next message. */
+export type MessageHandler = (message: Message) => void | Promise<void>;
+
+/**
+ * Messages from one SUBSCRIBE. Iterate it with `for await` (leaving the loop unsubscribes), pull
+ * with {@link Subscription.receive}, or pass a handler to `client.subscribe`.
+ *
+ * The buffer is bounded: while it is full the client stops reading from the broker, so a slow
+ * consumer slows the connection down instead of growing memory. Iterate (or receive) from one
+ * place only.
+ *
+ * @example
+ * ```ts
+ * const sub = await client.subscribe('/queue/orders', { ack: 'client-individual' });
+ * for await (const msg of sub) {
+ *   await handle(msg.text);
+ *   await msg.ack();
+ *   if (done) break; // sends UNSUBSCRIBE
+ * }
+ * ```
+ */
+export class Subscription implements AsyncIterable<Message>, AsyncDisposable {
+  /** The subscription id (the `id` header), kept across reconnects. */
+  readonly id: string;
+  /** The destination subscribed to. */
+  readonly destination: string;
+  /** The acknowledgement mode. */
+  readonly ack: AckMode;
+  /** @internal The SUBSCRIBE headers, replayed after a reconnect. */
+  readonly headers: HeadersInit;
+  /** @internal */
+  readonly queue: AsyncQueue<Message>;
+  readonly #owner: SubscriptionOwner;
+  #active = true;
+  #unsubscribing: Promise<void> | undefined;
+
+  /** @internal */
+  constructor(
+    owner: SubscriptionOwner,
+    id: string,
+    destination: string,
+    ack: AckMode,
+    headers: HeadersInit,
+    capacity: number,
+  ) {
+    this.#owner = owner;
+    this.id = id;
+    this.destination = destination;
+    this.ack = ack;
+    this.headers = headers;
+    this.queue = new AsyncQueue<Message>(capacity);
+  }
+
+  /** True until the subscription is unsubscribed or the client closed. */
+  get active(): boolean {
+    return this.#active;
+  }
+
+  /** Messages buffered and not yet consumed. */
+  get buffered(): number {
+    return this.queue.size;
+  }
+
+  /**
+   * Wait for the next message (the pull form). Resolves `undefined` once the subscription has
+   * ended and its buffer is drained.
+   *
+   * @throws StompTimeoutError after `timeout` ms; StompError `ERR_STOMP_ABORTED` on `signal`; the
+   *   error that closed the client, if it failed.
+   */
+  receive(options: WaitOptions = {}): Promise<Message | undefined> {
+    return this.queue.shift(options, `receive on ${this.destination}`);
+  }
+
+  /** Iterate the messages; leaving the loop (`break`, `return`, a throw) unsubscribes. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+    try {
+      for (;;) {
+        const message = await this.queue.shift();
+        if (message === undefined) return;
+        yield message;
+      }
+    } finally {
+      if (this.#active) await this.unsubscribe().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Send UNSUBSCRIBE and end the subscription; messages still buffered stay readable.
+   * Idempotent: later calls return the first call's promise.
+   */
+  unsubscribe(options: OperationOptions = {}): Promise<void> {
+    if (this.#unsubscribing === undefined) {
+      this.#active = false;
+      this.queue.end();
+      this.#unsubscribing = this.#owner.unsubscribe(this, options);
+    }
+    return this.#unsubscribing;
+  }
+
+  /** Unsubscribes (for `await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.unsubscribe().catch(() => undefined);
+  }
+
+  /** @internal The client ended the subscription (closed, or failed with `error`). */
+  end(error?: Error): void {
+    this.#active = false;
+    this.queue.end(error);
+  }
+
+  /** @internal Run the callback form. */
+  run(handler: MessageHandler, onError: (error: unknown) => void): void {
+    void (async () => {
+      for (;;) {
+        let message: Message | undefined;
+        try {
+          message = await this.queue.shift();
+        } catch (err) {
+          onError(err);
+          return;
+        }
+        if (message === undefined) return;
+        try {
+          await handler(message);
+        } catch (err) {
+          onError(err);
+        }
+      }
+    })();
+  }
+}

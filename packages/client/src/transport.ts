@@ -1,0 +1,115 @@
+// The byte-level transport contract: a Transport carries bytes, never frames, and is created per
+// connection by an injected factory. TCP/TLS live in `@stompede/client/node`, WebSocket in
+// `./transports/websocket.ts`; tests inject in-memory transports.
+import { type BrokerAddress, ErrorCode, StompConnectionError } from '@stompede/core';
+import { deferred, type Deferred } from './util.js';
+
+/**
+ * A bidirectional byte stream to one broker.
+ *
+ * - Reading: iterate it (`for await (const chunk of transport)`). The client pulls the next chunk
+ *   only when it has handled the previous one, so a transport that can pause its source (a TCP
+ *   socket) must do so while nobody is pulling. Iteration ends when the peer closes, and throws
+ *   when the connection fails. A transport is iterated once.
+ * - Writing: {@link Transport.write} resolves once the chunks are accepted by the underlying
+ *   socket without exceeding its buffer (after `drain` when needed), so awaiting it is the
+ *   backpressure.
+ */
+export interface Transport extends AsyncIterable<Uint8Array> {
+  /** Write `chunks` in order, as one batch. Rejects with `ERR_STOMP_CONNECTION_CLOSED` once closed. */
+  write(chunks: readonly Uint8Array[]): Promise<void>;
+  /** Flush what was written, then close gracefully. Resolves when closed. Idempotent. */
+  close(): Promise<void>;
+  /** Close at once, discarding anything unsent. Idempotent. */
+  destroy(error?: Error): void;
+  /** Resolves when the transport is closed: with the error that closed it, or `undefined`. */
+  readonly closed: Promise<Error | undefined>;
+}
+
+/** Context a {@link TransportFactory} receives. */
+export interface TransportContext {
+  /** Aborts when the connect attempt is given up (timeout, `destroy()`, the user's signal). */
+  readonly signal: AbortSignal;
+  /** The STOMP versions the client offers (a WebSocket transport maps them to subprotocols). */
+  readonly versions: readonly ('1.0' | '1.1' | '1.2')[];
+}
+
+/**
+ * Opens a transport to `broker` (one address of the broker list; see `parseFailoverUri`). Rejects with a `StompConnectionError`
+ * (`ERR_STOMP_CONNECTION_REFUSED`) when the broker cannot be reached.
+ */
+export type TransportFactory = (
+  broker: BrokerAddress,
+  context: TransportContext,
+) => Promise<Transport>;
+
+/**
+ * A bounded queue of received chunks behind a transport's async iterator (internal, shared by
+ * the transports). `push` returns `false` when the consumer is behind and the source should pause;
+ * `onDemand` is called when the consumer pulls again.
+ */
+export class ChunkSource implements AsyncIterable<Uint8Array> {
+  private readonly chunks: Uint8Array[] = [];
+  private waiter: Deferred<undefined> | undefined;
+  private ended = false;
+  private failure: Error | undefined;
+  private iterated = false;
+
+  constructor(
+    private readonly highWaterMark: number,
+    private readonly onDemand: () => void,
+  ) {}
+
+  /** Queue a received chunk; `false` means pause the source until {@link onDemand} is called. */
+  push(chunk: Uint8Array): boolean {
+    if (this.ended) return false;
+    this.chunks.push(chunk);
+    this.wake();
+    return this.chunks.length < this.highWaterMark;
+  }
+
+  /** End the stream, with an error if it failed. Chunks already queued are still delivered. */
+  end(error?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.failure = error;
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.resolve(undefined);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (this.iterated) {
+      throw new StompConnectionError(ErrorCode.INVALID_STATE, 'a transport is iterated only once');
+    }
+    this.iterated = true;
+    for (;;) {
+      const chunk = this.chunks.shift();
+      if (chunk !== undefined) {
+        if (this.chunks.length === 0) this.onDemand();
+        yield chunk;
+        continue;
+      }
+      if (this.ended) {
+        if (this.failure !== undefined) throw this.failure;
+        return;
+      }
+      this.onDemand();
+      this.waiter = deferred();
+      await this.waiter.promise;
+    }
+  }
+}
+
+/** The error a write to a closed transport rejects with. */
+export function closedError(cause?: unknown): StompConnectionError {
+  return new StompConnectionError(
+    ErrorCode.CONNECTION_CLOSED,
+    'the transport is closed',
+    cause === undefined ? {} : { cause },
+  );
+}

@@ -1,0 +1,209 @@
+// W3C WebSocket as a byte transport: browsers pass their global `WebSocket`, Node 20 passes the
+// `ws` package's class. One STOMP write is one WebSocket message: a text message when its bytes
+// are valid UTF-8 (text bodies), a binary message otherwise.
+import { ErrorCode, StompConnectionError, utf8Encode } from '@stompede/core';
+import { concatBytes } from '@stompede/core/internal';
+import { ChunkSource, closedError, type Transport } from '../transport.js';
+import { abortError, deferred } from '../util.js';
+
+/** The subset of the W3C `WebSocket` this transport uses (matches browsers and `ws`). */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  readonly protocol: string;
+  send(data: string | ArrayBuffer | ArrayBufferView): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { readonly data: unknown }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null;
+}
+
+/** A `WebSocket` constructor: `globalThis.WebSocket` in browsers, `ws`'s default export on Node. */
+export type WebSocketConstructor = new (
+  url: string,
+  protocols?: string | string[],
+) => WebSocketLike;
+
+/** Options for {@link connectWebSocket}. */
+export interface WebSocketTransportOptions {
+  /** The WebSocket class to use (default `globalThis.WebSocket`, which Node 20 lacks). */
+  readonly WebSocket?: WebSocketConstructor | undefined;
+  /** Subprotocols to offer (default `v12.stomp`, `v11.stomp`, `v10.stomp`). */
+  readonly protocols?: readonly string[] | undefined;
+  /** Abort the connect attempt (the socket is closed). */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Writes wait while more than this many bytes are queued in the socket (default 1 MiB).
+   * Browsers offer no drain event, so the buffer is polled every `pollInterval` ms.
+   */
+  readonly highWaterMark?: number | undefined;
+  /** Poll interval in ms while waiting for the send buffer to drain (default 10). */
+  readonly pollInterval?: number | undefined;
+}
+
+/** The STOMP WebSocket subprotocol for each version. */
+export const STOMP_SUBPROTOCOLS = Object.freeze({
+  '1.2': 'v12.stomp',
+  '1.1': 'v11.stomp',
+  '1.0': 'v10.stomp',
+} as const);
+
+const OPEN = 1;
+const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Open a WebSocket to `url` and wrap it as a {@link Transport}. */
+export function connectWebSocket(
+  url: string,
+  options: WebSocketTransportOptions = {},
+): Promise<Transport> {
+  const Ctor = options.WebSocket ?? globalWebSocket();
+  if (Ctor === undefined) {
+    return Promise.reject(
+      new StompConnectionError(
+        ErrorCode.INVALID_ARGUMENT,
+        'no WebSocket class: pass `WebSocket` (e.g. the `ws` package on Node 20)',
+      ),
+    );
+  }
+  const { signal } = options;
+  if (signal?.aborted === true) return Promise.reject(abortError(signal, `connecting to ${url}`));
+  const protocols = [
+    ...(options.protocols ?? [
+      STOMP_SUBPROTOCOLS['1.2'],
+      STOMP_SUBPROTOCOLS['1.1'],
+      STOMP_SUBPROTOCOLS['1.0'],
+    ]),
+  ];
+  let socket: WebSocketLike;
+  try {
+    socket = new Ctor(url, protocols);
+  } catch (err) {
+    return Promise.reject(
+      new StompConnectionError(ErrorCode.CONNECTION_REFUSED, `cannot connect to ${url}`, {
+        cause: err,
+      }),
+    );
+  }
+  socket.binaryType = 'arraybuffer';
+  return new Promise<Transport>((resolve, reject) => {
+    const onAbort = (): void => {
+      socket.onopen = socket.onerror = socket.onclose = null;
+      socket.close();
+      reject(abortError(signal!, `connecting to ${url}`));
+    };
+    socket.onopen = () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(new WebSocketTransport(socket, options));
+    };
+    socket.onerror = (event: unknown) => {
+      signal?.removeEventListener('abort', onAbort);
+      socket.onopen = socket.onerror = socket.onclose = null;
+      reject(
+        new StompConnectionError(ErrorCode.CONNECTION_REFUSED, `cannot connect to ${url}`, {
+          cause: eventError(event),
+        }),
+      );
+    };
+    socket.onclose = (event) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(
+        new StompConnectionError(
+          ErrorCode.CONNECTION_REFUSED,
+          `cannot connect to ${url}: closed with code ${String(event.code)}`,
+        ),
+      );
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function globalWebSocket(): WebSocketConstructor | undefined {
+  return (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+}
+
+function eventError(event: unknown): unknown {
+  return typeof event === 'object' && event !== null && 'error' in event ? event.error : event;
+}
+
+class WebSocketTransport implements Transport {
+  readonly closed: Promise<Error | undefined>;
+  private readonly source: ChunkSource;
+  private failure: Error | undefined;
+  private isClosed = false;
+  private readonly highWaterMark: number;
+  private readonly pollInterval: number;
+
+  constructor(
+    private readonly socket: WebSocketLike,
+    options: WebSocketTransportOptions,
+  ) {
+    this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
+    this.pollInterval = options.pollInterval ?? 10;
+    const closed = deferred<Error | undefined>();
+    this.closed = closed.promise;
+    // A WebSocket cannot be paused: the queue is unbounded here and reading keeps pace only as
+    // far as the peer respects STOMP-level flow control (ack modes, prefetch).
+    this.source = new ChunkSource(Infinity, () => undefined);
+    socket.onmessage = (event) => {
+      const data = event.data;
+      if (typeof data === 'string') this.source.push(utf8Encode(data));
+      else if (data instanceof ArrayBuffer) this.source.push(new Uint8Array(data));
+      else if (ArrayBuffer.isView(data)) {
+        this.source.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      }
+    };
+    socket.onerror = (event) => {
+      this.failure ??= new StompConnectionError(ErrorCode.CONNECTION_LOST, 'WebSocket error', {
+        cause: eventError(event),
+      });
+    };
+    socket.onclose = (event) => {
+      this.isClosed = true;
+      if (this.failure === undefined && event.code !== 1000 && event.code !== 1005) {
+        this.failure = new StompConnectionError(
+          ErrorCode.CONNECTION_LOST,
+          `WebSocket closed with code ${String(event.code)}${event.reason === '' ? '' : `: ${event.reason}`}`,
+        );
+      }
+      this.source.end(this.failure);
+      closed.resolve(this.failure);
+    };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.source[Symbol.asyncIterator]();
+  }
+
+  async write(chunks: readonly Uint8Array[]): Promise<void> {
+    const socket = this.socket;
+    if (this.isClosed || socket.readyState !== OPEN) throw closedError(this.failure);
+    const message = concatBytes(chunks);
+    let text: string | undefined;
+    try {
+      text = fatalDecoder.decode(message);
+    } catch {
+      text = undefined;
+    }
+    socket.send(text ?? message);
+    while (socket.bufferedAmount > this.highWaterMark) {
+      if (this.closedNow()) throw closedError(this.failure);
+      await new Promise((resolve) => setTimeout(resolve, this.pollInterval));
+    }
+  }
+
+  private closedNow(): boolean {
+    return this.isClosed;
+  }
+
+  async close(): Promise<void> {
+    if (!this.isClosed) this.socket.close(1000);
+    await this.closed;
+  }
+
+  destroy(error?: Error): void {
+    if (error !== undefined) this.failure ??= error;
+    if (!this.isClosed) this.socket.close(1000);
+  }
+}

@@ -1,0 +1,565 @@
+/**
+ * A scripted fake STOMP server for client tests. Tests drive it step by step: accept the next
+ * connection, expect the client's frames, answer with the frames the scenario needs. It speaks
+ * over in-memory transports (unit tests, no sockets) or a real TCP listener (integration tests).
+ *
+ * The in-memory transport matches `@stompede/client`'s `Transport` interface structurally.
+ * @packageDocumentation
+ */
+import * as net from 'node:net';
+import {
+  encodeFrame,
+  ErrorCode,
+  Frame,
+  FrameParser,
+  HEARTBEAT_BYTES,
+  type HeadersInit,
+  type StompVersion,
+  StompConnectionError,
+} from '@stompede/core';
+
+/** The byte transport shape the client consumes (see `@stompede/client` `Transport`). */
+export interface FakeTransport extends AsyncIterable<Uint8Array> {
+  write(chunks: readonly Uint8Array[]): Promise<void>;
+  close(): Promise<void>;
+  destroy(error?: Error): void;
+  readonly closed: Promise<Error | undefined>;
+}
+
+/** Where the client wants to connect (structurally the client's `Endpoint`). */
+export interface FakeEndpoint {
+  readonly uri: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(err: Error): void;
+}
+
+/** A FIFO with async take, used for frames and connections. */
+class Inbox<T> {
+  private readonly items: T[] = [];
+  private readonly waiters: Waiter<T>[] = [];
+  private failure: Error | undefined;
+
+  put(item: T): void {
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) waiter.resolve(item);
+    else this.items.push(item);
+  }
+
+  fail(err: Error): void {
+    this.failure ??= err;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(err);
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  take(what: string, timeoutMs: number): Promise<T> {
+    const item = this.items.shift();
+    if (item !== undefined) return Promise.resolve(item);
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      // A safety net so a broken test fails instead of hanging; never part of an assertion.
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new Error(`fake server: no ${what} within ${String(timeoutMs)} ms`));
+      }, timeoutMs);
+      const waiter: Waiter<T> = {
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+}
+
+/** Options for {@link FakeConnection.handshake}. */
+export interface HandshakeOptions {
+  /** The version to answer with (default: the highest in `accept-version`, or 1.0). */
+  readonly version?: StompVersion;
+  /** The CONNECTED `heart-beat` header (default `0,0`). */
+  readonly heartBeat?: string;
+  /** More CONNECTED headers. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** How the fake server writes and closes one connection's byte stream. */
+interface Wire {
+  write(chunks: readonly Uint8Array[]): void;
+  end(): void;
+  destroy(): void;
+}
+
+/** One client connection as the fake server sees it. */
+export class FakeConnection {
+  /** Every frame received, in order. */
+  readonly received: Frame[] = [];
+  /** The heart-beat EOLs received so far. */
+  heartbeats = 0;
+  /** The endpoint the client asked for. */
+  readonly endpoint: FakeEndpoint | undefined;
+  /** Resolves when the client side closed the stream or the connection was dropped. */
+  readonly closed: Promise<void>;
+  /** Answer every frame that carries a `receipt` header with a RECEIPT (default `false`). */
+  autoReceipt = false;
+  /** The version the handshake settled on. */
+  version: StompVersion = '1.2';
+
+  private readonly inbox = new Inbox<Frame>();
+  private readonly parser: FrameParser;
+  private readonly wire: Wire;
+  private markClosed!: () => void;
+  private isClosed = false;
+  private readonly timeoutMs: number;
+
+  /** @internal */
+  constructor(wire: Wire, endpoint: FakeEndpoint | undefined, timeoutMs: number) {
+    this.wire = wire;
+    this.endpoint = endpoint;
+    this.timeoutMs = timeoutMs;
+    this.closed = new Promise((resolve) => {
+      this.markClosed = resolve;
+    });
+    this.parser = new FrameParser(
+      {
+        onFrame: (frame) => {
+          this.received.push(frame);
+          if (this.autoReceipt) {
+            const receipt = frame.header('receipt');
+            if (receipt !== undefined && frame.command !== 'DISCONNECT') {
+              this.send('RECEIPT', { 'receipt-id': receipt });
+            }
+          }
+          this.inbox.put(frame);
+        },
+        onHeartbeat: () => {
+          this.heartbeats++;
+        },
+      },
+      { version: '1.2' },
+    );
+  }
+
+  /** @internal Bytes from the client. */
+  receive(chunk: Uint8Array): void {
+    try {
+      this.parser.push(chunk);
+    } catch (err) {
+      this.inbox.fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** @internal The client closed its side. */
+  clientClosed(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.inbox.fail(new Error('fake server: the client closed the connection'));
+    this.markClosed();
+  }
+
+  /** Frames received but not yet taken with {@link FakeConnection.next}. */
+  get pending(): number {
+    return this.inbox.size;
+  }
+
+  /** True once the connection is closed. */
+  get isOpen(): boolean {
+    return !this.isClosed;
+  }
+
+  /**
+   * The next frame from the client. With `command`, throws unless the frame has that command.
+   * Rejects when the connection closes first.
+   */
+  async next(command?: string): Promise<Frame> {
+    const frame = await this.inbox.take(command ?? 'frame', this.timeoutMs);
+    if (command !== undefined && frame.command !== command) {
+      throw new Error(`fake server: expected ${command}, got ${frame.command}`);
+    }
+    return frame;
+  }
+
+  /**
+   * Expect CONNECT (or STOMP) and answer CONNECTED. Returns the client's frame.
+   */
+  async handshake(options: HandshakeOptions = {}): Promise<Frame> {
+    const frame = await this.inbox.take('CONNECT', this.timeoutMs);
+    if (frame.command !== 'CONNECT' && frame.command !== 'STOMP') {
+      throw new Error(`fake server: expected CONNECT, got ${frame.command}`);
+    }
+    const accept = frame.header('accept-version');
+    const version =
+      options.version ??
+      (accept === undefined
+        ? '1.0'
+        : accept.includes('1.2')
+          ? '1.2'
+          : accept.includes('1.1')
+            ? '1.1'
+            : '1.0');
+    this.version = version;
+    this.parser.setVersion(version);
+    this.send('CONNECTED', {
+      version,
+      'heart-beat': options.heartBeat ?? '0,0',
+      server: 'fake/1.0',
+      ...options.headers,
+    });
+    return frame;
+  }
+
+  /** Send a frame to the client. */
+  send(command: string, headers?: HeadersInit, body?: Uint8Array | string): void {
+    this.sendFrame(new Frame(command, headers, body));
+  }
+
+  /** Send a prepared frame to the client. */
+  sendFrame(frame: Frame): void {
+    if (this.isClosed) return;
+    this.wire.write(encodeFrame(frame, { version: this.version }));
+  }
+
+  /** Send raw bytes (e.g. a malformed frame). */
+  sendBytes(bytes: Uint8Array): void {
+    if (!this.isClosed) this.wire.write([bytes]);
+  }
+
+  /** Send one heart-beat EOL. */
+  heartbeat(): void {
+    this.sendBytes(HEARTBEAT_BYTES);
+  }
+
+  /** Send a MESSAGE for the subscription `subscription` (a SUBSCRIBE frame or its id). */
+  message(
+    subscription: Frame | string,
+    body: Uint8Array | string,
+    headers: Readonly<Record<string, string>> = {},
+  ): void {
+    const id = typeof subscription === 'string' ? subscription : (subscription.header('id') ?? '');
+    const destination =
+      typeof subscription === 'string' ? '/queue/test' : (subscription.header('destination') ?? '');
+    const n = ++messageCounter;
+    this.send(
+      'MESSAGE',
+      {
+        subscription: id,
+        'message-id': `m-${String(n)}`,
+        destination,
+        ...(this.version === '1.2' ? { ack: `a-${String(n)}` } : {}),
+        ...headers,
+      },
+      body,
+    );
+  }
+
+  /** Answer `frame`'s `receipt` header with a RECEIPT. */
+  receipt(frame: Frame): void {
+    const receipt = frame.header('receipt');
+    if (receipt === undefined) throw new Error(`fake server: ${frame.command} has no receipt`);
+    this.send('RECEIPT', { 'receipt-id': receipt });
+  }
+
+  /** Send an ERROR frame (with `receipt-id` when `about` asked for a receipt), then close. */
+  error(message: string, about?: Frame, body = ''): void {
+    const receipt = about?.header('receipt');
+    this.send(
+      'ERROR',
+      { message, ...(receipt === undefined ? {} : { 'receipt-id': receipt }) },
+      body,
+    );
+    this.end();
+  }
+
+  /** Close gracefully (the client sees end of stream). */
+  end(): void {
+    if (this.isClosed) return;
+    this.wire.end();
+    this.clientClosed();
+  }
+
+  /** Drop the connection abruptly (the client sees a failure). */
+  drop(): void {
+    if (this.isClosed) return;
+    this.wire.destroy();
+    this.clientClosed();
+  }
+}
+
+let messageCounter = 0;
+
+/** Options for {@link FakeServer}. */
+export interface FakeServerOptions {
+  /** Safety-net timeout for every wait in a script, in ms (default 5000). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * A scripted fake STOMP server. Pass {@link FakeServer.transport} to the client as its transport
+ * factory for in-memory connections, or {@link FakeServer.listen} for real TCP.
+ */
+export class FakeServer {
+  /** Every connection accepted, in order. */
+  readonly connections: FakeConnection[] = [];
+  /** Every endpoint a client tried, refused or not. */
+  readonly attempts: FakeEndpoint[] = [];
+  private readonly inbox = new Inbox<FakeConnection>();
+  private refusals = 0;
+  private readonly timeoutMs: number;
+  private listener: net.Server | undefined;
+
+  constructor(options: FakeServerOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  /** Refuse the next `count` connection attempts. */
+  refuse(count = 1): void {
+    this.refusals += count;
+  }
+
+  /** The next connection (waits for the client to open one). */
+  accept(): Promise<FakeConnection> {
+    return this.inbox.take('connection', this.timeoutMs);
+  }
+
+  /** A transport factory for the client: each call opens an in-memory connection. */
+  readonly transport = (endpoint?: FakeEndpoint): Promise<FakeTransport> => {
+    if (endpoint !== undefined) this.attempts.push(endpoint);
+    if (this.refusals > 0) {
+      this.refusals--;
+      return Promise.reject(
+        new StompConnectionError(ErrorCode.CONNECTION_REFUSED, 'fake server: connection refused'),
+      );
+    }
+    const [client, server] = memoryPipe();
+    const conn = new FakeConnection(server.wire, endpoint, this.timeoutMs);
+    server.attach(conn);
+    this.connections.push(conn);
+    this.inbox.put(conn);
+    return Promise.resolve(client);
+  };
+
+  /** Listen on TCP (loopback, port 0 by default); resolves with the bound port. */
+  async listen(port = 0, host = '127.0.0.1'): Promise<number> {
+    const server = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      const conn = new FakeConnection(
+        {
+          write: (chunks) => {
+            for (const chunk of chunks) socket.write(chunk);
+          },
+          end: () => socket.end(),
+          destroy: () => socket.destroy(),
+        },
+        undefined,
+        this.timeoutMs,
+      );
+      socket.on('data', (chunk: Buffer) => {
+        conn.receive(chunk);
+      });
+      socket.on('close', () => {
+        conn.clientClosed();
+      });
+      socket.on('error', () => undefined);
+      this.connections.push(conn);
+      this.inbox.put(conn);
+    });
+    this.listener = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        resolve();
+      });
+    });
+    const address = server.address();
+    return typeof address === 'object' && address !== null ? address.port : port;
+  }
+
+  /** Drop every connection and stop listening. */
+  async close(): Promise<void> {
+    for (const conn of this.connections) conn.drop();
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener !== undefined) {
+      await new Promise<void>((resolve) =>
+        listener.close(() => {
+          resolve();
+        }),
+      );
+    }
+  }
+}
+
+/**
+ * Several fake brokers behind one transport factory, keyed by `host:port`, for failover tests.
+ * Unknown addresses are refused.
+ */
+export class FakeNetwork {
+  /** Every `host:port` tried, in order. */
+  readonly attempts: string[] = [];
+  private readonly servers = new Map<string, FakeServer>();
+
+  /** Add (or get) the fake broker at `host:port`. */
+  server(address: string, options: FakeServerOptions = {}): FakeServer {
+    let server = this.servers.get(address);
+    if (server === undefined) {
+      server = new FakeServer(options);
+      this.servers.set(address, server);
+    }
+    return server;
+  }
+
+  /** The transport factory to give the client. */
+  readonly transport = (endpoint: FakeEndpoint): Promise<FakeTransport> => {
+    const key = `${endpoint.host}:${String(endpoint.port)}`;
+    this.attempts.push(key);
+    const server = this.servers.get(key);
+    if (server === undefined) {
+      return Promise.reject(
+        new StompConnectionError(ErrorCode.CONNECTION_REFUSED, `fake network: ${key} refused`),
+      );
+    }
+    return server.transport(endpoint);
+  };
+}
+
+/**
+ * An in-memory byte pipe: the client end is a {@link FakeTransport}; the server end delivers
+ * client bytes to a {@link FakeConnection}. Delivery is asynchronous (a microtask), like a socket.
+ * The client end exposes how many chunks the client has not pulled yet, so tests can observe
+ * read backpressure.
+ */
+export function memoryPipe(): [
+  MemoryClientTransport,
+  { wire: Wire; attach(conn: FakeConnection): void },
+] {
+  const client = new MemoryClientTransport();
+  let conn: FakeConnection | undefined;
+  client.onWrite = (chunks) => {
+    queueMicrotask(() => {
+      for (const chunk of chunks) conn?.receive(chunk.slice());
+    });
+  };
+  client.onClose = () => {
+    queueMicrotask(() => conn?.clientClosed());
+  };
+  return [
+    client,
+    {
+      wire: {
+        write: (chunks) => {
+          for (const chunk of chunks) client.deliver(chunk.slice());
+        },
+        end: () => {
+          client.finish();
+        },
+        destroy: () => {
+          client.finish(
+            new StompConnectionError(ErrorCode.CONNECTION_LOST, 'fake server dropped the link'),
+          );
+        },
+      },
+      attach: (c) => {
+        conn = c;
+      },
+    },
+  ];
+}
+
+/** The client end of {@link memoryPipe}. */
+export class MemoryClientTransport implements FakeTransport {
+  readonly closed: Promise<Error | undefined>;
+  /** @internal */ onWrite: (chunks: readonly Uint8Array[]) => void = () => undefined;
+  /** @internal */ onClose: () => void = () => undefined;
+  private readonly queue: Uint8Array[] = [];
+  private wake: (() => void) | undefined;
+  private done = false;
+  private failure: Error | undefined;
+  private resolveClosed!: (err: Error | undefined) => void;
+
+  constructor() {
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+  }
+
+  /** Chunks the server sent that the client has not pulled yet. */
+  get unread(): number {
+    return this.queue.length;
+  }
+
+  /** @internal */
+  deliver(chunk: Uint8Array): void {
+    if (this.done) return;
+    this.queue.push(chunk);
+    this.signal();
+  }
+
+  /** @internal */
+  finish(error?: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.failure = error;
+    this.signal();
+    this.resolveClosed(error);
+  }
+
+  private signal(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const chunk = this.queue.shift();
+      if (chunk !== undefined) {
+        yield chunk;
+        continue;
+      }
+      if (this.done) {
+        if (this.failure !== undefined) throw this.failure;
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  write(chunks: readonly Uint8Array[]): Promise<void> {
+    if (this.done) {
+      return Promise.reject(
+        new StompConnectionError(ErrorCode.CONNECTION_CLOSED, 'the transport is closed'),
+      );
+    }
+    this.onWrite(chunks);
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    if (!this.done) {
+      this.finish();
+      this.onClose();
+    }
+    return this.closed.then(() => undefined);
+  }
+
+  destroy(error?: Error): void {
+    if (!this.done) {
+      this.finish(error);
+      this.onClose();
+    }
+  }
+}
