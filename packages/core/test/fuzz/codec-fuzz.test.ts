@@ -194,7 +194,7 @@ describe('codec fuzz', () => {
           assert.deepEqual(split, whole);
         },
       ),
-      { numRuns: 3000 },
+      { numRuns: 2000 },
     );
   });
 
