@@ -227,6 +227,22 @@ if (full) {
     '## Results',
     '',
     ...tables(results),
+    '## Noise check',
+    '',
+    'Median frames per second of wall-clock time vs of process CPU time (all threads). Where the CPU-time rate is much higher, other processes took the CPU away during the measurement.',
+    '',
+    '| scenario | size | implementation | wall clock | CPU time |',
+    '| --- | --- | --- | --- | --- |',
+    ...results.flatMap(({ scenario, entries }) =>
+      entries.flatMap((entry) =>
+        Object.entries(entry.results).map(
+          ([id, r]) =>
+            `| ${scenario} | ${entry.size} | ${id} | ${formatRate(r.framesPerSecond.median)} | ${formatRate(r.cpuFramesPerSecond.median)} |`,
+        ),
+      ),
+    ),
+    '',
+    'Profiling findings for the parser: see [codec-profile.md](codec-profile.md).',
   ];
   writeFileSync(join(dir, 'codec.md'), `${md.join('\n')}\n`);
   progress(`wrote bench/results/codec.md and bench/results/codec.json`);

@@ -34,9 +34,9 @@ export function readOptions(argv = process.argv.slice(2)) {
     only: values.only === undefined ? undefined : values.only.split(','),
     /** Comma-separated size ids to run (default: all). */
     sizes: values.size === undefined ? undefined : values.size.split(','),
-    reps: Number(values.reps ?? (quick ? 3 : 7)),
-    minMs: Number(values['min-ms'] ?? (quick ? 60 : 200)),
-    warmupMs: Number(values['warmup-ms'] ?? (quick ? 100 : 400)),
+    reps: Number(values.reps ?? (quick ? 3 : 9)),
+    minMs: Number(values['min-ms'] ?? (quick ? 60 : 250)),
+    warmupMs: Number(values['warmup-ms'] ?? (quick ? 100 : 500)),
   };
 }
 
@@ -101,12 +101,13 @@ export function progress(message) {
 
 /**
  * Time `pass` until at least `minMs` elapsed (at least one pass). Returns the passes made, the
- * elapsed milliseconds and the total of what every pass returned (a frame count, used to check
+ * elapsed milliseconds (wall clock and process CPU time) and the total of what every pass returned (a frame count, used to check
  * that each pass did all its work).
  */
 function timed(pass, minMs) {
   let passes = 0;
   let checksum = 0;
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   let elapsed = 0;
   do {
@@ -114,7 +115,8 @@ function timed(pass, minMs) {
     passes++;
     elapsed = performance.now() - start;
   } while (elapsed < minMs);
-  return { passes, elapsed, checksum };
+  const cpu = process.cpuUsage(cpuStart);
+  return { passes, elapsed, cpuMs: (cpu.user + cpu.system) / 1000, checksum };
 }
 
 export function median(values) {
@@ -139,6 +141,7 @@ export function measure(workload, impls, options) {
   const selected = impls.filter((impl) => options.only?.includes(impl.id) ?? true);
   const tag = `[${workload.scenario} ${workload.size}]`;
   const rates = new Map(selected.map((impl) => [impl.id, []]));
+  const cpuRates = new Map(selected.map((impl) => [impl.id, []]));
   for (const impl of selected) {
     gc();
     const warm = timed(impl.pass, options.warmupMs);
@@ -152,6 +155,7 @@ export function measure(workload, impls, options) {
       check(workload, impl, run);
       const framesPerSecond = (run.passes * workload.frames) / (run.elapsed / 1000);
       rates.get(impl.id).push(framesPerSecond);
+      cpuRates.get(impl.id).push((run.passes * workload.frames) / (run.cpuMs / 1000));
       line.push(`${impl.id} ${formatRate(framesPerSecond)} frames/s`);
     }
     progress(`${tag} rep ${rep + 1}/${options.reps}: ${line.join(', ')}`);
@@ -169,6 +173,9 @@ export function measure(workload, impls, options) {
         max: (fps.max * perFrame) / MB,
       },
       samples: rates.get(impl.id),
+      // Frames per second of process CPU time (all threads, GC included): when it is far above
+      // the wall-clock rate, other processes took the CPU away and the wall-clock figure is low.
+      cpuFramesPerSecond: summarise(cpuRates.get(impl.id)),
     };
   }
   return { ...workload, results };
