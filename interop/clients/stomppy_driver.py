@@ -2,6 +2,7 @@
 """Drive a STOMP server with stomp.py (Debian's python3-stomp) and report each behaviour.
 
 Usage: stomppy_driver.py --port N [--host 127.0.0.1] [--login L --passcode P] [--vhost /] [--versions 1.0,1.1,1.2]
+       [--cases a,b] [--nack-dlq /queue/ActiveMQ.DLQ]
 Prints one JSON object per line: {"client": "stomp.py", "version": V, "case": NAME,
 "status": "pass" | "fail" | "unsupported", "detail": TEXT}. Exits 1 when any case fails.
 Run it with Debian's /usr/bin/python3 (it has python3-stomp).
@@ -171,19 +172,35 @@ class Driver:
         return "one ACK acknowledged all earlier messages"
 
     def case_nack(self, version):
+        # What happens to a NACKed message is server-specific per the spec (redeliver, discard or
+        # dead-letter). RabbitMQ requeues it; ActiveMQ Classic moves a persistent message to its
+        # DLQ and drops a non-persistent one. With --nack-dlq (run.mjs passes it for ActiveMQ) the
+        # message is sent persistent and, when it does not come back, must be on that DLQ.
         if version == "1.0":
             return "unsupported"
+        dlq = self.args.nack_dlq
         dest = "/queue/py-nack-%s" % uuid.uuid4().hex
         conn, listener = self.connect(version)
         conn.subscribe(destination=dest, id="s1", ack="client-individual")
-        conn.send(destination=dest, body="nack-me")
+        conn.send(destination=dest, body="nack-me", headers={"persistent": "true"} if dlq else {})
         first = listener.next_message()
         self.ack(conn, version, first, nack=True)
-        second = listener.next_message()
-        self.ack(conn, version, second)
-        conn.disconnect()
-        assert second.body == "nack-me" and second.headers.get("redelivered") == "true", second.headers
-        return "NACKed message redelivered"
+        second = listener.no_message(1.0) if dlq else listener.next_message()
+        if second is not None:
+            self.ack(conn, version, second)
+            conn.disconnect()
+            assert second.body == "nack-me" and second.headers.get("redelivered") == "true", second.headers
+            return "NACKed message redelivered"
+        # The DLQ is shared: acknowledge only our message, leave the others there.
+        conn.subscribe(destination=dlq, id="dlq", ack="client-individual")
+        while True:
+            frame = listener.no_message(TIMEOUT)
+            assert frame is not None, "NACKed message neither redelivered nor found on %s" % dlq
+            if frame.headers.get("original-destination") == dest:
+                self.ack(conn, version, frame)
+                conn.disconnect()
+                assert frame.body == "nack-me", frame.body
+                return "NACKed message dead-lettered to %s (server's choice per spec)" % dlq
 
     def case_transaction(self, version):
         dest = "/queue/py-tx-%s" % uuid.uuid4().hex
@@ -255,6 +272,8 @@ def main():
     parser.add_argument("--vhost", default=None, help="CONNECT host header (RabbitMQ: /)")
     parser.add_argument("--versions", default="1.0,1.1,1.2")
     parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--nack-dlq", default=None,
+                        help="dead-letter queue where the server moves NACKed messages (ActiveMQ: /queue/ActiveMQ.DLQ)")
     args = parser.parse_args()
     driver = Driver(args)
     for version in args.versions.split(","):

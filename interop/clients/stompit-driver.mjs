@@ -1,0 +1,431 @@
+#!/usr/bin/env node
+// Drive a STOMP server over TCP with the `stompit` npm client and report each behaviour: the same
+// cases and assertions as stomppy_driver.py (see CASES in stompjs-cases.mjs).
+//
+// Usage: node interop/clients/stompit-driver.mjs --port N [--host 127.0.0.1]
+//          [--login L --passcode P] [--vhost /] [--versions 1.0,1.1,1.2] [--cases a,b]
+//          [--nack-dlq /queue/ActiveMQ.DLQ]   (see the nack case in stompjs-cases.mjs)
+// Prints one JSON object per line: {"client": "stompit", "version", "case", "status", "detail"}.
+// Exits 1 when any case fails.
+//
+// stompit 1.0.0 quirks (library, not peer), handled explicitly and kept visible:
+//   - It never adds a content-length header to SEND. A body with NUL bytes is then cut at the
+//     first NUL by any conforming server, so the binary case sets content-length itself, as the
+//     stompit docs tell users to. Text bodies go without one (valid: the NUL ends the frame).
+//   - The CONNECT `host` header defaults to the TCP host name; we pass --vhost when given.
+//   - It picks the version from CONNECTED but has no way to ask for a single version except
+//     overriding the `accept-version` CONNECT header, which is what we do.
+//   - Frames are streams and the next frame is not parsed until the current body is consumed, so
+//     every MESSAGE body is read to the end immediately in the subscription callback.
+//   - Its receipt ids are numbers it allocates itself (`onReceipt` option), not caller-chosen.
+import stompit from 'stompit';
+import { parseArgs, list } from '../lib/args.mjs';
+import { CASES, VERSIONS } from './stompjs-cases.mjs';
+
+const args = parseArgs(process.argv.slice(2), {
+  host: '127.0.0.1',
+  port: undefined,
+  login: undefined,
+  passcode: undefined,
+  vhost: undefined,
+  versions: undefined,
+  cases: undefined,
+  'nack-dlq': undefined,
+});
+if (!args.port) {
+  console.error(
+    'usage: stompit-driver.mjs --port N [--host H] [--login L --passcode P] [--vhost V]',
+  );
+  process.exit(2);
+}
+
+const TIMEOUT = 5000;
+const UNSUPPORTED = Symbol('unsupported');
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const uid = () => Math.random().toString(16).slice(2, 10) + Date.now().toString(16);
+
+function assert(condition, message) {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+function describeErrors(errors) {
+  return errors.length === 0 ? '' : ` (${errors.join('; ')})`;
+}
+
+/** A FIFO of received items with awaitable, time-limited reads. */
+class Inbox {
+  constructor(what, errors) {
+    this.what = what;
+    this.errors = errors;
+    this.items = [];
+    this.waiters = [];
+  }
+
+  push(item) {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(item);
+    else this.items.push(item);
+  }
+
+  poll(ms) {
+    if (this.items.length > 0) return Promise.resolve(this.items.shift());
+    return new Promise((resolve) => {
+      const waiter = (item) => {
+        clearTimeout(timer);
+        resolve(item);
+      };
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(null);
+      }, ms);
+      this.waiters.push(waiter);
+    });
+  }
+
+  async next(ms = TIMEOUT) {
+    const item = await this.poll(ms);
+    if (item === null) {
+      throw new Error(`no ${this.what} within ${ms} ms${describeErrors(this.errors)}`);
+    }
+    return item;
+  }
+}
+
+/** Opens a stompit session asking for exactly `version`; resolves after CONNECTED. */
+function open(version, { heartbeat = '0,0' } = {}) {
+  const errors = [];
+  const connectHeaders = { 'accept-version': version, 'heart-beat': heartbeat };
+  if (args.login !== undefined) connectHeaders.login = args.login;
+  if (args.passcode !== undefined) connectHeaders.passcode = args.passcode;
+  if (args.vhost !== undefined) connectHeaders.host = args.vhost;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      client.destroy();
+      reject(new Error(`no CONNECTED within ${TIMEOUT} ms`));
+    }, TIMEOUT);
+    const client = stompit.connect(
+      { host: args.host, port: Number(args.port), connectHeaders, timeout: TIMEOUT },
+      (err) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) {
+          reject(
+            new Error(
+              `connect failed: ${err.message}${err.longMessage ? ` ${err.longMessage}` : ''}`,
+            ),
+          );
+          return;
+        }
+        resolve(session);
+      },
+    );
+    const session = {
+      client,
+      errors,
+      ended: false,
+      get connected() {
+        return client.headers ?? {};
+      },
+      /** Subscribes; with `receipt` (from session.receipt()) the SUBSCRIBE asks for a RECEIPT. */
+      subscribe(headers, receipt) {
+        const inbox = new Inbox('MESSAGE', errors);
+        const onMessage = (err, message) => {
+          if (err) {
+            errors.push(`subscription error: ${err.message}`);
+            return;
+          }
+          const chunks = [];
+          message.on('data', (chunk) => chunks.push(chunk));
+          message.on('end', () => {
+            inbox.push({ headers: message.headers, body: Buffer.concat(chunks), message });
+          });
+        };
+        if (receipt) {
+          // stompit's subscribe() cannot ask for a receipt (a caller-set `receipt` header makes it
+          // drop the connection on the unknown receipt-id); its documented lower-level route is
+          // setImplicitSubscription() plus sendFrame() with an onReceipt option.
+          client.setImplicitSubscription(headers.id, headers.ack, onMessage);
+          client.sendFrame('SUBSCRIBE', { ...headers }, receipt.options).end();
+        } else {
+          client.subscribe({ ...headers }, onMessage);
+        }
+        return inbox;
+      },
+      /** Options for sendFrame-based calls that resolve a promise on RECEIPT. */
+      receipt() {
+        let options;
+        const got = new Promise((resolve) => {
+          options = { onReceipt: () => resolve(true) };
+        });
+        const timed = Promise.race([got, sleep(TIMEOUT).then(() => false)]).then((ok) => {
+          if (!ok) throw new Error(`no RECEIPT within ${TIMEOUT} ms${describeErrors(errors)}`);
+        });
+        return { options, done: timed };
+      },
+      send(headers, body, options) {
+        const frame = client.send({ ...headers }, options);
+        frame.end(body);
+      },
+      close() {
+        if (session.ended) return Promise.resolve();
+        return new Promise((resolveClose) => {
+          const timer2 = setTimeout(() => {
+            client.destroy();
+            resolveClose();
+          }, TIMEOUT);
+          // stompit's DISCONNECT carries a receipt and waits for it before closing the socket,
+          // so every frame sent before it has been processed by the server.
+          client.disconnect(() => {
+            clearTimeout(timer2);
+            resolveClose();
+          });
+        });
+      },
+    };
+    client.on('error', (err) => {
+      errors.push(`${err.message}${err.longMessage ? ` ${err.longMessage}` : ''}`);
+    });
+    client.on('end', () => {
+      session.ended = true;
+    });
+    client.on('error', () => {
+      session.ended = true;
+    });
+  });
+}
+
+// --- cases ------------------------------------------------------------------------------------
+
+const cases = {
+  async connect(version, track) {
+    const s = track(await open(version));
+    const got = s.connected.version ?? '1.0';
+    const server = s.connected.server;
+    await s.close();
+    assert(got === version, `CONNECTED version ${got}, wanted ${version}`);
+    return `CONNECTED version ${got}, server ${server}`;
+  },
+
+  async text_and_headers(version, track) {
+    const dest = `/queue/stompit-text-${uid()}`;
+    const s = track(await open(version));
+    const inbox = s.subscribe({ destination: dest, id: 's1', ack: 'auto' });
+    s.send({ destination: dest, 'x-custom': 'v1', 'x-other': 'two words' }, 'héllo wörld');
+    const m = await inbox.next();
+    await s.close();
+    const body = m.body.toString('utf8');
+    assert(body === 'héllo wörld', `body ${JSON.stringify(body)}`);
+    assert(m.headers['x-custom'] === 'v1', `x-custom ${JSON.stringify(m.headers)}`);
+    assert(m.headers['x-other'] === 'two words', `x-other ${JSON.stringify(m.headers)}`);
+    assert(m.headers.destination === dest, `destination ${JSON.stringify(m.headers)}`);
+    assert(m.headers['message-id'], `message-id ${JSON.stringify(m.headers)}`);
+    return 'body and custom headers delivered';
+  },
+
+  async binary(version, track) {
+    const dest = `/queue/stompit-bin-${uid()}`;
+    const payload = Buffer.alloc(1024);
+    for (let i = 0; i < payload.length; i++) payload[i] = i % 256;
+    const s = track(await open(version));
+    const inbox = s.subscribe({ destination: dest, id: 's1', ack: 'auto' });
+    s.send(
+      {
+        destination: dest,
+        'content-type': 'application/octet-stream',
+        'content-length': payload.length,
+      },
+      payload,
+    );
+    const m = await inbox.next();
+    await s.close();
+    assert(m.body.equals(payload), `binary body changed (${m.body.length} bytes back)`);
+    return '1024 bytes with NULs intact';
+  },
+
+  async client_individual(version, track) {
+    if (version === '1.0') return UNSUPPORTED;
+    const dest = `/queue/stompit-ci-${uid()}`;
+    const s = track(await open(version));
+    const inbox = s.subscribe({ destination: dest, id: 's1', ack: 'client-individual' });
+    for (let i = 0; i < 3; i++) s.send({ destination: dest }, `m${i}`);
+    const frames = [await inbox.next(), await inbox.next(), await inbox.next()];
+    const order = frames.map((f) => f.body.toString()).join();
+    assert(order === 'm0,m1,m2', `order ${order}`);
+    // Ack the first and last only; the middle one must come back after a reconnect.
+    s.client.ack(frames[0].message);
+    s.client.ack(frames[2].message);
+    await s.close();
+    const s2 = track(await open(version));
+    const inbox2 = s2.subscribe({ destination: dest, id: 's1', ack: 'client-individual' });
+    const again = await inbox2.next();
+    s2.client.ack(again.message);
+    const extra = await inbox2.poll(300);
+    await s2.close();
+    assert(again.body.toString() === 'm1', `redelivered ${JSON.stringify(again.body.toString())}`);
+    assert(again.headers.redelivered === 'true', `headers ${JSON.stringify(again.headers)}`);
+    assert(extra === null, `an acked message came back: ${extra?.body}`);
+    return 'unacked message redelivered with redelivered:true';
+  },
+
+  async client_cumulative(version, track) {
+    const dest = `/queue/stompit-cl-${uid()}`;
+    const s = track(await open(version));
+    const inbox = s.subscribe({ destination: dest, id: 's1', ack: 'client' });
+    for (let i = 0; i < 3; i++) s.send({ destination: dest }, `m${i}`);
+    const frames = [await inbox.next(), await inbox.next(), await inbox.next()];
+    s.client.ack(frames[2].message); // acknowledges all three
+    await s.close();
+    const s2 = track(await open(version));
+    const inbox2 = s2.subscribe({ destination: dest, id: 's1', ack: 'client' });
+    const left = await inbox2.poll(500);
+    await s2.close();
+    assert(left === null, `cumulative ACK left ${JSON.stringify(left?.body.toString())} unacked`);
+    return 'one ACK acknowledged all earlier messages';
+  },
+
+  // NACK outcome is server-specific; see the nack case in stompjs-cases.mjs (RabbitMQ requeues,
+  // ActiveMQ Classic dead-letters persistent messages, checked with --nack-dlq).
+  async nack(version, track) {
+    if (version === '1.0') return UNSUPPORTED;
+    const dlqName = args['nack-dlq'];
+    const dest = `/queue/stompit-nack-${uid()}`;
+    const s = track(await open(version));
+    const inbox = s.subscribe({ destination: dest, id: 's1', ack: 'client-individual' });
+    s.send(dlqName ? { destination: dest, persistent: 'true' } : { destination: dest }, 'nack-me');
+    const first = await inbox.next();
+    s.client.nack(first.message);
+    const second = dlqName ? await inbox.poll(1000) : await inbox.next();
+    if (second) {
+      s.client.ack(second.message);
+      await s.close();
+      assert(
+        second.body.toString() === 'nack-me' && second.headers.redelivered === 'true',
+        `headers ${JSON.stringify(second.headers)}`,
+      );
+      return 'NACKed message redelivered';
+    }
+    // The DLQ is shared: acknowledge only our message, leave the others there.
+    const dlq = s.subscribe({ destination: dlqName, id: 'dlq', ack: 'client-individual' });
+    for (;;) {
+      const m = await dlq.poll(TIMEOUT);
+      assert(m !== null, `NACKed message neither redelivered nor found on ${dlqName}`);
+      if (m.headers['original-destination'] === dest) {
+        s.client.ack(m.message);
+        await s.close();
+        assert(m.body.toString() === 'nack-me', `body ${JSON.stringify(m.body.toString())}`);
+        return `NACKed message dead-lettered to ${dlqName} (server's choice per spec)`;
+      }
+    }
+  },
+
+  async transaction(version, track) {
+    const dest = `/queue/stompit-tx-${uid()}`;
+    const s = track(await open(version));
+    const inbox = s.subscribe({ destination: dest, id: 's1', ack: 'auto' });
+    let tx = s.client.begin();
+    tx.send({ destination: dest }).end('aborted');
+    tx.abort();
+    tx = s.client.begin();
+    tx.send({ destination: dest }).end('committed');
+    const early = await inbox.poll(300);
+    tx.commit();
+    const m = early ?? (await inbox.next());
+    const extra = await inbox.poll(300);
+    await s.close();
+    assert(early === null, 'a transactional SEND was delivered before COMMIT');
+    assert(m.body.toString() === 'committed', `body ${JSON.stringify(m.body.toString())}`);
+    assert(
+      extra === null,
+      `an aborted SEND was delivered: ${JSON.stringify(extra?.body.toString())}`,
+    );
+    return 'ABORT discarded, COMMIT delivered';
+  },
+
+  async receipt(version, track) {
+    const dest = `/queue/stompit-rcpt-${uid()}`;
+    const s = track(await open(version));
+    const r = s.receipt();
+    s.send({ destination: dest }, 'x', r.options);
+    await r.done;
+    await s.close();
+    return 'RECEIPT for SEND';
+  },
+
+  async topic(version, track) {
+    const dest = `/topic/stompit-${uid()}`;
+    const a = track(await open(version));
+    const b = track(await open(version));
+    const ia = a.subscribe({ destination: dest, id: 's1', ack: 'auto' });
+    const subB = b.receipt();
+    const ib = b.subscribe({ destination: dest, id: 's1', ack: 'auto' }, subB);
+    await subB.done;
+    const pub = a.receipt();
+    a.send({ destination: dest }, 'fan', pub.options);
+    await pub.done;
+    const fa = await ia.next();
+    const fb = await ib.next();
+    await a.close();
+    await b.close();
+    assert(
+      fa.body.toString() === 'fan' && fb.body.toString() === 'fan',
+      `bodies ${fa.body} / ${fb.body}`,
+    );
+    return 'both subscribers received';
+  },
+
+  async heartbeat(version, track) {
+    if (version === '1.0') return UNSUPPORTED;
+    const s = track(await open(version, { heartbeat: '200,200' }));
+    const hb = s.connected['heart-beat'] ?? '0,0';
+    const [sx] = hb.split(',').map((v) => Number.parseInt(v, 10));
+    const socket = s.client.getTransportSocket();
+    const before = socket.bytesRead;
+    // Several intervals: the server must not drop us, and must beat itself (we asked for 200 ms,
+    // so a server offering sx > 0 sends something at least every max(sx, 200) ms). stompit sends
+    // our beats and destroys the connection itself if the server stays silent past its interval.
+    const every = sx > 0 ? Math.max(sx, 200) : 0;
+    const checkBeats = every > 0 && every <= 5000;
+    await sleep(checkBeats ? Math.max(1200, 2 * every + 200) : 1200);
+    const beatBytes = socket.bytesRead - before;
+    const alive = !s.ended && !socket.destroyed;
+    await s.close();
+    assert(hb !== '0,0', `server offered no heart-beats: ${hb}`);
+    assert(alive, `connection dropped while heart-beating${describeErrors(s.errors)}`);
+    if (checkBeats) assert(beatBytes > 0, `server offered ${hb} but sent no heart-beat`);
+    return `heart-beat ${hb} negotiated, connection kept, ${beatBytes} bytes of server beats`;
+  },
+};
+
+let ok = true;
+for (const version of list(args.versions) ?? VERSIONS) {
+  for (const name of list(args.cases) ?? CASES) {
+    const sessions = [];
+    const track = (s) => {
+      sessions.push(s);
+      return s;
+    };
+    let result;
+    try {
+      const fn = cases[name];
+      if (!fn) throw new Error(`unknown case ${name}`);
+      const detail = await fn(version, track);
+      result =
+        detail === UNSUPPORTED
+          ? { status: 'unsupported', detail: `STOMP ${version} has no such feature` }
+          : { status: 'pass', detail };
+    } catch (err) {
+      ok = false;
+      result = { status: 'fail', detail: String(err?.message ?? err) };
+    } finally {
+      for (const s of sessions) if (!s.ended) s.client.destroy();
+    }
+    process.stdout.write(
+      `${JSON.stringify({ client: 'stompit', version, case: name, ...result })}\n`,
+    );
+  }
+}
+process.exit(ok ? 0 : 1);
