@@ -2,10 +2,12 @@
 //
 // Usage: npm run bench                       (build, then the full run: about 1-2 minutes)
 //        node bench/run.mjs [--quick] [parse|serialize ...] [--size ...] [--only ...] [--reps N]
+//                           [--out DIR]
 //
 // Each scenario script runs in its own `node --expose-gc` process (so the JIT state of one does not
 // leak into the next), reports progress on stderr and its results as JSON on stdout. Results are
-// written only by a full run (no --quick, no filters); other runs just print the summary.
+// written to bench/results only by a full run (no --quick, no filters); other runs just print the
+// summary, unless --out DIR is given.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -26,8 +28,13 @@ const TARGETS = {
 };
 
 const args = process.argv.slice(2);
-const wanted = args.filter((arg) => SCENARIOS.some((s) => s.id === arg));
-const forwarded = args.filter((arg) => !wanted.includes(arg));
+// --out DIR: write the report there even for a quick or partial run.
+const outIndex = args.indexOf('--out');
+const outDir = outIndex === -1 ? undefined : args[outIndex + 1];
+if (outIndex !== -1 && outDir === undefined) throw new Error('--out needs a directory');
+const rest = outIndex === -1 ? args : args.filter((_, i) => i !== outIndex && i !== outIndex + 1);
+const wanted = rest.filter((arg) => SCENARIOS.some((s) => s.id === arg));
+const forwarded = rest.filter((arg) => !wanted.includes(arg));
 const options = readOptions(forwarded);
 const full =
   !options.quick &&
@@ -121,28 +128,57 @@ function evaluate(results) {
   return checks;
 }
 
+/** The overview: one row per scenario and size, medians, ratios of medians. */
+function overview(results) {
+  const out = [
+    '| scenario | size | ours | ours, contiguous¹ | stompjs | plain copy | ours / stompjs | copy / ours² |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const cell = (r) =>
+    r === undefined
+      ? '–'
+      : `${formatRate(r.framesPerSecond.median)} frames/s, ${fmt(r.mbPerSecond.median)} MB/s`;
+  for (const { scenario, entries } of results) {
+    for (const entry of entries) {
+      const r = entry.results;
+      const m = (id) => r[id]?.framesPerSecond.median;
+      const vsStompjs =
+        scenario === 'serialize'
+          ? `${ratio(m('ours'), m('stompjs'))} (contiguous ${ratio(m('ours-bytes'), m('stompjs'))})`
+          : ratio(m('ours'), m('stompjs'));
+      const vsCopy =
+        scenario === 'serialize' ? ratio(m('copy'), m('ours-bytes')) : ratio(m('copy'), m('ours'));
+      out.push(
+        `| ${scenario} | ${entry.size} | ${cell(r.ours)} | ${cell(r['ours-bytes'])} | ${cell(r.stompjs)} | ${cell(r.copy)} | ${vsStompjs} | ${vsCopy} |`,
+      );
+    }
+  }
+  out.push(
+    '',
+    '¹ Serialize only: `encodeFrameBytes`, one contiguous array like stompjs produces; `ours` is `encodeFrame`, which returns the body by reference (no copy), so its MB/s on large bodies is not a copy rate.',
+    '² For serialize, copy / contiguous (`encodeFrameBytes`). Below 1× means faster than the copy.',
+    '',
+  );
+  return out;
+}
+
+/** Per scenario: every implementation with median (min–max). */
 function tables(results) {
   const out = [];
   for (const { scenario, entries } of results) {
     const impls = Object.keys(entries[0]?.results ?? {});
     out.push(`### ${scenario}`, '');
     out.push(
-      `| size | ${impls.map((id) => `${id} frames/s`).join(' | ')} | ${impls.map((id) => `${id} MB/s`).join(' | ')} | ours / stompjs | copy / ours${scenario === 'serialize' ? ' | ours-bytes / stompjs | copy / ours-bytes' : ''} |`,
+      `| size | ${impls.map((id) => `${id} frames/s`).join(' | ')} | ${impls.map((id) => `${id} MB/s`).join(' | ')} |`,
     );
-    out.push(`|${' --- |'.repeat(1 + 2 * impls.length + (scenario === 'serialize' ? 4 : 2))}`);
+    out.push(`|${' --- |'.repeat(1 + 2 * impls.length)}`);
     for (const entry of entries) {
       const r = entry.results;
-      const m = (id) => r[id]?.framesPerSecond.median;
       const cells = [
         `${entry.size} (${String(entry.frames)} frames, ${(entry.bytes / 1e6).toFixed(2)} MB)`,
         ...impls.map((id) => rangeOf(r[id])),
         ...impls.map((id) => mbOf(r[id])),
-        ratio(m('ours'), m('stompjs')),
-        ratio(m('copy'), m('ours')),
       ];
-      if (scenario === 'serialize') {
-        cells.push(ratio(m('ours-bytes'), m('stompjs')), ratio(m('copy'), m('ours-bytes')));
-      }
       out.push(`| ${cells.join(' | ')} |`);
     }
     out.push('');
@@ -201,8 +237,8 @@ const report = {
   results,
 };
 
-if (full) {
-  const dir = join(here, 'results');
+if (full || outDir !== undefined) {
+  const dir = outDir ?? join(here, 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'codec.json'), `${JSON.stringify(report, null, 2)}\n`);
   const md = [
@@ -224,7 +260,10 @@ if (full) {
     '| --- | --- | --- |',
     ...checks.map((c) => `| ${c.target} | ${c.value} | ${c.met ? 'yes' : 'no'} |`),
     '',
-    '## Results',
+    '## Results (medians)',
+    '',
+    ...overview(results),
+    '## Details: median (min–max) of every repetition',
     '',
     ...tables(results),
     '## Noise check',
@@ -245,7 +284,7 @@ if (full) {
     'Profiling findings for the parser: see [codec-profile.md](codec-profile.md).',
   ];
   writeFileSync(join(dir, 'codec.md'), `${md.join('\n')}\n`);
-  progress(`wrote bench/results/codec.md and bench/results/codec.json`);
+  progress(`wrote ${join(dir, 'codec.md')} and ${join(dir, 'codec.json')}`);
 } else {
   progress('partial or quick run: bench/results not written');
 }
