@@ -334,7 +334,7 @@ export class FakeServer {
   }
 
   /** A transport factory for the client: each call opens an in-memory connection. */
-  readonly transport = (endpoint?: FakeEndpoint): Promise<FakeTransport> => {
+  readonly transport = (endpoint?: FakeEndpoint): Promise<MemoryClientTransport> => {
     if (endpoint !== undefined) this.attempts.push(endpoint);
     if (this.refusals > 0) {
       this.refusals--;
@@ -421,7 +421,7 @@ export class FakeNetwork {
   }
 
   /** The transport factory to give the client. */
-  readonly transport = (endpoint: FakeEndpoint): Promise<FakeTransport> => {
+  readonly transport = (endpoint: FakeEndpoint): Promise<MemoryClientTransport> => {
     const key = `${endpoint.host}:${String(endpoint.port)}`;
     this.attempts.push(key);
     const server = this.servers.get(key);

@@ -6,7 +6,6 @@ import {
   StompError,
   StompServerError,
   StompTimeoutError,
-  type TransportFactory,
 } from '@stompede/client';
 import { FakeServer } from '@stompede/testkit';
 import { connected, flush } from './helpers.js';
@@ -64,10 +63,9 @@ describe('connect', () => {
   it('rejects with ERR_STOMP_CONNECTION_REFUSED when no broker answers', async () => {
     const server = new FakeServer();
     server.refuse(1);
-    await assert.rejects(
-      connect('tcp://a:61613', { transport: server.transport }),
-      { code: ErrorCode.CONNECTION_REFUSED },
-    );
+    await assert.rejects(connect('tcp://a:61613', { transport: server.transport }), {
+      code: ErrorCode.CONNECTION_REFUSED,
+    });
   });
 
   it('honours an aborted signal', async () => {
@@ -373,8 +371,7 @@ describe('close', () => {
   it('await using closes the client', async () => {
     const { conn, client } = await connected();
     {
-      await using c = client;
-      c;
+      await using _c = client;
       const disconnect = conn.next('DISCONNECT').then((f) => {
         conn.receipt(f);
       });

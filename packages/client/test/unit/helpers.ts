@@ -1,4 +1,4 @@
-import { type Client, type ConnectOptions, connect, type TransportFactory } from '@stompede/client';
+import { type Client, type ConnectOptions, connect } from '@stompede/client';
 import { type FakeConnection, FakeServer, type HandshakeOptions } from '@stompede/testkit';
 
 /** Let queued microtasks and I/O callbacks run (setImmediate is never mocked in these tests). */
