@@ -112,7 +112,7 @@ function evaluate(results) {
       const value = ours.framesPerSecond.median / stompjs.framesPerSecond.median;
       checks.push({
         target: `parse small: ours ≥ ${TARGETS.smallParseVsStompjs}× stompjs frames/s`,
-        value: `${value.toFixed(2)}×`,
+        value: `${value.toFixed(2)}× (${formatRate(ours.framesPerSecond.median)} vs ${formatRate(stompjs.framesPerSecond.median)} frames/s)`,
         met: value >= TARGETS.smallParseVsStompjs,
       });
     }
@@ -120,7 +120,7 @@ function evaluate(results) {
       const value = copy.mbPerSecond.median / ours.mbPerSecond.median;
       checks.push({
         target: `parse ${entry.size}: ours within ${TARGETS.largeParseVsCopy}× of plain copy MB/s`,
-        value: `copy is ${value.toFixed(2)}× ours`,
+        value: `copy is ${value.toFixed(2)}× ours (${fmt(copy.mbPerSecond.median)} vs ${fmt(ours.mbPerSecond.median)} MB/s)`,
         met: value <= TARGETS.largeParseVsCopy,
       });
     }
@@ -253,6 +253,8 @@ if (full || outDir !== undefined) {
     `- Method: ${String(options.reps)} interleaved repetitions of ≥ ${String(options.minMs)} ms per implementation after ${String(options.warmupMs)} ms of warm-up; figures are median (min–max). MB = 10^6 bytes of wire data (frames incl. head and NUL). Frames are MESSAGE frames with 5 headers (destination, message-id, subscription, content-type, content-length).`,
     '- Parse input: the frames concatenated and cut into 16–64 KiB chunks (seeded), each chunk its own ArrayBuffer; ours gets the Uint8Array, stompjs its ArrayBuffer, copy does `chunk.slice()`. Every pass counts frames and checks each body length.',
     '- Serialize: build the frame from a header object and a Uint8Array body, then encode. `ours` = `encodeFrame` (head + body by reference + NUL, for a vectored write: its MB/s on large bodies is not a copy rate), `ours-bytes` = `encodeFrameBytes` (one contiguous array, like stompjs), stompjs = `new FrameImpl({…, escapeHeaderValues: true}).serialize()`, copy = `slice()` of the finished wire bytes.',
+    '',
+    '- Reference measured earlier on this machine: @stomp/stompjs ≈ 45k small frames/s and ≈ 20 MB/s on 1 MiB bodies.',
     '',
     '## Targets',
     '',
