@@ -1,0 +1,175 @@
+// The broker's configuration file: YAML (JSON is valid YAML too). Every key is checked once at
+// start, and a problem names the key and its line, so a typo never passes silently.
+import { readFile } from 'node:fs/promises';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { CliError } from './cli-error.js';
+
+/** The file's settings, before flags and environment variables are applied over them. */
+export interface BrokerConfig {
+  host?: string;
+  port?: number;
+  /** WebSocket listener; `false` turns it off. */
+  ws?: { port?: number; path?: string } | false;
+  tls?: { port?: number; cert: string; key: string; ca?: string; requireClientCert?: boolean };
+  logLevel?: string;
+  /** Everything else is passed to createBroker() as it is; the broker validates the values. */
+  broker: Record<string, unknown>;
+}
+
+/** Keys createBroker() takes that a file may set (listeners and logger come from the keys above). */
+const BROKER_KEYS = new Set([
+  'serverName',
+  'versions',
+  'vhosts',
+  'defaultVhost',
+  'heartbeat',
+  'heartbeatGrace',
+  'connectTimeout',
+  'maxPreConnectBytes',
+  'limits',
+  'memoryLimit',
+  'maxDeliveries',
+  'defaultPrefetch',
+  'maxTopicPending',
+  'maxSubscriptions',
+  'maxTransactions',
+  'maxTransactionFrames',
+  'errorLinger',
+  'closeTimeout',
+]);
+const TOP_KEYS = new Set(['host', 'port', 'ws', 'tls', 'logLevel', ...BROKER_KEYS]);
+const WS_KEYS = new Set(['port', 'path']);
+const TLS_KEYS = new Set(['port', 'cert', 'key', 'ca', 'requireClientCert']);
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Read and check a configuration file. */
+export async function loadConfig(path: string): Promise<BrokerConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read the config file ${path}: ${(err as Error).message}`);
+  }
+  return parseConfig(text, path);
+}
+
+/** Parse and check configuration text; `source` names it in errors. */
+export function parseConfig(text: string, source: string): BrokerConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const at = first.linePos?.[0];
+    throw new CliError(
+      `${source}${at ? `:${String(at.line)}` : ''}: ${first.message.split('\n')[0]!}`,
+    );
+  }
+  const where = (path: readonly string[]): string => {
+    const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+    const offset = node?.range?.[0];
+    return offset === undefined ? source : `${source}:${String(lines.linePos(offset).line)}`;
+  };
+  const fail = (path: readonly string[], message: string): never => {
+    throw new CliError(`${where(path)}: ${path.join('.')} ${message}`);
+  };
+  if (doc.contents === null) return { broker: {} };
+  if (!isMap(doc.contents))
+    throw new CliError(`${source}: the configuration must be a mapping of keys`);
+  checkKeys(doc, [], TOP_KEYS, fail);
+  const raw = doc.toJS() as Record<string, unknown>;
+  const config: BrokerConfig = { broker: {} };
+  for (const [key, value] of Object.entries(raw)) {
+    switch (key) {
+      case 'host':
+        if (typeof value !== 'string' || value === '') fail([key], 'must be an address');
+        config.host = value as string;
+        break;
+      case 'port':
+        config.port = port([key], value, fail);
+        break;
+      case 'logLevel':
+        if (typeof value !== 'string' || !LOG_LEVELS.includes(value)) {
+          fail([key], `must be one of ${LOG_LEVELS.join(', ')}`);
+        }
+        config.logLevel = value as string;
+        break;
+      case 'ws':
+        if (value === false) {
+          config.ws = false;
+          break;
+        }
+        if (!isMap(doc.get('ws', true))) fail([key], 'must be a mapping (port, path) or false');
+        checkKeys(doc, ['ws'], WS_KEYS, fail);
+        config.ws = {};
+        {
+          const ws = value as Record<string, unknown>;
+          if (ws.port !== undefined) config.ws.port = port(['ws', 'port'], ws.port, fail);
+          if (ws.path !== undefined) {
+            if (typeof ws.path !== 'string' || !ws.path.startsWith('/'))
+              fail(['ws', 'path'], "must start with '/'");
+            config.ws.path = ws.path as string;
+          }
+        }
+        break;
+      case 'tls': {
+        if (!isMap(doc.get('tls', true)))
+          fail([key], 'must be a mapping (port, cert, key, ca, requireClientCert)');
+        checkKeys(doc, ['tls'], TLS_KEYS, fail);
+        const tls = value as Record<string, unknown>;
+        for (const file of ['cert', 'key', 'ca'] as const) {
+          if (tls[file] !== undefined && typeof tls[file] !== 'string')
+            fail(['tls', file], 'must be a file path');
+        }
+        if (tls.cert === undefined) fail(['tls'], 'needs cert (a PEM certificate file)');
+        if (tls.key === undefined) fail(['tls'], 'needs key (a PEM private key file)');
+        if (tls.requireClientCert !== undefined && typeof tls.requireClientCert !== 'boolean') {
+          fail(['tls', 'requireClientCert'], 'must be true or false');
+        }
+        config.tls = {
+          cert: tls.cert as string,
+          key: tls.key as string,
+          ...(tls.port === undefined ? {} : { port: port(['tls', 'port'], tls.port, fail) }),
+          ...(tls.ca === undefined ? {} : { ca: tls.ca as string }),
+          ...(tls.requireClientCert === undefined
+            ? {}
+            : { requireClientCert: tls.requireClientCert as boolean }),
+        };
+        break;
+      }
+      default:
+        config.broker[key] = value;
+    }
+  }
+  return config;
+}
+
+function checkKeys(
+  doc: Document,
+  path: readonly string[],
+  allowed: ReadonlySet<string>,
+  fail: (path: readonly string[], message: string) => never,
+): void {
+  const node = path.length === 0 ? doc.contents : doc.getIn(path, true);
+  if (!isMap(node)) return;
+  for (const item of node.items) {
+    const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
+    if (!allowed.has(key)) {
+      const hint = [...allowed].find((k) => k.toLowerCase() === key.toLowerCase());
+      fail(
+        [...path, key],
+        `is not a setting${hint ? ` (did you mean ${hint}?)` : ''}; known: ${[...allowed].join(', ')}`,
+      );
+    }
+  }
+}
+
+function port(
+  path: readonly string[],
+  value: unknown,
+  fail: (path: readonly string[], message: string) => never,
+): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+    fail(path, 'must be a port number 0-65535');
+  }
+  return value;
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// The `stompede` command: one subcommand per file in ./subcommands.
+import { readFileSync } from 'node:fs';
+import { CliError } from './cli-error.js';
+import { BROKER_HELP, runBroker } from './subcommands/broker.js';
+
+const HELP = `Usage: stompede <command> [options]
+
+Commands:
+  broker      run a STOMP broker (TCP 127.0.0.1:61613, WebSocket ws://127.0.0.1:15674/ws)
+
+Run 'stompede <command> --help' for a command's options.
+  -v, --version   print the version
+  -h, --help      show this help
+`;
+
+const commands: Record<
+  string,
+  { run: (argv: readonly string[]) => Promise<number>; help: string }
+> = {
+  broker: { run: runBroker, help: BROKER_HELP },
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '-v' || name === '--version') {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    process.stdout.write(`stompede ${pkg.version}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (command === undefined)
+    throw new CliError(`unknown command ${JSON.stringify(name)}\n\n${HELP}`);
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Handles (sockets, timers) are all closed by now; exit promptly even if a client lingers.
+    if (code !== 0 || process.argv[2] === 'broker') setImmediate(() => process.exit(code));
+  },
+  (err: unknown) => {
+    if (err instanceof CliError) {
+      process.stderr.write(`stompede: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    process.stderr.write(
+      `stompede: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  },
+);

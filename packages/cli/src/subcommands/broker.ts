@@ -1,0 +1,211 @@
+// `stompede broker`: run a broker with embedded defaults (TCP 127.0.0.1:61613 and WebSocket
+// ws://127.0.0.1:15674/ws), configured by a file, environment variables and flags, in that order.
+import { parseArgs } from 'node:util';
+import { createBroker, type BrokerOptions, type ListenerOptions } from '@stompede/broker';
+import { StompError } from '@stompede/core';
+import { pino } from 'pino';
+import { CliError, parsePort } from '../cli-error.js';
+import { type BrokerConfig, loadConfig, LOG_LEVELS } from '../config.js';
+
+export const BROKER_HELP = `Usage: stompede broker [options]
+
+Run a STOMP 1.0/1.1/1.2 broker. With no options it listens on loopback only:
+STOMP over TCP on 127.0.0.1:61613 and STOMP over WebSocket on ws://127.0.0.1:15674/ws
+(RabbitMQ Web-STOMP's address). Logs are JSON lines on stdout. SIGTERM or SIGINT closes it
+gracefully: listeners stop accepting, in-flight frames finish, sessions are closed.
+
+Options (flags override environment variables, which override the config file):
+  --config FILE       YAML (or JSON) configuration file; see docs/broker.md for every key
+  --host ADDR         address every listener binds to               [STOMPEDE_HOST] (127.0.0.1)
+  --port N            STOMP over TCP port; 0 picks a free one       [STOMPEDE_PORT] (61613)
+  --ws-port N         STOMP over WebSocket port; 0 turns it off     [STOMPEDE_WS_PORT] (15674)
+  --ws-path PATH      WebSocket URL path                            (/ws)
+  --tls-port N        also listen for STOMP over TLS on this port (needs --tls-cert, --tls-key)
+  --tls-cert FILE     PEM certificate chain for the TLS listener
+  --tls-key FILE      PEM private key for the TLS listener
+  --tls-ca FILE       PEM CA bundle; with it, clients must present a certificate it signed
+  --log-level LEVEL   ${LOG_LEVELS.join(', ')}   [STOMPEDE_LOG_LEVEL] (info)
+  --print-config      print the effective configuration as JSON and exit
+  -h, --help          show this help
+`;
+
+interface Effective {
+  host: string;
+  port: number;
+  ws: { port: number; path: string } | false;
+  tls:
+    | { port: number; cert: string; key: string; ca?: string; requireClientCert: boolean }
+    | undefined;
+  logLevel: string;
+  broker: Record<string, unknown>;
+}
+
+/** Merge defaults, the config file, the environment and the flags into one configuration. */
+export async function effectiveConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<Effective | 'help'> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'ws-port': { type: 'string' },
+        'ws-path': { type: 'string' },
+        'tls-port': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'log-level': { type: 'string' },
+        'print-config': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new CliError(`${(err as Error).message}\nRun 'stompede broker --help' for the options.`);
+  }
+  const flags = parsed.values;
+  if (flags.help === true) return 'help';
+  const file: BrokerConfig =
+    flags.config === undefined ? { broker: {} } : await loadConfig(flags.config);
+
+  const host = flags.host ?? env.STOMPEDE_HOST ?? file.host ?? '127.0.0.1';
+  const portText = flags.port ?? env.STOMPEDE_PORT;
+  const port = portText === undefined ? (file.port ?? 61613) : parsePort('--port', portText);
+  const wsPortText = flags['ws-port'] ?? env.STOMPEDE_WS_PORT;
+  const fileWs = file.ws === false ? undefined : file.ws;
+  let ws: Effective['ws'];
+  if (wsPortText !== undefined) {
+    const wsPort = parsePort('--ws-port', wsPortText);
+    ws = wsPort === 0 ? false : { port: wsPort, path: fileWs?.path ?? '/ws' };
+  } else if (file.ws === false) {
+    ws = false;
+  } else {
+    ws = { port: fileWs?.port ?? 15674, path: fileWs?.path ?? '/ws' };
+  }
+  if (ws !== false && flags['ws-path'] !== undefined) {
+    if (!flags['ws-path'].startsWith('/')) throw new CliError("--ws-path must start with '/'");
+    ws.path = flags['ws-path'];
+  }
+
+  let tls =
+    file.tls === undefined ? undefined : { port: 61614, requireClientCert: false, ...file.tls };
+  const tlsFlags = [flags['tls-port'], flags['tls-cert'], flags['tls-key'], flags['tls-ca']];
+  if (tlsFlags.some((f) => f !== undefined)) {
+    const cert = flags['tls-cert'] ?? tls?.cert;
+    const key = flags['tls-key'] ?? tls?.key;
+    if (cert === undefined || key === undefined) {
+      throw new CliError(
+        'a TLS listener needs --tls-cert and --tls-key (or tls.cert and tls.key in the config file)',
+      );
+    }
+    const ca = flags['tls-ca'] ?? tls?.ca;
+    tls = {
+      port:
+        flags['tls-port'] === undefined
+          ? (tls?.port ?? 61614)
+          : parsePort('--tls-port', flags['tls-port']),
+      cert,
+      key,
+      ...(ca === undefined ? {} : { ca }),
+      requireClientCert: flags['tls-ca'] !== undefined || (tls?.requireClientCert ?? false),
+    };
+  }
+
+  const logLevel = flags['log-level'] ?? env.STOMPEDE_LOG_LEVEL ?? file.logLevel ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const effective: Effective = { host, port, ws, tls, logLevel, broker: file.broker };
+  if (flags['print-config'] === true) {
+    process.stdout.write(JSON.stringify(effective, null, 2) + '\n');
+    return 'help';
+  }
+  return effective;
+}
+
+function listenersOf(config: Effective): ListenerOptions[] {
+  const listeners: ListenerOptions[] = [{ protocol: 'tcp', host: config.host, port: config.port }];
+  if (config.ws !== false) {
+    listeners.push({
+      protocol: 'ws',
+      host: config.host,
+      port: config.ws.port,
+      path: config.ws.path,
+    });
+  }
+  if (config.tls !== undefined) {
+    listeners.push({
+      protocol: 'tls',
+      host: config.host,
+      port: config.tls.port,
+      certFile: config.tls.cert,
+      keyFile: config.tls.key,
+      ...(config.tls.ca === undefined ? {} : { caFile: config.tls.ca }),
+      requireClientCert: config.tls.requireClientCert,
+    });
+  }
+  return listeners;
+}
+
+/** Run the broker until SIGTERM or SIGINT. Resolves with the process exit code. */
+export async function runBroker(argv: readonly string[]): Promise<number> {
+  const config = await effectiveConfig(argv, process.env);
+  if (config === 'help') {
+    if (argv.includes('--help') || argv.includes('-h')) process.stdout.write(BROKER_HELP);
+    return 0;
+  }
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  let broker;
+  try {
+    broker = createBroker({
+      ...(config.broker as BrokerOptions),
+      listeners: listenersOf(config),
+      logger,
+    });
+  } catch (err) {
+    if (err instanceof StompError) throw new CliError(`invalid configuration: ${err.message}`);
+    throw err;
+  }
+  let addresses;
+  try {
+    addresses = await broker.listen();
+  } catch (err) {
+    await broker.close();
+    throw new CliError(`cannot listen: ${(err as Error).message}`, 1);
+  }
+  logger.info({ listeners: addresses.map((a) => a.url) }, 'broker listening');
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting without waiting');
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      logger.info({ signal, connections: broker.connections }, 'shutting down');
+      broker.close().then(
+        () => {
+          logger.info({ metrics: broker.metrics.snapshot() }, 'broker stopped');
+          resolve(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'error while shutting down');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => {
+      stop('SIGTERM');
+    });
+    process.on('SIGINT', () => {
+      stop('SIGINT');
+    });
+  });
+}

@@ -1,0 +1,133 @@
+// `stompede broker` as a user runs it: a child process on free ports, a STOMP session over TCP,
+// JSON logs on stdout, and a graceful exit on SIGTERM.
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const main = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+interface LogLine {
+  msg: string;
+  listeners?: string[];
+}
+
+function startBroker(args: string[]): {
+  child: ChildProcess;
+  logs: LogLine[];
+  ready: Promise<string[]>;
+} {
+  const child = spawn(process.execPath, [main, 'broker', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: LogLine[] = [];
+  let buffered = '';
+  const ready = new Promise<string[]>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      buffered += text;
+      let nl;
+      while ((nl = buffered.indexOf('\n')) !== -1) {
+        const line = JSON.parse(buffered.slice(0, nl)) as LogLine;
+        buffered = buffered.slice(nl + 1);
+        logs.push(line);
+        if (line.msg === 'broker listening') resolve(line.listeners ?? []);
+      }
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`broker exited with ${String(code)} before listening`));
+    });
+  });
+  return { child, logs, ready };
+}
+
+// A port that was free a moment ago (the CLI treats --ws-port 0 as "off", so it cannot pick one).
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function stompSession(port: number): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write('CONNECT\naccept-version:1.2\nhost:localhost\n\n\0');
+  socket.write('SEND\ndestination:/queue/cli\n\nvia the CLI\0');
+  socket.write('SUBSCRIBE\nid:0\ndestination:/queue/cli\n\n\0');
+  let received = '';
+  socket.setEncoding('utf8');
+  for await (const chunk of socket) {
+    received += chunk as string;
+    if (received.includes('via the CLI\0')) break;
+  }
+  socket.destroy();
+  return received;
+}
+
+describe('stompede broker (child process)', () => {
+  it('serves STOMP on the ports it reports and exits cleanly on SIGTERM', async () => {
+    const { child, logs, ready } = startBroker([
+      '--port',
+      '0',
+      '--ws-port',
+      '0',
+      '--log-level',
+      'info',
+    ]);
+    after(() => child.kill('SIGKILL'));
+    const listeners = await ready;
+    assert.equal(listeners.length, 1, 'only TCP: --ws-port 0 turns WebSocket off');
+    const port = Number(new URL(listeners[0]!).port);
+    const received = await stompSession(port);
+    assert.match(received, /^CONNECTED\n/);
+    assert.match(received, /MESSAGE\n/);
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0);
+    assert.ok(logs.some((l) => l.msg === 'broker stopped'));
+  });
+
+  it('opens the WebSocket listener on the port asked for', async () => {
+    const wsPort = await freePort();
+    const { child, ready } = startBroker(['--port', '0', '--ws-port', String(wsPort)]);
+    after(() => child.kill('SIGKILL'));
+    const listeners = await ready;
+    assert.deepEqual(
+      listeners.filter((l) => l.startsWith('ws:')),
+      [`ws://127.0.0.1:${String(wsPort)}/ws`],
+    );
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  });
+
+  it('refuses a bad flag with exit code 2 and a hint', async () => {
+    const child = spawn(process.execPath, [main, 'broker', '--port', 'abc'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 2);
+    assert.match(stderr, /--port must be a port number/);
+  });
+
+  it('prints the effective configuration', async () => {
+    const child = spawn(process.execPath, [main, 'broker', '--print-config', '--port', '1234'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, STOMPEDE_WS_PORT: '0', STOMPEDE_PORT: '9' },
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0);
+    const config = JSON.parse(stdout) as { port: number; ws: unknown; host: string };
+    assert.equal(config.port, 1234, 'a flag beats the environment');
+    assert.equal(config.ws, false, 'STOMPEDE_WS_PORT=0 turns WebSocket off');
+    assert.equal(config.host, '127.0.0.1', 'loopback by default');
+  });
+});
