@@ -91,14 +91,23 @@ let ok = true;
 let exitCode = 0;
 try {
   const page = await browser.newPage();
+  // Browsers hide WebSocket failure reasons from the page; Chromium logs them to the console.
+  // Console errors seen during a case are appended to that case's detail when it fails.
+  let consoleErrors = [];
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') {
       console.error(`stompjs-browser: console.${msg.type()}: ${msg.text()}`);
+      consoleErrors.push(msg.text());
     }
   });
   page.on('pageerror', (err) => console.error(`stompjs-browser: page error: ${err.message}`));
   await page.exposeFunction('reportInteropResult', (result) => {
-    if (result.status === 'fail') ok = false;
+    if (result.status === 'fail') {
+      ok = false;
+      const seen = [...new Set(consoleErrors)];
+      if (seen.length > 0) result.detail += ` [browser console: ${seen.join(' | ')}]`;
+    }
+    consoleErrors = [];
     process.stdout.write(`${JSON.stringify(result)}\n`);
   });
   await page.goto(pageUrl);

@@ -76,7 +76,9 @@ class Inbox {
   async next(ms = TIMEOUT) {
     const item = await this.poll(ms);
     if (item === null) {
-      throw new Error(`no ${this.what} within ${ms} ms${describeErrors(this.errors)}`);
+      // The session's errors first: they are the cause, the timeout only the symptom.
+      const cause = this.errors.length > 0 ? `${this.errors.join('; ')}: ` : '';
+      throw new Error(`${cause}no ${this.what} within ${ms} ms`);
     }
     return item;
   }

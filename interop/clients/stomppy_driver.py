@@ -26,6 +26,10 @@ class Collector(stomp.ConnectionListener):
         self.receipts = queue.Queue()
         self.errors = queue.Queue()
         self.connected = queue.Queue()
+        self.beats = 0
+
+    def on_heartbeat(self):
+        self.beats += 1
 
     def on_message(self, frame):
         self.messages.put(frame)
@@ -251,12 +255,20 @@ class Driver:
         conn, listener = self.connect(version, heartbeats=(200, 200))
         frame = listener.connected.get(timeout=TIMEOUT)
         hb = frame.headers.get("heart-beat", "0,0")
-        time.sleep(1.2)  # several intervals: the server must not drop us, and must beat itself
+        sx = int(hb.split(",")[0] or 0)
+        # Several intervals: the server must not drop us, and must beat itself (we asked for
+        # 200 ms, so a server offering sx > 0 sends something at least every max(sx, 200) ms).
+        every = max(sx, 200) if sx > 0 else 0
+        check_beats = 0 < every <= 5000
+        time.sleep(max(1.2, (2 * every + 200) / 1000) if check_beats else 1.2)
         alive = conn.is_connected()
+        beats = listener.beats
         conn.disconnect()
         assert hb != "0,0", "server offered no heart-beats: %s" % hb
         assert alive, "connection dropped while heart-beating"
-        return "heart-beat %s negotiated, connection kept" % hb
+        if check_beats:
+            assert beats > 0, "server offered %s but sent no heart-beat" % hb
+        return "heart-beat %s negotiated, connection kept, %d server beats" % (hb, beats)
 
 
 CASES = ["connect", "text_and_headers", "binary", "client_individual", "client_cumulative",

@@ -1,0 +1,465 @@
+#!/usr/bin/env node
+// The interop matrix: start the peers asked for, run every client driver against each, print
+// progress, write interop/MATRIX.md and interop/matrix.json, exit 1 on any fail.
+//
+// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|all] (default all; a comma list
+//          works too) [--clients stomp.py,stompit,stompjs,stompjs-browser]
+//          [--versions 1.0,1.1,1.2] [--cases a,b] [--out-dir interop] [--driver-timeout 600]
+//
+// Peers:
+//   ours      @stompede/broker from packages/broker/dist (build first: `npm run build`), started
+//             in this process on 127.0.0.1 port 0 with a TCP and a WebSocket listener.
+//   rabbitmq  interop/peers/rabbitmq.sh start (idempotent; left running afterwards).
+//   activemq  interop/peers/activemq.sh start (idempotent; left running afterwards).
+// Clients: stomp.py and stompit over TCP; stompjs (Node + ws) and stompjs-browser (headless
+// Chromium) over WebSocket. A client whose transport a peer does not offer gets `n/a` cells with
+// the reason; a peer that cannot be started gets `not started` cells and makes the run fail.
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { parseArgs, list } from './lib/args.mjs';
+import { CASES, VERSIONS } from './clients/stompjs-cases.mjs';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+const args = parseArgs(process.argv.slice(2), {
+  against: 'all',
+  clients: undefined,
+  versions: undefined,
+  cases: undefined,
+  'out-dir': fileURLToPath(new URL('.', import.meta.url)),
+  'driver-timeout': '600',
+});
+
+const ALL_PEERS = ['ours', 'rabbitmq', 'activemq'];
+const peersAsked = args.against === 'all' ? ALL_PEERS : list(args.against);
+for (const p of peersAsked) {
+  if (!ALL_PEERS.includes(p)) throw new Error(`--against: unknown peer ${p}; known: ${ALL_PEERS}`);
+}
+const versions = list(args.versions) ?? VERSIONS;
+const caseNames = list(args.cases) ?? CASES;
+const driverTimeoutMs = Number(args['driver-timeout']) * 1000;
+
+// --- clients ------------------------------------------------------------------------------------
+
+/** Each client: the transport it needs and the command line for a peer's endpoints. */
+const CLIENTS = [
+  {
+    name: 'stomp.py',
+    transport: 'tcp',
+    command: (peer) => [
+      '/usr/bin/python3',
+      here('./clients/stomppy_driver.py'),
+      '--host',
+      peer.tcp.host,
+      '--port',
+      String(peer.tcp.port),
+      ...authArgs(peer),
+    ],
+  },
+  {
+    name: 'stompit',
+    transport: 'tcp',
+    command: (peer) => [
+      process.execPath,
+      here('./clients/stompit-driver.mjs'),
+      '--host',
+      peer.tcp.host,
+      '--port',
+      String(peer.tcp.port),
+      ...authArgs(peer),
+    ],
+  },
+  {
+    name: 'stompjs',
+    transport: 'ws',
+    command: (peer) => [
+      process.execPath,
+      here('./clients/stompjs-driver.mjs'),
+      '--url',
+      peer.ws,
+      ...authArgs(peer),
+    ],
+  },
+  {
+    name: 'stompjs-browser',
+    transport: 'ws',
+    command: (peer) => [
+      process.execPath,
+      here('./browser/stompjs-browser-driver.mjs'),
+      '--url',
+      peer.ws,
+      ...authArgs(peer),
+    ],
+  },
+];
+const clientNames = list(args.clients) ?? CLIENTS.map((c) => c.name);
+for (const c of clientNames) {
+  if (!CLIENTS.some((x) => x.name === c)) throw new Error(`--clients: unknown client ${c}`);
+}
+
+function authArgs(peer) {
+  const out = [];
+  if (peer.login !== undefined) out.push('--login', peer.login, '--passcode', peer.passcode);
+  if (peer.vhost !== undefined) out.push('--vhost', peer.vhost);
+  out.push(...peer.driverArgs, '--versions', versions.join(','), '--cases', caseNames.join(','));
+  return out;
+}
+
+// --- peers --------------------------------------------------------------------------------------
+
+/** Runs a peer script's `start`; resolves to its output, rejects with it on failure. */
+function peerScript(name) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [here(`./peers/${name}.sh`), 'start'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGTERM'), 600_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out.trim());
+      else reject(new Error(`peers/${name}.sh start exited ${code ?? signal}: ${out.trim()}`));
+    });
+  });
+}
+
+const env = process.env;
+const PEERS = {
+  async ours() {
+    let mod;
+    try {
+      mod = await import('@stompede/broker');
+    } catch (err) {
+      throw new Error(
+        `cannot import @stompede/broker (packages/broker/dist; run \`npm run build\`): ${err.message}`,
+      );
+    }
+    const broker = mod.createBroker({
+      listeners: [
+        { protocol: 'tcp', host: '127.0.0.1', port: 0 },
+        { protocol: 'ws', host: '127.0.0.1', port: 0, path: '/ws' },
+      ],
+      // Offer 1 s heart-beats (the default is 10 s) so the heartbeat case sees the broker beat
+      // within its window instead of only checking that the connection survives.
+      heartbeat: [1000, 1000],
+    });
+    const addresses = await broker.listen();
+    const tcp = addresses.find((a) => a.protocol === 'tcp');
+    const ws = addresses.find((a) => a.protocol === 'ws');
+    return {
+      tcp: { host: tcp.host, port: tcp.port },
+      ws: ws.url,
+      driverArgs: [],
+      note: `in-process createBroker(), ${tcp.url} and ${ws.url}`,
+      quirks: [
+        'run.mjs starts it with `heartbeat: [1000, 1000]` (default 10 s) so beats are checked.',
+      ],
+      stop: () => broker.close(),
+    };
+  },
+
+  async rabbitmq() {
+    const out = await peerScript('rabbitmq');
+    return {
+      tcp: { host: '127.0.0.1', port: Number(env.RABBITMQ_STOMP_PORT ?? 61633) },
+      ws: `ws://127.0.0.1:${env.RABBITMQ_WS_PORT ?? 15683}/ws`,
+      login: 'guest',
+      passcode: 'guest',
+      vhost: '/',
+      driverArgs: [],
+      note: out,
+      quirks: [
+        'Web-STOMP sends every frame as a text WebSocket message (`web_stomp.ws_frame = text`, the ' +
+          'default), even a MESSAGE whose body is not UTF-8, which RFC 6455 forbids: `ws` and ' +
+          'Chromium close the connection, so `binary` fails for stompjs and stompjs-browser. ' +
+          '`web_stomp.ws_frame = binary` in rabbitmq.conf (interop/peers/rabbitmq.sh) fixes it.',
+        'Answers a 200 ms heart-beat request with `heart-beat:1000,1000` (whole seconds).',
+        'NACK requeues the message; it comes back with `redelivered:true`.',
+      ],
+    };
+  },
+
+  async activemq() {
+    const out = await peerScript('activemq');
+    return {
+      tcp: { host: '127.0.0.1', port: Number(env.ACTIVEMQ_STOMP_PORT ?? 61623) },
+      // activemq.sh configures only a STOMP (TCP) connector; set ACTIVEMQ_WS_URL when a
+      // WebSocket connector (ws://) is added to it.
+      ws: env.ACTIVEMQ_WS_URL,
+      wsMissing: 'activemq.sh configures no WebSocket connector (set ACTIVEMQ_WS_URL once it does)',
+      // ActiveMQ Classic never redelivers a NACKed message: it dead-letters persistent ones to
+      // ActiveMQ.DLQ and drops non-persistent ones (the spec leaves this to the server). The
+      // drivers' nack case then checks that the message reached this DLQ.
+      driverArgs: ['--nack-dlq', '/queue/ActiveMQ.DLQ'],
+      note: out,
+      quirks: [
+        'NACK never redelivers: a persistent message moves to ActiveMQ.DLQ (with ' +
+          '`original-destination`), a non-persistent one is dropped (the spec leaves this to the ' +
+          'server). The drivers run with `--nack-dlq /queue/ActiveMQ.DLQ`, send the NACKed ' +
+          'message persistent and check that it reached the DLQ.',
+        'activemq.sh opens no WebSocket connector, so the stompjs rows are `n/a`.',
+      ],
+    };
+  },
+};
+
+// --- running drivers ----------------------------------------------------------------------------
+
+function tail(text, n = 600) {
+  const t = text.trim();
+  return t.length > n ? `…${t.slice(-n)}` : t;
+}
+
+/** Runs one driver; calls onResult per JSON line; resolves to { code, stderr }. */
+function runDriver(argv, onResult) {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // own process group, so a timeout ends the driver and its browser
+    });
+    let stderr = '';
+    let timedOut = false;
+    child.stderr.on('data', (d) => (stderr += d));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!line.trim()) return;
+      try {
+        onResult(JSON.parse(line));
+      } catch {
+        stderr += `unparsable driver output: ${line}\n`;
+      }
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }, driverTimeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: null, stderr: `cannot start ${argv[0]}: ${err.message}` });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        code: timedOut ? `timeout after ${driverTimeoutMs / 1000} s` : (code ?? signal),
+        stderr,
+      });
+    });
+  });
+}
+
+const results = []; // { peer, client, version, case, status, detail }
+const peerInfo = []; // { name, state: 'started' | 'not started', note }
+const pad = (s, n) => String(s).padEnd(n);
+
+for (const peerName of peersAsked) {
+  console.log(`== ${peerName}: starting`);
+  let peer;
+  try {
+    peer = await PEERS[peerName]();
+    console.log(`== ${peerName}: ${peer.note.split('\n').pop()}`);
+    peerInfo.push({
+      name: peerName,
+      state: 'started',
+      note: peer.note.split('\n').pop(),
+      quirks: peer.quirks ?? [],
+    });
+  } catch (err) {
+    const note = String(err.message ?? err);
+    console.log(`== ${peerName}: NOT STARTED: ${note}`);
+    peerInfo.push({ name: peerName, state: 'not started', note, quirks: [] });
+    for (const client of clientNames) {
+      for (const version of versions) {
+        for (const name of caseNames) {
+          results.push({
+            peer: peerName,
+            client,
+            version,
+            case: name,
+            status: 'fail',
+            detail: `peer not started: ${note}`,
+            notStarted: true,
+          });
+        }
+      }
+    }
+    continue;
+  }
+
+  try {
+    for (const client of CLIENTS.filter((c) => clientNames.includes(c.name))) {
+      const endpoint = client.transport === 'tcp' ? peer.tcp : peer.ws;
+      if (!endpoint) {
+        const why = peer.wsMissing ?? `no ${client.transport} endpoint`;
+        console.log(`-- ${peerName} × ${client.name}: n/a (${why})`);
+        for (const version of versions) {
+          for (const name of caseNames) {
+            results.push({
+              peer: peerName,
+              client: client.name,
+              version,
+              case: name,
+              status: 'n/a',
+              detail: why,
+            });
+          }
+        }
+        continue;
+      }
+      console.log(`-- ${peerName} × ${client.name}`);
+      const started = Date.now();
+      const got = new Map();
+      const { code, stderr } = await runDriver(client.command(peer), (r) => {
+        got.set(`${r.version}|${r.case}`, r);
+        const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : r.status;
+        console.log(`   ${pad(client.name, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
+      });
+      // Every expected cell gets a result: a driver that crashed or timed out is a fail.
+      for (const version of versions) {
+        for (const name of caseNames) {
+          const r = got.get(`${version}|${name}`);
+          const row = r
+            ? { status: r.status, detail: r.detail ?? '' }
+            : {
+                status: 'fail',
+                detail: `no result: driver exited ${code}${stderr ? `; ${tail(stderr)}` : ''}`,
+              };
+          results.push({ peer: peerName, client: client.name, version, case: name, ...row });
+        }
+      }
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      console.log(`   (${client.name}: exit ${code}, ${secs} s)`);
+      if (stderr.trim() && code !== 0) console.log(`   stderr: ${tail(stderr, 400)}`);
+    }
+  } finally {
+    if (peer.stop) await peer.stop();
+  }
+}
+
+// --- the matrix ---------------------------------------------------------------------------------
+
+const counts = {};
+for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+
+const escape = (s) => String(s).replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+const short = (s, n = 70) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+function cell(r, failIndex) {
+  if (!r) return '';
+  if (r.notStarted) return '**not started**';
+  if (r.status === 'fail') return `**fail** [F${failIndex.get(r)}]: ${escape(short(r.detail, 60))}`;
+  return r.status;
+}
+
+const md = [];
+md.push('# Interop matrix');
+md.push('');
+md.push(
+  `Generated by \`node interop/run.mjs --against ${args.against}\` on ${new Date().toISOString()}. ` +
+    'Rows: client × STOMP version; columns: cases (see interop/clients/stomppy_driver.py and ' +
+    'interop/clients/stompjs-cases.mjs for what each asserts). `unsupported`: the client or the ' +
+    'protocol version has no such feature; `n/a`: the peer offers no transport for that client.',
+);
+md.push('');
+md.push(
+  `Totals: ${Object.entries(counts)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ')}.`,
+);
+for (const p of peerInfo) {
+  md.push('');
+  md.push(`## ${p.name}`);
+  md.push('');
+  md.push(
+    p.state === 'started' ? `Started: ${escape(p.note)}` : `**Not started**: ${escape(p.note)}`,
+  );
+  md.push('');
+  const rows = results.filter((r) => r.peer === p.name);
+  const fails = rows.filter((r) => r.status === 'fail' && !r.notStarted);
+  const failIndex = new Map(fails.map((r, i) => [r, i + 1]));
+  md.push(`| client | version | ${caseNames.join(' | ')} |`);
+  md.push(`| --- | --- | ${caseNames.map(() => '---').join(' | ')} |`);
+  for (const client of clientNames) {
+    for (const version of versions) {
+      const cells = caseNames.map((c) =>
+        cell(
+          rows.find((r) => r.client === client && r.version === version && r.case === c),
+          failIndex,
+        ),
+      );
+      md.push(`| ${client} | ${version} | ${cells.join(' | ')} |`);
+    }
+  }
+  if (p.quirks.length > 0) {
+    md.push('');
+    md.push('Notes and peer quirks (each quirk is documented in the drivers):');
+    md.push('');
+    for (const q of p.quirks) md.push(`- ${q}`);
+  }
+  const na = [
+    ...new Set(rows.filter((r) => r.status === 'n/a').map((r) => `${r.client}: ${r.detail}`)),
+  ];
+  if (fails.length > 0) {
+    md.push('');
+    md.push('Failures:');
+    md.push('');
+    for (const r of fails) {
+      md.push(`- F${failIndex.get(r)} ${r.client} ${r.version} ${r.case}: ${escape(r.detail)}`);
+    }
+  }
+  if (na.length > 0) {
+    md.push('');
+    md.push('Not applicable:');
+    md.push('');
+    for (const line of na) md.push(`- ${escape(line)}`);
+  }
+}
+md.push('');
+
+const outDir = args['out-dir'];
+const json = {
+  generatedAt: new Date().toISOString(),
+  against: args.against,
+  cases: caseNames,
+  versions,
+  clients: clientNames,
+  peers: peerInfo,
+  totals: counts,
+  results: results.map(({ notStarted: _n, ...r }) => r),
+};
+let jsonText = `${JSON.stringify(json, null, 2)}\n`;
+try {
+  // Keep the committed file in the repository's Prettier style (`npm run lint` checks it).
+  const prettier = await import('prettier');
+  const file = join(outDir, 'matrix.json');
+  const config = (await prettier.resolveConfig(file)) ?? {};
+  jsonText = await prettier.format(jsonText, { ...config, filepath: file });
+} catch {
+  // Prettier is a devDependency; without it the JSON is still valid.
+}
+await writeFile(join(outDir, 'MATRIX.md'), md.join('\n'));
+await writeFile(join(outDir, 'matrix.json'), jsonText);
+
+const failed = results.filter((r) => r.status === 'fail');
+console.log('');
+console.log(
+  `== summary: ${Object.entries(counts)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ')}; peers: ${peerInfo.map((p) => `${p.name} ${p.state}`).join(', ')}`,
+);
+for (const r of failed) {
+  console.log(`   FAIL ${r.peer} ${r.client} ${r.version} ${r.case}: ${short(r.detail, 160)}`);
+}
+console.log(`== wrote ${join(outDir, 'MATRIX.md')} and ${join(outDir, 'matrix.json')}`);
+process.exit(failed.length > 0 ? 1 : 0);
