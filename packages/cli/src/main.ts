@@ -3,11 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { CliError } from './cli-error.js';
 import { BROKER_HELP, runBroker } from './subcommands/broker.js';
+import { runSend, SEND_HELP } from './subcommands/send.js';
+import { runSubscribe, SUBSCRIBE_HELP } from './subcommands/subscribe.js';
 
 const HELP = `Usage: stompede <command> [options]
 
 Commands:
   broker      run a STOMP broker (TCP 127.0.0.1:61613, WebSocket ws://127.0.0.1:15674/ws)
+  send        send a message, or one per line of standard input, with receipts
+  subscribe   print the messages arriving at a destination
 
 Run 'stompede <command> --help' for a command's options.
   -v, --version   print the version
@@ -19,6 +23,8 @@ const commands: Record<
   { run: (argv: readonly string[]) => Promise<number>; help: string }
 > = {
   broker: { run: runBroker, help: BROKER_HELP },
+  send: { run: runSend, help: SEND_HELP },
+  subscribe: { run: runSubscribe, help: SUBSCRIBE_HELP },
 };
 
 async function main(argv: readonly string[]): Promise<number> {
