@@ -8,7 +8,7 @@
 //
 // Peers:
 //   ours      @stompede/broker from packages/broker/dist (build first: `npm run build`), started
-//             in this process on 127.0.0.1 port 0 with a TCP and a WebSocket listener.
+//             by lib/ours-broker.mjs in a child process on 127.0.0.1 port 0, TCP and WebSocket.
 //   rabbitmq  interop/peers/rabbitmq.sh start (idempotent; left running afterwards).
 //   activemq  interop/peers/activemq.sh start (idempotent; left running afterwards).
 // Clients: stomp.py and stompit over TCP; stompjs (Node + ws) and stompjs-browser (headless
@@ -132,38 +132,63 @@ function peerScript(name) {
   });
 }
 
+/** Starts interop/lib/ours-broker.mjs; resolves once it printed its addresses. */
+function startOurs() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [here('./lib/ours-broker.mjs')], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = { value: undefined };
+    exited.promise = new Promise((done) => {
+      child.on('close', (code, signal) => {
+        exited.value = `broker process exited ${code ?? signal}${stderr ? `: ${tail(stderr)}` : ''}`;
+        done();
+        reject(new Error(exited.value));
+      });
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error('broker did not report its addresses within 30 s'));
+    }, 30_000);
+    createInterface({ input: child.stdout }).once('line', (line) => {
+      clearTimeout(timer);
+      let info;
+      try {
+        info = JSON.parse(line);
+      } catch {
+        reject(new Error(`unexpected broker output: ${line}`));
+        return;
+      }
+      if (info.error) reject(new Error(info.error));
+      else resolve({ child, info, exited });
+    });
+  });
+}
+
 const env = process.env;
 const PEERS = {
   async ours() {
-    let mod;
-    try {
-      mod = await import('@stompede/broker');
-    } catch (err) {
-      throw new Error(
-        `cannot import @stompede/broker (packages/broker/dist; run \`npm run build\`): ${err.message}`,
-      );
-    }
-    const broker = mod.createBroker({
-      listeners: [
-        { protocol: 'tcp', host: '127.0.0.1', port: 0 },
-        { protocol: 'ws', host: '127.0.0.1', port: 0, path: '/ws' },
-      ],
-      // Offer 1 s heart-beats (the default is 10 s) so the heartbeat case sees the broker beat
-      // within its window instead of only checking that the connection survives.
-      heartbeat: [1000, 1000],
-    });
-    const addresses = await broker.listen();
-    const tcp = addresses.find((a) => a.protocol === 'tcp');
-    const ws = addresses.find((a) => a.protocol === 'ws');
+    const { child, info, exited } = await startOurs();
+    const tcp = info.addresses.find((a) => a.protocol === 'tcp');
+    const ws = info.addresses.find((a) => a.protocol === 'ws');
     return {
       tcp: { host: tcp.host, port: tcp.port },
       ws: ws.url,
       driverArgs: [],
-      note: `in-process createBroker(), ${tcp.url} and ${ws.url}`,
+      note: `createBroker() in a child process (interop/lib/ours-broker.mjs), ${tcp.url} and ${ws.url}`,
       quirks: [
-        'run.mjs starts it with `heartbeat: [1000, 1000]` (default 10 s) so beats are checked.',
+        'ours-broker.mjs starts it with `heartbeat: [1000, 1000]` (default 10 s) so beats are checked.',
       ],
-      stop: () => broker.close(),
+      // A broker that died during the run is reported, not just seen as driver timeouts.
+      health: () => exited.value,
+      stop: async () => {
+        if (exited.value === undefined) {
+          child.kill('SIGTERM');
+          await exited.promise;
+        }
+      },
     };
   },
 
@@ -337,6 +362,17 @@ for (const peerName of peersAsked) {
               };
           results.push({ peer: peerName, client: client.name, version, case: name, ...row });
         }
+      }
+      const dead = peer.health?.();
+      if (dead) {
+        console.log(`   ${peerName}: ${dead}`);
+        for (const r of results) {
+          if (r.peer === peerName && r.client === client.name && r.status === 'fail') {
+            r.detail += ` [${dead}]`;
+          }
+        }
+        const info = peerInfo.find((p) => p.name === peerName);
+        if (!info.quirks.includes(`**died**: ${dead}`)) info.quirks.push(`**died**: ${dead}`);
       }
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       console.log(`   (${client.name}: exit ${code}, ${secs} s)`);

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Starts @stompede/broker (packages/broker/dist) for the interop matrix in its own process, so a
+// broker crash shows up as a peer failure instead of taking run.mjs down with it.
+// Listens on 127.0.0.1, port 0, TCP and WebSocket (/ws); prints one JSON line
+// {"addresses": [ListenerAddress…]} once listening, or {"error": "…"} and exits 1. Closes the
+// broker gracefully on SIGTERM/SIGINT or when stdin ends (run.mjs going away).
+let createBroker;
+try {
+  ({ createBroker } = await import('@stompede/broker'));
+} catch (err) {
+  process.stdout.write(
+    `${JSON.stringify({ error: `cannot import @stompede/broker (packages/broker/dist; run \`npm run build\`): ${err.message}` })}\n`,
+  );
+  process.exit(1);
+}
+
+const broker = createBroker({
+  listeners: [
+    { protocol: 'tcp', host: '127.0.0.1', port: 0 },
+    { protocol: 'ws', host: '127.0.0.1', port: 0, path: '/ws' },
+  ],
+  // Offer 1 s heart-beats (the default is 10 s) so the heartbeat case sees the broker beat
+  // within its window instead of only checking that the connection survives.
+  heartbeat: [1000, 1000],
+});
+
+let addresses;
+try {
+  addresses = await broker.listen();
+} catch (err) {
+  process.stdout.write(`${JSON.stringify({ error: `listen failed: ${err.message}` })}\n`);
+  process.exit(1);
+}
+process.stdout.write(`${JSON.stringify({ addresses })}\n`);
+
+let closing = false;
+const close = async () => {
+  if (closing) return;
+  closing = true;
+  await broker.close();
+  process.exit(0);
+};
+process.on('SIGTERM', close);
+process.on('SIGINT', close);
+process.stdin.on('end', close);
+process.stdin.resume();
