@@ -18,6 +18,9 @@ listeners.tcp.default = 127.0.0.1:${AMQP_PORT}
 stomp.listeners.tcp.1 = 127.0.0.1:${STOMP_PORT}
 web_stomp.tcp.ip = 127.0.0.1
 web_stomp.tcp.port = ${WS_PORT}
+# Binary WebSocket frames: with the default (text), a body that is not UTF-8 goes out in a text
+# frame, which RFC 6455 forbids and browsers and ws reject.
+web_stomp.ws_frame = binary
 loopback_users = none
 CONF
   echo '[rabbitmq_stomp,rabbitmq_web_stomp].' >/etc/rabbitmq/enabled_plugins
