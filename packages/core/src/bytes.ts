@@ -1,5 +1,5 @@
-// UTF-8 helpers shared by the codec. The parser decodes every header token, so short ASCII
-// tokens (nearly all of them) take a path that avoids a native TextDecoder call.
+// UTF-8 helpers shared by the codec. Header tokens are decoded through a small cache of recently
+// decoded short ASCII strings (nearly all header names and most values repeat).
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8');
@@ -19,23 +19,46 @@ export function utf8Decode(bytes: Uint8Array): string {
 
 const SHORT_TOKEN = 48;
 
+// Header tokens repeat from frame to frame (names, destinations, subscriptions, content types), so
+// short ASCII tokens are looked up in a direct-mapped table of recently decoded strings first: a hit
+// allocates nothing. The table holds at most TOKEN_SLOTS strings of at most SHORT_TOKEN characters
+// (bounded memory); a hostile peer can only cause misses, never growth. It holds no bytes: a hit is
+// checked by comparing the bytes with the cached string's character codes.
+const TOKEN_SLOTS_LOG2 = 10;
+const tokenCache: string[] = new Array<string>(1 << TOKEN_SLOTS_LOG2).fill('');
+
 /**
- * Decode `bytes[start, end)` as UTF-8. Short pure-ASCII runs are built with
- * `String.fromCharCode`, which is several times cheaper than a TextDecoder call for them.
+ * Decode `bytes[start, end)` as UTF-8. Short pure-ASCII tokens come from a small cache of recently
+ * decoded strings when possible; other short ASCII tokens are built without a native call.
  */
 export function decodeRange(bytes: Uint8Array, start: number, end: number): string {
   const length = end - start;
   if (length === 0) return '';
   if (length <= SHORT_TOKEN) {
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      if (bytes[i]! >= 0x80) {
-        ascii = false;
-        break;
-      }
+    // Slot from the length and three sampled bytes: no pass over the token before the lookup.
+    // (Exact in doubles: the sum stays far below 2^53; >>> takes it modulo 2^32.)
+    const slot =
+      (length * 0x9e3779b1 +
+        bytes[start]! * 0x85ebca6b +
+        bytes[end - 1]! * 0xc2b2ae35 +
+        bytes[start + (length >> 1)]! * 0x27d4eb2f) >>>
+      (32 - TOKEN_SLOTS_LOG2);
+    const cached = tokenCache[slot]!;
+    if (cached.length === length) {
+      let i = 0;
+      while (i < length && cached.charCodeAt(i) === bytes[start + i]) i++;
+      // Only ASCII strings are cached, so equal codes mean the bytes are that ASCII text.
+      if (i === length) return cached;
     }
-    if (ascii) {
-      return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+    let high = 0;
+    for (let i = start; i < end; i++) high |= bytes[i]!;
+    if (high < 0x80) {
+      let text = '';
+      // V8 builds flat strings below 13 characters; above, TextDecoder is the cheaper way.
+      if (length <= 12) for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]!);
+      else text = decoder.decode(bytes.subarray(start, end));
+      tokenCache[slot] = text;
+      return text;
     }
   }
   return decoder.decode(bytes.subarray(start, end));

@@ -247,6 +247,14 @@ export class FrameParser {
           }
           if (b === NUL)
             this.fail(ErrorCode.INVALID_COMMAND, 'a NUL octet where a command was expected', pos);
+          {
+            // Common case: the whole head is in this chunk and nothing is unusual.
+            const next = this.tryFastHead(buf, pos);
+            if (next !== -1) {
+              pos = next;
+              continue;
+            }
+          }
           this.state = State.Head;
           this.headSize = 0;
           this.lineLength = 0;
@@ -377,8 +385,10 @@ export class FrameParser {
     const maxHead = Math.min(limits.maxHeaderBytes, limits.maxFrameSize - 1);
     let lineStart = pos;
     for (;;) {
-      const lf = buf.indexOf(LF, pos);
-      const stop = lf === -1 ? end : lf;
+      // A JS loop: header lines are short, and indexOf costs a builtin call per line.
+      let stop = pos;
+      while (stop < end && buf[stop] !== LF) stop++;
+      const lf = stop === end ? -1 : stop;
       const lineLength = this.lineLength + (stop - lineStart);
       // Bytes of the head so far, this line's LF included.
       const headSize = this.headSize + (stop - segmentStart) + (lf === -1 ? 0 : 1);
@@ -481,19 +491,23 @@ export class FrameParser {
     let lineStart = lf + 1;
     // The head ends with the blank line; stop before it.
     while (lineStart < end) {
-      lf = head.indexOf(LF, lineStart);
-      lineEnd = head[lf - 1] === CR && lf - 1 >= lineStart ? lf - 1 : lf;
-      if (lineEnd === lineStart) break;
+      // One pass per line finds the LF, the first colon and any backslash. The head ends with
+      // the blank line's LF, so the loop stops within it.
       let colon = -1;
       let escaped = false;
-      for (let i = lineStart; i < lineEnd; i++) {
+      let i = lineStart;
+      for (; ; i++) {
         const b = head[i]!;
+        if (b === LF) break;
         if (b === COLON) {
           if (colon === -1) colon = i;
         } else if (b === BACKSLASH) {
           escaped = true;
         }
       }
+      lf = i;
+      lineEnd = head[lf - 1] === CR && lf - 1 >= lineStart ? lf - 1 : lf;
+      if (lineEnd === lineStart) break;
       if (colon === -1) {
         this.fail(
           ErrorCode.INVALID_HEADER,
@@ -523,6 +537,11 @@ export class FrameParser {
       lineStart = lf + 1;
     }
     if (version === '1.0' && shouldTrim10(command, headers)) trimPadding(headers);
+    this.finishHead(headers, bodyPos);
+  }
+
+  /** Find content-length in the decoded `headers` and set up the body state. */
+  private finishHead(headers: string[], bodyPos: number): void {
     let contentLength: string | undefined;
     for (let i = 0; i < headers.length; i += 2) {
       if (headers[i] === 'content-length') {
@@ -549,6 +568,80 @@ export class FrameParser {
     this.bodyFilled = 0;
     this.body = EMPTY_BYTES;
     this.state = size === 0 ? State.Terminator : State.FixedBody;
+  }
+
+  /**
+   * The common case in one pass: when the whole head (command line to blank line) is in `buf`
+   * from `start`, nothing breaks a limit and every line is well formed, parse it here and return
+   * the position after it. Otherwise return -1 having changed nothing: {@link scanHead} and
+   * {@link parseHead} then run and raise the same errors as always. STOMP 1.0 (padding) always
+   * takes that path.
+   */
+  private tryFastHead(buf: Uint8Array, start: number): number {
+    const version = this.currentVersion;
+    if (version === '1.0') return -1;
+    const limits = this.limits;
+    const maxLine = limits.maxHeaderLineLength;
+    // The blank line's LF must lie before `limit`: the chunk's end or the head size limit.
+    const limit = Math.min(
+      buf.length,
+      start + Math.min(limits.maxHeaderBytes, limits.maxFrameSize - 1),
+    );
+    let i = start;
+    while (i < limit && buf[i] !== LF) i++;
+    if (i === limit || i - start > maxLine) return -1;
+    const command = matchCommand(buf, start, i > start && buf[i - 1] === CR ? i - 1 : i);
+    if (command === undefined) return -1;
+    // Per header: name start, colon, value end (positions in buf).
+    const spans: number[] = [];
+    let escaped = false;
+    let lineStart = i + 1;
+    for (;;) {
+      let colon = -1;
+      let j = lineStart;
+      for (; j < limit; j++) {
+        const b = buf[j]!;
+        if (b === LF) break;
+        if (b === COLON) {
+          if (colon === -1) colon = j;
+        } else if (b === BACKSLASH) {
+          escaped = true;
+        }
+      }
+      if (j === limit || j - lineStart > maxLine) return -1;
+      const lineEnd = j > lineStart && buf[j - 1] === CR ? j - 1 : j;
+      if (lineEnd === lineStart) {
+        lineStart = j + 1;
+        break;
+      }
+      // A line without ':' or with an empty name, or too many headers: the slow path reports it.
+      if (colon === -1 || colon === lineStart || spans.length >= limits.maxHeaders * 3) return -1;
+      spans.push(lineStart, colon, lineEnd);
+      lineStart = j + 1;
+    }
+    // The head is complete and within every limit: from here on, errors are final.
+    this.command = command;
+    this.headSize = lineStart - start;
+    const unescape = escaped && escapesApply(command, version);
+    const headers: string[] = [];
+    for (let k = 0; k < spans.length; k += 3) {
+      const nameStart = spans[k]!;
+      const colon = spans[k + 1]!;
+      let name = decodeRange(buf, nameStart, colon);
+      let value = decodeRange(buf, colon + 1, spans[k + 2]!);
+      if (unescape) {
+        try {
+          name = unescapeHeader(name, version);
+          value = unescapeHeader(value, version);
+        } catch (err) {
+          if (!(err instanceof StompError)) throw err;
+          this.fail(err.code, err.message, nameStart, name);
+        }
+      }
+      headers.push(name, value);
+    }
+    this.finishHead(headers, lineStart);
+    return lineStart;
   }
 }
 
