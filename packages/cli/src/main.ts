@@ -2,6 +2,7 @@
 // The `stompede` command: one subcommand per file in ./subcommands.
 import { readFileSync } from 'node:fs';
 import { CliError } from './cli-error.js';
+import { BENCH_HELP, runBenchCommand } from './subcommands/bench.js';
 import { BROKER_HELP, runBroker } from './subcommands/broker.js';
 import { runSend, SEND_HELP } from './subcommands/send.js';
 import { runSubscribe, SUBSCRIBE_HELP } from './subcommands/subscribe.js';
@@ -9,6 +10,7 @@ import { runSubscribe, SUBSCRIBE_HELP } from './subcommands/subscribe.js';
 const HELP = `Usage: stompede <command> [options]
 
 Commands:
+  bench       load generator: producers and consumers, throughput, latency, loss checks
   broker      run a STOMP broker (TCP 127.0.0.1:61613, WebSocket ws://127.0.0.1:15674/ws)
   send        send a message, or one per line of standard input, with receipts
   subscribe   print the messages arriving at a destination
@@ -22,6 +24,7 @@ const commands: Record<
   string,
   { run: (argv: readonly string[]) => Promise<number>; help: string }
 > = {
+  bench: { run: runBenchCommand, help: BENCH_HELP },
   broker: { run: runBroker, help: BROKER_HELP },
   send: { run: runSend, help: SEND_HELP },
   subscribe: { run: runSubscribe, help: SUBSCRIBE_HELP },

@@ -1,0 +1,444 @@
+// The broker benchmark: the same load generator (`stompede bench`, raw frames) against our broker
+// (in its own process), RabbitMQ and ActiveMQ on this machine; several repetitions interleaved
+// between brokers; medians and ranges; writes bench/results/broker.{md,json}.
+//
+// Usage: npm run build && node bench/broker-run.mjs [--reps 3] [--seconds 5]
+//          [--only ours,rabbitmq,activemq] [--scenarios q100-auto,...,idle] [--quick] [--out DIR]
+// Results are written to bench/results only by a full run (no --quick/--only/--scenarios),
+// or to --out DIR.
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { measureIdle } from './broker-idle.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const CLI = join(root, 'packages/cli/dist/main.js');
+
+const { values } = parseArgs({
+  options: {
+    reps: { type: 'string' },
+    seconds: { type: 'string' },
+    only: { type: 'string' },
+    scenarios: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    connections: { type: 'string' },
+  },
+});
+const quick = values.quick;
+const reps = Number(values.reps ?? (quick ? 1 : 3));
+const seconds = Number(values.seconds ?? (quick ? 2 : 5));
+const idleConnections = Number(values.connections ?? 1000);
+const full = !quick && values.only === undefined && values.scenarios === undefined;
+const outDir = values.out ?? (full ? join(here, 'results') : undefined);
+
+/** Brokers: how the load generator reaches each. */
+const BROKERS = [
+  { id: 'ours', name: 'stompede', args: [] },
+  {
+    id: 'rabbitmq',
+    name: 'RabbitMQ',
+    url: 'stomp://127.0.0.1:61633',
+    args: ['--login', 'guest', '--passcode', 'guest', '--host', '/'],
+    process: /beam\.smp/,
+    memoryNote: 'beam.smp RSS',
+  },
+  {
+    id: 'activemq',
+    name: 'ActiveMQ',
+    url: 'stomp://127.0.0.1:61623',
+    args: [],
+    process: /java .*activemq/,
+    memoryNote: 'JVM (java) process RSS',
+  },
+].filter((b) => values.only === undefined || values.only.split(',').includes(b.id));
+
+/** Scenarios: `stompede bench` arguments and the figure each reports. */
+const SCENARIOS = [
+  {
+    id: 'q100-auto',
+    title: 'queue 1→1, 100 B, auto ack',
+    metric: 'rateOut',
+    unit: 'msgs/s',
+    args: ['-s', '100', '-a', 'auto'],
+  },
+  {
+    id: 'q100-ci',
+    title: 'queue 1→1, 100 B, client-individual',
+    metric: 'rateOut',
+    unit: 'msgs/s',
+    args: ['-s', '100', '-a', 'client-individual'],
+  },
+  {
+    id: 'q4k-auto',
+    title: 'queue 1→1, 4 KiB, auto ack',
+    metric: 'rateOut',
+    unit: 'msgs/s',
+    args: ['-s', '4096', '-a', 'auto'],
+  },
+  {
+    id: 'q4k-ci',
+    title: 'queue 1→1, 4 KiB, client-individual',
+    metric: 'rateOut',
+    unit: 'msgs/s',
+    args: ['-s', '4096', '-a', 'client-individual'],
+  },
+  {
+    id: 'fanout',
+    title: 'topic 1→10, 100 B, auto ack',
+    metric: 'rateOut',
+    unit: 'deliveries/s',
+    args: ['-k', 'topic', '-y', '10', '-s', '100', '-a', 'auto'],
+  },
+  {
+    id: 'latency',
+    title: 'latency at 5k msgs/s, 100 B, auto ack',
+    metric: 'p99',
+    unit: 'ms',
+    lowerIsBetter: true,
+    args: ['-r', '5000', '-s', '100', '-a', 'auto'],
+  },
+].filter((s) => values.scenarios === undefined || values.scenarios.split(',').includes(s.id));
+const runIdle = values.scenarios === undefined || values.scenarios.split(',').includes('idle');
+
+/** Earlier measurements on this machine (the brief), for the record. */
+const EARLIER = {
+  rabbitmq: {
+    'q100-auto': 20600,
+    'q100-ci': 16000,
+    'q4k-auto': 15000,
+    fanout: 25000,
+    latency: 4,
+    idle: 165e3,
+  },
+  activemq: {
+    'q100-auto': 35000,
+    'q100-ci': 24000,
+    'q4k-auto': 9000,
+    fanout: 81000,
+    latency: 38,
+    idle: 28e3,
+  },
+};
+
+const log = (m) => process.stderr.write(m + '\n');
+const fmt = (x, unit) =>
+  unit === 'ms' ? x.toFixed(x < 10 ? 2 : 1) : Math.round(x).toLocaleString('en-US');
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function startOurs() {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(here, 'broker-server.mjs'), [], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`our broker exited with ${code}`)));
+    child.once('message', (m) => resolve({ child, ready: m.ready }));
+  });
+}
+
+function ask(child, cmd, key) {
+  return new Promise((resolve) => {
+    const on = (m) => {
+      if (m[key] !== undefined) {
+        child.off('message', on);
+        resolve(m[key]);
+      }
+    };
+    child.on('message', on);
+    child.send({ cmd });
+  });
+}
+
+function pidOf(pattern) {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  for (const line of out.split('\n')) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (m !== null && pattern.test(m[2])) return Number(m[1]);
+  }
+  throw new Error(`no process matches ${pattern}`);
+}
+
+function bench(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'bench', ...args, '--json', '--quiet'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()));
+      } catch {
+        reject(new Error(`stompede bench ${args.join(' ')}: no summary (${out.slice(0, 200)})`));
+      }
+    });
+  });
+}
+
+function machine() {
+  const model =
+    /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model;
+  const version = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    cpu: model,
+    nproc: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    rabbitmq: version('dpkg-query', ['-W', '-f=${Version}', 'rabbitmq-server']),
+    activemq: version('dpkg-query', ['-W', '-f=${Version}', 'activemq']),
+    loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))),
+  };
+}
+
+// ---- run ----
+const startedAt = new Date();
+const info = machine();
+log(
+  `broker bench: ${BROKERS.map((b) => b.id).join(', ')}; ${SCENARIOS.map((s) => s.id).join(', ')}${runIdle ? ', idle' : ''}; ${reps} rep(s) of ${seconds} s; load ${info.loadAverageAtStart.join(' ')}`,
+);
+const ours = BROKERS.some((b) => b.id === 'ours') ? await startOurs() : undefined;
+if (ours !== undefined) {
+  const tcp = ours.ready.addresses.find((a) => a.protocol === 'tcp');
+  BROKERS.find((b) => b.id === 'ours').url = `stomp://127.0.0.1:${tcp.port}`;
+  log(`our broker: pid ${ours.ready.pid}, ${tcp.url}`);
+}
+const commands = {};
+const results = {};
+const loads = [];
+try {
+  for (const s of SCENARIOS) {
+    for (let rep = 0; rep < reps; rep++) {
+      for (const b of BROKERS) {
+        const args = [
+          b.url,
+          ...b.args,
+          '-z',
+          String(seconds),
+          '-d',
+          `/${s.args.includes('topic') ? 'topic' : 'queue'}/stompede.bench.${s.id}`,
+          ...s.args,
+        ];
+        commands[`${b.id} ${s.id}`] = `node packages/cli/dist/main.js bench ${args.join(' ')}`;
+        const r = await bench(args);
+        const value = s.metric === 'p99' ? r.latencyMs.p99 : r[s.metric];
+        ((results[b.id] ??= {})[s.id] ??= { runs: [] }).runs.push({
+          value,
+          rateIn: r.rateIn,
+          rateOut: r.rateOut,
+          p50: r.latencyMs.p50,
+          p99: r.latencyMs.p99,
+          ok: r.ok,
+          lost: r.lost,
+          duplicated: r.duplicated,
+          errors: r.errors,
+        });
+        loads.push(loadavg()[0]);
+        log(
+          `  ${s.id.padEnd(10)} rep ${rep + 1}/${reps} ${b.id.padEnd(8)} ${fmt(value, s.unit).padStart(9)} ${s.unit}` +
+            `  (in ${fmt(r.rateIn)}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms)${r.ok ? '' : `  NOT OK: lost ${r.lost} dup ${r.duplicated} ${r.errors.join('; ')}`}`,
+        );
+      }
+    }
+  }
+  if (runIdle) {
+    for (const b of BROKERS) {
+      const pid = b.id === 'ours' ? ours.ready.pid : pidOf(b.process);
+      const loginArgs = {};
+      for (let i = 0; i < b.args.length; i += 2) loginArgs[b.args[i].slice(2)] = b.args[i + 1];
+      const settle = b.id === 'ours' ? () => ask(ours.child, 'mem', 'mem') : undefined;
+      const before = b.id === 'ours' ? await ask(ours.child, 'mem', 'mem') : undefined;
+      const r = await measureIdle(b.url, pid, {
+        connections: idleConnections,
+        login: loginArgs.login,
+        passcode: loginArgs.passcode,
+        vhost: loginArgs.host,
+        settle,
+      });
+      const heap = b.id === 'ours' ? await ask(ours.child, 'mem', 'mem') : undefined;
+      const entry = ((results[b.id] ??= {}).idle = { runs: [{ value: r.perConnection, ...r }] });
+      if (heap !== undefined)
+        entry.heapPerConnection =
+          (heap.heapUsed + heap.external - before.heapUsed - before.external) / idleConnections;
+      commands[`${b.id} idle`] =
+        `node bench/broker-idle.mjs ${b.url} --pid ${pid} --connections ${idleConnections}${b.args.length ? ' ' + b.args.join(' ') : ''}`;
+      log(
+        `  idle       ${b.id.padEnd(8)} ${fmt(r.perConnection / 1000)} KB per connection (${b.memoryNote ?? 'broker process RSS'} ${fmt(r.rssBefore / 1e6)} → ${fmt(r.rssAfter / 1e6)} MB)` +
+          (entry.heapPerConnection === undefined
+            ? ''
+            : `; JS heap+external ${fmt(entry.heapPerConnection / 1000)} KB`),
+      );
+    }
+  }
+} finally {
+  if (ours !== undefined) {
+    ours.child.removeAllListeners('exit');
+    ours.child.send({ cmd: 'close' });
+  }
+}
+
+// ---- summarise ----
+const ALL = [
+  ...SCENARIOS,
+  ...(runIdle
+    ? [
+        {
+          id: 'idle',
+          title: `memory per idle connection (${idleConnections} connections, 1 subscription each)`,
+          unit: 'KB',
+          lowerIsBetter: true,
+        },
+      ]
+    : []),
+];
+for (const b of Object.values(results)) {
+  for (const r of Object.values(b)) {
+    const xs = r.runs.map((x) => x.value);
+    r.median = median(xs);
+    r.min = Math.min(...xs);
+    r.max = Math.max(...xs);
+  }
+}
+const TARGETS = { throughputVsBestPeer: 3, p99Ms: 1, idleBytes: 10_000 };
+const show = (r, unit) => {
+  if (r === undefined) return '—';
+  const d = unit === 'KB' ? 1000 : 1;
+  const u = unit === 'KB' ? 'KB' : unit;
+  const range = r.runs.length > 1 ? ` (${fmt(r.min / d, u)}–${fmt(r.max / d, u)})` : '';
+  return `${fmt(r.median / d, u === 'KB' ? 'ms' : u)}${range}${r.runs.every((x) => x.ok !== false) ? '' : ' ⚠'}`;
+};
+const lines = [];
+lines.push('# Broker benchmark', '');
+lines.push(
+  `${startedAt.toISOString().slice(0, 10)}, ${info.cpu}, ${info.nproc} cores, ${info.memoryGiB} GiB, Node ${info.node}, ${info.platform}; RabbitMQ ${info.rabbitmq ?? '?'}, ActiveMQ ${info.activemq ?? '?'}.`,
+);
+lines.push(
+  `Load average at start ${info.loadAverageAtStart.join(' ')}; 1-minute load average during the runs ${fmt(Math.min(...loads), 'ms')}–${fmt(Math.max(...loads), 'ms')} (other engineers' builds and tests share the machine).`,
+  '',
+);
+lines.push(
+  `Every figure is the median of ${reps} repetition(s) (min–max in parentheses) of a ${seconds}-second run of the same load generator, \`stompede bench\` (raw STOMP 1.2 frames over TCP, producers and consumers in one process, every message checked for loss, duplication and corruption), interleaved between brokers. Our broker runs in its own process (\`bench/broker-server.mjs\`, default options). Throughput is deliveries per second at the consumers, from the first send to the last delivery (the queue drains before a run ends). ⚠ marks a run that lost, duplicated or corrupted messages or got an ERROR.`,
+  '',
+);
+const header = [
+  'scenario',
+  ...BROKERS.map((b) => b.name),
+  ...BROKERS.filter((b) => b.id !== 'ours').map((b) => `ours / ${b.name}`),
+];
+lines.push(`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`);
+for (const s of ALL) {
+  const row = [
+    `${s.title} (${s.unit === 'KB' ? 'KB/connection' : s.unit === 'ms' ? 'p99 ms' : s.unit})`,
+  ];
+  for (const b of BROKERS) row.push(show(results[b.id]?.[s.id], s.unit));
+  for (const b of BROKERS.filter((x) => x.id !== 'ours')) {
+    const o = results.ours?.[s.id]?.median;
+    const p = results[b.id]?.[s.id]?.median;
+    row.push(
+      o === undefined || p === undefined
+        ? '—'
+        : s.lowerIsBetter
+          ? `${(p / o).toFixed(1)}× better`
+          : `${(o / p).toFixed(2)}×`,
+    );
+  }
+  lines.push(`| ${row.join(' | ')} |`);
+}
+if (results.ours?.latency !== undefined) {
+  const lat = (id) => results[id]?.latency;
+  lines.push(
+    '',
+    'Latency at a fixed 5,000 msgs/s (median of repetitions): ' +
+      BROKERS.map(
+        (b) =>
+          `${b.name} p50 ${fmt(median(lat(b.id).runs.map((r) => r.p50)), 'ms')} ms, p99 ${fmt(lat(b.id).median, 'ms')} ms`,
+      ).join('; ') +
+      '.',
+  );
+}
+if (results.ours?.idle?.heapPerConnection !== undefined) {
+  lines.push(
+    '',
+    `Memory: our figure is the broker process's RSS delta / ${idleConnections} after a forced GC (JS heap + external alone: ${fmt(results.ours.idle.heapPerConnection / 1000, 'ms')} KB per connection); RabbitMQ: beam.smp RSS delta; ActiveMQ: the JVM's RSS delta (heap is pre-sized with -Xms256M, so this is pages the JVM touched, not live objects).`,
+  );
+}
+// Targets
+const peers = BROKERS.filter((b) => b.id !== 'ours').map((b) => b.id);
+const targetLines = [];
+for (const s of SCENARIOS.filter((x) => x.metric === 'rateOut')) {
+  const o = results.ours?.[s.id]?.median;
+  const best = Math.max(...peers.map((p) => results[p]?.[s.id]?.median ?? 0));
+  if (o === undefined || best === 0) continue;
+  targetLines.push(
+    `- ${s.title}: ${fmt(o)} vs ${TARGETS.throughputVsBestPeer}× the better peer = ${fmt(best * 3)} ${s.unit} → ${o >= best * 3 ? 'met' : `not met (${(o / best).toFixed(2)}×)`}`,
+  );
+}
+if (results.ours?.latency !== undefined)
+  targetLines.push(
+    `- p99 < 1 ms at 5k msgs/s: ${fmt(results.ours.latency.median, 'ms')} ms → ${results.ours.latency.median < TARGETS.p99Ms ? 'met' : 'not met'}`,
+  );
+if (results.ours?.idle !== undefined)
+  targetLines.push(
+    `- < 10 KB per idle connection: ${fmt(results.ours.idle.median / 1000, 'ms')} KB → ${results.ours.idle.median < TARGETS.idleBytes ? 'met' : 'not met'}`,
+  );
+if (targetLines.length > 0) lines.push('', '## Targets', '', ...targetLines);
+lines.push(
+  '',
+  'Earlier measurements of the peers on this machine (100-byte bodies unless noted): RabbitMQ ≈ 20.6k / 16k (client-individual) / 15k (4 KiB) msgs/s, fan-out 25k deliveries/s, p99 4 ms, 165 KB per connection; ActiveMQ ≈ 35k / 24k / 9k msgs/s, 81k deliveries/s, p99 38 ms, 28 KB per connection.',
+);
+lines.push(
+  '',
+  '## Commands',
+  '',
+  '```sh',
+  'npm run build',
+  `node bench/broker-run.mjs${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`,
+  '# which runs, per repetition:',
+  ...Object.entries(commands).map(([k, v]) => `${v}    # ${k}`),
+  '```',
+);
+const report = lines.join('\n') + '\n';
+process.stdout.write('\n' + report);
+if (outDir !== undefined) {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'broker.md'), report);
+  writeFileSync(
+    join(outDir, 'broker.json'),
+    JSON.stringify(
+      {
+        date: startedAt.toISOString(),
+        machine: info,
+        reps,
+        seconds,
+        idleConnections,
+        loads,
+        commands,
+        results,
+        earlier: EARLIER,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  log(`wrote ${join(outDir, 'broker.md')} and broker.json`);
+}

@@ -1,0 +1,47 @@
+// Our broker in its own process for the broker benchmark: TCP and WebSocket listeners on free
+// loopback ports, printed as one JSON line on stdout; over IPC it answers {cmd:'mem'} with its
+// memory after a full GC, and {cmd:'close'} closes the broker and exits.
+//
+// Usage: node --expose-gc bench/broker-server.mjs   (normally forked by bench/broker-run.mjs)
+import { createBroker } from '@stompede/broker';
+
+const broker = createBroker({
+  listeners: [
+    { protocol: 'tcp', host: '127.0.0.1', port: Number(process.env.BENCH_TCP_PORT ?? 0) },
+    { protocol: 'ws', host: '127.0.0.1', port: 0, path: '/ws' },
+  ],
+});
+const addresses = await broker.listen();
+const ready = {
+  pid: process.pid,
+  addresses: addresses.map((a) => ({ protocol: a.protocol, port: a.port, url: a.url })),
+};
+if (process.send !== undefined) process.send({ ready });
+else process.stdout.write(JSON.stringify(ready) + '\n');
+
+function memory() {
+  for (let i = 0; i < 3; i++) globalThis.gc?.();
+  const m = process.memoryUsage();
+  return {
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+    connections: broker.connections,
+  };
+}
+
+process.on('message', async (msg) => {
+  if (msg?.cmd === 'mem') process.send?.({ mem: memory() });
+  else if (msg?.cmd === 'metrics') process.send?.({ metrics: broker.metrics.snapshot() });
+  else if (msg?.cmd === 'close') {
+    await broker.close();
+    process.exit(0);
+  }
+});
+const stop = async () => {
+  await broker.close();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

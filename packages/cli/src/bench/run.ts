@@ -1,0 +1,425 @@
+// The load generator: producers send numbered, time-stamped messages on raw frames; consumers
+// check every delivery (once, intact, from this run) and record its latency.
+//
+// Message layout: headers `bench-run` (this run's id: anything else on the destination is
+// counted as foreign and ignored), `bench-p` (producer index), `bench-seq` (0, 1, 2, ... per
+// producer) and `bench-ts` (send time, µs on this process's monotonic clock); the body is a fixed
+// printable pattern whose first 12 bytes are replaced by the sequence number in decimal (bodies of
+// 12 bytes or more), so a body that belongs to another message or was altered is detected.
+import { performance } from 'node:perf_hooks';
+import type { Frame } from '@stompede/core';
+import { Histogram } from './histogram.js';
+import type { BenchOptions } from './options.js';
+import { type Endpoint, Wire, parseEndpoint } from './wire.js';
+
+/** Latency figures in milliseconds. */
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+/** What a run measured. */
+export interface BenchSummary {
+  readonly url: string;
+  readonly transport: string;
+  readonly options: {
+    producers: number;
+    consumers: number;
+    size: number;
+    rate: number;
+    duration: number | undefined;
+    count: number | undefined;
+    ack: string;
+    prefetch: number;
+    persistent: boolean;
+    destination: string;
+  };
+  /** Seconds producers were sending. */
+  readonly sendSeconds: number;
+  /** Seconds from the first send to the last delivery. */
+  readonly receiveSeconds: number;
+  readonly sent: number;
+  /** Deliveries of this run's messages (duplicates included). */
+  readonly received: number;
+  /** Deliveries expected: sent × consumers for a topic, sent for a queue (0 without consumers). */
+  readonly expected: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly corrupted: number;
+  /** Deliveries of messages from another run (ignored). */
+  readonly foreign: number;
+  /** ERROR frames and connection failures. */
+  readonly errors: readonly string[];
+  /** Messages sent per second. */
+  readonly rateIn: number;
+  /** Deliveries per second (over receiveSeconds). */
+  readonly rateOut: number;
+  readonly latencyMs: LatencySummary;
+  /** True when nothing was lost, duplicated or corrupted and no error occurred. */
+  readonly ok: boolean;
+}
+
+/** One line of progress. */
+export interface BenchProgress {
+  readonly elapsed: number;
+  readonly rateIn: number;
+  readonly rateOut: number;
+  readonly sent: number;
+  readonly received: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+const SEQ_DIGITS = 12;
+
+/** The body pattern for `size` bytes (printable ASCII). */
+function pattern(size: number): Buffer {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  const body = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++)
+    body[i] = alphabet.charCodeAt((i * 7 + (i >> 6)) % alphabet.length);
+  return body;
+}
+
+/** Per-producer sets of received sequence numbers (a byte per number, grown on demand). */
+class Seen {
+  private readonly perProducer: Uint8Array[] = [];
+  unique = 0;
+
+  /** Record `seq` of producer `p`; false if it was already there. */
+  add(p: number, seq: number): boolean {
+    let bits = this.perProducer[p];
+    if (bits === undefined || seq >= bits.length) {
+      let size = bits?.length ?? 1024;
+      while (size <= seq) size *= 2;
+      const grown = new Uint8Array(size);
+      if (bits !== undefined) grown.set(bits);
+      this.perProducer[p] = bits = grown;
+    }
+    if (bits[seq] === 1) return false;
+    bits[seq] = 1;
+    this.unique++;
+    return true;
+  }
+}
+
+const nowUs = (): number => Math.round(performance.now() * 1000);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Run the benchmark; `onProgress` is called once a second. */
+export async function runBench(
+  options: BenchOptions,
+  onProgress?: (p: BenchProgress) => void,
+): Promise<BenchSummary> {
+  const endpoint: Endpoint = parseEndpoint(options.url);
+  const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  const errors: string[] = [];
+  const addError = (message: string): void => {
+    if (errors.length < 100) errors.push(message);
+  };
+  const latency = new Histogram();
+  const interval = new Histogram();
+  const shared = new Seen();
+  const seens: Seen[] = [];
+  let sent = 0;
+  let received = 0;
+  let duplicated = 0;
+  let corrupted = 0;
+  let foreign = 0;
+  let firstSend = 0;
+  let lastReceive = 0;
+  let stopping = false;
+  const connect = {
+    version: options.version,
+    login: options.login,
+    passcode: options.passcode,
+    host: options.host,
+  };
+  const wires: Wire[] = [];
+  const open = async (role: string): Promise<Wire> => {
+    const wire = await Wire.open(endpoint, connect);
+    wires.push(wire);
+    wire.onClose = (err) => {
+      if (!stopping)
+        addError(`${role}: connection closed${err === undefined ? '' : `: ${err.message}`}`);
+    };
+    return wire;
+  };
+
+  const body = pattern(options.size);
+  const tail = body.subarray(Math.min(SEQ_DIGITS, options.size));
+  const checkSeq = options.size >= SEQ_DIGITS;
+
+  try {
+    // ---- consumers first, so that nothing sent is missed ----
+    const subscribed: Promise<boolean>[] = [];
+    for (let c = 0; c < options.consumers; c++) {
+      const wire = await open(`consumer ${String(c)}`);
+      const seen = options.kind === 'topic' ? new Seen() : shared;
+      seens.push(seen);
+      const v12 = wire.version === '1.2';
+      const ackMode = options.ack;
+      let acks = '';
+      let sinceAck = 0;
+      let lastAckHead = '';
+      const ackHead = (frame: Frame): string => {
+        if (v12) return `ACK\nid:${frame.header('ack') ?? ''}\n`;
+        return `ACK\nmessage-id:${frame.header('message-id') ?? ''}\nsubscription:0\n`;
+      };
+      wire.onFrame = (frame) => {
+        if (frame.command === 'ERROR') {
+          addError(`consumer ${String(c)}: ERROR ${frame.header('message') ?? ''}`);
+          return;
+        }
+        if (frame.command !== 'MESSAGE') return;
+        if (ackMode === 'client-individual') {
+          acks += ackHead(frame) + '\n\0';
+        } else if (ackMode === 'client') {
+          lastAckHead = ackHead(frame);
+          if (++sinceAck >= options.ackEvery) {
+            acks += lastAckHead + '\n\0';
+            sinceAck = 0;
+            lastAckHead = '';
+          }
+        }
+        if (frame.header('bench-run') !== runId) {
+          foreign++;
+          return;
+        }
+        const t = nowUs();
+        received++;
+        lastReceive = t;
+        const p = Number(frame.header('bench-p'));
+        const seq = Number(frame.header('bench-seq'));
+        const ts = Number(frame.header('bench-ts'));
+        const lat = t - ts;
+        latency.record(lat);
+        interval.record(lat);
+        const b = frame.body;
+        let intact = b.length === options.size;
+        if (intact && checkSeq) {
+          for (let i = 0; i < SEQ_DIGITS; i++) {
+            const d = b[i]! - 48;
+            if (d < 0 || d > 9) {
+              intact = false;
+              break;
+            }
+          }
+          intact &&=
+            Number(Buffer.from(b.buffer, b.byteOffset, SEQ_DIGITS).toString('latin1')) === seq;
+        }
+        if (intact) intact = tail.equals(b.subarray(b.length - tail.length));
+        if (!intact) {
+          corrupted++;
+          return;
+        }
+        if (!Number.isSafeInteger(p) || !Number.isSafeInteger(seq) || p < 0 || seq < 0) {
+          corrupted++;
+          return;
+        }
+        if (!seen.add(p, seq)) duplicated++;
+      };
+      wire.onChunk = () => {
+        if (acks.length > 0) {
+          wire.write(acks);
+          acks = '';
+        }
+      };
+      let sub = `SUBSCRIBE\nid:0\ndestination:${options.destination}\nack:${ackMode}\n`;
+      if (options.prefetch > 0) {
+        sub += `prefetch-count:${String(options.prefetch)}\nactivemq.prefetchSize:${String(options.prefetch)}\n`;
+      }
+      subscribed.push(wire.request(sub));
+      // Flush a cumulative client ACK left over when the stream pauses.
+      if (ackMode === 'client') {
+        const timer = setInterval(() => {
+          if (lastAckHead !== '' && sinceAck > 0) {
+            wire.write(lastAckHead + '\n\0');
+            sinceAck = 0;
+            lastAckHead = '';
+          }
+        }, 50);
+        timer.unref();
+        wire.onClose = ((prev) => (err: Error | undefined) => {
+          clearInterval(timer);
+          prev(err);
+        })(wire.onClose);
+      }
+    }
+    const subs = await Promise.all(subscribed);
+    if (subs.some((ok) => !ok)) addError('a SUBSCRIBE got no RECEIPT within 10 s');
+
+    // ---- producers ----
+    const producerWires: Wire[] = [];
+    for (let p = 0; p < options.producers; p++)
+      producerWires.push(await open(`producer ${String(p)}`));
+    const start = performance.now();
+    firstSend = nowUs();
+    const deadline = options.count === undefined ? start + options.duration * 1000 : Infinity;
+    const perProducer = options.count ?? Infinity;
+    let sendEnd = start;
+
+    let progressTimer: NodeJS.Timeout | undefined;
+    if (onProgress !== undefined) {
+      let lastSent = 0;
+      let lastReceived = 0;
+      let lastTime = start;
+      progressTimer = setInterval(() => {
+        const now = performance.now();
+        const dt = (now - lastTime) / 1000;
+        onProgress({
+          elapsed: (now - start) / 1000,
+          rateIn: (sent - lastSent) / dt,
+          rateOut: (received - lastReceived) / dt,
+          sent,
+          received,
+          p50: interval.percentile(50) / 1000,
+          p99: interval.percentile(99) / 1000,
+        });
+        interval.reset();
+        lastSent = sent;
+        lastReceived = received;
+        lastTime = now;
+      }, 1000);
+    }
+
+    const produce = async (p: number, wire: Wire): Promise<void> => {
+      let head = `SEND\ndestination:${options.destination}\n`;
+      if (options.persistent) head += 'persistent:true\n';
+      head += `bench-run:${runId}\nbench-p:${String(p)}\n`;
+      const headBytes = Buffer.from(head, 'latin1');
+      const lengthLine = `content-length:${String(options.size)}\n\n`;
+      // A frame: head, "bench-seq:N\nbench-ts:T\n" (at most 64 bytes), lengthLine, body, NUL.
+      const maxFrame = headBytes.length + 64 + lengthLine.length + options.size + 1;
+      const batchBytes = Math.max(64 * 1024, maxFrame);
+      let seq = 0;
+      const writeBatch = (n: number): boolean => {
+        const buf = Buffer.allocUnsafe(Math.min(batchBytes, n * maxFrame));
+        let off = 0;
+        let written = 0;
+        const ts = nowUs();
+        while (written < n && off + maxFrame <= buf.length) {
+          off += headBytes.copy(buf, off);
+          off += buf.write(
+            `bench-seq:${String(seq)}\nbench-ts:${String(ts)}\n${lengthLine}`,
+            off,
+            'latin1',
+          );
+          const bodyStart = off;
+          off += body.copy(buf, off);
+          if (checkSeq) buf.write(String(seq).padStart(SEQ_DIGITS, '0'), bodyStart, 'latin1');
+          buf[off++] = 0;
+          seq++;
+          written++;
+        }
+        sent += written;
+        return wire.write(buf.subarray(0, off));
+      };
+      const framesPerBatch = Math.max(1, Math.floor(batchBytes / maxFrame));
+      if (options.rate === 0) {
+        while (!wire.closed && seq < perProducer && performance.now() < deadline) {
+          const n = Math.min(framesPerBatch, perProducer - seq);
+          if (!writeBatch(n)) await wire.drained();
+          else await new Promise<void>((r) => setImmediate(r));
+        }
+      } else {
+        const t0 = performance.now();
+        while (!wire.closed && seq < perProducer) {
+          const now = performance.now();
+          if (now >= deadline) break;
+          const due =
+            Math.min(Math.floor(((now - t0) / 1000) * options.rate) + 1, perProducer) - seq;
+          if (due > 0) {
+            let left = due;
+            let full = false;
+            while (left > 0) {
+              const n = Math.min(left, framesPerBatch);
+              if (!writeBatch(n)) full = true;
+              left -= n;
+            }
+            if (full) await wire.drained();
+          }
+          // Next message due at t0 + (seq) / rate.
+          const wait = t0 + (seq / options.rate) * 1000 - performance.now();
+          await sleep(Math.max(0, Math.min(wait, 50)));
+        }
+      }
+      sendEnd = Math.max(sendEnd, performance.now());
+    };
+    await Promise.all(producerWires.map((wire, p) => produce(p, wire)));
+    if (options.producers === 0) {
+      // Consumers only: consume for the duration.
+      await sleep(options.duration * 1000);
+      sendEnd = performance.now();
+    }
+
+    // ---- wait for the rest ----
+    const expected =
+      options.consumers === 0 ? 0 : options.kind === 'topic' ? sent * options.consumers : sent;
+    const uniqueNow = (): number =>
+      options.kind === 'topic' ? seens.reduce((n, s) => n + s.unique, 0) : shared.unique;
+    let lastUnique = -1;
+    let lastProgress = performance.now();
+    while (uniqueNow() < expected && wires.some((w) => !w.closed)) {
+      const u = uniqueNow();
+      if (u !== lastUnique) {
+        lastUnique = u;
+        lastProgress = performance.now();
+      } else if (performance.now() - lastProgress > options.drainTimeout * 1000) break;
+      await sleep(20);
+    }
+    clearInterval(progressTimer);
+    stopping = true;
+    await Promise.all(wires.map((w) => w.close()));
+
+    const unique = uniqueNow();
+    const sendSeconds = (sendEnd - start) / 1000;
+    const receiveSeconds = received === 0 ? 0 : (lastReceive - firstSend) / 1e6;
+    const ms = (us: number): number => Math.round(us) / 1000;
+    const lost = Math.max(0, expected - unique);
+    return {
+      url: options.url,
+      transport: endpoint.transport,
+      options: {
+        producers: options.producers,
+        consumers: options.consumers,
+        size: options.size,
+        rate: options.rate,
+        duration: options.count === undefined ? options.duration : undefined,
+        count: options.count,
+        ack: options.ack,
+        prefetch: options.prefetch,
+        persistent: options.persistent,
+        destination: options.destination,
+      },
+      sendSeconds,
+      receiveSeconds,
+      sent,
+      received,
+      expected,
+      lost,
+      duplicated,
+      corrupted,
+      foreign,
+      errors,
+      rateIn: sendSeconds > 0 ? sent / sendSeconds : 0,
+      rateOut: receiveSeconds > 0 ? received / receiveSeconds : 0,
+      latencyMs: {
+        p50: ms(latency.percentile(50)),
+        p90: ms(latency.percentile(90)),
+        p99: ms(latency.percentile(99)),
+        p999: ms(latency.percentile(99.9)),
+        max: ms(latency.max),
+        mean: ms(latency.mean),
+      },
+      ok: lost === 0 && duplicated === 0 && corrupted === 0 && errors.length === 0,
+    };
+  } finally {
+    stopping = true;
+    for (const w of wires) if (!w.closed) w.destroy();
+  }
+}

@@ -1,0 +1,124 @@
+// `stompede bench` against our broker on a free port and against its self-test sink: short runs
+// by message count, every delivery accounted for. No timed assertions.
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Broker, createBroker } from '@stompede/broker';
+import { parseBenchArgs } from '../../dist/bench/options.js';
+import { runBench } from '../../dist/bench/run.js';
+import { startSink } from '../../dist/bench/sink.js';
+
+const main = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+function options(argv: string[]) {
+  const o = parseBenchArgs([...argv, '--quiet']);
+  if (o === 'help') throw new Error('help');
+  return o;
+}
+
+describe('stompede bench against our broker', () => {
+  let broker: Broker;
+  let tcp = '';
+  let ws = '';
+  before(async () => {
+    broker = createBroker({
+      listeners: [
+        { protocol: 'tcp', host: '127.0.0.1', port: 0 },
+        { protocol: 'ws', host: '127.0.0.1', port: 0, path: '/ws' },
+      ],
+    });
+    const addresses = await broker.listen();
+    tcp = addresses.find((a) => a.protocol === 'tcp')!.url;
+    ws = addresses.find((a) => a.protocol === 'ws')!.url;
+  });
+  after(async () => {
+    await broker.close();
+  });
+
+  it('queue, 2 producers -> 2 consumers, client-individual: every message once and intact', async () => {
+    const s = await runBench(
+      options([
+        tcp,
+        '-x',
+        '2',
+        '-y',
+        '2',
+        '-C',
+        '500',
+        '-a',
+        'client-individual',
+        '-d',
+        '/queue/b1',
+      ]),
+    );
+    assert.equal(s.sent, 1000);
+    assert.equal(s.expected, 1000);
+    assert.equal(s.received, 1000);
+    assert.deepEqual([s.lost, s.duplicated, s.corrupted, s.errors.length], [0, 0, 0, 0]);
+    assert.ok(s.ok);
+    assert.ok(s.latencyMs.max >= s.latencyMs.p50);
+  });
+
+  it('topic fan-out 1 -> 3, client ack every 7th, 4 KiB: each subscriber gets every message', async () => {
+    const s = await runBench(
+      options([
+        tcp,
+        '-y',
+        '3',
+        '-k',
+        'topic',
+        '-C',
+        '300',
+        '-s',
+        '4096',
+        '-a',
+        'client',
+        '--ack-every',
+        '7',
+      ]),
+    );
+    assert.equal(s.sent, 300);
+    assert.equal(s.expected, 900);
+    assert.equal(s.received, 900);
+    assert.ok(s.ok, JSON.stringify(s));
+  });
+
+  it('over WebSocket with a fixed rate and tiny bodies', async () => {
+    const s = await runBench(
+      options([ws, '-C', '200', '-r', '2000', '-s', '5', '-d', '/queue/b3']),
+    );
+    assert.equal(s.received, 200);
+    assert.ok(s.ok, JSON.stringify(s));
+  });
+
+  it('the command prints a JSON summary and exits 0', async () => {
+    // Asynchronously: the broker runs in this process.
+    const child = spawn(process.execPath, [main, 'bench', tcp, '-C', '100', '--json', '--quiet'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const [code] = (await once(child, 'close')) as [number];
+    assert.equal(code, 0, err);
+    const summary = JSON.parse(out) as { sent: number; received: number; ok: boolean };
+    assert.deepEqual([summary.sent, summary.received, summary.ok], [100, 100, true]);
+  });
+});
+
+describe('stompede bench self-test sink', () => {
+  it('delivers every message of a short run', async () => {
+    const sink = await startSink();
+    try {
+      const s = await runBench(options([sink.url, '-x', '2', '-y', '2', '-C', '300']));
+      assert.equal(s.sent, 600);
+      assert.equal(s.received, 600);
+      assert.ok(s.ok, JSON.stringify(s));
+    } finally {
+      await sink.close();
+    }
+  });
+});
