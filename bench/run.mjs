@@ -108,13 +108,20 @@ function evaluate(results) {
   const checks = [];
   for (const entry of parse?.entries ?? []) {
     const { ours, stompjs, copy } = entry.results;
-    if (entry.size === 'small' && ours && stompjs) {
-      const value = ours.framesPerSecond.median / stompjs.framesPerSecond.median;
-      checks.push({
-        target: `parse small: ours ≥ ${TARGETS.smallParseVsStompjs}× stompjs frames/s`,
-        value: `${value.toFixed(2)}× (${formatRate(ours.framesPerSecond.median)} vs ${formatRate(stompjs.framesPerSecond.median)} frames/s)`,
-        met: value >= TARGETS.smallParseVsStompjs,
-      });
+    const decoded = entry.results['ours-decoded'];
+    if (entry.size === 'small' && stompjs) {
+      for (const [r, what] of [
+        [ours, 'ours'],
+        [decoded, 'ours with every header read (as stompjs delivers them)'],
+      ]) {
+        if (r === undefined) continue;
+        const value = r.framesPerSecond.median / stompjs.framesPerSecond.median;
+        checks.push({
+          target: `parse small: ${what} ≥ ${TARGETS.smallParseVsStompjs}× stompjs frames/s`,
+          value: `${value.toFixed(2)}× (${formatRate(r.framesPerSecond.median)} vs ${formatRate(stompjs.framesPerSecond.median)} frames/s)`,
+          met: value >= TARGETS.smallParseVsStompjs,
+        });
+      }
     }
     if (entry.size !== 'small' && ours && copy) {
       const value = copy.mbPerSecond.median / ours.mbPerSecond.median;
@@ -139,8 +146,19 @@ function overview(results) {
       ? '–'
       : `${formatRate(r.framesPerSecond.median)} frames/s, ${fmt(r.mbPerSecond.median)} MB/s`;
   for (const { scenario, entries } of results) {
-    for (const entry of entries) {
-      const r = entry.results;
+    const rows = entries.flatMap((entry) =>
+      scenario === 'parse' && entry.results['ours-decoded'] !== undefined
+        ? [
+            { label: scenario, entry, results: entry.results },
+            {
+              label: 'parse, every header read³',
+              entry,
+              results: { ...entry.results, ours: entry.results['ours-decoded'] },
+            },
+          ]
+        : [{ label: scenario, entry, results: entry.results }],
+    );
+    for (const { label, entry, results: r } of rows) {
       const m = (id) => r[id]?.framesPerSecond.median;
       const vsStompjs =
         scenario === 'serialize'
@@ -149,7 +167,7 @@ function overview(results) {
       const vsCopy =
         scenario === 'serialize' ? ratio(m('copy'), m('ours-bytes')) : ratio(m('copy'), m('ours'));
       out.push(
-        `| ${scenario} | ${entry.size} | ${cell(r.ours)} | ${cell(r['ours-bytes'])} | ${cell(r.stompjs)} | ${cell(r.copy)} | ${vsStompjs} | ${vsCopy} |`,
+        `| ${label} | ${entry.size} | ${cell(r.ours)} | ${cell(r['ours-bytes'])} | ${cell(r.stompjs)} | ${cell(r.copy)} | ${vsStompjs} | ${vsCopy} |`,
       );
     }
   }
@@ -157,6 +175,7 @@ function overview(results) {
     '',
     '¹ Serialize only: `encodeFrameBytes`, one contiguous array like stompjs produces; `ours` is `encodeFrame`, which returns the body by reference (no copy), so its MB/s on large bodies is not a copy rate.',
     '² For serialize, copy / contiguous (`encodeFrameBytes`). Below 1× means faster than the copy.',
+    '³ The parse handler also reads every header (`frame.rawHeaders`), as stompjs delivers them all decoded; the plain `parse` row only checks body lengths, so a parser that decodes headers on demand does not decode them there.',
     '',
   );
   return out;
