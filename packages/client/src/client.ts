@@ -1,15 +1,11 @@
-// The client: drives STOMP sessions over injected transports, with receipts, heart-beats,
-// failover and subscription replay.
+// The client: drives one core ClientSession over a succession of injected transports, with
+// receipts, heart-beats, failover and subscription replay. The session holds the protocol state
+// (subscriptions to replay, open transactions, awaited receipts); this file owns the sockets, the
+// timers and the promises callers wait on.
 import {
-  ackFrame,
-  ackHeaders,
-  abortFrame,
-  beginFrame,
   type BodyInit,
   type BrokerAddress,
-  commitFrame,
-  connectFrame,
-  disconnectFrame,
+  ClientSession,
   encodeFrame,
   ErrorCode,
   FailoverSchedule,
@@ -18,19 +14,14 @@ import {
   FrameParser,
   HEARTBEAT_BYTES,
   isAckMode,
-  interpretConnected,
   interpretError,
-  nackFrame,
-  negotiateHeartBeat,
   parseFailoverUri,
-  sendFrame,
+  SessionState,
   type StompVersion,
   StompConnectionError,
   StompError,
   StompInvalidArgumentError,
   StompServerError,
-  subscribeFrame,
-  unsubscribeFrame,
 } from '@stompede/core';
 import { type AckOptions, Message, type MessageOwner } from './message.js';
 import {
@@ -45,7 +36,15 @@ import { AsyncQueue } from './queue.js';
 import { type MessageHandler, Subscription, type SubscriptionOwner } from './subscription.js';
 import { Transaction, type TransactionOwner } from './transaction.js';
 import type { Transport, TransportFactory } from './transport.js';
-import { type Deferred, deferred, sleep, waitFor, type WaitOptions } from './util.js';
+import {
+  abortError,
+  type Deferred,
+  deferred,
+  defineAsyncDispose,
+  sleep,
+  waitFor,
+  type WaitOptions,
+} from './util.js';
 
 /** Where a client stands. */
 export const ClientState = {
@@ -104,7 +103,11 @@ export type StatusEventType = StatusEvent['type'];
 
 type Listener = (event: StatusEvent) => void;
 
-/** One transport and the STOMP session on it. */
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** One transport and the STOMP connection on it. */
 class Link {
   readonly parser: FrameParser;
   readonly handshake: Deferred<Frame> = deferred<Frame>();
@@ -112,60 +115,81 @@ class Link {
   connected = false;
   dead = false;
 
-  /** False once the link was killed (a getter, so checks after an await are not narrowed away). */
-  get alive(): boolean {
+  /** False once the link was killed (a method, so checks after an await are not narrowed away). */
+  isAlive(): boolean {
     return !this.dead;
   }
   /** The read loop is waiting for a full subscription buffer (the socket is not read). */
   blocked = false;
   lastRead = Date.now();
   lastWrite = Date.now();
+  /** Frames queued for the transport, written or not. */
   writing = 0;
-  private chain: Promise<void> = Promise.resolve();
-  private sendTimer: ReturnType<typeof setTimeout> | undefined;
-  private receiveTimer: ReturnType<typeof setTimeout> | undefined;
+  #parsed: Frame[] = [];
+  #chain: Promise<void> = Promise.resolve();
+  #sendTimer: ReturnType<typeof setTimeout> | undefined;
+  #receiveTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly generation: number,
     readonly broker: BrokerAddress,
     readonly transport: Transport,
-    onFrame: (frame: Frame) => void,
     options: ResolvedOptions,
   ) {
-    this.parser = new FrameParser({ onFrame }, options.limits ? { limits: options.limits } : {});
+    this.parser = new FrameParser(
+      {
+        onFrame: (frame) => {
+          this.#parsed.push(frame);
+        },
+      },
+      options.limits ? { limits: options.limits } : {},
+    );
   }
 
-  /** Write a frame after the frames before it; resolves once the transport accepted it. */
-  write(frame: Frame): Promise<void> {
+  /** Parse one chunk and return its frames, in order. */
+  parse(chunk: Uint8Array): Frame[] {
+    this.#parsed = [];
+    this.parser.push(chunk);
+    const frames = this.#parsed;
+    this.#parsed = [];
+    return frames;
+  }
+
+  /**
+   * Write a frame after the frames before it; resolves once the transport accepted it (after
+   * `drain` when the socket's buffer was full). A wait that gives up before the frame reached
+   * the transport takes it out of the queue; after that, the frame goes out anyway.
+   */
+  write(frame: Frame, what: string, wait: WaitOptions): Promise<void> {
     let chunks: Uint8Array[];
     try {
       chunks = encodeFrame(frame, { version: this.version });
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(toError(err));
     }
-    return this.writeChunks(chunks);
+    return this.writeChunks(chunks, what, wait);
   }
 
-  private writeChunks(chunks: Uint8Array[]): Promise<void> {
+  writeChunks(chunks: Uint8Array[], what: string, wait: WaitOptions): Promise<void> {
     this.writing++;
-    const result = this.chain.then(() => {
+    let cancelled = false;
+    const result = this.#chain.then(() => {
+      if (cancelled) return undefined;
       if (this.dead) throw lostError();
       this.lastWrite = Date.now();
       return this.transport.write(chunks);
     });
-    const settled = result.then(
-      () => {
-        this.writing--;
-      },
-      () => {
-        this.writing--;
-      },
-    );
-    this.chain = settled;
-    return result.catch((err: unknown) => {
+    const settled = (): void => {
+      this.writing--;
+    };
+    this.#chain = result.then(settled, settled);
+    const mapped = result.catch((err: unknown) => {
       throw err instanceof StompError
         ? err
         : new StompConnectionError(ErrorCode.CONNECTION_LOST, 'write failed', { cause: err });
+    });
+    return waitFor(mapped, what, wait, () => {
+      cancelled = true;
     });
   }
 
@@ -176,11 +200,11 @@ class Link {
         if (this.dead) return;
         const idle = Date.now() - this.lastWrite;
         if (idle >= send && this.writing === 0) {
-          void this.writeChunks([HEARTBEAT_BYTES]).catch(() => undefined);
+          void this.writeChunks([HEARTBEAT_BYTES], 'heart-beat', {}).catch(() => undefined);
         }
-        this.sendTimer = setTimeout(tick, Math.max(1, send - (Date.now() - this.lastWrite)));
+        this.#sendTimer = setTimeout(tick, Math.max(1, send - (Date.now() - this.lastWrite)));
       };
-      this.sendTimer = setTimeout(tick, send);
+      this.#sendTimer = setTimeout(tick, send);
     }
     if (receive > 0) {
       const limit = receive + grace;
@@ -188,22 +212,23 @@ class Link {
         if (this.dead) return;
         const silent = Date.now() - this.lastRead;
         if (this.blocked) {
-          this.receiveTimer = setTimeout(check, limit);
+          // Suspended on purpose while the application holds the read (see the Client TSDoc).
+          this.#receiveTimer = setTimeout(check, limit);
         } else if (silent >= limit) {
           onSilent();
         } else {
-          this.receiveTimer = setTimeout(check, limit - silent);
+          this.#receiveTimer = setTimeout(check, limit - silent);
         }
       };
-      this.receiveTimer = setTimeout(check, limit);
+      this.#receiveTimer = setTimeout(check, limit);
     }
   }
 
   /** Stop the timers and drop the transport. */
   kill(error?: Error): void {
     this.dead = true;
-    clearTimeout(this.sendTimer);
-    clearTimeout(this.receiveTimer);
+    clearTimeout(this.#sendTimer);
+    clearTimeout(this.#receiveTimer);
     this.transport.destroy(error);
   }
 }
@@ -220,11 +245,6 @@ function closedError(): StompConnectionError {
   return new StompConnectionError(ErrorCode.CONNECTION_CLOSED, 'the client is closed');
 }
 
-interface PendingReceipt {
-  readonly link: Link;
-  readonly done: Deferred<undefined>;
-}
-
 /** @internal How an entry point opens transports when the user gave no factory. */
 export type DefaultTransport = (options: ConnectOptions) => TransportFactory;
 
@@ -236,30 +256,57 @@ export type DefaultTransport = (options: ConnectOptions) => TransportFactory;
  * operations wait for the new session (`whileDisconnected: 'wait'`, bounded by
  * `disconnectedTimeout`) or fail at once (`'fail'`); waiting operations go out only after the
  * subscriptions were replayed.
+ *
+ * Design decisions worth knowing:
+ *
+ * - **Memory is bounded.** Each subscription buffers at most its `buffer` messages; when one is
+ *   full the client stops reading the connection (a TCP socket or a `ws` WebSocket is paused),
+ *   so a fast broker waits for a slow application. Frames already parsed from the last chunk
+ *   wait in order (at most one chunk's worth). Sends that are not awaited are limited by
+ *   `sendBufferLimit` bytes; beyond it `send` rejects with `ERR_STOMP_LIMIT_EXCEEDED`. A
+ *   browser WebSocket cannot be paused: there, `maxUnreadBytes` caps what may pile up.
+ * - **While reading is held for a full buffer, the silent-server check is suspended.** The
+ *   broker's heart-beats queue behind the messages the application has not taken yet, so
+ *   silence then says nothing about the broker; dropping the connection would redeliver the
+ *   whole backlog. Outgoing heart-beats continue, and the check resumes, with a full period,
+ *   as soon as reading does.
+ * - **Only `failover:` URIs (or `reconnect`) reconnect.** A plain `tcp://` URI means "this
+ *   broker": losing it fails open transactions and unacknowledged deliveries, which an
+ *   application should opt into handling (as with ActiveMQ's and stompest's URIs).
+ * - **Messages are pulled per subscription** (`for await`, `receive()`, or a handler), not as
+ *   "the next frame of any kind" like stompest's `receiveFrame`: RECEIPT and ERROR frames
+ *   settle the operations that asked for them and appear as status events, so a pull of any
+ *   frame would only ever see messages, and each subscription keeps its own bounded buffer.
  */
-export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner, AsyncDisposable {
+export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner {
+  /** Same as {@link Client.close} (defined only where the runtime has `Symbol.asyncDispose`). */
+  declare readonly [Symbol.asyncDispose]: () => Promise<void>;
   /** The resolved options (read-only). */
   readonly options: ResolvedOptions;
   readonly #factory: TransportFactory;
   readonly #schedule: FailoverSchedule;
   readonly #reconnect: boolean;
+  /** The protocol state: subscriptions to replay, open transactions, awaited receipts. */
+  readonly #session = new ClientSession();
   #state: ClientState = ClientState.CONNECTING;
   #link: Link | undefined;
   #generation = 0;
   #ready: Deferred<undefined> = deferred<undefined>();
   readonly #lifetime = new AbortController();
+  /** The consumer side of the session's subscriptions, by id. */
   readonly #subscriptions = new Map<string, Subscription>();
-  readonly #transactions = new Set<Transaction>();
-  readonly #receipts = new Map<string, PendingReceipt>();
+  /** Subscriptions ended while disconnected: dropped from the session before the next replay. */
+  readonly #forget = new Set<string>();
+  /** The caller-side handles of the session's open transactions, by id. */
+  readonly #transactions = new Map<string, Transaction>();
+  /** Callers waiting for the session's awaited receipts, by receipt id. */
+  readonly #receipts = new Map<string, Deferred<undefined>>();
   readonly #listeners = new Map<StatusEventType, Set<Listener>>();
   readonly #statusQueues = new Set<AsyncQueue<StatusEvent>>();
   readonly #closed = deferred<Error | undefined>();
   #closing: Promise<void> | undefined;
   #ids = 0;
-  #connectedInfo: { server: string | undefined; session: string | undefined } = {
-    server: undefined,
-    session: undefined,
-  };
+  #queuedBytes = 0;
 
   /** @internal Use `connect()`. */
   constructor(options: ConnectOptions, defaultTransport: DefaultTransport) {
@@ -299,7 +346,12 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
 
   /** The `server` header of the last CONNECTED frame. */
   get server(): string | undefined {
-    return this.#connectedInfo.server;
+    return this.#session.server;
+  }
+
+  /** Bytes of message bodies accepted by `send()` and not yet written to the connection. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
   }
 
   /** Resolves when the client is closed for good: with the error that closed it, if any. */
@@ -313,7 +365,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
       const link = await this.#connectLoop(signal);
       this.#established(link, false);
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
+      const error = toError(err);
       this.#finish(error);
       throw error;
     }
@@ -395,7 +447,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
       }
       if (step.delay > 0) {
         await sleep(step.delay, lifetime);
-        if (signal?.aborted === true) throw this.#abortReason(signal);
+        if (signal?.aborted === true) throw abortError(signal, 'connect');
       }
       if (lifetime.aborted) throw closedError();
       try {
@@ -406,9 +458,9 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
         // A broker that answers CONNECT with ERROR rejects us (login, vhost): never retried.
         if (err instanceof StompServerError) throw err;
         if (this.#lifetime.signal.aborted) throw closedError();
-        if (signal?.aborted === true) throw this.#abortReason(signal);
+        if (signal?.aborted === true) throw abortError(signal, 'connect');
         lastError = err;
-        this.#emit({ type: 'error', error: err instanceof Error ? err : new Error(String(err)) });
+        this.#emit({ type: 'error', error: toError(err) });
       }
     }
     throw new StompConnectionError(
@@ -418,8 +470,9 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     );
   }
 
-  #abortReason(signal: AbortSignal): StompError {
-    return new StompError(ErrorCode.ABORTED, 'connect was aborted', { cause: signal.reason });
+  /** Forget the previous connection's state in the session (subscriptions stay for replay). */
+  #resetSession(): void {
+    if (this.#session.state !== SessionState.DISCONNECTED) this.#session.lost();
   }
 
   /** Open a transport to `broker` and complete the STOMP handshake on it. */
@@ -439,33 +492,24 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
         transport.destroy();
         throw closedError();
       }
-      const generation = ++this.#generation;
-      const opened: Link = new Link(
-        generation,
-        broker,
-        transport,
-        (frame) => {
-          this.#onFrame(opened, frame);
-        },
-        this.options,
-      );
+      const opened = new Link(++this.#generation, broker, transport, this.options);
       link = opened;
       this.#link = opened;
-      void this.#readLoop(opened);
+      this.#resetSession();
       const o = this.options;
-      await opened.write(
-        connectFrame({
-          versions: o.versions,
-          host: o.host ?? broker.host,
-          heartBeat: o.heartBeat,
-          useStompCommand: o.stompCommand && !o.versions.includes('1.0'),
-          ...((o.login ?? broker.login) !== undefined ? { login: (o.login ?? broker.login)! } : {}),
-          ...((o.passcode ?? broker.passcode) !== undefined
-            ? { passcode: (o.passcode ?? broker.passcode)! }
-            : {}),
-          ...(o.headers !== undefined ? { headers: o.headers } : {}),
-        }),
-      );
+      const login = o.login ?? broker.login;
+      const passcode = o.passcode ?? broker.passcode;
+      const connect = this.#session.connect({
+        versions: o.versions,
+        host: o.host ?? broker.host,
+        heartBeat: o.heartBeat,
+        useStompCommand: o.stompCommand && !o.versions.includes('1.0'),
+        ...(login === undefined ? {} : { login }),
+        ...(passcode === undefined ? {} : { passcode }),
+        ...(o.headers === undefined ? {} : { headers: o.headers }),
+      });
+      void this.#readLoop(opened);
+      await opened.write(connect, 'CONNECT', {});
       await opened.handshake.promise;
       return opened;
     };
@@ -480,7 +524,10 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
       const l = link;
       if (l !== undefined) {
         l.kill();
-        if (this.#link === l) this.#link = undefined;
+        if (this.#link === l) {
+          this.#link = undefined;
+          this.#resetSession();
+        }
       }
       throw err;
     } finally {
@@ -488,7 +535,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     }
   }
 
-  /** The handshake completed: start heart-beats, replay subscriptions, release waiting sends. */
+  /** The session is usable: release waiting operations. */
   #established(link: Link, reconnected: boolean): void {
     this.#state = ClientState.CONNECTED;
     this.#ready.resolve(undefined);
@@ -496,51 +543,77 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
       type: 'connected',
       broker: link.broker,
       version: link.version,
-      server: this.#connectedInfo.server,
-      session: this.#connectedInfo.session,
+      server: this.#session.server,
+      session: this.#session.sessionId,
       reconnected,
     });
   }
+
+  // ---- reading ------------------------------------------------------------------------------
 
   async #readLoop(link: Link): Promise<void> {
     let error: Error | undefined;
     try {
       for await (const chunk of link.transport) {
-        if (link.dead) break;
+        if (!link.isAlive()) break;
         link.lastRead = Date.now();
-        link.parser.push(chunk);
-        // Backpressure: stop reading while a subscription's buffer is full.
-        for (const sub of this.#subscriptions.values()) {
-          if (sub.queue.full && link.alive) {
-            link.blocked = true;
-            await sub.queue.whenNotFull();
-            link.blocked = false;
-            link.lastRead = Date.now();
-          }
+        const frames = link.parse(chunk);
+        for (const frame of frames) {
+          if (!link.isAlive()) break;
+          if (frame.command === 'MESSAGE') await this.#deliver(link, frame);
+          else this.#onFrame(link, frame);
         }
       }
     } catch (err) {
-      error = err instanceof Error ? err : new Error(String(err));
+      error = toError(err);
     }
     this.#lost(link, error ?? lostError());
   }
 
+  /**
+   * Hand a MESSAGE to its subscription, waiting (without reading the connection) while the
+   * subscription's buffer is full, so a buffer never holds more than its capacity.
+   */
+  async #deliver(link: Link, frame: Frame): Promise<void> {
+    if (!link.connected) return;
+    let id: string;
+    try {
+      id = this.#session.message(frame).id;
+    } catch (err) {
+      // A late message for a subscription just removed is normal; anything else is reported.
+      if (!(err instanceof StompError && err.code === ErrorCode.UNKNOWN_SUBSCRIPTION)) {
+        this.#emit({ type: 'error', error: toError(err) });
+      }
+      return;
+    }
+    const sub = this.#subscriptions.get(id);
+    if (sub === undefined || !sub.active) return;
+    if (sub.queue.full) {
+      link.blocked = true;
+      await sub.queue.whenNotFull();
+      link.blocked = false;
+      link.lastRead = Date.now();
+      if (!link.isAlive()) return; // an ended subscription ignores the push
+    }
+    sub.queue.push(new Message(this, frame, sub.id, sub.ack, link.generation));
+  }
+
   #onFrame(link: Link, frame: Frame): void {
-    if (link.dead) return;
     switch (frame.command) {
       case 'CONNECTED':
         if (!link.handshake.settled) this.#onConnected(link, frame);
         return;
-      case 'MESSAGE':
-        this.#onMessage(link, frame);
-        return;
       case 'RECEIPT': {
-        const id = frame.header('receipt-id');
-        const pending = id === undefined ? undefined : this.#receipts.get(id);
-        if (id !== undefined && pending !== undefined && pending.link === link) {
-          this.#receipts.delete(id);
-          pending.done.resolve(undefined);
+        if (this.#link !== link) return;
+        let receiptId: string;
+        try {
+          receiptId = this.#session.received(frame).receiptId;
+        } catch {
+          return; // a receipt nobody waits for (or a duplicate): nothing to settle
         }
+        const waiter = this.#receipts.get(receiptId);
+        this.#receipts.delete(receiptId);
+        waiter?.resolve(undefined);
         return;
       }
       case 'ERROR':
@@ -553,20 +626,18 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
 
   #onConnected(link: Link, frame: Frame): void {
     try {
-      const info = interpretConnected(frame, this.options.versions);
+      const info = this.#session.connected(frame);
       link.version = info.version;
       link.parser.setVersion(info.version);
-      this.#connectedInfo = { server: info.server, session: info.session };
-      const o = this.options;
-      const beats = negotiateHeartBeat(o.heartBeat, info.heartBeat);
-      const grace = o.heartBeatGrace ?? Math.max(1000, Math.floor(beats.receive / 2));
+      const beats = info.heartBeat;
+      const grace = this.options.heartBeatGrace ?? Math.max(1000, Math.floor(beats.receive / 2));
       link.connected = true;
       link.startHeartbeats(beats.send, beats.receive, grace, () => {
         this.#lost(
           link,
           new StompConnectionError(
             ErrorCode.HEARTBEAT_TIMEOUT,
-            `no data from ${link.broker.uri} for ${beats.receive + grace} ms`,
+            `no data from ${link.broker.uri} for ${String(beats.receive + grace)} ms`,
           ),
         );
       });
@@ -576,23 +647,6 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     }
   }
 
-  #onMessage(link: Link, frame: Frame): void {
-    const id = frame.header('subscription');
-    let sub = id === undefined ? undefined : this.#subscriptions.get(id);
-    if (sub === undefined && id === undefined) {
-      // STOMP 1.0 brokers may omit `subscription`: route by destination.
-      const destination = frame.header('destination');
-      for (const s of this.#subscriptions.values()) {
-        if (s.destination === destination) {
-          sub = s;
-          break;
-        }
-      }
-    }
-    if (sub === undefined || !sub.active) return;
-    sub.queue.push(new Message(this, frame, sub.id, sub.ack, link.generation));
-  }
-
   #onError(link: Link, frame: Frame): void {
     const error = interpretError(frame);
     if (!link.handshake.settled) {
@@ -600,10 +654,10 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
       return;
     }
     const receipt = frame.header('receipt-id');
-    const pending = receipt === undefined ? undefined : this.#receipts.get(receipt);
-    if (receipt !== undefined && pending !== undefined) {
+    const waiter = receipt === undefined ? undefined : this.#receipts.get(receipt);
+    if (receipt !== undefined && waiter !== undefined) {
       this.#receipts.delete(receipt);
-      pending.done.reject(error);
+      waiter.reject(error);
     }
     this.#emit({ type: 'error', error });
     // The spec has the server close the connection after an ERROR frame.
@@ -617,14 +671,15 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     link.handshake.reject(error);
     if (this.#link !== link) return;
     this.#link = undefined;
-    if (!link.connected) return; // a failed attempt: the connect loop handles it
+    if (!link.connected) return; // a failed attempt: #open and the connect loop handle it
     const lost = lostError(error);
-    for (const [id, pending] of this.#receipts) {
-      if (pending.link !== link) continue;
-      this.#receipts.delete(id);
-      pending.done.reject(lost);
+    const work = this.#session.lost();
+    for (const { receiptId } of work.receipts) {
+      const waiter = this.#receipts.get(receiptId);
+      this.#receipts.delete(receiptId);
+      waiter?.reject(lost);
     }
-    for (const tx of this.#transactions) tx.lose(error);
+    for (const tx of this.#transactions.values()) tx.lose(error);
     this.#transactions.clear();
     if (this.#state === ClientState.CLOSING || this.#state === ClientState.CLOSED) return;
     this.#emit({ type: 'disconnected', broker: link.broker, error });
@@ -642,24 +697,22 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     try {
       link = await this.#connectLoop(undefined);
     } catch (err) {
-      this.#finish(err instanceof Error ? err : new Error(String(err)));
+      this.#finish(toError(err));
       return;
     }
-    // Replay the subscriptions, same ids and headers, before anything queued goes out.
+    // Replay the subscriptions, same ids and headers, before anything queued goes out. They are
+    // queued together, so that a later UNSUBSCRIBE cannot overtake its SUBSCRIBE.
     try {
-      for (const sub of this.#subscriptions.values()) {
-        if (!sub.active) continue;
-        await link.write(
-          subscribeFrame(link.version, {
-            id: sub.id,
-            destination: sub.destination,
-            ack: sub.ack,
-            headers: sub.headers,
-          }),
-        );
+      for (const id of this.#forget) {
+        if (this.#session.subscription(id) !== undefined) this.#session.unsubscribe(id);
       }
+      this.#forget.clear();
+      const wait = { timeout: this.options.connectTimeout };
+      await Promise.all(
+        this.#session.replay().map((frame) => link.write(frame, 'replaying SUBSCRIBE', wait)),
+      );
     } catch (err) {
-      this.#lost(link, err instanceof Error ? err : new Error(String(err)));
+      this.#lost(link, toError(err));
       return;
     }
     if (this.#link !== link || link.dead) return;
@@ -688,36 +741,52 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     }
   }
 
-  /** Write `build(receiptId)` on `link`, then wait for its RECEIPT when asked. */
+  /**
+   * Build a frame with the session (`build(receiptId)`), write it on `link`, then wait for its
+   * RECEIPT when asked. `options.timeout` bounds the whole operation (default: `writeTimeout`
+   * for the write, `receiptTimeout` for the receipt).
+   */
   async #perform(
     link: Link,
     options: OperationOptions,
     what: string,
     build: (receipt: string | undefined) => Frame,
+    onWritten?: () => void,
   ): Promise<void> {
-    if (options.signal?.aborted === true) {
-      throw new StompError(ErrorCode.ABORTED, `${what} was aborted`, {
-        cause: options.signal.reason,
-      });
+    if (options.signal?.aborted === true) throw abortError(options.signal, what);
+    if (link.dead || this.#link !== link || this.#session.state !== SessionState.CONNECTED) {
+      throw this.#state === ClientState.CLOSING || this.#state === ClientState.CLOSED
+        ? closedError()
+        : lostError();
     }
     const receipt = options.receipt === true ? `rcpt-${String(++this.#ids)}` : undefined;
     const frame = build(receipt);
-    let pending: PendingReceipt | undefined;
+    let waiter: Deferred<undefined> | undefined;
     if (receipt !== undefined) {
-      pending = { link, done: deferred<undefined>() };
-      this.#receipts.set(receipt, pending);
+      waiter = deferred<undefined>();
+      this.#receipts.set(receipt, waiter);
     }
+    const started = Date.now();
     try {
-      await link.write(frame);
+      await link.write(frame, what, {
+        timeout: options.timeout ?? this.options.writeTimeout,
+        signal: options.signal,
+      });
     } catch (err) {
       if (receipt !== undefined) this.#receipts.delete(receipt);
       throw err;
+    } finally {
+      onWritten?.();
     }
-    if (pending === undefined || receipt === undefined) return;
+    if (waiter === undefined || receipt === undefined) return;
+    const timeout =
+      options.timeout === undefined
+        ? this.options.receiptTimeout
+        : Math.max(0, options.timeout - (Date.now() - started));
     await waitFor(
-      pending.done.promise,
+      waiter.promise,
       `the RECEIPT for ${what}`,
-      { timeout: options.timeout ?? this.options.receiptTimeout, signal: options.signal },
+      { timeout, signal: options.signal },
       () => this.#receipts.delete(receipt),
     );
   }
@@ -725,8 +794,13 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
   /**
    * Send a message. Strings are sent as UTF-8 with `content-type: text/plain;charset=utf-8`
    * unless `contentType` or a `content-type` header says otherwise; bytes are sent as they are.
-   * Resolves once the frame is written (the socket accepted it: awaiting sends is the
-   * backpressure), or when the RECEIPT arrives with `{ receipt: true }`.
+   * Resolves once the frame is written (the socket accepted it: after `drain` when its buffer was
+   * full, so awaiting sends is the backpressure), or when the RECEIPT arrives with
+   * `{ receipt: true }`.
+   *
+   * Sends that are not awaited queue up to `sendBufferLimit` bytes of bodies (a single larger
+   * body is accepted when nothing else is queued); beyond that `send` rejects at once with
+   * `ERR_STOMP_LIMIT_EXCEEDED` instead of holding memory without bound.
    *
    * @example
    * ```ts
@@ -743,21 +817,45 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     options: SendOptions = {},
     tx?: Transaction,
   ): Promise<void> {
-    const link = tx === undefined ? await this.#whenReady(options) : this.#txLink(tx);
-    const contentType =
-      options.contentType ?? (typeof body === 'string' ? 'text/plain;charset=utf-8' : undefined);
-    await this.#perform(link, options, `SEND to ${destination}`, (receipt) =>
-      sendFrame(link.version, {
-        destination,
-        body,
-        ...(hasHeader(options.headers, 'content-type') || contentType === undefined
-          ? {}
-          : { contentType }),
-        ...(tx === undefined ? {} : { transaction: tx.id }),
-        ...(receipt === undefined ? {} : { receipt }),
-        ...(options.headers === undefined ? {} : { headers: options.headers }),
-      }),
-    );
+    const size = typeof body === 'string' ? body.length : body.byteLength;
+    if (this.#queuedBytes > 0 && this.#queuedBytes + size > this.options.sendBufferLimit) {
+      throw new StompError(
+        ErrorCode.LIMIT_EXCEEDED,
+        `send to ${destination}: ${String(this.#queuedBytes)} bytes are already queued ` +
+          `(sendBufferLimit ${String(this.options.sendBufferLimit)}); await earlier sends`,
+      );
+    }
+    this.#queuedBytes += size;
+    let queued = true;
+    const release = (): void => {
+      if (!queued) return;
+      queued = false;
+      this.#queuedBytes -= size;
+    };
+    try {
+      const link = tx === undefined ? await this.#whenReady(options) : this.#txLink(tx);
+      const contentType =
+        options.contentType ?? (typeof body === 'string' ? 'text/plain;charset=utf-8' : undefined);
+      await this.#perform(
+        link,
+        options,
+        `SEND to ${destination}`,
+        (receipt) =>
+          this.#session.send({
+            destination,
+            body,
+            ...(hasHeader(options.headers, 'content-type') || contentType === undefined
+              ? {}
+              : { contentType }),
+            ...(tx === undefined ? {} : { transaction: tx.id }),
+            ...(receipt === undefined ? {} : { receipt }),
+            ...(options.headers === undefined ? {} : { headers: options.headers }),
+          }),
+        release,
+      );
+    } finally {
+      release();
+    }
   }
 
   /**
@@ -783,10 +881,6 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     if (!isAckMode(ack, '1.2')) {
       throw new StompInvalidArgumentError(`unknown ack mode ${JSON.stringify(ack)}`);
     }
-    const id = options.id ?? `sub-${String(++this.#ids)}`;
-    if (this.#subscriptions.has(id)) {
-      throw new StompInvalidArgumentError(`subscription id ${JSON.stringify(id)} is in use`);
-    }
     const buffer = options.buffer ?? this.options.subscriptionBuffer;
     if (!Number.isSafeInteger(buffer) || buffer < 1) {
       throw new StompInvalidArgumentError('buffer must be a positive integer');
@@ -801,47 +895,53 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     }
     const headers: [string, string][] = [...headerPairs(options.headers), ...extra];
     const link = await this.#whenReady(options);
-    const sub = new Subscription(this, id, destination, ack, headers, buffer);
-    this.#subscriptions.set(id, sub);
+    let sub: Subscription | undefined;
     try {
-      await this.#perform(link, options, `SUBSCRIBE to ${destination}`, (receipt) =>
-        subscribeFrame(link.version, {
-          id,
+      await this.#perform(link, options, `SUBSCRIBE to ${destination}`, (receipt) => {
+        const frame = this.#session.subscribe({
           destination,
           ack,
           headers,
+          ...(options.id === undefined ? {} : { id: options.id }),
           ...(receipt === undefined ? {} : { receipt }),
-        }),
-      );
+        });
+        const id = frame.header('id') ?? '';
+        sub = new Subscription(this, id, destination, ack, buffer);
+        this.#subscriptions.set(id, sub);
+        return frame;
+      });
     } catch (err) {
-      this.#subscriptions.delete(id);
-      sub.end();
+      // The broker may hold the subscription (e.g. a receipt timed out): take it back.
+      if (sub !== undefined) await sub.unsubscribe().catch(() => undefined);
       throw err;
     }
+    const made = sub as unknown as Subscription;
     if (handler !== undefined) {
-      sub.run(handler, (error) => {
-        this.#emit({
-          type: 'error',
-          error: error instanceof Error ? error : new Error(String(error)),
-        });
+      made.run(handler, (error) => {
+        this.#emit({ type: 'error', error: toError(error) });
       });
     }
-    return sub;
+    return made;
   }
 
   /** @internal Called by {@link Subscription.unsubscribe}. */
   async unsubscribe(sub: Subscription, options: OperationOptions): Promise<void> {
     if (this.#subscriptions.get(sub.id) !== sub) return;
     this.#subscriptions.delete(sub.id);
+    if (this.#session.subscription(sub.id) === undefined) return;
     const link = this.#link;
-    // Without a session there is nothing to tell the broker: the subscription is not replayed.
-    if (this.#state !== ClientState.CONNECTED || link === undefined || link.dead) return;
+    if (
+      link?.connected !== true ||
+      link.dead ||
+      this.#session.state !== SessionState.CONNECTED ||
+      this.#state === ClientState.CLOSING
+    ) {
+      // Nothing to tell a broker now; the subscription is not replayed on the next connection.
+      this.#forget.add(sub.id);
+      return;
+    }
     await this.#perform(link, options, `UNSUBSCRIBE ${sub.id}`, (receipt) =>
-      unsubscribeFrame(link.version, {
-        id: sub.id,
-        destination: sub.destination,
-        ...(receipt === undefined ? {} : { receipt }),
-      }),
+      this.#session.unsubscribe(sub.id, receipt === undefined ? {} : { receipt }),
     );
   }
 
@@ -849,7 +949,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
   async acknowledge(command: 'ACK' | 'NACK', message: Message, options: AckOptions): Promise<void> {
     const link = this.#link;
     if (link?.generation !== message.generation || !link.connected || link.dead) {
-      throw new StompError(
+      throw new StompConnectionError(
         ErrorCode.STALE_MESSAGE,
         `cannot ${command} message ${message.messageId}: it came over an earlier connection ` +
           '(the broker redelivers unacknowledged messages)',
@@ -863,15 +963,14 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     }
     const transaction =
       typeof options.transaction === 'string' ? options.transaction : options.transaction?.id;
-    const ids = ackHeaders(message.frame, link.version);
     await this.#perform(link, options, `${command} ${message.messageId}`, (receipt) => {
       const frameOptions = {
         ...(transaction === undefined ? {} : { transaction }),
         ...(receipt === undefined ? {} : { receipt }),
       };
       return command === 'ACK'
-        ? ackFrame(link.version, ids, frameOptions)
-        : nackFrame(link.version, ids, frameOptions);
+        ? this.#session.ack(message.frame, frameOptions)
+        : this.#session.nack(message.frame, frameOptions);
     });
   }
 
@@ -887,19 +986,23 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
    */
   async begin(options: OperationOptions & { readonly id?: string } = {}): Promise<Transaction> {
     const link = await this.#whenReady(options);
-    const id = options.id ?? `tx-${String(++this.#ids)}`;
-    const tx = new Transaction(this, id, link.generation);
-    this.#transactions.add(tx);
+    let tx: Transaction | undefined;
     try {
-      await this.#perform(link, options, `BEGIN ${id}`, (receipt) =>
-        beginFrame(link.version, id, receipt === undefined ? {} : { receipt }),
-      );
+      await this.#perform(link, options, 'BEGIN', (receipt) => {
+        const frame = this.#session.begin(options.id, receipt === undefined ? {} : { receipt });
+        const id = frame.header('transaction') ?? '';
+        tx = new Transaction(this, id, link.generation);
+        this.#transactions.set(id, tx);
+        return frame;
+      });
     } catch (err) {
-      this.#transactions.delete(tx);
-      tx.lose(err instanceof Error ? err : undefined);
+      if (tx !== undefined) {
+        this.#transactions.delete(tx.id);
+        tx.lose(toError(err));
+      }
       throw err;
     }
-    return tx;
+    return tx as unknown as Transaction;
   }
 
   /**
@@ -945,13 +1048,13 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     command: 'COMMIT' | 'ABORT',
     options: OperationOptions,
   ): Promise<void> {
-    this.#transactions.delete(tx);
+    this.#transactions.delete(tx.id);
     const link = this.#txLink(tx);
     await this.#perform(link, options, `${command} ${tx.id}`, (receipt) => {
       const frameOptions = receipt === undefined ? {} : { receipt };
       return command === 'COMMIT'
-        ? commitFrame(link.version, tx.id, frameOptions)
-        : abortFrame(link.version, tx.id, frameOptions);
+        ? this.#session.commit(tx.id, frameOptions)
+        : this.#session.abort(tx.id, frameOptions);
     });
   }
 
@@ -961,7 +1064,8 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
    * Close gracefully: send DISCONNECT with a receipt, wait for it (up to `timeout`, default the
    * `closeTimeout` option), then close the transport. Frames written before are processed by the
    * broker first. Subscriptions end (their buffered messages stay readable); waiting operations
-   * reject with `ERR_STOMP_CONNECTION_CLOSED`. Idempotent.
+   * reject with `ERR_STOMP_CONNECTION_CLOSED`. Idempotent. Also `await using client = ...`
+   * where the runtime has `Symbol.asyncDispose`.
    */
   close(options: WaitOptions = {}): Promise<void> {
     this.#closing ??= this.#close(options);
@@ -982,7 +1086,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
           link,
           { receipt: true, timeout, signal: options.signal },
           'DISCONNECT',
-          (receipt) => disconnectFrame(link.version, receipt === undefined ? {} : { receipt }),
+          (receipt) => this.#session.disconnect(receipt === undefined ? {} : { receipt }),
         );
         link.dead = true;
         await waitFor(link.transport.close(), 'closing the transport', {
@@ -1001,11 +1105,6 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     this.#finish(error);
   }
 
-  /** Same as {@link Client.close}. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
   #finish(error: Error | undefined): void {
     if (this.#state === ClientState.CLOSED) return;
     this.#state = ClientState.CLOSED;
@@ -1016,11 +1115,13 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
       link.kill(error);
       link.handshake.reject(error ?? closedError());
     }
+    this.#session.close();
+    this.#forget.clear();
     const failure = error ?? closedError();
     this.#ready.reject(failure);
-    for (const pending of this.#receipts.values()) pending.done.reject(failure);
+    for (const waiter of this.#receipts.values()) waiter.reject(failure);
     this.#receipts.clear();
-    for (const tx of this.#transactions) tx.lose(error);
+    for (const tx of this.#transactions.values()) tx.lose(error);
     this.#transactions.clear();
     for (const sub of this.#subscriptions.values()) sub.end(error);
     this.#subscriptions.clear();
@@ -1033,6 +1134,10 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     this.#closed.resolve(error);
   }
 }
+
+defineAsyncDispose(Client.prototype, function (this: Client) {
+  return this.close();
+});
 
 function headerPairs(init: SendOptions['headers']): [string, string][] {
   if (init === undefined) return [];

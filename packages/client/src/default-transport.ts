@@ -22,6 +22,7 @@ export function webSocketFactory(options: ConnectOptions): TransportFactory {
         .reverse()
         .map((v) => STOMP_SUBPROTOCOLS[v]),
       signal: context.signal,
+      maxUnreadBytes: options.maxUnreadBytes,
     });
   };
 }

@@ -67,6 +67,9 @@ export interface ConnectOptions {
   /**
    * Reconnect after a lost connection. Default: on for `failover:` URIs (with the URI's options),
    * off otherwise. `true` turns it on with the URI's options; an object overrides some of them.
+   *
+   * A plain `tcp://` URI does not reconnect on purpose: a reconnect loses open transactions and
+   * makes unacknowledged messages stale (redelivered), which an application should opt into.
    */
   readonly reconnect?: boolean | Partial<FailoverOptions> | undefined;
   /** Random source in [0, 1) for broker shuffling and jitter (default `Math.random`). */
@@ -82,6 +85,23 @@ export interface ConnectOptions {
   readonly subscriptionBuffer?: number | undefined;
   /** Parser limits for frames from the broker. */
   readonly limits?: Partial<ParserLimits> | undefined;
+  /**
+   * Bytes of message bodies that `send()` calls not yet written may hold (default 16 MiB;
+   * strings count one byte per character). Beyond it `send` rejects with
+   * `ERR_STOMP_LIMIT_EXCEEDED`; a single larger body is accepted when nothing else is queued.
+   */
+  readonly sendBufferLimit?: number | undefined;
+  /**
+   * Longest wait for the connection to accept a frame (its socket buffer to drain) when an
+   * operation names no `timeout` (default 30000 ms).
+   */
+  readonly writeTimeout?: number | undefined;
+  /**
+   * Bytes received over a WebSocket that cannot be paused (a browser's) and not yet read by the
+   * client before the connection is failed with `ERR_STOMP_LIMIT_EXCEEDED` (default 64 MiB).
+   * Set a `prefetch` on subscriptions so that a broker never gets that far ahead.
+   */
+  readonly maxUnreadBytes?: number | undefined;
 }
 
 /** Options every operation that writes a frame takes. */
@@ -135,6 +155,8 @@ export interface ResolvedOptions {
   readonly disconnectedTimeout: number;
   readonly subscriptionBuffer: number;
   readonly limits: Partial<ParserLimits> | undefined;
+  readonly sendBufferLimit: number;
+  readonly writeTimeout: number;
 }
 
 const DEFAULTS = Object.freeze({
@@ -146,6 +168,8 @@ const DEFAULTS = Object.freeze({
   whileDisconnected: 'wait',
   disconnectedTimeout: 30000,
   subscriptionBuffer: 256,
+  sendBufferLimit: 16 * 1024 * 1024,
+  writeTimeout: 30000,
 });
 
 function duration(name: string, value: unknown, fallback: number): number {
@@ -200,5 +224,7 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
     ),
     subscriptionBuffer: buffer,
     limits: options.limits,
+    sendBufferLimit: duration('sendBufferLimit', options.sendBufferLimit, DEFAULTS.sendBufferLimit),
+    writeTimeout: duration('writeTimeout', options.writeTimeout, DEFAULTS.writeTimeout),
   });
 }

@@ -1,10 +1,9 @@
 // A subscription: an async-iterable, bounded message buffer with a pull form and a callback form.
-import type { HeadersInit } from '@stompede/core';
 import type { Message } from './message.js';
 import type { AckMode } from '@stompede/core';
 import type { OperationOptions } from './options.js';
 import { AsyncQueue } from './queue.js';
-import type { WaitOptions } from './util.js';
+import { defineAsyncDispose, type WaitOptions } from './util.js';
 
 /** @internal What a subscription needs from its client. */
 export interface SubscriptionOwner {
@@ -18,9 +17,11 @@ export type MessageHandler = (message: Message) => void | Promise<void>;
  * Messages from one SUBSCRIBE. Iterate it with `for await` (leaving the loop unsubscribes), pull
  * with {@link Subscription.receive}, or pass a handler to `client.subscribe`.
  *
- * The buffer is bounded: while it is full the client stops reading from the broker, so a slow
- * consumer slows the connection down instead of growing memory. Iterate (or receive) from one
- * place only.
+ * The buffer is bounded: it never holds more than its capacity; while it is full the client
+ * stops reading from the broker (nothing else on that connection is read either, receipts
+ * included), so a slow consumer slows the connection down instead of growing memory. Iterate
+ * (or receive) from one place only. `await using sub = await client.subscribe(...)` unsubscribes
+ * where the runtime has `Symbol.asyncDispose`.
  *
  * @example
  * ```ts
@@ -32,15 +33,15 @@ export type MessageHandler = (message: Message) => void | Promise<void>;
  * }
  * ```
  */
-export class Subscription implements AsyncIterable<Message>, AsyncDisposable {
+export class Subscription implements AsyncIterable<Message> {
+  /** Unsubscribes (for `await using`; defined only where the runtime has `Symbol.asyncDispose`). */
+  declare readonly [Symbol.asyncDispose]: () => Promise<void>;
   /** The subscription id (the `id` header), kept across reconnects. */
   readonly id: string;
   /** The destination subscribed to. */
   readonly destination: string;
   /** The acknowledgement mode. */
   readonly ack: AckMode;
-  /** @internal The SUBSCRIBE headers, replayed after a reconnect. */
-  readonly headers: HeadersInit;
   /** @internal */
   readonly queue: AsyncQueue<Message>;
   readonly #owner: SubscriptionOwner;
@@ -53,14 +54,12 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable {
     id: string,
     destination: string,
     ack: AckMode,
-    headers: HeadersInit,
     capacity: number,
   ) {
     this.#owner = owner;
     this.id = id;
     this.destination = destination;
     this.ack = ack;
-    this.headers = headers;
     this.queue = new AsyncQueue<Message>(capacity);
   }
 
@@ -111,11 +110,6 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable {
     return this.#unsubscribing;
   }
 
-  /** Unsubscribes (for `await using`). */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.unsubscribe().catch(() => undefined);
-  }
-
   /** @internal The client ended the subscription (closed, or failed with `error`). */
   end(error?: Error): void {
     this.#active = false;
@@ -143,3 +137,7 @@ export class Subscription implements AsyncIterable<Message>, AsyncDisposable {
     })();
   }
 }
+
+defineAsyncDispose(Subscription.prototype, async function (this: Subscription) {
+  await this.unsubscribe().catch(() => undefined);
+});

@@ -2,6 +2,7 @@
 import { type BodyInit, ErrorCode, StompConnectionError, StompError } from '@stompede/core';
 import type { AckOptions, Message } from './message.js';
 import type { OperationOptions, SendOptions } from './options.js';
+import { defineAsyncDispose } from './util.js';
 
 /** Where a transaction stands. */
 export const TransactionState = {
@@ -29,13 +30,16 @@ export interface TransactionOwner {
 
 /**
  * An open transaction. Frames sent through it carry its `transaction` header. Disposing it
- * (`await using tx = await client.begin()`) aborts it unless it was committed.
+ * (`await using tx = await client.begin()`, where the runtime has `Symbol.asyncDispose`) aborts
+ * it unless it was committed.
  *
  * If the connection is lost while the transaction is open the broker discards it: the
  * transaction becomes `lost` and every later operation on it rejects with
  * `ERR_STOMP_CONNECTION_LOST`.
  */
-export class Transaction implements AsyncDisposable {
+export class Transaction {
+  /** Aborts the transaction unless it was committed or aborted (for `await using`; defined only where the runtime has `Symbol.asyncDispose`). */
+  declare readonly [Symbol.asyncDispose]: () => Promise<void>;
   /** The transaction id. */
   readonly id: string;
   /** @internal The connection the transaction lives on. */
@@ -94,11 +98,6 @@ export class Transaction implements AsyncDisposable {
     return this.#owner.finishTransaction(this, 'ABORT', options);
   }
 
-  /** Aborts the transaction unless it was committed or aborted. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#state === TransactionState.OPEN) await this.abort().catch(() => undefined);
-  }
-
   /** @internal The connection was lost. */
   lose(cause: Error | undefined): void {
     if (this.#state !== TransactionState.OPEN) return;
@@ -116,3 +115,7 @@ export class Transaction implements AsyncDisposable {
     return new StompError(ErrorCode.INVALID_STATE, `transaction ${this.id} is ${this.#state}`);
   }
 }
+
+defineAsyncDispose(Transaction.prototype, async function (this: Transaction) {
+  if (this.state === TransactionState.OPEN) await this.abort().catch(() => undefined);
+});

@@ -54,16 +54,23 @@ export class ChunkSource implements AsyncIterable<Uint8Array> {
   private ended = false;
   private failure: Error | undefined;
   private iterated = false;
+  private queuedBytes = 0;
 
   constructor(
     private readonly highWaterMark: number,
     private readonly onDemand: () => void,
   ) {}
 
+  /** Bytes queued and not yet pulled. */
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
   /** Queue a received chunk; `false` means pause the source until {@link onDemand} is called. */
   push(chunk: Uint8Array): boolean {
     if (this.ended) return false;
     this.chunks.push(chunk);
+    this.queuedBytes += chunk.byteLength;
     this.wake();
     return this.chunks.length < this.highWaterMark;
   }
@@ -90,6 +97,7 @@ export class ChunkSource implements AsyncIterable<Uint8Array> {
     for (;;) {
       const chunk = this.chunks.shift();
       if (chunk !== undefined) {
+        this.queuedBytes -= chunk.byteLength;
         if (this.chunks.length === 0) this.onDemand();
         yield chunk;
         continue;

@@ -1,5 +1,5 @@
 // Small async helpers: deferreds and waits that honour a timeout and an AbortSignal.
-import { ErrorCode, StompError, StompTimeoutError } from '@stompede/core';
+import { StompAbortError, StompTimeoutError, type StompError } from '@stompede/core';
 
 /** A promise with its settle functions exposed. */
 export interface Deferred<T> {
@@ -46,8 +46,8 @@ export interface WaitOptions {
 }
 
 /** The error an aborted wait rejects with. */
-export function abortError(signal: AbortSignal, what: string): StompError {
-  return new StompError(ErrorCode.ABORTED, `${what} was aborted`, { cause: signal.reason });
+export function abortError(signal: AbortSignal, what: string): StompAbortError {
+  return new StompAbortError(`${what} was aborted`, { cause: signal.reason });
 }
 
 /**
@@ -115,4 +115,22 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** Check a non-negative finite number option. */
 export function isDuration(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && (Number.isFinite(value) || value === Infinity);
+}
+
+/**
+ * Define `[Symbol.asyncDispose]` on `proto` only where the runtime has the symbol (Node 20+,
+ * recent engines). Browsers without it get no method under a bogus `"undefined"` key.
+ */
+export function defineAsyncDispose<T extends object>(
+  proto: T,
+  dispose: (this: T) => Promise<void>,
+): void {
+  const symbol = (Symbol as { readonly asyncDispose?: symbol }).asyncDispose;
+  if (typeof symbol !== 'symbol') return;
+  Object.defineProperty(proto, symbol, {
+    value: dispose,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
 }

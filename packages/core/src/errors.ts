@@ -124,6 +124,16 @@ export class StompTimeoutError extends StompError {
   }
 }
 
+/**
+ * An operation was cancelled through its `AbortSignal` (code `ERR_STOMP_ABORTED`); the signal's
+ * `reason` is the `cause`. The counterpart of {@link StompTimeoutError} for cancellation.
+ */
+export class StompAbortError extends StompError {
+  constructor(message: string, options: StompErrorOptions = {}) {
+    super(ErrorCode.ABORTED, message, options);
+  }
+}
+
 /** The server sent an ERROR frame; `frame` holds it and `message` is its `message` header. */
 export class StompServerError extends StompError {
   /** The ERROR frame as received. */

@@ -27,6 +27,7 @@ export {
   StompInvalidArgumentError,
   StompConnectionError,
   StompTimeoutError,
+  StompAbortError,
   StompServerError,
 } from './errors.js';
 export type { StompErrorOptions } from './errors.js';

@@ -487,6 +487,7 @@ export class MemoryClientTransport implements FakeTransport {
   private done = false;
   private failure: Error | undefined;
   private resolveClosed!: (err: Error | undefined) => void;
+  private held: { resolve: () => void; reject: (err: Error) => void }[] | undefined;
 
   constructor() {
     this.closed = new Promise((resolve) => {
@@ -511,6 +512,13 @@ export class MemoryClientTransport implements FakeTransport {
     if (this.done) return;
     this.done = true;
     this.failure = error;
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const write of held) {
+      write.reject(
+        new StompConnectionError(ErrorCode.CONNECTION_CLOSED, 'the transport is closed'),
+      );
+    }
     this.signal();
     this.resolveClosed(error);
   }
@@ -538,6 +546,26 @@ export class MemoryClientTransport implements FakeTransport {
     }
   }
 
+  /**
+   * Simulate a socket whose buffer is full: from now on each write is delivered but resolves
+   * only after {@link releaseWrites} (as a socket's write resolves on `drain`).
+   */
+  holdWrites(): void {
+    this.held ??= [];
+  }
+
+  /** Resolve the held writes and stop holding. */
+  releaseWrites(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const write of held) write.resolve();
+  }
+
+  /** Writes accepted and not yet resolved (see {@link holdWrites}). */
+  get heldWrites(): number {
+    return this.held?.length ?? 0;
+  }
+
   write(chunks: readonly Uint8Array[]): Promise<void> {
     if (this.done) {
       return Promise.reject(
@@ -545,7 +573,9 @@ export class MemoryClientTransport implements FakeTransport {
       );
     }
     this.onWrite(chunks);
-    return Promise.resolve();
+    const held = this.held;
+    if (held === undefined) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => held.push({ resolve, reject }));
   }
 
   close(): Promise<void> {
@@ -562,4 +592,26 @@ export class MemoryClientTransport implements FakeTransport {
       this.onClose();
     }
   }
+}
+
+/**
+ * The last transport a {@link FakeServer} opened, for tests that need to act on the client's end
+ * (hold writes, count unread chunks). Wraps the server's factory.
+ */
+export function trackTransports(server: FakeServer): {
+  readonly factory: (endpoint?: FakeEndpoint) => Promise<MemoryClientTransport>;
+  readonly last: () => MemoryClientTransport;
+} {
+  let last: MemoryClientTransport | undefined;
+  return {
+    factory: async (endpoint) => {
+      const transport = await server.transport(endpoint);
+      last = transport;
+      return transport;
+    },
+    last: () => {
+      if (last === undefined) throw new Error('fake server: no transport opened yet');
+      return last;
+    },
+  };
 }

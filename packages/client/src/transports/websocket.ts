@@ -9,6 +9,12 @@ import { abortError, deferred } from '../util.js';
 /** The subset of the W3C `WebSocket` this transport uses (matches browsers and `ws`). */
 export interface WebSocketLike {
   binaryType: string;
+  /** `ws` (Node) only: stop reading the socket. Browsers have no way to pause a WebSocket. */
+  pause?: () => void;
+  /** `ws` (Node) only: resume reading. */
+  resume?: () => void;
+  /** `ws` (Node) only: destroy the socket at once. */
+  terminate?: () => void;
   readonly readyState: number;
   readonly bufferedAmount: number;
   readonly protocol: string;
@@ -36,11 +42,25 @@ export interface WebSocketTransportOptions {
   readonly signal?: AbortSignal | undefined;
   /**
    * Writes wait while more than this many bytes are queued in the socket (default 1 MiB).
-   * Browsers offer no drain event, so the buffer is polled every `pollInterval` ms.
+   * The W3C WebSocket has no drain event (`bufferedAmount` is its only backpressure signal), so
+   * the buffer is polled every `pollInterval` ms while it is over the mark; writes under the
+   * mark never wait.
    */
   readonly highWaterMark?: number | undefined;
   /** Poll interval in ms while waiting for the send buffer to drain (default 10). */
   readonly pollInterval?: number | undefined;
+  /**
+   * Messages received and not yet read by the client before reading pauses (default 16). With a
+   * WebSocket that can pause (`ws` on Node) the socket is paused there, so memory stays bounded.
+   */
+  readonly readHighWaterMark?: number | undefined;
+  /**
+   * For a WebSocket that cannot pause (a browser's): bytes received and not yet read by the
+   * client before the connection is failed with `ERR_STOMP_LIMIT_EXCEEDED` (default 64 MiB).
+   * Bound what a broker may send ahead with STOMP flow control (a client ack mode and a
+   * `prefetch`) so that this limit is never reached.
+   */
+  readonly maxUnreadBytes?: number | undefined;
 }
 
 /** The STOMP WebSocket subprotocol for each version. */
@@ -143,15 +163,41 @@ class WebSocketTransport implements Transport {
     this.pollInterval = options.pollInterval ?? 10;
     const closed = deferred<Error | undefined>();
     this.closed = closed.promise;
-    // A WebSocket cannot be paused: the queue is unbounded here and reading keeps pace only as
-    // far as the peer respects STOMP-level flow control (ack modes, prefetch).
-    this.source = new ChunkSource(Infinity, () => undefined);
+    // `ws` can pause its socket: reading is bounded like TCP. A browser WebSocket cannot be
+    // paused: what it receives is queued up to maxUnreadBytes, then the connection is failed
+    // rather than holding memory without bound.
+    const pausable = typeof socket.pause === 'function' && typeof socket.resume === 'function';
+    const maxUnreadBytes = options.maxUnreadBytes ?? 64 * 1024 * 1024;
+    let paused = false;
+    this.source = new ChunkSource(options.readHighWaterMark ?? 16, () => {
+      if (paused) {
+        paused = false;
+        socket.resume?.();
+      }
+    });
+    const push = (chunk: Uint8Array): void => {
+      if (this.source.push(chunk)) return;
+      if (pausable) {
+        if (!paused) {
+          paused = true;
+          socket.pause?.();
+        }
+      } else if (this.source.bytes > maxUnreadBytes) {
+        this.destroy(
+          new StompConnectionError(
+            ErrorCode.LIMIT_EXCEEDED,
+            `more than ${String(maxUnreadBytes)} bytes received and not read: a browser ` +
+              'WebSocket cannot be paused (set a prefetch, or raise maxUnreadBytes)',
+          ),
+        );
+      }
+    };
     socket.onmessage = (event) => {
       const data = event.data;
-      if (typeof data === 'string') this.source.push(utf8Encode(data));
-      else if (data instanceof ArrayBuffer) this.source.push(new Uint8Array(data));
+      if (typeof data === 'string') push(utf8Encode(data));
+      else if (data instanceof ArrayBuffer) push(new Uint8Array(data));
       else if (ArrayBuffer.isView(data)) {
-        this.source.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       }
     };
     socket.onerror = (event) => {
@@ -198,12 +244,19 @@ class WebSocketTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    if (!this.isClosed) this.socket.close(1000);
+    if (!this.isClosed) {
+      this.socket.resume?.(); // the closing handshake needs reading
+      this.socket.close(1000);
+    }
     await this.closed;
   }
 
   destroy(error?: Error): void {
     if (error !== undefined) this.failure ??= error;
-    if (!this.isClosed) this.socket.close(1000);
+    if (this.isClosed) return;
+    if (error !== undefined) this.source.end(this.failure);
+    // `ws` would wait for the peer's close frame, which a paused socket never reads.
+    if (typeof this.socket.terminate === 'function') this.socket.terminate();
+    else this.socket.close(1000);
   }
 }

@@ -1,0 +1,231 @@
+// Memory bounds and waits: subscription buffers, unawaited sends, write timeouts, WebSocket reads.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  Client,
+  connect,
+  connectWebSocket,
+  ErrorCode,
+  StompError,
+  Subscription,
+  Transaction,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from '@stompede/client';
+import { encodeFrameBytes, Frame } from '@stompede/core';
+import { concatBytes } from '@stompede/core/internal';
+import { FakeServer, trackTransports } from '@stompede/testkit';
+import { flush } from './helpers.js';
+
+/** Read through a function, so the assertions above do not narrow the type. */
+const buffered = (sub: Subscription): number => sub.buffered;
+
+async function connectTracked(options: Record<string, unknown> = {}) {
+  const server = new FakeServer();
+  const tracked = trackTransports(server);
+  const pending = connect({
+    url: 'tcp://a:61613',
+    transport: tracked.factory,
+    heartBeat: [0, 0],
+    ...options,
+  });
+  const conn = await server.accept();
+  await conn.handshake();
+  const client = await pending;
+  return { server, conn, client, transport: tracked.last() };
+}
+
+describe('subscription buffer', () => {
+  it('never holds more than its capacity, even when one chunk carries many frames', async () => {
+    const { conn, client, transport } = await connectTracked();
+    const sub = await client.subscribe('/queue/a', { buffer: 2 });
+    const subscribe = await conn.next('SUBSCRIBE');
+    const id = subscribe.header('id')!;
+    const frames = Array.from({ length: 10 }, (_, i) =>
+      encodeFrameBytes(
+        new Frame(
+          'MESSAGE',
+          {
+            subscription: id,
+            'message-id': `m${String(i)}`,
+            destination: '/queue/a',
+            ack: String(i),
+          },
+          `m${String(i)}`,
+        ),
+      ),
+    );
+    conn.sendBytes(concatBytes(frames)); // one chunk, ten frames
+    conn.send('RECEIPT', { 'receipt-id': 'late' }); // a second chunk, read only after them
+    await flush();
+    assert.equal(sub.buffered, 2);
+    assert.equal(transport.unread, 1, 'the next chunk is not read while the buffer is full');
+    const got: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      got.push((await sub.receive({ timeout: 1000 }))!.text);
+      assert.ok(buffered(sub) <= 2);
+    }
+    assert.deepEqual(
+      got,
+      Array.from({ length: 10 }, (_, i) => `m${String(i)}`),
+    );
+    await flush();
+    assert.equal(transport.unread, 0);
+    client.destroy();
+  });
+});
+
+describe('send backpressure', () => {
+  it('waits for the transport to accept each frame, and bounds unawaited sends by sendBufferLimit', async () => {
+    const { conn, client, transport } = await connectTracked({ sendBufferLimit: 10 });
+    transport.holdWrites(); // the socket's buffer is full: writes resolve on "drain"
+    let firstDone = false;
+    const first = client.send('/queue/a', '123456').then(() => {
+      firstDone = true;
+    });
+    const second = client.send('/queue/a', '7890');
+    await assert.rejects(client.send('/queue/a', 'x'), (err: unknown) => {
+      assert.ok(err instanceof StompError);
+      assert.equal(err.code, ErrorCode.LIMIT_EXCEEDED);
+      return true;
+    });
+    await flush();
+    assert.equal(firstDone, false);
+    assert.equal(client.queuedBytes, 10);
+    assert.equal(transport.heldWrites, 1, 'frames go out one at a time');
+    transport.releaseWrites();
+    await Promise.all([first, second]);
+    assert.equal(client.queuedBytes, 0);
+    assert.equal((await conn.next('SEND')).text, '123456');
+    assert.equal((await conn.next('SEND')).text, '7890');
+    await client.send('/queue/a', 'a body larger than the limit is fine alone');
+    client.destroy();
+  });
+
+  it('a write that cannot go out within its timeout rejects with ERR_STOMP_TIMEOUT and is dropped', async (t) => {
+    const { conn, client, transport } = await connectTracked();
+    transport.holdWrites();
+    const blocking = client.send('/queue/a', 'first').catch((err: unknown) => err);
+    await flush();
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const second = client.send('/queue/a', 'second', { timeout: 100 });
+    await flush();
+    t.mock.timers.tick(100);
+    await assert.rejects(second, { code: ErrorCode.TIMEOUT });
+    t.mock.timers.reset();
+    transport.releaseWrites();
+    await blocking;
+    await client.send('/queue/a', 'third');
+    assert.equal((await conn.next('SEND')).text, 'first');
+    assert.equal((await conn.next('SEND')).text, 'third', 'the timed-out frame was not sent');
+    client.destroy();
+  });
+
+  it('an aborted signal cancels a queued write', async () => {
+    const { client, transport } = await connectTracked();
+    transport.holdWrites();
+    void client.send('/queue/a', 'first').catch(() => undefined);
+    const ctl = new AbortController();
+    const second = client.send('/queue/a', 'second', { signal: ctl.signal });
+    await flush();
+    ctl.abort(new Error('user'));
+    await assert.rejects(second, { code: ErrorCode.ABORTED, name: 'StompAbortError' });
+    client.destroy();
+  });
+});
+
+describe('Symbol.asyncDispose', () => {
+  it('is defined under the real symbol, never under an "undefined" key', () => {
+    for (const cls of [Client, Subscription, Transaction]) {
+      assert.equal(typeof cls.prototype[Symbol.asyncDispose], 'function');
+      assert.ok(!Object.getOwnPropertyNames(cls.prototype).includes('undefined'));
+    }
+  });
+});
+
+/** A W3C-style WebSocket driven by the test; `pausable` adds `ws`'s pause()/resume(). */
+function fakeWebSocket(pausable: boolean): {
+  Ctor: WebSocketConstructor;
+  socket: () => WebSocketLike & { paused: number; resumed: number; closed: boolean };
+} {
+  let last: (WebSocketLike & { paused: number; resumed: number; closed: boolean }) | undefined;
+  class Fake implements WebSocketLike {
+    binaryType = 'blob';
+    readyState = 0;
+    bufferedAmount = 0;
+    protocol = 'v12.stomp';
+    paused = 0;
+    resumed = 0;
+    closed = false;
+    onopen: ((event: unknown) => void) | null = null;
+    onmessage: ((event: { readonly data: unknown }) => void) | null = null;
+    onerror: ((event: unknown) => void) | null = null;
+    onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null = null;
+    declare pause?: () => void;
+    declare resume?: () => void;
+    constructor() {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the test drives this instance
+      last = this;
+      if (pausable) {
+        this.pause = () => {
+          this.paused++;
+        };
+        this.resume = () => {
+          this.resumed++;
+        };
+      }
+      setImmediate(() => {
+        this.readyState = 1;
+        this.onopen?.({});
+      });
+    }
+    send(): void {}
+    close(): void {
+      if (this.closed) return;
+      this.closed = true;
+      this.readyState = 3;
+      setImmediate(() => this.onclose?.({ code: 1000, reason: '' }));
+    }
+  }
+  return {
+    Ctor: Fake,
+    socket: () => last!,
+  };
+}
+
+describe('WebSocket reads', () => {
+  it('[WebSocket] pauses a ws socket while the client is behind and resumes when it pulls', async () => {
+    const fake = fakeWebSocket(true);
+    const transport = await connectWebSocket('ws://x/', {
+      WebSocket: fake.Ctor,
+      readHighWaterMark: 4,
+    });
+    const socket = fake.socket();
+    for (let i = 0; i < 6; i++) socket.onmessage?.({ data: `m${String(i)}` });
+    assert.equal(socket.paused, 1);
+    const iterator = transport[Symbol.asyncIterator]();
+    for (let i = 0; i < 6; i++) await iterator.next();
+    assert.ok(socket.resumed >= 1);
+    transport.destroy();
+  });
+
+  it('[WebSocket] fails a browser socket (no pause) past maxUnreadBytes with ERR_STOMP_LIMIT_EXCEEDED', async () => {
+    const fake = fakeWebSocket(false);
+    const transport = await connectWebSocket('ws://x/', {
+      WebSocket: fake.Ctor,
+      readHighWaterMark: 1,
+      maxUnreadBytes: 1000,
+    });
+    const socket = fake.socket();
+    for (let i = 0; i < 3; i++) socket.onmessage?.({ data: new ArrayBuffer(400) });
+    assert.equal(socket.closed, true);
+    await assert.rejects(
+      (async () => {
+        for await (const _ of transport) {
+          // drain what was queued
+        }
+      })(),
+      { code: ErrorCode.LIMIT_EXCEEDED },
+    );
+  });
+});
