@@ -1,4 +1,4 @@
-import { EMPTY_BYTES, utf8Decode, utf8Encode } from './bytes.js';
+import { decodeRange, EMPTY_BYTES, utf8Decode, utf8Encode } from './bytes.js';
 
 /** Frames a client sends. */
 export const ClientCommand = {
@@ -78,44 +78,121 @@ function isIterable(value: HeadersInit): value is Iterable<readonly [string, str
   return typeof (value as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function';
 }
 
+// Passed to the constructor by Frame.fromSpans: "headers come later", without allocating.
+const LAZY: HeadersInit = Object.freeze([]);
+
 /**
  * One STOMP frame: a command, an ordered list of headers (repeats are kept; lookups return the
  * first, as the spec requires), and a body of bytes.
  *
  * Frames produced by the parser may share memory with the chunk they were parsed from; treat
  * bodies as read-only.
+ *
+ * Headers of a parsed frame may be decoded on demand: {@link Frame.header} then compares bytes
+ * and decodes only the value it returns, and {@link Frame.rawHeaders} (and everything built on
+ * it) decodes all of them on first use and caches them. Until then the frame refers to the chunk
+ * its head was parsed from, which is always the chunk its body is a view of: it keeps nothing
+ * alive that the body does not already keep. (The parser decodes the headers of any other frame,
+ * e.g. one with an empty or copied body, before emitting it.) The first full decode drops that
+ * reference.
  */
 export class Frame {
   /** The command, e.g. `SEND`. */
   readonly command: string;
-  /**
-   * Headers flattened as `[name0, value0, name1, value1, ...]`, in wire order, repeats kept.
-   * Use {@link Frame.header} for lookups and {@link Frame.headers} for pairs.
-   */
-  readonly rawHeaders: readonly string[];
   /** The body bytes (empty when there is no body). */
   readonly body: Uint8Array;
+  // Decoded headers, flattened; undefined while they are only in `src`.
+  private raw: readonly string[] | undefined;
+  // Head bytes of a lazily decoded frame, and per header: name start, colon, value end in `src`.
+  private src: Uint8Array | undefined;
+  private spans: readonly number[] | undefined;
 
   constructor(command: string, headers?: HeadersInit, body?: BodyInit) {
     this.command = command;
-    this.rawHeaders = flattenHeaders(headers);
     this.body =
       body === undefined ? EMPTY_BYTES : typeof body === 'string' ? utf8Encode(body) : body;
+    this.raw = headers === LAZY ? undefined : flattenHeaders(headers);
+    this.src = undefined;
+    this.spans = undefined;
   }
 
   /** Build a frame from already-flattened headers without copying them (used by the parser). */
   static fromRaw(command: string, rawHeaders: readonly string[], body: Uint8Array): Frame {
-    const frame = new Frame(command, undefined, body);
-    // Same construction path as user frames, so every Frame shares one hidden class.
-    (frame as { rawHeaders: readonly string[] }).rawHeaders = rawHeaders;
+    const frame = new Frame(command, LAZY, body);
+    frame.raw = rawHeaders;
     return frame;
+  }
+
+  /**
+   * Build a frame whose headers are decoded on demand (used by the parser). `src[spans[3k],
+   * spans[3k+1])` is the name of header k, `spans[3k+1]` its colon and `spans[3k+2]` the end of
+   * its value. The bytes must need no unescaping and no trimming; `spans` is kept, not copied.
+   * @internal
+   */
+  static fromSpans(
+    command: string,
+    src: Uint8Array,
+    spans: readonly number[],
+    body: Uint8Array,
+  ): Frame {
+    const frame = new Frame(command, LAZY, body);
+    frame.src = src;
+    frame.spans = spans;
+    return frame;
+  }
+
+  /**
+   * Headers flattened as `[name0, value0, name1, value1, ...]`, in wire order, repeats kept.
+   * Use {@link Frame.header} for lookups and {@link Frame.headers} for pairs.
+   */
+  get rawHeaders(): readonly string[] {
+    return this.raw ?? this.decodeAll();
+  }
+
+  private decodeAll(): readonly string[] {
+    const src = this.src!;
+    const spans = this.spans!;
+    const raw: string[] = [];
+    for (let k = 0; k < spans.length; k += 3) {
+      const colon = spans[k + 1]!;
+      raw.push(decodeRange(src, spans[k]!, colon), decodeRange(src, colon + 1, spans[k + 2]!));
+    }
+    this.raw = raw;
+    this.src = undefined;
+    this.spans = undefined;
+    return raw;
   }
 
   /** The value of the first header called `name`, or `undefined`. Names are case sensitive. */
   header(name: string): string | undefined {
-    const raw = this.rawHeaders;
+    const raw = this.raw ?? this.lazyRaw(name);
+    if (raw === undefined) return this.lazyHeader(name);
     for (let i = 0; i < raw.length; i += 2) {
       if (raw[i] === name) return raw[i + 1];
+    }
+    return undefined;
+  }
+
+  // Undefined when `name` can be looked up in the bytes (it is ASCII: a wire name equals it exactly
+  // when its bytes are its character codes); otherwise the decoded headers.
+  private lazyRaw(name: string): readonly string[] | undefined {
+    for (let i = 0; i < name.length; i++) {
+      if (name.charCodeAt(i) >= 0x80) return this.decodeAll();
+    }
+    return undefined;
+  }
+
+  private lazyHeader(name: string): string | undefined {
+    const src = this.src!;
+    const spans = this.spans!;
+    const n = name.length;
+    for (let k = 0; k < spans.length; k += 3) {
+      const start = spans[k]!;
+      const colon = spans[k + 1]!;
+      if (colon - start !== n) continue;
+      let i = 0;
+      while (i < n && src[start + i] === name.charCodeAt(i)) i++;
+      if (i === n) return decodeRange(src, colon + 1, spans[k + 2]!);
     }
     return undefined;
   }

@@ -85,6 +85,8 @@ const COMMANDS_BY_LENGTH: ReadonlyMap<number, readonly (readonly [Uint8Array, st
   return map;
 })();
 
+const CONTENT_LENGTH = Uint8Array.from('content-length', (ch) => ch.charCodeAt(0));
+
 function matchCommand(buf: Uint8Array, start: number, end: number): string | undefined {
   const group = COMMANDS_BY_LENGTH.get(end - start);
   if (group === undefined) return undefined;
@@ -138,6 +140,11 @@ export class FrameParser {
   // The frame being read once its head is parsed.
   private command = '';
   private headers: string[] = [];
+  // Or, for a head the fast path left undecoded, the chunk it is in and its spans (see
+  // Frame.fromSpans). The frame keeps that chunk only if its body is a view of the same chunk;
+  // otherwise, and before push returns with the frame incomplete, the headers are decoded.
+  private lazySrc: Uint8Array | undefined = undefined;
+  private lazySpans: number[] = [];
   private body: Uint8Array = EMPTY_BYTES;
   private bodyFilled = 0;
   private bodySize = 0;
@@ -194,6 +201,7 @@ export class FrameParser {
             });
       this.pending.release();
       this.body = EMPTY_BYTES;
+      this.lazySrc = undefined;
       throw this.failure;
     }
   }
@@ -212,6 +220,7 @@ export class FrameParser {
       );
       this.pending.release();
       this.body = EMPTY_BYTES;
+      this.lazySrc = undefined;
       throw this.failure;
     }
   }
@@ -333,7 +342,25 @@ export class FrameParser {
           throw this.failure!;
       }
     }
+    // Never keep a chunk alive between pushes for a head.
+    if (this.lazySrc !== undefined) this.decodeLazyHead();
     this.consumed += end;
+  }
+
+  /**
+   * Decode the headers the fast path left in the chunk (they need no unescaping), and forget the
+   * chunk. Cheaper than copying the header lines: repeated tokens come from the token cache.
+   */
+  private decodeLazyHead(): void {
+    const src = this.lazySrc!;
+    const spans = this.lazySpans;
+    const headers: string[] = [];
+    for (let k = 0; k < spans.length; k += 3) {
+      const colon = spans[k + 1]!;
+      headers.push(decodeRange(src, spans[k]!, colon), decodeRange(src, colon + 1, spans[k + 2]!));
+    }
+    this.headers = headers;
+    this.lazySrc = undefined;
   }
 
   /**
@@ -362,9 +389,18 @@ export class FrameParser {
   }
 
   private emit(body: Uint8Array): void {
-    const frame = Frame.fromRaw(this.command, this.headers, body);
+    let frame: Frame;
+    const src = this.lazySrc;
+    if (src !== undefined && body.buffer === src.buffer) {
+      // The body keeps this chunk alive anyway: the frame may as well decode from it.
+      frame = Frame.fromSpans(this.command, src, this.lazySpans, body);
+      this.lazySrc = undefined;
+    } else {
+      if (src !== undefined) this.decodeLazyHead();
+      frame = Frame.fromRaw(this.command, this.headers, body);
+      this.headers = [];
+    }
     this.state = State.Idle;
-    this.headers = [];
     this.body = EMPTY_BYTES;
     this.bodyFilled = 0;
     this.bodySize = 0;
@@ -570,6 +606,47 @@ export class FrameParser {
     this.state = size === 0 ? State.Terminator : State.FixedBody;
   }
 
+  /** Like {@link finishHead}, with content-length found and parsed in the bytes. */
+  private finishLazyHead(buf: Uint8Array, spans: readonly number[], bodyPos: number): void {
+    let k = 0;
+    for (; k < spans.length; k += 3) {
+      const start = spans[k]!;
+      if (spans[k + 1]! - start !== CONTENT_LENGTH.length) continue;
+      let i = 0;
+      while (i < CONTENT_LENGTH.length && buf[start + i] === CONTENT_LENGTH[i]) i++;
+      if (i === CONTENT_LENGTH.length) break;
+    }
+    if (k === spans.length) {
+      this.state = State.ScanBody;
+      this.bodySize = 0;
+      return;
+    }
+    const from = spans[k + 1]! + 1;
+    const to = spans[k + 2]!;
+    let size = 0;
+    for (let i = from; i < to; i++) {
+      const d = buf[i]! - 48;
+      if (d < 0 || d > 9) {
+        size = -1;
+        break;
+      }
+      size = size * 10 + d;
+    }
+    if (size === -1 || from === to) {
+      throw new StompProtocolError(
+        ErrorCode.INVALID_CONTENT_LENGTH,
+        `content-length ${JSON.stringify(decodeRange(buf, from, to))} is not a non-negative integer`,
+        { header: 'content-length', offset: this.consumed + bodyPos },
+      );
+    }
+    if (!Number.isSafeInteger(size)) size = Infinity;
+    this.checkBodySize(size, bodyPos);
+    this.bodySize = size;
+    this.bodyFilled = 0;
+    this.body = EMPTY_BYTES;
+    this.state = size === 0 ? State.Terminator : State.FixedBody;
+  }
+
   /**
    * The common case in one pass: when the whole head (command line to blank line) is in `buf`
    * from `start`, nothing breaks a limit and every line is well formed, parse it here and return
@@ -623,6 +700,14 @@ export class FrameParser {
     this.command = command;
     this.headSize = lineStart - start;
     const unescape = escaped && escapesApply(command, version);
+    if (!unescape && spans.length > 0) {
+      // Nothing to unescape: the frame decodes its headers when asked. (A head with escapes is
+      // decoded below, now, so that an undefined escape is still raised by push.)
+      this.lazySrc = buf;
+      this.lazySpans = spans;
+      this.finishLazyHead(buf, spans, lineStart);
+      return lineStart;
+    }
     const headers: string[] = [];
     for (let k = 0; k < spans.length; k += 3) {
       const nameStart = spans[k]!;
