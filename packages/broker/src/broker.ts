@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Connection, type ConnectionInfo } from './connection.js';
 import type { Engine } from './engine.js';
 import { MemoryEngine } from './engine/memory.js';
+import { JournalStore } from './store/journal.js';
 import type { Listener, ListenerAddress } from './listen/listener.js';
 import { listenTcp, listenTls } from './listen/tcp.js';
 import { listenWs } from './listen/ws.js';
@@ -21,15 +22,33 @@ export class Broker {
   private listeners: Listener[] = [];
   private closing: Promise<void> | undefined;
 
+  /**
+   * With `dataDir`, the store is opened and recovered here (synchronously): the broker starts
+   * with every persistent message it held.
+   */
   constructor(options: BrokerOptions = {}) {
     this.options = resolveOptions(options);
+    const o = this.options;
+    const p = o.persistence;
     this.engine =
-      this.options.engine ??
+      o.engine ??
       new MemoryEngine({
-        memoryLimit: this.options.memoryLimit,
-        maxDeliveries: this.options.maxDeliveries,
-        maxTopicPending: this.options.maxTopicPending,
+        memoryLimit: o.memoryLimit,
+        maxDeliveries: o.maxDeliveries,
+        maxTopicPending: o.maxTopicPending,
         metrics: this.metrics,
+        ...(o.dataDir === undefined
+          ? {}
+          : {
+              store: new JournalStore({
+                dir: o.dataDir,
+                logger: o.logger,
+                fsync: p.fsync,
+                segmentSize: p.segmentSize,
+              }),
+              persistAll: p.persistAll,
+              ...(p.pageOutBytes === undefined ? {} : { pageOutBytes: p.pageOutBytes }),
+            }),
       });
   }
 

@@ -49,13 +49,16 @@ export interface SubscribeRequest {
 
 /** The engine side of an attached subscription. */
 export interface ConsumerHandle {
-  /** Settle a delivery: the message is consumed. */
-  ack(tag: number): MaybePromise<void>;
+  /**
+   * Settle a delivery: the message is consumed. For a stored message the promise settles once
+   * its removal is durable, unless `awaitDurable` is false (no RECEIPT waits for it).
+   */
+  ack(tag: number, awaitDurable?: boolean): MaybePromise<void>;
   /**
    * Reject a delivery: with `requeue` it goes back ahead of newer messages (or to the dead-letter
    * queue once it reached the delivery limit); without, it is dead-lettered at once.
    */
-  nack(tag: number, requeue: boolean): MaybePromise<void>;
+  nack(tag: number, requeue: boolean, awaitDurable?: boolean): MaybePromise<void>;
   /** The consumer's flow window reopened (its socket drained, or an ACK freed prefetch room). */
   resume(): void;
   /** Detach: unsettled deliveries go back to their queue, redelivered. Idempotent. */
@@ -77,8 +80,17 @@ export interface EngineStats {
  * the session layer turns into an ERROR frame.
  */
 export interface Engine {
-  /** Store and route a message published to `message.destination` from `sessionId`. */
-  publish(vhost: string, sessionId: string, message: Message): MaybePromise<void>;
+  /**
+   * Store and route a message published to `message.destination` from `sessionId`. A persistent
+   * message is durable when the returned promise settles; with `awaitDurable` false (nothing such
+   * as a RECEIPT waits for it) the engine may return before it is.
+   */
+  publish(
+    vhost: string,
+    sessionId: string,
+    message: Message,
+    awaitDurable?: boolean,
+  ): MaybePromise<void>;
   /** Attach a consumer to a destination. */
   subscribe(request: SubscribeRequest, consumer: Consumer): MaybePromise<ConsumerHandle>;
   /** Delete a durable subscription. Resolves to false when it did not exist. */

@@ -1,5 +1,15 @@
 import type { StompVersion } from '@stompede/core';
 
+/** The priority of a message that names none (JMS's default). */
+export const DEFAULT_PRIORITY = 4;
+
+/** Delivery properties, when they do not come from the headers (recovered or copied messages). */
+export interface MessageProperties {
+  readonly persistent: boolean;
+  readonly priority: number;
+  readonly expires: number;
+}
+
 /**
  * A published message: the destination it was sent to, the SEND frame's user headers and its
  * body. Immutable; shared by every queue and delivery that holds it.
@@ -17,6 +27,15 @@ export class Message {
   readonly body: Uint8Array;
   /** Approximate bytes held: body plus headers. */
   readonly size: number;
+  /** `persistent:true` was sent (or the broker makes every message persistent). */
+  readonly persistent: boolean;
+  /** 0 (lowest) to 9 (highest), from the `priority` header; default 4, as JMS. */
+  readonly priority: number;
+  /**
+   * When it expires, in ms since the epoch; 0 = never. From ActiveMQ's `expires` (absolute ms) or
+   * RabbitMQ's `expiration` (ms from publication).
+   */
+  readonly expires: number;
   /** @internal per-version cache of the shared MESSAGE frame bytes (index: 0=1.0, 1=1.1, 2=1.2). */
   encoded: [Uint8Array | undefined, Uint8Array | undefined, Uint8Array | undefined] = [
     undefined,
@@ -24,18 +43,62 @@ export class Message {
     undefined,
   ];
 
-  constructor(destination: string, headers: readonly string[], body: Uint8Array) {
+  constructor(
+    destination: string,
+    headers: readonly string[],
+    body: Uint8Array,
+    properties?: MessageProperties,
+  ) {
     this.destination = destination;
     this.headers = headers;
     this.body = body;
     let size = body.length + destination.length + 64;
-    for (const h of headers) size += h.length + 2;
+    let persistent = false;
+    let priority = DEFAULT_PRIORITY;
+    let expires = 0;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      const value = headers[i + 1] ?? '';
+      size += name.length + value.length + 4;
+      if (properties !== undefined) continue;
+      // Only a few header names matter; their first letters tell them apart cheaply.
+      const c = name.charCodeAt(0);
+      if (c === 112 /* p */) {
+        if (name === 'persistent') persistent = value === 'true';
+        else if (name === 'priority') {
+          const n = Number(value);
+          if (value.length > 0 && Number.isInteger(n)) priority = n < 0 ? 0 : n > 9 ? 9 : n;
+        }
+      } else if (c === 101 /* e */) {
+        if (name === 'expires') {
+          const n = Number(value);
+          if (n > 0 && Number.isFinite(n)) expires = Math.floor(n);
+        } else if (name === 'expiration' && expires === 0) {
+          const n = Number(value);
+          if (value.length > 0 && n >= 0 && Number.isFinite(n))
+            expires = Date.now() + Math.floor(n);
+        }
+      }
+    }
     this.size = size;
+    this.persistent = properties?.persistent ?? persistent;
+    this.priority = properties?.priority ?? priority;
+    this.expires = properties?.expires ?? expires;
   }
 
   /** A copy of this message for another destination, with extra headers first. */
   redirect(destination: string, extra: readonly string[]): Message {
-    return new Message(destination, [...extra, ...this.headers], this.body);
+    return new Message(destination, [...extra, ...this.headers], this.body, this);
+  }
+
+  /** This message, persistent (for a broker that makes every message persistent). */
+  asPersistent(): Message {
+    if (this.persistent) return this;
+    return new Message(this.destination, this.headers, this.body, {
+      persistent: true,
+      priority: this.priority,
+      expires: this.expires,
+    });
   }
 
   /** The cache slot for `version`. */

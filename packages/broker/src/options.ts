@@ -52,14 +52,41 @@ export interface WsListenerOptions {
 /** Any listener. */
 export type ListenerOptions = TcpListenerOptions | TlsListenerOptions | WsListenerOptions;
 
+/** How persistent messages are stored (with {@link BrokerOptions.dataDir}). */
+export interface PersistenceOptions {
+  /** Make every message persistent, whatever its `persistent` header says. Default false. */
+  readonly persistAll?: boolean;
+  /**
+   * fdatasync each group of writes before receipting them. Default true; false trades crash
+   * safety (a power loss, not a process crash) for speed.
+   */
+  readonly fsync?: boolean;
+  /** Bytes per journal segment file. Default 64 MiB. */
+  readonly segmentSize?: number;
+  /**
+   * Bytes of message data held in memory beyond which persistent messages are kept on disk only
+   * and paged in as consumers reach them. Default half of `memoryLimit` (64 MiB without a limit).
+   */
+  readonly pageOutBytes?: number;
+}
+
 /** Options of {@link createBroker}. Every field is optional. */
 export interface BrokerOptions {
   /** Listeners {@link Broker.listen} opens. Default one TCP listener on 127.0.0.1:61613. */
   readonly listeners?: readonly ListenerOptions[];
   /** A pino logger; a child per session is derived from it. Default: silent. */
   readonly logger?: Logger;
-  /** The message store and router. Default: a new in-memory engine. */
+  /** The message store and router. Default: a new engine, durable with `dataDir`. */
   readonly engine?: Engine;
+  /**
+   * Directory of the embedded store: persistent messages (`persistent:true`) sent to queues and
+   * durable subscriptions are written there before their RECEIPT and survive restarts and
+   * crashes. Default: none, every message in memory (the `stompede broker` command defaults to
+   * `./data`).
+   */
+  readonly dataDir?: string;
+  /** Settings of the store in `dataDir`. */
+  readonly persistence?: PersistenceOptions;
   /** Name in the CONNECTED `server` header. Default `stompede/0.1.0`. */
   readonly serverName?: string;
   /** Versions offered. Default 1.0, 1.1 and 1.2. */
@@ -106,6 +133,10 @@ export interface ResolvedOptions {
   readonly listeners: readonly ListenerOptions[];
   readonly logger: Logger;
   readonly engine: Engine | undefined;
+  readonly dataDir: string | undefined;
+  readonly persistence: Required<Omit<PersistenceOptions, 'pageOutBytes'>> & {
+    readonly pageOutBytes: number | undefined;
+  };
   readonly serverName: string;
   readonly versions: readonly StompVersion[];
   readonly vhosts: readonly string[];
@@ -192,6 +223,21 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     listeners: Object.freeze(listeners),
     logger: options.logger ?? pino({ level: 'silent' }),
     engine: options.engine,
+    dataDir: options.dataDir,
+    persistence: Object.freeze({
+      persistAll: options.persistence?.persistAll ?? false,
+      fsync: options.persistence?.fsync ?? true,
+      segmentSize: count(
+        'persistence.segmentSize',
+        options.persistence?.segmentSize,
+        64 * 1024 * 1024,
+        64 * 1024,
+      ),
+      pageOutBytes:
+        options.persistence?.pageOutBytes === undefined
+          ? undefined
+          : count('persistence.pageOutBytes', options.persistence.pageOutBytes, 0),
+    }),
     serverName: options.serverName ?? DEFAULTS.serverName,
     versions: Object.freeze([...versions]),
     vhosts: Object.freeze([...(options.vhosts ?? [])]),

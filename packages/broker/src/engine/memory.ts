@@ -1,5 +1,10 @@
-// The in-memory engine: named queues, topic subscriptions (exact and wildcard), temporary queues
-// and durable subscriptions, with redelivery ordering, dead-lettering and a memory limit.
+// The engine: named queues, topic subscriptions (exact and wildcard), temporary queues and
+// durable subscriptions, with redelivery ordering, priorities, expiry, dead-lettering and a memory
+// limit. Without a store it keeps everything in memory; with one (see store/store.ts), persistent
+// messages of named queues and durable subscriptions are written to it before their publication
+// settles, their removal is recorded when they are consumed, and beyond `pageOutBytes` of message
+// data held only their location stays in memory: they are read back (paged in) as they reach the
+// head of their queue.
 //
 // Every destination a consumer reads from is a StoreQueue: a `/queue/` is one shared by its
 // competing consumers (round-robin); a topic subscription is a StoreQueue of its own that the
@@ -7,10 +12,18 @@
 // everywhere.
 import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { DestinationKind, TopicPattern, isWildcard, parseDestination } from '../destination.js';
-import type { Consumer, ConsumerHandle, Engine, EngineStats, SubscribeRequest } from '../engine.js';
-import { Fifo } from '../fifo.js';
-import { Message } from '../message.js';
+import type {
+  Consumer,
+  ConsumerHandle,
+  Engine,
+  EngineStats,
+  MaybePromise,
+  SubscribeRequest,
+} from '../engine.js';
+import { PriorityFifo } from '../fifo.js';
+import type { Message } from '../message.js';
 import { Metrics } from '../metrics.js';
+import { type Store, type StoredRef, queueKey } from '../store/store.js';
 
 /** Options of {@link MemoryEngine}. */
 export interface MemoryEngineOptions {
@@ -26,16 +39,38 @@ export interface MemoryEngineOptions {
   readonly maxTopicPending?: number;
   /** Counters to increment (the broker passes its own). */
   readonly metrics?: Metrics;
+  /**
+   * Durable storage for persistent messages. The engine recovers what it holds when constructed
+   * and closes it in {@link Engine.close}.
+   */
+  readonly store?: Store;
+  /** With a store: treat every message as persistent. Default false. */
+  readonly persistAll?: boolean;
+  /**
+   * With a store: bytes of message data held in memory beyond which new persistent messages are
+   * kept on disk only, and read back as consumers reach them. Default half the memory limit, or
+   * 64 MiB without one.
+   */
+  readonly pageOutBytes?: number;
 }
 
 interface Entry {
-  readonly message: Message;
-  readonly id: string;
+  /** Undefined while the message is paged out (only its stored copy exists) or released. */
+  message: Message | undefined;
   readonly seq: number;
   deliveries: number;
+  readonly priority: number;
+  readonly expires: number;
+  /** The stored copy, for persistent messages of stored queues. */
+  readonly ref: StoredRef | undefined;
 }
 
+/** Entries read from the store at once when a queue reaches a paged-out message. */
+const PAGE_IN = 256;
+
 class VHost {
+  constructor(readonly name: string) {}
+
   readonly queues = new Map<string, StoreQueue>();
   readonly topicExact = new Map<string, Set<StoreQueue>>();
   readonly topicWild = new Set<StoreQueue>();
@@ -48,7 +83,7 @@ const QueueKind = { QUEUE: 0, TEMP: 1, TOPIC_SUB: 2 } as const;
 type QueueKind = (typeof QueueKind)[keyof typeof QueueKind];
 
 class StoreQueue {
-  readonly ready = new Fifo<Entry>();
+  readonly ready = new PriorityFifo<Entry>();
   /** Requeued entries, ordered by publication: delivered before anything in `ready`. */
   readonly redeliver: Entry[] = [];
   readonly consumers: Attached[] = [];
@@ -60,6 +95,8 @@ class StoreQueue {
   topic = '';
   pattern: TopicPattern | undefined;
   durableKey: string | undefined;
+  /** The store's key, for queues whose persistent messages are stored. */
+  storeKey: string | undefined;
 
   constructor(
     readonly vh: VHost,
@@ -85,21 +122,24 @@ class Attached implements ConsumerHandle {
     readonly autoAck: boolean,
   ) {}
 
-  ack(tag: number): void {
+  ack(tag: number, awaitDurable = true): MaybePromise<void> {
     const entry = this.unacked.get(tag);
     if (entry === undefined) return;
     this.unacked.delete(tag);
     this.engine.settle(entry);
+    return awaitDurable && entry.ref !== undefined ? this.engine.durable() : undefined;
   }
 
-  nack(tag: number, requeue: boolean): void {
+  nack(tag: number, requeue: boolean, awaitDurable = true): MaybePromise<void> {
     const entry = this.unacked.get(tag);
     if (entry === undefined) return;
     this.unacked.delete(tag);
     this.engine.metrics.messagesNacked++;
+    let stored = false;
     if (requeue && !this.closed) this.engine.requeue(this.queue, entry);
-    else this.engine.deadLetter(this.vhost, entry);
+    else stored = this.engine.deadLetter(this.vhost, entry);
     this.engine.dispatch(this.queue);
+    return awaitDurable && stored ? this.engine.durable() : undefined;
   }
 
   resume(): void {
@@ -113,7 +153,10 @@ class Attached implements ConsumerHandle {
   }
 }
 
-/** The in-memory {@link Engine}. Messages live as long as the process. */
+/**
+ * The {@link Engine}: in memory, and with a {@link MemoryEngineOptions.store} durable for
+ * persistent messages.
+ */
 export class MemoryEngine implements Engine {
   /** @internal */
   readonly metrics: Metrics;
@@ -121,7 +164,10 @@ export class MemoryEngine implements Engine {
   private readonly maxDeliveries: number;
   private readonly maxTopicPending: number;
   private readonly vhosts = new Map<string, VHost>();
-  private readonly idPrefix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}-`;
+  private readonly store: Store | undefined;
+  private readonly persistAll: boolean;
+  private readonly pageOutBytes: number;
+  private readonly idPrefix: string;
   private seq = 0;
   private tagSeq = 0;
   private bytes = 0;
@@ -133,6 +179,51 @@ export class MemoryEngine implements Engine {
     this.memoryLimit = options.memoryLimit ?? 0;
     this.maxDeliveries = options.maxDeliveries ?? 0;
     this.maxTopicPending = options.maxTopicPending ?? 0;
+    this.store = options.store;
+    this.persistAll = options.persistAll ?? false;
+    this.pageOutBytes =
+      options.pageOutBytes ??
+      (this.memoryLimit > 0 ? Math.floor(this.memoryLimit / 2) : 64 * 1024 * 1024);
+    this.idPrefix =
+      this.store === undefined
+        ? `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}-`
+        : `${this.store.id}-`;
+    if (this.store !== undefined) this.recover(this.store);
+  }
+
+  /** Rebuild queues and durable subscriptions from the store; every message counts as delivered once. */
+  private recover(store: Store): void {
+    const recovery = store.recover();
+    this.seq = Math.max(this.seq, recovery.maxSeq);
+    for (const q of recovery.queues) {
+      const vh = this.vhost(q.vhost);
+      let queue: StoreQueue;
+      if (q.destination !== undefined) {
+        queue = this.namedQueue(vh, q.destination);
+      } else {
+        const d = q.durable!;
+        queue = this.topicSubscription(vh, d.topic, { clientId: d.clientId, name: d.name }, q.key);
+      }
+      for (const m of q.messages) {
+        queue.ready.push(
+          {
+            message: undefined,
+            seq: m.seq,
+            deliveries: 1,
+            priority: m.priority,
+            expires: m.expires,
+            ref: m,
+          },
+          m.priority,
+        );
+        this.count++;
+      }
+    }
+  }
+
+  /** @internal Resolves when every stored change so far is durable. */
+  durable(): Promise<void> {
+    return this.store!.sync();
   }
 
   get memoryFull(): boolean {
@@ -150,29 +241,43 @@ export class MemoryEngine implements Engine {
     return { memoryBytes: this.bytes, messages: this.count, queues };
   }
 
-  publish(vhost: string, sessionId: string, message: Message): void {
+  publish(
+    vhost: string,
+    sessionId: string,
+    message: Message,
+    awaitDurable = true,
+  ): MaybePromise<void> {
     const vh = this.vhost(vhost);
     const dest = parseDestination(message.destination);
+    if (this.persistAll && this.store !== undefined) message = message.asPersistent();
+    if (message.expires > 0 && message.expires <= Date.now()) {
+      this.metrics.messagesDropped++;
+      return;
+    }
+    let stored = false;
     switch (dest.kind) {
       case DestinationKind.QUEUE:
-        this.enqueue(this.namedQueue(vh, message.destination), message);
-        return;
+        stored = this.enqueue(this.namedQueue(vh, message.destination), message);
+        break;
       case DestinationKind.TEMP_QUEUE:
         this.enqueue(this.tempQueue(vh, sessionId, dest.name), message);
-        return;
+        break;
       case DestinationKind.REPLY_QUEUE: {
         const queue = vh.queues.get(`temp:${dest.name}`);
         if (queue === undefined) this.metrics.messagesDropped++;
         else this.enqueue(queue, message);
-        return;
+        break;
       }
       case DestinationKind.TOPIC:
-        for (const sub of this.route(vh, dest.name)) this.enqueue(sub, message);
-        return;
+        for (const sub of this.route(vh, dest.name)) {
+          if (this.enqueue(sub, message)) stored = true;
+        }
+        break;
     }
+    return stored && awaitDurable ? this.store!.sync() : undefined;
   }
 
-  subscribe(request: SubscribeRequest, consumer: Consumer): ConsumerHandle {
+  subscribe(request: SubscribeRequest, consumer: Consumer): MaybePromise<ConsumerHandle> {
     const vh = this.vhost(request.vhost);
     const dest = parseDestination(request.destination);
     let queue: StoreQueue;
@@ -203,10 +308,13 @@ export class MemoryEngine implements Engine {
     const attached = new Attached(this, vh, queue, consumer, request.autoAck);
     queue.consumers.push(attached);
     this.dispatch(queue);
+    if (queue.storeKey !== undefined && queue.durableKey !== undefined) {
+      return this.store!.sync().then(() => attached);
+    }
     return attached;
   }
 
-  unsubscribeDurable(vhost: string, clientId: string, name: string): boolean {
+  unsubscribeDurable(vhost: string, clientId: string, name: string): MaybePromise<boolean> {
     const vh = this.vhost(vhost);
     const queue = vh.durables.get(`${clientId}\0${name}`);
     if (queue === undefined) return false;
@@ -217,7 +325,7 @@ export class MemoryEngine implements Engine {
       );
     }
     this.dropSubscription(vh, queue);
-    return true;
+    return queue.storeKey === undefined ? true : this.store!.sync().then(() => true);
   }
 
   replyAddress(vhost: string, sessionId: string, tempQueue: string): string {
@@ -234,19 +342,21 @@ export class MemoryEngine implements Engine {
       const queue = vh.queues.get(key);
       if (queue === undefined) continue;
       for (const c of [...queue.consumers]) c.close();
-      this.purge(queue);
+      this.purge(queue, false);
       queue.deleted = true;
       vh.queues.delete(key);
     }
   }
 
-  close(): void {
+  close(): MaybePromise<void> {
+    // Memory only: what the store holds stays for the next start.
     for (const vh of this.vhosts.values()) {
-      for (const queue of vh.queues.values()) this.purge(queue);
-      for (const queue of vh.durables.values()) this.purge(queue);
+      for (const queue of vh.queues.values()) this.purge(queue, false);
+      for (const queue of vh.durables.values()) this.purge(queue, false);
     }
     this.vhosts.clear();
     this.waiters = [];
+    return this.store?.close();
   }
 
   // ---- internals ----
@@ -254,7 +364,7 @@ export class MemoryEngine implements Engine {
   private vhost(name: string): VHost {
     let vh = this.vhosts.get(name);
     if (vh === undefined) {
-      vh = new VHost();
+      vh = new VHost(name);
       this.vhosts.set(name, vh);
     }
     return vh;
@@ -264,6 +374,7 @@ export class MemoryEngine implements Engine {
     let queue = vh.queues.get(destination);
     if (queue === undefined) {
       queue = new StoreQueue(vh, destination, QueueKind.QUEUE, 0);
+      if (this.store !== undefined) queue.storeKey = queueKey(vh.name, destination);
       vh.queues.set(destination, queue);
     }
     return queue;
@@ -289,6 +400,7 @@ export class MemoryEngine implements Engine {
     vh: VHost,
     topic: string,
     durable: SubscribeRequest['durable'],
+    recoveredKey?: string,
   ): StoreQueue {
     let durableKey: string | undefined;
     if (durable !== undefined) {
@@ -315,6 +427,20 @@ export class MemoryEngine implements Engine {
     queue.topic = topic;
     queue.durableKey = durableKey;
     if (durableKey !== undefined) vh.durables.set(durableKey, queue);
+    if (durable !== undefined && this.store !== undefined) {
+      if (recoveredKey !== undefined) {
+        queue.storeKey = recoveredKey;
+      } else {
+        queue.storeKey = `s\0${this.store.id}\0${Date.now().toString(36)}\0${String(this.seq)}`;
+        this.store.defineSubscription(
+          queue.storeKey,
+          vh.name,
+          durable.clientId,
+          durable.name,
+          topic,
+        );
+      }
+    }
     if (isWildcard(topic)) {
       queue.pattern = new TopicPattern(topic);
       vh.topicWild.add(queue);
@@ -343,7 +469,8 @@ export class MemoryEngine implements Engine {
       if (set?.size === 0) vh.topicExact.delete(queue.topic);
       vh.routeCache.delete(queue.topic);
     }
-    this.purge(queue);
+    if (queue.storeKey !== undefined) this.store!.dropSubscription(queue.storeKey);
+    this.purge(queue, true);
   }
 
   private route(vh: VHost, topic: string): readonly StoreQueue[] {
@@ -358,22 +485,66 @@ export class MemoryEngine implements Engine {
     return subs;
   }
 
-  private enqueue(queue: StoreQueue, message: Message): void {
+  /** Add `message` to `queue`; true when it was written to the store. */
+  private enqueue(queue: StoreQueue, message: Message): boolean {
     if (queue.maxPending > 0 && queue.ready.length >= queue.maxPending) {
       const oldest = queue.ready.shift()!;
-      this.release(oldest);
+      this.discard(oldest);
       this.metrics.messagesDropped++;
     }
-    queue.ready.push({
+    const seq = ++this.seq;
+    const ref =
+      message.persistent && queue.storeKey !== undefined
+        ? this.store!.enqueue(queue.storeKey, seq, message)
+        : undefined;
+    const entry: Entry = {
       message,
-      id: this.idPrefix + String(++this.seq),
-      seq: this.seq,
+      seq,
       deliveries: 0,
-    });
+      priority: message.priority,
+      expires: message.expires,
+      ref,
+    };
+    queue.ready.push(entry, message.priority);
     this.bytes += message.size;
     this.count++;
     this.metrics.messagesEnqueued++;
     this.dispatch(queue);
+    // Not delivered at once and memory is busy: keep only the stored copy.
+    if (
+      ref !== undefined &&
+      entry.deliveries === 0 &&
+      entry.message !== undefined &&
+      this.bytes > this.pageOutBytes
+    ) {
+      entry.message = undefined;
+      this.bytes -= message.size;
+      this.wake();
+    }
+    return ref !== undefined;
+  }
+
+  /** Read the paged-out entries at the head of `queue`'s next priority level back in. */
+  private pageIn(queue: StoreQueue): void {
+    const lane = queue.ready.head();
+    if (lane === undefined) return;
+    const entries: Entry[] = [];
+    const refs: StoredRef[] = [];
+    const n = Math.min(lane.length, PAGE_IN);
+    for (let i = 0; i < n; i++) {
+      const e = lane.at(i)!;
+      if (e.message !== undefined || e.ref === undefined) continue;
+      entries.push(e);
+      refs.push(e.ref);
+    }
+    if (entries.length === 0) return;
+    const loaded = this.store!.load(refs);
+    for (let i = 0; i < entries.length; i++) {
+      const m = loaded[i];
+      if (m === undefined) continue;
+      entries[i]!.message = m;
+      this.bytes += m.size;
+    }
   }
 
   /** @internal Deliver what `queue` holds to its ready consumers, round-robin. */
@@ -402,10 +573,27 @@ export class MemoryEngine implements Engine {
       const fromRedeliver = queue.redeliver.length > 0;
       const entry = fromRedeliver ? queue.redeliver[0] : queue.ready.peek();
       if (entry === undefined) return;
+      if (entry.expires > 0 && entry.expires <= Date.now()) {
+        if (fromRedeliver) queue.redeliver.shift();
+        else queue.ready.shift();
+        this.metrics.messagesDropped++;
+        this.consume(entry);
+        continue;
+      }
+      if (entry.message === undefined) this.pageIn(queue);
+      const message = entry.message;
+      if (message === undefined) {
+        // Unreadable (reported by the store): drop it rather than block the queue.
+        if (fromRedeliver) queue.redeliver.shift();
+        else queue.ready.shift();
+        this.metrics.messagesDropped++;
+        this.consume(entry);
+        continue;
+      }
       let target: Attached | undefined;
       for (let i = 0; i < n; i++) {
         const c = consumers[(queue.rr + i) % n]!;
-        if (c.consumer.ready(entry.message)) {
+        if (c.consumer.ready(message)) {
           target = c;
           queue.rr = (queue.rr + i + 1) % n;
           break;
@@ -419,8 +607,8 @@ export class MemoryEngine implements Engine {
       if (target.autoAck) this.settle(entry);
       else target.unacked.set(tag, entry);
       target.consumer.deliver({
-        message: entry.message,
-        messageId: entry.id,
+        message,
+        messageId: this.idPrefix + String(entry.seq),
         deliveryCount: entry.deliveries,
         tag,
       });
@@ -430,13 +618,25 @@ export class MemoryEngine implements Engine {
   /** @internal A delivery was consumed. */
   settle(entry: Entry): void {
     this.metrics.messagesAcked++;
+    this.consume(entry);
+  }
+
+  /** A message is gone for good: release it and record its removal in the store. */
+  private consume(entry: Entry): void {
+    if (entry.ref !== undefined) this.store!.remove(entry.seq, entry.ref);
+    this.release(entry);
+  }
+
+  /** A message is gone with its queue (whose deletion the store records): release it. */
+  private discard(entry: Entry): void {
+    if (entry.ref !== undefined) this.store!.forget(entry.ref);
     this.release(entry);
   }
 
   /** @internal Put a delivery back, or dead-letter it once it reached the delivery limit. */
   requeue(queue: StoreQueue, entry: Entry): void {
     if (queue.deleted) {
-      this.release(entry);
+      this.discard(entry);
       return;
     }
     if (this.maxDeliveries > 0 && entry.deliveries >= this.maxDeliveries) {
@@ -450,23 +650,30 @@ export class MemoryEngine implements Engine {
     list.splice(i, 0, entry);
   }
 
-  /** @internal Move a message to `/queue/DLQ.<name>` (dropped for temp queues and DLQs). */
-  deadLetter(vh: VHost, entry: Entry): void {
-    this.release(entry);
+  /**
+   * @internal Move a message to `/queue/DLQ.<name>` (dropped for temp queues and DLQs). True when
+   * the store recorded something.
+   */
+  deadLetter(vh: VHost, entry: Entry): boolean {
     const message = entry.message;
     let name: string | undefined;
-    if (message.destination.startsWith('/queue/')) name = message.destination.slice(7);
+    if (message === undefined) name = undefined;
+    else if (message.destination.startsWith('/queue/')) name = message.destination.slice(7);
     else if (message.destination.startsWith('/topic/')) name = message.destination.slice(7);
-    if (name === undefined || name.startsWith('DLQ.')) {
+    let stored = false;
+    if (message === undefined || name === undefined || name.startsWith('DLQ.')) {
       this.metrics.messagesDropped++;
-      return;
+    } else {
+      this.metrics.messagesDeadLettered++;
+      const dlq = `/queue/DLQ.${name}`;
+      // The copy is stored before the original's removal is recorded.
+      stored = this.enqueue(
+        this.namedQueue(vh, dlq),
+        message.redirect(dlq, ['original-destination', message.destination]),
+      );
     }
-    this.metrics.messagesDeadLettered++;
-    const dlq = `/queue/DLQ.${name}`;
-    this.enqueue(
-      this.namedQueue(vh, dlq),
-      message.redirect(dlq, ['original-destination', message.destination]),
-    );
+    this.consume(entry);
+    return stored || entry.ref !== undefined;
   }
 
   /** @internal A consumer detached: requeue its deliveries, clean up what nobody needs. */
@@ -489,14 +696,28 @@ export class MemoryEngine implements Engine {
     }
   }
 
-  private purge(queue: StoreQueue): void {
-    for (const entry of queue.ready.drain()) this.release(entry);
-    for (const entry of queue.redeliver.splice(0)) this.release(entry);
+  /** Empty `queue`; with `forget`, its stored messages go with it (the store records the drop). */
+  private purge(queue: StoreQueue, forget: boolean): void {
+    for (const entry of queue.ready.drain()) {
+      if (forget) this.discard(entry);
+      else this.release(entry);
+    }
+    for (const entry of queue.redeliver.splice(0)) {
+      if (forget) this.discard(entry);
+      else this.release(entry);
+    }
   }
 
   private release(entry: Entry): void {
-    this.bytes -= entry.message.size;
+    if (entry.message !== undefined) {
+      this.bytes -= entry.message.size;
+      entry.message = undefined;
+    }
     this.count--;
+    this.wake();
+  }
+
+  private wake(): void {
     if (this.waiters.length > 0 && !this.memoryFull) {
       const waiters = this.waiters;
       this.waiters = [];

@@ -1,0 +1,412 @@
+// Durable messages: restart, acknowledgment, durable subscriptions, priority, expiry, paging and
+// the damage checks of the journal, over in-memory streams with a real data directory.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { pino } from 'pino';
+import type { Frame } from '@stompede/core';
+import type { Broker, BrokerOptions } from '@stompede/broker';
+import { type Peer, connected, memoryBroker } from '../helper.js';
+
+const root = mkdtempSync(join(tmpdir(), 'stompede-durable-'));
+after(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+let dirs = 0;
+function newDir(): string {
+  return join(root, String(++dirs));
+}
+
+interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+
+function open(dataDir: string, options: BrokerOptions = {}): { broker: Broker; logs: LogLine[] } {
+  const logs: LogLine[] = [];
+  const logger = pino(
+    { level: 'info' },
+    {
+      write(line: string) {
+        logs.push(JSON.parse(line) as LogLine);
+      },
+    },
+  );
+  return { broker: memoryBroker({ dataDir, logger, ...options }), logs };
+}
+
+async function sendAll(
+  peer: Peer,
+  destination: string,
+  bodies: readonly string[],
+  headers: Record<string, string> = { persistent: 'true' },
+): Promise<void> {
+  for (const body of bodies) await peer.sendSync('SEND', { destination, ...headers }, body);
+}
+
+/** Subscribe with client-individual acks and take `n` messages. */
+async function take(peer: Peer, destination: string, n: number, id = 's'): Promise<Frame[]> {
+  peer.send('SUBSCRIBE', { destination, id, ack: 'client-individual' });
+  return peer.messages(n);
+}
+
+async function ackAll(peer: Peer, frames: readonly Frame[]): Promise<void> {
+  for (const f of frames) await peer.sendSync('ACK', { id: f.header('ack')! });
+}
+
+/** What is left in `destination` after a restart: drained until a marker sent last comes back. */
+async function drain(peer: Peer, destination: string): Promise<string[]> {
+  peer.send('SUBSCRIBE', { destination, id: 'drain', ack: 'auto' });
+  peer.send('SEND', { destination }, '#end');
+  const out: string[] = [];
+  for (;;) {
+    const f = await peer.next('MESSAGE');
+    if (f.text === '#end') return out;
+    out.push(f.text);
+  }
+}
+
+const range = (n: number, prefix = 'm'): string[] =>
+  Array.from({ length: n }, (_, i) => `${prefix}${String(i)}`);
+
+describe('durable queues across restarts', () => {
+  test('[Durability] receipted persistent messages come back after a restart, in order, redelivered', async () => {
+    const dir = newDir();
+    const a = open(dir);
+    const p = await connected(a.broker);
+    await sendAll(p, '/queue/a', range(300));
+    await a.broker.close();
+
+    const b = open(dir);
+    const q = await connected(b.broker);
+    const got = await take(q, '/queue/a', 300);
+    assert.deepEqual(
+      got.map((f) => f.text),
+      range(300),
+    );
+    for (const f of got) {
+      assert.equal(f.header('redelivered'), 'true');
+      assert.equal(f.header('persistent'), 'true');
+    }
+    // Message ids are stable for the store: acking works with the recovered ids.
+    await ackAll(q, got);
+    await b.broker.close();
+
+    const c = open(dir);
+    const r = await connected(c.broker);
+    assert.deepEqual(await drain(r, '/queue/a'), []);
+    await c.broker.close();
+  });
+
+  test('[Durability] acknowledged messages never come back; unacknowledged ones do', async () => {
+    const dir = newDir();
+    const a = open(dir);
+    const p = await connected(a.broker);
+    await sendAll(p, '/queue/b', range(20));
+    const got = await take(p, '/queue/b', 20);
+    await ackAll(
+      p,
+      got.filter((_, i) => i % 2 === 0),
+    );
+    await a.broker.close();
+
+    const b = open(dir);
+    const q = await connected(b.broker);
+    assert.deepEqual(
+      await drain(q, '/queue/b'),
+      range(20).filter((_, i) => i % 2 === 1),
+    );
+    await b.broker.close();
+  });
+
+  test('[Durability] non-persistent messages stay in memory; persistAll stores every message', async () => {
+    const dir = newDir();
+    const a = open(dir);
+    const p = await connected(a.broker);
+    await sendAll(p, '/queue/c', ['transient'], {});
+    await sendAll(p, '/queue/c', ['kept']);
+    await a.broker.close();
+    const b = open(dir, { persistence: { persistAll: true } });
+    const q = await connected(b.broker);
+    assert.deepEqual(await drain(q, '/queue/c'), ['kept']);
+    await sendAll(q, '/queue/c2', ['no header'], {});
+    await b.broker.close();
+    const c = open(dir);
+    const r = await connected(c.broker);
+    assert.deepEqual(await drain(r, '/queue/c2'), ['no header']);
+    await c.broker.close();
+  });
+
+  test('[Durability] a durable subscription and its backlog survive a restart', async () => {
+    const dir = newDir();
+    const a = open(dir);
+    const sub = await connected(a.broker, {
+      'accept-version': '1.2',
+      host: '/',
+      'client-id': 'c1',
+    });
+    await sub.sendSync('SUBSCRIBE', {
+      destination: '/topic/news',
+      id: 'd',
+      ack: 'client-individual',
+      'activemq.subscriptionName': 'n1',
+    });
+    sub.close();
+    await sub.ended;
+    const pub = await connected(a.broker);
+    await sendAll(pub, '/topic/news', range(10, 't'));
+    await a.broker.close();
+
+    const b = open(dir);
+    const again = await connected(b.broker, {
+      'accept-version': '1.2',
+      host: '/',
+      'client-id': 'c1',
+    });
+    again.send('SUBSCRIBE', {
+      destination: '/topic/news',
+      id: 'd',
+      ack: 'client-individual',
+      'activemq.subscriptionName': 'n1',
+    });
+    const got = await again.messages(10);
+    assert.deepEqual(
+      got.map((f) => f.text),
+      range(10, 't'),
+    );
+    await ackAll(again, got);
+    // Deleting it is durable too.
+    await again.sendSync('UNSUBSCRIBE', { id: 'd', 'activemq.subscriptionName': 'n1' });
+    await b.broker.close();
+
+    const c = open(dir);
+    const pub2 = await connected(c.broker);
+    await sendAll(pub2, '/topic/news', ['after']);
+    const third = await connected(c.broker, {
+      'accept-version': '1.2',
+      host: '/',
+      'client-id': 'c1',
+    });
+    third.send('SUBSCRIBE', {
+      destination: '/topic/news',
+      id: 'd',
+      'activemq.subscriptionName': 'n1',
+    });
+    await pub2.sendSync('SEND', { destination: '/topic/news', persistent: 'true' }, 'fresh');
+    const [first] = await third.messages(1);
+    assert.equal(first!.text, 'fresh');
+    await c.broker.close();
+  });
+
+  test('[Durability] a transaction of persistent messages is durable at its COMMIT receipt', async () => {
+    const dir = newDir();
+    const a = open(dir);
+    const p = await connected(a.broker);
+    await p.sendSync('BEGIN', { transaction: 't' });
+    for (const body of range(5, 'x')) {
+      p.send('SEND', { destination: '/queue/tx', persistent: 'true', transaction: 't' }, body);
+    }
+    await p.sendSync('COMMIT', { transaction: 't' });
+    await a.broker.close();
+    const b = open(dir);
+    const q = await connected(b.broker);
+    assert.deepEqual(await drain(q, '/queue/tx'), range(5, 'x'));
+    await b.broker.close();
+  });
+
+  test('[Durability] a second broker on the same data directory is refused', async () => {
+    const dir = newDir();
+    const a = open(dir);
+    assert.throws(() => open(dir), { code: 'ERR_STOMP_INVALID_ARGUMENT' });
+    await a.broker.close();
+  });
+});
+
+describe('priority and expiry', () => {
+  test('[Priority] higher priority first, FIFO within a priority, in memory and after a restart', async () => {
+    const dir = newDir();
+    const a = open(dir);
+    const p = await connected(a.broker);
+    const sent: [string, string][] = [
+      ['1', 'low-a'],
+      ['9', 'high-a'],
+      ['5', 'mid'],
+      ['9', 'high-b'],
+      ['1', 'low-b'],
+    ];
+    for (const [priority, body] of sent) {
+      await p.sendSync('SEND', { destination: '/queue/p', persistent: 'true', priority }, body);
+    }
+    await p.sendSync('SEND', { destination: '/queue/p2', priority: '0' }, 'zero');
+    await p.sendSync('SEND', { destination: '/queue/p2' }, 'default');
+    await p.sendSync('SEND', { destination: '/queue/p2', priority: '7' }, 'seven');
+    const order = ['high-a', 'high-b', 'mid', 'low-a', 'low-b'];
+    const q = await connected(a.broker);
+    assert.deepEqual(
+      (await take(q, '/queue/p2', 3)).map((f) => f.text),
+      ['seven', 'default', 'zero'],
+    );
+    await a.broker.close();
+    const b = open(dir);
+    const r = await connected(b.broker);
+    assert.deepEqual(
+      (await take(r, '/queue/p', 5)).map((f) => f.text),
+      order,
+    );
+    await b.broker.close();
+  });
+
+  test('[Expiry] expired messages (expires, expiration) are never delivered, persistent or not', async () => {
+    const dir = newDir();
+    const a = open(dir);
+    const p = await connected(a.broker);
+    const past = String(Date.now() - 1000);
+    const soon = String(Date.now() + 30);
+    const later = String(Date.now() + 3_600_000);
+    await p.sendSync('SEND', { destination: '/queue/e', expires: past }, 'past');
+    await p.sendSync(
+      'SEND',
+      { destination: '/queue/e', persistent: 'true', expires: soon },
+      'soon-p',
+    );
+    await p.sendSync('SEND', { destination: '/queue/e', expiration: '30' }, 'soon-rabbit');
+    await p.sendSync(
+      'SEND',
+      { destination: '/queue/e', persistent: 'true', expires: later },
+      'later',
+    );
+    await p.sendSync(
+      'SEND',
+      { destination: '/queue/e', persistent: 'true', expiration: '0' },
+      'zero',
+    );
+    await p.sendSync('SEND', { destination: '/queue/e', expiration: '3600000' }, 'later-rabbit');
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.deepEqual(await drain(p, '/queue/e'), ['later', 'later-rabbit']);
+    await p.sendSync(
+      'SEND',
+      { destination: '/queue/e2', persistent: 'true', expiration: '40' },
+      'x',
+    );
+    await p.sendSync(
+      'SEND',
+      { destination: '/queue/e2', persistent: 'true', expiration: '3600000' },
+      'y',
+    );
+    await a.broker.close();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    // The absolute expiry is stored: a restart does not extend a relative one.
+    const b = open(dir);
+    const q = await connected(b.broker);
+    assert.deepEqual(await drain(q, '/queue/e2'), ['y']);
+    await b.broker.close();
+  });
+});
+
+describe('paging', () => {
+  test('[Paging] a backlog beyond pageOutBytes stays on disk and is read back in order', async () => {
+    const dir = newDir();
+    const a = open(dir, { persistence: { pageOutBytes: 64 * 1024, segmentSize: 256 * 1024 } });
+    const p = await connected(a.broker);
+    const body = 'x'.repeat(1000);
+    const n = 1000;
+    for (let i = 0; i < n; i++) {
+      p.send('SEND', { destination: '/queue/big', persistent: 'true' }, `${String(i)}:${body}`);
+    }
+    await p.sendSync('SEND', { destination: '/queue/other' }, 'sync');
+    const stats = a.broker.engine.stats();
+    assert.equal(stats.messages, n + 1);
+    assert.ok(stats.memoryBytes < 128 * 1024, `memory held: ${String(stats.memoryBytes)}`);
+    const q = await connected(a.broker);
+    q.send('SUBSCRIBE', {
+      destination: '/queue/big',
+      id: 's',
+      ack: 'client',
+      'prefetch-count': '100',
+    });
+    for (let i = 0; i < n; i += 100) {
+      const got = await q.messages(100);
+      got.forEach((f, k) => { assert.equal(f.text.slice(0, f.text.indexOf(':')), String(i + k)); });
+      await q.sendSync('ACK', { id: got.at(-1)!.header('ack')! });
+    }
+    // Consumed segments are deleted.
+    await a.broker.close();
+    const segments = readdirSync(join(dir, 'journal')).filter((f) => f.endsWith('.log'));
+    assert.ok(segments.length <= 2, `segments left: ${segments.join(' ')}`);
+    const b = open(dir);
+    assert.equal(b.broker.engine.stats().messages, 0);
+    await b.broker.close();
+  });
+});
+
+describe('journal damage', () => {
+  async function filled(n: number): Promise<string> {
+    const dir = newDir();
+    const a = open(dir);
+    const p = await connected(a.broker);
+    await sendAll(p, '/queue/d', range(n));
+    await a.broker.close();
+    return dir;
+  }
+
+  function segment(dir: string): string {
+    const names = readdirSync(join(dir, 'journal'))
+      .filter((f) => f.endsWith('.log'))
+      .sort();
+    // The newest segment is the empty one the broker started with; the data is before it.
+    for (const name of names) {
+      const path = join(dir, 'journal', name);
+      if (statSync(path).size > 4096) return path;
+    }
+    throw new Error('no segment with data');
+  }
+
+  test('[Recovery] a torn last write: the valid prefix is recovered and the damage logged', async () => {
+    const dir = await filled(50);
+    const path = segment(dir);
+    const size = statSync(path).size;
+    writeFileSync(path, readFileSync(path).subarray(0, size - 10));
+    const b = open(dir);
+    const warn = b.logs.find((l) => l.level >= 40 && l.msg.includes('journal'));
+    assert.ok(warn, 'the damage is reported');
+    const q = await connected(b.broker);
+    assert.deepEqual(await drain(q, '/queue/d'), range(49));
+    await b.broker.close();
+    // Reported once: the file was cut to its valid prefix.
+    const c = open(dir);
+    assert.equal(c.logs.filter((l) => l.level >= 40).length, 0);
+    await c.broker.close();
+  });
+
+  test('[Recovery] a flipped bit: the checksum catches it, records before it are kept', async () => {
+    const dir = await filled(50);
+    const path = segment(dir);
+    const bytes = readFileSync(path);
+    const at = Math.floor(bytes.length / 2);
+    bytes[at] = bytes[at]! ^ 0x10;
+    writeFileSync(path, bytes);
+    const b = open(dir);
+    const error = b.logs.find((l) => l.level >= 50);
+    assert.ok(error, 'the damage is reported as an error');
+    assert.match(error.msg, /checksum|invalid|cut short|decoded/);
+    const q = await connected(b.broker);
+    const left = await drain(q, '/queue/d');
+    assert.ok(left.length > 0 && left.length < 50, `kept ${String(left.length)}`);
+    assert.deepEqual(left, range(left.length));
+    await b.broker.close();
+  });
+
+  test('[Recovery] garbage and empty segments never crash the broker', async () => {
+    const dir = await filled(5);
+    writeFileSync(join(dir, 'journal', '0000000100.log'), Buffer.from('not a journal at all'));
+    writeFileSync(join(dir, 'journal', '0000000101.log'), Buffer.alloc(0));
+    const b = open(dir);
+    assert.ok(b.logs.some((l) => l.level >= 50));
+    const q = await connected(b.broker);
+    assert.deepEqual(await drain(q, '/queue/d'), range(5));
+    await b.broker.close();
+  });
+});
