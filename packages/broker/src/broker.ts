@@ -8,6 +8,10 @@ import type { Listener, ListenerAddress } from './listen/listener.js';
 import { listenTcp, listenTls } from './listen/tcp.js';
 import { listenWs } from './listen/ws.js';
 import { Metrics } from './metrics.js';
+import { brokerView } from './admin/broker-view.js';
+import { type AdminServer, startAdmin } from './admin/server.js';
+import { DestinationStats } from './admin/stats.js';
+import { ErrorCounts } from './security/errors.js';
 import { type BrokerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 
 /** A STOMP broker. Create one with {@link createBroker}. */
@@ -21,6 +25,11 @@ export class Broker {
   private readonly sessions = new Set<Connection>();
   private listeners: Listener[] = [];
   private closing: Promise<void> | undefined;
+  /** ERROR frames and refused connections by error code. */
+  readonly errorCounts = new ErrorCounts();
+  /** Per-destination counters (kept while the admin server is configured). */
+  readonly destinationStats: DestinationStats;
+  private adminServer: AdminServer | undefined;
 
   /**
    * With `dataDir`, the store is opened and recovered here (synchronously): the broker starts
@@ -50,6 +59,19 @@ export class Broker {
               ...(p.pageOutBytes === undefined ? {} : { pageOutBytes: p.pageOutBytes }),
             }),
       });
+    this.options.security.errors = this.errorCounts;
+    this.destinationStats = new DestinationStats(this.options.maxDeliveries);
+    if (this.options.admin !== undefined) this.engine = this.destinationStats.observe(this.engine);
+  }
+
+  /** The admin server's URL, once {@link Broker.listen} started it. */
+  get adminUrl(): string | undefined {
+    return this.adminServer?.url;
+  }
+
+  /** @internal Open sessions (for the admin server). */
+  get sessionList(): ReadonlySet<Connection> {
+    return this.sessions;
   }
 
   /** Open connections. */
@@ -80,6 +102,8 @@ export class Broker {
       info,
     );
     this.sessions.add(conn);
+    this.options.security.track(conn, stream, info);
+    this.errorCounts.watch(conn);
     return conn;
   }
 
@@ -90,6 +114,7 @@ export class Broker {
         stream.destroy();
         return;
       }
+      if (!this.options.security.admit(stream, info, this.sessions.size)) return;
       this.handle(stream, info);
     };
     const log = this.options.logger;
@@ -106,6 +131,11 @@ export class Broker {
             this.listeners.push(await listenWs(l, accept, log, this.options.limits.maxFrameSize));
             break;
         }
+      }
+      const admin = this.options.admin;
+      if (admin !== undefined && this.adminServer === undefined) {
+        const view = brokerView(this, () => this.closing === undefined);
+        this.adminServer = await startAdmin(admin, view, log);
       }
     } catch (err) {
       await Promise.all(this.listeners.map((x) => x.close()));
@@ -143,6 +173,7 @@ export class Broker {
     clearTimeout(timer);
     for (const s of sessions) s.destroy();
     await stopping;
+    await this.adminServer?.close();
     this.listeners = [];
     await this.engine.close();
   }

@@ -27,3 +27,14 @@ export type { MemoryEngineOptions } from './engine/memory.js';
 export { Message } from './message.js';
 export { Metrics } from './metrics.js';
 export type { MetricsSnapshot } from './metrics.js';
+export type {
+  AdminOptions,
+  PermissionGrant,
+  Right,
+  SecurityOptions,
+  UserOptions,
+} from './security/types.js';
+export type { LoginThrottleOptions } from './security/throttle.js';
+export { DEFAULT_SCRYPT, hashPassword, parsePasswordHash, verifyPassword } from './security/password.js';
+export type { PasswordHash, ScryptParams } from './security/password.js';
+export { InsecureConfigurationError } from './security/errors.js';

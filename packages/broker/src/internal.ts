@@ -9,3 +9,7 @@ export { Fifo } from './fifo.js';
 export { WebSocketDuplex } from './listen/ws.js';
 export { resolveOptions } from './options.js';
 export type { ResolvedOptions } from './options.js';
+export { LoginThrottle } from './security/throttle.js';
+export { DestinationPattern } from './security/pattern.js';
+export { Security, isLoopback, addressOf } from './security/security.js';
+export { prometheusText } from './admin/prometheus.js';

@@ -9,6 +9,10 @@ import {
 import { resolveLimits } from '@stompede/core/internal';
 import { type Logger, pino } from 'pino';
 import type { Engine } from './engine.js';
+import { type ResolvedAdminOptions, resolveAdmin } from './admin/options.js';
+import { Security } from './security/security.js';
+import type { LoginThrottleOptions } from './security/throttle.js';
+import type { AdminOptions, PermissionGrant, UserOptions } from './security/types.js';
 
 /** A plain TCP listener. */
 export interface TcpListenerOptions {
@@ -126,6 +130,27 @@ export interface BrokerOptions {
   readonly errorLinger?: number;
   /** Milliseconds {@link Broker.close} waits for connections to flush before destroying them. Default 5000. */
   readonly closeTimeout?: number;
+  /** Users who may log in (CONNECT `login`/`passcode`): name → password hash and groups. Default none. */
+  readonly users?: Readonly<Record<string, UserOptions>>;
+  /** Groups: name → member user names. */
+  readonly groups?: Readonly<Record<string, readonly string[]>>;
+  /** Permission rules (docs/security.md). Default: none, and every session may do everything. */
+  readonly permissions?: readonly PermissionGrant[];
+  /**
+   * Accept sessions that do not log in. Default: true when every listener is on loopback; with
+   * a non-loopback listener, false when users are configured, else createBroker refuses.
+   */
+  readonly allowAnonymous?: boolean;
+  /** Delays after failed logins from one address. */
+  readonly loginThrottle?: LoginThrottleOptions;
+  /** Connections open at once; more are refused at accept. Default 10000. */
+  readonly maxConnections?: number;
+  /** Connections open at once from one address. Default 1000. */
+  readonly maxConnectionsPerAddress?: number;
+  /** Unacknowledged messages per subscription, whatever prefetch it asks for. Default 10000. */
+  readonly maxUnackedPerSubscription?: number;
+  /** The HTTP admin server (metrics, health, actions, dashboard). Default: off. */
+  readonly admin?: AdminOptions;
 }
 
 /** Options after defaults and validation. */
@@ -155,6 +180,11 @@ export interface ResolvedOptions {
   readonly maxTransactionFrames: number;
   readonly errorLinger: number;
   readonly closeTimeout: number;
+  readonly security: Security;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly maxUnackedPerSubscription: number;
+  readonly admin: ResolvedAdminOptions | undefined;
 }
 
 /** The defaults. */
@@ -174,6 +204,9 @@ export const DEFAULTS = Object.freeze({
   maxTransactionFrames: 10_000,
   errorLinger: 2000,
   closeTimeout: 5000,
+  maxConnections: 10_000,
+  maxConnectionsPerAddress: 1000,
+  maxUnackedPerSubscription: 10_000,
 });
 
 function count(name: string, value: number | undefined, fallback: number, min = 0): number {
@@ -271,5 +304,37 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     ),
     errorLinger: count('errorLinger', options.errorLinger, DEFAULTS.errorLinger),
     closeTimeout: count('closeTimeout', options.closeTimeout, DEFAULTS.closeTimeout),
+    ...resolveSecurity(options, listeners),
   });
+}
+
+function resolveSecurity(
+  options: BrokerOptions,
+  listeners: readonly ListenerOptions[],
+): Pick<
+  ResolvedOptions,
+  'security' | 'maxConnections' | 'maxConnectionsPerAddress' | 'maxUnackedPerSubscription' | 'admin'
+> {
+  const limits = {
+    maxConnections: count('maxConnections', options.maxConnections, DEFAULTS.maxConnections, 1),
+    maxConnectionsPerAddress: count(
+      'maxConnectionsPerAddress',
+      options.maxConnectionsPerAddress,
+      DEFAULTS.maxConnectionsPerAddress,
+      1,
+    ),
+  };
+  const hosts = listeners.map((l) => l.host ?? '127.0.0.1');
+  const vhost = options.defaultVhost ?? DEFAULTS.defaultVhost;
+  return {
+    ...limits,
+    maxUnackedPerSubscription: count(
+      'maxUnackedPerSubscription',
+      options.maxUnackedPerSubscription,
+      DEFAULTS.maxUnackedPerSubscription,
+      1,
+    ),
+    security: new Security(options, hosts, vhost, limits),
+    admin: resolveAdmin(options.admin),
+  };
 }

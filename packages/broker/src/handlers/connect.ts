@@ -28,5 +28,10 @@ export function handleConnect(conn: Connection, frame: Frame): void {
     }
     vhost = request.host;
   }
-  conn.accept(request.version, vhost, request.headers['client-id'] ?? '', request.heartBeat);
+  const version = request.version;
+  // Authentication (login/passcode, anonymous access): accepts now, or once the password is
+  // checked (that promise never rejects: failures are answered with an ERROR).
+  void conn.options.security.authenticate(conn, frame, vhost, () => {
+    conn.accept(version, vhost, request.headers['client-id'] ?? '', request.heartBeat);
+  });
 }

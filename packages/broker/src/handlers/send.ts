@@ -22,6 +22,7 @@ const NOT_COPIED: ReadonlySet<string> = new Set([
 export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
   const destination = frame.header('destination')!;
   parseDestination(destination);
+  conn.options.security.authorize(conn, 'write', destination, frame);
   const raw = frame.rawHeaders;
   const headers: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {

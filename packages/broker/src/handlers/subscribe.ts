@@ -49,11 +49,14 @@ export function handleSubscribe(conn: Connection, frame: Frame): MaybePromise<vo
     );
   }
   const dest = parseDestination(request.destination);
+  conn.options.security.authorize(conn, 'read', request.destination, frame);
   let prefetch =
     positiveInt(frame, 'prefetch-count') ??
     positiveInt(frame, 'activemq.prefetchSize') ??
     conn.options.defaultPrefetch;
-  if (prefetch <= 0) prefetch = Number.MAX_SAFE_INTEGER;
+  if (prefetch <= 0 || prefetch > conn.options.maxUnackedPerSubscription) {
+    prefetch = conn.options.maxUnackedPerSubscription;
+  }
   const window = positiveInt(frame, 'consumer-window-size') ?? 0;
   const name = dest.kind === DestinationKind.TOPIC ? durableName(frame, request.id) : undefined;
   const sub = new Subscription(

@@ -1,0 +1,175 @@
+// The Prometheus text exposition format (version 0.0.4), written by hand.
+import type { AdminView } from './view.js';
+import { depthOf } from './stats.js';
+
+function esc(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+class Writer {
+  text = '';
+  metric(name: string, type: 'counter' | 'gauge', help: string): void {
+    this.text += `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+  }
+  sample(name: string, value: number, labels?: Readonly<Record<string, string>>): void {
+    let l = '';
+    if (labels !== undefined) {
+      const parts = Object.entries(labels).map(([k, v]) => `${k}="${esc(v)}"`);
+      l = `{${parts.join(',')}}`;
+    }
+    this.text += `${name}${l} ${String(value)}\n`;
+  }
+  one(name: string, type: 'counter' | 'gauge', help: string, value: number): void {
+    this.metric(name, type, help);
+    this.sample(name, value);
+  }
+}
+
+/** Every metric, as Prometheus text. */
+export function prometheusText(view: AdminView): string {
+  const w = new Writer();
+  const m = view.metrics.snapshot();
+  w.one('stompede_connections', 'gauge', 'Connections open now.', m.connectionsActive);
+  w.one(
+    'stompede_connections_opened_total',
+    'counter',
+    'Connections accepted.',
+    m.connectionsOpened,
+  );
+  w.one(
+    'stompede_connections_refused_total',
+    'counter',
+    'Connections refused by a connection limit.',
+    view.errors.refusedTotal,
+  );
+  w.one(
+    'stompede_frames_received_total',
+    'counter',
+    'Frames received (heart-beats excluded).',
+    m.framesIn,
+  );
+  w.one(
+    'stompede_frames_sent_total',
+    'counter',
+    'Frames sent (heart-beats excluded).',
+    m.framesOut,
+  );
+  w.one('stompede_bytes_received_total', 'counter', 'Bytes received.', m.bytesIn);
+  w.one(
+    'stompede_bytes_sent_total',
+    'counter',
+    'Bytes sent (TCP and TLS connections).',
+    view.bytesOut(),
+  );
+  w.one('stompede_heartbeats_received_total', 'counter', 'Heart-beats received.', m.heartbeatsIn);
+  w.one('stompede_heartbeats_sent_total', 'counter', 'Heart-beats sent.', m.heartbeatsOut);
+  w.one(
+    'stompede_messages_enqueued_total',
+    'counter',
+    'Messages stored (one per queue or subscription copy).',
+    m.messagesEnqueued,
+  );
+  w.one(
+    'stompede_messages_delivered_total',
+    'counter',
+    'MESSAGE frames sent.',
+    m.messagesDelivered,
+  );
+  w.one('stompede_messages_acked_total', 'counter', 'Deliveries settled.', m.messagesAcked);
+  w.one('stompede_messages_nacked_total', 'counter', 'Deliveries NACKed.', m.messagesNacked);
+  w.one(
+    'stompede_messages_requeued_total',
+    'counter',
+    'Deliveries put back in their queue.',
+    m.messagesRequeued,
+  );
+  w.one(
+    'stompede_messages_dead_lettered_total',
+    'counter',
+    'Messages moved to a dead-letter queue.',
+    m.messagesDeadLettered,
+  );
+  w.one('stompede_messages_dropped_total', 'counter', 'Messages dropped.', m.messagesDropped);
+  w.one(
+    'stompede_producers_paused_total',
+    'counter',
+    'Producers paused by the memory limit.',
+    m.producersPaused,
+  );
+  w.one('stompede_errors_sent_total', 'counter', 'ERROR frames sent.', m.errorsSent);
+  w.metric(
+    'stompede_errors_total',
+    'counter',
+    'ERROR frames sent and connections refused, by error code.',
+  );
+  for (const [code, n] of [...view.errors.byCode].sort())
+    w.sample('stompede_errors_total', n, { code });
+  const e = view.engineStats();
+  w.one('stompede_store_bytes', 'gauge', 'Bytes of message data held.', e.memoryBytes);
+  w.one('stompede_store_messages', 'gauge', 'Messages held.', e.messages);
+  w.one(
+    'stompede_store_queues',
+    'gauge',
+    'Queues (temporary and subscription queues included).',
+    e.queues,
+  );
+  const mem = process.memoryUsage();
+  w.one('stompede_process_resident_memory_bytes', 'gauge', 'Resident set size.', mem.rss);
+  w.one('stompede_process_heap_used_bytes', 'gauge', 'V8 heap used.', mem.heapUsed);
+  const dests = view
+    .destinations()
+    .sort((a, b) =>
+      a.vhost === b.vhost ? (a.destination < b.destination ? -1 : 1) : a.vhost < b.vhost ? -1 : 1,
+    );
+  const per: [string, string, keyof (typeof dests)[number]][] = [
+    [
+      'stompede_destination_messages_enqueued_total',
+      'Messages published to the destination.',
+      'enqueued',
+    ],
+    [
+      'stompede_destination_messages_delivered_total',
+      'Messages delivered from the destination.',
+      'delivered',
+    ],
+    [
+      'stompede_destination_messages_acked_total',
+      'Deliveries from the destination settled.',
+      'acked',
+    ],
+    [
+      'stompede_destination_messages_redelivered_total',
+      'Redeliveries from the destination.',
+      'redelivered',
+    ],
+    [
+      'stompede_destination_messages_dead_lettered_total',
+      'Messages of the destination dead-lettered.',
+      'deadLettered',
+    ],
+  ];
+  for (const [name, help, key] of per) {
+    w.metric(name, 'counter', help);
+    for (const d of dests) {
+      w.sample(name, d[key] as number, { vhost: d.vhost, destination: d.destination });
+    }
+  }
+  w.metric('stompede_destination_consumers', 'gauge', 'Consumers attached to the destination.');
+  for (const d of dests) {
+    w.sample('stompede_destination_consumers', d.consumers, {
+      vhost: d.vhost,
+      destination: d.destination,
+    });
+  }
+  w.metric(
+    'stompede_queue_depth',
+    'gauge',
+    'Messages held by the queue (waiting or unacknowledged).',
+  );
+  for (const d of dests) {
+    const depth = depthOf(d);
+    if (depth !== undefined)
+      w.sample('stompede_queue_depth', depth, { vhost: d.vhost, destination: d.destination });
+  }
+  return w.text;
+}

@@ -1,0 +1,36 @@
+// What the admin server reads from and does to the broker.
+import type { Connection } from '../connection.js';
+import type { EngineStats } from '../engine.js';
+import type { Metrics } from '../metrics.js';
+import type { ErrorCounts } from '../security/errors.js';
+import type { DestinationCounters } from './stats.js';
+
+/** One connection, as the admin API shows it. */
+export interface ConnectionView {
+  readonly id: string;
+  readonly user: string;
+  readonly vhost: string;
+  readonly transport: string;
+  readonly remoteAddress: string;
+  readonly version: string;
+  readonly subscriptions: number;
+}
+
+/** The broker as the admin server sees it. */
+export interface AdminView {
+  readonly metrics: Metrics;
+  readonly errors: ErrorCounts;
+  ready(): boolean;
+  engineStats(): EngineStats;
+  bytesOut(): number;
+  destinations(): DestinationCounters[];
+  connections(): ConnectionView[];
+  /** Purge a queue; resolves to the messages removed. */
+  purge(vhost: string, destination: string): Promise<number>;
+  /** Delete a destination: its consumers' sessions get an ERROR, its messages are removed. */
+  deleteDestination(vhost: string, destination: string): Promise<number>;
+  /** Close a connection with an ERROR; false when there is none with that id. */
+  closeConnection(id: string): boolean;
+  /** The session objects (for tests). */
+  sessions(): Iterable<Connection>;
+}

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type Broker, hashPassword } from '@stompede/broker';
+import { ErrorCode } from '@stompede/core';
+import { connected, memoryBroker, pair } from '../helper.js';
+
+const FAST = { N: 1024, r: 8, p: 1 };
+
+describe('authentication', () => {
+  let broker: Broker;
+  before(async () => {
+    broker = memoryBroker({
+      users: {
+        alice: { password: await hashPassword('wonderland', FAST) },
+        bob: { password: await hashPassword('builder', FAST), vhosts: ['/b'] },
+      },
+      vhosts: ['/', '/b'],
+      allowAnonymous: false,
+      loginThrottle: { baseDelay: 1, maxDelay: 8 },
+    });
+  });
+  after(() => broker.close());
+
+  test('[Authentication] a user with the right passcode is CONNECTED', async () => {
+    const p = await connected(broker, {
+      'accept-version': '1.2',
+      host: '/',
+      login: 'alice',
+      passcode: 'wonderland',
+    });
+    const conn = [...broker.sessionList].at(-1)!;
+    assert.equal(broker.options.security.principal(conn).user, 'alice');
+    await p.sendSync('SEND', { destination: '/queue/auth' }, 'hi');
+    p.close();
+  });
+
+  test('[Authentication] wrong passcode and unknown user get the same ERROR', async () => {
+    const answers: string[] = [];
+    for (const [login, passcode] of [
+      ['alice', 'wrong'],
+      ['mallory', 'wonderland'],
+      ['alice', ''],
+    ] as const) {
+      const p = pair(broker);
+      p.send('CONNECT', { 'accept-version': '1.2', host: '/', login, passcode });
+      const f = await p.next('ERROR');
+      answers.push(`${f.header('message') ?? ''}|${f.text}`);
+      await p.ended;
+    }
+    assert.equal(new Set(answers).size, 1, answers.join('\n'));
+    assert.match(answers[0]!, /authentication failed/);
+    assert.match(answers[0]!, new RegExp(ErrorCode.AUTHENTICATION_FAILED));
+    assert.doesNotMatch(answers[0]!, /mallory|alice/);
+    broker.options.security.throttle.success('local');
+  });
+
+  test('[Authentication] anonymous clients are refused when allowAnonymous is false', async () => {
+    const p = pair(broker);
+    p.send('CONNECT', { 'accept-version': '1.2', host: '/' });
+    const f = await p.next('ERROR');
+    assert.match(f.header('message') ?? '', /authentication required/);
+    await p.ended;
+  });
+
+  test('[Login throttling] each failure from an address raises its delay; a success resets it', async () => {
+    const throttle = broker.options.security.throttle;
+    throttle.success('local');
+    const delays: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const p = pair(broker);
+      p.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'alice', passcode: 'no' });
+      await p.next('ERROR');
+      await p.ended;
+      delays.push(throttle.delay('local'));
+    }
+    assert.deepEqual(delays, [1, 2, 4, 8]);
+    const ok = await connected(broker, {
+      'accept-version': '1.2',
+      host: '/',
+      login: 'alice',
+      passcode: 'wonderland',
+    });
+    assert.equal(throttle.delay('local'), 0);
+    ok.close();
+  });
+
+  test('[Authentication] failed logins are counted by code', () => {
+    assert.ok((broker.errorCounts.byCode.get(ErrorCode.AUTHENTICATION_FAILED) ?? 0) >= 4);
+  });
+
+  test('[1.2 CONNECT host] a user limited to some virtual hosts is refused elsewhere', async () => {
+    const ok = await connected(broker, {
+      'accept-version': '1.2',
+      host: '/b',
+      login: 'bob',
+      passcode: 'builder',
+    });
+    ok.close();
+    const p = pair(broker);
+    p.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'bob', passcode: 'builder' });
+    const f = await p.next('ERROR');
+    assert.match(f.header('message') ?? '', /may not use virtual host "\/"/);
+    await p.ended;
+  });
+
+  test('[1.0 CONNECT] STOMP 1.0 clients log in the same way', async () => {
+    const p = await connected(broker, { login: 'alice', passcode: 'wonderland' });
+    p.close();
+  });
+});
+
+describe('authentication without users', () => {
+  test('[Authentication] with no users, credentials are ignored and everyone is anonymous', async () => {
+    const broker = memoryBroker();
+    const p = await connected(broker, {
+      'accept-version': '1.2',
+      host: '/',
+      login: 'guest',
+      passcode: 'guest',
+    });
+    assert.equal(broker.options.security.principal([...broker.sessionList][0]!).user, 'anonymous');
+    p.close();
+    await broker.close();
+  });
+
+  test('[Authentication] no users and allowAnonymous false: nobody gets in, and is told why', async () => {
+    const broker = memoryBroker({ allowAnonymous: false });
+    const p = pair(broker);
+    p.send('CONNECT', { 'accept-version': '1.2', host: '/' });
+    const f = await p.next('ERROR');
+    assert.match(f.header('message') ?? '', /no users/);
+    await broker.close();
+  });
+});
