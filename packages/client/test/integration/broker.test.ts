@@ -1,0 +1,253 @@
+// The client against our own broker (@stompede/broker) on 127.0.0.1, port 0: the shared
+// scenarios over TCP and WebSocket, then heart-beats, TLS and failover between two brokers.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Broker, createBroker, type Engine, MemoryEngine } from '@stompede/broker';
+import {
+  connect,
+  connectTcp,
+  ErrorCode,
+  type Message,
+  StompError,
+  type Transport,
+  type WebSocketConstructor,
+} from '@stompede/client/node';
+import { WebSocket } from 'ws';
+import { clientScenarios, next, uniqueQueue } from '../scenarios.js';
+
+let broker: Broker;
+let tcpUrl = '';
+let wsUrl = '';
+
+before(async () => {
+  broker = createBroker({
+    listeners: [
+      { protocol: 'tcp', port: 0 },
+      { protocol: 'ws', port: 0 },
+    ],
+  });
+  const addresses = await broker.listen();
+  const tcp = addresses.find((a) => a.protocol === 'tcp')!;
+  const ws = addresses.find((a) => a.protocol === 'ws')!;
+  tcpUrl = `tcp://127.0.0.1:${String(tcp.port)}`;
+  wsUrl = `ws://127.0.0.1:${String(ws.port)}${ws.path ?? '/ws'}`;
+});
+after(async () => {
+  await broker.close();
+});
+
+// Our broker redelivers a NACKed message (to the DLQ only after maxDeliveries).
+clientScenarios({ name: 'ours/tcp', url: () => tcpUrl, nack: { redeliver: true } });
+clientScenarios({
+  name: 'ours/ws',
+  url: () => wsUrl,
+  options: () => ({ WebSocket: WebSocket as unknown as WebSocketConstructor }),
+  nack: { redeliver: true },
+});
+
+/** A transport that counts heart-beat EOLs each way. */
+function counting(transport: Transport, counts: { sent: number; received: number }): Transport {
+  return {
+    closed: transport.closed,
+    write: (chunks) => {
+      if (chunks.length === 1 && chunks[0]!.length === 1 && chunks[0]![0] === 0x0a) counts.sent++;
+      return transport.write(chunks);
+    },
+    close: () => transport.close(),
+    destroy: (error) => {
+      transport.destroy(error);
+    },
+    async *[Symbol.asyncIterator]() {
+      for await (const chunk of transport) {
+        if (chunk.length === 1 && chunk[0] === 0x0a) counts.received++;
+        yield chunk;
+      }
+    },
+  };
+}
+
+async function until(what: string, condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !condition(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.ok(condition(), `gave up waiting for ${what}`);
+}
+
+describe('heart-beats against our broker', () => {
+  it('[1.2 Heart-beating] both sides beat on an idle connection, and the broker keeps it open', async () => {
+    // The broker sends every 100 ms and wants a beat every 400 ms (dropping us after 600 ms of
+    // silence); the client offers [100, 100], so it beats every 400 ms.
+    const beating = createBroker({
+      listeners: [{ protocol: 'tcp', port: 0 }],
+      heartbeat: [100, 400],
+    });
+    const [address] = await beating.listen();
+    after(() => beating.close());
+    const counts = { sent: 0, received: 0 };
+    const client = await connect(`tcp://127.0.0.1:${String(address!.port)}`, {
+      heartBeat: [100, 100],
+      transport: async (b, ctx) =>
+        counting(await connectTcp({ host: b.host, port: b.port, signal: ctx.signal }), counts),
+    });
+    await until('3 beats each way', () => counts.sent >= 3 && counts.received >= 3);
+    assert.equal(client.state, 'connected');
+    const q = uniqueQueue('hb');
+    const sub = await client.subscribe(q);
+    await client.send(q, 'still here', { receipt: true });
+    assert.equal((await next(sub)).text, 'still here');
+    await client.close();
+  });
+});
+
+describe('TLS against our broker', () => {
+  let dir = '';
+  let tls: Broker;
+  let port = 0;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'stompede-client-tls-'));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    tls = createBroker({
+      listeners: [
+        {
+          protocol: 'tls',
+          port: 0,
+          certFile: join(dir, 'cert.pem'),
+          keyFile: join(dir, 'key.pem'),
+        },
+      ],
+    });
+    const [address] = await tls.listen();
+    port = address!.port;
+  });
+  after(async () => {
+    await tls.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('[Transport] ssl:// verifies the certificate against the given CA and carries STOMP', async () => {
+    const ca = readFileSync(join(dir, 'cert.pem'));
+    const client = await connect(`ssl://localhost:${String(port)}`, {
+      heartBeat: [0, 0],
+      tls: { ca },
+    });
+    const q = uniqueQueue('tls');
+    const sub = await client.subscribe(q);
+    await client.send(q, Uint8Array.of(0, 1, 2, 0), { receipt: true });
+    assert.deepEqual([...(await next(sub)).body], [0, 1, 2, 0]);
+    await client.close();
+  });
+
+  it('[Transport] an untrusted certificate is refused (verification is on by default)', async () => {
+    await assert.rejects(
+      connect(`ssl://localhost:${String(port)}`, { heartBeat: [0, 0], connectTimeout: 10_000 }),
+      (err: unknown) => {
+        assert.ok(err instanceof StompError);
+        assert.equal(err.code, ErrorCode.CONNECTION_REFUSED);
+        return true;
+      },
+    );
+  });
+});
+
+describe('failover between two brokers', () => {
+  it('[failover] stopping the broker under a client-individual consumer loses no message', async () => {
+    // Two brokers over one store, as ActiveMQ brokers sharing storage: a message left
+    // unacknowledged on the broker that stops is requeued in the store and delivered again by
+    // the other one. `close` is the store's, so the first broker stopping must not close it.
+    const store = new MemoryEngine();
+    const shared = (): Engine =>
+      new Proxy(store, {
+        get(target, prop) {
+          if (prop === 'close') return () => undefined;
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+        },
+      });
+    const a = createBroker({ listeners: [{ protocol: 'tcp', port: 0 }], engine: shared() });
+    const b = createBroker({ listeners: [{ protocol: 'tcp', port: 0 }], engine: shared() });
+    const [addressA] = await a.listen();
+    const [addressB] = await b.listen();
+    after(async () => {
+      await a.close();
+      await b.close();
+      await store.close();
+    });
+    const failover =
+      `failover:(tcp://127.0.0.1:${String(addressA!.port)},tcp://127.0.0.1:${String(addressB!.port)})` +
+      '?randomize=false&initialReconnectDelay=10&maxReconnectDelay=100';
+    const q = uniqueQueue('failover');
+    const total = 200;
+    const producer = await connect(`tcp://127.0.0.1:${String(addressB!.port)}`, {
+      heartBeat: [0, 0],
+    });
+    const consumer = await connect(failover, { heartBeat: [0, 0] });
+    const port = (): number | undefined => consumer.broker?.port;
+    assert.equal(port(), addressA!.port);
+    const reconnected = new Promise<void>((resolve) => {
+      consumer.on('connected', (event) => {
+        if (event.reconnected) resolve();
+      });
+    });
+    const sub = await consumer.subscribe(q, { ack: 'client-individual', prefetch: 10 });
+    for (let i = 0; i < total; i++) await producer.send(q, `m${String(i)}`, { receipt: true });
+
+    const acked = new Set<string>();
+    let stale = 0;
+    let stopped: Promise<void> | undefined;
+    for (;;) {
+      const msg: Message = await next(sub);
+      if (acked.size === total / 2 && stopped === undefined) {
+        // Stop broker A with this message (and up to the prefetch more) unacknowledged.
+        stopped = a.close();
+        await stopped;
+        await reconnected;
+      }
+      try {
+        await msg.ack({ receipt: true });
+        acked.add(msg.text);
+      } catch (err) {
+        // Delivered by A, which is gone: the store redelivers it through B.
+        assert.ok(err instanceof StompError);
+        assert.ok(
+          err.code === ErrorCode.STALE_MESSAGE || err.code === ErrorCode.CONNECTION_LOST,
+          err.code,
+        );
+        stale++;
+      }
+      if (acked.size === total) break;
+    }
+    assert.ok(stopped !== undefined, 'broker A was stopped mid-stream');
+    assert.ok(stale >= 1, 'a delivery from A was unacknowledged when it stopped');
+    assert.equal(port(), addressB!.port);
+    assert.deepEqual(
+      [...acked].sort(),
+      Array.from({ length: total }, (_, i) => `m${String(i)}`).sort(),
+    );
+    await producer.close();
+    await consumer.close();
+  });
+});
