@@ -606,17 +606,17 @@ export class FrameParser {
     this.state = size === 0 ? State.Terminator : State.FixedBody;
   }
 
-  /** Like {@link finishHead}, with content-length found and parsed in the bytes. */
-  private finishLazyHead(buf: Uint8Array, spans: readonly number[], bodyPos: number): void {
-    let k = 0;
-    for (; k < spans.length; k += 3) {
-      const start = spans[k]!;
-      if (spans[k + 1]! - start !== CONTENT_LENGTH.length) continue;
-      let i = 0;
-      while (i < CONTENT_LENGTH.length && buf[start + i] === CONTENT_LENGTH[i]) i++;
-      if (i === CONTENT_LENGTH.length) break;
-    }
-    if (k === spans.length) {
+  /**
+   * Like {@link finishHead}, with content-length (header `k` in `spans`, or -1) parsed from the
+   * bytes.
+   */
+  private finishLazyHead(
+    buf: Uint8Array,
+    spans: readonly number[],
+    k: number,
+    bodyPos: number,
+  ): void {
+    if (k === -1) {
       this.state = State.ScanBody;
       this.bodySize = 0;
       return;
@@ -671,6 +671,8 @@ export class FrameParser {
     if (command === undefined) return -1;
     // Per header: name start, colon, value end (positions in buf).
     const spans: number[] = [];
+    // Index in spans of the first content-length header.
+    let contentLength = -1;
     let escaped = false;
     let lineStart = i + 1;
     for (;;) {
@@ -693,6 +695,11 @@ export class FrameParser {
       }
       // A line without ':' or with an empty name, or too many headers: the slow path reports it.
       if (colon === -1 || colon === lineStart || spans.length >= limits.maxHeaders * 3) return -1;
+      if (contentLength === -1 && colon - lineStart === CONTENT_LENGTH.length) {
+        let k = 0;
+        while (k < CONTENT_LENGTH.length && buf[lineStart + k] === CONTENT_LENGTH[k]) k++;
+        if (k === CONTENT_LENGTH.length) contentLength = spans.length;
+      }
       spans.push(lineStart, colon, lineEnd);
       lineStart = j + 1;
     }
@@ -705,7 +712,7 @@ export class FrameParser {
       // decoded below, now, so that an undefined escape is still raised by push.)
       this.lazySrc = buf;
       this.lazySpans = spans;
-      this.finishLazyHead(buf, spans, lineStart);
+      this.finishLazyHead(buf, spans, contentLength, lineStart);
       return lineStart;
     }
     const headers: string[] = [];
