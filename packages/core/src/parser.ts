@@ -3,6 +3,14 @@
 // Frames that fit in one chunk are emitted with bodies that are views (subarray) of that chunk;
 // only a frame that straddles chunks is copied, once. Every limit is checked before bytes are
 // buffered, so a hostile stream can neither exhaust memory nor make the parser quadratic.
+//
+// Fast path: a head that lies within one chunk is parsed in one pass (tryFastHead). When it needs
+// no unescaping and the body is a view of the same chunk, the headers are not decoded at all: the
+// frame keeps the positions of each name and value and decodes on demand (Frame.fromSpans), so it
+// keeps alive nothing its body does not. Any other head is decoded before the frame is emitted
+// (escapes are therefore still checked, and raised, by push). Anything unusual (1.0 padding, a
+// head split across chunks, a malformed line, a limit) takes the general path: scanHead, which
+// checks limits as bytes arrive, then parseHead.
 import { ByteAccumulator, decodeRange, EMPTY_BYTES } from './bytes.js';
 import { ErrorCode, StompError, StompProtocolError } from './errors.js';
 import { escapesApply, unescapeHeader } from './escape.js';
