@@ -36,6 +36,15 @@ const BROKER_KEYS = new Set([
   'maxTransactionFrames',
   'errorLinger',
   'closeTimeout',
+  'users',
+  'groups',
+  'permissions',
+  'allowAnonymous',
+  'loginThrottle',
+  'maxConnections',
+  'maxConnectionsPerAddress',
+  'maxUnackedPerSubscription',
+  'admin',
 ]);
 const TOP_KEYS = new Set(['host', 'port', 'ws', 'tls', 'logLevel', ...BROKER_KEYS]);
 const WS_KEYS = new Set(['port', 'path']);
@@ -77,6 +86,7 @@ export function parseConfig(text: string, source: string): BrokerConfig {
     throw new CliError(`${source}: the configuration must be a mapping of keys`);
   checkKeys(doc, [], TOP_KEYS, fail);
   const raw = doc.toJS() as Record<string, unknown>;
+  checkSecurity(doc, raw, fail);
   const config: BrokerConfig = { broker: {} };
   for (const [key, value] of Object.entries(raw)) {
     switch (key) {
@@ -172,4 +182,65 @@ function port(
     fail(path, 'must be a port number 0-65535');
   }
   return value;
+}
+
+const USER_KEYS = new Set(['password', 'groups', 'vhosts']);
+const ADMIN_KEYS = new Set(['host', 'port', 'user', 'password']);
+const GRANT_KEYS = new Set(['user', 'group', 'vhost', 'destinations', 'rights']);
+
+/** Security keys, checked here so that a problem names its line (the broker checks the values). */
+function checkSecurity(
+  doc: Document,
+  raw: Record<string, unknown>,
+  fail: (path: readonly string[], message: string) => never,
+): void {
+  const hashed = (path: readonly string[], value: unknown): void => {
+    if (typeof value !== 'string' || !value.startsWith('scrypt$')) {
+      fail(
+        path,
+        'must be a password hash made with `stompede passwd` (scrypt$...), never plain text',
+      );
+    }
+  };
+  if (raw.users !== undefined) {
+    if (!isMap(doc.get('users', true))) fail(['users'], 'must be a mapping of user names');
+    for (const [name, user] of Object.entries(raw.users as Record<string, unknown>)) {
+      if (!isMap(doc.getIn(['users', name], true))) {
+        fail(['users', name], 'must be a mapping (password, groups, vhosts)');
+      }
+      checkKeys(doc, ['users', name], USER_KEYS, fail);
+      hashed(['users', name, 'password'], (user as Record<string, unknown>).password);
+    }
+  }
+  if (raw.admin !== undefined) {
+    if (!isMap(doc.get('admin', true)))
+      fail(['admin'], 'must be a mapping (host, port, user, password)');
+    checkKeys(doc, ['admin'], ADMIN_KEYS, fail);
+    const admin = raw.admin as Record<string, unknown>;
+    if (admin.password !== undefined) hashed(['admin', 'password'], admin.password);
+  }
+  if (raw.permissions !== undefined) {
+    const list = doc.get('permissions', true);
+    if (!Array.isArray(raw.permissions)) fail(['permissions'], 'must be a list of rules');
+    (raw.permissions as unknown[]).forEach((_, i) => {
+      const node = (list as { items?: unknown[] }).items?.[i];
+      if (!isMap(node))
+        fail(
+          ['permissions', String(i)],
+          'must be a mapping (user or group, vhost, destinations, rights)',
+        );
+      for (const item of node.items) {
+        const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
+        if (!GRANT_KEYS.has(key)) {
+          fail(
+            ['permissions', String(i), key],
+            `is not a setting; known: ${[...GRANT_KEYS].join(', ')}`,
+          );
+        }
+      }
+    });
+  }
+  if (raw.allowAnonymous !== undefined && typeof raw.allowAnonymous !== 'boolean') {
+    fail(['allowAnonymous'], 'must be true or false');
+  }
 }

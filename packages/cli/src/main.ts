@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { CliError } from './cli-error.js';
 import { BENCH_HELP, runBenchCommand } from './subcommands/bench.js';
 import { BROKER_HELP, runBroker } from './subcommands/broker.js';
+import { PASSWD_HELP, runPasswd } from './subcommands/passwd.js';
 import { runSend, SEND_HELP } from './subcommands/send.js';
 import { runSubscribe, SUBSCRIBE_HELP } from './subcommands/subscribe.js';
 
@@ -12,6 +13,7 @@ const HELP = `Usage: stompede <command> [options]
 Commands:
   bench       load generator: producers and consumers, throughput, latency, loss checks
   broker      run a STOMP broker (TCP 127.0.0.1:61613, WebSocket ws://127.0.0.1:15674/ws)
+  passwd      print a password hash for the broker's users (read without echo)
   send        send a message, or one per line of standard input, with receipts
   subscribe   print the messages arriving at a destination
 
@@ -26,6 +28,7 @@ const commands: Record<
 > = {
   bench: { run: runBenchCommand, help: BENCH_HELP },
   broker: { run: runBroker, help: BROKER_HELP },
+  passwd: { run: runPasswd, help: PASSWD_HELP },
   send: { run: runSend, help: SEND_HELP },
   subscribe: { run: runSubscribe, help: SUBSCRIBE_HELP },
 };

@@ -25,6 +25,10 @@ Options (flags override environment variables, which override the config file):
   --tls-key FILE      PEM private key for the TLS listener
   --tls-ca FILE       PEM CA bundle; with it, clients must present a certificate it signed
   --log-level LEVEL   ${LOG_LEVELS.join(', ')}   [STOMPEDE_LOG_LEVEL] (info)
+  --allow-anonymous   accept clients that do not log in, even on a non-loopback --host
+                      (without it, a non-loopback --host needs users in the config file)
+  --admin-port N      HTTP admin server (metrics, health, dashboard) on 127.0.0.1:N
+                                                                    [STOMPEDE_ADMIN_PORT] (off)
   --print-config      print the effective configuration as JSON and exit
   -h, --help          show this help
 `;
@@ -62,6 +66,8 @@ export async function effectiveConfig(
         'tls-key': { type: 'string' },
         'tls-ca': { type: 'string' },
         'log-level': { type: 'string' },
+        'allow-anonymous': { type: 'boolean' },
+        'admin-port': { type: 'string' },
         'print-config': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -120,7 +126,16 @@ export async function effectiveConfig(
   const logLevel = flags['log-level'] ?? env.STOMPEDE_LOG_LEVEL ?? file.logLevel ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  const effective: Effective = { host, port, ws, tls, logLevel, broker: file.broker };
+  const broker: Record<string, unknown> = { ...file.broker };
+  if (flags['allow-anonymous'] === true) broker.allowAnonymous = true;
+  const adminPort = flags['admin-port'] ?? env.STOMPEDE_ADMIN_PORT;
+  if (adminPort !== undefined) {
+    broker.admin = {
+      ...(broker.admin as Record<string, unknown> | undefined),
+      port: parsePort('--admin-port', adminPort),
+    };
+  }
+  const effective: Effective = { host, port, ws, tls, logLevel, broker };
   if (flags['print-config'] === true) {
     process.stdout.write(JSON.stringify(effective, null, 2) + '\n');
     return 'help';
@@ -178,7 +193,13 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
     await broker.close();
     throw new CliError(`cannot listen: ${(err as Error).message}`, 1);
   }
-  logger.info({ listeners: addresses.map((a) => a.url) }, 'broker listening');
+  logger.info(
+    {
+      listeners: addresses.map((a) => a.url),
+      ...(broker.adminUrl === undefined ? {} : { admin: broker.adminUrl }),
+    },
+    'broker listening',
+  );
 
   return new Promise<number>((resolve) => {
     let stopping = false;
