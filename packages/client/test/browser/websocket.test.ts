@@ -1,0 +1,196 @@
+// The browser entry point in a real headless Chromium (Debian's /usr/bin/chromium driven by
+// playwright-core; no browser download, no bundler): a local HTTP server on 127.0.0.1, port 0,
+// serves the compiled ESM of @stompede/core and @stompede/client with an import map, and the page
+// talks to our broker's WebSocket listener with the browser's own WebSocket. Skipped with a
+// reason when Chromium or playwright-core is missing, unless STOMPEDE_BROWSER=1 makes that a
+// failure.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { type Broker, createBroker } from '@stompede/broker';
+import { connect } from '@stompede/client/node';
+import { uniqueQueue } from '../scenarios.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const required = process.env.STOMPEDE_BROWSER === '1';
+const require = createRequire(import.meta.url);
+
+/** The dist folders the page imports from, by URL prefix. */
+const roots: Record<string, string> = {
+  '/core/': dirname(require.resolve('@stompede/core')),
+  '/client/': dirname(require.resolve('@stompede/client')),
+};
+
+const page = `<!doctype html>
+<html>
+  <head>
+    <meta charset="utf-8" />
+    <script type="importmap">
+      {
+        "imports": {
+          "@stompede/core": "/core/index.js",
+          "@stompede/core/internal": "/core/internal.js",
+          "@stompede/client": "/client/index.js"
+        }
+      }
+    </script>
+  </head>
+  <body>
+    stompede client test page
+  </body>
+</html>`;
+
+function serve(): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
+    if (path === '/') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(page);
+      return;
+    }
+    const prefix = Object.keys(roots).find((p) => path.startsWith(p));
+    const root = prefix === undefined ? undefined : roots[prefix];
+    const file = root === undefined ? undefined : normalize(join(root, path.slice(prefix!.length)));
+    if (file === undefined || !file.startsWith(root! + sep) || extname(file) !== '.js') {
+      res.writeHead(404).end();
+      return;
+    }
+    readFile(file).then(
+      (body) => res.writeHead(200, { 'content-type': 'text/javascript' }).end(body),
+      () => res.writeHead(404).end(),
+    );
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      resolve({ server, url: `http://127.0.0.1:${String(port)}/` });
+    });
+  });
+}
+
+/** What the page reports back. */
+interface PageResult {
+  version: string | undefined;
+  text: string;
+  contentType: string | undefined;
+  bytes: number[];
+  acked: boolean;
+  asyncDisposeKeys: string[];
+  state: string;
+}
+
+describe('the client in headless Chromium', () => {
+  let skip: string | undefined;
+  let broker: Broker | undefined;
+  let wsUrl = '';
+  let http: { server: Server; url: string } | undefined;
+  let browser: import('playwright-core').Browser | undefined;
+
+  before(async () => {
+    if (!existsSync(CHROMIUM)) {
+      skip = `no Chromium at ${CHROMIUM} (apt-get install -y chromium)`;
+      return;
+    }
+    let chromium: typeof import('playwright-core').chromium;
+    try {
+      ({ chromium } = await import('playwright-core'));
+    } catch {
+      skip = 'playwright-core is not installed (npm install -D playwright-core)';
+      return;
+    }
+    broker = createBroker({ listeners: [{ protocol: 'ws', port: 0 }] });
+    const [ws] = await broker.listen();
+    wsUrl = `ws://127.0.0.1:${String(ws!.port)}${ws!.path ?? '/ws'}`;
+    http = await serve();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    http?.server.close();
+    await broker?.close();
+  });
+
+  const check = (t: TestContext): boolean => {
+    if (skip === undefined) return true;
+    if (required) assert.fail(`the browser test is required (STOMPEDE_BROWSER=1): ${skip}`);
+    t.skip(skip);
+    return false;
+  };
+
+  it('[WebSocket] connects with the browser WebSocket, sends, subscribes, receives a binary body and acks', async (t) => {
+    if (!check(t)) return;
+    const tab = await browser!.newPage();
+    const errors: string[] = [];
+    tab.on('pageerror', (err) => errors.push(err.message));
+    await tab.goto(http!.url);
+    const q = uniqueQueue('browser');
+    const result = await tab.evaluate(
+      async ({ url, q }): Promise<PageResult> => {
+        // Runs in the page: bare specifiers resolve through the import map.
+        const specifier = '@stompede/client';
+        const lib = (await import(specifier)) as typeof import('@stompede/client');
+        const client = await lib.connect(url, { heartBeat: [0, 0] });
+        const sub = await client.subscribe(q, { ack: 'client-individual', receipt: true });
+        await client.send(q, 'text from the page', { receipt: true });
+        await client.send(q, Uint8Array.of(0, 255, 0, 128, 0), { receipt: true });
+        const first = await sub.receive({ timeout: 10000 });
+        const second = await sub.receive({ timeout: 10000 });
+        if (first === undefined || second === undefined) throw new Error('no message');
+        await first.ack({ receipt: true });
+        await second.ack({ receipt: true });
+        const keys = Object.getOwnPropertyNames(lib.Client.prototype).filter(
+          (k) => k === 'undefined',
+        );
+        const version = client.version;
+        await client.close();
+        return {
+          version,
+          text: first.text,
+          contentType: first.contentType,
+          bytes: Array.from(second.body),
+          acked: first.settled && second.settled,
+          asyncDisposeKeys: keys,
+          state: client.state,
+        };
+      },
+      { url: wsUrl, q },
+    );
+    await tab.close();
+    assert.deepEqual(errors, []);
+    assert.equal(result.version, '1.2');
+    assert.equal(result.text, 'text from the page');
+    assert.equal(result.contentType, 'text/plain;charset=utf-8');
+    assert.deepEqual(result.bytes, [0, 255, 0, 128, 0]);
+    assert.equal(result.acked, true);
+    assert.deepEqual(result.asyncDisposeKeys, [], 'no method under an "undefined" key');
+    assert.equal(result.state, 'closed');
+
+    // The acks reached the broker: nothing is redelivered to the next subscriber.
+    const client = await connect(wsUrl, {
+      heartBeat: [0, 0],
+      WebSocket: (await import('ws'))
+        .WebSocket as unknown as import('@stompede/client').WebSocketConstructor,
+    });
+    const sub = await client.subscribe(q, { ack: 'client-individual', receipt: true });
+    await client.send(q, 'marker', { receipt: true });
+    const next = await sub.receive({ timeout: 10000 });
+    assert.equal(next?.text, 'marker');
+    await client.close();
+  });
+});
