@@ -10,6 +10,7 @@ export default tseslint.config(
       '**/dist-test/**',
       '**/node_modules/**',
       'bench/results/**',
+      'docs/api/**',
       '**/*.d.ts',
     ],
   },

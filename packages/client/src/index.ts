@@ -12,6 +12,7 @@
  * await client.close();
  * ```
  * @packageDocumentation
+ * @module @stompede/client
  */
 export { connect } from './connect.js';
 export { Client, ClientState } from './client.js';

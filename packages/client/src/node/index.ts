@@ -13,6 +13,7 @@
  * await client.send('/queue/orders', JSON.stringify({ id: 1 }), { receipt: true });
  * ```
  * @packageDocumentation
+ * @module @stompede/client/node
  */
 export * from '../index.js';
 export { connect } from './connect.js';
