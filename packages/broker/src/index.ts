@@ -35,6 +35,11 @@ export type {
   UserOptions,
 } from './security/types.js';
 export type { LoginThrottleOptions } from './security/throttle.js';
-export { DEFAULT_SCRYPT, hashPassword, parsePasswordHash, verifyPassword } from './security/password.js';
+export {
+  DEFAULT_SCRYPT,
+  hashPassword,
+  parsePasswordHash,
+  verifyPassword,
+} from './security/password.js';
 export type { PasswordHash, ScryptParams } from './security/password.js';
 export { InsecureConfigurationError } from './security/errors.js';

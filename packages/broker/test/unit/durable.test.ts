@@ -329,7 +329,9 @@ describe('paging', () => {
     });
     for (let i = 0; i < n; i += 100) {
       const got = await q.messages(100);
-      got.forEach((f, k) => { assert.equal(f.text.slice(0, f.text.indexOf(':')), String(i + k)); });
+      got.forEach((f, k) => {
+        assert.equal(f.text.slice(0, f.text.indexOf(':')), String(i + k));
+      });
       await q.sendSync('ACK', { id: got.at(-1)!.header('ack')! });
     }
     // Consumed segments are deleted.
