@@ -15,6 +15,7 @@
 // Chromium) over WebSocket. A client whose transport a peer does not offer gets `n/a` cells with
 // the reason; a peer that cannot be started gets `not started` cells and makes the run fail.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +45,14 @@ const driverTimeoutMs = Number(args['driver-timeout']) * 1000;
 
 // --- clients ------------------------------------------------------------------------------------
 
-/** Each client: the transport it needs and the command line for a peer's endpoints. */
+/** `--host H --port N` for a TCP driver. */
+const tcpArgs = (peer) => ['--host', peer.tcp.host, '--port', String(peer.tcp.port)];
+
+/**
+ * Each client: the transport it needs and the command line for a peer's endpoints. `needs` lists
+ * the programs a driver cannot run without (Debian packages, see README.md); a missing one fails
+ * the client's cells with the reason instead of a stack trace.
+ */
 const CLIENTS = [
   {
     name: 'stomp.py',
@@ -52,10 +60,7 @@ const CLIENTS = [
     command: (peer) => [
       '/usr/bin/python3',
       here('./clients/stomppy_driver.py'),
-      '--host',
-      peer.tcp.host,
-      '--port',
-      String(peer.tcp.port),
+      ...tcpArgs(peer),
       ...authArgs(peer),
     ],
   },
@@ -65,10 +70,7 @@ const CLIENTS = [
     command: (peer) => [
       process.execPath,
       here('./clients/stompit-driver.mjs'),
-      '--host',
-      peer.tcp.host,
-      '--port',
-      String(peer.tcp.port),
+      ...tcpArgs(peer),
       ...authArgs(peer),
     ],
   },
@@ -91,6 +93,98 @@ const CLIENTS = [
       here('./browser/stompjs-browser-driver.mjs'),
       '--url',
       peer.ws,
+      ...authArgs(peer),
+    ],
+  },
+  {
+    name: 'stompede',
+    transport: 'tcp',
+    command: (peer) => [
+      process.execPath,
+      here('./clients/stompede-driver.mjs'),
+      '--name',
+      'stompede',
+      '--url',
+      `tcp://${peer.tcp.host}:${peer.tcp.port}`,
+      ...authArgs(peer),
+    ],
+  },
+  {
+    name: 'stompede-ws',
+    transport: 'ws',
+    command: (peer) => [
+      process.execPath,
+      here('./clients/stompede-driver.mjs'),
+      '--name',
+      'stompede-ws',
+      '--url',
+      peer.ws,
+      ...authArgs(peer),
+    ],
+  },
+  {
+    name: 'stomper',
+    transport: 'tcp',
+    needs: ['/usr/lib/python3/dist-packages/stomper/__init__.py'],
+    command: (peer) => [
+      '/usr/bin/python3',
+      here('./clients/stomper_driver.py'),
+      ...tcpArgs(peer),
+      ...authArgs(peer),
+    ],
+  },
+  {
+    name: 'ruby-stomp',
+    transport: 'tcp',
+    needs: ['/usr/bin/ruby', '/usr/lib/ruby/vendor_ruby/stomp.rb'],
+    command: (peer) => [
+      '/usr/bin/ruby',
+      here('./clients/ruby_stomp_driver.rb'),
+      ...tcpArgs(peer),
+      ...authArgs(peer),
+    ],
+  },
+  {
+    name: 'net-stomp',
+    transport: 'tcp',
+    needs: ['/usr/share/perl5/Net/Stomp.pm'],
+    command: (peer) => [
+      '/usr/bin/perl',
+      here('./clients/perl_net_stomp_driver.pl'),
+      ...tcpArgs(peer),
+      ...authArgs(peer),
+    ],
+  },
+  {
+    name: 'php-stomp',
+    transport: 'tcp',
+    needs: ['/usr/bin/php'],
+    command: (peer) => [
+      '/usr/bin/php',
+      here('./clients/php_stomp_driver.php'),
+      ...tcpArgs(peer),
+      ...authArgs(peer),
+    ],
+  },
+  {
+    name: 'spring-messaging',
+    transport: 'tcp',
+    needs: ['/usr/bin/javac', '/usr/share/java/spring-messaging.jar'],
+    command: (peer) => [
+      '/bin/bash',
+      here('./clients/spring/run.sh'),
+      ...tcpArgs(peer),
+      ...authArgs(peer),
+    ],
+  },
+  {
+    name: 'syslog-ng',
+    transport: 'tcp',
+    needs: ['/usr/sbin/syslog-ng'],
+    command: (peer) => [
+      process.execPath,
+      here('./clients/syslog-ng-driver.mjs'),
+      ...tcpArgs(peer),
       ...authArgs(peer),
     ],
   },
@@ -336,6 +430,24 @@ for (const peerName of peersAsked) {
               version,
               case: name,
               status: 'n/a',
+              detail: why,
+            });
+          }
+        }
+        continue;
+      }
+      const missing = (client.needs ?? []).filter((path) => !existsSync(path));
+      if (missing.length > 0) {
+        const why = `not installed: ${missing.join(', ')} (see interop/README.md for the packages)`;
+        console.log(`-- ${peerName} × ${client.name}: FAIL (${why})`);
+        for (const version of versions) {
+          for (const name of caseNames) {
+            results.push({
+              peer: peerName,
+              client: client.name,
+              version,
+              case: name,
+              status: 'fail',
               detail: why,
             });
           }

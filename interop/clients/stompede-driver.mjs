@@ -1,0 +1,342 @@
+#!/usr/bin/env node
+// Drive a STOMP server with our own client, @stompede/client (packages/client/dist), through its
+// public API only, and report each behaviour: the same cases and assertions as
+// stomppy_driver.py (see CASES in stompjs-cases.mjs).
+//
+// Usage: node interop/clients/stompede-driver.mjs --url tcp://127.0.0.1:61613 | ws://host:port/ws
+//          [--name stompede] [--login L --passcode P] [--vhost /] [--versions 1.0,1.1,1.2]
+//          [--cases a,b] [--nack-dlq /queue/ActiveMQ.DLQ]
+// Prints one JSON object per line: {"client": NAME, "version", "case", "status", "detail"}.
+// Exits 1 when any case fails. Over ws:// the `ws` package supplies the WebSocket class.
+//
+// The heartbeat case taps the transport (the public `transport` option with `connectTcp` /
+// `connectWebSocket`) to read the negotiated heart-beat header and count the server's bytes; every
+// other case goes through the client's default transports.
+import {
+  connect,
+  connectTcp,
+  connectWebSocket,
+  STOMP_SUBPROTOCOLS,
+  StompTimeoutError,
+} from '@stompede/client/node';
+import WebSocket from 'ws';
+import { parseArgs, list } from '../lib/args.mjs';
+import { CASES, VERSIONS } from './stompjs-cases.mjs';
+
+const args = parseArgs(process.argv.slice(2), {
+  url: undefined,
+  name: 'stompede',
+  login: undefined,
+  passcode: undefined,
+  vhost: undefined,
+  versions: undefined,
+  cases: undefined,
+  'nack-dlq': undefined,
+});
+if (!args.url) {
+  console.error('usage: stompede-driver.mjs --url tcp://H:P|ws://H:P/ws [--login L --passcode P]');
+  process.exit(2);
+}
+
+const TIMEOUT = 5000;
+const UNSUPPORTED = Symbol('unsupported');
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const uid = () => Math.random().toString(16).slice(2, 10) + Date.now().toString(16);
+
+function assert(condition, message) {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+/** Connects asking for exactly `version`. */
+async function open(version, extra = {}) {
+  const client = await connect(args.url, {
+    versions: [version],
+    WebSocket,
+    heartBeat: [0, 0],
+    connectTimeout: TIMEOUT,
+    receiptTimeout: TIMEOUT,
+    closeTimeout: TIMEOUT,
+    ...(args.login === undefined ? {} : { login: args.login, passcode: args.passcode }),
+    ...(args.vhost === undefined ? {} : { host: args.vhost }),
+    ...extra,
+  });
+  return client;
+}
+
+/** The next message, or null after `ms`. */
+async function poll(sub, ms) {
+  try {
+    return (await sub.receive({ timeout: ms })) ?? null;
+  } catch (err) {
+    if (err instanceof StompTimeoutError) return null;
+    throw err;
+  }
+}
+
+/** The next message; throws after `ms`. */
+async function next(sub, ms = TIMEOUT) {
+  const m = await poll(sub, ms);
+  if (m === null) throw new Error(`no MESSAGE within ${ms} ms`);
+  return m;
+}
+
+/**
+ * A transport factory that counts the bytes the server sends and keeps the first ones (the
+ * CONNECTED frame), for the heartbeat case.
+ */
+function tapFactory(tap) {
+  return async (broker, context) => {
+    const inner =
+      broker.scheme === 'tcp'
+        ? await connectTcp({ host: broker.host, port: broker.port, signal: context.signal })
+        : await connectWebSocket(broker.uri, {
+            WebSocket,
+            protocols: context.versions.map((v) => STOMP_SUBPROTOCOLS[v]),
+            signal: context.signal,
+          });
+    return {
+      write: (chunks) => inner.write(chunks),
+      close: () => inner.close(),
+      destroy: (error) => inner.destroy(error),
+      get closed() {
+        return inner.closed;
+      },
+      async *[Symbol.asyncIterator]() {
+        for await (const chunk of inner) {
+          tap.bytes += chunk.byteLength;
+          if (tap.head.length < 4096) tap.head += Buffer.from(chunk).toString('latin1');
+          yield chunk;
+        }
+      },
+    };
+  };
+}
+
+// --- cases ------------------------------------------------------------------------------------
+
+const cases = {
+  async connect(version, track) {
+    const c = track(await open(version));
+    const got = c.version;
+    const server = c.server;
+    await c.close();
+    assert(got === version, `CONNECTED version ${got}, wanted ${version}`);
+    return `CONNECTED version ${got}, server ${server}`;
+  },
+
+  async text_and_headers(version, track) {
+    const dest = `/queue/stompede-text-${uid()}`;
+    const c = track(await open(version));
+    const sub = await c.subscribe(dest, { ack: 'auto', id: 's1' });
+    await c.send(dest, 'héllo wörld', { headers: { 'x-custom': 'v1', 'x-other': 'two words' } });
+    const m = await next(sub);
+    await c.close();
+    assert(m.text === 'héllo wörld', `body ${JSON.stringify(m.text)}`);
+    const h = JSON.stringify(m.headers);
+    assert(m.header('x-custom') === 'v1', `x-custom ${h}`);
+    assert(m.header('x-other') === 'two words', `x-other ${h}`);
+    assert(m.destination === dest, `destination ${h}`);
+    assert(m.messageId, `message-id ${h}`);
+    return 'body and custom headers delivered';
+  },
+
+  async binary(version, track) {
+    const dest = `/queue/stompede-bin-${uid()}`;
+    const payload = new Uint8Array(1024);
+    for (let i = 0; i < payload.length; i++) payload[i] = i % 256;
+    const c = track(await open(version));
+    const sub = await c.subscribe(dest, { ack: 'auto', id: 's1' });
+    await c.send(dest, payload, { contentType: 'application/octet-stream' });
+    const m = await next(sub);
+    const body = Buffer.from(m.body);
+    await c.close();
+    assert(body.equals(Buffer.from(payload)), `binary body changed (${body.length} bytes back)`);
+    return '1024 bytes with NULs intact';
+  },
+
+  async client_individual(version, track) {
+    if (version === '1.0') return UNSUPPORTED;
+    const dest = `/queue/stompede-ci-${uid()}`;
+    const c = track(await open(version));
+    const sub = await c.subscribe(dest, { ack: 'client-individual', id: 's1' });
+    for (let i = 0; i < 3; i++) await c.send(dest, `m${i}`);
+    const frames = [await next(sub), await next(sub), await next(sub)];
+    const order = frames.map((f) => f.text).join();
+    assert(order === 'm0,m1,m2', `order ${order}`);
+    // Ack the first and last only; the middle one must come back after a reconnect.
+    await frames[0].ack();
+    await frames[2].ack();
+    await c.close();
+    const c2 = track(await open(version));
+    const sub2 = await c2.subscribe(dest, { ack: 'client-individual', id: 's1' });
+    const again = await next(sub2);
+    await again.ack();
+    const extra = await poll(sub2, 300);
+    await c2.close();
+    assert(again.text === 'm1', `redelivered ${JSON.stringify(again.text)}`);
+    assert(again.header('redelivered') === 'true', `headers ${JSON.stringify(again.headers)}`);
+    assert(extra === null, `an acked message came back: ${extra?.text}`);
+    return 'unacked message redelivered with redelivered:true';
+  },
+
+  async client_cumulative(version, track) {
+    const dest = `/queue/stompede-cl-${uid()}`;
+    const c = track(await open(version));
+    const sub = await c.subscribe(dest, { ack: 'client', id: 's1' });
+    for (let i = 0; i < 3; i++) await c.send(dest, `m${i}`);
+    const frames = [await next(sub), await next(sub), await next(sub)];
+    await frames[2].ack(); // acknowledges all three
+    await c.close();
+    const c2 = track(await open(version));
+    const sub2 = await c2.subscribe(dest, { ack: 'client', id: 's1' });
+    const left = await poll(sub2, 500);
+    await c2.close();
+    assert(left === null, `cumulative ACK left ${JSON.stringify(left?.text)} unacked`);
+    return 'one ACK acknowledged all earlier messages';
+  },
+
+  // NACK outcome is server-specific; see the nack case in stompjs-cases.mjs (RabbitMQ requeues,
+  // ActiveMQ Classic dead-letters persistent messages, checked with --nack-dlq).
+  async nack(version, track) {
+    if (version === '1.0') return UNSUPPORTED;
+    const dlqName = args['nack-dlq'];
+    const dest = `/queue/stompede-nack-${uid()}`;
+    const c = track(await open(version));
+    const sub = await c.subscribe(dest, { ack: 'client-individual', id: 's1' });
+    await c.send(dest, 'nack-me', dlqName ? { headers: { persistent: 'true' } } : {});
+    const first = await next(sub);
+    await first.nack();
+    const second = dlqName ? await poll(sub, 1000) : await next(sub);
+    if (second) {
+      await second.ack();
+      await c.close();
+      assert(
+        second.text === 'nack-me' && second.header('redelivered') === 'true',
+        `headers ${JSON.stringify(second.headers)}`,
+      );
+      return 'NACKed message redelivered';
+    }
+    // The DLQ is shared: acknowledge only our message, leave the others there.
+    const dlq = await c.subscribe(dlqName, { ack: 'client-individual', id: 'dlq' });
+    for (;;) {
+      const m = await poll(dlq, TIMEOUT);
+      assert(m !== null, `NACKed message neither redelivered nor found on ${dlqName}`);
+      if (m.header('original-destination') === dest) {
+        await m.ack();
+        await c.close();
+        assert(m.text === 'nack-me', `body ${JSON.stringify(m.text)}`);
+        return `NACKed message dead-lettered to ${dlqName} (server's choice per spec)`;
+      }
+    }
+  },
+
+  async transaction(version, track) {
+    const dest = `/queue/stompede-tx-${uid()}`;
+    const c = track(await open(version));
+    const sub = await c.subscribe(dest, { ack: 'auto', id: 's1' });
+    const rollback = new Error('rollback');
+    try {
+      await c.transaction(async (tx) => {
+        await tx.send(dest, 'aborted');
+        throw rollback;
+      });
+    } catch (err) {
+      if (err !== rollback) throw err;
+    }
+    let early;
+    await c.transaction(async (tx) => {
+      await tx.send(dest, 'committed');
+      early = await poll(sub, 300);
+    });
+    const m = early ?? (await next(sub));
+    const extra = await poll(sub, 300);
+    await c.close();
+    assert(early === null, 'a transactional SEND was delivered before COMMIT');
+    assert(m.text === 'committed', `body ${JSON.stringify(m.text)}`);
+    assert(extra === null, `an aborted SEND was delivered: ${extra?.text}`);
+    return 'ABORT discarded, COMMIT delivered';
+  },
+
+  async receipt(version, track) {
+    const dest = `/queue/stompede-rcpt-${uid()}`;
+    const c = track(await open(version));
+    // Resolves only when the RECEIPT for this SEND arrives (rejects after receiptTimeout).
+    await c.send(dest, 'x', { receipt: true });
+    await c.close();
+    return 'RECEIPT for SEND';
+  },
+
+  async topic(version, track) {
+    const dest = `/topic/stompede-${uid()}`;
+    const a = track(await open(version));
+    const b = track(await open(version));
+    const sa = await a.subscribe(dest, { ack: 'auto', id: 's1' });
+    const sb = await b.subscribe(dest, { ack: 'auto', id: 's1', receipt: true });
+    await a.send(dest, 'fan', { receipt: true });
+    const fa = await next(sa);
+    const fb = await next(sb);
+    await a.close();
+    await b.close();
+    assert(fa.text === 'fan' && fb.text === 'fan', `bodies ${fa.text} / ${fb.text}`);
+    return 'both subscribers received';
+  },
+
+  async heartbeat(version, track) {
+    if (version === '1.0') return UNSUPPORTED;
+    const tap = { bytes: 0, head: '' };
+    const events = [];
+    const c = track(await open(version, { heartBeat: [200, 200], transport: tapFactory(tap) }));
+    c.on('disconnected', (e) => events.push(`disconnected: ${e.error?.message}`));
+    const connected = tap.head.slice(0, tap.head.indexOf('\0'));
+    const hb = /\nheart-beat:([^\n\r]*)/.exec(connected)?.[1] ?? '0,0';
+    const [sx] = hb.split(',').map((v) => Number.parseInt(v, 10));
+    const before = tap.bytes;
+    // Several intervals: the server must not drop us, and must beat itself (we asked for 200 ms,
+    // so a server offering sx > 0 sends something at least every max(sx, 200) ms). The client
+    // beats for us and declares the connection lost if the server stays silent.
+    const every = sx > 0 ? Math.max(sx, 200) : 0;
+    const checkBeats = every > 0 && every <= 5000;
+    await sleep(checkBeats ? Math.max(1200, 2 * every + 200) : 1200);
+    const beatBytes = tap.bytes - before;
+    const alive = c.state === 'connected';
+    await c.close();
+    assert(hb !== '0,0', `server offered no heart-beats: ${hb}`);
+    assert(alive, `connection dropped while heart-beating: ${c.state} ${events.join('; ')}`);
+    if (checkBeats) assert(beatBytes > 0, `server offered ${hb} but sent no heart-beat`);
+    return `heart-beat ${hb} negotiated, connection kept, ${beatBytes} bytes of server beats`;
+  },
+};
+
+let ok = true;
+for (const version of list(args.versions) ?? VERSIONS) {
+  for (const name of list(args.cases) ?? CASES) {
+    const clients = [];
+    const track = (c) => {
+      clients.push(c);
+      return c;
+    };
+    let result;
+    try {
+      const fn = cases[name];
+      if (!fn) throw new Error(`unknown case ${name}`);
+      const detail = await fn(version, track);
+      result =
+        detail === UNSUPPORTED
+          ? {
+              status: 'unsupported',
+              detail: `STOMP ${version} has no such feature`,
+            }
+          : { status: 'pass', detail };
+    } catch (err) {
+      ok = false;
+      result = {
+        status: 'fail',
+        detail: `${err?.code ? `${err.code}: ` : ''}${err?.message ?? err}`,
+      };
+    } finally {
+      for (const c of clients) c.destroy();
+    }
+    console.log(JSON.stringify({ client: args.name, version, case: name, ...result }));
+  }
+}
+process.exit(ok ? 0 : 1);
