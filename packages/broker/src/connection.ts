@@ -1,6 +1,12 @@
 // One client connection: bytes in through the frame parser, frames processed strictly in order
 // (a handler that returns a promise holds the frames behind it and pauses the socket), writes
 // coalesced per tick, heart-beats, and the write backpressure consumers see.
+//
+// Writing: frames are encoded straight into an output buffer that lives for one tick (allocated
+// on the first write, sized from the previous tick's output, dropped after the flush, so an idle
+// connection holds none). The buffer goes to the stream as one write at the end of the tick, or
+// as soon as FLUSH_AT bytes are pending; bodies over COPY_LIMIT are written by reference between
+// two such writes (corked, so the stream writes them together).
 import type { Duplex } from 'node:stream';
 import {
   ErrorCode,
@@ -21,6 +27,7 @@ import {
 } from '@stompede/core';
 import type { Logger } from 'pino';
 import type { Engine, MaybePromise } from './engine.js';
+import { COPY_LIMIT, putBytes, putString, sharedBytes } from './encode.js';
 import { HANDLERS, handleConnect } from './handlers/index.js';
 import type { Message } from './message.js';
 import type { Metrics } from './metrics.js';
@@ -59,6 +66,17 @@ export interface ConnectionInfo {
   readonly remoteAddress?: string;
 }
 
+/** Smallest and largest output buffer allocated for a tick. */
+const OUT_MIN = 1024;
+const OUT_MAX = 64 * 1024;
+/** Pending output bytes that are handed to the stream at once rather than at the end of the tick. */
+const FLUSH_AT = 64 * 1024;
+const MESSAGE_ID = Buffer.from('message-id:');
+const ACK = Buffer.from('ack:');
+const REDELIVERED = Buffer.from('redelivered:true\n');
+const DELIVERY_COUNT = Buffer.from('delivery-count:');
+const FIRST_DELIVERY = Buffer.from('delivery-count:1\n');
+
 let sessionCounter = 0;
 const sessionPrefix = Math.random().toString(36).slice(2, 8);
 
@@ -66,7 +84,6 @@ const sessionPrefix = Math.random().toString(36).slice(2, 8);
 export class Connection {
   /** The session id sent in CONNECTED. */
   readonly id: string;
-  readonly log: Logger;
   readonly options: ResolvedOptions;
   readonly engine: Engine;
   readonly metrics: Metrics;
@@ -89,6 +106,8 @@ export class Connection {
   private readonly stream: Duplex;
   private readonly ctx: ConnectionContext;
   private readonly parser: FrameParser;
+  private readonly info: ConnectionInfo;
+  private logger: Logger | undefined;
   private inbox: Frame[] = [];
   private inboxHead = 0;
   private busy = false;
@@ -96,6 +115,13 @@ export class Connection {
   private connectSeen = false;
   private blocked = false;
   private corked = false;
+  /** This tick's output buffer; bytes [outStart, outEnd) are not handed to the stream yet. */
+  private out: Buffer | undefined;
+  private outStart = 0;
+  private outEnd = 0;
+  /** Bytes written in the previous flush: sizes the next output buffer. */
+  private outHint = OUT_MIN;
+  private tickScheduled = false;
   private released = false;
   private pausedForMemory = false;
   private lastRead = Date.now();
@@ -116,7 +142,7 @@ export class Connection {
     this.engine = ctx.engine;
     this.metrics = ctx.metrics;
     this.vhost = ctx.options.defaultVhost;
-    this.log = ctx.logger.child({ session: this.id, ...info });
+    this.info = info;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.parser = new FrameParser(
       {
@@ -156,7 +182,12 @@ export class Connection {
       }
     }, ctx.options.connectTimeout);
     this.metrics.connectionsOpened++;
-    this.log.debug('connection opened');
+    if (ctx.logger.isLevelEnabled('debug')) this.log.debug('connection opened');
+  }
+
+  /** This session's logger (a child of the broker's, created on first use). */
+  get log(): Logger {
+    return (this.logger ??= this.ctx.logger.child({ session: this.id, ...this.info }));
   }
 
   /** False while the stream's write buffer is full (consumers wait for 'drain'). */
@@ -229,7 +260,7 @@ export class Connection {
       }
       this.finish(frame);
     }
-    this.inbox = [];
+    this.inbox.length = 0;
     this.inboxHead = 0;
     this.busy = false;
     if (this.parseError !== undefined && this.state < ConnectionState.CLOSING) {
@@ -365,28 +396,146 @@ export class Connection {
     for (const chunk of chunks) this.write(chunk);
   }
 
-  /** Write an encoded MESSAGE frame. */
+  /** Write encoded MESSAGE frame chunks. */
   writeMessage(chunks: readonly Uint8Array[]): void {
     this.metrics.framesOut++;
     this.metrics.messagesDelivered++;
     for (const chunk of chunks) this.write(chunk);
   }
 
+  /**
+   * Write one MESSAGE frame: `prefix` (`MESSAGE` and the subscription header, encoded), then
+   * `message-id`, `ack` (when `ack`), `redelivered`, `delivery-count`, and the message's shared
+   * bytes and body. Encoded in place in the output buffer: no intermediate string or buffer.
+   */
+  writeDelivery(
+    prefix: Uint8Array,
+    messageId: string,
+    ack: boolean,
+    deliveryCount: number,
+    message: Message,
+  ): void {
+    this.metrics.framesOut++;
+    this.metrics.messagesDelivered++;
+    const stream = this.stream;
+    if (stream.destroyed || stream.writableEnded) return;
+    const shared = sharedBytes(message, this.version);
+    const body = message.body;
+    const copy = body.length <= COPY_LIMIT;
+    const idBytes = messageId.length * 3 + 1;
+    const need =
+      prefix.length +
+      MESSAGE_ID.length +
+      idBytes +
+      (ack ? ACK.length + idBytes : 0) +
+      REDELIVERED.length +
+      DELIVERY_COUNT.length +
+      17 +
+      shared.length +
+      (copy ? body.length + 1 : 0);
+    const out = this.room(need);
+    let off = putBytes(out, this.outEnd, prefix);
+    off = putBytes(out, off, MESSAGE_ID);
+    off = putString(out, off, messageId);
+    out[off++] = 10;
+    if (ack) {
+      off = putBytes(out, off, ACK);
+      off = putString(out, off, messageId);
+      out[off++] = 10;
+    }
+    if (deliveryCount === 1) {
+      off = putBytes(out, off, FIRST_DELIVERY);
+    } else {
+      if (deliveryCount > 1) off = putBytes(out, off, REDELIVERED);
+      off = putBytes(out, off, DELIVERY_COUNT);
+      off = putString(out, off, String(deliveryCount));
+      out[off++] = 10;
+    }
+    out.set(shared, off);
+    off += shared.length;
+    if (copy) {
+      out.set(body, off);
+      off += body.length;
+      out[off++] = 0;
+      this.outEnd = off;
+    } else {
+      this.outEnd = off;
+      this.flushOut();
+      this.streamWrite(body);
+      this.room(1)[this.outEnd++] = 0;
+    }
+    if (this.outEnd - this.outStart >= FLUSH_AT) this.flushOut();
+  }
+
   private write(chunk: Uint8Array): void {
     const stream = this.stream;
     if (stream.destroyed || stream.writableEnded) return;
-    if (!this.corked) {
+    if (chunk.length <= COPY_LIMIT) {
+      this.room(chunk.length).set(chunk, this.outEnd);
+      this.outEnd += chunk.length;
+      if (this.outEnd - this.outStart >= FLUSH_AT) this.flushOut();
+    } else {
+      this.scheduleTick();
+      this.flushOut();
+      this.streamWrite(chunk);
+    }
+  }
+
+  /** The output buffer, with room for `n` more bytes at `outEnd`. */
+  private room(n: number): Buffer {
+    this.scheduleTick();
+    const out = this.out;
+    if (out !== undefined && this.outEnd + n <= out.length) return out;
+    this.flushOut();
+    let size = this.outHint * 2;
+    if (size < OUT_MIN) size = OUT_MIN;
+    else if (size > OUT_MAX) size = OUT_MAX;
+    if (size < n) size = n;
+    const fresh = Buffer.allocUnsafe(size);
+    this.out = fresh;
+    this.outStart = 0;
+    this.outEnd = 0;
+    return fresh;
+  }
+
+  private scheduleTick(): void {
+    if (this.tickScheduled) return;
+    this.tickScheduled = true;
+    process.nextTick(this.endTick);
+  }
+
+  /** Hand the pending output bytes to the stream. */
+  private flushOut(): void {
+    const n = this.outEnd - this.outStart;
+    if (n === 0) return;
+    const chunk = this.out!.subarray(this.outStart, this.outEnd);
+    this.outStart = this.outEnd;
+    this.outHint = n;
+    this.streamWrite(chunk);
+  }
+
+  private streamWrite(chunk: Uint8Array): void {
+    const stream = this.stream;
+    if (stream.destroyed || stream.writableEnded) return;
+    // More than one write this tick: cork so that the stream writes them together.
+    if (this.tickScheduled && !this.corked) {
       this.corked = true;
       stream.cork();
-      process.nextTick(this.uncork);
     }
     if (!stream.write(chunk)) this.blocked = true;
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false;
+  private readonly endTick = (): void => {
+    this.tickScheduled = false;
+    this.flushOut();
+    this.out = undefined;
+    this.outStart = 0;
+    this.outEnd = 0;
     this.lastWrite = Date.now();
-    this.stream.uncork();
+    if (this.corked) {
+      this.corked = false;
+      this.stream.uncork();
+    }
   };
 
   private onDrain(): void {
@@ -465,6 +614,7 @@ export class Connection {
     this.release();
     // Keep reading (and discarding) so the peer is not reset before it reads our last frames.
     if (this.pausedForMemory) this.stream.resume();
+    this.endTick();
     this.stream.end();
     this.lingerTimer = setTimeout(() => {
       this.destroy();
@@ -477,7 +627,10 @@ export class Connection {
     const stream = this.stream;
     if (stream.destroyed) return;
     // end() first so in-memory peers (which destroy() does not reach) see the end of the stream.
-    if (!stream.writableEnded) stream.end();
+    if (!stream.writableEnded) {
+      this.endTick();
+      stream.end();
+    }
     setImmediate(() => stream.destroy());
   }
 
@@ -485,7 +638,10 @@ export class Connection {
     // The peer finished sending: nothing more will come, so end our side too.
     this.state = Math.max(this.state, ConnectionState.CLOSING) as ConnectionState;
     this.release();
-    if (!this.stream.writableEnded) this.stream.end();
+    if (!this.stream.writableEnded) {
+      this.endTick();
+      this.stream.end();
+    }
     if (this.stream.writableFinished) this.stream.destroy();
     else this.stream.once('finish', () => this.stream.destroy());
   }
@@ -523,7 +679,7 @@ export class Connection {
     this.pendingAcks.clear();
     this.engine.sessionClosed(this.vhost, this.id);
     this.metrics.connectionsClosed++;
-    this.log.debug('connection closed');
+    if (this.ctx.logger.isLevelEnabled('debug')) this.log.debug('connection closed');
     this.ctx.onClosed(this);
   }
 }

@@ -1,12 +1,38 @@
 // MESSAGE frame encoding for the delivery hot path. The part every delivery of a message shares
 // (destination, user headers, content-length) is encoded once per protocol version and cached
 // on the Message; each delivery only encodes its own headers (subscription, message-id, ack,
-// redelivered, delivery-count), and small bodies are copied into the same buffer so a delivery
-// is one write.
+// redelivered, delivery-count). The connection writes deliveries straight into its output buffer
+// (see Connection.writeDelivery): bodies up to COPY_LIMIT are copied there, so a tick's worth of
+// frames is one write; larger bodies are written by reference.
 import { type StompVersion, escapeHeader } from '@stompede/core';
 import { Message } from './message.js';
 
 const SMALL_BODY = 4096;
+
+/** Bodies up to this size are copied into the connection's output buffer; larger ones are not. */
+export const COPY_LIMIT = 8192;
+
+/**
+ * Write `text` into `buf` at `off` as UTF-8 and return the offset after it. ASCII (the usual
+ * case: header names, ids, numbers) is copied by a loop, avoiding a native call per string; the
+ * caller reserves 3 bytes per character.
+ */
+export function putString(buf: Buffer, off: number, text: string): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return off - i + buf.write(text, off - i, 'utf8');
+    buf[off++] = c;
+  }
+  return off;
+}
+
+/** Copy a short byte string (a header name) into `buf` at `off`; returns the offset after it. */
+export function putBytes(buf: Buffer, off: number, bytes: Uint8Array): number {
+  const n = bytes.length;
+  for (let i = 0; i < n; i++) buf[off + i] = bytes[i]!;
+  return off + n;
+}
 
 /** Escape a header name or value for `version`, or undefined when it cannot be written. */
 export function headerText(text: string, version: StompVersion): string | undefined {

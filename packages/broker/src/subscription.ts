@@ -2,23 +2,21 @@
 // and the per-delivery MESSAGE encoding.
 import type { AckMode } from '@stompede/core';
 import type { Connection } from './connection.js';
-import { encodeDelivery, headerText } from './encode.js';
+import { headerText } from './encode.js';
 import type { Consumer, ConsumerHandle, Delivery, MaybePromise } from './engine.js';
 import type { Message } from './message.js';
-
-interface Pending {
-  readonly tag: number;
-  readonly size: number;
-}
 
 /** A client's subscription, as the engine's {@link Consumer}. */
 export class Subscription implements Consumer {
   handle: ConsumerHandle | undefined;
   /** Unacknowledged deliveries by ack key (the message-id), in delivery order. */
-  readonly unacked = new Map<string, Pending>();
+  readonly unacked = new Map<string, Delivery>();
   private unackedBytes = 0;
   private readonly auto: boolean;
-  private readonly headPrefix: string;
+  /** `MESSAGE\n` and the subscription header, encoded once. */
+  private readonly prefix: Uint8Array;
+  /** The MESSAGE frames carry an `ack` header (client modes in 1.2). */
+  private readonly ackHeader: boolean;
 
   constructor(
     readonly conn: Connection,
@@ -35,11 +33,14 @@ export class Subscription implements Consumer {
   ) {
     this.auto = mode === 'auto';
     const subId = headerText(id, conn.version);
-    this.headPrefix =
+    this.prefix = Buffer.from(
       'MESSAGE\n' +
-      ((conn.version !== '1.0' || explicitId) && subId !== undefined
-        ? 'subscription:' + subId + '\n'
-        : '');
+        ((conn.version !== '1.0' || explicitId) && subId !== undefined
+          ? 'subscription:' + subId + '\n'
+          : ''),
+      'utf8',
+    );
+    this.ackHeader = !this.auto && conn.version === '1.2';
   }
 
   ready(_message: Message): boolean {
@@ -55,17 +56,12 @@ export class Subscription implements Consumer {
   deliver(delivery: Delivery): void {
     const conn = this.conn;
     const id = delivery.messageId;
-    let head = this.headPrefix + 'message-id:' + id + '\n';
     if (!this.auto) {
-      if (conn.version === '1.2') head += 'ack:' + id + '\n';
-      const size = delivery.message.size;
-      this.unacked.set(id, { tag: delivery.tag, size });
-      this.unackedBytes += size;
+      this.unacked.set(id, delivery);
+      this.unackedBytes += delivery.message.size;
       conn.pendingAcks.set(id, this);
     }
-    if (delivery.deliveryCount > 1) head += 'redelivered:true\n';
-    head += 'delivery-count:' + String(delivery.deliveryCount) + '\n';
-    conn.writeMessage(encodeDelivery(head, delivery.message, conn.version));
+    conn.writeDelivery(this.prefix, id, this.ackHeader, delivery.deliveryCount, delivery.message);
   }
 
   /**
@@ -74,20 +70,31 @@ export class Subscription implements Consumer {
    */
   settle(key: string, nack: boolean, requeue: boolean): MaybePromise<void> {
     const handle = this.handle;
+    if (this.mode !== 'client') {
+      // client-individual: one delivery, no lists.
+      const pending = this.unacked.get(key);
+      let r: MaybePromise<void> = undefined;
+      if (pending !== undefined) {
+        this.unacked.delete(key);
+        this.unackedBytes -= pending.message.size;
+        this.conn.pendingAcks.delete(key);
+        if (handle !== undefined) {
+          r = nack ? handle.nack(pending.tag, requeue) : handle.ack(pending.tag);
+        }
+      }
+      handle?.resume();
+      return r instanceof Promise ? r.then(() => undefined) : undefined;
+    }
     const results: Promise<void>[] = [];
     const keys: string[] = [];
-    if (this.mode === 'client') {
-      for (const k of this.unacked.keys()) {
-        keys.push(k);
-        if (k === key) break;
-      }
-    } else if (this.unacked.has(key)) {
-      keys.push(key);
+    for (const k of this.unacked.keys()) {
+      keys.push(k);
+      if (k === key) break;
     }
     for (const k of keys) {
       const pending = this.unacked.get(k)!;
       this.unacked.delete(k);
-      this.unackedBytes -= pending.size;
+      this.unackedBytes -= pending.message.size;
       this.conn.pendingAcks.delete(k);
       if (handle === undefined) continue;
       const r = nack ? handle.nack(pending.tag, requeue) : handle.ack(pending.tag);

@@ -12,6 +12,10 @@ const MAX_VALUE = 2 ** (MAX_EXPONENT + 11) - 1;
 function indexOf(value: number): number {
   if (value < SUB) return value;
   // value = m · 2^e with m in [1024, 2048)
+  if (value < 0x80000000) {
+    const e = 21 - Math.clz32(value);
+    return SUB + (e - 1) * HALF + ((value >>> e) - HALF);
+  }
   const e = Math.floor(Math.log2(value)) - 10;
   const m = Math.floor(value / 2 ** e);
   return SUB + (e - 1) * HALF + (m - HALF);

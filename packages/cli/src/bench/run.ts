@@ -1,9 +1,10 @@
 // The load generator: producers send numbered, time-stamped messages on raw frames; consumers
 // check every delivery (once, intact, from this run) and record its latency.
 //
-// Message layout: headers `bench-run` (this run's id: anything else on the destination is
-// counted as foreign and ignored), `bench-p` (producer index), `bench-seq` (0, 1, 2, ... per
-// producer) and `bench-ts` (send time, µs on this process's monotonic clock); the body is a fixed
+// Message layout: one header, `bench:RUN.P.SEQ.TS` (one lookup per delivery): RUN is this run's
+// id (anything else on the destination is counted as foreign and ignored), P the producer index,
+// SEQ 0, 1, 2, ... per producer and TS the send time in µs on this process's monotonic clock;
+// the body is a fixed
 // printable pattern whose first 12 bytes are replaced by the sequence number in decimal (bodies of
 // 12 bytes or more), so a body that belongs to another message or was altered is detected.
 import { performance } from 'node:perf_hooks';
@@ -107,7 +108,9 @@ class Seen {
   }
 }
 
-const nowUs = (): number => Math.round(performance.now() * 1000);
+// µs since this module was loaded: small numbers, short headers.
+const epoch = performance.now();
+const nowUs = (): number => Math.round((performance.now() - epoch) * 1000);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Run the benchmark; `onProgress` is called once a second. */
@@ -116,7 +119,8 @@ export async function runBench(
   onProgress?: (p: BenchProgress) => void,
 ): Promise<BenchSummary> {
   const endpoint: Endpoint = parseEndpoint(options.url);
-  const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  const runId = Math.random().toString(36).slice(2, 8);
+  const runPrefix = `${runId}.`;
   const errors: string[] = [];
   const addError = (message: string): void => {
     if (errors.length < 100) errors.push(message);
@@ -186,38 +190,37 @@ export async function runBench(
             lastAckHead = '';
           }
         }
-        if (frame.header('bench-run') !== runId) {
+        const tag = frame.header('bench');
+        if (tag?.startsWith(runPrefix) !== true) {
           foreign++;
           return;
         }
         const t = nowUs();
         received++;
         lastReceive = t;
-        const p = Number(frame.header('bench-p'));
-        const seq = Number(frame.header('bench-seq'));
-        const ts = Number(frame.header('bench-ts'));
-        const lat = t - ts;
+        const d1 = tag.indexOf('.', runPrefix.length);
+        const d2 = tag.indexOf('.', d1 + 1);
+        const p = Number(tag.slice(runPrefix.length, d1));
+        const seq = Number(tag.slice(d1 + 1, d2));
+        const lat = t - Number(tag.slice(d2 + 1));
         latency.record(lat);
         interval.record(lat);
         const b = frame.body;
         let intact = b.length === options.size;
         if (intact && checkSeq) {
+          let n = 0;
           for (let i = 0; i < SEQ_DIGITS; i++) {
             const d = b[i]! - 48;
             if (d < 0 || d > 9) {
-              intact = false;
+              n = -1;
               break;
             }
+            n = n * 10 + d;
           }
-          intact &&=
-            Number(Buffer.from(b.buffer, b.byteOffset, SEQ_DIGITS).toString('latin1')) === seq;
+          intact = n === seq;
         }
-        if (intact) intact = tail.equals(b.subarray(b.length - tail.length));
-        if (!intact) {
-          corrupted++;
-          return;
-        }
-        if (!Number.isSafeInteger(p) || !Number.isSafeInteger(seq) || p < 0 || seq < 0) {
+        if (intact) intact = tail.compare(b, b.length - tail.length, b.length) === 0;
+        if (!intact || !Number.isSafeInteger(p) || !Number.isSafeInteger(seq) || p < 0 || seq < 0) {
           corrupted++;
           return;
         }
@@ -290,11 +293,11 @@ export async function runBench(
     const produce = async (p: number, wire: Wire): Promise<void> => {
       let head = `SEND\ndestination:${options.destination}\n`;
       if (options.persistent) head += 'persistent:true\n';
-      head += `bench-run:${runId}\nbench-p:${String(p)}\n`;
+
       const headBytes = Buffer.from(head, 'latin1');
       const lengthLine = `content-length:${String(options.size)}\n\n`;
-      // A frame: head, "bench-seq:N\nbench-ts:T\n" (at most 64 bytes), lengthLine, body, NUL.
-      const maxFrame = headBytes.length + 64 + lengthLine.length + options.size + 1;
+      // A frame: head, "bench:RUN.P.SEQ.TS\n" (at most 128 bytes), lengthLine, body, NUL.
+      const maxFrame = headBytes.length + 128 + lengthLine.length + options.size + 1;
       const batchBytes = Math.max(64 * 1024, maxFrame);
       let seq = 0;
       const writeBatch = (n: number): boolean => {
@@ -305,7 +308,7 @@ export async function runBench(
         while (written < n && off + maxFrame <= buf.length) {
           off += headBytes.copy(buf, off);
           off += buf.write(
-            `bench-seq:${String(seq)}\nbench-ts:${String(ts)}\n${lengthLine}`,
+            `bench:${runPrefix}${String(p)}.${String(seq)}.${String(ts)}\n${lengthLine}`,
             off,
             'latin1',
           );
