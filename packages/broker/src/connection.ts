@@ -7,6 +7,7 @@
 // connection holds none). The buffer goes to the stream as one write at the end of the tick, or
 // as soon as FLUSH_AT bytes are pending; bodies over COPY_LIMIT are written by reference between
 // two such writes (corked, so the stream writes them together).
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   ErrorCode,
@@ -71,6 +72,35 @@ const OUT_MIN = 1024;
 const OUT_MAX = 64 * 1024;
 /** Pending output bytes that are handed to the stream at once rather than at the end of the tick. */
 const FLUSH_AT = 64 * 1024;
+/**
+ * Full-size output buffers whose writes completed, for reuse. Only sockets take part: they copy
+ * what they write (to the kernel, or into TLS records) before calling back; an in-memory stream
+ * may hand our bytes to a reader that keeps them.
+ */
+const spare: Buffer[] = [];
+const SPARE_MAX = 16;
+
+/** An output buffer and the writes of it still in flight. */
+class OutBuffer {
+  pending = 0;
+  current = true;
+  readonly done = (): void => {
+    if (--this.pending === 0 && !this.current) this.recycle();
+  };
+  constructor(
+    readonly bytes: Buffer,
+    readonly reusable: boolean,
+  ) {}
+  /** The connection is done with it: reuse once its writes completed. */
+  retire(): void {
+    this.current = false;
+    if (this.pending === 0) this.recycle();
+  }
+  private recycle(): void {
+    if (this.reusable && spare.length < SPARE_MAX) spare.push(this.bytes);
+  }
+}
+
 const MESSAGE_ID = Buffer.from('message-id:');
 const ACK = Buffer.from('ack:');
 const REDELIVERED = Buffer.from('redelivered:true\n');
@@ -117,6 +147,7 @@ export class Connection {
   private corked = false;
   /** This tick's output buffer; bytes [outStart, outEnd) are not handed to the stream yet. */
   private out: Buffer | undefined;
+  private outBuffer: OutBuffer | undefined;
   private outStart = 0;
   private outEnd = 0;
   /** Bytes written in the previous flush: sizes the next output buffer. */
@@ -487,11 +518,18 @@ export class Connection {
     const out = this.out;
     if (out !== undefined && this.outEnd + n <= out.length) return out;
     this.flushOut();
+    this.outBuffer?.retire();
+    this.outBuffer = undefined;
     let size = this.outHint * 2;
     if (size < OUT_MIN) size = OUT_MIN;
-    else if (size > OUT_MAX) size = OUT_MAX;
-    if (size < n) size = n;
-    const fresh = Buffer.allocUnsafe(size);
+    else if (size > OUT_MAX / 4) size = OUT_MAX;
+    let fresh: Buffer;
+    if (size === OUT_MAX && n <= OUT_MAX && this.stream instanceof Socket) {
+      fresh = spare.pop() ?? Buffer.allocUnsafe(OUT_MAX);
+      this.outBuffer = new OutBuffer(fresh, true);
+    } else {
+      fresh = Buffer.allocUnsafe(size < n ? n : size);
+    }
     this.out = fresh;
     this.outStart = 0;
     this.outEnd = 0;
@@ -511,10 +549,10 @@ export class Connection {
     const chunk = this.out!.subarray(this.outStart, this.outEnd);
     this.outStart = this.outEnd;
     this.outHint = n;
-    this.streamWrite(chunk);
+    this.streamWrite(chunk, this.outBuffer);
   }
 
-  private streamWrite(chunk: Uint8Array): void {
+  private streamWrite(chunk: Uint8Array, owner?: OutBuffer): void {
     const stream = this.stream;
     if (stream.destroyed || stream.writableEnded) return;
     // More than one write this tick: cork so that the stream writes them together.
@@ -522,12 +560,21 @@ export class Connection {
       this.corked = true;
       stream.cork();
     }
-    if (!stream.write(chunk)) this.blocked = true;
+    let ok: boolean;
+    if (owner === undefined) {
+      ok = stream.write(chunk);
+    } else {
+      owner.pending++;
+      ok = stream.write(chunk, owner.done);
+    }
+    if (!ok) this.blocked = true;
   }
 
   private readonly endTick = (): void => {
     this.tickScheduled = false;
     this.flushOut();
+    this.outBuffer?.retire();
+    this.outBuffer = undefined;
     this.out = undefined;
     this.outStart = 0;
     this.outEnd = 0;

@@ -43,21 +43,43 @@ export function headerText(text: string, version: StompVersion): string | undefi
   return version === '1.1' && escaped.endsWith('\r') ? undefined : escaped;
 }
 
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
 function sharedBlock(message: Message, version: StompVersion): Uint8Array {
-  let text = '';
-  const dest = headerText(message.destination, version);
-  if (dest !== undefined) text += 'destination:' + dest + '\n';
   const raw = message.headers;
+  // Worst case: 3 bytes per UTF-16 unit, escaping doubles the escaped characters (1 byte each).
+  let max = message.destination.length * 3 + 64;
+  for (let i = 0; i < raw.length; i++) max += raw[i]!.length * 3 + 2;
+  if (max > scratch.length) scratch = Buffer.allocUnsafe(max);
+  const buf = scratch;
+  let off = 0;
+  const dest = headerText(message.destination, version);
+  if (dest !== undefined) {
+    off = putBytes(buf, off, DESTINATION);
+    off = putString(buf, off, dest);
+    buf[off++] = 10;
+  }
   for (let i = 0; i < raw.length; i += 2) {
     const name = headerText(raw[i]!, version);
     const value = headerText(raw[i + 1]!, version);
     if (name === undefined || value === undefined || name.length === 0) continue;
     if (version === '1.0' && name.includes(':')) continue;
-    text += name + ':' + value + '\n';
+    off = putString(buf, off, name);
+    buf[off++] = 58;
+    off = putString(buf, off, value);
+    buf[off++] = 10;
   }
-  text += 'content-length:' + String(message.body.length) + '\n\n';
-  return Buffer.from(text, 'utf8');
+  off = putBytes(buf, off, CONTENT_LENGTH);
+  off = putString(buf, off, String(message.body.length));
+  buf[off++] = 10;
+  buf[off++] = 10;
+  const bytes = Buffer.allocUnsafe(off);
+  buf.copy(bytes, 0, 0, off);
+  return bytes;
 }
+
+const DESTINATION = Buffer.from('destination:');
+const CONTENT_LENGTH = Buffer.from('content-length:');
 
 /** The shared bytes of `message`'s MESSAGE frames in `version`, from the cache when possible. */
 export function sharedBytes(message: Message, version: StompVersion): Uint8Array {
