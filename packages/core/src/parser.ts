@@ -399,8 +399,10 @@ export class FrameParser {
   private emit(body: Uint8Array): void {
     let frame: Frame;
     const src = this.lazySrc;
-    if (src !== undefined && body.buffer === src.buffer) {
-      // The body keeps this chunk alive anyway: the frame may as well decode from it.
+    // A lazy head is still set only when the whole frame was in this chunk (see the end of run),
+    // so its body, unless it is the shared empty one, is a view of the same chunk: the body keeps
+    // the chunk alive anyway, and the frame may as well decode its headers from it.
+    if (src !== undefined && body !== EMPTY_BYTES) {
       frame = Frame.fromSpans(this.command, src, this.lazySpans, body);
       this.lazySrc = undefined;
     } else {
