@@ -4,12 +4,13 @@
 //
 // Usage: npm run build && node bench/broker-run.mjs [--reps 3] [--seconds 5]
 //          [--only ours,rabbitmq,activemq] [--scenarios q100-auto,...,idle] [--quick] [--out DIR]
+//          [--baseline DIR]   also run another build of our broker (DIR/index.js): before/after
 // Results are written to bench/results only by a full run (no --quick/--only/--scenarios),
 // or to --out DIR.
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureIdle } from './broker-idle.mjs';
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
     connections: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const quick = values.quick;
@@ -39,6 +41,9 @@ const outDir = values.out ?? (full ? join(here, 'results') : undefined);
 /** Brokers: how the load generator reaches each. */
 const BROKERS = [
   { id: 'ours', name: 'stompede', args: [] },
+  ...(values.baseline === undefined
+    ? []
+    : [{ id: 'baseline', name: 'stompede (baseline)', args: [], dist: values.baseline }]),
   {
     id: 'rabbitmq',
     name: 'RabbitMQ',
@@ -55,7 +60,9 @@ const BROKERS = [
     process: /java .*activemq/,
     memoryNote: 'JVM (java) process RSS',
   },
-].filter((b) => values.only === undefined || values.only.split(',').includes(b.id));
+].filter(
+  (b) => values.only === undefined || values.only.split(',').includes(b.id) || b.id === 'baseline',
+);
 
 /** Scenarios: `stompede bench` arguments and the figure each reports. */
 const SCENARIOS = [
@@ -134,9 +141,12 @@ const median = (xs) => {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-function startOurs() {
+function startOurs(dist) {
   return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    if (dist !== undefined) env.STOMPEDE_BROKER = join(resolvePath(dist), 'index.js');
     const child = fork(join(here, 'broker-server.mjs'), [], {
+      env,
       execArgv: ['--expose-gc'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -217,11 +227,13 @@ const info = machine();
 log(
   `broker bench: ${BROKERS.map((b) => b.id).join(', ')}; ${SCENARIOS.map((s) => s.id).join(', ')}${runIdle ? ', idle' : ''}; ${reps} rep(s) of ${seconds} s; load ${info.loadAverageAtStart.join(' ')}`,
 );
-const ours = BROKERS.some((b) => b.id === 'ours') ? await startOurs() : undefined;
-if (ours !== undefined) {
-  const tcp = ours.ready.addresses.find((a) => a.protocol === 'tcp');
-  BROKERS.find((b) => b.id === 'ours').url = `stomp://127.0.0.1:${tcp.port}`;
-  log(`our broker: pid ${ours.ready.pid}, ${tcp.url}`);
+const servers = {};
+for (const b of BROKERS.filter((x) => x.id === 'ours' || x.id === 'baseline')) {
+  const server = await startOurs(b.dist);
+  servers[b.id] = server;
+  const tcp = server.ready.addresses.find((a) => a.protocol === 'tcp');
+  b.url = `stomp://127.0.0.1:${tcp.port}`;
+  log(`${b.name}: pid ${server.ready.pid}, ${tcp.url}`);
 }
 const commands = {};
 const results = {};
@@ -263,11 +275,12 @@ try {
   }
   if (runIdle) {
     for (const b of BROKERS) {
-      const pid = b.id === 'ours' ? ours.ready.pid : pidOf(b.process);
+      const own = servers[b.id];
+      const pid = own !== undefined ? own.ready.pid : pidOf(b.process);
       const loginArgs = {};
       for (let i = 0; i < b.args.length; i += 2) loginArgs[b.args[i].slice(2)] = b.args[i + 1];
-      const settle = b.id === 'ours' ? () => ask(ours.child, 'mem', 'mem') : undefined;
-      const before = b.id === 'ours' ? await ask(ours.child, 'mem', 'mem') : undefined;
+      const settle = own !== undefined ? () => ask(own.child, 'mem', 'mem') : undefined;
+      const before = own !== undefined ? await ask(own.child, 'mem', 'mem') : undefined;
       const r = await measureIdle(b.url, pid, {
         connections: idleConnections,
         login: loginArgs.login,
@@ -275,7 +288,7 @@ try {
         vhost: loginArgs.host,
         settle,
       });
-      const heap = b.id === 'ours' ? await ask(ours.child, 'mem', 'mem') : undefined;
+      const heap = own !== undefined ? await ask(own.child, 'mem', 'mem') : undefined;
       const entry = ((results[b.id] ??= {}).idle = { runs: [{ value: r.perConnection, ...r }] });
       if (heap !== undefined)
         entry.heapPerConnection =
@@ -291,9 +304,9 @@ try {
     }
   }
 } finally {
-  if (ours !== undefined) {
-    ours.child.removeAllListeners('exit');
-    ours.child.send({ cmd: 'close' });
+  for (const server of Object.values(servers)) {
+    server.child.removeAllListeners('exit');
+    server.child.send({ cmd: 'close' });
   }
 }
 
@@ -383,12 +396,12 @@ if (results.ours?.idle?.heapPerConnection !== undefined) {
   );
 }
 // Targets
-const peers = BROKERS.filter((b) => b.id !== 'ours').map((b) => b.id);
+const peers = BROKERS.filter((b) => b.id === 'rabbitmq' || b.id === 'activemq').map((b) => b.id);
 const targetLines = [];
 for (const s of SCENARIOS.filter((x) => x.metric === 'rateOut')) {
   const o = results.ours?.[s.id]?.median;
   const best = Math.max(...peers.map((p) => results[p]?.[s.id]?.median ?? 0));
-  if (o === undefined || best === 0) continue;
+  if (o === undefined || !(best > 0)) continue;
   targetLines.push(
     `- ${s.title}: ${fmt(o)} vs ${TARGETS.throughputVsBestPeer}× the better peer = ${fmt(best * 3)} ${s.unit} → ${o >= best * 3 ? 'met' : `not met (${(o / best).toFixed(2)}×)`}`,
   );

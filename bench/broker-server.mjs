@@ -3,7 +3,8 @@
 // memory after a full GC, and {cmd:'close'} closes the broker and exits.
 //
 // Usage: node --expose-gc bench/broker-server.mjs   (normally forked by bench/broker-run.mjs)
-import { createBroker } from '@stompede/broker';
+//        STOMPEDE_BROKER=/path/to/broker/dist/index.js ...   runs another build (a baseline)
+const { createBroker } = await import(process.env.STOMPEDE_BROKER ?? '@stompede/broker');
 
 const broker = createBroker({
   listeners: [
