@@ -2,8 +2,9 @@
 // The interop matrix: start the peers asked for, run every client driver against each, print
 // progress, write interop/MATRIX.md and interop/matrix.json, exit 1 on any fail.
 //
-// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|all] (default all; a comma list
-//          works too) [--clients stomp.py,stompit,stompjs,stompjs-browser]
+// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|stompserver|all] (default all; a
+//          comma list works too) [--clients stomp.py,stompit,stompjs,stompjs-browser,stompede,
+//          stompede-ws,stomper,ruby-stomp,net-stomp,php-stomp,spring-messaging,syslog-ng]
 //          [--versions 1.0,1.1,1.2] [--cases a,b] [--out-dir interop] [--driver-timeout 600]
 //
 // Peers:
@@ -11,6 +12,8 @@
 //             by lib/ours-broker.mjs in a child process on 127.0.0.1 port 0, TCP and WebSocket.
 //   rabbitmq  interop/peers/rabbitmq.sh start (idempotent; left running afterwards).
 //   activemq  interop/peers/activemq.sh start (idempotent; left running afterwards).
+//   stompserver  interop/peers/stompserver.sh start (Ruby stompserver, STOMP 1.0; our client only).
+// With `ours`, scenarios/failover.mjs also runs (failover between two of our broker processes).
 // Clients: stomp.py and stompit over TCP; stompjs (Node + ws) and stompjs-browser (headless
 // Chromium) over WebSocket. A client whose transport a peer does not offer gets `n/a` cells with
 // the reason; a peer that cannot be started gets `not started` cells and makes the run fail.
@@ -34,7 +37,7 @@ const args = parseArgs(process.argv.slice(2), {
   'driver-timeout': '600',
 });
 
-const ALL_PEERS = ['ours', 'rabbitmq', 'activemq'];
+const ALL_PEERS = ['ours', 'rabbitmq', 'activemq', 'stompserver'];
 const peersAsked = args.against === 'all' ? ALL_PEERS : list(args.against);
 for (const p of peersAsked) {
   if (!ALL_PEERS.includes(p)) throw new Error(`--against: unknown peer ${p}; known: ${ALL_PEERS}`);
@@ -57,135 +60,135 @@ const CLIENTS = [
   {
     name: 'stomp.py',
     transport: 'tcp',
-    command: (peer) => [
+    command: (peer, vs) => [
       '/usr/bin/python3',
       here('./clients/stomppy_driver.py'),
       ...tcpArgs(peer),
-      ...authArgs(peer),
+      ...authArgs(peer, vs),
     ],
   },
   {
     name: 'stompit',
     transport: 'tcp',
-    command: (peer) => [
+    command: (peer, vs) => [
       process.execPath,
       here('./clients/stompit-driver.mjs'),
       ...tcpArgs(peer),
-      ...authArgs(peer),
+      ...authArgs(peer, vs),
     ],
   },
   {
     name: 'stompjs',
     transport: 'ws',
-    command: (peer) => [
+    command: (peer, vs) => [
       process.execPath,
       here('./clients/stompjs-driver.mjs'),
       '--url',
       peer.ws,
-      ...authArgs(peer),
+      ...authArgs(peer, vs),
     ],
   },
   {
     name: 'stompjs-browser',
     transport: 'ws',
-    command: (peer) => [
+    command: (peer, vs) => [
       process.execPath,
       here('./browser/stompjs-browser-driver.mjs'),
       '--url',
       peer.ws,
-      ...authArgs(peer),
+      ...authArgs(peer, vs),
     ],
   },
   {
     name: 'stompede',
     transport: 'tcp',
-    command: (peer) => [
+    command: (peer, vs) => [
       process.execPath,
       here('./clients/stompede-driver.mjs'),
       '--name',
       'stompede',
       '--url',
       `tcp://${peer.tcp.host}:${peer.tcp.port}`,
-      ...authArgs(peer),
+      ...authArgs(peer, vs),
     ],
   },
   {
     name: 'stompede-ws',
     transport: 'ws',
-    command: (peer) => [
+    command: (peer, vs) => [
       process.execPath,
       here('./clients/stompede-driver.mjs'),
       '--name',
       'stompede-ws',
       '--url',
       peer.ws,
-      ...authArgs(peer),
+      ...authArgs(peer, vs),
     ],
   },
   {
     name: 'stomper',
     transport: 'tcp',
     needs: ['/usr/lib/python3/dist-packages/stomper/__init__.py'],
-    command: (peer) => [
+    command: (peer, vs) => [
       '/usr/bin/python3',
       here('./clients/stomper_driver.py'),
       ...tcpArgs(peer),
-      ...authArgs(peer),
+      ...authArgs(peer, vs),
     ],
   },
   {
     name: 'ruby-stomp',
     transport: 'tcp',
     needs: ['/usr/bin/ruby', '/usr/lib/ruby/vendor_ruby/stomp.rb'],
-    command: (peer) => [
+    command: (peer, vs) => [
       '/usr/bin/ruby',
       here('./clients/ruby_stomp_driver.rb'),
       ...tcpArgs(peer),
-      ...authArgs(peer),
+      ...authArgs(peer, vs),
     ],
   },
   {
     name: 'net-stomp',
     transport: 'tcp',
     needs: ['/usr/share/perl5/Net/Stomp.pm'],
-    command: (peer) => [
+    command: (peer, vs) => [
       '/usr/bin/perl',
       here('./clients/perl_net_stomp_driver.pl'),
       ...tcpArgs(peer),
-      ...authArgs(peer),
+      ...authArgs(peer, vs),
     ],
   },
   {
     name: 'php-stomp',
     transport: 'tcp',
     needs: ['/usr/bin/php'],
-    command: (peer) => [
+    command: (peer, vs) => [
       '/usr/bin/php',
       here('./clients/php_stomp_driver.php'),
       ...tcpArgs(peer),
-      ...authArgs(peer),
+      ...authArgs(peer, vs),
     ],
   },
   {
     name: 'spring-messaging',
     transport: 'tcp',
-    needs: ['/usr/bin/javac', '/usr/share/java/spring-messaging.jar'],
-    command: (peer) => [
-      '/bin/bash',
-      here('./clients/spring/run.sh'),
-      ...tcpArgs(peer),
-      ...authArgs(peer),
-    ],
+    // Debian's libspring-messaging-java (4.3.30) is built without the STOMP classes
+    // (org.springframework.messaging.simp.stomp: StompEncoder, StompDecoder) since 4.3.22-4
+    // ("no longer build the STOMP related classes depending on projectreactor", Debian bug
+    // #925533), so there is nothing to compile a driver against. Never faked: the row says so.
+    unavailable:
+      "not available here: Debian's libspring-messaging-java 4.3.30 ships without " +
+      'org.springframework.messaging.simp.stomp (no StompEncoder/StompDecoder; Debian #925533)',
   },
   {
     name: 'syslog-ng',
     transport: 'tcp',
     needs: ['/usr/sbin/syslog-ng'],
-    command: (peer) => [
+    command: (peer, vs) => [
       process.execPath,
       here('./clients/syslog-ng-driver.mjs'),
       ...tcpArgs(peer),
-      ...authArgs(peer),
+      ...authArgs(peer, vs),
     ],
   },
 ];
@@ -194,11 +197,11 @@ for (const c of clientNames) {
   if (!CLIENTS.some((x) => x.name === c)) throw new Error(`--clients: unknown client ${c}`);
 }
 
-function authArgs(peer) {
+function authArgs(peer, vs = versions) {
   const out = [];
   if (peer.login !== undefined) out.push('--login', peer.login, '--passcode', peer.passcode);
   if (peer.vhost !== undefined) out.push('--vhost', peer.vhost);
-  out.push(...peer.driverArgs, '--versions', versions.join(','), '--cases', caseNames.join(','));
+  out.push(...peer.driverArgs, '--versions', vs.join(','), '--cases', caseNames.join(','));
   return out;
 }
 
@@ -329,6 +332,48 @@ const PEERS = {
       ],
     };
   },
+
+  async stompserver() {
+    const out = await peerScript('stompserver');
+    const noMessageId =
+      'stompserver sends queue MESSAGEs in auto-ack mode without a message-id header ' +
+      '(queue_manager.rb: "message-id header isn\'t set"), which STOMP 1.0 requires; ' +
+      '@stompede/client rejects such a frame as invalid instead of guessing';
+    return {
+      tcp: { host: '127.0.0.1', port: Number(env.STOMPSERVER_PORT ?? 61643) },
+      wsMissing: 'stompserver has no WebSocket listener',
+      driverArgs: [],
+      note: out,
+      // Our client's rows only: stompserver is here to check @stompede/client against another
+      // broker; the third-party clients are covered by RabbitMQ and ActiveMQ.
+      clients: ['stompede'],
+      // A STOMP 1.0 server: CONNECTED carries no version, so a client that offers only 1.1 or
+      // only 1.2 (as every driver does, one version per row) must refuse it (1.1 spec, protocol
+      // negotiation).
+      versions: ['1.0'],
+      versionLimit:
+        'peer limit: stompserver 0.9.9 speaks STOMP 1.0 only (CONNECTED without a version)',
+      // Cases that fail because of the peer, not the client; a case not listed that fails is a
+      // fail, and a listed case that passes shows as pass.
+      limits: {
+        text_and_headers: noMessageId,
+        binary: noMessageId,
+        transaction: noMessageId,
+        client_cumulative:
+          'in client ack mode stompserver sends one MESSAGE per connection and the next only ' +
+          'after an ACK, so the three unacknowledged messages the case waits for never arrive',
+      },
+      quirks: [
+        "Debian's /usr/bin/stompserver crashes on the first connection under Ruby 3 (`class " +
+          'variable access from toplevel`); peers/stompserver.sh starts the same server with ' +
+          'peers/stompserver-launch.rb, which sets those class variables with class_variable_set.',
+        'STOMP 1.0 only: 1.1 and 1.2 rows are the peer limit. No heart-beats, no NACK, no ' +
+          '`server` header, no `subscription` header on MESSAGE.',
+        'Only @stompede/client runs against it (the point of this peer); `peer limit` cells name ' +
+          'the stompserver behaviour that makes them fail.',
+      ],
+    };
+  },
 };
 
 // --- running drivers ----------------------------------------------------------------------------
@@ -418,60 +463,75 @@ for (const peerName of peersAsked) {
 
   try {
     for (const client of CLIENTS.filter((c) => clientNames.includes(c.name))) {
-      const endpoint = client.transport === 'tcp' ? peer.tcp : peer.ws;
-      if (!endpoint) {
-        const why = peer.wsMissing ?? `no ${client.transport} endpoint`;
-        console.log(`-- ${peerName} × ${client.name}: n/a (${why})`);
-        for (const version of versions) {
+      /** Fills this client's cells for `vs` (default every version) with one status. */
+      const fill = (status, detail, vs = versions) => {
+        for (const version of vs) {
           for (const name of caseNames) {
             results.push({
               peer: peerName,
               client: client.name,
               version,
               case: name,
-              status: 'n/a',
-              detail: why,
+              status,
+              detail,
             });
           }
         }
+      };
+      if (peer.clients && !peer.clients.includes(client.name)) {
+        fill('n/a', `not run against ${peerName} (it checks ${peer.clients.join(', ')} only)`);
+        continue;
+      }
+      if (client.unavailable) {
+        console.log(`-- ${peerName} × ${client.name}: not available (${client.unavailable})`);
+        fill('not available', client.unavailable);
+        continue;
+      }
+      const endpoint = client.transport === 'tcp' ? peer.tcp : peer.ws;
+      if (!endpoint) {
+        const why = peer.wsMissing ?? `no ${client.transport} endpoint`;
+        console.log(`-- ${peerName} × ${client.name}: n/a (${why})`);
+        fill('n/a', why);
         continue;
       }
       const missing = (client.needs ?? []).filter((path) => !existsSync(path));
       if (missing.length > 0) {
         const why = `not installed: ${missing.join(', ')} (see interop/README.md for the packages)`;
         console.log(`-- ${peerName} × ${client.name}: FAIL (${why})`);
-        for (const version of versions) {
-          for (const name of caseNames) {
-            results.push({
-              peer: peerName,
-              client: client.name,
-              version,
-              case: name,
-              status: 'fail',
-              detail: why,
-            });
-          }
-        }
+        fill('fail', why);
         continue;
       }
+      const runVersions = peer.versions
+        ? versions.filter((v) => peer.versions.includes(v))
+        : versions;
+      fill(
+        'peer limit',
+        peer.versionLimit,
+        versions.filter((v) => !runVersions.includes(v)),
+      );
+      if (runVersions.length === 0) continue;
       console.log(`-- ${peerName} × ${client.name}`);
       const started = Date.now();
       const got = new Map();
-      const { code, stderr } = await runDriver(client.command(peer), (r) => {
+      const { code, stderr } = await runDriver(client.command(peer, runVersions), (r) => {
         got.set(`${r.version}|${r.case}`, r);
         const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : r.status;
         console.log(`   ${pad(client.name, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
       });
       // Every expected cell gets a result: a driver that crashed or timed out is a fail.
-      for (const version of versions) {
+      for (const version of runVersions) {
         for (const name of caseNames) {
           const r = got.get(`${version}|${name}`);
-          const row = r
+          let row = r
             ? { status: r.status, detail: r.detail ?? '' }
             : {
                 status: 'fail',
                 detail: `no result: driver exited ${code}${stderr ? `; ${tail(stderr)}` : ''}`,
               };
+          // A failure the peer is known to cause is the peer's limit (see its `limits`).
+          if (row.status === 'fail' && peer.limits?.[name]) {
+            row = { status: 'peer limit', detail: `${peer.limits[name]} (driver: ${row.detail})` };
+          }
           results.push({ peer: peerName, client: client.name, version, case: name, ...row });
         }
       }
@@ -493,6 +553,36 @@ for (const peerName of peersAsked) {
   } finally {
     if (peer.stop) await peer.stop();
   }
+}
+
+// --- scenarios ----------------------------------------------------------------------------------
+
+// Failover between two of our broker processes (interop/scenarios/failover.mjs): with `ours`
+// and the stompede client asked for.
+const scenarioResults = [];
+if (peersAsked.includes('ours') && clientNames.includes('stompede')) {
+  console.log('== ours: failover between two broker processes (scenarios/failover.mjs)');
+  const got = new Map();
+  const { code, stderr } = await runDriver(
+    [process.execPath, here('./scenarios/failover.mjs'), '--versions', versions.join(',')],
+    (r) => {
+      got.set(r.version, r);
+      const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : `${r.status}  ${r.detail}`;
+      console.log(`   ${pad(r.client, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
+    },
+  );
+  for (const version of versions) {
+    const r = got.get(version);
+    scenarioResults.push({
+      peer: 'ours (failover pair)',
+      client: 'stompede',
+      version,
+      case: 'failover',
+      status: r?.status ?? 'fail',
+      detail: r?.detail ?? `no result: exited ${code}${stderr ? `; ${tail(stderr)}` : ''}`,
+    });
+  }
+  results.push(...scenarioResults);
 }
 
 // --- the matrix ---------------------------------------------------------------------------------
@@ -517,7 +607,9 @@ md.push(
   `Generated by \`node interop/run.mjs --against ${args.against}\` on ${new Date().toISOString()}. ` +
     'Rows: client × STOMP version; columns: cases (see interop/clients/stomppy_driver.py and ' +
     'interop/clients/stompjs-cases.mjs for what each asserts). `unsupported`: the client or the ' +
-    'protocol version has no such feature; `n/a`: the peer offers no transport for that client.',
+    'protocol version has no such feature; `n/a`: the peer offers no transport for that client ' +
+    '(or the client is not run against it); `peer limit`: the peer breaks the spec or lacks the ' +
+    'feature (the reason is listed); `not available`: the client cannot be installed here.',
 );
 md.push('');
 md.push(
@@ -556,7 +648,14 @@ for (const p of peerInfo) {
     for (const q of p.quirks) md.push(`- ${q}`);
   }
   const na = [
-    ...new Set(rows.filter((r) => r.status === 'n/a').map((r) => `${r.client}: ${r.detail}`)),
+    ...new Set(
+      rows
+        .filter((r) => ['n/a', 'not available', 'peer limit'].includes(r.status))
+        .map(
+          (r) =>
+            `${r.status}: ${r.client}${r.status === 'peer limit' && !r.detail.startsWith('peer limit') ? ` ${r.case}` : ''}: ${r.detail.replace(/ \(driver: .*\)$/s, '')}`,
+        ),
+    ),
   ];
   if (fails.length > 0) {
     md.push('');
@@ -568,9 +667,27 @@ for (const p of peerInfo) {
   }
   if (na.length > 0) {
     md.push('');
-    md.push('Not applicable:');
+    md.push('Not applicable, not available, peer limits:');
     md.push('');
     for (const line of na) md.push(`- ${escape(line)}`);
+  }
+}
+if (scenarioResults.length > 0) {
+  md.push('');
+  md.push('## ours: failover between two broker processes');
+  md.push('');
+  md.push(
+    '`interop/scenarios/failover.mjs`: broker A (durable store) holds N persistent messages; a ' +
+      '@stompede/client consumer on `failover:(tcp://A,tcp://B)?randomize=false` takes them ' +
+      'with client-individual acks; after a third, A is stopped (SIGTERM) and B starts on the ' +
+      'same data directory. Every message must arrive (redeliveries allowed, none lost).',
+  );
+  md.push('');
+  md.push('| client | version | failover | detail |');
+  md.push('| --- | --- | --- | --- |');
+  for (const r of scenarioResults) {
+    const status = r.status === 'fail' ? '**fail**' : r.status;
+    md.push(`| ${r.client} | ${r.version} | ${status} | ${escape(r.detail)} |`);
   }
 }
 md.push('');

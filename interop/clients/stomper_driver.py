@@ -24,6 +24,8 @@ stomper 0.4 limits (library, not peer), kept visible:
   - Header values are not unescaped (1.1/1.2 `\\c`, `\\n`, `\\\\`) and are stripped; the cases
     use values without those characters, and ids go back exactly as received.
   - No heart-beat support beyond the CONNECT header: the driver sends the EOL beats itself.
+  - `disconnect()` builds a malformed frame (no blank line after the headers), which no server
+    can finish parsing; the driver builds DISCONNECT with `Frame` instead.
 """
 import argparse
 import json
@@ -174,13 +176,16 @@ class Session:
         self.write((stomper10 if self.version == "1.0" else stomper).abort(tx).encode("utf-8"))
 
     def close(self):
-        """DISCONNECT with a receipt (stomper's 1.1 helper adds one) and wait for it."""
+        """DISCONNECT with a receipt, and wait for the RECEIPT."""
         if self.closed:
             return
         self.closed = True
         try:
             receipt = "bye-%s" % uuid.uuid4().hex
-            self.write(stomper.disconnect(receipt).encode("utf-8"))
+            # Not stomper.disconnect(): it builds "DISCONNECT\nreceipt:ID\n\x00\n", without the
+            # blank line that ends the headers, so a server keeps waiting for the end of the
+            # frame (and never sends the RECEIPT). stomper's generic Frame builds it right.
+            self.write(frame("DISCONNECT", {"receipt": receipt}))
             self.poll("RECEIPT", TIMEOUT)
         except Exception:  # noqa: BLE001 - closing anyway
             pass

@@ -14,11 +14,24 @@ try {
   process.exit(1);
 }
 
+// Options for the failover scenario (interop/scenarios/failover.mjs): `--tcp-port N` (default 0),
+// `--data-dir DIR` (a durable store; default none), `--no-ws`.
+const argv = process.argv.slice(2);
+const opt = (name) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const tcpPort = Number(opt('--tcp-port') ?? 0);
+const dataDir = opt('--data-dir');
+
 const broker = createBroker({
   listeners: [
-    { protocol: 'tcp', host: '127.0.0.1', port: 0 },
-    { protocol: 'ws', host: '127.0.0.1', port: 0, path: '/ws' },
+    { protocol: 'tcp', host: '127.0.0.1', port: tcpPort },
+    ...(argv.includes('--no-ws')
+      ? []
+      : [{ protocol: 'ws', host: '127.0.0.1', port: 0, path: '/ws' }]),
   ],
+  ...(dataDir === undefined ? {} : { dataDir }),
   // Offer 1 s heart-beats (the default is 10 s) so the heartbeat case sees the broker beat
   // within its window instead of only checking that the connection survives.
   heartbeat: [1000, 1000],
