@@ -45,6 +45,8 @@ const BROKER_KEYS = new Set([
   'maxConnectionsPerAddress',
   'maxUnackedPerSubscription',
   'admin',
+  'dataDir',
+  'persistence',
 ]);
 const TOP_KEYS = new Set(['host', 'port', 'ws', 'tls', 'logLevel', ...BROKER_KEYS]);
 const WS_KEYS = new Set(['port', 'path']);

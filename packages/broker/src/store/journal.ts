@@ -20,6 +20,7 @@ import {
   readdirSync,
   unlinkSync,
   writeFileSync,
+  writeSync,
   writev,
   close as closeFd,
 } from 'node:fs';
@@ -199,18 +200,39 @@ export class JournalStore implements Store {
     if (openDirs.has(this.dir)) {
       throw new StompInvalidArgumentError(`dataDir ${this.dir} is already open in this process`);
     }
-    try {
-      const pid = Number(readFileSync(file, 'utf8').trim());
+    // Exclusive create, so two brokers started at once cannot both win; a LOCK left by a process
+    // that died (kill -9) is stale and taken over.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const fd = openSync(file, 'wx');
+        try {
+          writeSync(fd, String(process.pid) + '\n');
+        } finally {
+          closeSync(fd);
+        }
+        openDirs.add(this.dir);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      let pid = NaN;
+      try {
+        pid = Number(readFileSync(file, 'utf8').trim());
+      } catch {
+        continue; // removed meanwhile: try again
+      }
       if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
         throw new StompInvalidArgumentError(
           `dataDir ${this.dir} is in use by process ${String(pid)} (its LOCK file)`,
         );
       }
-    } catch (err) {
-      if (err instanceof StompInvalidArgumentError) throw err;
+      try {
+        unlinkSync(file);
+      } catch {
+        // another starter removed it first
+      }
     }
-    writeFileSync(file, String(process.pid) + '\n');
-    openDirs.add(this.dir);
+    throw new StompInvalidArgumentError(`dataDir ${this.dir}: could not take its LOCK file`);
   }
 
   // ---- recovery ----
@@ -724,12 +746,19 @@ function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** True while `pid` runs. A zombie (killed, not yet reaped by its parent) counts as dead. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/PID/stat: "pid (comm) S ..."; the state follows the last ')'.
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): trust kill(pid, 0)
   }
 }
 

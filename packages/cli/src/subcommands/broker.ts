@@ -1,5 +1,6 @@
 // `stompede broker`: run a broker with embedded defaults (TCP 127.0.0.1:61613 and WebSocket
 // ws://127.0.0.1:15674/ws), configured by a file, environment variables and flags, in that order.
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createBroker, type BrokerOptions, type ListenerOptions } from '@stompede/broker';
 import { StompError } from '@stompede/core';
@@ -24,6 +25,9 @@ Options (flags override environment variables, which override the config file):
   --tls-cert FILE     PEM certificate chain for the TLS listener
   --tls-key FILE      PEM private key for the TLS listener
   --tls-ca FILE       PEM CA bundle; with it, clients must present a certificate it signed
+  --data-dir DIR      where persistent messages are journaled          [STOMPEDE_DATA_DIR] (./data)
+  --in-memory         keep every message in memory only (nothing survives a restart)
+  --persist-all       journal every message, as if each SEND had persistent:true
   --log-level LEVEL   ${LOG_LEVELS.join(', ')}   [STOMPEDE_LOG_LEVEL] (info)
   --allow-anonymous   accept clients that do not log in, even on a non-loopback --host
                       (without it, a non-loopback --host needs users in the config file)
@@ -67,6 +71,9 @@ export async function effectiveConfig(
         'tls-ca': { type: 'string' },
         'log-level': { type: 'string' },
         'allow-anonymous': { type: 'boolean' },
+        'data-dir': { type: 'string' },
+        'in-memory': { type: 'boolean' },
+        'persist-all': { type: 'boolean' },
         'admin-port': { type: 'string' },
         'print-config': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -128,6 +135,27 @@ export async function effectiveConfig(
     throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const broker: Record<string, unknown> = { ...file.broker };
   if (flags['allow-anonymous'] === true) broker.allowAnonymous = true;
+  // Durable messages live in the data directory (./data unless told otherwise); --in-memory
+  // keeps everything in memory, as an embedded broker does by default.
+  if (flags['in-memory'] === true) {
+    if (flags['data-dir'] !== undefined)
+      throw new CliError('--in-memory and --data-dir contradict each other');
+    delete broker.dataDir;
+  } else {
+    const dataDir =
+      flags['data-dir'] ??
+      env.STOMPEDE_DATA_DIR ??
+      (broker.dataDir as string | undefined) ??
+      './data';
+    if (dataDir === '') throw new CliError('--data-dir must name a directory');
+    broker.dataDir = resolve(dataDir);
+  }
+  if (flags['persist-all'] === true) {
+    broker.persistence = {
+      ...(broker.persistence as Record<string, unknown> | undefined),
+      persistAll: true,
+    };
+  }
   const adminPort = flags['admin-port'] ?? env.STOMPEDE_ADMIN_PORT;
   if (adminPort !== undefined) {
     broker.admin = {

@@ -6,6 +6,9 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const main = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
@@ -19,7 +22,9 @@ function startBroker(args: string[]): {
   logs: LogLine[];
   ready: Promise<string[]>;
 } {
-  const child = spawn(process.execPath, [main, 'broker', ...args], {
+  // Each broker journals into its own temporary directory, never the working directory.
+  const dataDir = mkdtempSync(join(tmpdir(), 'stompede-cli-'));
+  const child = spawn(process.execPath, [main, 'broker', '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];
@@ -125,7 +130,17 @@ describe('stompede broker (child process)', () => {
     child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
     const [code] = (await once(child, 'exit')) as [number | null];
     assert.equal(code, 0);
-    const config = JSON.parse(stdout) as { port: number; ws: unknown; host: string };
+    const config = JSON.parse(stdout) as {
+      port: number;
+      ws: unknown;
+      host: string;
+      broker: { dataDir?: string };
+    };
+    assert.equal(
+      config.broker.dataDir,
+      join(process.cwd(), 'data'),
+      'journal in ./data by default',
+    );
     assert.equal(config.port, 1234, 'a flag beats the environment');
     assert.equal(config.ws, false, 'STOMPEDE_WS_PORT=0 turns WebSocket off');
     assert.equal(config.host, '127.0.0.1', 'loopback by default');

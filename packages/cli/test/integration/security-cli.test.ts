@@ -85,7 +85,7 @@ describe('security configuration', () => {
   });
 
   it('[Security defaults] a non-loopback --host without users or --allow-anonymous exits 2 and says why', () => {
-    const r = run(['broker', '--host', '0.0.0.0', '--port', '0', '--ws-port', '0']);
+    const r = run(['broker', '--host', '0.0.0.0', '--port', '0', '--ws-port', '0', '--in-memory']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /0\.0\.0\.0.*allowAnonymous/);
   });
@@ -101,6 +101,7 @@ describe('security configuration', () => {
       '--allow-anonymous',
       '--admin-port',
       '0',
+      '--in-memory',
       '--print-config',
     ]);
     assert.equal(r.status, 0, r.stderr);
