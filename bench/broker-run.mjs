@@ -430,7 +430,18 @@ lines.push(
   ...Object.entries(commands).map(([k, v]) => `${v}    # ${k}`),
   '```',
 );
-const report = lines.join('\n') + '\n';
+// A hand-written "## Analysis" section of an existing report is kept (it follows the figures).
+let analysis = '';
+if (outDir !== undefined) {
+  try {
+    const previous = readFileSync(join(outDir, 'broker.md'), 'utf8');
+    const at = previous.indexOf('\n## Analysis');
+    if (at !== -1) analysis = previous.slice(at);
+  } catch {
+    // no earlier report
+  }
+}
+const report = lines.join('\n') + '\n' + analysis;
 process.stdout.write('\n' + report);
 if (outDir !== undefined) {
   mkdirSync(outDir, { recursive: true });

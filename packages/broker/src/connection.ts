@@ -124,7 +124,11 @@ export class Connection {
   clientId = '';
   /** Subscriptions by id. */
   readonly subscriptions = new Map<string, Subscription>();
-  /** Unacknowledged deliveries by ack key, to their subscription. */
+  /**
+   * Unacknowledged deliveries by ack key, to their subscription: only those made while the
+   * connection had more than `SCAN_LIMIT` (8) subscriptions (with few, looking in each
+   * subscription's own map is cheaper than keeping a second map). See {@link findUnacked}.
+   */
   readonly pendingAcks = new Map<string, Subscription>();
   /** Open transactions: the deferred operations of each. */
   readonly transactions = new Map<string, (() => MaybePromise<void>)[]>();
@@ -392,6 +396,16 @@ export class Connection {
       );
     }
     ops.push(op);
+  }
+
+  /** The subscription holding the unacknowledged delivery `key`, if any. */
+  findUnacked(key: string): Subscription | undefined {
+    if (this.pendingAcks.size > 0) {
+      const sub = this.pendingAcks.get(key);
+      if (sub !== undefined) return sub;
+    }
+    for (const sub of this.subscriptions.values()) if (sub.unacked.has(key)) return sub;
+    return undefined;
   }
 
   /** Remove a subscription, requeueing its unacknowledged deliveries. */

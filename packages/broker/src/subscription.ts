@@ -6,6 +6,12 @@ import { headerText } from './encode.js';
 import type { Consumer, ConsumerHandle, Delivery, MaybePromise } from './engine.js';
 import type { Message } from './message.js';
 
+/**
+ * Up to this many subscriptions on a connection, an ACK is found by asking each of them
+ * ({@link Connection.findUnacked}); beyond, deliveries are also indexed in `pendingAcks`.
+ */
+export const SCAN_LIMIT = 8;
+
 /** A client's subscription, as the engine's {@link Consumer}. */
 export class Subscription implements Consumer {
   handle: ConsumerHandle | undefined;
@@ -59,7 +65,7 @@ export class Subscription implements Consumer {
     if (!this.auto) {
       this.unacked.set(id, delivery);
       this.unackedBytes += delivery.message.size;
-      conn.pendingAcks.set(id, this);
+      if (conn.subscriptions.size > SCAN_LIMIT) conn.pendingAcks.set(id, this);
     }
     conn.writeDelivery(this.prefix, id, this.ackHeader, delivery.deliveryCount, delivery.message);
   }
@@ -77,7 +83,7 @@ export class Subscription implements Consumer {
       if (pending !== undefined) {
         this.unacked.delete(key);
         this.unackedBytes -= pending.message.size;
-        this.conn.pendingAcks.delete(key);
+        if (this.conn.pendingAcks.size > 0) this.conn.pendingAcks.delete(key);
         if (handle !== undefined) {
           r = nack ? handle.nack(pending.tag, requeue) : handle.ack(pending.tag);
         }
@@ -95,7 +101,7 @@ export class Subscription implements Consumer {
       const pending = this.unacked.get(k)!;
       this.unacked.delete(k);
       this.unackedBytes -= pending.message.size;
-      this.conn.pendingAcks.delete(k);
+      if (this.conn.pendingAcks.size > 0) this.conn.pendingAcks.delete(k);
       if (handle === undefined) continue;
       const r = nack ? handle.nack(pending.tag, requeue) : handle.ack(pending.tag);
       if (r instanceof Promise) results.push(r);
@@ -107,7 +113,8 @@ export class Subscription implements Consumer {
 
   /** Detach from the engine: unacknowledged deliveries are requeued. */
   close(): MaybePromise<void> {
-    for (const k of this.unacked.keys()) this.conn.pendingAcks.delete(k);
+    const pending = this.conn.pendingAcks;
+    if (pending.size > 0) for (const k of this.unacked.keys()) pending.delete(k);
     this.unacked.clear();
     this.unackedBytes = 0;
     return this.handle?.close();

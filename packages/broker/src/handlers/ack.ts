@@ -8,7 +8,7 @@ import type { MaybePromise } from '../engine.js';
 export function settle(conn: Connection, frame: Frame, nack: boolean): MaybePromise<void> {
   const request = interpretAck(frame, conn.version);
   const key = request.id ?? request.messageId!;
-  const sub = conn.pendingAcks.get(key);
+  const sub = conn.findUnacked(key);
   if (
     sub === undefined ||
     (request.subscription !== undefined && request.subscription !== sub.id)
