@@ -44,6 +44,8 @@ class SinkConnection {
   private readonly parser: FrameParser;
   private corked = false;
   private isBlocked = false;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
   readonly subs: Sub[] = [];
 
   constructor(readonly socket: Socket) {
@@ -87,20 +89,28 @@ class SinkConnection {
     });
   }
 
+  /** Queue bytes; everything queued in a tick goes out as one write. */
   write(data: Uint8Array | string): void {
+    const chunk = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
     if (!this.corked) {
       this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+      process.nextTick(this.flush);
     }
+  }
+
+  private readonly flush = (): void => {
+    this.corked = false;
+    const data =
+      this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
     if (!this.socket.write(data) && !this.isBlocked) {
       this.isBlocked = true;
       if (blocked++ === 0) for (const p of producers) p.socket.pause();
     }
-  }
+  };
 
   private onFrame(frame: Frame): void {
     const receipt = frame.header('receipt');
@@ -139,14 +149,17 @@ class SinkConnection {
           shared += `${raw[i]!}:${raw[i + 1]!}\n`;
         }
         shared += `content-length:${String(frame.body.length)}\n\n`;
+        const tail = Buffer.allocUnsafe(Buffer.byteLength(shared) + frame.body.length + 1);
+        const at = tail.write(shared, 0, 'utf8');
+        tail.set(frame.body, at);
+        tail[tail.length - 1] = 0;
         const targets = dest.startsWith('/topic/') ? d.subs : [d.subs[d.rr++ % d.subs.length]!];
         for (const sub of targets) {
           const id = String(++messageSeq);
           sub.conn.write(
-            `MESSAGE\nsubscription:${sub.id}\nmessage-id:${id}\n${sub.ack ? `ack:${id}\n` : ''}${shared}`,
+            `MESSAGE\nsubscription:${sub.id}\nmessage-id:${id}\n${sub.ack ? `ack:${id}\n` : ''}`,
           );
-          sub.conn.write(frame.body);
-          sub.conn.write(NUL);
+          sub.conn.write(tail);
         }
         break;
       }
@@ -160,8 +173,6 @@ class SinkConnection {
     if (receipt !== undefined) this.write(`RECEIPT\nreceipt-id:${receipt}\n\n\0`);
   }
 }
-
-const NUL = Uint8Array.of(0);
 
 if (!isMainThread && parentPort !== null) {
   const port = parentPort;
