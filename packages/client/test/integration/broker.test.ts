@@ -251,3 +251,48 @@ describe('failover between two brokers', () => {
     await consumer.close();
   });
 });
+
+describe('a slow application and a fast broker', () => {
+  for (const transport of ['tcp', 'ws'] as const) {
+    it(`[${transport}] the subscription buffer stays within its capacity and nothing is lost or reordered`, async () => {
+      let pauses = 0;
+      // ws's own pause(), counted: the client stops reading the socket while it is behind.
+      class CountingWebSocket extends WebSocket {
+        override pause(): void {
+          pauses++;
+          super.pause();
+        }
+      }
+      const options =
+        transport === 'ws'
+          ? {
+              heartBeat: [0, 0] as const,
+              WebSocket: CountingWebSocket as unknown as WebSocketConstructor,
+            }
+          : { heartBeat: [0, 0] as const };
+      const url = transport === 'ws' ? wsUrl : tcpUrl;
+      const q = uniqueQueue(`slow-${transport}`);
+      const producer = await connect(url, options);
+      const total = 3000;
+      const body = new Uint8Array(1024).fill(0x61);
+      for (let i = 0; i < total; i++) {
+        body[0] = i & 0xff;
+        body[1] = (i >> 8) & 0xff;
+        await producer.send(q, body.slice(), i % 500 === 499 ? { receipt: true } : {});
+      }
+      await producer.close();
+      const consumer = await connect(url, options);
+      const sub = await consumer.subscribe(q, { buffer: 8 });
+      let max = 0;
+      for (let i = 0; i < total; i++) {
+        if (i % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 5)); // the slow part
+        max = Math.max(max, sub.buffered);
+        const msg = await next(sub);
+        assert.equal(msg.body[0]! | (msg.body[1]! << 8), i);
+      }
+      assert.ok(max <= 8, `buffered at most ${String(max)}`);
+      if (transport === 'ws') assert.ok(pauses > 0, 'the WebSocket was paused');
+      await consumer.close();
+    });
+  }
+});
