@@ -178,6 +178,14 @@ function pidOf(pattern) {
   throw new Error(`no process matches ${pattern}`);
 }
 
+/** CPU seconds (user + system) a process has used, from /proc (all threads). */
+function cpuSecondsOf(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function bench(args) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'bench', ...args, '--json', '--quiet'], {
@@ -235,6 +243,7 @@ for (const b of BROKERS.filter((x) => x.id === 'ours' || x.id === 'baseline')) {
   b.url = `stomp://127.0.0.1:${tcp.port}`;
   log(`${b.name}: pid ${server.ready.pid}, ${tcp.url}`);
 }
+for (const b of BROKERS) b.pid = servers[b.id]?.ready.pid ?? pidOf(b.process);
 const commands = {};
 const results = {};
 const loads = [];
@@ -252,7 +261,9 @@ try {
           ...s.args,
         ];
         commands[`${b.id} ${s.id}`] = `node packages/cli/dist/main.js bench ${args.join(' ')}`;
+        const cpu0 = cpuSecondsOf(b.pid);
         const r = await bench(args);
+        const cpu = cpuSecondsOf(b.pid) - cpu0;
         const value = s.metric === 'p99' ? r.latencyMs.p99 : r[s.metric];
         ((results[b.id] ??= {})[s.id] ??= { runs: [] }).runs.push({
           value,
@@ -260,6 +271,8 @@ try {
           rateOut: r.rateOut,
           p50: r.latencyMs.p50,
           p99: r.latencyMs.p99,
+          brokerCpuSeconds: cpu,
+          perCpuSecond: cpu > 0 ? r.received / cpu : 0,
           ok: r.ok,
           lost: r.lost,
           duplicated: r.duplicated,
@@ -268,7 +281,7 @@ try {
         loads.push(loadavg()[0]);
         log(
           `  ${s.id.padEnd(10)} rep ${rep + 1}/${reps} ${b.id.padEnd(8)} ${fmt(value, s.unit).padStart(9)} ${s.unit}` +
-            `  (in ${fmt(r.rateIn)}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms)${r.ok ? '' : `  NOT OK: lost ${r.lost} dup ${r.duplicated} ${r.errors.join('; ')}`}`,
+            `  (in ${fmt(r.rateIn)}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, broker CPU ${cpu.toFixed(2)} s = ${fmt(cpu > 0 ? r.received / cpu : 0)} deliveries per CPU-second)${r.ok ? '' : `  NOT OK: lost ${r.lost} dup ${r.duplicated} ${r.errors.join('; ')}`}`,
         );
       }
     }
@@ -276,7 +289,7 @@ try {
   if (runIdle) {
     for (const b of BROKERS) {
       const own = servers[b.id];
-      const pid = own !== undefined ? own.ready.pid : pidOf(b.process);
+      const pid = b.pid;
       const loginArgs = {};
       for (let i = 0; i < b.args.length; i += 2) loginArgs[b.args[i].slice(2)] = b.args[i + 1];
       const settle = own !== undefined ? () => ask(own.child, 'mem', 'mem') : undefined;
@@ -376,6 +389,40 @@ for (const s of ALL) {
     );
   }
   lines.push(`| ${row.join(' | ')} |`);
+}
+// Deliveries per broker CPU-second: what each broker does with the CPU it gets, which load from
+// other processes (and the load generator sharing the machine) distorts much less than wall-clock rates.
+{
+  const rated = SCENARIOS.filter((x) => x.metric === 'rateOut');
+  const cpuOf = (id, sid) => {
+    const runs = results[id]?.[sid]?.runs;
+    return runs === undefined ? undefined : median(runs.map((r) => r.perCpuSecond));
+  };
+  const head = [
+    'scenario',
+    ...BROKERS.map((b) => b.name),
+    ...BROKERS.filter((b) => b.id !== 'ours').map((b) => `ours / ${b.name}`),
+  ];
+  lines.push(
+    '',
+    'Deliveries per CPU-second of the broker process (its user + system time from /proc during the run, every thread; RabbitMQ and ActiveMQ use both cores): the work each broker needs per message, much less sensitive to the machine being shared than the rates above.',
+    '',
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+  );
+  for (const sc of rated) {
+    const row = [sc.title];
+    for (const b of BROKERS) {
+      const v = cpuOf(b.id, sc.id);
+      row.push(v === undefined ? '—' : fmt(v));
+    }
+    for (const b of BROKERS.filter((x) => x.id !== 'ours')) {
+      const o = cpuOf('ours', sc.id);
+      const p = cpuOf(b.id, sc.id);
+      row.push(o === undefined || p === undefined || p === 0 ? '—' : `${(o / p).toFixed(2)}×`);
+    }
+    lines.push(`| ${row.join(' | ')} |`);
+  }
 }
 if (results.ours?.latency !== undefined) {
   const lat = (id) => results[id]?.latency;

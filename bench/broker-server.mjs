@@ -45,4 +45,6 @@ const stop = async () => {
   process.exit(0);
 };
 process.on('SIGTERM', stop);
+// The runner went away: do not linger.
+process.on('disconnect', stop);
 process.on('SIGINT', stop);
