@@ -630,7 +630,10 @@ for (const p of peerInfo) {
   const failIndex = new Map(fails.map((r, i) => [r, i + 1]));
   md.push(`| client | version | ${caseNames.join(' | ')} |`);
   md.push(`| --- | --- | ${caseNames.map(() => '---').join(' | ')} |`);
-  for (const client of clientNames) {
+  // Clients not run against this peer at all (its `clients` list) get no rows.
+  const notRun = (r) => r.status === 'n/a' && r.detail.startsWith('not run against');
+  const shown = clientNames.filter((c) => rows.some((r) => r.client === c && !notRun(r)));
+  for (const client of shown) {
     for (const version of versions) {
       const cells = caseNames.map((c) =>
         cell(
@@ -650,7 +653,7 @@ for (const p of peerInfo) {
   const na = [
     ...new Set(
       rows
-        .filter((r) => ['n/a', 'not available', 'peer limit'].includes(r.status))
+        .filter((r) => ['n/a', 'not available', 'peer limit'].includes(r.status) && !notRun(r))
         .map(
           (r) =>
             `${r.status}: ${r.client}${r.status === 'peer limit' && !r.detail.startsWith('peer limit') ? ` ${r.case}` : ''}: ${r.detail.replace(/ \(driver: .*\)$/s, '')}`,
