@@ -265,9 +265,11 @@ describe('admin dashboard in a browser', () => {
       assert.equal(await depth.textContent(), '1');
       for (let i = 0; i < 4; i++)
         await p.sendSync('SEND', { destination: '/queue/browser-test' }, 'more');
-      await page.waitForFunction(
-        `document.querySelector('tr[data-destination="/queue/browser-test"] td.depth')?.textContent === '5'`,
-      );
+      // A locator wait, not waitForFunction: a string predicate is polled with eval inside the
+      // page, which the dashboard's Content-Security-Policy (rightly) forbids.
+      await page
+        .locator('tr[data-destination="/queue/browser-test"] td.depth', { hasText: /^5$/ })
+        .waitFor();
       assert.equal(await page.locator('#connections-count').textContent(), '1');
       // The chart was drawn: some pixels are not blank.
       const painted = await page.evaluate<number>(`(() => {
