@@ -1,11 +1,13 @@
 // The broker: owns the engine, the sessions and the listeners.
 import type { Duplex } from 'node:stream';
+import { ErrorCode } from '@stompede/core';
 import { Connection, type ConnectionInfo } from './connection.js';
 import type { Engine } from './engine.js';
 import { MemoryEngine } from './engine/memory.js';
 import { JournalStore } from './store/journal.js';
-import type { Listener, ListenerAddress } from './listen/listener.js';
-import { listenTcp, listenTls } from './listen/tcp.js';
+import type { CertificateReload, Listener, ListenerAddress } from './listen/listener.js';
+import { listenTcp } from './listen/tcp.js';
+import { listenTls } from './listen/tls.js';
 import { listenWs } from './listen/ws.js';
 import { Metrics } from './metrics.js';
 import { brokerView } from './admin/broker-view.js';
@@ -128,7 +130,11 @@ export class Broker {
             this.listeners.push(await listenTls(l, accept, log));
             break;
           case 'ws':
-            this.listeners.push(await listenWs(l, accept, log, this.options.limits.maxFrameSize));
+            this.listeners.push(
+              await listenWs(l, accept, log, this.options.limits.maxFrameSize, () => {
+                this.errorCounts.refused(ErrorCode.FORBIDDEN);
+              }),
+            );
             break;
         }
       }
@@ -143,6 +149,17 @@ export class Broker {
       throw err;
     }
     return this.addresses();
+  }
+
+  /**
+   * Re-read every TLS listener's certificate, key and CA files (as on SIGHUP). New handshakes use
+   * them; open connections are not touched. A listener whose new files are unusable keeps the
+   * ones it had (logged, and `reloaded: false`). Never rejects.
+   */
+  async reloadCertificates(): Promise<CertificateReload[]> {
+    const out: CertificateReload[] = [];
+    for (const l of this.listeners) if (l.reload !== undefined) out.push(await l.reload());
+    return out;
   }
 
   /** The addresses of the open listeners. */

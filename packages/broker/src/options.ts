@@ -11,6 +11,8 @@ import { type Logger, pino } from 'pino';
 import type { Engine } from './engine.js';
 import { type ResolvedAdminOptions, resolveAdmin } from './admin/options.js';
 import { Security } from './security/security.js';
+import { checkTls } from './listen/tls-options.js';
+import { originPolicy } from './listen/origin.js';
 import type { LoginThrottleOptions } from './security/throttle.js';
 import type { AdminOptions, PermissionGrant, UserOptions } from './security/types.js';
 
@@ -38,6 +40,20 @@ export interface TlsListenerOptions {
   readonly caFile?: string;
   /** Ask clients for a certificate and reject those without a valid one. Default false. */
   readonly requireClientCert?: boolean;
+  /** Lowest protocol version accepted. Default `TLSv1.2`. */
+  readonly minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  /**
+   * OpenSSL cipher list, e.g. `TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256`. The `TLS_…`
+   * names are the TLS 1.3 suites (none listed: Node's default ones), the others the TLS 1.2
+   * ciphers (none listed: TLS 1.2 clients are refused). Default: Node's default list.
+   */
+  readonly ciphers?: string;
+  /**
+   * Authenticate clients by certificate: the value of this subject field (`CN`, `emailAddress`,
+   * `UID`, …) of a certificate verified against `caFile` names the user (docs/security.md).
+   * Needs `caFile`. Default: certificates are not mapped to users.
+   */
+  readonly clientCertUser?: string;
 }
 
 /** A WebSocket listener (STOMP over WebSocket, as RabbitMQ Web-STOMP). */
@@ -51,6 +67,12 @@ export interface WsListenerOptions {
   readonly path?: string;
   /** Enable permessage-deflate. Default false. */
   readonly perMessageDeflate?: boolean;
+  /**
+   * Browser origins (`https://app.example.com`) allowed to open a WebSocket, or `*` for every
+   * one. Upgrades without `Origin` (non-browser clients) and from a same-host origin are always
+   * allowed; others get HTTP 403. Default: none listed.
+   */
+  readonly allowedOrigins?: readonly string[];
 }
 
 /** Any listener. */
@@ -245,8 +267,15 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
             `${where}: a tls listener needs certFile and keyFile`,
           );
         }
+        checkTls(l, where);
         return Object.freeze({ ...l, port: port(`${where}.port`, l.port, 61614) });
       case 'ws':
+        if (l.allowedOrigins !== undefined) {
+          if (!Array.isArray(l.allowedOrigins)) {
+            throw new StompInvalidArgumentError(`${where}.allowedOrigins must be a list`);
+          }
+          originPolicy(l.allowedOrigins, l.host ?? '127.0.0.1', `${where}.allowedOrigins`);
+        }
         return Object.freeze({ ...l, port: port(`${where}.port`, l.port, 15674) });
       default:
         throw new StompInvalidArgumentError(`${where}.protocol must be "tcp", "tls" or "ws"`);

@@ -14,11 +14,25 @@ export interface ListenerAddress {
   readonly url: string;
 }
 
+/** The outcome of reloading one TLS listener's certificate files (see `Broker.reloadCertificates`). */
+export interface CertificateReload {
+  /** The listener's URL. */
+  readonly url: string;
+  /** True when the new files are in use; false when they were refused and the old ones kept. */
+  readonly reloaded: boolean;
+  /** Why the new files were refused. */
+  readonly error?: string;
+  /** SHA-256 fingerprint of the certificate now served (`AA:BB:…`), when it could be read. */
+  readonly fingerprint256?: string;
+}
+
 /** A running listener. */
 export interface Listener {
   readonly address: ListenerAddress;
   /** Stop accepting connections (open ones are left to the broker). */
   close(): Promise<void>;
+  /** Re-read certificate files (TLS listeners only); never rejects. */
+  reload?(): Promise<CertificateReload>;
 }
 
 /** What listeners hand their streams to. */

@@ -1,9 +1,7 @@
-// TCP and TLS listeners: thin adapters from sockets to Broker.handle().
-import { readFile } from 'node:fs/promises';
+// TCP listener: a thin adapter from sockets to Broker.handle() (TLS is in tls.ts).
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
-import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import type { TcpListenerOptions, TlsListenerOptions } from '../options.js';
+import type { TcpListenerOptions } from '../options.js';
 import type { Accept, Listener, ListenerAddress } from './listener.js';
 
 function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
@@ -47,51 +45,6 @@ export async function listenTcp(
     host,
     port: info.port,
     url: `stomp://${host}:${String(info.port)}`,
-  };
-  logger.info({ address: address.url }, 'listening');
-  return { address, close: closer(server) };
-}
-
-/** Listen for TLS connections, optionally requiring client certificates. */
-export async function listenTls(
-  options: TlsListenerOptions,
-  accept: Accept,
-  logger: Logger,
-): Promise<Listener> {
-  const [cert, key, ca] = await Promise.all([
-    readFile(options.certFile),
-    readFile(options.keyFile),
-    options.caFile === undefined ? undefined : readFile(options.caFile),
-  ]);
-  const requireCert = options.requireClientCert ?? false;
-  const server = createTlsServer(
-    {
-      cert,
-      key,
-      ...(ca === undefined ? {} : { ca }),
-      requestCert: requireCert,
-      rejectUnauthorized: requireCert,
-    },
-    (socket: TLSSocket) => {
-      accept(socket, {
-        transport: 'tls',
-        remoteAddress: `${socket.remoteAddress ?? '?'}:${String(socket.remotePort ?? 0)}`,
-      });
-    },
-  );
-  server.on('tlsClientError', (err) => {
-    logger.debug({ err }, 'tls handshake failed');
-  });
-  server.on('error', (err) => {
-    logger.error({ err }, 'tls listener error');
-  });
-  const host = options.host ?? '127.0.0.1';
-  const info = await listenOn(server, host, options.port ?? 61614);
-  const address: ListenerAddress = {
-    protocol: 'tls',
-    host,
-    port: info.port,
-    url: `stomp+ssl://${host}:${String(info.port)}`,
   };
   logger.info({ address: address.url }, 'listening');
   return { address, close: closer(server) };

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { WsListenerOptions } from '../options.js';
 import type { Accept, Listener, ListenerAddress } from './listener.js';
+import { originAllowed, originPolicy } from './origin.js';
 
 /** Subprotocols we speak, in order of preference. */
 const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
@@ -80,14 +81,20 @@ export class WebSocketDuplex extends Duplex {
   }
 }
 
-/** Listen for STOMP over WebSocket. */
+/**
+ * Listen for STOMP over WebSocket. An upgrade whose `Origin` is not allowed (see origin.ts) is
+ * answered 403 and reported to `onRefused`.
+ */
 export async function listenWs(
   options: WsListenerOptions,
   accept: Accept,
   logger: Logger,
   maxPayload: number,
+  onRefused: (reason: 'origin') => void = () => undefined,
 ): Promise<Listener> {
   const path = options.path ?? '/ws';
+  const host = options.host ?? '127.0.0.1';
+  const origins = originPolicy(options.allowedOrigins, host);
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: options.perMessageDeflate ?? false,
@@ -108,6 +115,19 @@ export async function listenWs(
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    const origin = req.headers.origin;
+    if (!originAllowed(origins, origin, req.headers.host)) {
+      logger.info(
+        { origin: (origin ?? '').slice(0, 200), remoteAddress: req.socket.remoteAddress },
+        'websocket upgrade refused: origin not allowed',
+      );
+      onRefused('origin');
+      socket.end(
+        'HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n' +
+          'Content-Length: 19\r\n\r\norigin not allowed\n',
+      );
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       accept(new WebSocketDuplex(ws), {
         transport: 'ws',
@@ -118,7 +138,6 @@ export async function listenWs(
   server.on('error', (err) => {
     logger.error({ err }, 'ws listener error');
   });
-  const host = options.host ?? '127.0.0.1';
   const info = await new Promise<AddressInfo>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 15674, host, () => {

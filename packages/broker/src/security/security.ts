@@ -17,6 +17,7 @@ import { InsecureConfigurationError } from './errors.js';
 import { type PasswordHash, dummyHash, parsePasswordHash, verifyPassword } from './password.js';
 import { DestinationPattern } from './pattern.js';
 import { LoginThrottle } from './throttle.js';
+import { type ClientCertificate, clientCertificateOf } from '../listen/peer.js';
 import type { PermissionGrant, Right, SecurityOptions } from './types.js';
 
 /** Who a session is. */
@@ -34,7 +35,8 @@ const BITS: Readonly<Record<Right, number>> = { read: READ, write: WRITE, create
 
 interface User {
   readonly principal: Principal;
-  readonly hash: PasswordHash;
+  /** Undefined for a user who can only authenticate with a client certificate. */
+  readonly hash: PasswordHash | undefined;
   readonly vhosts: ReadonlySet<string> | undefined;
 }
 
@@ -51,6 +53,8 @@ interface Tracked {
   readonly info: ConnectionInfo;
   readonly address: string;
   readonly stream: Duplex;
+  /** The verified client certificate, on listeners that map certificates to users. */
+  readonly cert: ClientCertificate | undefined;
 }
 
 const ANONYMOUS: Principal = Object.freeze({
@@ -121,8 +125,10 @@ export class Security {
       if (name === '' || name === 'anonymous' || name === '*') {
         throw new StompInvalidArgumentError(`users: ${JSON.stringify(name)} is a reserved name`);
       }
-      if (typeof u !== 'object' || typeof u.password !== 'string') {
-        throw new StompInvalidArgumentError(`users.${name}.password is required (a scrypt hash)`);
+      if (typeof u !== 'object' || (u.password !== undefined && typeof u.password !== 'string')) {
+        throw new StompInvalidArgumentError(
+          `users.${name} must be a mapping; its password, when given, a scrypt hash`,
+        );
       }
       groupsOf.set(name, new Set(u.groups ?? []));
     }
@@ -142,7 +148,10 @@ export class Security {
     }
     let params: PasswordHash | undefined;
     for (const [name, u] of Object.entries(users)) {
-      const hash = parsePasswordHash(u.password, `users.${name}.password`);
+      const hash =
+        u.password === undefined
+          ? undefined
+          : parsePasswordHash(u.password, `users.${name}.password`);
       params ??= hash;
       this.users.set(name, {
         principal: Object.freeze({ user: name, anonymous: false, groups: groupsOf.get(name)! }),
@@ -209,7 +218,7 @@ export class Security {
   /** Remember where a session came from; counted per address until it closes. */
   track(conn: Connection, stream: Duplex, info: ConnectionInfo): void {
     const address = addressOf(info.remoteAddress);
-    this.tracked.set(conn, { info, address, stream });
+    this.tracked.set(conn, { info, address, stream, cert: clientCertificateOf(stream) });
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     void conn.closed.then(() => {
       const n = (this.perAddress.get(address) ?? 1) - 1;
@@ -248,6 +257,11 @@ export class Security {
     accept: () => void,
   ): MaybePromise<void> {
     const login = frame.header('login');
+    const cert = this.tracked.get(conn)?.cert;
+    if (cert !== undefined && this.certificateLogin(conn, frame, cert, login, vhost)) {
+      accept();
+      return undefined;
+    }
     if (this.users.size === 0 || login === undefined || login === '') {
       // Without users, credentials are ignored: everyone is anonymous.
       if (!this.allowAnonymous) {
@@ -279,7 +293,7 @@ export class Security {
       if (wait > 0) await sleep(wait);
       const user = this.users.get(login);
       const ok = await verifyPassword(passcode, user?.hash ?? this.dummy);
-      if (!ok || user === undefined) {
+      if (!ok || user?.hash === undefined) {
         this.throttle.failure(address);
         conn.log.info({ address }, 'failed login');
         throw this.denied(
@@ -302,6 +316,52 @@ export class Security {
     } catch (err) {
       conn.fail(err, frame);
     }
+  }
+
+  /**
+   * A client certificate was verified on a listener that maps certificates to users: true when
+   * it names a user (the session is that user), false to fall back to login/anonymous (allowed
+   * only with anonymous access); throws when refused.
+   */
+  private certificateLogin(
+    conn: Connection,
+    frame: Frame,
+    cert: ClientCertificate,
+    login: string | undefined,
+    vhost: string,
+  ): boolean {
+    const user = cert.user === undefined ? undefined : this.users.get(cert.user);
+    if (user === undefined) {
+      if (this.allowAnonymous) return false;
+      const named =
+        cert.user === undefined
+          ? `has no single ${cert.field}`
+          : `${cert.field}=${JSON.stringify(cert.user.slice(0, 200))} is not a user`;
+      conn.log.info({ fingerprint256: cert.fingerprint256 }, 'client certificate names no user');
+      throw this.denied(
+        ErrorCode.AUTHENTICATION_FAILED,
+        `authentication failed: the client certificate ${named}`,
+        frame,
+      );
+    }
+    const name = user.principal.user;
+    if (login !== undefined && login !== '' && login !== name) {
+      throw this.denied(
+        ErrorCode.AUTHENTICATION_FAILED,
+        `authentication failed: login ${JSON.stringify(login.slice(0, 200))} is not the ` +
+          `user of the client certificate (${JSON.stringify(name)})`,
+        frame,
+      );
+    }
+    if (user.vhosts !== undefined && !user.vhosts.has(vhost)) {
+      throw this.denied(
+        ErrorCode.FORBIDDEN,
+        `user ${JSON.stringify(name)} may not use virtual host ${JSON.stringify(vhost)}`,
+        frame,
+      );
+    }
+    this.principals.set(conn, user.principal);
+    return true;
   }
 
   private denied(code: string, message: string, frame: Frame): StompProtocolError {

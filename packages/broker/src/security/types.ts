@@ -3,8 +3,11 @@ import type { LoginThrottleOptions } from './throttle.js';
 
 /** A user of the broker. */
 export interface UserOptions {
-  /** The password as a salted hash `scrypt$N$r$p$salt$hash` (see `stompede passwd`); never plain text. */
-  readonly password: string;
+  /**
+   * The password as a salted hash `scrypt$N$r$p$salt$hash` (see `stompede passwd`); never plain
+   * text. Without one the user can only authenticate with a client certificate.
+   */
+  readonly password?: string;
   /** Groups the user belongs to (in addition to those listing it in `groups`). */
   readonly groups?: readonly string[];
   /** Virtual hosts the user may connect to. Default: every one. */

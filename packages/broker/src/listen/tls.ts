@@ -1,0 +1,167 @@
+// TLS listener: minimum protocol version and cipher list, client certificates (verified against
+// `caFile`, their subject mapped to a user), and certificate files reloaded without a restart.
+import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import {
+  type SecureContextOptions,
+  type TLSSocket,
+  createSecureContext,
+  createServer,
+} from 'node:tls';
+import type { Logger } from 'pino';
+import type { TlsListenerOptions } from '../options.js';
+import type { Accept, CertificateReload, Listener, ListenerAddress } from './listener.js';
+import { setClientCertificate } from './peer.js';
+
+/** Default minimum protocol version of a TLS listener. */
+export const DEFAULT_TLS_MIN_VERSION = 'TLSv1.2';
+
+/** Read the listener's files and build its secure-context options (throws on a bad file). */
+async function contextOptions(options: TlsListenerOptions): Promise<SecureContextOptions> {
+  const [cert, key, ca] = await Promise.all([
+    readFile(options.certFile),
+    readFile(options.keyFile),
+    options.caFile === undefined ? undefined : readFile(options.caFile),
+  ]);
+  const context: SecureContextOptions = {
+    cert,
+    key,
+    minVersion: options.minVersion ?? DEFAULT_TLS_MIN_VERSION,
+    ...(ca === undefined ? {} : { ca }),
+    ...(options.ciphers === undefined ? {} : { ciphers: options.ciphers }),
+  };
+  // Parses the certificate and key, checks that they match, applies the cipher list: throws
+  // here rather than on the first handshake.
+  createSecureContext(context);
+  return context;
+}
+
+function fingerprintOf(cert: Buffer | string | undefined): string | undefined {
+  try {
+    return cert === undefined ? undefined : new X509Certificate(cert).fingerprint256;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The value of `field` in a certificate subject: undefined when absent or given more than once. */
+export function subjectField(
+  subject: Readonly<Record<string, string | string[] | undefined>> | undefined,
+  field: string,
+): string | undefined {
+  const value = subject?.[field];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** Listen for TLS connections, optionally requiring or mapping client certificates. */
+export async function listenTls(
+  options: TlsListenerOptions,
+  accept: Accept,
+  logger: Logger,
+): Promise<Listener> {
+  let context = await contextOptions(options);
+  const requireCert = options.requireClientCert ?? false;
+  const certField = options.clientCertUser;
+  const server = createServer(
+    {
+      ...context,
+      // With clientCertUser, certificates are asked for; one that does not verify is refused
+      // below, and a client without one may still log in (or be anonymous).
+      requestCert: requireCert || certField !== undefined,
+      rejectUnauthorized: requireCert,
+    },
+    (socket: TLSSocket) => {
+      const remoteAddress = `${socket.remoteAddress ?? '?'}:${String(socket.remotePort ?? 0)}`;
+      if (certField !== undefined) {
+        const peer = socket.getPeerCertificate();
+        const presented = Object.keys(peer).length > 0;
+        if (presented && !socket.authorized) {
+          logger.info(
+            { remoteAddress, reason: String(socket.authorizationError) },
+            'tls client certificate refused',
+          );
+          socket.destroy();
+          return;
+        }
+        if (presented) {
+          setClientCertificate(socket, {
+            user: subjectField(peer.subject, certField),
+            field: certField,
+            fingerprint256: peer.fingerprint256,
+          });
+        }
+      }
+      accept(socket, { transport: 'tls', remoteAddress });
+    },
+  );
+  server.on('tlsClientError', (err) => {
+    logger.debug({ err }, 'tls handshake failed');
+  });
+  server.on('error', (err) => {
+    logger.error({ err }, 'tls listener error');
+  });
+  const host = options.host ?? '127.0.0.1';
+  const info = await new Promise<AddressInfo>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 61614, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+  const address: ListenerAddress = {
+    protocol: 'tls',
+    host,
+    port: info.port,
+    url: `stomp+ssl://${host}:${String(info.port)}`,
+  };
+  logger.info(
+    { address: address.url, fingerprint256: fingerprintOf(context.cert as Buffer) },
+    'listening',
+  );
+  let reloading = Promise.resolve<unknown>(undefined);
+  const reload = async (): Promise<CertificateReload> => {
+    let next: SecureContextOptions;
+    try {
+      next = await contextOptions(options);
+      // Sessions already open keep the context they were made with; new handshakes use this one.
+      server.setSecureContext(next);
+    } catch (err) {
+      const error = (err as Error).message;
+      logger.error(
+        { address: address.url, err },
+        'certificate reload failed: keeping the certificates in use',
+      );
+      return {
+        url: address.url,
+        reloaded: false,
+        error,
+        ...fingerprintField(context.cert as Buffer),
+      };
+    }
+    context = next;
+    const result = { url: address.url, reloaded: true, ...fingerprintField(next.cert as Buffer) };
+    logger.info(result, 'certificates reloaded');
+    return result;
+  };
+  return {
+    address,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      }),
+    // Reloads run one at a time, in order.
+    reload: () => {
+      const run = reloading.then(reload);
+      reloading = run;
+      return run;
+    },
+  };
+}
+
+function fingerprintField(cert: Buffer): { fingerprint256?: string } {
+  const f = fingerprintOf(cert);
+  return f === undefined ? {} : { fingerprint256: f };
+}
