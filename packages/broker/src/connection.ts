@@ -534,9 +534,11 @@ export class Connection {
     this.flushOut();
     this.outBuffer?.retire();
     this.outBuffer = undefined;
-    let size = this.outHint * 2;
+    // As much as the last flush took (a tick's worth), so a buffer is rarely too large: unused
+    // room still costs an allocation, and external memory makes V8 collect sooner.
+    let size = this.outHint + (this.outHint >> 2);
     if (size < OUT_MIN) size = OUT_MIN;
-    else if (size > OUT_MAX / 4) size = OUT_MAX;
+    else if (size > OUT_MAX / 2) size = OUT_MAX;
     let fresh: Buffer;
     if (size === OUT_MAX && n <= OUT_MAX && this.stream instanceof Socket) {
       fresh = spare.pop() ?? Buffer.allocUnsafe(OUT_MAX);
