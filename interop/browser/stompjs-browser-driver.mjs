@@ -7,7 +7,11 @@
 //
 // Usage: node interop/browser/stompjs-browser-driver.mjs --url ws://127.0.0.1:15683/ws
 //          [--login L --passcode P] [--vhost /] [--versions 1.0,1.1,1.2] [--cases a,b]
-//          [--nack-dlq Q] [--chromium /usr/bin/chromium]
+//          [--nack-dlq Q] [--auth-login L --auth-passcode P] [--chromium /usr/bin/chromium]
+//          [--page-port N]   (the page's port, so its origin http://127.0.0.1:N; default any: a
+//          broker with a WebSocket Origin allow-list must list it, see run.mjs)
+// durable_restart: the page asks through an exposed function, which speaks lib/restart.mjs's
+// handshake with run.mjs on this process's stdout/stdin.
 // Prints one JSON object per line: {"client": "stompjs-browser", "version", "case", "status",
 // "detail"}. Exits 1 when any case fails, 3 when the browser cannot be started.
 import { createServer } from 'node:http';
@@ -16,6 +20,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { parseArgs, list } from '../lib/args.mjs';
+import { requestBrokerRestart } from '../lib/restart.mjs';
 
 const args = parseArgs(process.argv.slice(2), {
   url: undefined,
@@ -25,7 +30,10 @@ const args = parseArgs(process.argv.slice(2), {
   versions: undefined,
   cases: undefined,
   'nack-dlq': undefined,
+  'auth-login': undefined,
+  'auth-passcode': undefined,
   chromium: '/usr/bin/chromium',
+  'page-port': '0',
 });
 if (!args.url) {
   console.error(
@@ -61,7 +69,7 @@ const server = createServer((req, res) => {
     (err) => res.writeHead(500).end(String(err)),
   );
 });
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+await new Promise((resolve) => server.listen(Number(args['page-port']), '127.0.0.1', resolve));
 const pageUrl = `http://127.0.0.1:${server.address().port}/`;
 
 let browser;
@@ -110,6 +118,9 @@ try {
     consoleErrors = [];
     process.stdout.write(`${JSON.stringify(result)}\n`);
   });
+  await page.exposeFunction('interopRestartBroker', (version) =>
+    requestBrokerRestart((line) => process.stdout.write(`${line}\n`), 'stompjs-browser', version),
+  );
   await page.goto(pageUrl);
   await page.waitForFunction(() => globalThis.interopReady === true, null, { timeout: 30000 });
   const passed = await page.evaluate((opts) => globalThis.runInterop(opts), {
@@ -120,6 +131,8 @@ try {
     versions: list(args.versions),
     cases: list(args.cases),
     nackDlq: args['nack-dlq'],
+    authLogin: args['auth-login'],
+    authPasscode: args['auth-passcode'],
   });
   exitCode = passed && ok ? 0 : 1;
 } catch (err) {

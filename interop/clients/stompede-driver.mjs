@@ -6,6 +6,7 @@
 // Usage: node interop/clients/stompede-driver.mjs --url tcp://127.0.0.1:61613 | ws://host:port/ws
 //          [--name stompede] [--login L --passcode P] [--vhost /] [--versions 1.0,1.1,1.2]
 //          [--cases a,b] [--nack-dlq /queue/ActiveMQ.DLQ]
+//          [--auth-login L --auth-passcode P]   (the login case's user; default --login/--passcode)
 // Prints one JSON object per line: {"client": NAME, "version", "case", "status", "detail"}.
 // Exits 1 when any case fails. Over ws:// the `ws` package supplies the WebSocket class.
 //
@@ -21,6 +22,7 @@ import {
 } from '@stompede/client/node';
 import WebSocket from 'ws';
 import { parseArgs, list } from '../lib/args.mjs';
+import { requestBrokerRestart } from '../lib/restart.mjs';
 import { CASES, VERSIONS } from './stompjs-cases.mjs';
 
 // Heart-beat period the heartbeat case asks for. 1 s, not less: on a loaded 2-core machine a
@@ -37,6 +39,8 @@ const args = parseArgs(process.argv.slice(2), {
   versions: undefined,
   cases: undefined,
   'nack-dlq': undefined,
+  'auth-login': undefined,
+  'auth-passcode': undefined,
 });
 if (!args.url) {
   console.error('usage: stompede-driver.mjs --url tcp://H:P|ws://H:P/ws [--login L --passcode P]');
@@ -66,6 +70,24 @@ async function open(version, extra = {}) {
     ...extra,
   });
   return client;
+}
+
+// durable_restart: persistent messages sent, of which the first DELIVERED_BEFORE are delivered
+// (not acknowledged) before the broker is killed.
+const DURABLE_COUNT = 20;
+const DELIVERED_BEFORE = 5;
+// The login case's bound on a refused login (the broker delays a login after a failure).
+const LOGIN_WAIT = 10_000;
+
+/** Rejects after `ms` with `what`; for steps the client itself might not bound. */
+function within(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** The next message, or null after `ms`. */
@@ -101,7 +123,15 @@ function tapFactory(tap) {
           });
     return {
       write: (chunks) => inner.write(chunks),
-      close: () => inner.close(),
+      // With `tap.awaitPeerClose`, wait (bounded) for the server to close first: the disconnect
+      // case checks that the broker ends the connection after its RECEIPT.
+      close: async () => {
+        if (tap.awaitPeerClose && !tap.ended) {
+          await Promise.race([tap.endedPromise, sleep(TIMEOUT)]);
+        }
+        tap.closedByUs ??= !tap.ended;
+        return inner.close();
+      },
       destroy: (error) => inner.destroy(error),
       get closed() {
         return inner.closed;
@@ -112,6 +142,8 @@ function tapFactory(tap) {
           if (tap.head.length < 4096) tap.head += Buffer.from(chunk).toString('latin1');
           yield chunk;
         }
+        tap.ended = true;
+        tap.onEnd?.();
       },
     };
   };
@@ -314,6 +346,91 @@ const cases = {
   },
 };
 
+Object.assign(cases, {
+  // A wrong passcode is refused (bounded wait: connect() must reject, not hang), then the right
+  // credentials connect. Wrong first: the broker slows the next login after a failure, and a
+  // success resets that.
+  async login(version, track) {
+    const login = args['auth-login'] ?? args.login;
+    const passcode = args['auth-passcode'] ?? args.passcode;
+    if (login === undefined) {
+      return { unsupported: 'no credentials given: the server under test runs without logins' };
+    }
+    let refused;
+    try {
+      const bad = await within(
+        open(version, { login, passcode: `${passcode}-wrong` }),
+        LOGIN_WAIT,
+        'connect with a wrong passcode',
+      );
+      track(bad);
+    } catch (err) {
+      if (/nothing within/.test(err.message)) throw err;
+      refused = `${err?.code ? `${err.code}: ` : ''}${err?.message ?? err}`;
+    }
+    assert(refused !== undefined, 'CONNECTED with a wrong passcode');
+    const c = track(await open(version, { login, passcode }));
+    const got = c.version;
+    await c.close();
+    assert(got === version, `CONNECTED version ${got}, wanted ${version}`);
+    return `wrong passcode refused (${refused.slice(0, 120)}); ${login} connected`;
+  },
+
+  // Persistent messages confirmed by RECEIPTs survive a broker crash (SIGKILL by run.mjs) and a
+  // restart on the same data directory: all of them come back, in order, and those delivered
+  // (unacknowledged) before the crash with redelivered:true.
+  async durable_restart(version, track) {
+    const dest = `/queue/stompede-durable-${uid()}`;
+    const c = track(await open(version));
+    for (let i = 0; i < DURABLE_COUNT; i++) {
+      await c.send(dest, `d${i}`, { receipt: true, headers: { persistent: 'true' } });
+    }
+    const sub = await c.subscribe(dest, { ack: 'client', id: 's1' });
+    for (let i = 0; i < DELIVERED_BEFORE; i++) {
+      const m = await next(sub);
+      assert(m.text === `d${i}`, `before the restart got ${m.text}, wanted d${i}`);
+    }
+    await requestBrokerRestart((l) => console.log(l), args.name, version);
+    c.destroy();
+    const c2 = track(await open(version));
+    const sub2 = await c2.subscribe(dest, { ack: 'client', id: 's1' });
+    const got = [];
+    for (let i = 0; i < DURABLE_COUNT; i++) got.push(await next(sub2));
+    await got.at(-1).ack();
+    const extra = await poll(sub2, 300);
+    await c2.close();
+    const order = got.map((m) => m.text).join();
+    const want = Array.from({ length: DURABLE_COUNT }, (_, i) => `d${i}`).join();
+    assert(order === want, `after the restart: ${order}`);
+    assert(extra === null, `more than ${DURABLE_COUNT} messages: ${extra?.text}`);
+    const notRedelivered = got
+      .slice(0, DELIVERED_BEFORE)
+      .filter((m) => m.header('redelivered') !== 'true')
+      .map((m) => m.text);
+    assert(notRedelivered.length === 0, `without redelivered:true: ${notRedelivered.join()}`);
+    const flagged = got.filter((m) => m.header('redelivered') === 'true').length;
+    return (
+      `${DURABLE_COUNT} persistent messages back in order after SIGKILL + restart; the ` +
+      `${DELIVERED_BEFORE} delivered before with redelivered:true (${flagged} flagged in all)`
+    );
+  },
+
+  // close() sends DISCONNECT with a receipt; the tapped transport sees the RECEIPT and then waits
+  // for the broker to close the connection before closing its side.
+  async disconnect(version, track) {
+    const tap = { bytes: 0, head: '', awaitPeerClose: true, ended: false };
+    tap.endedPromise = new Promise((resolve) => (tap.onEnd = resolve));
+    const c = track(await open(version, { transport: tapFactory(tap) }));
+    const start = tap.head.length;
+    await c.close();
+    const after = tap.head.slice(start);
+    const receipt = /(?:^|\0|\n)RECEIPT\r?\n(?:[^\0]*\n)?receipt-id:([^\r\n]*)/.exec(after);
+    assert(receipt, `no RECEIPT after DISCONNECT (server sent ${JSON.stringify(after)})`);
+    assert(tap.closedByUs === false, 'the broker did not close the connection after its RECEIPT');
+    return `RECEIPT (receipt-id ${receipt[1]}) for DISCONNECT, then the broker closed the connection`;
+  },
+});
+
 let ok = true;
 for (const version of list(args.versions) ?? VERSIONS) {
   for (const name of list(args.cases) ?? CASES) {
@@ -333,7 +450,9 @@ for (const version of list(args.versions) ?? VERSIONS) {
               status: 'unsupported',
               detail: `STOMP ${version} has no such feature`,
             }
-          : { status: 'pass', detail };
+          : detail?.unsupported
+            ? { status: 'unsupported', detail: detail.unsupported }
+            : { status: 'pass', detail };
     } catch (err) {
       ok = false;
       result = {

@@ -31,11 +31,18 @@ export const CASES = [
   'receipt',
   'topic',
   'heartbeat',
+  'login',
+  'durable_restart',
+  'disconnect',
 ];
 
 export const VERSIONS = ['1.0', '1.1', '1.2'];
 
 const TIMEOUT = 5000;
+// durable_restart: persistent messages sent, of which the first DELIVERED_BEFORE are delivered
+// (not acknowledged) before the broker is killed.
+const DURABLE_COUNT = 20;
+const DELIVERED_BEFORE = 5;
 const UNSUPPORTED = Symbol('unsupported');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -116,6 +123,10 @@ function sameBytes(a, b) {
  * @param {string[]} [env.versions]
  * @param {string[]} [env.cases]
  * @param {string} [env.nackDlq]  dead-letter queue where the peer moves NACKed messages (ActiveMQ)
+ * @param {string} [env.authLogin]     the login case's user (default env.login)
+ * @param {string} [env.authPasscode]  its passcode (default env.passcode)
+ * @param {(version: string) => Promise<void>} [env.restartBroker]  durable_restart: asks the
+ *   harness to kill and restart the broker (lib/restart.mjs); resolves once it is back
  * @param {(result: object) => void | Promise<void>} env.report
  * @returns {Promise<boolean>} true when no case failed
  */
@@ -123,13 +134,26 @@ export async function runStompjsCases(env) {
   const { Client, Versions } = env;
   let ok = true;
 
-  /** Opens one STOMP session; resolves once CONNECTED arrived. */
-  function open(version, { heartbeat = 0 } = {}) {
+  /**
+   * Opens one STOMP session; resolves once CONNECTED arrived. `login`/`passcode` override the
+   * driver's; `wrapSocket` sees each WebSocket before stompjs does; `disconnectHeaders` go on the
+   * DISCONNECT that close() sends.
+   */
+  function open(
+    version,
+    {
+      heartbeat = 0,
+      login = env.login,
+      passcode = env.passcode,
+      wrapSocket = (ws) => ws,
+      disconnectHeaders = {},
+    } = {},
+  ) {
     const errors = [];
     const receipts = new Map();
     const connectHeaders = {};
-    if (env.login !== undefined) connectHeaders.login = env.login;
-    if (env.passcode !== undefined) connectHeaders.passcode = env.passcode;
+    if (login !== undefined) connectHeaders.login = login;
+    if (passcode !== undefined) connectHeaders.passcode = passcode;
     // Like stomp.py, send the virtual host only from 1.1 on, where `host` is a defined header.
     if (env.vhost !== undefined && version !== '1.0') connectHeaders.host = env.vhost;
     const session = {
@@ -158,7 +182,8 @@ export async function runStompjsCases(env) {
       },
     };
     const client = new Client({
-      webSocketFactory: env.makeWebSocket,
+      webSocketFactory: () => wrapSocket(env.makeWebSocket()),
+      disconnectHeaders,
       stompVersions: new Versions([version]),
       connectHeaders,
       heartbeatIncoming: heartbeat,
@@ -433,6 +458,124 @@ export async function runStompjsCases(env) {
     },
   };
 
+  Object.assign(cases, {
+    // A wrong passcode is refused (an ERROR or a closed WebSocket before CONNECTED, within the
+    // bounded wait of open()), then the right credentials connect. Wrong first: our broker slows
+    // the next login after a failure, and a success resets that.
+    async login(version, track) {
+      const login = env.authLogin ?? env.login;
+      const passcode = env.authPasscode ?? env.passcode;
+      if (login === undefined) {
+        return { unsupported: 'no credentials given: the server under test runs without logins' };
+      }
+      let refused;
+      try {
+        track(await open(version, { login, passcode: `${passcode}-wrong` }));
+      } catch (err) {
+        refused = String(err?.message ?? err);
+      }
+      assert(refused !== undefined, 'CONNECTED with a wrong passcode');
+      assert(!/no CONNECTED within/.test(refused), `wrong passcode: ${refused}`);
+      const s = track(await open(version, { login, passcode }));
+      const got = s.connected.headers.version ?? '1.0';
+      await s.close();
+      assert(got === version, `CONNECTED version ${got}, wanted ${version}`);
+      return `wrong passcode refused (${refused.slice(0, 120)}); ${login} connected`;
+    },
+
+    // Persistent messages confirmed by RECEIPTs survive a broker crash (SIGKILL by the harness)
+    // and a restart on the same data directory: all come back, in order, and those delivered
+    // (unacknowledged) before the crash with redelivered:true.
+    async durable_restart(version, track) {
+      if (!env.restartBroker) return { unsupported: 'no harness to restart the broker' };
+      const dest = `/queue/js-durable-${uid()}`;
+      const s = track(await open(version));
+      for (let i = 0; i < DURABLE_COUNT; i++) {
+        const r = s.receipt(`p${i}`);
+        s.client.publish({
+          destination: dest,
+          body: `d${i}`,
+          headers: { persistent: 'true', receipt: `p${i}` },
+        });
+        await r;
+      }
+      const inbox = s.subscribe(dest, { id: 's1', ack: 'client' });
+      for (let i = 0; i < DELIVERED_BEFORE; i++) {
+        const m = await inbox.next();
+        assert(m.body === `d${i}`, `before the restart got ${m.body}, wanted d${i}`);
+      }
+      await env.restartBroker(version);
+      await s.client.deactivate({ force: true });
+      const s2 = track(await open(version));
+      const inbox2 = s2.subscribe(dest, { id: 's1', ack: 'client' });
+      const got = [];
+      for (let i = 0; i < DURABLE_COUNT; i++) got.push(await inbox2.next());
+      got.at(-1).ack();
+      const extra = await inbox2.poll(300);
+      await s2.close();
+      const order = got.map((m) => m.body).join();
+      const want = Array.from({ length: DURABLE_COUNT }, (_, i) => `d${i}`).join();
+      assert(order === want, `after the restart: ${order}`);
+      assert(extra === null, `more than ${DURABLE_COUNT} messages: ${extra?.body}`);
+      const notRedelivered = got
+        .slice(0, DELIVERED_BEFORE)
+        .filter((m) => m.headers.redelivered !== 'true')
+        .map((m) => m.body);
+      assert(notRedelivered.length === 0, `without redelivered:true: ${notRedelivered.join()}`);
+      const flagged = got.filter((m) => m.headers.redelivered === 'true').length;
+      return (
+        `${DURABLE_COUNT} persistent messages back in order after SIGKILL + restart; the ` +
+        `${DELIVERED_BEFORE} delivered before with redelivered:true (${flagged} flagged in all)`
+      );
+    },
+
+    // deactivate() sends DISCONNECT with our receipt id and, on the RECEIPT, closes the WebSocket
+    // itself; the wrapped socket holds that close back (bounded) to see the broker close first.
+    async disconnect(version, track) {
+      const id = `bye-${uid()}`;
+      const seen = { serverClosed: false, realClose: false, closeAsked: false };
+      const wrapSocket = (ws) => {
+        const realClose = ws.close.bind(ws);
+        const closed = new Promise((resolve) => {
+          ws.addEventListener('close', () => {
+            if (!seen.realClose) seen.serverClosed = true;
+            resolve();
+          });
+        });
+        ws.close = (...a) => {
+          if (seen.closeAsked) {
+            // `ws` (Node) answers the broker's close frame through this same method; a
+            // browser closes natively (the 'close' listener above sees it).
+            seen.serverClosed = true;
+            realClose(...a);
+            return;
+          }
+          seen.closeAsked = true;
+          void Promise.race([closed, sleep(TIMEOUT)]).then(() => {
+            if (seen.serverClosed) return;
+            seen.realClose = true;
+            realClose(...a);
+          });
+        };
+        return ws;
+      };
+      const s = track(await open(version, { wrapSocket, disconnectHeaders: { receipt: id } }));
+      const receipt = new Promise((resolve) => {
+        s.client.onDisconnect = (frame) => resolve(frame);
+      });
+      const deactivated = s.client.deactivate();
+      const frame = await Promise.race([receipt, sleep(TIMEOUT).then(() => null)]);
+      await Promise.race([deactivated, sleep(TIMEOUT + 500)]);
+      assert(
+        frame !== null,
+        `no RECEIPT for DISCONNECT within ${TIMEOUT} ms${describeErrors(s.errors)}`,
+      );
+      assert(frame.headers['receipt-id'] === id, `receipt-id ${frame.headers['receipt-id']}`);
+      assert(seen.serverClosed, 'the broker did not close the connection after its RECEIPT');
+      return `RECEIPT (receipt-id ${id}) for DISCONNECT, then the broker closed the connection`;
+    },
+  });
+
   const versions = env.versions ?? VERSIONS;
   const caseNames = env.cases ?? CASES;
   for (const version of versions) {
@@ -450,7 +593,9 @@ export async function runStompjsCases(env) {
         result =
           detail === UNSUPPORTED
             ? { status: 'unsupported', detail: `STOMP ${version} has no such feature` }
-            : { status: 'pass', detail };
+            : detail?.unsupported
+              ? { status: 'unsupported', detail: detail.unsupported }
+              : { status: 'pass', detail };
       } catch (err) {
         result = { status: 'fail', detail: String(err?.message ?? err) };
         ok = false;

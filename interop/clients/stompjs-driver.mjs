@@ -5,11 +5,13 @@
 // Usage: node interop/clients/stompjs-driver.mjs --url ws://127.0.0.1:15683/ws
 //          [--login L --passcode P] [--vhost /] [--versions 1.0,1.1,1.2] [--cases a,b]
 //          [--nack-dlq /queue/ActiveMQ.DLQ]   (see the nack case in stompjs-cases.mjs)
+//          [--auth-login L --auth-passcode P]   (the login case's user; default --login/--passcode)
 // Prints one JSON object per line: {"client": "stompjs", "version", "case", "status", "detail"}
 // (the same cases as stomppy_driver.py, see stompjs-cases.mjs). Exits 1 when any case fails.
 import { Client, Versions } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import { parseArgs, list } from '../lib/args.mjs';
+import { requestBrokerRestart } from '../lib/restart.mjs';
 import { runStompjsCases } from './stompjs-cases.mjs';
 
 const args = parseArgs(process.argv.slice(2), {
@@ -20,6 +22,8 @@ const args = parseArgs(process.argv.slice(2), {
   versions: undefined,
   cases: undefined,
   'nack-dlq': undefined,
+  'auth-login': undefined,
+  'auth-passcode': undefined,
 });
 if (!args.url) {
   console.error(
@@ -39,6 +43,10 @@ const ok = await runStompjsCases({
   versions: list(args.versions),
   cases: list(args.cases),
   nackDlq: args['nack-dlq'],
+  authLogin: args['auth-login'],
+  authPasscode: args['auth-passcode'],
+  restartBroker: (version) =>
+    requestBrokerRestart((line) => process.stdout.write(`${line}\n`), 'stompjs', version),
   report: (result) => {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   },
