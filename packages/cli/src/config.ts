@@ -9,8 +9,17 @@ export interface BrokerConfig {
   host?: string;
   port?: number;
   /** WebSocket listener; `false` turns it off. */
-  ws?: { port?: number; path?: string } | false;
-  tls?: { port?: number; cert: string; key: string; ca?: string; requireClientCert?: boolean };
+  ws?: { port?: number; path?: string; allowedOrigins?: string[] } | false;
+  tls?: {
+    port?: number;
+    cert: string;
+    key: string;
+    ca?: string;
+    requireClientCert?: boolean;
+    minVersion?: TlsVersion;
+    ciphers?: string;
+    clientCertUser?: string;
+  };
   logLevel?: string;
   /** Everything else is passed to createBroker() as it is; the broker validates the values. */
   broker: Record<string, unknown>;
@@ -49,8 +58,34 @@ const BROKER_KEYS = new Set([
   'persistence',
 ]);
 const TOP_KEYS = new Set(['host', 'port', 'ws', 'tls', 'logLevel', ...BROKER_KEYS]);
-const WS_KEYS = new Set(['port', 'path']);
-const TLS_KEYS = new Set(['port', 'cert', 'key', 'ca', 'requireClientCert']);
+const WS_KEYS = new Set(['port', 'path', 'allowedOrigins']);
+const TLS_KEYS = new Set([
+  'port',
+  'cert',
+  'key',
+  'ca',
+  'requireClientCert',
+  'minVersion',
+  'ciphers',
+  'clientCertUser',
+]);
+/** Protocol versions `tls.minVersion` (`--tls-min-version`) takes. */
+export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
+export type TlsVersion = (typeof TLS_VERSIONS)[number];
+
+/** Why `value` is not a usable WebSocket origin (`*` or `scheme://host[:port]`), or undefined. */
+export function originProblem(value: unknown): string | undefined {
+  if (value === '*') return undefined;
+  if (typeof value === 'string' && /^https?:\/\/[^/\s?#@]+\/?$/i.test(value)) return undefined;
+  return 'must be "*" or an origin such as https://app.example.com:8443 (no path)';
+}
+
+/** Why `value` is not a certificate subject field name, or undefined. */
+export function subjectFieldProblem(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[A-Za-z][A-Za-z0-9.]*$/.test(value)
+    ? undefined
+    : 'must name a certificate subject field, such as CN or emailAddress';
+}
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Read and check a configuration file. */
@@ -110,7 +145,8 @@ export function parseConfig(text: string, source: string): BrokerConfig {
           config.ws = false;
           break;
         }
-        if (!isMap(doc.get('ws', true))) fail([key], 'must be a mapping (port, path) or false');
+        if (!isMap(doc.get('ws', true)))
+          fail([key], 'must be a mapping (port, path, allowedOrigins) or false');
         checkKeys(doc, ['ws'], WS_KEYS, fail);
         config.ws = {};
         {
@@ -121,11 +157,20 @@ export function parseConfig(text: string, source: string): BrokerConfig {
               fail(['ws', 'path'], "must start with '/'");
             config.ws.path = ws.path as string;
           }
+          if (ws.allowedOrigins !== undefined) {
+            if (!Array.isArray(ws.allowedOrigins))
+              fail(['ws', 'allowedOrigins'], 'must be a list of origins (or "*")');
+            (ws.allowedOrigins as unknown[]).forEach((o, i) => {
+              const problem = originProblem(o);
+              if (problem !== undefined) fail(['ws', 'allowedOrigins', String(i)], problem);
+            });
+            config.ws.allowedOrigins = ws.allowedOrigins as string[];
+          }
         }
         break;
       case 'tls': {
         if (!isMap(doc.get('tls', true)))
-          fail([key], 'must be a mapping (port, cert, key, ca, requireClientCert)');
+          fail([key], `must be a mapping (${[...TLS_KEYS].join(', ')})`);
         checkKeys(doc, ['tls'], TLS_KEYS, fail);
         const tls = value as Record<string, unknown>;
         for (const file of ['cert', 'key', 'ca'] as const) {
@@ -137,6 +182,25 @@ export function parseConfig(text: string, source: string): BrokerConfig {
         if (tls.requireClientCert !== undefined && typeof tls.requireClientCert !== 'boolean') {
           fail(['tls', 'requireClientCert'], 'must be true or false');
         }
+        if (
+          tls.minVersion !== undefined &&
+          !(TLS_VERSIONS as readonly unknown[]).includes(tls.minVersion)
+        ) {
+          fail(['tls', 'minVersion'], `must be one of ${TLS_VERSIONS.join(', ')}`);
+        }
+        if (
+          tls.ciphers !== undefined &&
+          (typeof tls.ciphers !== 'string' || tls.ciphers.trim() === '')
+        ) {
+          fail(['tls', 'ciphers'], 'must be an OpenSSL cipher list (a string)');
+        }
+        if (tls.clientCertUser !== undefined) {
+          const problem = subjectFieldProblem(tls.clientCertUser);
+          if (problem !== undefined) fail(['tls', 'clientCertUser'], problem);
+          if (tls.ca === undefined) {
+            fail(['tls', 'clientCertUser'], 'needs tls.ca (the CA that signs client certificates)');
+          }
+        }
         config.tls = {
           cert: tls.cert as string,
           key: tls.key as string,
@@ -145,6 +209,11 @@ export function parseConfig(text: string, source: string): BrokerConfig {
           ...(tls.requireClientCert === undefined
             ? {}
             : { requireClientCert: tls.requireClientCert as boolean }),
+          ...(tls.minVersion === undefined ? {} : { minVersion: tls.minVersion as TlsVersion }),
+          ...(tls.ciphers === undefined ? {} : { ciphers: tls.ciphers as string }),
+          ...(tls.clientCertUser === undefined
+            ? {}
+            : { clientCertUser: tls.clientCertUser as string }),
         };
         break;
       }
@@ -211,7 +280,9 @@ function checkSecurity(
         fail(['users', name], 'must be a mapping (password, groups, vhosts)');
       }
       checkKeys(doc, ['users', name], USER_KEYS, fail);
-      hashed(['users', name, 'password'], (user as Record<string, unknown>).password);
+      // No password: the user can only authenticate with a client certificate (tls.clientCertUser).
+      const password = (user as Record<string, unknown>).password;
+      if (password !== undefined) hashed(['users', name, 'password'], password);
     }
   }
   if (raw.admin !== undefined) {

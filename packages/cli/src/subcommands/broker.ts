@@ -6,14 +6,24 @@ import { createBroker, type BrokerOptions, type ListenerOptions } from '@stomped
 import { StompError } from '@stompede/core';
 import { pino } from 'pino';
 import { CliError, parsePort } from '../cli-error.js';
-import { type BrokerConfig, loadConfig, LOG_LEVELS } from '../config.js';
+import {
+  type BrokerConfig,
+  type TlsVersion,
+  loadConfig,
+  LOG_LEVELS,
+  originProblem,
+  subjectFieldProblem,
+  TLS_VERSIONS,
+} from '../config.js';
 
 export const BROKER_HELP = `Usage: stompede broker [options]
 
 Run a STOMP 1.0/1.1/1.2 broker. With no options it listens on loopback only:
 STOMP over TCP on 127.0.0.1:61613 and STOMP over WebSocket on ws://127.0.0.1:15674/ws
 (RabbitMQ Web-STOMP's address). Logs are JSON lines on stdout. SIGTERM or SIGINT closes it
-gracefully: listeners stop accepting, in-flight frames finish, sessions are closed.
+gracefully: listeners stop accepting, in-flight frames finish, sessions are closed. SIGHUP
+re-reads the TLS certificate, key and CA files (open connections stay; bad files are logged and
+the old ones kept).
 
 Options (flags override environment variables, which override the config file):
   --config FILE       YAML (or JSON) configuration file; see docs/broker.md for every key
@@ -21,10 +31,20 @@ Options (flags override environment variables, which override the config file):
   --port N            STOMP over TCP port; 0 picks a free one       [STOMPEDE_PORT] (61613)
   --ws-port N         STOMP over WebSocket port; 0 turns it off     [STOMPEDE_WS_PORT] (15674)
   --ws-path PATH      WebSocket URL path                            (/ws)
+  --ws-allowed-origin ORIGIN
+                      a browser origin (https://app.example.com) allowed to open a
+                      WebSocket, or '*' for all; repeatable (default: only clients
+                      without Origin and pages from the broker's own host:port)
   --tls-port N        also listen for STOMP over TLS on this port (needs --tls-cert, --tls-key)
   --tls-cert FILE     PEM certificate chain for the TLS listener
   --tls-key FILE      PEM private key for the TLS listener
   --tls-ca FILE       PEM CA bundle; with it, clients must present a certificate it signed
+                      (with --tls-client-cert-user, only those who do not log in otherwise)
+  --tls-client-cert-user FIELD
+                      authenticate clients by certificate: this subject field (CN, …)
+                      names the user (needs --tls-ca)
+  --tls-min-version V TLSv1.2 (default), TLSv1.3, TLSv1.1 or TLSv1
+  --tls-ciphers LIST  OpenSSL cipher list (TLS_… names are the TLS 1.3 suites)
   --data-dir DIR      where persistent messages are journaled          [STOMPEDE_DATA_DIR] (./data)
   --in-memory         keep every message in memory only (nothing survives a restart)
   --persist-all       journal every message, as if each SEND had persistent:true
@@ -40,9 +60,18 @@ Options (flags override environment variables, which override the config file):
 interface Effective {
   host: string;
   port: number;
-  ws: { port: number; path: string } | false;
+  ws: { port: number; path: string; allowedOrigins?: string[] } | false;
   tls:
-    | { port: number; cert: string; key: string; ca?: string; requireClientCert: boolean }
+    | {
+        port: number;
+        cert: string;
+        key: string;
+        ca?: string;
+        requireClientCert: boolean;
+        minVersion?: TlsVersion;
+        ciphers?: string;
+        clientCertUser?: string;
+      }
     | undefined;
   logLevel: string;
   broker: Record<string, unknown>;
@@ -69,6 +98,10 @@ export async function effectiveConfig(
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-ca': { type: 'string' },
+        'tls-client-cert-user': { type: 'string' },
+        'tls-min-version': { type: 'string' },
+        'tls-ciphers': { type: 'string' },
+        'ws-allowed-origin': { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         'allow-anonymous': { type: 'boolean' },
         'data-dir': { type: 'string' },
@@ -105,10 +138,26 @@ export async function effectiveConfig(
     if (!flags['ws-path'].startsWith('/')) throw new CliError("--ws-path must start with '/'");
     ws.path = flags['ws-path'];
   }
+  const origins = flags['ws-allowed-origin'] ?? fileWs?.allowedOrigins;
+  if (origins !== undefined) {
+    for (const o of origins) {
+      const problem = originProblem(o);
+      if (problem !== undefined) throw new CliError(`--ws-allowed-origin ${problem}`);
+    }
+    if (ws !== false) ws.allowedOrigins = [...origins];
+  }
 
   let tls =
     file.tls === undefined ? undefined : { port: 61614, requireClientCert: false, ...file.tls };
-  const tlsFlags = [flags['tls-port'], flags['tls-cert'], flags['tls-key'], flags['tls-ca']];
+  const tlsFlags = [
+    flags['tls-port'],
+    flags['tls-cert'],
+    flags['tls-key'],
+    flags['tls-ca'],
+    flags['tls-client-cert-user'],
+    flags['tls-min-version'],
+    flags['tls-ciphers'],
+  ];
   if (tlsFlags.some((f) => f !== undefined)) {
     const cert = flags['tls-cert'] ?? tls?.cert;
     const key = flags['tls-key'] ?? tls?.key;
@@ -118,7 +167,20 @@ export async function effectiveConfig(
       );
     }
     const ca = flags['tls-ca'] ?? tls?.ca;
+    const minVersion = flags['tls-min-version'] ?? tls?.minVersion;
+    if (minVersion !== undefined && !(TLS_VERSIONS as readonly string[]).includes(minVersion)) {
+      throw new CliError(`--tls-min-version must be one of ${TLS_VERSIONS.join(', ')}`);
+    }
+    const ciphers = flags['tls-ciphers'] ?? tls?.ciphers;
+    if (ciphers?.trim() === '') throw new CliError('--tls-ciphers must be a cipher list');
+    const certUser = flags['tls-client-cert-user'] ?? tls?.clientCertUser;
+    if (certUser !== undefined) {
+      const problem = subjectFieldProblem(certUser);
+      if (problem !== undefined) throw new CliError(`--tls-client-cert-user ${problem}`);
+      if (ca === undefined) throw new CliError('--tls-client-cert-user needs --tls-ca');
+    }
     tls = {
+      ...tls,
       port:
         flags['tls-port'] === undefined
           ? (tls?.port ?? 61614)
@@ -126,7 +188,12 @@ export async function effectiveConfig(
       cert,
       key,
       ...(ca === undefined ? {} : { ca }),
-      requireClientCert: flags['tls-ca'] !== undefined || (tls?.requireClientCert ?? false),
+      requireClientCert:
+        (flags['tls-ca'] !== undefined && flags['tls-client-cert-user'] === undefined) ||
+        (tls?.requireClientCert ?? false),
+      ...(minVersion === undefined ? {} : { minVersion: minVersion as TlsVersion }),
+      ...(ciphers === undefined ? {} : { ciphers }),
+      ...(certUser === undefined ? {} : { clientCertUser: certUser }),
     };
   }
 
@@ -179,6 +246,9 @@ function listenersOf(config: Effective): ListenerOptions[] {
       host: config.host,
       port: config.ws.port,
       path: config.ws.path,
+      ...(config.ws.allowedOrigins === undefined
+        ? {}
+        : { allowedOrigins: config.ws.allowedOrigins }),
     });
   }
   if (config.tls !== undefined) {
@@ -190,6 +260,11 @@ function listenersOf(config: Effective): ListenerOptions[] {
       keyFile: config.tls.key,
       ...(config.tls.ca === undefined ? {} : { caFile: config.tls.ca }),
       requireClientCert: config.tls.requireClientCert,
+      ...(config.tls.minVersion === undefined ? {} : { minVersion: config.tls.minVersion }),
+      ...(config.tls.ciphers === undefined ? {} : { ciphers: config.tls.ciphers }),
+      ...(config.tls.clientCertUser === undefined
+        ? {}
+        : { clientCertUser: config.tls.clientCertUser }),
     });
   }
   return listeners;
@@ -229,6 +304,21 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
     'broker listening',
   );
 
+  // SIGHUP: re-read the TLS certificate files (each listener logs its outcome).
+  const reload = (): void => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading certificates');
+    void broker.reloadCertificates().then((results) => {
+      logger.info(
+        {
+          reloaded: results.filter((r) => r.reloaded).length,
+          failed: results.filter((r) => !r.reloaded).length,
+        },
+        'certificate reload finished',
+      );
+    });
+  };
+  process.on('SIGHUP', reload);
+
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -238,6 +328,7 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
         return;
       }
       stopping = true;
+      process.off('SIGHUP', reload);
       logger.info({ signal, connections: broker.connections }, 'shutting down');
       broker.close().then(
         () => {
