@@ -8,6 +8,9 @@ and assertions as stomppy_driver.py.
 
 Usage: stomper_driver.py --port N [--host 127.0.0.1] [--login L --passcode P] [--vhost /]
        [--versions 1.0,1.1,1.2] [--cases a,b] [--nack-dlq /queue/ActiveMQ.DLQ]
+       [--auth-login L --auth-passcode P]   (the login case's user; default --login/--passcode)
+durable_restart asks the harness to kill and restart the broker: it prints a JSON line
+{"control": "restart", ...} and waits for "restarted" on stdin (see interop/lib/restart.mjs).
 Prints one JSON object per line: {"client": "stomper", ...}. Exits 1 when any case fails.
 Run it with Debian's /usr/bin/python3 (it has python3-stomper).
 
@@ -30,6 +33,7 @@ stomper 0.4 limits (library, not peer), kept visible:
 import argparse
 import json
 import re
+import select
 import socket
 import sys
 import threading
@@ -48,7 +52,26 @@ HEARTBEAT_MS = 1000
 
 TIMEOUT = 5.0
 CASES = ["connect", "text_and_headers", "binary", "client_individual", "client_cumulative",
-         "nack", "transaction", "receipt", "topic", "heartbeat"]
+         "nack", "transaction", "receipt", "topic", "heartbeat", "login", "durable_restart",
+         "disconnect"]
+# durable_restart: persistent messages sent, of which the first DELIVERED_BEFORE are delivered
+# (not acknowledged) before the broker is killed.
+DURABLE_COUNT = 20
+DELIVERED_BEFORE = 5
+RESTART_WAIT = 60.0
+
+
+def request_broker_restart(client, version):
+    """The durable_restart handshake with run.mjs (interop/lib/restart.mjs)."""
+    print(json.dumps({"control": "restart", "client": client, "version": version}), flush=True)
+    ready, _, _ = select.select([sys.stdin], [], [], RESTART_WAIT)
+    if not ready:
+        raise AssertionError("no answer to the restart request within %d s" % RESTART_WAIT)
+    line = sys.stdin.readline()
+    if line == "":
+        raise AssertionError("stdin closed: no harness to restart the broker")
+    if line.strip() != "restarted":
+        raise AssertionError("broker not restarted: %s" % line.strip())
 
 
 class Unsupported(Exception):
@@ -65,7 +88,7 @@ def frame(cmd, headers, body=""):
 
 
 class Session:
-    def __init__(self, args, version, heartbeat=(0, 0)):
+    def __init__(self, args, version, heartbeat=(0, 0), login=None, passcode=None):
         self.args = args
         self.version = version
         self.sock = socket.create_connection((args.host, args.port), timeout=TIMEOUT)
@@ -74,7 +97,10 @@ class Session:
         self.beats = 0
         self.closed = False
         self.lock = threading.Lock()
-        login, passcode = args.login or "", args.passcode or ""
+        if login is None:
+            login, passcode = args.login, args.passcode
+        with_login = login is not None
+        login, passcode = login or "", passcode or ""
         if version == "1.0":
             self.write(stomper10.connect(login, passcode).encode("utf-8"))
         elif version == "1.1":
@@ -82,7 +108,7 @@ class Session:
         else:
             headers = {"accept-version": "1.2", "host": args.vhost or args.host,
                        "heart-beat": "%d,%d" % heartbeat}
-            if args.login is not None:
+            if with_login:
                 headers.update(login=login, passcode=passcode)
             self.write(frame("CONNECT", headers))
         self.connected = self.next("CONNECTED")
@@ -210,8 +236,8 @@ class Driver:
         self.args = args
         self.failed = False
 
-    def open(self, version, track, heartbeat=(0, 0)):
-        return track(Session(self.args, version, heartbeat))
+    def open(self, version, track, heartbeat=(0, 0), login=None, passcode=None):
+        return track(Session(self.args, version, heartbeat, login, passcode))
 
     def report(self, version, case, status, detail=""):
         if status == "fail":
@@ -411,6 +437,77 @@ class Driver:
             assert beats > 0, "server offered %s but sent no heart-beat" % hb
         return "heart-beat %s negotiated, connection kept, %d server beats" % (hb, beats)
 
+    def case_login(self, version, track):
+        # A wrong passcode is refused (an ERROR or a closed socket instead of CONNECTED, within
+        # TIMEOUT), then the right credentials connect. Wrong first: our broker slows the next
+        # login after a failure, and a success resets that.
+        login = self.args.auth_login or self.args.login
+        passcode = self.args.auth_passcode if self.args.auth_login else self.args.passcode
+        if login is None:
+            raise Unsupported("no credentials given: the server under test runs without logins")
+        try:
+            self.open(version, track, login=login, passcode=passcode + "-wrong")
+            refused = None
+        except (RuntimeError, ConnectionError, OSError) as exc:
+            if isinstance(exc, TimeoutError):
+                raise
+            refused = "%s: %s" % (type(exc).__name__, exc)
+        assert refused is not None, "CONNECTED with a wrong passcode"
+        s = self.open(version, track, login=login, passcode=passcode)
+        got = s.connected.headers.get("version", "1.0")
+        s.close()
+        assert got == version, "CONNECTED version %r, wanted %r" % (got, version)
+        return "wrong passcode refused (%s); %s connected" % (refused[:120], login)
+
+    def case_durable_restart(self, version, track):
+        # Persistent messages confirmed by RECEIPTs survive a broker crash (SIGKILL by run.mjs)
+        # and a restart on the same data directory: all come back, in order, and those delivered
+        # (unacknowledged) before the crash with redelivered:true.
+        dest = "/queue/stomper-durable-%s" % uuid.uuid4().hex
+        s = self.open(version, track)
+        for i in range(DURABLE_COUNT):
+            s.send(dest, "d%d" % i, {"persistent": "true", "receipt": "p%d" % i})
+            r = s.next("RECEIPT")
+            assert r.headers.get("receipt-id") == "p%d" % i, r.headers
+        s.subscribe(dest, "s1", "client")
+        for i in range(DELIVERED_BEFORE):
+            m = s.next()
+            assert m.body == "d%d" % i, "before the restart got %r, wanted d%d" % (m.body, i)
+        request_broker_restart("stomper", version)
+        s.destroy()
+        s2 = self.open(version, track)
+        s2.subscribe(dest, "s1", "client")
+        got = [s2.next() for _ in range(DURABLE_COUNT)]
+        s2.ack(got[-1])
+        extra = s2.poll("MESSAGE", 0.3)
+        s2.close()
+        order = [m.body for m in got]
+        assert order == ["d%d" % i for i in range(DURABLE_COUNT)], "after the restart: %s" % order
+        assert extra is None, "more than %d messages: %r" % (DURABLE_COUNT, extra.body)
+        missing = [m.body for m in got[:DELIVERED_BEFORE] if m.headers.get("redelivered") != "true"]
+        assert not missing, "without redelivered:true: %s" % missing
+        flagged = sum(1 for m in got if m.headers.get("redelivered") == "true")
+        return ("%d persistent messages back in order after SIGKILL + restart; the %d delivered "
+                "before with redelivered:true (%d flagged in all)" % (DURABLE_COUNT, DELIVERED_BEFORE, flagged))
+
+    def case_disconnect(self, version, track):
+        # The driver owns the socket: DISCONNECT (built by stomper's Frame) with a receipt, the
+        # RECEIPT, then the broker must close (EOF) without the driver closing first.
+        s = self.open(version, track)
+        rid = "bye-%s" % uuid.uuid4().hex
+        s.write(frame("DISCONNECT", {"receipt": rid}))
+        r = s.next("RECEIPT")
+        assert r.headers.get("receipt-id") == rid, r.headers
+        try:
+            extra = s.poll("MESSAGE", TIMEOUT)
+            closed = False
+        except ConnectionError:
+            closed, extra = True, None
+        s.destroy()
+        assert extra is None, "a frame after the RECEIPT"
+        assert closed, "the broker did not close the connection after its RECEIPT"
+        return "RECEIPT (receipt-id %s) for DISCONNECT, then the broker closed the connection" % rid
+
 
 def main():
     parser = argparse.ArgumentParser()
@@ -422,6 +519,8 @@ def main():
     parser.add_argument("--versions", default="1.0,1.1,1.2")
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--nack-dlq", default=None)
+    parser.add_argument("--auth-login", default=None, help="the login case's user (default --login)")
+    parser.add_argument("--auth-passcode", default=None)
     args = parser.parse_args()
     driver = Driver(args)
     for version in args.versions.split(","):

@@ -2,7 +2,10 @@
 """Drive a STOMP server with stomp.py (Debian's python3-stomp) and report each behaviour.
 
 Usage: stomppy_driver.py --port N [--host 127.0.0.1] [--login L --passcode P] [--vhost /] [--versions 1.0,1.1,1.2]
-       [--cases a,b] [--nack-dlq /queue/ActiveMQ.DLQ]
+       [--cases a,b] [--nack-dlq /queue/ActiveMQ.DLQ] [--auth-login L --auth-passcode P]
+--auth-login/--auth-passcode: the login case's user (default --login/--passcode).
+durable_restart asks the harness to kill and restart the broker: it prints a JSON line
+{"control": "restart", ...} and waits for "restarted" on stdin (see interop/lib/restart.mjs).
 Prints one JSON object per line: {"client": "stomp.py", "version": V, "case": NAME,
 "status": "pass" | "fail" | "unsupported", "detail": TEXT}. Exits 1 when any case fails.
 Run it with Debian's /usr/bin/python3 (it has python3-stomp).
@@ -10,7 +13,9 @@ Run it with Debian's /usr/bin/python3 (it has python3-stomp).
 import argparse
 import json
 import queue
+import select
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -24,6 +29,30 @@ HEARTBEAT_MS = 1000
 
 
 TIMEOUT = 5.0
+# durable_restart: persistent messages sent, of which the first DELIVERED_BEFORE are delivered
+# (not acknowledged) before the broker is killed.
+DURABLE_COUNT = 20
+DELIVERED_BEFORE = 5
+# The login case's bound on a refused login (the broker delays a login after a failure).
+LOGIN_WAIT = 10.0
+RESTART_WAIT = 60.0
+
+
+class Unsupported(Exception):
+    """A case the client or the setup cannot run; the message says why."""
+
+
+def request_broker_restart(client, version):
+    """The durable_restart handshake with run.mjs (interop/lib/restart.mjs)."""
+    print(json.dumps({"control": "restart", "client": client, "version": version}), flush=True)
+    ready, _, _ = select.select([sys.stdin], [], [], RESTART_WAIT)
+    if not ready:
+        raise AssertionError("no answer to the restart request within %d s" % RESTART_WAIT)
+    line = sys.stdin.readline()
+    if line == "":
+        raise AssertionError("stdin closed: no harness to restart the broker")
+    if line.strip() != "restarted":
+        raise AssertionError("broker not restarted: %s" % line.strip())
 
 
 class Collector(stomp.ConnectionListener):
@@ -33,6 +62,10 @@ class Collector(stomp.ConnectionListener):
         self.errors = queue.Queue()
         self.connected = queue.Queue()
         self.beats = 0
+        self.disconnected = threading.Event()
+
+    def on_disconnected(self):
+        self.disconnected.set()
 
     def on_heartbeat(self):
         self.beats += 1
@@ -68,7 +101,7 @@ class Driver:
         self.args = args
         self.failed = False
 
-    def connect(self, version, auto_decode=True, heartbeats=(0, 0)):
+    def connect(self, version, auto_decode=True, heartbeats=(0, 0), login=None, passcode=None):
         kwargs = {"auto_decode": auto_decode}
         if version != "1.0":
             kwargs["heartbeats"] = heartbeats
@@ -77,7 +110,9 @@ class Driver:
         conn = CONNECTION[version]([(self.args.host, self.args.port)], **kwargs)
         listener = Collector()
         conn.set_listener("collector", listener)
-        conn.connect(self.args.login, self.args.passcode, wait=True)
+        if login is None:
+            login, passcode = self.args.login, self.args.passcode
+        conn.connect(login, passcode, wait=True)
         return conn, listener
 
     def ack(self, conn, version, frame, nack=False):
@@ -99,7 +134,9 @@ class Driver:
     def run(self, version, case, fn):
         try:
             result = fn(version)
-            if result == "unsupported":
+            if isinstance(result, Unsupported):
+                self.report(version, case, "unsupported", str(result))
+            elif result == "unsupported":
                 self.report(version, case, "unsupported", "stomp.py or STOMP %s has no such feature" % version)
             else:
                 self.report(version, case, "pass", result or "")
@@ -276,9 +313,91 @@ class Driver:
             assert beats > 0, "server offered %s but sent no heart-beat" % hb
         return "heart-beat %s negotiated, connection kept, %d server beats" % (hb, beats)
 
+    def case_login(self, version):
+        # A wrong passcode is refused (an ERROR / failed connect within LOGIN_WAIT, not a hang),
+        # then the right credentials connect. Wrong first: our broker slows the next login after
+        # a failure, and a success resets that.
+        login = self.args.auth_login or self.args.login
+        passcode = self.args.auth_passcode if self.args.auth_login else self.args.passcode
+        if login is None:
+            return Unsupported("no credentials given: the server under test runs without logins")
+        outcome = {}
+
+        def bad():
+            try:
+                conn, listener = self.connect(version, login=login, passcode=passcode + "-wrong")
+                outcome["connected"] = conn
+            except Exception as exc:  # noqa: BLE001 - the refusal is what we want
+                outcome["refused"] = "%s: %s" % (type(exc).__name__, exc)
+
+        t = threading.Thread(target=bad, daemon=True)
+        t.start()
+        t.join(LOGIN_WAIT)
+        assert not t.is_alive(), "connect with a wrong passcode neither failed nor succeeded within %d s" % LOGIN_WAIT
+        if "connected" in outcome:
+            outcome["connected"].disconnect()
+            raise AssertionError("CONNECTED with a wrong passcode")
+        conn, listener = self.connect(version, login=login, passcode=passcode)
+        frame = listener.connected.get(timeout=TIMEOUT)
+        got = frame.headers.get("version", "1.0")
+        conn.disconnect()
+        assert got == version, "CONNECTED version %r, wanted %r" % (got, version)
+        return "wrong passcode refused (%s); %s connected" % (outcome["refused"][:120], login)
+
+    def case_durable_restart(self, version):
+        # Persistent messages confirmed by RECEIPTs survive a broker crash (SIGKILL by run.mjs)
+        # and a restart on the same data directory: all come back, in order, and those delivered
+        # (unacknowledged) before the crash with redelivered:true.
+        dest = "/queue/py-durable-%s" % uuid.uuid4().hex
+        conn, listener = self.connect(version)
+        for i in range(DURABLE_COUNT):
+            conn.send(destination=dest, body="d%d" % i, headers={"persistent": "true"}, receipt="p%d" % i)
+            got = listener.receipts.get(timeout=TIMEOUT)
+            assert got == "p%d" % i, "RECEIPT %r for p%d" % (got, i)
+        conn.subscribe(destination=dest, id="s1", ack="client")
+        for i in range(DELIVERED_BEFORE):
+            frame = listener.next_message()
+            assert frame.body == "d%d" % i, "before the restart got %r, wanted d%d" % (frame.body, i)
+        request_broker_restart("stomp.py", version)
+        listener.disconnected.wait(TIMEOUT)
+        try:
+            conn.disconnect()
+        except Exception:  # noqa: BLE001 - the old connection died with the broker
+            pass
+        conn2, listener2 = self.connect(version)
+        conn2.subscribe(destination=dest, id="s1", ack="client")
+        frames = [listener2.next_message() for _ in range(DURABLE_COUNT)]
+        self.ack(conn2, version, frames[-1])
+        extra = listener2.no_message()
+        conn2.disconnect()
+        order = [f.body for f in frames]
+        assert order == ["d%d" % i for i in range(DURABLE_COUNT)], "after the restart: %s" % order
+        assert extra is None, "more than %d messages: %r" % (DURABLE_COUNT, extra.body)
+        missing = [f.body for f in frames[:DELIVERED_BEFORE] if f.headers.get("redelivered") != "true"]
+        assert not missing, "without redelivered:true: %s" % missing
+        flagged = sum(1 for f in frames if f.headers.get("redelivered") == "true")
+        return ("%d persistent messages back in order after SIGKILL + restart; the %d delivered "
+                "before with redelivered:true (%d flagged in all)" % (DURABLE_COUNT, DELIVERED_BEFORE, flagged))
+
+    def case_disconnect(self, version):
+        # DISCONNECT with a receipt, sent with send_frame() so that stomp.py does not close the
+        # socket itself on the RECEIPT (its disconnect() does): the broker must send the RECEIPT
+        # and then close the connection.
+        conn, listener = self.connect(version)
+        rid = "bye-%s" % uuid.uuid4().hex
+        conn.send_frame("DISCONNECT", {"receipt": rid})
+        got = listener.receipts.get(timeout=TIMEOUT)
+        closed = listener.disconnected.wait(TIMEOUT)
+        if not closed:
+            conn.transport.disconnect_socket()
+        assert got == rid, "receipt-id %r, wanted %r" % (got, rid)
+        assert closed, "the broker did not close the connection after its RECEIPT"
+        return "RECEIPT (receipt-id %s) for DISCONNECT, then the broker closed the connection" % rid
+
 
 CASES = ["connect", "text_and_headers", "binary", "client_individual", "client_cumulative",
-         "nack", "transaction", "receipt", "topic", "heartbeat"]
+         "nack", "transaction", "receipt", "topic", "heartbeat", "login", "durable_restart",
+         "disconnect"]
 
 
 def main():
@@ -292,6 +411,8 @@ def main():
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--nack-dlq", default=None,
                         help="dead-letter queue where the server moves NACKed messages (ActiveMQ: /queue/ActiveMQ.DLQ)")
+    parser.add_argument("--auth-login", default=None, help="the login case's user (default --login)")
+    parser.add_argument("--auth-passcode", default=None)
     args = parser.parse_args()
     driver = Driver(args)
     for version in args.versions.split(","):
