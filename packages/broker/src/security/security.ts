@@ -125,7 +125,11 @@ export class Security {
       if (name === '' || name === 'anonymous' || name === '*') {
         throw new StompInvalidArgumentError(`users: ${JSON.stringify(name)} is a reserved name`);
       }
-      if (typeof u !== 'object' || (u.password !== undefined && typeof u.password !== 'string')) {
+      if (
+        typeof u !== 'object' ||
+        (u as unknown) === null ||
+        (u.password !== undefined && typeof u.password !== 'string')
+      ) {
         throw new StompInvalidArgumentError(
           `users.${name} must be a mapping; its password, when given, a scrypt hash`,
         );
