@@ -4,6 +4,9 @@
 #
 # Usage: perl_net_stomp_driver.pl --port N [--host 127.0.0.1] [--login L --passcode P]
 #          [--vhost /] [--versions 1.0,1.1,1.2] [--cases a,b] [--nack-dlq /queue/ActiveMQ.DLQ]
+#          [--auth-login L --auth-passcode P]   (the login case's user; default --login/--passcode)
+# durable_restart asks the harness to kill and restart the broker: it prints a JSON line
+# {"control": "restart", ...} and waits for "restarted" on stdin (see interop/lib/restart.mjs).
 # Prints one JSON object per line: {"client": "net-stomp", "version", "case", "status", "detail"}.
 # Exits 1 when any case fails.
 #
@@ -19,7 +22,8 @@
 #     those characters, and message ids are sent back exactly as received, so ACKs still match.
 #   - disconnect() sends DISCONNECT without a receipt; the driver sends its own DISCONNECT with a
 #     receipt and waits for it, so earlier ACKs are processed before the socket closes.
-#   - Any read on a closed socket makes it reconnect; reconnect_attempts => 1 bounds that.
+#   - Any read on a closed socket makes it reconnect; reconnect_attempts => 1 bounds that. So the
+#     disconnect case watches the broker's close (EOF) on the raw socket, not through Net::Stomp.
 use strict;
 use warnings;
 use utf8;
@@ -29,17 +33,23 @@ use Time::HiRes qw(time sleep);
 use Encode qw(encode decode);
 use Net::Stomp;
 use Net::Stomp::Frame;
+use IO::Select;
 
 my $TIMEOUT = 5;
 my @CASES   = qw(connect text_and_headers binary client_individual client_cumulative nack
-  transaction receipt topic heartbeat);
+  transaction receipt topic heartbeat login durable_restart disconnect);
+# durable_restart: persistent messages sent, of which the first DELIVERED_BEFORE are delivered
+# (not acknowledged) before the broker is killed.
+my $DURABLE_COUNT    = 20;
+my $DELIVERED_BEFORE = 5;
+my $RESTART_WAIT     = 60;
 my %o = (
     host     => '127.0.0.1',
     versions => '1.0,1.1,1.2',
     cases    => join(',', @CASES),
 );
 GetOptions(\%o, 'host=s', 'port=i', 'login=s', 'passcode=s', 'vhost=s', 'versions=s', 'cases=s',
-    'nack-dlq=s')
+    'nack-dlq=s', 'auth-login=s', 'auth-passcode=s')
   or die "bad arguments\n";
 die "usage: perl_net_stomp_driver.pl --port N ...\n" unless $o{port};
 
@@ -64,8 +74,10 @@ sub check {
             connect_delay      => 0,
         });
         my %h;
-        $h{login}    = $o{login}    if defined $o{login};
-        $h{passcode} = $o{passcode} if defined $o{passcode};
+        my $login    = exists $opt{login}    ? $opt{login}    : $o{login};
+        my $passcode = exists $opt{passcode} ? $opt{passcode} : $o{passcode};
+        $h{login}    = $login    if defined $login;
+        $h{passcode} = $passcode if defined $passcode;
         if ($version ne '1.0') {
             $h{'accept-version'} = $version;
             $h{host}             = $o{vhost} // $o{host};
@@ -358,6 +370,109 @@ $cases{heartbeat} = sub {
     return "heart-beat $hb negotiated (we asked 0,200: Net::Stomp cannot send beats), connection kept, $beats server beats";
 };
 
+# The durable_restart handshake with run.mjs (interop/lib/restart.mjs).
+sub request_broker_restart {
+    my ($v) = @_;
+    local $| = 1;
+    print JSON::PP->new->canonical->encode({ control => 'restart', client => 'net-stomp', version => $v }), "\n";
+    my $sel = IO::Select->new(\*STDIN);
+    die "no answer to the restart request within $RESTART_WAIT s\n" unless $sel->can_read($RESTART_WAIT);
+    my $line = <STDIN>;
+    die "stdin closed: no harness to restart the broker\n" unless defined $line;
+    $line =~ s/\s+\z//;
+    die "broker not restarted: $line\n" unless $line eq 'restarted';
+}
+
+# A wrong passcode is refused (connect() returns the ERROR instead of CONNECTED, within a bounded
+# wait), then the right credentials connect. Wrong first: our broker slows the next login after
+# a failure, and a success resets that.
+$cases{login} = sub {
+    my ($v, $track) = @_;
+    my $login    = $o{'auth-login'} // $o{login};
+    my $passcode = defined $o{'auth-login'} ? $o{'auth-passcode'} : $o{passcode};
+    return 'unsupported: no credentials given: the server under test runs without logins'
+      unless defined $login;
+    my $refused;
+    my $ok = eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm 10;
+        $track->(Session->new($v, login => $login, passcode => "$passcode-wrong"));
+        alarm 0;
+        1;
+    };
+    alarm 0;
+    if (!$ok) {
+        my $err = $@;
+        $err =~ s/\s+\z//;
+        die "connect with a wrong passcode neither failed nor succeeded within 10 s\n" if $err eq 'timeout';
+        $refused = $err;
+    }
+    check(defined $refused, 'CONNECTED with a wrong passcode');
+    my $s   = $track->(Session->new($v, login => $login, passcode => $passcode));
+    my $got = $s->connected->headers->{version} // '1.0';
+    $s->close;
+    check($got eq $v, "CONNECTED version $got, wanted $v");
+    return 'wrong passcode refused (' . substr($refused, 0, 120) . "); $login connected";
+};
+
+# Persistent messages confirmed by RECEIPTs survive a broker crash (SIGKILL by run.mjs) and a
+# restart on the same data directory: all come back, in order, and those delivered
+# (unacknowledged) before the crash with redelivered:true.
+$cases{durable_restart} = sub {
+    my ($v, $track) = @_;
+    my $dest = '/queue/pl-durable-' . uid();
+    my $s    = $track->(Session->new($v));
+    for my $i (0 .. $DURABLE_COUNT - 1) {
+        $s->send(destination => $dest, body => "d$i", persistent => 'true', receipt => "p$i");
+        my $r = $s->next('RECEIPT');
+        check(($r->headers->{'receipt-id'} // '') eq "p$i", "RECEIPT for p$i");
+    }
+    $s->subscribe(destination => $dest, id => 's1', ack => 'client');
+    for my $i (0 .. $DELIVERED_BEFORE - 1) {
+        my $m = $s->next;
+        check(body_text($m) eq "d$i", 'before the restart got ' . body_text($m) . ", wanted d$i");
+    }
+    request_broker_restart($v);
+    $s->destroy;
+    my $s2 = $track->(Session->new($v));
+    $s2->subscribe(destination => $dest, id => 's1', ack => 'client');
+    my @got = map { $s2->next } 1 .. $DURABLE_COUNT;
+    $s2->ack($got[-1]);
+    my $extra = $s2->poll('MESSAGE', 0.3);
+    $s2->close;
+    my $order = join ',', map { body_text($_) } @got;
+    my $want  = join ',', map {"d$_"} 0 .. $DURABLE_COUNT - 1;
+    check($order eq $want, "after the restart: $order");
+    check(!$extra, "more than $DURABLE_COUNT messages");
+    my @missing = map { body_text($_) }
+      grep { ($_->headers->{redelivered} // '') ne 'true' } @got[0 .. $DELIVERED_BEFORE - 1];
+    check(!@missing, 'without redelivered:true: ' . join(',', @missing));
+    my $flagged = grep { ($_->headers->{redelivered} // '') eq 'true' } @got;
+    return "$DURABLE_COUNT persistent messages back in order after SIGKILL + restart; the "
+      . "$DELIVERED_BEFORE delivered before with redelivered:true ($flagged flagged in all)";
+};
+
+# DISCONNECT with a receipt (Net::Stomp's disconnect() asks for none, so the frame is built with
+# Net::Stomp::Frame), the RECEIPT, then the broker must close: EOF on the raw socket.
+$cases{disconnect} = sub {
+    my ($v, $track) = @_;
+    my $s  = $track->(Session->new($v));
+    my $id = 'bye-' . uid();
+    $s->stomp->send_frame(
+        Net::Stomp::Frame->new({ command => 'DISCONNECT', headers => { receipt => $id } }));
+    my $r = $s->next('RECEIPT');
+    check(($r->headers->{'receipt-id'} // '') eq $id, 'receipt-id ' . ($r->headers->{'receipt-id'} // ''));
+    my $sock = $s->stomp->socket;
+    my $eof  = 0;
+    if (IO::Select->new($sock)->can_read($TIMEOUT)) {
+        my $n = sysread($sock, my $buf, 4096);
+        $eof = defined $n && $n == 0;
+    }
+    $s->destroy;
+    check($eof, 'the broker did not close the connection after its RECEIPT');
+    return "RECEIPT (receipt-id $id) for DISCONNECT, then the broker closed the connection";
+};
+
 my $failed = 0;
 my $json   = JSON::PP->new->canonical;
 $| = 1;
@@ -373,6 +488,8 @@ for my $v (split /,/, $o{versions}) {
             %r = (status => 'fail', detail => $err);
         } elsif ($detail eq 'unsupported') {
             %r = (status => 'unsupported', detail => "STOMP $v has no such feature");
+        } elsif ($detail =~ /\Aunsupported: (.*)\z/s) {
+            %r = (status => 'unsupported', detail => $1);
         } else {
             %r = (status => 'pass', detail => $detail);
         }

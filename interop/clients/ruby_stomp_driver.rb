@@ -4,6 +4,9 @@
 #
 # Usage: ruby_stomp_driver.rb --port N [--host 127.0.0.1] [--login L --passcode P] [--vhost /]
 #          [--versions 1.0,1.1,1.2] [--cases a,b] [--nack-dlq /queue/ActiveMQ.DLQ]
+#          [--auth-login L --auth-passcode P]   (the login case's user; default --login/--passcode)
+# durable_restart asks the harness to kill and restart the broker: it prints a JSON line
+# {"control": "restart", ...} and waits for "restarted" on stdin (see interop/lib/restart.mjs).
 # Prints one JSON object per line: {"client": "ruby-stomp", "version", "case", "status", "detail"}.
 # Exits 1 when any case fails.
 #
@@ -15,10 +18,13 @@
 #   - Heart-beats: the gem beats itself from a thread and counts the server's beats (hbrecv_count)
 #     only while the application is not reading, which is how the heartbeat case idles.
 #   - publish() adds content-length (and content-type text/plain; charset=UTF-8) by itself.
+#   - disconnect(receipt:) reads the RECEIPT (blocking, so the driver bounds it) and then closes
+#     the socket itself: whether the broker closes after its RECEIPT cannot be seen through it.
 require 'stomp'
 require 'json'
 require 'optparse'
 require 'securerandom'
+require 'timeout'
 
 # Heart-beat period the heartbeat case asks for. 1 s, not less: on a loaded 2-core machine a
 # JVM pause or a busy process can delay a beat by a few hundred ms, and a broker that sees a
@@ -28,7 +34,12 @@ HEARTBEAT_MS = 1000
 
 TIMEOUT = 5.0
 CASES = %w[connect text_and_headers binary client_individual client_cumulative nack transaction
-           receipt topic heartbeat].freeze
+           receipt topic heartbeat login durable_restart disconnect].freeze
+# durable_restart: persistent messages sent, of which the first DELIVERED_BEFORE are delivered
+# (not acknowledged) before the broker is killed.
+DURABLE_COUNT = 20
+DELIVERED_BEFORE = 5
+RESTART_WAIT = 60
 
 OPTS = { host: '127.0.0.1', login: '', passcode: '', vhost: nil, versions: '1.0,1.1,1.2',
          cases: CASES.join(','), nack_dlq: nil }
@@ -41,10 +52,23 @@ OptionParser.new do |o|
   o.on('--versions V') { |v| OPTS[:versions] = v }
   o.on('--cases C') { |v| OPTS[:cases] = v }
   o.on('--nack-dlq Q') { |v| OPTS[:nack_dlq] = v }
+  o.on('--auth-login L') { |v| OPTS[:auth_login] = v }
+  o.on('--auth-passcode P') { |v| OPTS[:auth_passcode] = v }
 end.parse!
 abort('usage: ruby_stomp_driver.rb --port N ...') unless OPTS[:port]
 
 class Unsupported < StandardError; end
+
+# The durable_restart handshake with run.mjs (interop/lib/restart.mjs).
+def request_broker_restart(version)
+  puts JSON.generate({ control: 'restart', client: 'ruby-stomp', version: version })
+  $stdout.flush
+  ready = IO.select([$stdin], nil, nil, RESTART_WAIT)
+  raise "no answer to the restart request within #{RESTART_WAIT} s" unless ready
+  line = $stdin.gets
+  raise 'stdin closed: no harness to restart the broker' if line.nil?
+  raise "broker not restarted: #{line.strip}" unless line.strip == 'restarted'
+end
 class AssertionFailed < StandardError; end
 
 def check(cond, msg)
@@ -59,7 +83,7 @@ end
 class Session
   attr_reader :conn, :version
 
-  def initialize(version, heartbeat: '0,0')
+  def initialize(version, heartbeat: '0,0', login: OPTS[:login], passcode: OPTS[:passcode])
     @version = version
     headers = {}
     unless version == '1.0'
@@ -68,7 +92,7 @@ class Session
       headers['heart-beat'] = heartbeat
     end
     @conn = Stomp::Connection.new(
-      hosts: [{ login: OPTS[:login], passcode: OPTS[:passcode], host: OPTS[:host],
+      hosts: [{ login: login, passcode: passcode, host: OPTS[:host],
                 port: OPTS[:port], ssl: false }],
       reliable: false, connect_headers: headers, connect_timeout: TIMEOUT,
       max_reconnect_attempts: 0, closed_check: false
@@ -303,6 +327,86 @@ def case_heartbeat(v, track)
   "heart-beat #{hb} negotiated, connection kept, #{beats} server beats"
 end
 
+# A wrong passcode is refused (the gem raises, or CONNECT gets an ERROR, within a bounded wait),
+# then the right credentials connect. Wrong first: our broker slows the next login after a
+# failure, and a success resets that.
+def case_login(v, track)
+  login = OPTS[:auth_login] || (OPTS[:login] == '' ? nil : OPTS[:login])
+  passcode = OPTS[:auth_login] ? OPTS[:auth_passcode] : OPTS[:passcode]
+  raise Unsupported, 'no credentials given: the server under test runs without logins' if login.nil?
+  refused = nil
+  begin
+    Timeout.timeout(10) do
+      bad = track.call(Session.new(v, login: login, passcode: "#{passcode}-wrong"))
+      f = bad.connected
+      refused = "ERROR #{f.headers['message']}" if f.nil? || f.command == 'ERROR'
+    end
+  rescue Timeout::Error
+    raise 'connect with a wrong passcode neither failed nor succeeded within 10 s'
+  rescue StandardError => e
+    refused = "#{e.class}: #{e.message}"
+  end
+  check(!refused.nil?, 'CONNECTED with a wrong passcode')
+  s = track.call(Session.new(v, login: login, passcode: passcode))
+  got = s.connected.headers['version'] || '1.0'
+  s.close
+  check(s.connected.command == 'CONNECTED', "#{s.connected.command} for the right credentials")
+  check(got == v, "CONNECTED version #{got}, wanted #{v}")
+  "wrong passcode refused (#{refused[0, 120]}); #{login} connected"
+end
+
+# Persistent messages confirmed by RECEIPTs survive a broker crash (SIGKILL by run.mjs) and a
+# restart on the same data directory: all come back, in order, and those delivered
+# (unacknowledged) before the crash with redelivered:true.
+def case_durable_restart(v, track)
+  dest = "/queue/rb-durable-#{uid}"
+  s = track.call(Session.new(v))
+  DURABLE_COUNT.times do |i|
+    s.conn.publish(dest, "d#{i}", { persistent: 'true', receipt: "p#{i}" })
+    r = s.next('RECEIPT')
+    check(r.headers['receipt-id'] == "p#{i}", "RECEIPT #{r.headers} for p#{i}")
+  end
+  s.conn.subscribe(dest, { id: 's1', ack: 'client' }, 's1')
+  DELIVERED_BEFORE.times do |i|
+    m = s.next
+    check(m.body == "d#{i}", "before the restart got #{m.body}, wanted d#{i}")
+  end
+  request_broker_restart(v)
+  begin
+    s.conn.close_socket
+  rescue StandardError
+    nil
+  end
+  s2 = track.call(Session.new(v))
+  s2.conn.subscribe(dest, { id: 's1', ack: 'client' }, 's1')
+  got = Array.new(DURABLE_COUNT) { s2.next }
+  s2.ack(got.last)
+  extra = s2.poll('MESSAGE', 0.3)
+  s2.close
+  order = got.map(&:body)
+  check(order == Array.new(DURABLE_COUNT) { |i| "d#{i}" }, "after the restart: #{order.join(',')}")
+  check(extra.nil?, "more than #{DURABLE_COUNT} messages: #{extra&.body}")
+  missing = got.first(DELIVERED_BEFORE).reject { |m| m.headers['redelivered'] == 'true' }.map(&:body)
+  check(missing.empty?, "without redelivered:true: #{missing.join(',')}")
+  flagged = got.count { |m| m.headers['redelivered'] == 'true' }
+  "#{DURABLE_COUNT} persistent messages back in order after SIGKILL + restart; the " \
+    "#{DELIVERED_BEFORE} delivered before with redelivered:true (#{flagged} flagged in all)"
+end
+
+# The gem's disconnect(receipt:) sends DISCONNECT and reads the RECEIPT (bounded here), then
+# closes the socket itself (so the broker's own close is not observable through the gem).
+def case_disconnect(v, track)
+  s = track.call(Session.new(v))
+  rid = "bye-#{uid}"
+  Timeout.timeout(TIMEOUT) { s.conn.disconnect(receipt: rid) }
+  r = s.conn.disconnect_receipt
+  check(!r.nil? && r.command == 'RECEIPT', "no RECEIPT for DISCONNECT: #{r&.command} #{r&.headers}")
+  check(r.headers['receipt-id'] == rid, "receipt-id #{r.headers['receipt-id']}, wanted #{rid}")
+  "RECEIPT (receipt-id #{rid}) for DISCONNECT; the gem then closes the socket itself"
+rescue Timeout::Error
+  raise "no RECEIPT for DISCONNECT within #{TIMEOUT} s"
+end
+
 failed = false
 OPTS[:versions].split(',').each do |v|
   OPTS[:cases].split(',').each do |c|
@@ -314,8 +418,9 @@ OPTS[:versions].split(',').each do |v|
     begin
       detail = send("case_#{c}", v, track)
       r = { status: 'pass', detail: detail }
-    rescue Unsupported
-      r = { status: 'unsupported', detail: "STOMP #{v} has no such feature" }
+    rescue Unsupported => e
+      why = e.message == e.class.name ? "STOMP #{v} has no such feature" : e.message
+      r = { status: 'unsupported', detail: why }
     rescue StandardError, Timeout::Error => e
       failed = true
       r = { status: 'fail', detail: "#{e.class}: #{e.message}" }
