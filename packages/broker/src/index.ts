@@ -11,7 +11,7 @@ export type {
   WsListenerOptions,
 } from './options.js';
 export { DEFAULTS } from './options.js';
-export type { ListenerAddress } from './listen/listener.js';
+export type { ListenerAddress, CertificateReload } from './listen/listener.js';
 export type { Connection, ConnectionInfo } from './connection.js';
 export type {
   Engine,

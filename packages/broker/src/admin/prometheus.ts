@@ -39,7 +39,7 @@ export function prometheusText(view: AdminView): string {
   w.one(
     'stompede_connections_refused_total',
     'counter',
-    'Connections refused by a connection limit.',
+    'Connections refused at accept or upgrade (a connection limit, or a WebSocket Origin not allowed).',
     view.errors.refusedTotal,
   );
   w.one(
