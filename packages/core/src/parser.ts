@@ -14,7 +14,7 @@
 import { ByteAccumulator, decodeRange, EMPTY_BYTES } from './bytes.js';
 import { ErrorCode, StompError, StompProtocolError } from './errors.js';
 import { escapesApply, unescapeHeader } from './escape.js';
-import { Frame } from './frame.js';
+import { Command, Frame } from './frame.js';
 import { type ParserLimits, resolveLimits } from './limits.js';
 import type { StompVersion } from './version.js';
 
@@ -66,23 +66,7 @@ export interface ParserOptions {
 
 // Commands grouped by length, so recognising one costs a few byte comparisons and no decoding.
 const COMMANDS_BY_LENGTH: ReadonlyMap<number, readonly (readonly [Uint8Array, string])[]> = (() => {
-  const names = [
-    'CONNECT',
-    'STOMP',
-    'CONNECTED',
-    'SEND',
-    'SUBSCRIBE',
-    'UNSUBSCRIBE',
-    'ACK',
-    'NACK',
-    'BEGIN',
-    'COMMIT',
-    'ABORT',
-    'DISCONNECT',
-    'MESSAGE',
-    'RECEIPT',
-    'ERROR',
-  ];
+  const names: readonly string[] = Object.values(Command);
   const map = new Map<number, [Uint8Array, string][]>();
   for (const name of names) {
     const bytes = Uint8Array.from(name, (ch) => ch.charCodeAt(0));
