@@ -4,6 +4,9 @@
 //
 // Usage: php php_stomp_driver.php --port N [--host 127.0.0.1] [--login L --passcode P] [--vhost /]
 //          [--versions 1.0,1.1,1.2] [--cases a,b] [--nack-dlq /queue/ActiveMQ.DLQ]
+//          [--auth-login L --auth-passcode P]   (the login case's user; default --login/--passcode)
+// durable_restart asks the harness to kill and restart the broker: it prints a JSON line
+// {"control": "restart", ...} and waits for "restarted" on stdin (see interop/lib/restart.mjs).
 // Prints one JSON object per line: {"client": "php-stomp", "version", "case", "status", "detail"}.
 // Exits 1 when any case fails.
 //
@@ -25,19 +28,46 @@
 //     subscribes to a topic does not ask for a receipt. Assertions are unchanged.
 //   - ACK/NACK send the frame's message-id; the 1.1 `subscription` and 1.2 `id` headers are
 //     passed by the driver.
+//   - DISCONNECT is sent only by the destructor, without a receipt, and the socket is closed at
+//     once; no call sends an arbitrary frame. So `disconnect` (DISCONNECT with a receipt) is
+//     `unsupported`.
+//   - Because of the swallowed byte above, durable_restart subscribes with `prefetch-count:1`
+//     (one unacknowledged MESSAGE at a time), so one message, not five, is delivered before the
+//     broker is killed, and the twenty come back one per ACK.
 const TIMEOUT = 5.0;
 const CASES = ['connect', 'text_and_headers', 'binary', 'client_individual', 'client_cumulative',
-    'nack', 'transaction', 'receipt', 'topic', 'heartbeat'];
+    'nack', 'transaction', 'receipt', 'topic', 'heartbeat', 'login', 'durable_restart', 'disconnect'];
+// durable_restart: persistent messages sent, of which the first DELIVERED_BEFORE are delivered
+// (not acknowledged) before the broker is killed (one: see the notes above).
+const DURABLE_COUNT = 20;
+const DELIVERED_BEFORE = 1;
+const RESTART_WAIT = 60;
 
-$o = getopt('', ['host:', 'port:', 'login:', 'passcode:', 'vhost:', 'versions:', 'cases:', 'nack-dlq:']);
+$o = getopt('', ['host:', 'port:', 'login:', 'passcode:', 'vhost:', 'versions:', 'cases:', 'nack-dlq:',
+    'auth-login:', 'auth-passcode:']);
 $o += ['host' => '127.0.0.1', 'login' => null, 'passcode' => null, 'vhost' => null,
-    'versions' => '1.0,1.1,1.2', 'cases' => implode(',', CASES), 'nack-dlq' => null];
+    'versions' => '1.0,1.1,1.2', 'cases' => implode(',', CASES), 'nack-dlq' => null,
+    'auth-login' => null, 'auth-passcode' => null];
 if (!isset($o['port'])) {
     fwrite(STDERR, "usage: php_stomp_driver.php --port N ...\n");
     exit(2);
 }
 
 class Unsupported extends Exception {}
+
+// The durable_restart handshake with run.mjs (interop/lib/restart.mjs).
+function request_broker_restart(string $v) {
+    echo json_encode(['control' => 'restart', 'client' => 'php-stomp', 'version' => $v]), "\n";
+    fflush(STDOUT);
+    $r = [STDIN];
+    $w = $e = null;
+    if (stream_select($r, $w, $e, RESTART_WAIT) < 1) {
+        throw new Exception('no answer to the restart request within ' . RESTART_WAIT . ' s');
+    }
+    $line = fgets(STDIN);
+    if ($line === false) throw new Exception('stdin closed: no harness to restart the broker');
+    if (trim($line) !== 'restarted') throw new Exception('broker not restarted: ' . trim($line));
+}
 
 function check($cond, $msg) {
     if (!$cond) throw new Exception("assertion failed: $msg");
@@ -52,15 +82,16 @@ final class Session {
     public string $version;
     private bool $closed = false;
 
-    function __construct(string $version, string $heartbeat = '0,0') {
+    function __construct(string $version, string $heartbeat = '0,0', ?array $credentials = null) {
         global $o;
+        [$login, $passcode] = $credentials ?? [$o['login'], $o['passcode']];
         $this->version = $version;
         $h = [];
         if ($version !== '1.0') {
             $h = ['accept-version' => $version, 'host' => $o['vhost'] ?? $o['host'],
                 'heart-beat' => $heartbeat];
         }
-        $this->stomp = new Stomp("tcp://{$o['host']}:{$o['port']}", $o['login'], $o['passcode'], $h);
+        $this->stomp = new Stomp("tcp://{$o['host']}:{$o['port']}", $login, $passcode, $h);
     }
 
     /**
@@ -322,6 +353,79 @@ $cases['heartbeat'] = function ($v, $track) {
     return "asked 0,200 (php-stomp cannot send beats), connection kept, $beats reads of server beats";
 };
 
+// A wrong passcode is refused (the constructor throws on the ERROR, within a bounded wait),
+// then the right credentials connect. Wrong first: our broker slows the next login after a
+// failure, and a success resets that.
+$cases['login'] = function ($v, $track) {
+    global $o;
+    $login = $o['auth-login'] ?? $o['login'];
+    $passcode = $o['auth-login'] !== null ? $o['auth-passcode'] : $o['passcode'];
+    if ($login === null) {
+        throw new Unsupported('no credentials given: the server under test runs without logins');
+    }
+    $refused = null;
+    $start = microtime(true);
+    try {
+        $track(new Session($v, '0,0', [$login, $passcode . '-wrong']));
+    } catch (StompException $e) {
+        $refused = 'StompException: ' . $e->getMessage();
+    }
+    $took = microtime(true) - $start;
+    check($refused !== null, 'CONNECTED with a wrong passcode');
+    check($took < 10, sprintf('the refusal took %.1f s', $took));
+    $s = $track(new Session($v, '0,0', [$login, $passcode]));
+    check($s->stomp->getSessionId() !== false, 'no session after the right credentials');
+    $s->close();
+    return 'wrong passcode refused (' . substr($refused, 0, 120) . "); $login connected";
+};
+
+// Persistent messages confirmed by RECEIPTs survive a broker crash (SIGKILL by run.mjs) and a
+// restart on the same data directory: all come back, in order, and the one delivered
+// (unacknowledged) before the crash with redelivered:true.
+$cases['durable_restart'] = function ($v, $track) {
+    $dest = '/queue/php-durable-' . uid();
+    $s = $track(new Session($v));
+    for ($i = 0; $i < DURABLE_COUNT; $i++) {
+        $s->receipted("SEND d$i", $s->stomp->send($dest, "d$i",
+            ['persistent' => 'true', 'receipt' => "p$i"]));
+    }
+    $sub = ['id' => 's1', 'ack' => 'client', 'prefetch-count' => '1'];
+    $s->stomp->subscribe($dest, $sub);
+    for ($i = 0; $i < DELIVERED_BEFORE; $i++) {
+        $m = $s->next();
+        check($m->body === "d$i", "before the restart got {$m->body}, wanted d$i");
+    }
+    request_broker_restart($v);
+    $s->close();
+    $s2 = $track(new Session($v));
+    $s2->stomp->subscribe($dest, $sub);
+    $got = [];
+    for ($i = 0; $i < DURABLE_COUNT; $i++) {
+        $m = $s2->next();
+        $got[] = $m;
+        $s2->ack($m);
+    }
+    $extra = $s2->poll(0.3);
+    $s2->close();
+    $order = implode(',', array_map(fn($m) => $m->body, $got));
+    $want = implode(',', array_map(fn($i) => "d$i", range(0, DURABLE_COUNT - 1)));
+    check($order === $want, "after the restart: $order");
+    check($extra === null, 'more than ' . DURABLE_COUNT . ' messages');
+    $missing = [];
+    foreach (array_slice($got, 0, DELIVERED_BEFORE) as $m) {
+        if (($m->headers['redelivered'] ?? '') !== 'true') $missing[] = $m->body;
+    }
+    check(!$missing, 'without redelivered:true: ' . implode(',', $missing));
+    $flagged = count(array_filter($got, fn($m) => ($m->headers['redelivered'] ?? '') === 'true'));
+    return DURABLE_COUNT . ' persistent messages back in order after SIGKILL + restart; the '
+        . DELIVERED_BEFORE . " delivered before with redelivered:true ($flagged flagged in all)";
+};
+
+$cases['disconnect'] = function ($v, $track) {
+    throw new Unsupported('php-stomp sends DISCONNECT only from its destructor, without a '
+        . 'receipt, and closes the socket at once; it cannot send any other frame');
+};
+
 $failed = false;
 foreach (explode(',', $o['versions']) as $v) {
     foreach (explode(',', $o['cases']) as $c) {
@@ -334,7 +438,8 @@ foreach (explode(',', $o['versions']) as $v) {
             $detail = $cases[$c]($v, $track);
             $r = ['status' => 'pass', 'detail' => $detail];
         } catch (Unsupported $e) {
-            $r = ['status' => 'unsupported', 'detail' => "STOMP $v has no such feature"];
+            $r = ['status' => 'unsupported',
+                'detail' => $e->getMessage() !== '' ? $e->getMessage() : "STOMP $v has no such feature"];
         } catch (Throwable $e) {
             $failed = true;
             $r = ['status' => 'fail', 'detail' => get_class($e) . ': ' . $e->getMessage()

@@ -8,6 +8,7 @@
 // Usage: node interop/clients/syslog-ng-driver.mjs --port N [--host 127.0.0.1]
 //          [--login L --passcode P] [--vhost /] [--versions 1.0,1.1,1.2] [--cases a,b]
 //          [--nack-dlq Q] (accepted for symmetry; syslog-ng never NACKs)
+//          [--auth-login L --auth-passcode P]   (the login case's user; default --login/--passcode)
 // Prints one JSON object per line: {"client": "syslog-ng", ...}. Exits 1 when any case fails.
 //
 // What syslog-ng's stomp() is (modules/afstomp in syslog-ng 3.38), and so what applies:
@@ -21,6 +22,10 @@
 //     `unsupported` (text log lines, no content-length, a NUL would end the frame).
 //   - Its frame reader parses whatever one read() returns as one frame; it only ever waits for
 //     CONNECTED and RECEIPTs, one at a time, so that holds here.
+//   - login: username()/password(); a refused login shows in syslog-ng's own log (run with -e
+//     for that case) and no line is delivered; it keeps the line queued and retries.
+//   - durable_restart and disconnect are `unsupported`: it never receives messages, and it has
+//     no way to send DISCONNECT with a receipt.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -40,6 +45,8 @@ const args = parseArgs(process.argv.slice(2), {
   versions: undefined,
   cases: undefined,
   'nack-dlq': undefined,
+  'auth-login': undefined,
+  'auth-passcode': undefined,
 });
 if (!args.port) {
   console.error('usage: syslog-ng-driver.mjs --port N [--host H] [--login L --passcode P]');
@@ -89,11 +96,13 @@ const str = (s) => JSON.stringify(s);
  * Starts syslog-ng forwarding lines from a unix socket with `stomp(options)`; resolves to
  * { send(lines), stop(), log() }.
  */
-async function startSyslogNg(stompOptions) {
+async function startSyslogNg(
+  stompOptions,
+  { login = args.login, passcode = args.passcode, stderr = false } = {},
+) {
   const dir = await mkdtemp(join(tmpdir(), 'stompede-syslog-ng-'));
   const sock = join(dir, 'in.sock');
-  const auth =
-    args.login === undefined ? '' : ` username(${str(args.login)}) password(${str(args.passcode)})`;
+  const auth = login === undefined ? '' : ` username(${str(login)}) password(${str(passcode)})`;
   const conf = `@version: 3.38
 options { stats_freq(0); time_reopen(1); mark_freq(0); };
 source s_in { unix-stream(${str(sock)} flags(no-parse)); };
@@ -107,6 +116,7 @@ log { source(s_in); destination(d_stomp); };
     SYSLOG_NG,
     [
       '-F',
+      ...(stderr ? ['-e'] : []),
       '--no-caps',
       '-f',
       join(dir, 'syslog-ng.conf'),
@@ -233,6 +243,64 @@ const cases = {
   },
 
   heartbeat: () => ({ unsupported: 'STOMP 1.0 has no heart-beats' }),
+
+  // Wrong passcode: syslog-ng's log reports the refused CONNECT and no line arrives (it keeps the
+  // line and retries); then the right credentials deliver one.
+  async login(track) {
+    const login = args['auth-login'] ?? args.login;
+    const passcode = args['auth-passcode'] ?? args.passcode;
+    if (login === undefined) {
+      return { unsupported: 'no credentials given: the server under test runs without logins' };
+    }
+    const dest = `/queue/syslog-ng-login-${uid()}`;
+    const c = track(await consumer());
+    const sub = await c.subscribe(dest, { receipt: true });
+    const bad = await startSyslogNg(`destination(${str(dest)}) body("\${MSG}")`, {
+      login,
+      passcode: `${passcode}-wrong`,
+      stderr: true,
+    });
+    let refusedLog;
+    try {
+      await bad.send(['refused']);
+      for (let i = 0; i < 60 && !refusedLog; i++) {
+        await sleep(100);
+        refusedLog = /error|refused|fail/i.test(bad.log()) ? bad.log() : undefined;
+      }
+    } finally {
+      await bad.stop();
+    }
+    const leaked = await receiveAll(sub, 0).then(() =>
+      sub.receive({ timeout: 300 }).catch(() => undefined),
+    );
+    assert(leaked === undefined, `a line arrived with a wrong passcode: ${leaked?.text}`);
+    if (!refusedLog) {
+      // Seen against RabbitMQ: no line delivered, but nothing logged either (syslog-ng keeps the
+      // line queued); without a sign of the refusal there is nothing to assert as "reported".
+      return {
+        unsupported:
+          'with the wrong passcode syslog-ng delivered nothing but logged no failed connection ' +
+          'within 6 s (it keeps the line queued silently), so its refusal cannot be observed',
+      };
+    }
+    const sng = track(
+      await startSyslogNg(`destination(${str(dest)}) body("\${MSG}")`, { login, passcode }),
+    );
+    await sng.send(['hello']);
+    const [m] = await receiveAll(sub, 1);
+    assert(
+      m?.text === 'hello',
+      `no line arrived with the right credentials (syslog-ng: ${sng.log()})`,
+    );
+    const line = refusedLog.split('\n').find((l) => /error|refused|fail/i.test(l)) ?? '';
+    return `wrong passcode refused (syslog-ng: ${line.trim().slice(0, 120)}); ${login} delivered a line`;
+  },
+  durable_restart: () => ({
+    unsupported: "syslog-ng's stomp() is a producer: it cannot receive the messages back",
+  }),
+  disconnect: () => ({
+    unsupported: "syslog-ng's stomp() has no way to send DISCONNECT with a receipt",
+  }),
 };
 
 let ok = true;
