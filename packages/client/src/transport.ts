@@ -44,6 +44,43 @@ export type TransportFactory = (
 ) => Promise<Transport>;
 
 /**
+ * Internal (not exported from the entry points): the synchronous write of the built-in
+ * transports. `transport[writeNow](chunks)` queues the chunks for the current batch (everything
+ * written in one tick goes out together) and returns `undefined` when the caller need not wait,
+ * or a promise that settles when the transport's buffer has room again (`drain`); it throws
+ * `ERR_STOMP_CONNECTION_CLOSED` once closed. The client uses it to write without a promise or a
+ * timer per frame; other transports go through {@link Transport.write}.
+ */
+export const writeNow: unique symbol = Symbol('stompede.writeNow');
+
+/** A transport with the internal synchronous write. */
+export interface SyncWritable {
+  [writeNow](chunks: readonly Uint8Array[]): Promise<void> | undefined;
+}
+
+/** Whether `transport` has the internal synchronous write. */
+export function isSyncWritable(transport: object): transport is SyncWritable {
+  return typeof (transport as Partial<SyncWritable>)[writeNow] === 'function';
+}
+
+const nextTick = (globalThis as { process?: { nextTick?: (fn: () => void) => void } }).process
+  ?.nextTick;
+
+/**
+ * Run `fn` once the current tick's synchronous work and promise reactions are done: Node's
+ * `process.nextTick` (after the microtask queue drains, so awaited writes continuing in
+ * microtasks join the batch), else `queueMicrotask` (browsers).
+ */
+export const afterTick: (fn: () => void) => void =
+  typeof nextTick === 'function'
+    ? (fn) => {
+        nextTick(fn);
+      }
+    : (fn) => {
+        queueMicrotask(fn);
+      };
+
+/**
  * A bounded queue of received chunks behind a transport's async iterator (internal, shared by
  * the transports). `push` returns `false` when the consumer is behind and the source should pause;
  * `onDemand` is called when the consumer pulls again.

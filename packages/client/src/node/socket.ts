@@ -1,9 +1,17 @@
 // node:net / node:tls sockets as byte transports. Reads pause the socket while the client is
-// behind; writes cork the batch and wait for `drain` when the socket's buffer is full.
+// behind; writes made in the same tick are corked into one system call (uncorked in
+// process.nextTick), and wait for `drain` when the socket's buffer is full.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ErrorCode, StompConnectionError } from '@stompede/core';
-import { ChunkSource, closedError, type Transport } from '../transport.js';
+import {
+  afterTick,
+  ChunkSource,
+  closedError,
+  type SyncWritable,
+  type Transport,
+  writeNow,
+} from '../transport.js';
 import { abortError, deferred } from '../util.js';
 
 /** Options for {@link connectTcp}. */
@@ -133,8 +141,9 @@ export function socketTransport(socket: net.Socket, readHighWaterMark = 16): Tra
   return new SocketTransport(socket, readHighWaterMark);
 }
 
-class SocketTransport implements Transport {
+class SocketTransport implements Transport, SyncWritable {
   readonly closed: Promise<Error | undefined>;
+  private corked = false;
   private readonly source: ChunkSource;
   private failure: Error | undefined;
   private ending = false;
@@ -173,15 +182,35 @@ class SocketTransport implements Transport {
   }
 
   write(chunks: readonly Uint8Array[]): Promise<void> {
+    try {
+      return this[writeNow](chunks) ?? Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  [writeNow](chunks: readonly Uint8Array[]): Promise<void> | undefined {
     const socket = this.socket;
-    if (this.ending || socket.destroyed || !socket.writable) {
-      return Promise.reject(closedError(this.failure));
+    if (this.ending || socket.destroyed || !socket.writable) throw closedError(this.failure);
+    if (!this.corked) {
+      // Everything written until the end of this tick leaves in one writev.
+      this.corked = true;
+      socket.cork();
+      afterTick(this.uncork);
     }
     let ok = true;
-    if (chunks.length > 1) socket.cork();
     for (const chunk of chunks) ok = socket.write(chunk);
-    if (chunks.length > 1) socket.uncork();
-    if (ok && socket.writableLength < socket.writableHighWaterMark) return Promise.resolve();
+    if (ok && socket.writableLength < socket.writableHighWaterMark) return undefined;
+    return this.drained();
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  private drained(): Promise<void> {
+    const socket = this.socket;
     return new Promise<void>((resolve, reject) => {
       const cleanup = (): void => {
         socket.off('drain', onDrain);

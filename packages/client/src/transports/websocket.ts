@@ -1,9 +1,19 @@
 // W3C WebSocket as a byte transport: browsers pass their global `WebSocket`, Node 20 passes the
-// `ws` package's class. One STOMP write is one WebSocket message: a text message when its bytes
-// are valid UTF-8 (text bodies), a binary message otherwise.
+// `ws` package's class. The frames written in one tick go out as one WebSocket message per run of
+// frames of the same kind (a STOMP-over-WebSocket peer reads a byte stream, so several frames in
+// one message are fine): a text message when the frames' bytes are valid UTF-8 (text bodies), a
+// binary message otherwise. With `ws` a text message is sent from the bytes as they are
+// (`send(bytes, { binary: false })`); browsers need a string, decoded once.
 import { ErrorCode, StompConnectionError, utf8Encode } from '@stompede/core';
 import { concatBytes } from '@stompede/core/internal';
-import { ChunkSource, closedError, type Transport } from '../transport.js';
+import {
+  afterTick,
+  ChunkSource,
+  closedError,
+  type SyncWritable,
+  type Transport,
+  writeNow,
+} from '../transport.js';
 import { abortError, deferred } from '../util.js';
 
 /** The subset of the W3C `WebSocket` this transport uses (matches browsers and `ws`). */
@@ -72,6 +82,29 @@ export const STOMP_SUBPROTOCOLS = Object.freeze({
 
 const OPEN = 1;
 const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8');
+const TEXT = { binary: false } as const;
+
+/** Whether `bytes` are valid UTF-8 (ASCII checked in JS, the rest by a fatal decoder). */
+function isUtf8(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  let i = 0;
+  while (i < n && bytes[i]! < 0x80) i++;
+  if (i === n) return true;
+  try {
+    fatalDecoder.decode(bytes.subarray(i));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `ws`'s send, which takes options: text messages straight from bytes. */
+type WsSend = (
+  data: ArrayBufferView,
+  options: { readonly binary: boolean },
+  callback?: (err?: Error) => void,
+) => void;
 
 /** Open a WebSocket to `url` and wrap it as a {@link Transport}. */
 export function connectWebSocket(
@@ -147,8 +180,15 @@ function eventError(event: unknown): unknown {
   return typeof event === 'object' && event !== null && 'error' in event ? event.error : event;
 }
 
-class WebSocketTransport implements Transport {
+class WebSocketTransport implements Transport, SyncWritable {
   readonly closed: Promise<Error | undefined>;
+  /** Chunks written this tick, not yet sent; all text or all binary (`batchText`). */
+  private batch: Uint8Array[] = [];
+  private batchBytes = 0;
+  private batchText = true;
+  private scheduled = false;
+  /** `ws`'s send with options, or undefined for a browser WebSocket. */
+  private readonly wsSend: WsSend | undefined;
   private readonly source: ChunkSource;
   private failure: Error | undefined;
   private isClosed = false;
@@ -161,6 +201,11 @@ class WebSocketTransport implements Transport {
   ) {
     this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.pollInterval = options.pollInterval ?? 10;
+    // `ws` (recognised by its Node-only terminate()) sends bytes as a text message as they are.
+    this.wsSend =
+      typeof socket.terminate === 'function'
+        ? (socket as unknown as { send: WsSend }).send.bind(socket)
+        : undefined;
     const closed = deferred<Error | undefined>();
     this.closed = closed.promise;
     // `ws` can pause its socket: reading is bounded like TCP. A browser WebSocket cannot be
@@ -222,18 +267,57 @@ class WebSocketTransport implements Transport {
     return this.source[Symbol.asyncIterator]();
   }
 
-  async write(chunks: readonly Uint8Array[]): Promise<void> {
-    const socket = this.socket;
-    if (this.isClosed || socket.readyState !== OPEN) throw closedError(this.failure);
-    const message = concatBytes(chunks);
-    let text: string | undefined;
+  write(chunks: readonly Uint8Array[]): Promise<void> {
     try {
-      text = fatalDecoder.decode(message);
-    } catch {
-      text = undefined;
+      return this[writeNow](chunks) ?? Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    socket.send(text ?? message);
-    while (socket.bufferedAmount > this.highWaterMark) {
+  }
+
+  [writeNow](chunks: readonly Uint8Array[]): Promise<void> | undefined {
+    if (this.isClosed || this.socket.readyState !== OPEN) throw closedError(this.failure);
+    let text = true;
+    for (const chunk of chunks) {
+      if (!isUtf8(chunk)) {
+        text = false;
+        break;
+      }
+    }
+    if (text !== this.batchText && this.batch.length > 0) this.flush();
+    this.batchText = text;
+    for (const chunk of chunks) {
+      this.batch.push(chunk);
+      this.batchBytes += chunk.byteLength;
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      afterTick(this.flushTick);
+    }
+    if (this.socket.bufferedAmount + this.batchBytes <= this.highWaterMark) return undefined;
+    return this.drained();
+  }
+
+  private readonly flushTick = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  /** Send the batch as one message. */
+  private flush(): void {
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    this.batchBytes = 0;
+    if (this.isClosed || this.socket.readyState !== OPEN) return;
+    const message = batch.length === 1 ? batch[0]! : concatBytes(batch);
+    if (!this.batchText) this.socket.send(message);
+    else if (this.wsSend !== undefined) this.wsSend(message, TEXT);
+    else this.socket.send(decoder.decode(message));
+  }
+
+  private async drained(): Promise<void> {
+    while (this.socket.bufferedAmount + this.batchBytes > this.highWaterMark) {
       if (this.closedNow()) throw closedError(this.failure);
       await new Promise((resolve) => setTimeout(resolve, this.pollInterval));
     }
@@ -246,6 +330,7 @@ class WebSocketTransport implements Transport {
   async close(): Promise<void> {
     if (!this.isClosed) {
       this.socket.resume?.(); // the closing handshake needs reading
+      this.flush();
       this.socket.close(1000);
     }
     await this.closed;
