@@ -35,7 +35,7 @@ import {
 import { AsyncQueue } from './queue.js';
 import { type MessageHandler, Subscription, type SubscriptionOwner } from './subscription.js';
 import { Transaction, type TransactionOwner } from './transaction.js';
-import type { Transport, TransportFactory } from './transport.js';
+import { isSyncWritable, type Transport, type TransportFactory, writeNow } from './transport.js';
 import {
   abortError,
   type Deferred,
@@ -167,10 +167,54 @@ class Link {
     } catch (err) {
       return Promise.reject(toError(err));
     }
+    return this.writeChunks(chunks, what, wait) ?? Promise.resolve();
+  }
+
+  /**
+   * Like {@link write}, but returns `undefined` when the frame was written at once (nothing
+   * queued before it and the transport took it without asking to wait): no promise, no timer.
+   */
+  writeNow(frame: Frame, what: string, wait: WaitOptions): Promise<void> | undefined {
+    let chunks: Uint8Array[];
+    try {
+      chunks = encodeFrame(frame, { version: this.version });
+    } catch (err) {
+      return Promise.reject(toError(err));
+    }
     return this.writeChunks(chunks, what, wait);
   }
 
-  writeChunks(chunks: Uint8Array[], what: string, wait: WaitOptions): Promise<void> {
+  writeChunks(chunks: Uint8Array[], what: string, wait: WaitOptions): Promise<void> | undefined {
+    const transport = this.transport;
+    if (
+      this.writing === 0 &&
+      !this.dead &&
+      wait.signal?.aborted !== true &&
+      isSyncWritable(transport)
+    ) {
+      // Nothing queued: straight to the transport. A timeout or signal only applies while the
+      // transport makes us wait for `drain`; the frame itself is already written.
+      this.lastWrite = Date.now();
+      let pending: Promise<void> | undefined;
+      try {
+        pending = transport[writeNow](chunks);
+      } catch (err) {
+        return Promise.reject(mapWriteError(err));
+      }
+      if (pending === undefined) return undefined;
+      this.writing++;
+      const settled = (): void => {
+        this.writing--;
+      };
+      this.#chain = pending.then(settled, settled);
+      return waitFor(
+        pending.catch((err: unknown) => {
+          throw mapWriteError(err);
+        }),
+        what,
+        wait,
+      );
+    }
     this.writing++;
     let cancelled = false;
     const result = this.#chain.then(() => {
@@ -184,9 +228,7 @@ class Link {
     };
     this.#chain = result.then(settled, settled);
     const mapped = result.catch((err: unknown) => {
-      throw err instanceof StompError
-        ? err
-        : new StompConnectionError(ErrorCode.CONNECTION_LOST, 'write failed', { cause: err });
+      throw mapWriteError(err);
     });
     return waitFor(mapped, what, wait, () => {
       cancelled = true;
@@ -200,7 +242,7 @@ class Link {
         if (this.dead) return;
         const idle = Date.now() - this.lastWrite;
         if (idle >= send && this.writing === 0) {
-          void this.writeChunks([HEARTBEAT_BYTES], 'heart-beat', {}).catch(() => undefined);
+          void this.writeChunks([HEARTBEAT_BYTES], 'heart-beat', {})?.catch(() => undefined);
         }
         this.#sendTimer = setTimeout(tick, Math.max(1, send - (Date.now() - this.lastWrite)));
       };
@@ -231,6 +273,12 @@ class Link {
     clearTimeout(this.#receiveTimer);
     this.transport.destroy(error);
   }
+}
+
+function mapWriteError(err: unknown): StompError {
+  return err instanceof StompError
+    ? err
+    : new StompConnectionError(ErrorCode.CONNECTION_LOST, 'write failed', { cause: err });
 }
 
 function lostError(cause?: unknown): StompConnectionError {
@@ -307,6 +355,8 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
   #closing: Promise<void> | undefined;
   #ids = 0;
   #queuedBytes = 0;
+  /** Operations waiting for the session to be usable: later ones take no fast path past them. */
+  #waiting = 0;
 
   /** @internal Use `connect()`. */
   constructor(options: ConnectOptions, defaultTransport: DefaultTransport) {
@@ -721,6 +771,27 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
 
   // ---- operations ---------------------------------------------------------------------------
 
+  /** The current link if the session is usable now, nobody waiting for it before us. */
+  #readyLink(): Link | undefined {
+    const link = this.#link;
+    return this.#waiting === 0 &&
+      this.#state === ClientState.CONNECTED &&
+      link?.connected === true &&
+      !link.dead
+      ? link
+      : undefined;
+  }
+
+  /** {@link #readyLink}, or wait for the session like {@link #whenReady}. */
+  async #ready2(options: WaitOptions): Promise<Link> {
+    this.#waiting++;
+    try {
+      return await this.#whenReady(options);
+    } finally {
+      this.#waiting--;
+    }
+  }
+
   /** The current link once the session is usable (waiting per `whileDisconnected`). */
   async #whenReady(options: WaitOptions): Promise<Link> {
     for (;;) {
@@ -746,7 +817,40 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
    * RECEIPT when asked. `options.timeout` bounds the whole operation (default: `writeTimeout`
    * for the write, `receiptTimeout` for the receipt).
    */
-  async #perform(
+  #perform(
+    link: Link,
+    options: OperationOptions,
+    what: string,
+    build: (receipt: string | undefined) => Frame,
+    onWritten?: () => void,
+  ): Promise<void> {
+    if (
+      options.receipt !== true &&
+      options.signal === undefined &&
+      !link.dead &&
+      this.#link === link &&
+      this.#session.state === SessionState.CONNECTED
+    ) {
+      // The fast path: no receipt to wait for, no signal; the frame is written at once when
+      // nothing is queued on the link (no promise, no timer), else queued like any other.
+      let pending: Promise<void> | undefined;
+      try {
+        pending = link.writeNow(build(undefined), what, {
+          timeout: options.timeout ?? this.options.writeTimeout,
+        });
+      } catch (err) {
+        return Promise.reject(toError(err));
+      }
+      if (pending === undefined) {
+        onWritten?.();
+        return Promise.resolve();
+      }
+      return onWritten === undefined ? pending : pending.finally(onWritten);
+    }
+    return this.#performSlow(link, options, what, build, onWritten);
+  }
+
+  async #performSlow(
     link: Link,
     options: OperationOptions,
     what: string,
@@ -811,7 +915,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
    * });
    * ```
    */
-  async send(
+  send(
     destination: string,
     body: BodyInit,
     options: SendOptions = {},
@@ -819,12 +923,53 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
   ): Promise<void> {
     const size = typeof body === 'string' ? body.length : body.byteLength;
     if (this.#queuedBytes > 0 && this.#queuedBytes + size > this.options.sendBufferLimit) {
-      throw new StompError(
-        ErrorCode.LIMIT_EXCEEDED,
-        `send to ${destination}: ${String(this.#queuedBytes)} bytes are already queued ` +
-          `(sendBufferLimit ${String(this.options.sendBufferLimit)}); await earlier sends`,
+      return Promise.reject(
+        new StompError(
+          ErrorCode.LIMIT_EXCEEDED,
+          `send to ${destination}: ${String(this.#queuedBytes)} bytes are already queued ` +
+            `(sendBufferLimit ${String(this.options.sendBufferLimit)}); await earlier sends`,
+        ),
       );
     }
+    let link: Link | undefined;
+    if (tx === undefined) {
+      link = this.#readyLink();
+    } else {
+      try {
+        link = this.#txLink(tx);
+      } catch (err) {
+        return Promise.reject(toError(err));
+      }
+    }
+    if (link === undefined) return this.#sendLater(destination, body, options, size);
+    return this.#sendOn(link, destination, body, options, tx, size);
+  }
+
+  async #sendLater(
+    destination: string,
+    body: BodyInit,
+    options: SendOptions,
+    size: number,
+  ): Promise<void> {
+    this.#queuedBytes += size;
+    let link: Link;
+    try {
+      link = await this.#ready2(options);
+    } finally {
+      this.#queuedBytes -= size;
+    }
+    await this.#sendOn(link, destination, body, options, undefined, size);
+  }
+
+  /** Write the SEND on `link`; its body counts as queued until written. */
+  #sendOn(
+    link: Link,
+    destination: string,
+    body: BodyInit,
+    options: SendOptions,
+    tx: Transaction | undefined,
+    size: number,
+  ): Promise<void> {
     this.#queuedBytes += size;
     let queued = true;
     const release = (): void => {
@@ -832,30 +977,29 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
       queued = false;
       this.#queuedBytes -= size;
     };
-    try {
-      const link = tx === undefined ? await this.#whenReady(options) : this.#txLink(tx);
-      const contentType =
-        options.contentType ?? (typeof body === 'string' ? 'text/plain;charset=utf-8' : undefined);
-      await this.#perform(
-        link,
-        options,
-        `SEND to ${destination}`,
-        (receipt) =>
-          this.#session.send({
-            destination,
-            body,
-            ...(hasHeader(options.headers, 'content-type') || contentType === undefined
-              ? {}
-              : { contentType }),
-            ...(tx === undefined ? {} : { transaction: tx.id }),
-            ...(receipt === undefined ? {} : { receipt }),
-            ...(options.headers === undefined ? {} : { headers: options.headers }),
-          }),
-        release,
-      );
-    } finally {
-      release();
-    }
+    const contentType =
+      options.contentType ?? (typeof body === 'string' ? 'text/plain;charset=utf-8' : undefined);
+    const headers = options.headers;
+    const done = this.#perform(
+      link,
+      options,
+      `SEND to ${destination}`,
+      (receipt) =>
+        this.#session.send({
+          destination,
+          body,
+          ...(contentType === undefined || hasHeader(headers, 'content-type')
+            ? {}
+            : { contentType }),
+          ...(tx === undefined ? {} : { transaction: tx.id }),
+          ...(receipt === undefined ? {} : { receipt }),
+          ...(headers === undefined ? {} : { headers }),
+        }),
+      release,
+    );
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- release() may have run
+    if (!queued) return done;
+    return done.finally(release);
   }
 
   /**
@@ -894,7 +1038,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
       extra.push(['activemq.prefetchSize', String(options.prefetch)]);
     }
     const headers: [string, string][] = [...headerPairs(options.headers), ...extra];
-    const link = await this.#whenReady(options);
+    const link = this.#readyLink() ?? (await this.#ready2(options));
     let sub: Subscription | undefined;
     try {
       await this.#perform(link, options, `SUBSCRIBE to ${destination}`, (receipt) => {
@@ -946,24 +1090,28 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
   }
 
   /** @internal Called by {@link Message.ack} and {@link Message.nack}. */
-  async acknowledge(command: 'ACK' | 'NACK', message: Message, options: AckOptions): Promise<void> {
+  acknowledge(command: 'ACK' | 'NACK', message: Message, options: AckOptions): Promise<void> {
     const link = this.#link;
     if (link?.generation !== message.generation || !link.connected || link.dead) {
-      throw new StompConnectionError(
-        ErrorCode.STALE_MESSAGE,
-        `cannot ${command} message ${message.messageId}: it came over an earlier connection ` +
-          '(the broker redelivers unacknowledged messages)',
-        { frame: message.frame },
+      return Promise.reject(
+        new StompConnectionError(
+          ErrorCode.STALE_MESSAGE,
+          `cannot ${command} message ${message.messageId}: it came over an earlier connection ` +
+            '(the broker redelivers unacknowledged messages)',
+          { frame: message.frame },
+        ),
       );
     }
     if (command === 'NACK' && link.version === '1.0') {
-      throw new StompError(ErrorCode.UNSUPPORTED_VERSION, 'NACK does not exist in STOMP 1.0', {
-        frame: message.frame,
-      });
+      return Promise.reject(
+        new StompError(ErrorCode.UNSUPPORTED_VERSION, 'NACK does not exist in STOMP 1.0', {
+          frame: message.frame,
+        }),
+      );
     }
     const transaction =
       typeof options.transaction === 'string' ? options.transaction : options.transaction?.id;
-    await this.#perform(link, options, `${command} ${message.messageId}`, (receipt) => {
+    return this.#perform(link, options, `${command} ${message.messageId}`, (receipt) => {
       const frameOptions = {
         ...(transaction === undefined ? {} : { transaction }),
         ...(receipt === undefined ? {} : { receipt }),
@@ -985,7 +1133,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
    * ```
    */
   async begin(options: OperationOptions & { readonly id?: string } = {}): Promise<Transaction> {
-    const link = await this.#whenReady(options);
+    const link = this.#readyLink() ?? (await this.#ready2(options));
     let tx: Transaction | undefined;
     try {
       await this.#perform(link, options, 'BEGIN', (receipt) => {
