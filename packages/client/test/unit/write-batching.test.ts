@@ -1,0 +1,244 @@
+// Write batching: frames written in one tick leave in one system call (TCP) or one WebSocket
+// message per run of text or binary frames, in order, and backpressure still holds. Pure: the
+// sockets are in-memory stand-ins (a stream Duplex for net.Socket, a fake W3C WebSocket).
+import assert from 'node:assert/strict';
+import type * as net from 'node:net';
+import { Duplex } from 'node:stream';
+import { describe, it } from 'node:test';
+import {
+  type Client,
+  connect,
+  socketTransport,
+  type Transport,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from '@stompede/client/node';
+import { flush } from './helpers.js';
+
+const latin1 = (chunks: readonly Uint8Array[]): string =>
+  chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString('latin1')).join('');
+
+/** A Duplex standing in for a net.Socket: records each writev batch; `hold` delays completion. */
+class WireStub extends Duplex {
+  readonly batches: string[] = [];
+  held: (() => void)[] = [];
+  hold = false;
+  /** Answer CONNECT with CONNECTED (for a client on top). */
+  broker = false;
+
+  constructor(highWaterMark = 16 * 1024) {
+    super({ writableHighWaterMark: highWaterMark });
+  }
+
+  override _read(): void {
+    // data is pushed by reply()
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    this.record(
+      chunks.map((c) => c.chunk),
+      callback,
+    );
+  }
+
+  override _write(chunk: Buffer, _enc: string, callback: (error?: Error | null) => void): void {
+    this.record([chunk], callback);
+  }
+
+  private record(chunks: Buffer[], callback: () => void): void {
+    const text = latin1(chunks);
+    this.batches.push(text);
+    if (this.broker && text.startsWith('CONNECT')) {
+      this.push(Buffer.from('CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0', 'latin1'));
+    }
+    if (this.hold) this.held.push(callback);
+    else callback();
+  }
+
+  release(): void {
+    const held = this.held;
+    this.held = [];
+    for (const cb of held) cb();
+  }
+}
+
+const bytes = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
+
+async function clientOver(wire: WireStub): Promise<Client> {
+  wire.broker = true;
+  return connect({
+    url: 'tcp://broker:61613',
+    heartBeat: [0, 0],
+    transport: () => Promise.resolve(socketTransport(wire as unknown as net.Socket)),
+  });
+}
+
+describe('TCP write batching', () => {
+  it('writes made in one tick leave in one writev, in order', async () => {
+    const wire = new WireStub();
+    const transport: Transport = socketTransport(wire as unknown as net.Socket);
+    const writes = [
+      transport.write([bytes('A\n\n\0')]),
+      transport.write([bytes('B\n\n'), bytes('body'), bytes('\0')]),
+      transport.write([bytes('C\n\n\0')]),
+    ];
+    assert.deepEqual(wire.batches, [], 'nothing leaves before the end of the tick');
+    await Promise.all(writes);
+    await flush();
+    assert.deepEqual(wire.batches, ['A\n\n\0B\n\nbody\0C\n\n\0']);
+    transport.destroy();
+  });
+
+  it('a write beyond the high-water mark waits for drain (backpressure is kept)', async () => {
+    const wire = new WireStub(8);
+    wire.hold = true;
+    const transport = socketTransport(wire as unknown as net.Socket);
+    let done = false;
+    const write = transport.write([bytes('SEND\n\n0123456789\0')]).then(() => {
+      done = true;
+    });
+    await flush();
+    assert.equal(wire.batches.length, 1);
+    assert.equal(done, false, 'waits while the socket holds more than its high-water mark');
+    wire.release();
+    await write;
+    assert.equal(done, true);
+    transport.destroy();
+  });
+
+  it('sends and acks of one tick go out together; a send with a receipt keeps its place', async () => {
+    const wire = new WireStub();
+    const client = await clientOver(wire);
+    await flush();
+    wire.batches.length = 0;
+    const sends = [
+      client.send('/queue/a', 'one'),
+      client.send('/queue/a', 'two', { receipt: true }),
+      client.send('/queue/a', 'three'),
+      client.send('/queue/a', Uint8Array.of(0, 1, 2)),
+    ];
+    await Promise.all([sends[0], sends[2], sends[3]]);
+    await flush();
+    const bodies = wire.batches
+      .join('')
+      .split('\0')
+      .filter((f) => f.includes('SEND'))
+      .map((f) => f.split('\n\n')[1]);
+    assert.deepEqual(bodies.slice(0, 2), ['one', 'two']);
+    assert.equal(bodies[2], 'three');
+    assert.equal(wire.batches.join('').split('SEND\n').length - 1, 4);
+    assert.ok(wire.batches.length <= 2, `${String(wire.batches.length)} writes for 4 frames`);
+    client.destroy();
+    await assert.rejects(sends[1]!, { code: 'ERR_STOMP_CONNECTION_CLOSED' });
+  });
+
+  it('sends wait for drain while the socket is full, and all arrive in order', async () => {
+    const wire = new WireStub(64);
+    const client = await clientOver(wire);
+    await flush();
+    wire.batches.length = 0;
+    wire.hold = true;
+    let settled = 0;
+    const sends = Array.from({ length: 10 }, (_, i) =>
+      client.send('/queue/a', `message ${String(i)} `.padEnd(40, '.')).then(() => {
+        settled++;
+      }),
+    );
+    await flush();
+    assert.ok(settled < 10, 'some sends wait for drain');
+    while (settled < 10) {
+      wire.release();
+      await flush();
+    }
+    await Promise.all(sends);
+    const bodies = wire.batches
+      .join('')
+      .split('\0')
+      .filter((f) => f.includes('SEND'))
+      .map((f) => f.split('\n\n')[1]?.split(' ')[1]);
+    assert.deepEqual(
+      bodies,
+      Array.from({ length: 10 }, (_, i) => String(i)),
+    );
+    wire.hold = false;
+    client.destroy();
+  });
+});
+
+/** A W3C WebSocket stand-in; with `ws` true it has terminate() and send(data, options). */
+function fakeWebSocket(ws: boolean): {
+  Ctor: WebSocketConstructor;
+  sent: { data: unknown; binary: boolean }[];
+} {
+  const sent: { data: unknown; binary: boolean }[] = [];
+  class Fake implements WebSocketLike {
+    binaryType = 'blob';
+    readyState = 0;
+    bufferedAmount = 0;
+    protocol = 'v12.stomp';
+    onopen: ((event: unknown) => void) | null = null;
+    onmessage: ((event: { readonly data: unknown }) => void) | null = null;
+    onerror: ((event: unknown) => void) | null = null;
+    onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null = null;
+    declare terminate?: () => void;
+    constructor() {
+      if (ws) {
+        this.terminate = () => {
+          this.close();
+        };
+      }
+      setImmediate(() => {
+        this.readyState = 1;
+        this.onopen?.({});
+      });
+    }
+    send(data: string | ArrayBuffer | ArrayBufferView, options?: { binary?: boolean }): void {
+      const binary = typeof data === 'string' ? false : (options?.binary ?? true);
+      sent.push({ data, binary });
+      const text =
+        typeof data === 'string' ? data : Buffer.from(data as Uint8Array).toString('latin1');
+      if (text.startsWith('CONNECT')) {
+        setImmediate(() => {
+          this.onmessage?.({ data: 'CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0' });
+        });
+      }
+    }
+    close(): void {
+      if (this.readyState === 3) return;
+      this.readyState = 3;
+      setImmediate(() => this.onclose?.({ code: 1000, reason: '' }));
+    }
+  }
+  return { Ctor: Fake, sent };
+}
+
+const asText = (data: unknown): string =>
+  typeof data === 'string' ? data : Buffer.from(data as Uint8Array).toString('latin1');
+
+describe('WebSocket write batching', () => {
+  for (const ws of [true, false]) {
+    it(`[WebSocket] one message per run of text or binary frames in a tick (${ws ? 'ws' : 'browser'})`, async () => {
+      const { Ctor, sent } = fakeWebSocket(ws);
+      const client = await connect('ws://broker/ws', { WebSocket: Ctor, heartBeat: [0, 0] });
+      sent.length = 0;
+      await Promise.all([
+        client.send('/q', 'one'),
+        client.send('/q', 'two'),
+        client.send('/q', Uint8Array.of(0xff, 0xfe)),
+        client.send('/q', 'three'),
+      ]);
+      await flush();
+      assert.deepEqual(
+        sent.map((m) => m.binary),
+        [false, true, false],
+      );
+      const texts = sent.map((m) => asText(m.data));
+      assert.equal(texts[0]!.split('\0').filter((f) => f.includes('SEND')).length, 2);
+      assert.ok(texts[0]!.includes('\n\none\0') && texts[0]!.includes('\n\ntwo\0'));
+      assert.ok(texts[2]!.includes('\n\nthree\0'));
+      if (ws) assert.ok(sent[0]!.data instanceof Uint8Array, 'ws gets text as bytes');
+      else assert.equal(typeof sent[0]!.data, 'string', 'browsers get text as a string');
+      client.destroy();
+    });
+  }
+});
