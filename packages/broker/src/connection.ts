@@ -305,10 +305,7 @@ export class Connection {
 
   private process(frame: Frame): MaybePromise<void> {
     const command = frame.command;
-    if (this.state === ConnectionState.NEW) {
-      handleConnect(this, frame);
-      return;
-    }
+    if (this.state === ConnectionState.NEW) return handleConnect(this, frame);
     if (command === 'CONNECT' || command === 'STOMP') {
       throw new StompProtocolError(
         ErrorCode.UNEXPECTED_FRAME,

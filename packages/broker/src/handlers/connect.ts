@@ -6,10 +6,11 @@ import {
   interpretConnect,
   unsupportedVersionFrame,
 } from '@stompede/core';
+import type { MaybePromise } from '../engine.js';
 import type { Connection } from '../connection.js';
 
 /** The first frame of a session: it must be CONNECT or STOMP. */
-export function handleConnect(conn: Connection, frame: Frame): void {
+export function handleConnect(conn: Connection, frame: Frame): MaybePromise<void> {
   const request = interpretConnect(frame, { supported: conn.options.versions });
   if (request.version === undefined) {
     // [1.1/1.2 Protocol Negotiation] no common version: ERROR listing ours, then close.
@@ -30,8 +31,9 @@ export function handleConnect(conn: Connection, frame: Frame): void {
   }
   const version = request.version;
   // Authentication (login/passcode, anonymous access): accepts now, or once the password is
-  // checked (that promise never rejects: failures are answered with an ERROR).
-  void conn.options.security.authenticate(conn, frame, vhost, () => {
+  // checked (that promise never rejects: failures are answered with an ERROR). Returning it makes
+  // the connection hold the frames a client pipelined after CONNECT until the login is decided.
+  return conn.options.security.authenticate(conn, frame, vhost, () => {
     conn.accept(version, vhost, request.headers['client-id'] ?? '', request.heartBeat);
   });
 }

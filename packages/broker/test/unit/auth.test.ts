@@ -34,6 +34,45 @@ describe('authentication', () => {
     p.close();
   });
 
+  test('[Authentication] frames pipelined after CONNECT wait for the password check', async () => {
+    // stomp.py, stompit and our CLI write CONNECT, SUBSCRIBE and SEND back to back; the password
+    // check is asynchronous (scrypt), so those frames must be held, not refused.
+    const p = pair(broker);
+    p.send('CONNECT', {
+      'accept-version': '1.2',
+      host: '/',
+      login: 'alice',
+      passcode: 'wonderland',
+    });
+    p.send('SUBSCRIBE', { id: '0', destination: '/queue/pipelined' });
+    p.send('SEND', { destination: '/queue/pipelined', receipt: 'r1' }, 'early');
+    await p.next('CONNECTED');
+    const message = await p.next('MESSAGE');
+    assert.equal(message.text, 'early');
+    p.close();
+  });
+
+  test('[Authentication] frames pipelined after a failed CONNECT are not processed', async () => {
+    const p = pair(broker);
+    p.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'alice', passcode: 'nope' });
+    p.send('SEND', { destination: '/queue/never', receipt: 'r2' }, 'must not arrive');
+    const error = await p.next('ERROR');
+    assert.match(error.header('message') ?? '', /authentication failed/);
+    await p.ended;
+    broker.options.security.throttle.success('local');
+    const q = await connected(broker, {
+      'accept-version': '1.2',
+      host: '/',
+      login: 'alice',
+      passcode: 'wonderland',
+    });
+    // FIFO: had the refused session's SEND been enqueued, it would arrive before the marker.
+    q.send('SEND', { destination: '/queue/never' }, 'marker');
+    q.send('SUBSCRIBE', { id: '0', destination: '/queue/never' });
+    assert.equal((await q.next('MESSAGE')).text, 'marker');
+    q.close();
+  });
+
   test('[Authentication] wrong passcode and unknown user get the same ERROR', async () => {
     const answers: string[] = [];
     for (const [login, passcode] of [
