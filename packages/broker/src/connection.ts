@@ -68,6 +68,10 @@ export interface ConnectionInfo {
 }
 
 /** Smallest and largest output buffer allocated for a tick. */
+// Every frame ends with NUL and then LF, as RabbitMQ and ActiveMQ send them. The spec allows EOLs
+// after the NUL; php-stomp and stomper's stream parser need this one (interop/MATRIX.md).
+const FRAME_TRAILER = Uint8Array.of(10);
+
 const OUT_MIN = 1024;
 const OUT_MAX = 64 * 1024;
 /** Pending output bytes that are handed to the stream at once rather than at the end of the tick. */
@@ -436,6 +440,7 @@ export class Connection {
     }
     this.metrics.framesOut++;
     for (const chunk of chunks) this.write(chunk);
+    this.write(FRAME_TRAILER);
   }
 
   /** Write encoded MESSAGE frame chunks. */
@@ -443,6 +448,7 @@ export class Connection {
     this.metrics.framesOut++;
     this.metrics.messagesDelivered++;
     for (const chunk of chunks) this.write(chunk);
+    this.write(FRAME_TRAILER);
   }
 
   /**
@@ -474,7 +480,7 @@ export class Connection {
       DELIVERY_COUNT.length +
       17 +
       shared.length +
-      (copy ? body.length + 1 : 0);
+      (copy ? body.length + 2 : 0);
     const out = this.room(need);
     let off = putBytes(out, this.outEnd, prefix);
     off = putBytes(out, off, MESSAGE_ID);
@@ -499,12 +505,15 @@ export class Connection {
       out.set(body, off);
       off += body.length;
       out[off++] = 0;
+      out[off++] = 10;
       this.outEnd = off;
     } else {
       this.outEnd = off;
       this.flushOut();
       this.streamWrite(body);
-      this.room(1)[this.outEnd++] = 0;
+      const end = this.room(2);
+      end[this.outEnd++] = 0;
+      end[this.outEnd++] = 10;
     }
     if (this.outEnd - this.outStart >= FLUSH_AT) this.flushOut();
   }
