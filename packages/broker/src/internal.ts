@@ -7,6 +7,7 @@ export { TopicPattern, parseDestination, isWildcard, DestinationKind } from './d
 export { encodeDelivery, sharedBytes } from './encode.js';
 export { Fifo } from './fifo.js';
 export { WebSocketDuplex } from './listen/ws.js';
+export { originAllowed, originPolicy } from './listen/origin.js';
 export { resolveOptions } from './options.js';
 export type { ResolvedOptions } from './options.js';
 export { LoginThrottle } from './security/throttle.js';

@@ -60,8 +60,9 @@ export function originPolicy(
 
 /**
  * Whether an upgrade with these `Origin` and `Host` headers is accepted: no `Origin` (not a
- * browser), an origin listed (or `*`), or a same-host origin (its host and port equal `Host`;
- * on a loopback listener only for loopback names, so a DNS-rebound page is refused).
+ * browser), an origin listed (or `*`), on a loopback listener any loopback origin (any port),
+ * or a same-host origin (its host and port equal `Host`; on a loopback listener only for
+ * loopback names, so a DNS-rebound page is refused).
  */
 export function originAllowed(
   policy: OriginPolicy,
@@ -78,6 +79,9 @@ export function originAllowed(
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
   if (policy.origins.has(url.origin)) return true;
+  // A loopback listener serves this machine only: a page on any loopback origin (a dev server on
+  // another port, say) is this machine's, while a page from a real site still is refused.
+  if (policy.loopback && isLoopback(url.hostname)) return true;
   if (host === undefined || host === '') return false;
   let requested: URL;
   try {

@@ -12,6 +12,7 @@ import {
   hashPassword,
 } from '@stompede/broker';
 import { WebSocket } from 'ws';
+import { originAllowed, originPolicy } from '@stompede/broker/internal';
 import { Peer } from '../helper.js';
 
 const FAST = { N: 1024, r: 8, p: 1 };
@@ -85,10 +86,25 @@ describe('WebSocket Origin check', () => {
       }),
       true,
     );
+    // A loopback listener serves this machine: a page on another loopback port (a dev server) is
+    // accepted, a page from a real site is not.
+    assert.equal(await accepted(ws, { origin: `http://127.0.0.1:${String(ws.port + 1)}` }), true);
+    assert.equal(await accepted(ws, { origin: 'http://localhost:5173' }), true);
     assert.equal(await accepted(ws, { origin: 'https://evil.example' }), false);
-    assert.equal(await accepted(ws, { origin: `http://127.0.0.1:${String(ws.port + 1)}` }), false);
     assert.equal(await accepted(ws, { origin: 'null' }), false);
-    assert.equal(broker.errorCounts.refusedByCode.get('ERR_STOMP_FORBIDDEN'), 3);
+    assert.equal(broker.errorCounts.refusedByCode.get('ERR_STOMP_FORBIDDEN'), 2);
+  });
+
+  test('[WebSocket Origin] default off loopback: only same-host origins (checked without a socket)', () => {
+    const policy = originPolicy(undefined, '0.0.0.0');
+    assert.equal(originAllowed(policy, 'https://mq.example:15674', 'mq.example:15674'), true);
+    assert.equal(originAllowed(policy, 'http://127.0.0.1:5173', 'mq.example:15674'), false);
+    assert.equal(originAllowed(policy, 'https://evil.example', 'mq.example:15674'), false);
+    assert.equal(
+      originAllowed(policy, undefined, 'mq.example:15674'),
+      true,
+      'no Origin: not a browser',
+    );
   });
 
   test('[WebSocket Origin] default on loopback: a DNS-rebound page (same host, not a loopback name) is refused', async () => {
