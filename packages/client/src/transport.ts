@@ -2,7 +2,6 @@
 // connection by an injected factory. TCP/TLS live in `@stompede/client/node`, WebSocket in
 // `./transports/websocket.ts`; tests inject in-memory transports.
 import { type BrokerAddress, ErrorCode, StompConnectionError } from '@stompede/core';
-import { deferred, type Deferred } from './util.js';
 
 /**
  * A bidirectional byte stream to one broker.
@@ -87,8 +86,10 @@ export const afterTick: (fn: () => void) => void =
  */
 export class ChunkSource implements AsyncIterable<Uint8Array> {
   private readonly chunks: Uint8Array[] = [];
-  private waiter: Deferred<undefined> | undefined;
+  private waiter: ((result: IteratorResult<Uint8Array>) => void) | undefined;
+  private failer: ((error: Error) => void) | undefined;
   private ended = false;
+  private finished = false;
   private failure: Error | undefined;
   private iterated = false;
   private queuedBytes = 0;
@@ -106,9 +107,15 @@ export class ChunkSource implements AsyncIterable<Uint8Array> {
   /** Queue a received chunk; `false` means pause the source until {@link onDemand} is called. */
   push(chunk: Uint8Array): boolean {
     if (this.ended) return false;
+    const waiter = this.waiter;
+    if (waiter !== undefined && this.chunks.length === 0) {
+      // Someone is pulling: hand the chunk over directly.
+      this.waiter = this.failer = undefined;
+      waiter({ value: chunk, done: false });
+      return true;
+    }
     this.chunks.push(chunk);
     this.queuedBytes += chunk.byteLength;
-    this.wake();
     return this.chunks.length < this.highWaterMark;
   }
 
@@ -117,36 +124,61 @@ export class ChunkSource implements AsyncIterable<Uint8Array> {
     if (this.ended) return;
     this.ended = true;
     this.failure = error;
-    this.wake();
-  }
-
-  private wake(): void {
     const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.resolve(undefined);
+    const failer = this.failer;
+    this.waiter = this.failer = undefined;
+    if (waiter === undefined || failer === undefined) return;
+    this.finished = true;
+    if (error !== undefined) failer(error);
+    else waiter({ value: undefined, done: true });
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  /** The next chunk (iterator protocol; one pull at a time, as `for await` does). */
+  private next(): Promise<IteratorResult<Uint8Array>> {
+    const chunk = this.chunks.shift();
+    if (chunk !== undefined) {
+      this.queuedBytes -= chunk.byteLength;
+      if (this.chunks.length === 0) this.onDemand();
+      return Promise.resolve({ value: chunk, done: false });
+    }
+    if (this.ended || this.finished) {
+      const failure = this.finished ? undefined : this.failure;
+      this.finished = true;
+      return failure === undefined
+        ? Promise.resolve({ value: undefined, done: true })
+        : Promise.reject(failure);
+    }
+    this.onDemand();
+    return new Promise<IteratorResult<Uint8Array>>((resolve, reject) => {
+      this.waiter = resolve;
+      this.failer = reject;
+    });
+  }
+
+  /** Stop iterating (`break` out of `for await`): later chunks are dropped. */
+  private stop(): Promise<IteratorResult<Uint8Array>> {
+    this.finished = true;
+    this.ended = true;
+    this.chunks.length = 0;
+    this.queuedBytes = 0;
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     if (this.iterated) {
-      throw new StompConnectionError(ErrorCode.INVALID_STATE, 'a transport is iterated only once');
+      const error = new StompConnectionError(
+        ErrorCode.INVALID_STATE,
+        'a transport is iterated only once',
+      );
+      return {
+        next: () => Promise.reject(error),
+      };
     }
     this.iterated = true;
-    for (;;) {
-      const chunk = this.chunks.shift();
-      if (chunk !== undefined) {
-        this.queuedBytes -= chunk.byteLength;
-        if (this.chunks.length === 0) this.onDemand();
-        yield chunk;
-        continue;
-      }
-      if (this.ended) {
-        if (this.failure !== undefined) throw this.failure;
-        return;
-      }
-      this.onDemand();
-      this.waiter = deferred();
-      await this.waiter.promise;
-    }
+    return {
+      next: () => this.next(),
+      return: () => this.stop(),
+    };
   }
 }
 

@@ -85,14 +85,25 @@ const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
 const decoder = new TextDecoder('utf-8');
 const TEXT = { binary: false } as const;
 
-/** Whether `bytes` are valid UTF-8 (ASCII checked in JS, the rest by a fatal decoder). */
+/**
+ * Node's native `isUtf8` (node:buffer), reached without importing a Node module so that this file
+ * stays browser-safe (`process.getBuiltinModule`, Node 20.16+); undefined elsewhere.
+ */
+const nativeIsUtf8 = (() => {
+  const get = (
+    globalThis as {
+      process?: { getBuiltinModule?: (id: string) => { isUtf8?: unknown } | undefined };
+    }
+  ).process?.getBuiltinModule;
+  const fn = typeof get === 'function' ? get('node:buffer')?.isUtf8 : undefined;
+  return typeof fn === 'function' ? (fn as (bytes: Uint8Array) => boolean) : undefined;
+})();
+
+/** Whether `bytes` are valid UTF-8 (natively on Node, else with a fatal decoder). */
 function isUtf8(bytes: Uint8Array): boolean {
-  const n = bytes.length;
-  let i = 0;
-  while (i < n && bytes[i]! < 0x80) i++;
-  if (i === n) return true;
+  if (nativeIsUtf8 !== undefined) return nativeIsUtf8(bytes);
   try {
-    fatalDecoder.decode(bytes.subarray(i));
+    fatalDecoder.decode(bytes);
     return true;
   } catch {
     return false;
@@ -139,7 +150,9 @@ export function connectWebSocket(
       }),
     );
   }
-  socket.binaryType = 'arraybuffer';
+  // `ws` (recognised by its Node-only terminate()) hands over its Buffers as they are; an
+  // ArrayBuffer would be a copy of each message. Browsers: ArrayBuffer.
+  socket.binaryType = typeof socket.terminate === 'function' ? 'nodebuffer' : 'arraybuffer';
   return new Promise<Transport>((resolve, reject) => {
     const onAbort = (): void => {
       socket.onopen = socket.onerror = socket.onclose = null;
