@@ -393,6 +393,9 @@ const PEERS = {
           'Chromium close the connection, so `binary` fails for stompjs and stompjs-browser. ' +
           '`web_stomp.ws_frame = binary` in rabbitmq.conf (interop/peers/rabbitmq.sh) fixes it.',
         'Answers a 200 ms heart-beat request with `heart-beat:1000,1000` (whole seconds).',
+        'Web-STOMP answers DISCONNECT by closing the WebSocket (1000 "STOMP died") without the ' +
+          'RECEIPT asked for, so `disconnect` is a peer limit for the WebSocket clients (over TCP ' +
+          'the RECEIPT comes, then the close).',
         'NACK requeues the message; it comes back with `redelivered:true`.',
         '`login` uses guest/guest (as every case does) and guest with a wrong passcode; ' +
           '`durable_restart` is `n/a` (not restarted by the harness).',
@@ -473,6 +476,9 @@ const PEERS = {
         client_cumulative:
           'in client ack mode stompserver sends one MESSAGE per connection and the next only ' +
           'after an ACK, so the three unacknowledged messages the case waits for never arrive',
+        disconnect:
+          'stompserver closes the connection on DISCONNECT without the RECEIPT the frame asks ' +
+          'for (STOMP 1.0: "any client frame other than CONNECT may specify a receipt header")',
       },
       quirks: [
         "Debian's /usr/bin/stompserver crashes on the first connection under Ruby 3 (`class " +
@@ -759,6 +765,16 @@ md.push(
     'protocol version has no such feature; `n/a`: the peer offers no transport for that client ' +
     '(or the client is not run against it); `peer limit`: the peer breaks the spec or lacks the ' +
     'feature (the reason is listed); `not available`: the client cannot be installed here.',
+);
+md.push('');
+md.push(
+  '`login`: a wrong passcode must be refused (ERROR or a failed connect, within a bounded wait), ' +
+    'then the right credentials connect (ours: a user given with `ours-broker.mjs --user`; ' +
+    'RabbitMQ: guest). `durable_restart` (ours only): 20 persistent SENDs, each confirmed by a ' +
+    'RECEIPT; 5 delivered unacknowledged (client ack); the broker is killed (SIGKILL) and ' +
+    'restarted on the same data directory and ports; all 20 must come back in order, the 5 with ' +
+    '`redelivered:true`. `disconnect`: DISCONNECT with a receipt gets its RECEIPT, then the ' +
+    'broker closes the connection (where the client lets the driver see that).',
 );
 md.push('');
 md.push(

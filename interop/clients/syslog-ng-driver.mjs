@@ -135,7 +135,8 @@ log { source(s_in); destination(d_stomp); };
   const exited = new Promise((resolve) => child.on('close', resolve));
   let dead = false;
   exited.then(() => (dead = true));
-  for (let i = 0; i < 100 && !existsSync(sock) && !dead; i++) await sleep(50);
+  // Up to 20 s: under load (2 cores shared with test runs) syslog-ng once took over 5 s.
+  for (let i = 0; i < 400 && !existsSync(sock) && !dead; i++) await sleep(50);
   if (!existsSync(sock)) {
     child.kill('SIGTERM');
     throw new Error(`syslog-ng did not open ${sock}: ${output.trim().slice(-600)}`);

@@ -17,9 +17,12 @@ start() {
     return 0
   fi
   mkdir -p "$BASE/work"
-  (cd "$BASE/work" && nohup /usr/bin/ruby "$LAUNCH" -p "$PORT" -b 127.0.0.1 -q memory \
-    -w "$BASE/work" >"$BASE/stompserver.log" 2>&1 &
-    echo $! >"$BASE/stompserver.pid")
+  # The whole subshell goes to the background with its output redirected and becomes the server
+  # (exec): a subshell left waiting with the caller's stdout would keep run.mjs's pipe open, and
+  # `start` would never seem to finish.
+  (cd "$BASE/work" && exec nohup /usr/bin/ruby "$LAUNCH" -p "$PORT" -b 127.0.0.1 -q memory \
+    -w "$BASE/work" >"$BASE/stompserver.log" 2>&1 </dev/null) &
+  echo $! >"$BASE/stompserver.pid"
   wait_for_port 127.0.0.1 "$PORT" 30 || {
     echo "stompserver: port $PORT did not open; see $BASE/stompserver.log" >&2
     exit 1
