@@ -373,8 +373,12 @@ export class Connection {
   }
 
   /** Publish `message` (now, or at COMMIT), then pause reading if memory is full. */
-  publish(message: Message): MaybePromise<void> {
-    const result = this.engine.publish(this.vhost, this.id, message);
+  /**
+   * Publish `message`. With `awaitDurable` (a RECEIPT waits for it) a persistent message is on
+   * disk when the result settles; without, the journal's next sync covers it.
+   */
+  publish(message: Message, awaitDurable = true): MaybePromise<void> {
+    const result = this.engine.publish(this.vhost, this.id, message, awaitDurable);
     if (this.engine.memoryFull) this.pauseForMemory();
     return result;
   }

@@ -106,6 +106,11 @@ export interface Engine {
   readonly memoryFull: boolean;
   /** Call `callback` once, when memory drops below the limit again. */
   onMemoryAvailable(callback: () => void): void;
+  /**
+   * Resolves once everything published or acknowledged so far is durable (a COMMIT or DISCONNECT
+   * RECEIPT waits for it). Engines without a store may leave it out.
+   */
+  flush?(): MaybePromise<void>;
   /** Current counters. */
   stats(): EngineStats;
   /** Release everything. */

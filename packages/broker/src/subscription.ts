@@ -74,7 +74,7 @@ export class Subscription implements Consumer {
    * Settle the delivery `key` (and in `client` mode every earlier one): ACK, or NACK with
    * `requeue`. Returns what the engine returned.
    */
-  settle(key: string, nack: boolean, requeue: boolean): MaybePromise<void> {
+  settle(key: string, nack: boolean, requeue: boolean, awaitDurable = true): MaybePromise<void> {
     const handle = this.handle;
     if (this.mode !== 'client') {
       // client-individual: one delivery, no lists.
@@ -85,7 +85,9 @@ export class Subscription implements Consumer {
         this.unackedBytes -= pending.message.size;
         if (this.conn.pendingAcks.size > 0) this.conn.pendingAcks.delete(key);
         if (handle !== undefined) {
-          r = nack ? handle.nack(pending.tag, requeue) : handle.ack(pending.tag);
+          r = nack
+            ? handle.nack(pending.tag, requeue, awaitDurable)
+            : handle.ack(pending.tag, awaitDurable);
         }
       }
       handle?.resume();
@@ -103,7 +105,9 @@ export class Subscription implements Consumer {
       this.unackedBytes -= pending.message.size;
       if (this.conn.pendingAcks.size > 0) this.conn.pendingAcks.delete(k);
       if (handle === undefined) continue;
-      const r = nack ? handle.nack(pending.tag, requeue) : handle.ack(pending.tag);
+      const r = nack
+        ? handle.nack(pending.tag, requeue, awaitDurable)
+        : handle.ack(pending.tag, awaitDurable);
       if (r instanceof Promise) results.push(r);
     }
     handle?.resume();

@@ -226,6 +226,10 @@ export class MemoryEngine implements Engine {
     return this.store!.sync();
   }
 
+  flush(): MaybePromise<void> {
+    return this.store === undefined ? undefined : this.store.sync();
+  }
+
   get memoryFull(): boolean {
     return this.memoryLimit > 0 && this.bytes >= this.memoryLimit;
   }

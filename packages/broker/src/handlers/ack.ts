@@ -23,11 +23,12 @@ export function settle(conn: Connection, frame: Frame, nack: boolean): MaybeProm
   const requeue = frame.header('requeue') !== 'false';
   if (request.transaction !== undefined) {
     conn.addToTransaction(request.transaction, frame, () =>
-      conn.subscriptions.get(sub.id) === sub ? sub.settle(key, nack, requeue) : undefined,
+      conn.subscriptions.get(sub.id) === sub ? sub.settle(key, nack, requeue, false) : undefined,
     );
     return;
   }
-  return sub.settle(key, nack, requeue);
+  // As for SEND: only a RECEIPT waits for the acknowledgement to be durable.
+  return sub.settle(key, nack, requeue, frame.header('receipt') !== undefined);
 }
 
 export function handleAck(conn: Connection, frame: Frame): MaybePromise<void> {

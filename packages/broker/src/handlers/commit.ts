@@ -8,7 +8,11 @@ export function handleCommit(conn: Connection, frame: Frame): MaybePromise<void>
   const ops = conn.transactions.get(tx);
   if (ops === undefined) throw unknownTransaction(frame, tx);
   conn.transactions.delete(tx);
-  return runInOrder(ops, 0);
+  const applied = runInOrder(ops, 0);
+  if (frame.header('receipt') === undefined) return applied;
+  // The RECEIPT promises the whole transaction is durable: one journal sync covers every op.
+  const flush = (): MaybePromise<void> => conn.engine.flush?.();
+  return applied instanceof Promise ? applied.then(flush) : flush();
 }
 
 // Run operations in order; synchronous until one returns a promise, then chained.

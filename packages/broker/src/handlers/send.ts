@@ -43,8 +43,11 @@ export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
   const message = new Message(destination, headers, body);
   const tx = frame.header('transaction');
   if (tx !== undefined) {
-    conn.addToTransaction(tx, frame, () => conn.publish(message));
+    // Durable by the COMMIT's RECEIPT (commit.ts flushes once for the whole transaction).
+    conn.addToTransaction(tx, frame, () => conn.publish(message, false));
     return;
   }
-  return conn.publish(message);
+  // Only a RECEIPT needs the message on disk first; without one, waiting for each fsync would
+  // cap a producer at one message per disk sync. Later receipts cover it: the journal is a log.
+  return conn.publish(message, frame.header('receipt') !== undefined);
 }
