@@ -610,8 +610,12 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
         const frames = link.parse(chunk);
         for (const frame of frames) {
           if (!link.isAlive()) break;
-          if (frame.command === 'MESSAGE') await this.#deliver(link, frame);
-          else this.#onFrame(link, frame);
+          if (frame.command === 'MESSAGE') {
+            const blocked = this.#deliver(link, frame);
+            if (blocked !== undefined) await blocked;
+          } else {
+            this.#onFrame(link, frame);
+          }
         }
       }
     } catch (err) {
@@ -624,8 +628,8 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
    * Hand a MESSAGE to its subscription, waiting (without reading the connection) while the
    * subscription's buffer is full, so a buffer never holds more than its capacity.
    */
-  async #deliver(link: Link, frame: Frame): Promise<void> {
-    if (!link.connected) return;
+  #deliver(link: Link, frame: Frame): Promise<void> | undefined {
+    if (!link.connected) return undefined;
     let id: string;
     try {
       id = this.#session.message(frame).id;
@@ -634,17 +638,22 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
       if (!(err instanceof StompError && err.code === ErrorCode.UNKNOWN_SUBSCRIPTION)) {
         this.#emit({ type: 'error', error: toError(err) });
       }
-      return;
+      return undefined;
     }
     const sub = this.#subscriptions.get(id);
-    if (sub === undefined || !sub.active) return;
-    if (sub.queue.full) {
-      link.blocked = true;
-      await sub.queue.whenNotFull();
-      link.blocked = false;
-      link.lastRead = Date.now();
-      if (!link.isAlive()) return; // an ended subscription ignores the push
-    }
+    if (sub === undefined || !sub.active) return undefined;
+    if (sub.queue.full) return this.#deliverWhenRoom(link, frame, sub);
+    sub.queue.push(new Message(this, frame, sub.id, sub.ack, link.generation));
+    return undefined;
+  }
+
+  /** {@link #deliver} to a full subscription: hold the read until it has room. */
+  async #deliverWhenRoom(link: Link, frame: Frame, sub: Subscription): Promise<void> {
+    link.blocked = true;
+    await sub.queue.whenNotFull();
+    link.blocked = false;
+    link.lastRead = Date.now();
+    if (!link.isAlive()) return; // an ended subscription ignores the push
     sub.queue.push(new Message(this, frame, sub.id, sub.ack, link.generation));
   }
 

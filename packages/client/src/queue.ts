@@ -2,11 +2,17 @@
 // buffers events in another. `full` tells the producer to stop reading the socket.
 import { type Deferred, deferred, waitFor, type WaitOptions } from './util.js';
 
+/** A consumer waiting in {@link AsyncQueue.shift}. */
+interface Waiter<T> {
+  resolve(item: T | undefined): void;
+  reject(error: Error): void;
+}
+
 /** @internal */
 export class AsyncQueue<T> {
   private items: T[] = [];
   private head = 0;
-  private waiter: Deferred<undefined> | undefined;
+  private waiter: Waiter<T> | undefined;
   private spaceWaiters: Deferred<undefined>[] = [];
   private ended = false;
   private failure: Error | undefined;
@@ -31,8 +37,14 @@ export class AsyncQueue<T> {
   /** Add an item (the capacity is soft: the producer is expected to check {@link full}). */
   push(item: T): void {
     if (this.ended) return;
+    const waiter = this.waiter;
+    if (waiter !== undefined && this.size === 0) {
+      // The consumer is waiting: hand the item over.
+      this.waiter = undefined;
+      waiter.resolve(item);
+      return;
+    }
     this.items.push(item);
-    this.wakeConsumer();
   }
 
   /** Drop the oldest item (for lossy queues such as status events). */
@@ -58,35 +70,42 @@ export class AsyncQueue<T> {
   }
 
   /** The next item; `undefined` when the queue ended (throws its error, if any). */
-  async shift(options?: WaitOptions, what = 'receive'): Promise<T | undefined> {
-    for (;;) {
-      if (this.size > 0) {
-        const item = this.items[this.head]!;
-        this.items[this.head] = undefined as T;
-        this.head++;
-        if (this.head > 64 && this.head * 2 > this.items.length) {
-          this.items = this.items.slice(this.head);
-          this.head = 0;
-        }
-        if (!this.full) this.wakeProducers();
-        return item;
-      }
-      if (this.ended) {
-        if (this.failure !== undefined) throw this.failure;
-        return undefined;
-      }
-      const waiter = deferred<undefined>();
-      this.waiter = waiter;
-      await waitFor(waiter.promise, what, options, () => {
-        if (this.waiter === waiter) this.waiter = undefined;
-      });
+  shift(options?: WaitOptions, what = 'receive'): Promise<T | undefined> {
+    if (this.size > 0) return Promise.resolve(this.take());
+    if (this.ended) {
+      return this.failure === undefined ? Promise.resolve(undefined) : Promise.reject(this.failure);
     }
+    const waiting = new Promise<T | undefined>((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+    if (options === undefined || (options.timeout === undefined && options.signal === undefined)) {
+      return waiting;
+    }
+    const waiter = this.waiter;
+    return waitFor(waiting, what, options, () => {
+      if (this.waiter === waiter) this.waiter = undefined;
+    });
+  }
+
+  private take(): T {
+    const item = this.items[this.head]!;
+    this.items[this.head] = undefined as T;
+    this.head++;
+    if (this.head > 64 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    if (!this.full) this.wakeProducers();
+    return item;
   }
 
   private wakeConsumer(): void {
     const waiter = this.waiter;
+    if (waiter === undefined) return;
     this.waiter = undefined;
-    waiter?.resolve(undefined);
+    // Only called by end(): nothing is queued when a consumer waits.
+    if (this.failure === undefined) waiter.resolve(undefined);
+    else waiter.reject(this.failure);
   }
 
   private wakeProducers(): void {

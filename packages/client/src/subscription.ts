@@ -129,7 +129,9 @@ export class Subscription implements AsyncIterable<Message> {
         }
         if (message === undefined) return;
         try {
-          await handler(message);
+          const result = handler(message);
+          // Await only what can be awaited: a handler returning nothing costs no extra turn.
+          if (result !== undefined) await result;
         } catch (err) {
           onError(err);
         }
