@@ -689,7 +689,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
       link.version = info.version;
       link.parser.setVersion(info.version);
       const beats = info.heartBeat;
-      const grace = this.options.heartBeatGrace ?? Math.max(1000, Math.floor(beats.receive / 2));
+      const grace = this.options.heartBeatGrace ?? beats.receive + 1000;
       link.connected = true;
       link.startHeartbeats(beats.send, beats.receive, grace, () => {
         this.#lost(

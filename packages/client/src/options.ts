@@ -49,7 +49,9 @@ export interface ConnectOptions {
   readonly heartBeat?: HeartBeat | undefined;
   /**
    * Extra silence tolerated beyond the negotiated receive period before the connection is declared
-   * lost, in ms (default: half the period, at least 1000 ms).
+   * lost, in ms. Default: the period plus 1000 ms, so the connection is lost after two periods
+   * and a second of silence. Brokers may legitimately leave almost two periods between beats:
+   * ActiveMQ sends one only when it wrote nothing during a whole check period.
    */
   readonly heartBeatGrace?: number | undefined;
   /** Extra CONNECT headers (e.g. `client-id` for ActiveMQ durable topics). */
