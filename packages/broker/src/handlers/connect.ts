@@ -34,6 +34,11 @@ export function handleConnect(conn: Connection, frame: Frame): MaybePromise<void
   // checked (that promise never rejects: failures are answered with an ERROR). Returning it makes
   // the connection hold the frames a client pipelined after CONNECT until the login is decided.
   return conn.options.security.authenticate(conn, frame, vhost, () => {
-    conn.accept(version, vhost, request.headers['client-id'] ?? '', request.heartBeat);
+    // Durable subscriptions are found by client-id: scope it to the logged-in user, so one user
+    // naming another's client-id cannot attach to (and drain) that user's subscriptions.
+    const clientId = request.headers['client-id'] ?? '';
+    const who = conn.options.security.principal(conn);
+    const owner = who.anonymous ? clientId : JSON.stringify([who.user, clientId]);
+    conn.accept(version, vhost, owner, request.heartBeat);
   });
 }
