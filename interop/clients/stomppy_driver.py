@@ -303,7 +303,9 @@ class Driver:
         # HEARTBEAT_MS, so a server offering sx > 0 sends something at least every max(sx, HEARTBEAT_MS) ms).
         every = max(sx, HEARTBEAT_MS) if sx > 0 else 0
         check_beats = 0 < every <= 5000
-        time.sleep(max(1.2, (2 * every + 200) / 1000) if check_beats else 1.2)
+        # Three periods: ActiveMQ beats only after a whole check period without writes, so its
+        # first beat may come almost two periods after CONNECTED.
+        time.sleep(max(1.2, (3 * every + 200) / 1000) if check_beats else 1.2)
         alive = conn.is_connected()
         beats = listener.beats
         conn.disconnect()
