@@ -415,20 +415,6 @@ const PEERS = {
       // ActiveMQ.DLQ and drops non-persistent ones (the spec leaves this to the server). The
       // drivers' nack case then checks that the message reached this DLQ.
       driverArgs: ['--nack-dlq', '/queue/ActiveMQ.DLQ'],
-      limits: {
-        // Only the two failures its late first beat causes: our client allows receive +
-        // max(1000, receive / 2) = 2000 ms of silence and ActiveMQ's first beat comes 2002 ms
-        // after CONNECTED; the Ruby gem counts a beat only at its next 1 s check, after the
-        // case's 2.2 s window.
-        heartbeat: {
-          when: /no data from tcp:\/\/[^ ]+ for 2000 ms|server offered 1000,1000 but sent no heart-beat/,
-          reason:
-            'ActiveMQ 5.17 sends its first heart-beat 2 s after CONNECTED although it offered ' +
-            '`heart-beat:1000,1000` (then every 1 s): the first interval is late by a whole ' +
-            "period, which @stompede/client's 2000 ms silence limit (1000 + 1000 grace) and the " +
-            "Ruby gem's 1 s beat count inside the case's 2.2 s window catch now and then",
-        },
-      },
       skip: {
         login: {
           status: 'unsupported',
@@ -445,11 +431,6 @@ const PEERS = {
           'server). The drivers run with `--nack-dlq /queue/ActiveMQ.DLQ`, send the NACKed ' +
           'message persistent and check that it reached the DLQ.',
         'activemq.sh opens no WebSocket connector, so the stompjs rows are `n/a`.',
-        'First heart-beat late: offered `heart-beat:1000,1000`, ActiveMQ sends its first EOL ' +
-          '2.0 s after CONNECTED, then one a second. A client allowing exactly 2 s of silence ' +
-          '(@stompede/client: 1000 + 1000 grace) drops the connection about half the time; that ' +
-          'failure (and the Ruby gem seeing no beat within the 2.2 s window) alone is a `peer ' +
-          "limit`; it also argues for more grace on our client's first interval.",
         '`login` is `unsupported`: activemq.sh runs ActiveMQ without authentication, so no ' +
           'login can be checked; `durable_restart` is `n/a` (not restarted by the harness).',
       ],
