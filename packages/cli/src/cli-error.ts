@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 /** A problem with how the command was invoked or configured: printed without a stack trace. */
 export class CliError extends Error {
   /** Process exit code: 2 for usage and configuration errors, 1 for runtime failures. */
@@ -17,4 +19,21 @@ export function parsePort(flag: string, value: string): number {
     throw new CliError(`${flag} must be a port number 0-65535, got ${JSON.stringify(value)}`);
   }
   return port;
+}
+
+/**
+ * `parseArgs` for subcommand `command`: a bad flag becomes a usage error (exit 2) that points at
+ * the subcommand's --help.
+ */
+export function parseCommandArgs<T extends ParseArgsConfig>(
+  command: string,
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    throw new CliError(
+      `${(err as Error).message}\nRun 'stompede ${command} --help' for the options.`,
+    );
+  }
 }

@@ -1,8 +1,7 @@
 // `stompede bench` options: parsed and validated into a BenchOptions, with PerfTest-like short
 // flags where PerfTest has one (-x producers, -y consumers, -s size, -r rate, -z seconds, -C count).
-import { parseArgs } from 'node:util';
 import { type AckMode, type StompVersion, isAckMode, isStompVersion } from '@stompede/core';
-import { CliError } from '../cli-error.js';
+import { CliError, parseCommandArgs } from '../cli-error.js';
 
 export const BENCH_HELP = `Usage: stompede bench [URL] [options]
 
@@ -99,39 +98,34 @@ function seconds(flag: string, value: string | undefined, fallback: number): num
 
 /** Parse `stompede bench` arguments; 'help' when --help was asked for. */
 export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        producers: { type: 'string', short: 'x' },
-        consumers: { type: 'string', short: 'y' },
-        size: { type: 'string', short: 's' },
-        rate: { type: 'string', short: 'r' },
-        duration: { type: 'string', short: 'z' },
-        count: { type: 'string', short: 'C' },
-        ack: { type: 'string', short: 'a' },
-        'ack-every': { type: 'string' },
-        prefetch: { type: 'string', short: 'q' },
-        persistent: { type: 'boolean' },
-        kind: { type: 'string', short: 'k' },
-        destination: { type: 'string', short: 'd' },
-        login: { type: 'string', short: 'u' },
-        passcode: { type: 'string', short: 'p' },
-        host: { type: 'string' },
-        'stomp-version': { type: 'string' },
-        'drain-timeout': { type: 'string' },
-        'self-test': { type: 'boolean' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new CliError(`${(err as Error).message}\nRun 'stompede bench --help' for the options.`);
-  }
+  const parsed = parseCommandArgs('bench', {
+    args: [...argv],
+    strict: true,
+    allowPositionals: true,
+    options: {
+      producers: { type: 'string', short: 'x' },
+      consumers: { type: 'string', short: 'y' },
+      size: { type: 'string', short: 's' },
+      rate: { type: 'string', short: 'r' },
+      duration: { type: 'string', short: 'z' },
+      count: { type: 'string', short: 'C' },
+      ack: { type: 'string', short: 'a' },
+      'ack-every': { type: 'string' },
+      prefetch: { type: 'string', short: 'q' },
+      persistent: { type: 'boolean' },
+      kind: { type: 'string', short: 'k' },
+      destination: { type: 'string', short: 'd' },
+      login: { type: 'string', short: 'u' },
+      passcode: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      'stomp-version': { type: 'string' },
+      'drain-timeout': { type: 'string' },
+      'self-test': { type: 'boolean' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const v = parsed.values;
   if (v.help === true) return 'help';
   if (parsed.positionals.length > 1) {

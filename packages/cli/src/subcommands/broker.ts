@@ -1,11 +1,10 @@
 // `stompede broker`: run a broker with embedded defaults (TCP 127.0.0.1:61613 and WebSocket
 // ws://127.0.0.1:15674/ws), configured by a file, environment variables and flags, in that order.
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createBroker, type BrokerOptions, type ListenerOptions } from '@stompede/broker';
 import { StompError } from '@stompede/core';
 import { pino } from 'pino';
-import { CliError, parsePort } from '../cli-error.js';
+import { CliError, parsePort, parseCommandArgs } from '../cli-error.js';
 import {
   type BrokerConfig,
   type TlsVersion,
@@ -82,39 +81,34 @@ export async function effectiveConfig(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<Effective | 'help'> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        'ws-port': { type: 'string' },
-        'ws-path': { type: 'string' },
-        'tls-port': { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'tls-ca': { type: 'string' },
-        'tls-client-cert-user': { type: 'string' },
-        'tls-min-version': { type: 'string' },
-        'tls-ciphers': { type: 'string' },
-        'ws-allowed-origin': { type: 'string', multiple: true },
-        'log-level': { type: 'string' },
-        'allow-anonymous': { type: 'boolean' },
-        'data-dir': { type: 'string' },
-        'in-memory': { type: 'boolean' },
-        'persist-all': { type: 'boolean' },
-        'admin-port': { type: 'string' },
-        'print-config': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new CliError(`${(err as Error).message}\nRun 'stompede broker --help' for the options.`);
-  }
+  const parsed = parseCommandArgs('broker', {
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      config: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'ws-port': { type: 'string' },
+      'ws-path': { type: 'string' },
+      'tls-port': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'tls-client-cert-user': { type: 'string' },
+      'tls-min-version': { type: 'string' },
+      'tls-ciphers': { type: 'string' },
+      'ws-allowed-origin': { type: 'string', multiple: true },
+      'log-level': { type: 'string' },
+      'allow-anonymous': { type: 'boolean' },
+      'data-dir': { type: 'string' },
+      'in-memory': { type: 'boolean' },
+      'persist-all': { type: 'boolean' },
+      'admin-port': { type: 'string' },
+      'print-config': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const flags = parsed.values;
   if (flags.help === true) return 'help';
   const file: BrokerConfig =

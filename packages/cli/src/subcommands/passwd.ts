@@ -1,8 +1,7 @@
 // `stompede passwd`: print a salted scrypt hash of a password, for `users.NAME.password` and
 // `admin.password` in the broker's configuration file.
-import { parseArgs } from 'node:util';
 import { DEFAULT_SCRYPT, hashPassword } from '@stompede/broker';
-import { CliError } from '../cli-error.js';
+import { CliError, parseCommandArgs } from '../cli-error.js';
 
 export const PASSWD_HELP = `Usage: stompede passwd [options]
 
@@ -65,17 +64,12 @@ async function readPiped(): Promise<string> {
 
 /** Run `stompede passwd`. */
 export async function runPasswd(argv: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: { cost: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (err) {
-    throw new CliError(`${(err as Error).message}\nRun 'stompede passwd --help' for the options.`);
-  }
+  const { values } = parseCommandArgs('passwd', {
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: { cost: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help === true) {
     process.stdout.write(PASSWD_HELP);
     return 0;

@@ -1,8 +1,7 @@
 // `stompede send DEST [BODY]`: one message, or one message per line of standard input, each
 // confirmed by a RECEIPT. Bulk sends keep a window of receipts in flight and report progress.
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
-import { CliError } from '../cli-error.js';
+import { CliError, parseCommandArgs } from '../cli-error.js';
 import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
@@ -27,24 +26,19 @@ ${CONNECTION_HELP}  -h, --help          show this help
 `;
 
 export async function runSend(argv: readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        ...CONNECTION_OPTIONS,
-        'content-type': { type: 'string' },
-        persistent: { type: 'boolean' },
-        window: { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new CliError(`${(err as Error).message}\nRun 'stompede send --help' for the options.`);
-  }
+  const parsed = parseCommandArgs('send', {
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      ...CONNECTION_OPTIONS,
+      'content-type': { type: 'string' },
+      persistent: { type: 'boolean' },
+      window: { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const { values, positionals } = parsed;
   if (values.help === true) {
     process.stdout.write(SEND_HELP);

@@ -1,8 +1,7 @@
 // `stompede subscribe DEST`: print each message body on its own line (or each frame as a JSON
 // line), acknowledging a message only after its output was written.
-import { parseArgs } from 'node:util';
 import type { Message } from '@stompede/client/node';
-import { CliError } from '../cli-error.js';
+import { CliError, parseCommandArgs } from '../cli-error.js';
 import {
   CONNECTION_HELP,
   CONNECTION_OPTIONS,
@@ -59,27 +58,20 @@ function write(text: string): Promise<void> {
 }
 
 export async function runSubscribe(argv: readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        ...CONNECTION_OPTIONS,
-        count: { type: 'string' },
-        ack: { type: 'string' },
-        prefetch: { type: 'string' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new CliError(
-      `${(err as Error).message}\nRun 'stompede subscribe --help' for the options.`,
-    );
-  }
+  const parsed = parseCommandArgs('subscribe', {
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      ...CONNECTION_OPTIONS,
+      count: { type: 'string' },
+      ack: { type: 'string' },
+      prefetch: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const { values, positionals } = parsed;
   if (values.help === true) {
     process.stdout.write(SUBSCRIBE_HELP);
