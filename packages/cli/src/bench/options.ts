@@ -22,6 +22,9 @@ Options:
   -z, --duration SECONDS   send for this long                                 (10, unless --count)
   -C, --count N            send this many messages per producer, then stop
   -a, --ack MODE           auto, client or client-individual                  (auto)
+      --consume-rate N     each consumer reads at most N messages per second, by pausing its
+                           socket (the broker's flow control is what holds the rest); 0 = as
+                           fast as they come                                  (0)
       --ack-every N        with --ack client: ACK every Nth message (cumulative)  (1)
   -q, --prefetch N         unacknowledged messages per consumer (sent as prefetch-count and
                            activemq.prefetchSize); 0 = no header              (1000)
@@ -59,6 +62,8 @@ export interface BenchOptions {
   readonly count: number | undefined;
   readonly ack: AckMode;
   readonly ackEvery: number;
+  /** Messages per second per consumer (the socket is paused in between); 0 = unthrottled. */
+  readonly consumeRate: number;
   readonly prefetch: number;
   readonly persistent: boolean;
   readonly kind: 'queue' | 'topic';
@@ -111,6 +116,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       count: { type: 'string', short: 'C' },
       ack: { type: 'string', short: 'a' },
       'ack-every': { type: 'string' },
+      'consume-rate': { type: 'string' },
       prefetch: { type: 'string', short: 'q' },
       persistent: { type: 'boolean' },
       kind: { type: 'string', short: 'k' },
@@ -170,6 +176,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     count,
     ack,
     ackEvery: int('--ack-every', v['ack-every'], 1, 1),
+    consumeRate: int('--consume-rate', v['consume-rate'], 0, 0),
     prefetch: int('--prefetch', v.prefetch, 1000, 0),
     persistent: v.persistent === true,
     kind,

@@ -36,6 +36,7 @@ export interface BenchSummary {
     count: number | undefined;
     ack: string;
     prefetch: number;
+    consumeRate: number;
     persistent: boolean;
     destination: string;
   };
@@ -53,6 +54,8 @@ export interface BenchSummary {
   readonly corrupted: number;
   /** Deliveries of messages from another run (ignored). */
   readonly foreign: number;
+  /** Times a consumer stopped reading to keep to --consume-rate (0 without it). */
+  readonly consumerPauses: number;
   /** ERROR frames and connection failures. */
   readonly errors: readonly string[];
   /** Messages sent per second. */
@@ -134,6 +137,7 @@ export async function runBench(
   let duplicated = 0;
   let corrupted = 0;
   let foreign = 0;
+  let consumerPauses = 0;
   let firstSend = 0;
   let lastReceive = 0;
   let stopping = false;
@@ -180,6 +184,7 @@ export async function runBench(
           return;
         }
         if (frame.command !== 'MESSAGE') return;
+        if (delivered++ === 0) firstDelivery = performance.now();
         if (ackMode === 'client-individual') {
           acks += ackHead(frame) + '\n\0';
         } else if (ackMode === 'client') {
@@ -226,11 +231,30 @@ export async function runBench(
         }
         if (!seen.add(p, seq)) duplicated++;
       };
+      // --consume-rate: once this consumer is ahead of its schedule, stop reading the socket
+      // until it is due again; what the broker does meanwhile (buffer, stop dispatching, block
+      // other destinations?) is what a slow-consumer scenario measures.
+      let delivered = 0;
+      let firstDelivery = 0;
+      let paused = false;
+      const throttle = (): void => {
+        const ahead =
+          (delivered / options.consumeRate) * 1000 - (performance.now() - firstDelivery);
+        if (ahead < 1) return;
+        paused = true;
+        consumerPauses++;
+        wire.pause();
+        setTimeout(() => {
+          paused = false;
+          wire.resume();
+        }, ahead);
+      };
       wire.onChunk = () => {
         if (acks.length > 0) {
           wire.write(acks);
           acks = '';
         }
+        if (options.consumeRate > 0 && !paused) throttle();
       };
       let sub = `SUBSCRIBE\nid:0\ndestination:${options.destination}\nack:${ackMode}\n`;
       if (options.prefetch > 0) {
@@ -396,6 +420,7 @@ export async function runBench(
         count: options.count,
         ack: options.ack,
         prefetch: options.prefetch,
+        consumeRate: options.consumeRate,
         persistent: options.persistent,
         destination: options.destination,
       },
@@ -408,6 +433,7 @@ export async function runBench(
       duplicated,
       corrupted,
       foreign,
+      consumerPauses,
       errors,
       rateIn: sendSeconds > 0 ? sent / sendSeconds : 0,
       rateOut: receiveSeconds > 0 ? received / receiveSeconds : 0,

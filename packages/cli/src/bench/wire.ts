@@ -47,6 +47,9 @@ export function parseEndpoint(text: string): Endpoint {
 /** A byte pipe: TCP/TLS socket or WebSocket (each write is one text message). */
 interface Transport {
   write(data: Uint8Array): boolean;
+  /** Stop reading (the peer's writes back up: TCP flow control reaches the broker). */
+  pause(): void;
+  resume(): void;
   end(): void;
   destroy(): void;
 }
@@ -72,6 +75,8 @@ function socketTransport(socket: Socket, events: TransportEvents): Transport {
   });
   return {
     write: (data) => socket.write(data),
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
     end: () => socket.end(),
     destroy: () => socket.destroy(),
   };
@@ -123,6 +128,12 @@ async function wsTransport(endpoint: Endpoint, events: TransportEvents): Promise
       });
       if (pending >= WS_HIGH_WATER) waiting = true;
       return !waiting;
+    },
+    pause: () => {
+      ws.pause();
+    },
+    resume: () => {
+      ws.resume();
     },
     end: () => {
       ws.close(1000);
@@ -302,6 +313,15 @@ export class Wire {
     this.transport?.end();
     const t = this.transport;
     setTimeout(() => t?.destroy(), 500).unref();
+  }
+
+  /** Stop reading from the connection until {@link resume} (for throttled consumers). */
+  pause(): void {
+    if (!this.closed) this.transport?.pause();
+  }
+
+  resume(): void {
+    if (!this.closed) this.transport?.resume();
   }
 
   destroy(): void {

@@ -24,7 +24,10 @@ export function formatSummary(s: BenchSummary): string {
   const lines = [
     `stompede bench: ${s.url} (${s.transport}) ${o.destination}`,
     `  ${String(o.producers)} producer(s) -> ${String(o.consumers)} consumer(s), ${String(o.size)}-byte bodies, ack ${o.ack}` +
-      `${o.persistent ? ', persistent' : ''}, rate ${o.rate === 0 ? 'unbounded' : `${n(o.rate)}/s per producer`}`,
+      `${o.persistent ? ', persistent' : ''}, rate ${o.rate === 0 ? 'unbounded' : `${n(o.rate)}/s per producer`}` +
+      (o.consumeRate > 0
+        ? `, consumers read ${n(o.consumeRate)}/s (paused ${n(s.consumerPauses)} times)`
+        : ''),
     `  sent      ${n(s.sent)} in ${s.sendSeconds.toFixed(2)} s: ${n(s.rateIn)} msg/s`,
     `  received  ${n(s.received)} in ${s.receiveSeconds.toFixed(2)} s: ${n(s.rateOut)} msg/s`,
     `  latency   p50 ${ms(s.latencyMs.p50)} ms  p90 ${ms(s.latencyMs.p90)} ms  p99 ${ms(s.latencyMs.p99)} ms` +

@@ -93,6 +93,21 @@ describe('stompede bench against our broker', () => {
     assert.ok(s.ok, JSON.stringify(s));
   });
 
+  it('--consume-rate: a throttled consumer pauses its socket and still gets every message once', async () => {
+    // 40 messages at 20/s: the burst arrives at once, so the consumer must pause to keep its rate.
+    for (const url of [tcp, ws]) {
+      const s = await runBench(
+        options([url, '-C', '40', '--consume-rate', '20', '-d', '/queue/b-throttled']),
+      );
+      assert.equal(s.options.consumeRate, 20);
+      assert.equal(s.received, 40);
+      assert.ok(s.consumerPauses > 0, JSON.stringify(s));
+      assert.ok(s.ok, JSON.stringify(s));
+    }
+    const unthrottled = await runBench(options([tcp, '-C', '40', '-d', '/queue/b-unthrottled']));
+    assert.equal(unthrottled.consumerPauses, 0);
+  });
+
   it('the command prints a JSON summary and exits 0', async () => {
     // Asynchronously: the broker runs in this process.
     const child = spawn(process.execPath, [main, 'bench', tcp, '-C', '100', '--json', '--quiet'], {

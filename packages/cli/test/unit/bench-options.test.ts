@@ -30,6 +30,15 @@ describe('stompede bench arguments', () => {
     assert.equal(o.destination, '/queue/stompede.bench');
     assert.equal(o.version, '1.2');
     assert.equal(o.json, false);
+    assert.equal(o.consumeRate, 0);
+  });
+
+  it('reads --consume-rate (messages per second per consumer)', () => {
+    const o = parseBenchArgs(['--consume-rate', '250']);
+    if (o === 'help') return assert.fail('help');
+    assert.equal(o.consumeRate, 250);
+    assert.match(failure(['--consume-rate', 'slow']), /--consume-rate/);
+    assert.match(failure(['--consume-rate', '-5']), /--consume-rate|option/);
   });
 
   it('reads every option, short and long', () => {
