@@ -345,7 +345,8 @@ if (process.send !== undefined) {
     const r = await measure(target);
     process.stderr.write(
       `${values.client} ${values.size} B ${values.ack}: ${Math.round(r.msgsPerSecond)} msgs/s, ` +
-        `${r.cpuUsPerMsg.toFixed(1)} µs CPU/msg (${r.stale} stale)\n`,
+        `${r.cpuUsPerMsg.toFixed(1)} µs CPU/msg (user ${(r.cpuUserUs / r.count).toFixed(1)}, ` +
+        `system ${(r.cpuSystemUs / r.count).toFixed(1)}; ${r.stale} stale)\n`,
     );
   }
 }

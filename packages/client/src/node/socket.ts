@@ -1,6 +1,7 @@
 // node:net / node:tls sockets as byte transports. Reads pause the socket while the client is
-// behind; writes made in the same tick are corked into one system call (uncorked in
-// process.nextTick), and wait for `drain` when the socket's buffer is full.
+// behind; writes made in the same tick are gathered and go out in process.nextTick as one
+// socket write (small chunks copied into one buffer: a stream write per frame chunk costs more
+// than the copy), and wait for `drain` when the socket's buffer is full.
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ErrorCode, StompConnectionError } from '@stompede/core';
@@ -141,12 +142,19 @@ export function socketTransport(socket: net.Socket, readHighWaterMark = 16): Tra
   return new SocketTransport(socket, readHighWaterMark);
 }
 
+/** Chunks at least this large are written by reference; smaller ones are copied together. */
+const COPY_LIMIT = 16 * 1024;
+
 class SocketTransport implements Transport, SyncWritable {
   readonly closed: Promise<Error | undefined>;
-  private corked = false;
   private readonly source: ChunkSource;
   private failure: Error | undefined;
   private ending = false;
+  // The current tick's batch: written in one go by `flush` (process.nextTick), or earlier once
+  // it holds a socket buffer's worth.
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private scheduled = false;
 
   constructor(
     private readonly socket: net.Socket,
@@ -192,22 +200,68 @@ class SocketTransport implements Transport, SyncWritable {
   [writeNow](chunks: readonly Uint8Array[]): Promise<void> | undefined {
     const socket = this.socket;
     if (this.ending || socket.destroyed || !socket.writable) throw closedError(this.failure);
-    if (!this.corked) {
-      // Everything written until the end of this tick leaves in one writev.
-      this.corked = true;
-      socket.cork();
-      afterTick(this.uncork);
+    const pending = this.pending;
+    let bytes = this.pendingBytes;
+    for (const chunk of chunks) {
+      if (chunk.byteLength === 0) continue;
+      pending.push(chunk);
+      bytes += chunk.byteLength;
     }
-    let ok = true;
-    for (const chunk of chunks) ok = socket.write(chunk);
-    if (ok && socket.writableLength < socket.writableHighWaterMark) return undefined;
-    return this.drained();
+    this.pendingBytes = bytes;
+    if (bytes >= socket.writableHighWaterMark) {
+      // A socket buffer's worth: out now, so that the caller learns whether to wait.
+      return this.flush() ? undefined : this.drained();
+    }
+    if (!this.scheduled && pending.length > 0) {
+      this.scheduled = true;
+      afterTick(this.flushTick);
+    }
+    return socket.writableNeedDrain ? this.drained() : undefined;
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
+  private readonly flushTick = (): void => {
+    this.scheduled = false;
+    this.flush();
   };
+
+  /** Write the batch; `false` when the socket's buffer is over its high-water mark. */
+  private flush(): boolean {
+    const chunks = this.pending;
+    const total = this.pendingBytes;
+    if (chunks.length === 0) return !this.socket.writableNeedDrain;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const socket = this.socket;
+    if (socket.destroyed || !socket.writable) return true; // 'close' reports the failure
+    if (chunks.length === 1) return socket.write(chunks[0]!);
+    let big = false;
+    for (const chunk of chunks) {
+      if (chunk.byteLength >= COPY_LIMIT) {
+        big = true;
+        break;
+      }
+    }
+    if (!big) return socket.write(gather(chunks, 0, chunks.length, total));
+    // Large chunks by reference, runs of small ones gathered: one writev.
+    socket.cork();
+    let ok = true;
+    let run = 0;
+    let runBytes = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i]!;
+      if (chunk.byteLength < COPY_LIMIT) {
+        runBytes += chunk.byteLength;
+        continue;
+      }
+      if (i > run) ok = socket.write(gather(chunks, run, i, runBytes));
+      ok = socket.write(chunk);
+      run = i + 1;
+      runBytes = 0;
+    }
+    if (chunks.length > run) ok = socket.write(gather(chunks, run, chunks.length, runBytes));
+    socket.uncork();
+    return ok;
+  }
 
   private drained(): Promise<void> {
     const socket = this.socket;
@@ -231,6 +285,7 @@ class SocketTransport implements Transport, SyncWritable {
 
   async close(): Promise<void> {
     if (!this.ending) {
+      this.flush();
       this.ending = true;
       this.socket.end();
     }
@@ -240,6 +295,26 @@ class SocketTransport implements Transport, SyncWritable {
   destroy(error?: Error): void {
     if (error !== undefined && this.failure === undefined) this.failure = error;
     this.ending = true;
+    this.pending = [];
+    this.pendingBytes = 0;
     this.socket.destroy();
   }
+}
+
+/** `chunks[from, to)` (`bytes` long in all) as one buffer: the chunk itself when it is alone. */
+function gather(
+  chunks: readonly Uint8Array[],
+  from: number,
+  to: number,
+  bytes: number,
+): Uint8Array {
+  if (to - from === 1) return chunks[from]!;
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (let i = from; i < to; i++) {
+    const chunk = chunks[i]!;
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
 }

@@ -89,6 +89,27 @@ describe('TCP write batching', () => {
     transport.destroy();
   });
 
+  it('a batch with large bodies keeps every byte in order (large chunks are not copied)', async () => {
+    const wire = new WireStub(1024 * 1024);
+    const transport = socketTransport(wire as unknown as net.Socket);
+    const big = bytes('x'.repeat(20000));
+    const other = bytes('y'.repeat(30000));
+    const writes = [
+      transport.write([bytes('A\n\n\0')]),
+      transport.write([bytes('B\n\n'), big, bytes('\0')]),
+      transport.write([bytes('C\n\n'), other, bytes('\0')]),
+      transport.write([bytes('D\n\n\0'), bytes('E\n\n\0')]),
+    ];
+    await Promise.all(writes);
+    await flush();
+    assert.equal(
+      wire.batches.join(''),
+      `A\n\n\0B\n\n${'x'.repeat(20000)}\0C\n\n${'y'.repeat(30000)}\0D\n\n\0E\n\n\0`,
+    );
+    assert.equal(wire.batches.length, 1, 'one writev');
+    transport.destroy();
+  });
+
   it('a write beyond the high-water mark waits for drain (backpressure is kept)', async () => {
     const wire = new WireStub(8);
     wire.hold = true;
