@@ -9,6 +9,8 @@ export { Fifo } from './fifo.js';
 export { WebSocketDuplex } from './listen/ws.js';
 export { originAllowed, originPolicy } from './listen/origin.js';
 export { resolveOptions } from './options.js';
+export { JournalStore } from './store/journal.js';
+export type { JournalOptions } from './store/journal.js';
 export type { ResolvedOptions } from './options.js';
 export { LoginThrottle } from './security/throttle.js';
 export { DestinationPattern } from './security/pattern.js';

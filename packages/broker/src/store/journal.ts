@@ -7,6 +7,12 @@
 // hold records (see codec.ts). A segment is deleted once it is the oldest and none of its messages
 // is live; durable subscriptions are re-recorded at the start of every new segment so that old
 // segments never need to stay for them.
+//
+// Compaction: when dead bytes (consumed messages, REMOVE records) are at least `compactRatio` of the
+// journal, the live records of the oldest segment are copied, byte for byte, to the current one, a
+// little at a time, and the oldest is deleted once the copies are durable. Segments are thus still
+// deleted oldest-first only, so a REMOVE record never disappears before the ENQUEUE it cancels; a
+// crash between copy and delete leaves two copies of a seq, and recovery keeps the later one.
 import {
   closeSync,
   copyFileSync,
@@ -52,6 +58,10 @@ export interface JournalOptions {
   readonly segmentSize?: number;
   /** fdatasync every group before it counts as written. Default true; false only for tests and benchmarks of the rest. */
   readonly fsync?: boolean;
+  /** Dead share of the journal's bytes from which the oldest segment is compacted. Default 0.5. */
+  readonly compactRatio?: number;
+  /** Bytes per second compaction may copy (in steps of 256 KiB). Default 32 MiB/s. */
+  readonly compactRate?: number;
 }
 
 const MAGIC = Buffer.from('STMPJRN1', 'latin1');
@@ -60,6 +70,8 @@ const SEGMENT_NAME = /^(\d{10})\.log$/;
 /** Reads of neighbouring records are merged when the gap between them is at most this. */
 const READ_GAP = 32 * 1024;
 const READ_SPAN = 1024 * 1024;
+/** Live bytes copied per compaction step (one group of its own, so receipts wait for at most this). */
+const COMPACT_STEP = 256 * 1024;
 
 class Segment {
   /** Bytes appended, pending ones included. */
@@ -68,6 +80,12 @@ class Segment {
   durable = 0;
   /** Live (not removed) messages stored in it. */
   live = 0;
+  /** Bytes of its live message records. */
+  liveBytes = 0;
+  /** The refs of the messages written to it, in offset order (dead and moved ones included). */
+  refs: StoredRef[] = [];
+  /** Where compaction copied its last live record: it is deleted once that is durable. */
+  until: { readonly seg: Segment; readonly end: number } | undefined;
   wfd = -1;
   rfd = -1;
   sealed = false;
@@ -168,6 +186,11 @@ export class JournalStore implements Store {
   private closed = false;
   private readonly subs = new Map<string, SubscriptionDef>();
   private pendingCount = 0;
+  private readonly compactRatio: number;
+  private readonly compactDelay: number;
+  private compactTimer: NodeJS.Timeout | undefined;
+  private compacting = false;
+  private compactWaiters: (() => void)[] = [];
 
   constructor(options: JournalOptions) {
     this.dir = options.dir;
@@ -175,6 +198,10 @@ export class JournalStore implements Store {
     this.log = options.logger;
     this.segmentSize = options.segmentSize ?? 64 * 1024 * 1024;
     this.fsync = options.fsync ?? true;
+    this.compactRatio = options.compactRatio ?? 0.5;
+    this.compactDelay = Math.floor(
+      (COMPACT_STEP * 1000) / (options.compactRate ?? 32 * 1024 * 1024),
+    );
     mkdirSync(this.jdir, { recursive: true });
     this.lock();
     const idFile = join(this.dir, 'ID');
@@ -364,8 +391,23 @@ export class JournalStore implements Store {
       }
       let sorted = true;
       for (let k = 1; k < live.length && sorted; k++) sorted = live[k - 1]!.seq < live[k]!.seq;
-      if (!sorted) live.sort((a, b) => a.seq - b.seq);
-      for (const m of live) this.byNo.get(m.seg)!.live++;
+      if (!sorted) {
+        // Out of order only after compaction; a seq found twice was copied by a compaction cut
+        // short before it deleted the original: the later copy is kept.
+        live.sort((a, b) => a.seq - b.seq || a.seg - b.seg || a.off - b.off);
+        let w = 0;
+        for (let k = 0; k < live.length; k++) {
+          if (k + 1 < live.length && live[k + 1]!.seq === live[k]!.seq) continue;
+          live[w++] = live[k]!;
+        }
+        live.length = w; // `live` is the queue's message list
+      }
+      for (const m of live) {
+        const seg = this.byNo.get(m.seg)!;
+        seg.live++;
+        seg.liveBytes += m.len;
+        seg.refs.push(m);
+      }
       messages += live.length;
       queues.push(queue);
     }
@@ -385,6 +427,7 @@ export class JournalStore implements Store {
         'journal: messages of a durable subscription whose definition was lost are dropped',
       );
     }
+    for (const seg of this.segs) seg.refs.sort((a, b) => a.off - b.off);
     this.startSegment();
     this.collect();
     this.log.info(
@@ -500,8 +543,14 @@ export class JournalStore implements Store {
 
   enqueue(queueKey: string, seq: number, message: Message): StoredRef {
     const ref = this.append(encodeEnqueue(queueKey, seq, message));
-    this.cur!.live++;
+    this.adopt(this.cur!, ref);
     return ref;
+  }
+
+  private adopt(seg: Segment, ref: StoredRef): void {
+    seg.live++;
+    seg.liveBytes += ref.len;
+    seg.refs.push(ref);
   }
 
   remove(seq: number, ref: StoredRef): void {
@@ -511,8 +560,17 @@ export class JournalStore implements Store {
   }
 
   forget(ref: StoredRef): void {
+    if (ref.len === 0) return; // already gone
     const seg = this.byNo.get(ref.seg);
-    if (seg !== undefined) seg.live--;
+    const len = ref.len;
+    ref.len = 0;
+    if (seg === undefined) return;
+    seg.live--;
+    seg.liveBytes -= len;
+    // Drop the dead refs of a long-lived segment now and then (amortized O(1) per removal).
+    if (seg.refs.length > 4096 && seg.live * 4 < seg.refs.length) {
+      seg.refs = seg.refs.filter((r) => r.len > 0 && r.seg === seg.no);
+    }
   }
 
   defineSubscription(
@@ -568,6 +626,7 @@ export class JournalStore implements Store {
         this.inflight = undefined;
         batch.resolve?.();
         this.collect();
+        this.scheduleCompaction();
         if (this.pending.groups.length > 0 || this.removes.length > 0) this.flush();
       },
       (err: unknown) => {
@@ -613,6 +672,8 @@ export class JournalStore implements Store {
       // The current segment's copy of the subscriptions must be durable first.
       if (cur.durable === 0) return;
       if (seg.durable !== seg.size) return; // still being written
+      // Its live records were copied forward: the copies must be durable first.
+      if (seg.until !== undefined && seg.until.seg.durable < seg.until.end) return;
       this.segs.shift();
       this.byNo.delete(seg.no);
       if (seg.wfd >= 0) closeSync(seg.wfd);
@@ -624,6 +685,113 @@ export class JournalStore implements Store {
         this.log.warn({ err, segment: seg.path }, 'journal: cannot delete a consumed segment');
       }
     }
+  }
+
+  // ---- compaction ----
+
+  /** True when the dead bytes are worth a compaction of the oldest segment. */
+  private wantCompaction(): boolean {
+    const oldest = this.segs[0];
+    if (oldest === undefined || oldest === this.cur || this.failed !== undefined || this.closed) {
+      return false;
+    }
+    let total = 0;
+    let live = 0;
+    for (const seg of this.segs) {
+      total += seg.size;
+      live += seg.liveBytes;
+    }
+    const dead = total - live;
+    // At least a segment's worth must be reclaimable, so a lone small journal is left alone.
+    return dead >= this.segmentSize && dead >= this.compactRatio * total;
+  }
+
+  private scheduleCompaction(): void {
+    if (this.compacting || this.compactTimer !== undefined) return;
+    if (!this.wantCompaction()) {
+      this.compactDone();
+      return;
+    }
+    this.compactTimer = setTimeout(this.compactTick, this.compactDelay);
+    // Background work keeps no process alive, unless someone waits for it.
+    if (this.compactWaiters.length === 0) this.compactTimer.unref();
+  }
+
+  private readonly compactTick = (): void => {
+    this.compactTimer = undefined;
+    if (this.compacting || !this.wantCompaction()) {
+      this.compactDone();
+      return;
+    }
+    this.compacting = true;
+    this.compactStep(COMPACT_STEP);
+    // The step's copies go out as a group of their own; the next step waits for it.
+    this.sync().then(
+      () => {
+        this.compacting = false;
+        this.collect();
+        this.scheduleCompaction();
+      },
+      () => {
+        this.compacting = false;
+        this.compactDone();
+      },
+    );
+  };
+
+  private compactDone(): void {
+    if (this.compacting || this.compactTimer !== undefined) return;
+    const waiters = this.compactWaiters;
+    this.compactWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /**
+   * Copy up to `budget` bytes of the oldest segment's live records to the current segment and
+   * point their refs at the copies.
+   */
+  private compactStep(budget: number): void {
+    const seg = this.segs[0]!;
+    if (seg.durable !== seg.size) return; // its last group is still being written
+    const moving: StoredRef[] = [];
+    let bytes = 0;
+    for (const ref of seg.refs) {
+      if (ref.len === 0 || ref.seg !== seg.no) continue;
+      moving.push(ref);
+      bytes += ref.len;
+      if (bytes >= budget) break;
+    }
+    const records = this.readRecords(seg, moving);
+    for (let i = 0; i < moving.length; i++) {
+      const ref = moving[i]!;
+      const record = records[i];
+      seg.live--;
+      seg.liveBytes -= ref.len;
+      if (record === undefined || !intact(record)) {
+        // Unreadable: the engine's load of it reports it and drops the message.
+        this.lost(ref, 'the record fails its checksum (found by compaction)');
+        ref.seg = 0;
+        continue;
+      }
+      const moved = this.append(record);
+      ref.seg = moved.seg;
+      ref.off = moved.off;
+      this.adopt(this.byNo.get(moved.seg)!, ref);
+    }
+    seg.refs = seg.refs.filter((r) => r.len > 0 && r.seg === seg.no);
+    seg.until = { seg: this.cur!, end: this.cur!.size };
+  }
+
+  /**
+   * @internal Resolves once background compaction has nothing left to do (for tests and
+   * benchmarks; compaction runs by itself).
+   */
+  compacted(): Promise<void> {
+    return new Promise((resolve) => {
+      this.compactWaiters.push(resolve);
+      this.compactTimer?.ref();
+      this.scheduleCompaction();
+    });
   }
 
   // ---- reading ----
@@ -679,6 +847,42 @@ export class JournalStore implements Store {
     return out;
   }
 
+  /** The raw records of `refs` (all in durable bytes of `seg`, in offset order), merged reads. */
+  private readRecords(seg: Segment, refs: readonly StoredRef[]): (Buffer | undefined)[] {
+    const out = new Array<Buffer | undefined>(refs.length);
+    let i = 0;
+    while (i < refs.length) {
+      const first = refs[i]!;
+      let j = i + 1;
+      let end = first.off + first.len;
+      while (j < refs.length) {
+        const r = refs[j]!;
+        if (r.off - end > READ_GAP || r.off + r.len - first.off > READ_SPAN) break;
+        end = Math.max(end, r.off + r.len);
+        j++;
+      }
+      const block = Buffer.allocUnsafe(end - first.off);
+      try {
+        if (seg.rfd < 0) seg.rfd = openSync(seg.path, 'r');
+        let got = 0;
+        while (got < block.length) {
+          const n = readSync(seg.rfd, block, got, block.length - got, first.off + got);
+          if (n === 0) break;
+          got += n;
+        }
+        for (let k = i; k < j; k++) {
+          const r = refs[k]!;
+          const at = r.off - first.off;
+          if (at + r.len <= got) out[k] = block.subarray(at, at + r.len);
+        }
+      } catch (err) {
+        this.log.error({ err, segment: seg.path }, 'journal: cannot read a segment');
+      }
+      i = j;
+    }
+    return out;
+  }
+
   private fromPending(seg: Segment, ref: StoredRef): Message | undefined {
     for (const batch of [this.inflight, this.pending]) {
       if (batch === undefined) continue;
@@ -728,6 +932,9 @@ export class JournalStore implements Store {
       // reported when it failed
     }
     this.closed = true;
+    if (this.compactTimer !== undefined) clearTimeout(this.compactTimer);
+    this.compactTimer = undefined;
+    this.compactDone();
     for (const seg of this.segs) {
       if (seg.wfd >= 0) closeSync(seg.wfd);
       if (seg.rfd >= 0) closeSync(seg.rfd);
@@ -740,6 +947,15 @@ export class JournalStore implements Store {
     }
     openDirs.delete(this.dir);
   }
+}
+
+/** True when a raw record's length and checksum hold. */
+function intact(record: Buffer): boolean {
+  return (
+    record.length >= RECORD_HEADER &&
+    record.readUInt32LE(0) === record.length - RECORD_HEADER &&
+    crc32(record.subarray(RECORD_HEADER)) === record.readUInt32LE(4)
+  );
 }
 
 function toError(err: unknown): Error {

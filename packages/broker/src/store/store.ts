@@ -2,7 +2,11 @@
 // one implementation; a replicated log could be another.
 import type { Message } from '../message.js';
 
-/** Where a stored message lives. Opaque to the engine: it keeps it and hands it back. */
+/**
+ * Where a stored message lives. Opaque to the engine: it keeps the object and hands it back. The
+ * store may change its fields (compaction moves records; a removed copy gets `len` 0), so the
+ * engine must not copy them.
+ */
 export interface StoredRef {
   /** Segment (or file) number. */
   seg: number;
