@@ -7,9 +7,39 @@ const decoder = new TextDecoder('utf-8');
 /** An empty body, shared: never written to. */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
-/** UTF-8 encode a string. */
+/** UTF-8 encode a string (into an array of its own). */
 export function utf8Encode(text: string): Uint8Array {
   return text.length === 0 ? EMPTY_BYTES : encoder.encode(text);
+}
+
+// The codec encodes short strings (frame heads, small text bodies) into a shared slab, as Node's
+// Buffer pool does: a new ArrayBuffer per head or body costs far more (allocation, then tracking
+// by the GC) than a view. A slab is never reused: once full, the next string starts a new one,
+// and the old one lives as long as a view of it does (at most POOL_SIZE bytes pinned by a small
+// array, as a parsed body pins the chunk it came in).
+const POOL_SIZE = 8192;
+// Strings up to this many UTF-16 units (at most 3 bytes each) take at most 3/8 of a slab.
+const POOLED_LENGTH = POOL_SIZE >> 3;
+let pool = new Uint8Array(POOL_SIZE);
+let poolUsed = 0;
+
+/**
+ * UTF-8 encode a string; a short one becomes a view of a shared slab (its `buffer` is not its
+ * own). For what the codec writes and drops: frame heads and bodies, which are read-only.
+ */
+export function utf8EncodeShared(text: string): Uint8Array {
+  const n = text.length;
+  if (n === 0) return EMPTY_BYTES;
+  if (n > POOLED_LENGTH) return encoder.encode(text);
+  if (POOL_SIZE - poolUsed < n * 3) {
+    pool = new Uint8Array(POOL_SIZE);
+    poolUsed = 0;
+  }
+  const start = poolUsed;
+  const written = encoder.encodeInto(text, start === 0 ? pool : pool.subarray(start)).written;
+  // The next view starts 8-byte aligned, as in Node's pool.
+  poolUsed = (start + written + 7) & ~7;
+  return pool.subarray(start, start + written);
 }
 
 /** UTF-8 decode bytes (invalid sequences become U+FFFD). */

@@ -1,4 +1,4 @@
-import { decodeRange, EMPTY_BYTES, utf8Decode, utf8Encode } from './bytes.js';
+import { decodeRange, EMPTY_BYTES, utf8Decode, utf8EncodeShared } from './bytes.js';
 
 /** Frames a client sends. */
 export const ClientCommand = {
@@ -59,6 +59,15 @@ export type HeadersInit =
 /** A frame body: bytes, or text that is UTF-8 encoded. */
 export type BodyInit = Uint8Array | string;
 
+/** A body as bytes: text UTF-8 encoded, nothing as the empty body. */
+export function bodyBytes(body: BodyInit | undefined): Uint8Array {
+  return body === undefined
+    ? EMPTY_BYTES
+    : typeof body === 'string'
+      ? utf8EncodeShared(body)
+      : body;
+}
+
 /** Flatten a {@link HeadersInit} into `[name0, value0, name1, value1, ...]`. */
 export function flattenHeaders(init: HeadersInit | undefined): string[] {
   const flat: string[] = [];
@@ -85,8 +94,8 @@ const LAZY: HeadersInit = Object.freeze([]);
  * One STOMP frame: a command, an ordered list of headers (repeats are kept; lookups return the
  * first, as the spec requires), and a body of bytes.
  *
- * Frames produced by the parser may share memory with the chunk they were parsed from; treat
- * bodies as read-only.
+ * Frames produced by the parser may share memory with the chunk they were parsed from, and a
+ * short text body is encoded into memory shared with other frames; treat bodies as read-only.
  *
  * Headers of a parsed frame may be decoded on demand: {@link Frame.header} then compares bytes
  * and decodes only the value it returns, and {@link Frame.rawHeaders} (and everything built on
@@ -109,8 +118,7 @@ export class Frame {
 
   constructor(command: string, headers?: HeadersInit, body?: BodyInit) {
     this.command = command;
-    this.body =
-      body === undefined ? EMPTY_BYTES : typeof body === 'string' ? utf8Encode(body) : body;
+    this.body = bodyBytes(body);
     this.raw = headers === LAZY ? undefined : flattenHeaders(headers);
     this.src = undefined;
     this.spans = undefined;

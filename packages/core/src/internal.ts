@@ -3,7 +3,7 @@
  * may change in any release.
  * @packageDocumentation
  */
-export { concatBytes, decodeRange, hasNul, EMPTY_BYTES } from './bytes.js';
+export { concatBytes, decodeRange, hasNul, EMPTY_BYTES, utf8EncodeShared } from './bytes.js';
 export { escapesApply } from './escape.js';
 export { resolveLimits } from './limits.js';
 export { flattenHeaders } from './frame.js';

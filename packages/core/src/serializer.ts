@@ -1,7 +1,7 @@
 // Frame serializer. A frame becomes up to three chunks: the encoded command and headers, the body
 // by reference (never copied), and a shared NUL terminator, so a transport can write them with
 // writev or cork/uncork.
-import { concatBytes, hasNul, utf8Encode } from './bytes.js';
+import { concatBytes, hasNul, utf8EncodeShared } from './bytes.js';
 import { ErrorCode, StompProtocolError } from './errors.js';
 import { escapeHeader, escapesApply } from './escape.js';
 import { type Frame, isClientCommand, isServerCommand } from './frame.js';
@@ -90,7 +90,7 @@ function encodeHead(frame: Frame, options: SerializerOptions): Uint8Array {
     text += 'content-length:' + String(length) + '\n';
   }
   text += length === 0 ? '\n\0' : '\n';
-  return utf8Encode(text);
+  return utf8EncodeShared(text);
 }
 
 /**

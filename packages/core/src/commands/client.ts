@@ -7,7 +7,8 @@ import {
   StompProtocolError,
   StompServerError,
 } from '../errors.js';
-import { type BodyInit, Frame, type HeadersInit, ServerCommand } from '../frame.js';
+import { EMPTY_BYTES } from '../bytes.js';
+import { type BodyInit, bodyBytes, Frame, type HeadersInit, ServerCommand } from '../frame.js';
 import {
   type HeartBeat,
   NO_HEART_BEAT,
@@ -19,6 +20,7 @@ import { SUPPORTED_VERSIONS, type StompVersion, isStompVersion } from '../versio
 import {
   type AckMode,
   assembleHeaders,
+  assembleRaw,
   invalidHeader,
   missingHeader,
   requireHeader,
@@ -122,18 +124,22 @@ export interface SendFrameOptions extends FrameOptions {
 /** Build a SEND frame. `content-length` is written by the serializer. */
 export function sendFrame(version: StompVersion, options: SendFrameOptions): Frame {
   return checked(
-    new Frame(
+    Frame.fromRaw(
       'SEND',
-      assembleHeaders(
+      assembleRaw(
         [
-          ['destination', options.destination],
-          ['content-type', options.contentType],
-          ['transaction', options.transaction],
-          ['receipt', options.receipt],
+          'destination',
+          options.destination,
+          'content-type',
+          options.contentType,
+          'transaction',
+          options.transaction,
+          'receipt',
+          options.receipt,
         ],
         options.headers,
       ),
-      options.body,
+      bodyBytes(options.body),
     ),
     version,
   );
@@ -239,19 +245,25 @@ function acknowledgment(
   options: AckFrameOptions,
 ): Frame {
   return checked(
-    new Frame(
+    Frame.fromRaw(
       command,
-      assembleHeaders(
+      assembleRaw(
         [
           // Only the headers the version defines, so a 1.2 ACK never carries a stale message-id.
-          ['id', version === '1.2' ? ack.id : undefined],
-          ['message-id', version === '1.2' ? undefined : ack['message-id']],
-          ['subscription', version === '1.1' ? ack.subscription : undefined],
-          ['transaction', options.transaction],
-          ['receipt', options.receipt],
+          'id',
+          version === '1.2' ? ack.id : undefined,
+          'message-id',
+          version === '1.2' ? undefined : ack['message-id'],
+          'subscription',
+          version === '1.1' ? ack.subscription : undefined,
+          'transaction',
+          options.transaction,
+          'receipt',
+          options.receipt,
         ],
         options.headers,
       ),
+      EMPTY_BYTES,
     ),
     version,
   );

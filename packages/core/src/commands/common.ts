@@ -50,6 +50,33 @@ export function assembleHeaders(
   return out;
 }
 
+/**
+ * {@link assembleHeaders} for the per-message builders, flattened: `own` is
+ * `[name0, value0, name1, value1, ...]` (pairs with an `undefined` value are skipped) and so is
+ * the result, ready for `Frame.fromRaw`. No pair arrays, no set: a handful of builder headers
+ * are compared directly.
+ */
+export function assembleRaw(
+  own: readonly (string | undefined)[],
+  extra: HeadersInit | undefined,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < own.length; i += 2) {
+    const value = own[i + 1];
+    if (value !== undefined) out.push(own[i]!, value);
+  }
+  if (extra === undefined) return out;
+  const owned = out.length;
+  const flat = flattenHeaders(extra);
+  next: for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!;
+    if (name === 'content-length') continue;
+    for (let j = 0; j < owned; j += 2) if (out[j] === name) continue next;
+    out.push(name, flat[i + 1]!);
+  }
+  return out;
+}
+
 /** `ERR_STOMP_MISSING_HEADER` for a frame without a header it must have. */
 export function missingHeader(
   frame: Frame,

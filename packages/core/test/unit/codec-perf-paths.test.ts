@@ -5,8 +5,15 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
-import { ErrorCode, Frame, FrameParser, StompError, type StompVersion } from '@stompede/core';
-import { decodeRange } from '@stompede/core/internal';
+import {
+  encodeFrameBytes,
+  ErrorCode,
+  Frame,
+  FrameParser,
+  StompError,
+  type StompVersion,
+} from '@stompede/core';
+import { decodeRange, utf8EncodeShared } from '@stompede/core/internal';
 import { byteByByte, bytes, parseChunks, splitAt } from '@stompede/testkit';
 
 /** Everything a frame reports through its public API, reading `header()` first. */
@@ -284,5 +291,34 @@ describe('large bodies that straddle chunks', () => {
     for (const chunk of chunks) parser.push(chunk);
     for (const chunk of chunks) chunk.fill(0);
     assert.deepEqual(frames[0]!.body, body);
+  });
+});
+
+describe('shared encoding of short strings (frame heads, small text bodies)', () => {
+  it('gives every string its own bytes, across slabs, and large strings their own array', () => {
+    const texts: string[] = [];
+    for (let i = 0; i < 3000; i++) texts.push(`h${String(i)}:${'é€😀x'.repeat(i % 97)}`);
+    texts.push('', 'y'.repeat(5000), 'z'.repeat(20000));
+    const encoded = texts.map((t) => utf8EncodeShared(t));
+    // Checked after all were encoded: no later string overwrote an earlier one.
+    encoded.forEach((bytes, i) => {
+      assert.deepEqual(bytes, new TextEncoder().encode(texts[i]), `string ${String(i)}`);
+    });
+    const large = encoded[encoded.length - 1]!;
+    assert.equal(large.byteOffset, 0);
+    assert.equal(large.buffer.byteLength, 20000);
+  });
+
+  it('frames with text bodies encode to the same bytes as with byte bodies', () => {
+    const frames: Frame[] = [];
+    for (let i = 0; i < 500; i++) {
+      frames.push(new Frame('SEND', { destination: `/queue/${String(i)}` }, `body ${String(i)} ü`));
+    }
+    const wire = frames.map((f) => encodeFrameBytes(f));
+    frames.forEach((f, i) => {
+      const same = new Frame('SEND', { destination: `/queue/${String(i)}` }, f.body.slice());
+      assert.deepEqual(wire[i], encodeFrameBytes(same));
+      assert.equal(f.text, `body ${String(i)} ü`);
+    });
   });
 });

@@ -141,6 +141,26 @@ describe('client frame builders', () => {
     }
   });
 
+  it('[1.2 SEND] extra headers fill what the builder left unset, in order, without content-length', () => {
+    const f = sendFrame('1.2', {
+      destination: '/queue/a',
+      body: 'hi',
+      headers: [
+        ['content-type', 'application/json'],
+        ['content-length', '99'],
+        ['x', '1'],
+        ['x', '2'],
+        ['destination', '/ignored'],
+      ],
+    });
+    assert.deepEqual(f.headers, [
+      ['destination', '/queue/a'],
+      ['content-type', 'application/json'],
+      ['x', '1'],
+      ['x', '2'],
+    ]);
+  });
+
   it('[1.2 SEND] destination must not be empty', () => {
     rejects(
       () => sendFrame('1.2', { destination: '' }),
