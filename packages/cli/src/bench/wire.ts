@@ -309,6 +309,8 @@ export class Wire {
   /** DISCONNECT with a receipt (bounded wait), then close. */
   async close(timeoutMs = 2000): Promise<void> {
     if (this.closed) return;
+    // A throttled consumer may be paused: the RECEIPT must be read.
+    this.transport?.resume();
     await this.request('DISCONNECT\n', timeoutMs);
     this.transport?.end();
     const t = this.transport;
