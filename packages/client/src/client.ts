@@ -174,7 +174,7 @@ class Link {
    * Like {@link write}, but returns `undefined` when the frame was written at once (nothing
    * queued before it and the transport took it without asking to wait): no promise, no timer.
    */
-  writeNow(frame: Frame, what: string, wait: WaitOptions): Promise<void> | undefined {
+  writeNow(frame: Frame, what: Label, wait: WaitOptions): Promise<void> | undefined {
     let chunks: Uint8Array[];
     try {
       chunks = encodeFrame(frame, { version: this.version });
@@ -184,7 +184,7 @@ class Link {
     return this.writeChunks(chunks, what, wait);
   }
 
-  writeChunks(chunks: Uint8Array[], what: string, wait: WaitOptions): Promise<void> | undefined {
+  writeChunks(chunks: Uint8Array[], what: Label, wait: WaitOptions): Promise<void> | undefined {
     const transport = this.transport;
     if (
       this.writing === 0 &&
@@ -211,7 +211,7 @@ class Link {
         pending.catch((err: unknown) => {
           throw mapWriteError(err);
         }),
-        what,
+        label(what),
         wait,
       );
     }
@@ -230,7 +230,7 @@ class Link {
     const mapped = result.catch((err: unknown) => {
       throw mapWriteError(err);
     });
-    return waitFor(mapped, what, wait, () => {
+    return waitFor(mapped, label(what), wait, () => {
       cancelled = true;
     });
   }
@@ -273,6 +273,13 @@ class Link {
     clearTimeout(this.#receiveTimer);
     this.transport.destroy(error);
   }
+}
+
+/** What an operation is, for error messages: built only when one is needed. */
+type Label = string | (() => string);
+
+function label(what: Label): string {
+  return typeof what === 'string' ? what : what();
 }
 
 function mapWriteError(err: unknown): StompError {
@@ -829,7 +836,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
   #perform(
     link: Link,
     options: OperationOptions,
-    what: string,
+    what: Label,
     build: (receipt: string | undefined) => Frame,
     onWritten?: () => void,
   ): Promise<void> {
@@ -862,10 +869,11 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
   async #performSlow(
     link: Link,
     options: OperationOptions,
-    what: string,
+    description: Label,
     build: (receipt: string | undefined) => Frame,
     onWritten?: () => void,
   ): Promise<void> {
+    const what = label(description);
     if (options.signal?.aborted === true) throw abortError(options.signal, what);
     if (link.dead || this.#link !== link || this.#session.state !== SessionState.CONNECTED) {
       throw this.#state === ClientState.CLOSING || this.#state === ClientState.CLOSED
@@ -1120,7 +1128,9 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     }
     const transaction =
       typeof options.transaction === 'string' ? options.transaction : options.transaction?.id;
-    return this.#perform(link, options, `${command} ${message.messageId}`, (receipt) => {
+    // The label is built only if needed (a wait that fails): it decodes a header.
+    const what = (): string => `${command} ${message.messageId}`;
+    return this.#perform(link, options, what, (receipt) => {
       const frameOptions = {
         ...(transaction === undefined ? {} : { transaction }),
         ...(receipt === undefined ? {} : { receipt }),

@@ -16,6 +16,10 @@ export class AsyncQueue<T> {
   private spaceWaiters: Deferred<undefined>[] = [];
   private ended = false;
   private failure: Error | undefined;
+  // The callback form (see `consume`): items go straight to the sink while it is not busy.
+  private sink: ((item: T) => PromiseLike<unknown> | undefined) | undefined;
+  private sinkBusy = false;
+  private onSinkEnd: ((error: Error | undefined) => void) | undefined;
 
   constructor(readonly capacity: number) {}
 
@@ -37,6 +41,11 @@ export class AsyncQueue<T> {
   /** Add an item (the capacity is soft: the producer is expected to check {@link full}). */
   push(item: T): void {
     if (this.ended) return;
+    if (this.sink !== undefined) {
+      if (this.sinkBusy || this.size > 0) this.items.push(item);
+      else this.feed(item);
+      return;
+    }
     const waiter = this.waiter;
     if (waiter !== undefined && this.size === 0) {
       // The consumer is waiting: hand the item over.
@@ -59,6 +68,45 @@ export class AsyncQueue<T> {
     this.failure = error;
     this.wakeConsumer();
     this.wakeProducers();
+    if (this.sink !== undefined && !this.sinkBusy && this.size === 0) this.finishSink();
+  }
+
+  /**
+   * Consume with a callback instead of {@link shift}: `sink(item)` is called for each item in
+   * order, synchronously from {@link push} when nothing is queued before it (no promise and no
+   * turn per item). When it returns a promise, later items wait in the queue until it settles.
+   * `onEnd` is called once the queue ended and every item was consumed. `sink` must not throw.
+   */
+  consume(
+    sink: (item: T) => PromiseLike<unknown> | undefined,
+    onEnd: (error: Error | undefined) => void,
+  ): void {
+    this.sink = sink;
+    this.onSinkEnd = onEnd;
+    this.pump();
+  }
+
+  private feed(item: T): void {
+    const pending = this.sink!(item);
+    if (pending === undefined) return;
+    this.sinkBusy = true;
+    pending.then(this.resume, this.resume);
+  }
+
+  private readonly resume = (): void => {
+    this.sinkBusy = false;
+    this.pump();
+  };
+
+  private pump(): void {
+    while (!this.sinkBusy && this.size > 0) this.feed(this.take());
+    if (!this.sinkBusy && this.ended) this.finishSink();
+  }
+
+  private finishSink(): void {
+    const onEnd = this.onSinkEnd;
+    this.onSinkEnd = undefined;
+    onEnd?.(this.failure);
   }
 
   /** Resolves when the queue is below capacity or ended. */

@@ -116,27 +116,29 @@ export class Subscription implements AsyncIterable<Message> {
     this.queue.end(error);
   }
 
-  /** @internal Run the callback form. */
+  /**
+   * @internal Run the callback form: each message is handed to `handler` as it arrives (from the
+   * read loop, without a turn of its own); a promise it returns is awaited before the next one.
+   */
   run(handler: MessageHandler, onError: (error: unknown) => void): void {
-    void (async () => {
-      for (;;) {
-        let message: Message | undefined;
-        try {
-          message = await this.queue.shift();
-        } catch (err) {
-          onError(err);
-          return;
-        }
-        if (message === undefined) return;
+    const failed = (err: unknown): void => {
+      onError(err);
+    };
+    this.queue.consume(
+      (message) => {
         try {
           const result = handler(message);
           // Await only what can be awaited: a handler returning nothing costs no extra turn.
-          if (result !== undefined) await result;
+          return result === undefined ? undefined : Promise.resolve(result).then(undefined, failed);
         } catch (err) {
           onError(err);
+          return undefined;
         }
-      }
-    })();
+      },
+      (error) => {
+        if (error !== undefined) onError(error);
+      },
+    );
   }
 }
 

@@ -201,6 +201,38 @@ describe('subscribe', () => {
     client.destroy();
   });
 
+  it('callback form: a handler promise is awaited before the next message; a throw is reported', async () => {
+    const { conn, client } = await connected();
+    const errors: unknown[] = [];
+    client.on('error', (event) => errors.push(event.error));
+    const started: string[] = [];
+    const done: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    await client.subscribe('/queue/a', {}, (msg) => {
+      started.push(msg.text);
+      if (msg.text === 'boom') throw new Error('handler failed');
+      if (msg.text !== 'slow') {
+        done.push(msg.text);
+        return undefined;
+      }
+      return gate.then(() => {
+        done.push(msg.text);
+      });
+    });
+    const subscribe = await conn.next('SUBSCRIBE');
+    for (const text of ['slow', 'b', 'boom', 'c']) conn.message(subscribe, text);
+    await flush();
+    assert.deepEqual(started, ['slow'], 'the next message waits for the promise');
+    release();
+    await flush();
+    assert.deepEqual(started, ['slow', 'b', 'boom', 'c']);
+    assert.deepEqual(done, ['slow', 'b', 'c']);
+    assert.equal(errors.length, 1);
+    assert.match(String(errors[0]), /handler failed/);
+    client.destroy();
+  });
+
   it('pull form: receive() waits for the next message with a timeout', async (t) => {
     const { conn, client } = await connected();
     const sub = await client.subscribe('/queue/a');
