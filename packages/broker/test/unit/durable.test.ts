@@ -383,6 +383,33 @@ describe('journal damage', () => {
     await c.broker.close();
   });
 
+  test('[Recovery] zeros after the last record (preallocated, then killed) are the clean end', async () => {
+    const dir = await filled(50);
+    const path = segment(dir);
+    writeFileSync(path, Buffer.concat([readFileSync(path), Buffer.alloc(64 * 1024)]));
+    const b = open(dir);
+    assert.deepEqual(
+      b.logs.filter((l) => l.level >= 40),
+      [],
+    );
+    const q = await connected(b.broker);
+    assert.deepEqual(await drain(q, '/queue/d'), range(50));
+    await b.broker.close();
+  });
+
+  test('[Recovery] zeros followed by other bytes are damage, not an end', async () => {
+    const dir = await filled(50);
+    const path = segment(dir);
+    const junk = Buffer.alloc(4096);
+    junk[4000] = 7;
+    writeFileSync(path, Buffer.concat([readFileSync(path), junk]));
+    const b = open(dir);
+    assert.ok(b.logs.some((l) => l.level >= 40 && l.msg.includes('journal')));
+    const q = await connected(b.broker);
+    assert.deepEqual(await drain(q, '/queue/d'), range(50));
+    await b.broker.close();
+  });
+
   test('[Recovery] a flipped bit: the checksum catches it, records before it are kept', async () => {
     const dir = await filled(50);
     const path = segment(dir);
