@@ -1,10 +1,16 @@
 // Memory per idle connection: open N STOMP connections to a broker, each with one subscription
 // (SUBSCRIBE with a receipt), and report the broker process's RSS before and after.
 //
+// Connections are opened 100 at a time (a sliding window); the time that takes gives the connect rate (connections
+// per second, CONNECT + SUBSCRIBE + RECEIPT each). When the broker refuses or drops one, opening
+// stops and the result says how many were open and what happened (memory is then per open one).
+//
 // Usage: node bench/broker-idle.mjs URL --pid PID [--connections 1000] [--login L --passcode P --host H]
-// Prints one JSON line: { connections, rssBefore, rssAfter, perConnection } (bytes).
+// Prints one JSON line: { connections, opened, connectSeconds, connectRate, rssBefore, rssAfter,
+// perConnection, failed? } (bytes).
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 /** Resident set size of a process, in bytes (from /proc). */
@@ -14,6 +20,9 @@ export function rssOf(pid) {
   if (kb === undefined) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(kb) * 1024;
 }
+
+/** Handshakes in progress at once while opening. */
+const IN_FLIGHT = 100;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,6 +37,7 @@ function openIdle(host, port, i, { login, passcode, vhost }) {
     );
     socket.setEncoding('latin1');
     socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`connection ${i}: closed by the broker`)));
     socket.on('connect', () => {
       let connectFrame = `CONNECT\naccept-version:1.2\nhost:${vhost ?? host}\nheart-beat:0,0\n`;
       if (login !== undefined) connectFrame += `login:${login}\npasscode:${passcode ?? ''}\n`;
@@ -60,22 +70,37 @@ export async function measureIdle(
   await sleep(1000);
   const rssBefore = rssOf(pid);
   const sockets = [];
+  let failed;
+  const t0 = performance.now();
   try {
-    for (let i = 0; i < connections; i += 50) {
-      const batch = [];
-      for (let j = i; j < Math.min(connections, i + 50); j++)
-        batch.push(openIdle(host, port, j, { login, passcode, vhost }));
-      sockets.push(...(await Promise.all(batch)));
-    }
+    // A window of IN_FLIGHT handshakes at a time: a new connection starts as soon as one is done.
+    let next = 0;
+    const worker = async () => {
+      while (next < connections && failed === undefined) {
+        const i = next++;
+        try {
+          sockets.push(await openIdle(host, port, i, { login, passcode, vhost }));
+        } catch (err) {
+          failed ??= err.message;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    const connectSeconds = (performance.now() - t0) / 1000;
     await sleep(2000);
     await settle?.();
     await sleep(1000);
     const rssAfter = rssOf(pid);
+    const opened = sockets.length;
     return {
       connections,
+      opened,
+      connectSeconds,
+      connectRate: opened / connectSeconds,
       rssBefore,
       rssAfter,
-      perConnection: (rssAfter - rssBefore) / connections,
+      perConnection: opened > 0 ? (rssAfter - rssBefore) / opened : null,
+      ...(failed === undefined ? {} : { failed }),
     };
   } finally {
     for (const s of sockets) s.end('DISCONNECT\n\n\0');

@@ -14,6 +14,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureIdle } from './broker-idle.mjs';
+import { BROKER_SCENARIOS, CLASSIC_SCENARIOS, IDLE_SCENARIO } from './lib/broker-scenarios.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -36,6 +37,8 @@ const reps = Number(values.reps ?? (quick ? 1 : 3));
 const seconds = Number(values.seconds ?? (quick ? 2 : 5));
 const idleConnections = Number(values.connections ?? 1000);
 const full = !quick && values.only === undefined && values.scenarios === undefined;
+/** Slow-consumer scenario: how long the slow side starts before the fast pair. */
+const SLOW_HEAD_START_MS = 700;
 const outDir = values.out ?? (full ? join(here, 'results') : undefined);
 
 /** Brokers: how the load generator reaches each. */
@@ -64,53 +67,22 @@ const BROKERS = [
   (b) => values.only === undefined || values.only.split(',').includes(b.id) || b.id === 'baseline',
 );
 
-/** Scenarios: `stompede bench` arguments and the figure each reports. */
-const SCENARIOS = [
-  {
-    id: 'q100-auto',
-    title: 'queue 1→1, 100 B, auto ack',
-    metric: 'rateOut',
-    unit: 'msgs/s',
-    args: ['-s', '100', '-a', 'auto'],
-  },
-  {
-    id: 'q100-ci',
-    title: 'queue 1→1, 100 B, client-individual',
-    metric: 'rateOut',
-    unit: 'msgs/s',
-    args: ['-s', '100', '-a', 'client-individual'],
-  },
-  {
-    id: 'q4k-auto',
-    title: 'queue 1→1, 4 KiB, auto ack',
-    metric: 'rateOut',
-    unit: 'msgs/s',
-    args: ['-s', '4096', '-a', 'auto'],
-  },
-  {
-    id: 'q4k-ci',
-    title: 'queue 1→1, 4 KiB, client-individual',
-    metric: 'rateOut',
-    unit: 'msgs/s',
-    args: ['-s', '4096', '-a', 'client-individual'],
-  },
-  {
-    id: 'fanout',
-    title: 'topic 1→10, 100 B, auto ack',
-    metric: 'rateOut',
-    unit: 'deliveries/s',
-    args: ['-k', 'topic', '-y', '10', '-s', '100', '-a', 'auto'],
-  },
-  {
-    id: 'latency',
-    title: 'latency at 5k msgs/s, 100 B, auto ack',
-    metric: 'p99',
-    unit: 'ms',
-    lowerIsBetter: true,
-    args: ['-r', '5000', '-s', '100', '-a', 'auto'],
-  },
-].filter((s) => values.scenarios === undefined || values.scenarios.split(',').includes(s.id));
-const runIdle = values.scenarios === undefined || values.scenarios.split(',').includes('idle');
+// Scenarios: see lib/broker-scenarios.mjs. Without --scenarios, the classic set; `--scenarios all`
+// runs every one; bench/report.mjs asks for its own list.
+const wanted =
+  values.scenarios === undefined
+    ? CLASSIC_SCENARIOS
+    : values.scenarios === 'all'
+      ? [...BROKER_SCENARIOS.map((s) => s.id), 'idle']
+      : values.scenarios.split(',');
+for (const id of wanted) {
+  if (id !== 'idle' && !BROKER_SCENARIOS.some((s) => s.id === id))
+    throw new Error(`unknown scenario ${id}`);
+}
+const SCENARIOS = wanted
+  .filter((id) => id !== 'idle')
+  .map((id) => BROKER_SCENARIOS.find((s) => s.id === id));
+const runIdle = wanted.includes('idle');
 
 /** Earlier measurements on this machine (the brief), for the record. */
 const EARLIER = {
@@ -178,6 +150,21 @@ function pidOf(pattern) {
   throw new Error(`no process matches ${pattern}`);
 }
 
+/** Bytes of JVM heap in use after a full GC (`jcmd PID GC.run`, `GC.heap_info`); undefined if jcmd fails. */
+function jvmHeapUsed(pid) {
+  try {
+    execFileSync('jcmd', [String(pid), 'GC.run'], { stdio: 'ignore', timeout: 20_000 });
+    const info = execFileSync('jcmd', [String(pid), 'GC.heap_info'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    const kb = /heap\s+total \d+K, used (\d+)K/.exec(info)?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU seconds (user + system) a process has used, from /proc (all threads). */
 function cpuSecondsOf(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -186,19 +173,41 @@ function cpuSecondsOf(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function bench(args) {
-  return new Promise((resolve, reject) => {
+/**
+ * One `stompede bench` run; resolves with its JSON summary, or with `{ failed }` saying what
+ * happened when it produced none (connection refused, killed after `timeoutMs`, ...).
+ */
+function bench(args, timeoutMs = 120_000) {
+  return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, 'bench', ...args, '--json', '--quiet'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
+    let err = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-    child.on('error', reject);
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      err += d;
+      process.stderr.write(d);
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ failed: e.message });
+    });
     child.on('close', () => {
+      clearTimeout(timer);
       try {
         resolve(JSON.parse(out.trim().split('\n').pop()));
       } catch {
-        reject(new Error(`stompede bench ${args.join(' ')}: no summary (${out.slice(0, 200)})`));
+        resolve({
+          failed: timedOut
+            ? `no summary within ${timeoutMs / 1000} s (killed)`
+            : (err.trim().split('\n').pop() ?? '').slice(0, 300) || 'no summary',
+        });
       }
     });
   });
@@ -229,6 +238,46 @@ function machine() {
   };
 }
 
+/**
+ * The slow-consumer scenario: a consumer that reads `s.slowRate` msgs/s (by pausing its socket)
+ * on one queue while a producer floods that queue at `s.floodRate`; after a head start, the fast
+ * pair (`fastArgs`) runs on another queue of the same broker. Then the slow queue is drained, so
+ * that the next run starts from an empty broker.
+ */
+async function beside(b, s, fastArgs) {
+  const slowDest = `/queue/stompede.bench.${s.id}.slow`;
+  const slowSeconds = String(seconds + SLOW_HEAD_START_MS / 1000 + 1);
+  const common = [b.url, ...b.args, '-d', slowDest, '-s', '100', '-a', 'auto'];
+  const slowRun = bench([
+    ...common,
+    '-x',
+    '0',
+    '-y',
+    '1',
+    '--consume-rate',
+    String(s.slowRate),
+    '-z',
+    slowSeconds,
+  ]);
+  const floodRun = bench([
+    ...common,
+    '-x',
+    '1',
+    '-y',
+    '0',
+    '-r',
+    String(s.floodRate),
+    '-z',
+    slowSeconds,
+  ]);
+  await new Promise((r) => setTimeout(r, SLOW_HEAD_START_MS));
+  const fast = await bench(fastArgs, (seconds + 60) * 1000);
+  const [slow, flood] = await Promise.all([slowRun, floodRun]);
+  // What the slow consumer left: consumed at full speed (its own run's figures are not used).
+  await bench([...common, '-x', '0', '-y', '1', '-z', '2']);
+  return { fast, slow, flood };
+}
+
 // ---- run ----
 const startedAt = new Date();
 const info = machine();
@@ -251,36 +300,64 @@ try {
   for (const s of SCENARIOS) {
     for (let rep = 0; rep < reps; rep++) {
       for (const b of BROKERS) {
+        const kind = s.args.includes('topic') ? 'topic' : 'queue';
         const args = [
           b.url,
           ...b.args,
-          '-z',
-          String(seconds),
+          ...(s.count === undefined ? ['-z', String(seconds)] : ['-C', String(s.count)]),
           '-d',
-          `/${s.args.includes('topic') ? 'topic' : 'queue'}/stompede.bench.${s.id}`,
+          `/${kind}/stompede.bench.${s.id}`,
           ...s.args,
         ];
         commands[`${b.id} ${s.id}`] = `node packages/cli/dist/main.js bench ${args.join(' ')}`;
         const cpu0 = cpuSecondsOf(b.pid);
-        const r = await bench(args);
+        let r;
+        let slow;
+        if (s.kind === 'slow') {
+          slow = await beside(b, s, args);
+          r = slow.fast;
+        } else {
+          r = await bench(args, s.count === undefined ? (seconds + 60) * 1000 : 120_000);
+        }
         const cpu = cpuSecondsOf(b.pid) - cpu0;
+        const runs = ((results[b.id] ??= {})[s.id] ??= { runs: [] }).runs;
+        loads.push(loadavg()[0]);
+        if (r.failed !== undefined) {
+          runs.push({ value: null, ok: false, failed: r.failed });
+          log(`  ${s.id.padEnd(16)} rep ${rep + 1}/${reps} ${b.id.padEnd(8)} FAILED: ${r.failed}`);
+          continue;
+        }
         const value = s.metric === 'p99' ? r.latencyMs.p99 : r[s.metric];
-        ((results[b.id] ??= {})[s.id] ??= { runs: [] }).runs.push({
+        runs.push({
           value,
           rateIn: r.rateIn,
           rateOut: r.rateOut,
+          askedRate: s.rate,
+          sent: r.sent,
+          received: r.received,
           p50: r.latencyMs.p50,
+          p90: r.latencyMs.p90,
           p99: r.latencyMs.p99,
+          p999: r.latencyMs.p999,
+          max: r.latencyMs.max,
           brokerCpuSeconds: cpu,
           perCpuSecond: cpu > 0 ? r.received / cpu : 0,
           ok: r.ok,
           lost: r.lost,
           duplicated: r.duplicated,
+          corrupted: r.corrupted,
           errors: r.errors,
+          ...(slow === undefined
+            ? {}
+            : {
+                slowDelivered: slow.slow.foreign ?? null,
+                floodSent: slow.flood.sent ?? null,
+                slowErrors: [...(slow.slow.errors ?? []), ...(slow.flood.errors ?? [])],
+                slowFailed: slow.slow.failed ?? slow.flood.failed,
+              }),
         });
-        loads.push(loadavg()[0]);
         log(
-          `  ${s.id.padEnd(10)} rep ${rep + 1}/${reps} ${b.id.padEnd(8)} ${fmt(value, s.unit).padStart(9)} ${s.unit}` +
+          `  ${s.id.padEnd(16)} rep ${rep + 1}/${reps} ${b.id.padEnd(8)} ${fmt(value, s.unit).padStart(9)} ${s.unit}` +
             `  (in ${fmt(r.rateIn)}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, broker CPU ${cpu.toFixed(2)} s = ${fmt(cpu > 0 ? r.received / cpu : 0)} deliveries per CPU-second)${r.ok ? '' : `  NOT OK: lost ${r.lost} dup ${r.duplicated} ${r.errors.join('; ')}`}`,
         );
       }
@@ -300,12 +377,23 @@ try {
       const pid = b.pid;
       const loginArgs = {};
       for (let i = 0; i < b.args.length; i += 2) loginArgs[b.args[i].slice(2)] = b.args[i + 1];
-      const settle = own !== undefined ? () => ask(own.child, 'mem', 'mem') : undefined;
+      // ActiveMQ: the JVM's heap after a full GC (jcmd), read with each RSS reading; RSS alone
+      // hardly moves, the heap being pre-sized.
+      const jvmHeaps = [];
+      const settle =
+        own !== undefined
+          ? () => ask(own.child, 'mem', 'mem')
+          : b.id === 'activemq'
+            ? async () => {
+                const heap = jvmHeapUsed(b.pid);
+                if (heap !== undefined) jvmHeaps.push(heap);
+              }
+            : undefined;
       const before = own !== undefined ? await ask(own.child, 'mem', 'mem') : undefined;
-      // Twice: the first round pays one-time costs (heap growth, compiled code, pools); the
-      // second, measured, shows what each further connection costs.
+      // Twice: the first round (at most 1,000) pays one-time costs (heap growth, compiled code,
+      // pools); the second, measured, shows what each further connection costs.
       await measureIdle(b.url, pid, {
-        connections: idleConnections,
+        connections: Math.min(idleConnections, 1000),
         login: loginArgs.login,
         passcode: loginArgs.passcode,
         vhost: loginArgs.host,
@@ -318,17 +406,21 @@ try {
         settle,
       });
       const heap = own !== undefined ? await ask(own.child, 'mem', 'mem') : undefined;
-      const entry = ((results[b.id] ??= {}).idle = { runs: [{ value: r.perConnection, ...r }] });
-      if (heap !== undefined)
+      const entry = ((results[b.id] ??= {}).idle = {
+        runs: [{ value: r.perConnection, ok: r.failed === undefined, ...r }],
+      });
+      if (jvmHeaps.length === 2 && r.opened > 0)
+        entry.heapPerConnection = (jvmHeaps[1] - jvmHeaps[0]) / r.opened;
+      if (heap !== undefined && r.opened > 0)
         entry.heapPerConnection =
-          (heap.heapUsed + heap.external - before.heapUsed - before.external) / idleConnections;
+          (heap.heapUsed + heap.external - before.heapUsed - before.external) / r.opened;
       commands[`${b.id} idle`] =
         `node bench/broker-idle.mjs ${b.url} --pid ${pid} --connections ${idleConnections}${b.args.length ? ' ' + b.args.join(' ') : ''}`;
       log(
-        `  idle       ${b.id.padEnd(8)} ${fmt(r.perConnection / 1000)} KB per connection (${b.memoryNote ?? 'broker process RSS'} ${fmt(r.rssBefore / 1e6)} → ${fmt(r.rssAfter / 1e6)} MB)` +
+        `  idle       ${b.id.padEnd(8)} ${r.opened}/${idleConnections} open at ${fmt(r.connectRate)} connections/s${r.failed === undefined ? '' : ` (stopped: ${r.failed})`}, ${fmt((r.perConnection ?? NaN) / 1000)} KB per connection (${b.memoryNote ?? 'broker process RSS'} ${fmt(r.rssBefore / 1e6)} → ${fmt(r.rssAfter / 1e6)} MB)` +
           (entry.heapPerConnection === undefined
             ? ''
-            : `; JS heap+external ${fmt(entry.heapPerConnection / 1000, 'ms')} KB`),
+            : `; ${own !== undefined ? 'JS heap+external' : 'JVM heap after GC'} ${fmt(entry.heapPerConnection / 1000, 'ms')} KB`),
       );
     }
   }
@@ -345,17 +437,19 @@ const ALL = [
   ...(runIdle
     ? [
         {
-          id: 'idle',
+          ...IDLE_SCENARIO,
           title: `memory per idle connection (${idleConnections} connections, 1 subscription each)`,
-          unit: 'KB',
-          lowerIsBetter: true,
         },
       ]
     : []),
 ];
 for (const b of Object.values(results)) {
   for (const r of Object.values(b)) {
-    const xs = r.runs.map((x) => x.value);
+    // Failed runs (no summary) have no value: they are reported, not averaged in.
+    const xs = r.runs
+      .map((x) => x.value)
+      .filter((x) => typeof x === 'number' && Number.isFinite(x));
+    if (xs.length === 0) continue;
     r.median = median(xs);
     r.min = Math.min(...xs);
     r.max = Math.max(...xs);
@@ -364,6 +458,7 @@ for (const b of Object.values(results)) {
 const TARGETS = { throughputVsBestPeer: 3, p99Ms: 1, idleBytes: 10_000 };
 const show = (r, unit) => {
   if (r === undefined) return '—';
+  if (r.median === undefined) return `failed (${r.runs.find((x) => x.failed)?.failed ?? '?'})`;
   const d = unit === 'KB' ? 1000 : 1;
   const u = unit === 'KB' ? 'KB' : unit;
   const range = r.runs.length > 1 ? ` (${fmt(r.min / d, u)}–${fmt(r.max / d, u)})` : '';
@@ -412,7 +507,8 @@ for (const s of ALL) {
   const rated = SCENARIOS.filter((x) => x.metric === 'rateOut');
   const cpuOf = (id, sid) => {
     const runs = results[id]?.[sid]?.runs;
-    return runs === undefined ? undefined : median(runs.map((r) => r.perCpuSecond));
+    const xs = (runs ?? []).map((r) => r.perCpuSecond).filter((x) => x !== undefined);
+    return xs.length === 0 ? undefined : median(xs);
   };
   const head = [
     'scenario',
