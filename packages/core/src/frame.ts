@@ -191,18 +191,25 @@ export class Frame {
   }
 
   private lazyHeader(name: string): string | undefined {
+    const k = this.lazyIndex(name);
+    if (k < 0) return undefined;
+    const spans = this.spans!;
+    return decodeRange(this.src!, spans[k + 1]! + 1, spans[k + 2]!);
+  }
+
+  // The span index of the first header called `name` (ASCII) in `src`, or -1.
+  private lazyIndex(name: string): number {
     const src = this.src!;
     const spans = this.spans!;
     const n = name.length;
     for (let k = 0; k < spans.length; k += 3) {
       const start = spans[k]!;
-      const colon = spans[k + 1]!;
-      if (colon - start !== n) continue;
+      if (spans[k + 1]! - start !== n) continue;
       let i = 0;
       while (i < n && src[start + i] === name.charCodeAt(i)) i++;
-      if (i === n) return decodeRange(src, colon + 1, spans[k + 2]!);
+      if (i === n) return k;
     }
-    return undefined;
+    return -1;
   }
 
   /** Every value of the headers called `name`, in wire order. */
@@ -217,6 +224,9 @@ export class Frame {
 
   /** True when the frame has a header called `name`. */
   has(name: string): boolean {
+    // Undecoded headers are searched in the bytes, without decoding the value.
+    if (this.raw === undefined && this.lazyRaw(name) === undefined)
+      return this.lazyIndex(name) >= 0;
     return this.header(name) !== undefined;
   }
 

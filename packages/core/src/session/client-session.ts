@@ -16,17 +16,16 @@ import {
   connectFrame,
   disconnectFrame,
   interpretConnected,
-  interpretMessage,
   interpretReceipt,
   nackFrame,
   sendFrame,
   subscribeFrame,
   unsubscribeFrame,
 } from '../commands/client.js';
-import type { AckMode } from '../commands/common.js';
+import { type AckMode, missingHeader, unexpectedFrame } from '../commands/common.js';
 import { validateClientFrame } from '../commands/server.js';
 import { ErrorCode, StompInvalidArgumentError, StompProtocolError } from '../errors.js';
-import { Frame, type HeaderEntry } from '../frame.js';
+import { Frame, type HeaderEntry, ServerCommand } from '../frame.js';
 import { type NegotiatedHeartBeat, NO_HEART_BEAT, negotiateHeartBeat } from '../negotiate.js';
 import { SUPPORTED_VERSIONS, type StompVersion } from '../version.js';
 
@@ -275,20 +274,28 @@ export class ClientSession {
    * `ERR_STOMP_MISSING_HEADER` for a MESSAGE without what the version requires
    */
   message(frame: Frame): SessionSubscription {
-    const info = interpretMessage(frame, this.#connected('message'));
+    const version = this.#connected('message');
+    // The checks of interpretMessage, decoding only the header used (per message, the others
+    // are unique strings nobody asked for yet).
+    if (frame.command !== ServerCommand.MESSAGE) throw unexpectedFrame(frame, 'expected MESSAGE');
+    if (!frame.has('destination')) throw missingHeader(frame, 'destination', version);
+    if (!frame.has('message-id')) throw missingHeader(frame, 'message-id', version);
+    const subscription = frame.header('subscription');
     let sub: SessionSubscription | undefined;
-    if (info.subscription !== undefined) {
-      sub = this.#subscriptions.get(info.subscription);
+    if (subscription !== undefined) {
+      sub = this.#subscriptions.get(subscription);
     } else {
+      if (version !== '1.0') throw missingHeader(frame, 'subscription', version);
+      const destination = frame.header('destination');
       for (const candidate of this.#subscriptions.values()) {
-        if (candidate.destination === info.destination) {
+        if (candidate.destination === destination) {
           sub = candidate;
           break;
         }
       }
     }
     if (sub === undefined) {
-      throw unknownSubscription(info.subscription ?? info.destination, frame);
+      throw unknownSubscription(subscription ?? frame.header('destination') ?? '', frame);
     }
     return sub;
   }

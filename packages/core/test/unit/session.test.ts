@@ -5,6 +5,7 @@ import {
   ClientSession,
   ErrorCode,
   Frame,
+  FrameParser,
   ServerSession,
   SessionState,
   StompError,
@@ -127,6 +128,34 @@ describe('ClientSession: subscriptions', () => {
     rejects(
       () => session.message(message({ subscription: 'nope' })),
       ErrorCode.UNKNOWN_SUBSCRIPTION,
+      'subscription',
+    );
+  });
+
+  it('[1.2 MESSAGE] a parsed MESSAGE without destination, message-id or subscription is refused', () => {
+    const session = connectedSession();
+    session.subscribe({ destination: '/queue/a', id: 's' });
+    const parsed = (head: string): Frame => {
+      const frames: Frame[] = [];
+      const parser = new FrameParser({ onFrame: (f) => frames.push(f) });
+      parser.push(new TextEncoder().encode(`MESSAGE\n${head}\nhi\0`));
+      return frames[0]!;
+    };
+    const ok = parsed('destination:/queue/a\nmessage-id:m\nsubscription:s\ncontent-length:2\n');
+    assert.equal(session.message(ok).id, 's');
+    rejects(
+      () => session.message(parsed('message-id:m\nsubscription:s\ncontent-length:2\n')),
+      ErrorCode.MISSING_HEADER,
+      'destination',
+    );
+    rejects(
+      () => session.message(parsed('destination:/q\nsubscription:s\ncontent-length:2\n')),
+      ErrorCode.MISSING_HEADER,
+      'message-id',
+    );
+    rejects(
+      () => session.message(parsed('destination:/q\nmessage-id:m\ncontent-length:2\n')),
+      ErrorCode.MISSING_HEADER,
       'subscription',
     );
   });
