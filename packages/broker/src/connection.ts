@@ -28,12 +28,25 @@ import {
 } from '@stompede/core';
 import type { Logger } from 'pino';
 import type { Engine, MaybePromise } from './engine.js';
-import { COPY_LIMIT, putBytes, putString, sharedBytes } from './encode.js';
+import {
+  COPY_LIMIT,
+  cachedShared,
+  putBytes,
+  putDigits,
+  putShared,
+  putString,
+  sharedBytes,
+  sharedMax,
+} from './encode.js';
 import { HANDLERS, handleConnect } from './handlers/index.js';
-import type { Message } from './message.js';
+import { seqOf } from './delivery.js';
+import { Message } from './message.js';
 import type { Metrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import type { Subscription } from './subscription.js';
+
+/** How a session keys an unacknowledged delivery (see {@link Connection.ackKey}). */
+export type AckKey = string | number;
 
 /** Lifecycle of a connection. */
 export const ConnectionState = {
@@ -133,7 +146,9 @@ export class Connection {
    * connection had more than `SCAN_LIMIT` (8) subscriptions (with few, looking in each
    * subscription's own map is cheaper than keeping a second map). See {@link findUnacked}.
    */
-  readonly pendingAcks = new Map<string, Subscription>();
+  readonly pendingAcks = new Map<AckKey, Subscription>();
+  /** The id prefix of the {@link SeqDelivery} deliveries made on this connection, if any. */
+  seqPrefix: string | undefined;
   /** Open transactions: the deferred operations of each. */
   readonly transactions = new Map<string, (() => MaybePromise<void>)[]>();
   /** Set by DISCONNECT: end once its receipt is written. */
@@ -317,7 +332,10 @@ export class Connection {
         { frame },
       );
     }
-    validateClientFrame(frame, this.version);
+    // SEND, ACK and NACK (nearly every frame) check themselves, reading each header once.
+    if (command !== 'SEND' && command !== 'ACK' && command !== 'NACK') {
+      validateClientFrame(frame, this.version);
+    }
     const handler = HANDLERS[command];
     if (handler === undefined) {
       throw new StompProtocolError(ErrorCode.UNEXPECTED_FRAME, `unexpected ${command} frame`, {
@@ -403,8 +421,19 @@ export class Connection {
     ops.push(op);
   }
 
+  /**
+   * The key under which the delivery an ACK or NACK names (by its `id` or `message-id`) is held:
+   * the number of a {@link SeqDelivery} id, or the text itself.
+   */
+  ackKey(text: string): AckKey {
+    const prefix = this.seqPrefix;
+    if (prefix === undefined) return text;
+    const seq = seqOf(text, prefix);
+    return seq < 0 ? text : seq;
+  }
+
   /** The subscription holding the unacknowledged delivery `key`, if any. */
-  findUnacked(key: string): Subscription | undefined {
+  findUnacked(key: AckKey): Subscription | undefined {
     if (this.pendingAcks.size > 0) {
       const sub = this.pendingAcks.get(key);
       if (sub !== undefined) return sub;
@@ -462,7 +491,8 @@ export class Connection {
    */
   writeDelivery(
     prefix: Uint8Array,
-    messageId: string,
+    idText: string,
+    idNumber: number,
     ack: boolean,
     deliveryCount: number,
     message: Message,
@@ -471,10 +501,17 @@ export class Connection {
     this.metrics.messagesDelivered++;
     const stream = this.stream;
     if (stream.destroyed || stream.writableEnded) return;
-    const shared = sharedBytes(message, this.version);
+    // The shared headers are encoded in place on a message's first delivery in this version, and
+    // cached from its second on: a message delivered once (a queue) allocates no copy of them.
+    const version = this.version;
+    const bit = 1 << Message.slot(version);
+    let shared = cachedShared(message, version);
+    if (shared === undefined && (message.inlined & bit) !== 0) {
+      shared = sharedBytes(message, version);
+    }
     const body = message.body;
     const copy = body.length <= COPY_LIMIT;
-    const idBytes = messageId.length * 3 + 1;
+    const idBytes = idText.length * 3 + 17;
     const need =
       prefix.length +
       MESSAGE_ID.length +
@@ -483,16 +520,19 @@ export class Connection {
       REDELIVERED.length +
       DELIVERY_COUNT.length +
       17 +
-      shared.length +
+      (shared === undefined ? sharedMax(message) : shared.length) +
       (copy ? body.length + 2 : 0);
     const out = this.room(need);
     let off = putBytes(out, this.outEnd, prefix);
     off = putBytes(out, off, MESSAGE_ID);
-    off = putString(out, off, messageId);
+    const idStart = off;
+    off = putString(out, off, idText);
+    if (idNumber >= 0) off = putDigits(out, off, idNumber);
+    const idEnd = off;
     out[off++] = 10;
     if (ack) {
       off = putBytes(out, off, ACK);
-      off = putString(out, off, messageId);
+      for (let i = idStart; i < idEnd; i++) out[off++] = out[i]!;
       out[off++] = 10;
     }
     if (deliveryCount === 1) {
@@ -500,11 +540,16 @@ export class Connection {
     } else {
       if (deliveryCount > 1) off = putBytes(out, off, REDELIVERED);
       off = putBytes(out, off, DELIVERY_COUNT);
-      off = putString(out, off, String(deliveryCount));
+      off = putDigits(out, off, deliveryCount);
       out[off++] = 10;
     }
-    out.set(shared, off);
-    off += shared.length;
+    if (shared === undefined) {
+      message.inlined |= bit;
+      off = putShared(out, off, message, version);
+    } else {
+      out.set(shared, off);
+      off += shared.length;
+    }
     if (copy) {
       out.set(body, off);
       off += body.length;

@@ -25,11 +25,21 @@ const PREFIXES: readonly (readonly [string, DestinationKind])[] = [
   ['/reply-queue/', DestinationKind.REPLY_QUEUE],
 ];
 
+// Destinations parsed lately: a SEND's destination is parsed by the handler and again by the
+// engine, and producers send to few destinations. Bounded: cleared when full.
+const parsed = new Map<string, ParsedDestination>();
+const PARSED_MAX = 1024;
+
 /** Parse a destination, or throw `ERR_STOMP_INVALID_HEADER_VALUE` naming the accepted forms. */
 export function parseDestination(destination: string, header = 'destination'): ParsedDestination {
+  const cached = parsed.get(destination);
+  if (cached !== undefined) return cached;
   for (const [prefix, kind] of PREFIXES) {
     if (destination.startsWith(prefix) && destination.length > prefix.length) {
-      return { kind, name: destination.slice(prefix.length) };
+      const result: ParsedDestination = { kind, name: destination.slice(prefix.length) };
+      if (parsed.size >= PARSED_MAX) parsed.clear();
+      parsed.set(destination, result);
+      return result;
     }
   }
   throw new StompProtocolError(

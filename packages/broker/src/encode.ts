@@ -27,6 +27,20 @@ export function putString(buf: Buffer, off: number, text: string): number {
   return off;
 }
 
+/** Write the decimal digits of `n` (a safe non-negative integer) at `off`; returns the offset after. */
+export function putDigits(buf: Buffer, off: number, n: number): number {
+  let digits = 1;
+  for (let p = 10; p <= n; p *= 10) digits++;
+  const end = off + digits;
+  let i = end;
+  do {
+    const q = Math.floor(n / 10);
+    buf[--i] = 48 + (n - q * 10);
+    n = q;
+  } while (n > 0);
+  return end;
+}
+
 /** Copy a short byte string (a header name) into `buf` at `off`; returns the offset after it. */
 export function putBytes(buf: Buffer, off: number, bytes: Uint8Array): number {
   const n = bytes.length;
@@ -45,14 +59,29 @@ export function headerText(text: string, version: StompVersion): string | undefi
 
 let scratch = Buffer.allocUnsafe(16 * 1024);
 
-function sharedBlock(message: Message, version: StompVersion): Uint8Array {
+/**
+ * Most bytes {@link putShared} writes for `message`: 3 per UTF-16 unit (escaping doubles only
+ * characters that take 1 byte), plus the fixed text.
+ */
+export function sharedMax(message: Message): number {
   const raw = message.headers;
-  // Worst case: 3 bytes per UTF-16 unit, escaping doubles the escaped characters (1 byte each).
   let max = message.destination.length * 3 + 64;
   for (let i = 0; i < raw.length; i++) max += raw[i]!.length * 3 + 2;
-  if (max > scratch.length) scratch = Buffer.allocUnsafe(max);
-  const buf = scratch;
-  let off = 0;
+  return max;
+}
+
+/**
+ * Write the part of `message`'s MESSAGE frames that every delivery shares (destination, user
+ * headers, content-length, the blank line) in `version` into `buf` at `off`, which has
+ * {@link sharedMax} bytes of room; returns the offset after it.
+ */
+export function putShared(
+  buf: Buffer,
+  off: number,
+  message: Message,
+  version: StompVersion,
+): number {
+  const raw = message.headers;
   const dest = headerText(message.destination, version);
   if (dest !== undefined) {
     off = putBytes(buf, off, DESTINATION);
@@ -73,21 +102,34 @@ function sharedBlock(message: Message, version: StompVersion): Uint8Array {
   off = putString(buf, off, String(message.body.length));
   buf[off++] = 10;
   buf[off++] = 10;
+  return off;
+}
+
+function sharedBlock(message: Message, version: StompVersion): Uint8Array {
+  const max = sharedMax(message);
+  if (max > scratch.length) scratch = Buffer.allocUnsafe(max);
+  const off = putShared(scratch, 0, message, version);
   const bytes = Buffer.allocUnsafe(off);
-  buf.copy(bytes, 0, 0, off);
+  scratch.copy(bytes, 0, 0, off);
   return bytes;
 }
 
 const DESTINATION = Buffer.from('destination:');
 const CONTENT_LENGTH = Buffer.from('content-length:');
 
+/** The cached shared bytes of `message`'s MESSAGE frames in `version`, if encoded yet. */
+export function cachedShared(message: Message, version: StompVersion): Uint8Array | undefined {
+  return message.encoded?.[Message.slot(version)];
+}
+
 /** The shared bytes of `message`'s MESSAGE frames in `version`, from the cache when possible. */
 export function sharedBytes(message: Message, version: StompVersion): Uint8Array {
   const slot = Message.slot(version);
-  let bytes = message.encoded[slot];
+  const encoded = (message.encoded ??= [undefined, undefined, undefined]);
+  let bytes = encoded[slot];
   if (bytes === undefined) {
     bytes = sharedBlock(message, version);
-    message.encoded[slot] = bytes;
+    encoded[slot] = bytes;
   }
   return bytes;
 }

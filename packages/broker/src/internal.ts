@@ -4,7 +4,8 @@
  */
 export { Connection, ConnectionState } from './connection.js';
 export { TopicPattern, parseDestination, isWildcard, DestinationKind } from './destination.js';
-export { encodeDelivery, sharedBytes } from './encode.js';
+export { encodeDelivery, putDigits, sharedBytes } from './encode.js';
+export { SeqDelivery, seqOf } from './delivery.js';
 export { Fifo } from './fifo.js';
 export { WebSocketDuplex } from './listen/ws.js';
 export { originAllowed, originPolicy } from './listen/origin.js';

@@ -23,8 +23,9 @@ export class Message {
   readonly destination: string;
   /** User headers, flattened `[name, value, ...]`, in SEND order. */
   readonly headers: readonly string[];
-  /** The body bytes. */
-  readonly body: Uint8Array;
+  // A publisher's body may at first be a view into the socket chunk it was parsed from;
+  // own() swaps it for a copy of its own bytes once the message is kept beyond its publication.
+  private bytes: Uint8Array;
   /** Approximate bytes held: body plus headers. */
   readonly size: number;
   /** `persistent:true` was sent (or the broker makes every message persistent). */
@@ -36,12 +37,16 @@ export class Message {
    * RabbitMQ's `expiration` (ms from publication).
    */
   readonly expires: number;
-  /** @internal per-version cache of the shared MESSAGE frame bytes (index: 0=1.0, 1=1.1, 2=1.2). */
-  encoded: [Uint8Array | undefined, Uint8Array | undefined, Uint8Array | undefined] = [
-    undefined,
-    undefined,
-    undefined,
-  ];
+  /**
+   * @internal per-version cache of the shared MESSAGE frame bytes (index: 0=1.0, 1=1.1, 2=1.2),
+   * created on a message's second delivery in a version (see Connection.writeDelivery).
+   */
+  encoded: [Uint8Array | undefined, Uint8Array | undefined, Uint8Array | undefined] | undefined =
+    undefined;
+  /** @internal bit `slot`: a delivery in that version encoded the shared bytes in place. */
+  inlined = 0;
+  /** The body is its own copy (or the caller's own bytes), not a view of a larger buffer. */
+  private owned = false;
 
   constructor(
     destination: string,
@@ -51,7 +56,7 @@ export class Message {
   ) {
     this.destination = destination;
     this.headers = headers;
-    this.body = body;
+    this.bytes = body;
     let size = body.length + destination.length + 64;
     let persistent = false;
     let priority = DEFAULT_PRIORITY;
@@ -84,6 +89,28 @@ export class Message {
     this.persistent = properties?.persistent ?? persistent;
     this.priority = properties?.priority ?? priority;
     this.expires = properties?.expires ?? expires;
+  }
+
+  /**
+   * Make sure the body holds no more memory than its own bytes: a view into a larger buffer (the
+   * socket chunk a SEND was parsed from) is replaced by a copy. The engine calls it for messages
+   * it keeps after publication, so a kept 100-byte message never pins a 64 KiB chunk, while one
+   * delivered at once is never copied.
+   */
+  own(): void {
+    if (this.owned) return;
+    this.owned = true;
+    const body = this.bytes;
+    if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength) return;
+    // Small copies come from Node's shared pool (one slab for many messages).
+    const copy = Buffer.allocUnsafe(body.length);
+    copy.set(body);
+    this.bytes = copy;
+  }
+
+  /** The body bytes (read-only: shared by every delivery). */
+  get body(): Uint8Array {
+    return this.bytes;
   }
 
   /** A copy of this message for another destination, with extra headers first. */

@@ -1,7 +1,8 @@
 // The session side of one subscription: ack mode, prefetch window, unacknowledged deliveries,
 // and the per-delivery MESSAGE encoding.
 import type { AckMode } from '@stompede/core';
-import type { Connection } from './connection.js';
+import type { AckKey, Connection } from './connection.js';
+import { SeqDelivery } from './delivery.js';
 import { headerText } from './encode.js';
 import type { Consumer, ConsumerHandle, Delivery, MaybePromise } from './engine.js';
 import type { Message } from './message.js';
@@ -15,8 +16,11 @@ export const SCAN_LIMIT = 8;
 /** A client's subscription, as the engine's {@link Consumer}. */
 export class Subscription implements Consumer {
   handle: ConsumerHandle | undefined;
-  /** Unacknowledged deliveries by ack key (the message-id), in delivery order. */
-  readonly unacked = new Map<string, Delivery>();
+  /**
+   * Unacknowledged deliveries by ack key, in delivery order: the message-id, or for a
+   * {@link SeqDelivery} its number (see {@link Connection.ackKey}).
+   */
+  readonly unacked = new Map<AckKey, Delivery>();
   private unackedBytes = 0;
   private readonly auto: boolean;
   /** `MESSAGE\n` and the subscription header, encoded once. */
@@ -61,20 +65,37 @@ export class Subscription implements Consumer {
 
   deliver(delivery: Delivery): void {
     const conn = this.conn;
-    const id = delivery.messageId;
-    if (!this.auto) {
-      this.unacked.set(id, delivery);
-      this.unackedBytes += delivery.message.size;
-      if (conn.subscriptions.size > SCAN_LIMIT) conn.pendingAcks.set(id, this);
+    let idText: string;
+    let idNumber: number;
+    if (delivery instanceof SeqDelivery) {
+      idText = delivery.idPrefix;
+      idNumber = delivery.seq;
+      conn.seqPrefix = idText;
+    } else {
+      idText = delivery.messageId;
+      idNumber = -1;
     }
-    conn.writeDelivery(this.prefix, id, this.ackHeader, delivery.deliveryCount, delivery.message);
+    if (!this.auto) {
+      const key = idNumber < 0 ? idText : idNumber;
+      this.unacked.set(key, delivery);
+      this.unackedBytes += delivery.message.size;
+      if (conn.subscriptions.size > SCAN_LIMIT) conn.pendingAcks.set(key, this);
+    }
+    conn.writeDelivery(
+      this.prefix,
+      idText,
+      idNumber,
+      this.ackHeader,
+      delivery.deliveryCount,
+      delivery.message,
+    );
   }
 
   /**
    * Settle the delivery `key` (and in `client` mode every earlier one): ACK, or NACK with
    * `requeue`. Returns what the engine returned.
    */
-  settle(key: string, nack: boolean, requeue: boolean, awaitDurable = true): MaybePromise<void> {
+  settle(key: AckKey, nack: boolean, requeue: boolean, awaitDurable = true): MaybePromise<void> {
     const handle = this.handle;
     if (this.mode !== 'client') {
       // client-individual: one delivery, no lists.
@@ -94,7 +115,7 @@ export class Subscription implements Consumer {
       return r instanceof Promise ? r.then(() => undefined) : undefined;
     }
     const results: Promise<void>[] = [];
-    const keys: string[] = [];
+    const keys: AckKey[] = [];
     for (const k of this.unacked.keys()) {
       keys.push(k);
       if (k === key) break;

@@ -11,6 +11,7 @@
 // topic fans messages out to. Acknowledgment, prefetch and redelivery thus work the same way
 // everywhere.
 import { ErrorCode, StompProtocolError } from '@stompede/core';
+import { SeqDelivery } from '../delivery.js';
 import { DestinationKind, TopicPattern, isWildcard, parseDestination } from '../destination.js';
 import type {
   Consumer,
@@ -525,6 +526,8 @@ export class MemoryEngine implements Engine {
       this.bytes -= message.size;
       this.wake();
     }
+    // Kept (queued, or delivered and not yet acknowledged): hold only the body's own bytes.
+    if (entry.message !== undefined) message.own();
     return ref !== undefined;
   }
 
@@ -610,12 +613,9 @@ export class MemoryEngine implements Engine {
       const tag = ++this.tagSeq;
       if (target.autoAck) this.settle(entry);
       else target.unacked.set(tag, entry);
-      target.consumer.deliver({
-        message,
-        messageId: this.idPrefix + String(entry.seq),
-        deliveryCount: entry.deliveries,
-        tag,
-      });
+      target.consumer.deliver(
+        new SeqDelivery(message, this.idPrefix, entry.seq, entry.deliveries, tag),
+      );
     }
   }
 

@@ -1,18 +1,33 @@
 // ACK (and the shared ACK/NACK logic): find the delivery by its ack key, settle it now or at
 // COMMIT. `client` mode is cumulative, `client-individual` is not.
-import { ErrorCode, type Frame, StompProtocolError, interpretAck } from '@stompede/core';
+import { ErrorCode, type Frame, StompProtocolError } from '@stompede/core';
 import type { Connection } from '../connection.js';
 import type { MaybePromise } from '../engine.js';
+import { rejectFrame } from './invalid.js';
 
 /** ACK or NACK `frame`. */
 export function settle(conn: Connection, frame: Frame, nack: boolean): MaybePromise<void> {
-  const request = interpretAck(frame, conn.version);
-  const key = request.id ?? request.messageId!;
-  const sub = conn.findUnacked(key);
-  if (
-    sub === undefined ||
-    (request.subscription !== undefined && request.subscription !== sub.id)
-  ) {
+  // Validated here rather than by validateClientFrame (see Connection.process), reading each
+  // header once: 1.2 names the delivery by `id`, 1.1 by `message-id` and `subscription`, 1.0
+  // by `message-id`; NACK is 1.1+, and from 1.1 on the frame has no body.
+  const version = conn.version;
+  let key: string | undefined;
+  let subscription: string | undefined;
+  if (version === '1.2') {
+    key = frame.header('id');
+  } else {
+    key = frame.header('message-id');
+    if (version === '1.1') {
+      subscription = frame.header('subscription');
+      if (subscription === undefined) rejectFrame(conn, frame);
+    } else if (nack) {
+      rejectFrame(conn, frame);
+    }
+  }
+  if (key === undefined || (version !== '1.0' && frame.body.length > 0)) rejectFrame(conn, frame);
+  const ackKey = conn.ackKey(key);
+  const sub = conn.findUnacked(ackKey);
+  if (sub === undefined || (subscription !== undefined && subscription !== sub.id)) {
     const header = conn.version === '1.2' ? 'id' : 'message-id';
     throw new StompProtocolError(
       ErrorCode.INVALID_HEADER_VALUE,
@@ -20,15 +35,16 @@ export function settle(conn: Connection, frame: Frame, nack: boolean): MaybeProm
       { frame, header },
     );
   }
-  const requeue = frame.header('requeue') !== 'false';
-  if (request.transaction !== undefined) {
-    conn.addToTransaction(request.transaction, frame, () =>
-      conn.subscriptions.get(sub.id) === sub ? sub.settle(key, nack, requeue, false) : undefined,
+  const requeue = !nack || frame.header('requeue') !== 'false';
+  const transaction = frame.header('transaction');
+  if (transaction !== undefined) {
+    conn.addToTransaction(transaction, frame, () =>
+      conn.subscriptions.get(sub.id) === sub ? sub.settle(ackKey, nack, requeue, false) : undefined,
     );
     return;
   }
   // As for SEND: only a RECEIPT waits for the acknowledgement to be durable.
-  return sub.settle(key, nack, requeue, frame.header('receipt') !== undefined);
+  return sub.settle(ackKey, nack, requeue, frame.header('receipt') !== undefined);
 }
 
 export function handleAck(conn: Connection, frame: Frame): MaybePromise<void> {

@@ -14,7 +14,10 @@ import { handleUnsubscribe } from './unsubscribe.js';
 
 export { handleConnect } from './connect.js';
 
-/** A handler for one client command on a connected session (the frame is already validated). */
+/**
+ * A handler for one client command on a connected session. The frame is already validated, except
+ * for SEND, ACK and NACK, whose handlers validate it themselves (see Connection.process).
+ */
 export type Handler = (conn: Connection, frame: Frame) => MaybePromise<void>;
 
 /** Handlers of every command a connected session may send. */

@@ -5,6 +5,7 @@ import type { Connection } from '../connection.js';
 import { DestinationKind, parseDestination } from '../destination.js';
 import type { MaybePromise } from '../engine.js';
 import { Message } from '../message.js';
+import { rejectFrame } from './invalid.js';
 
 // Headers the broker sets on MESSAGE frames, or that only mean something on SEND.
 const NOT_COPIED: ReadonlySet<string> = new Set([
@@ -20,7 +21,10 @@ const NOT_COPIED: ReadonlySet<string> = new Set([
 ]);
 
 export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
-  const destination = frame.header('destination')!;
+  // Validated here rather than by validateClientFrame (see Connection.process): a SEND needs
+  // only a non-empty destination; without one, validateClientFrame throws the usual error.
+  const destination = frame.header('destination');
+  if (destination === undefined || destination.length === 0) rejectFrame(conn, frame);
   parseDestination(destination);
   conn.options.security.authorize(conn, 'write', destination, frame);
   const raw = frame.rawHeaders;
@@ -37,12 +41,12 @@ export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
     }
     headers.push(name, value);
   }
-  // The parser's body may be a view of a large socket chunk: keep only its own bytes.
-  let body = frame.body;
-  if (body.byteOffset !== 0 || body.byteLength !== body.buffer.byteLength) body = body.slice();
-  const message = new Message(destination, headers, body);
+  // The body may be a view into the socket chunk: the engine copies it (Message.own) only if it
+  // keeps the message, so one delivered at once is never copied.
+  const message = new Message(destination, headers, frame.body);
   const tx = frame.header('transaction');
   if (tx !== undefined) {
+    message.own();
     // Durable by the COMMIT's RECEIPT (commit.ts flushes once for the whole transaction).
     conn.addToTransaction(tx, frame, () => conn.publish(message, false));
     return;

@@ -1,0 +1,117 @@
+// The delivery hot path's shortcuts keep the protocol's behaviour: numeric ack keys, ids and
+// counts written as digits, bodies copied only when kept, frames checked by their handlers.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { MemoryEngine, Message } from '@stompede/broker';
+import { SeqDelivery, putDigits, seqOf } from '@stompede/broker/internal';
+import { connected, memoryBroker } from '../helper.js';
+
+describe('delivery ids and ack keys', () => {
+  test('[Hot path] digits are written as String() writes them', () => {
+    const buf = Buffer.alloc(32);
+    for (const n of [0, 7, 9, 10, 99, 100, 12345, 999_999_999_999, Number.MAX_SAFE_INTEGER]) {
+      const end = putDigits(buf, 3, n);
+      assert.equal(buf.toString('latin1', 3, end), String(n));
+    }
+  });
+
+  test('[Hot path] seqOf reads only prefix + canonical digits', () => {
+    assert.equal(seqOf('p-0', 'p-'), 0);
+    assert.equal(seqOf('p-123', 'p-'), 123);
+    assert.equal(seqOf('p-', 'p-'), -1);
+    assert.equal(seqOf('p-012', 'p-'), -1);
+    assert.equal(seqOf('p-1a', 'p-'), -1);
+    assert.equal(seqOf('p-+1', 'p-'), -1);
+    assert.equal(seqOf('q-1', 'p-'), -1);
+    assert.equal(seqOf('p-1234567890123456', 'p-'), -1);
+    const d = new SeqDelivery(new Message('/queue/a', [], Buffer.alloc(0)), 'p-', 42, 1, 1);
+    assert.equal(d.messageId, 'p-42');
+  });
+});
+
+describe('message bodies', () => {
+  test('[Memory] a kept message holds a copy of its body, not the chunk it came in', () => {
+    // A chunk of its own (not from Node's shared pool), like a socket read.
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    chunk.write('HELLO', 4);
+    const message = new Message('/queue/kept', [], chunk.subarray(4, 9));
+    const engine = new MemoryEngine();
+    engine.publish('/', 's1', message);
+    assert.equal(Buffer.from(message.body).toString(), 'HELLO');
+    assert.ok(message.body.buffer !== chunk.buffer, 'the body still shares the chunk');
+    chunk.fill(0);
+    assert.equal(Buffer.from(message.body).toString(), 'HELLO');
+    void engine.close();
+  });
+});
+
+describe('frames checked by their handlers', () => {
+  const broker = memoryBroker();
+  after(() => broker.close());
+
+  test('[1.2 ACK] an id that is a message-id with a leading zero names no message', async () => {
+    const c = await connected(broker);
+    c.send('SUBSCRIBE', { id: 's', destination: '/queue/hp.zero', ack: 'client-individual' });
+    c.send('SEND', { destination: '/queue/hp.zero' }, 'm');
+    const m = await c.next('MESSAGE');
+    const id = m.header('ack')!;
+    assert.equal(id, m.header('message-id'));
+    const cut = id.lastIndexOf('-') + 1;
+    c.send('ACK', { id: `${id.slice(0, cut)}0${id.slice(cut)}` });
+    const e = await c.next('ERROR');
+    assert.match(e.text, /ERR_STOMP_INVALID_HEADER_VALUE/);
+  });
+
+  test('[1.2 ACK] an ACK without id is a missing header', async () => {
+    const c = await connected(broker);
+    c.send('ACK', { 'message-id': 'x' });
+    assert.match((await c.next('ERROR')).text, /ERR_STOMP_MISSING_HEADER/);
+  });
+
+  test('[1.2 ACK] an ACK with a body is refused', async () => {
+    const c = await connected(broker);
+    c.send('ACK', { id: 'x' }, 'body');
+    assert.match((await c.next('ERROR')).text, /ERR_STOMP_BODY_NOT_ALLOWED/);
+  });
+
+  test('[1.1 ACK] message-id and subscription are required; with them the ACK settles', async () => {
+    const c = await connected(broker, { 'accept-version': '1.1', host: '/' });
+    c.send('SUBSCRIBE', { id: 's', destination: '/queue/hp.11', ack: 'client' });
+    c.send('SEND', { destination: '/queue/hp.11' }, 'm');
+    const m = await c.next('MESSAGE');
+    await c.sendSync('ACK', { 'message-id': m.header('message-id')!, subscription: 's' });
+    c.send('ACK', { 'message-id': m.header('message-id')! });
+    assert.match((await c.next('ERROR')).text, /ERR_STOMP_MISSING_HEADER/);
+  });
+
+  test('[1.0 NACK] NACK does not exist in 1.0', async () => {
+    const c = await connected(broker, { host: '/' });
+    c.send('NACK', { 'message-id': 'x' });
+    assert.match((await c.next('ERROR')).text, /ERR_STOMP_UNEXPECTED_FRAME/);
+  });
+
+  test('[1.2 SEND] a SEND without destination, or with an empty one, is refused', async () => {
+    const a = await connected(broker);
+    a.send('SEND', {}, 'x');
+    assert.match((await a.next('ERROR')).text, /ERR_STOMP_MISSING_HEADER/);
+    const b = await connected(broker);
+    b.send('SEND', { destination: '' }, 'x');
+    assert.match((await b.next('ERROR')).text, /ERR_STOMP_INVALID_HEADER_VALUE/);
+  });
+
+  test('[1.2 MESSAGE] redeliveries keep the message-id and count up', async () => {
+    const c = await connected(broker);
+    c.send('SUBSCRIBE', { id: 's', destination: '/queue/hp.redo', ack: 'client-individual' });
+    c.send('SEND', { destination: '/queue/hp.redo' }, 'm');
+    const first = await c.next('MESSAGE');
+    assert.equal(first.header('delivery-count'), '1');
+    // Up to 10 (the default maxDeliveries), past 9 for a two-digit count.
+    for (let n = 2; n <= 10; n++) {
+      c.send('NACK', { id: first.header('ack')! });
+      const again = await c.next('MESSAGE');
+      assert.equal(again.header('message-id'), first.header('message-id'));
+      assert.equal(again.header('redelivered'), 'true');
+      assert.equal(again.header('delivery-count'), String(n));
+    }
+  });
+});
