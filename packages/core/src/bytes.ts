@@ -24,6 +24,45 @@ let pool = new Uint8Array(POOL_SIZE);
 let poolUsed = 0;
 
 /**
+ * Room for `bytes` bytes in the shared slab (for a writer that fills it directly): returns the
+ * slab, to be written from {@link sharedOffset} and then claimed with {@link claimShared}.
+ * `undefined` when `bytes` is too large for a slab.
+ */
+export function sharedRoom(bytes: number): Uint8Array | undefined {
+  if (bytes > POOL_SIZE >> 1) return undefined;
+  if (POOL_SIZE - poolUsed < bytes) {
+    pool = new Uint8Array(POOL_SIZE);
+    poolUsed = 0;
+  }
+  return pool;
+}
+
+/** Where a writer given {@link sharedRoom} starts. */
+export function sharedOffset(): number {
+  return poolUsed;
+}
+
+/** Claim `[start, end)` of the slab `sharedRoom` returned, as a view. */
+export function claimShared(start: number, end: number): Uint8Array {
+  poolUsed = (end + 7) & ~7;
+  return pool.subarray(start, end);
+}
+
+/**
+ * Write `text` as UTF-8 into `out` at `at` (which must have room for 3 bytes per UTF-16 unit);
+ * returns the end. ASCII is copied in a loop (no native call for a short token).
+ */
+export function writeUtf8(out: Uint8Array, at: number, text: string): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return at + encoder.encodeInto(text.slice(i), out.subarray(at)).written;
+    out[at++] = c;
+  }
+  return at;
+}
+
+/**
  * UTF-8 encode a string; a short one becomes a view of a shared slab (its `buffer` is not its
  * own). For what the codec writes and drops: frame heads and bodies, which are read-only.
  */

@@ -1,7 +1,15 @@
 // Frame serializer. A frame becomes up to three chunks: the encoded command and headers, the body
 // by reference (never copied), and a shared NUL terminator, so a transport can write them with
 // writev or cork/uncork.
-import { concatBytes, hasNul, utf8EncodeShared } from './bytes.js';
+import {
+  claimShared,
+  concatBytes,
+  hasNul,
+  sharedOffset,
+  sharedRoom,
+  utf8EncodeShared,
+  writeUtf8,
+} from './bytes.js';
 import { ErrorCode, StompProtocolError } from './errors.js';
 import { escapeHeader, escapesApply } from './escape.js';
 import { type Frame, isClientCommand, isServerCommand } from './frame.js';
@@ -71,8 +79,14 @@ function encodeHead(frame: Frame, options: SerializerOptions): Uint8Array {
   }
   const body = frame.body;
   const escape = escapesApply(command, version);
-  let text = command + '\n';
   const raw = frame.rawHeaders;
+  // Escaping at most doubles an ASCII character, UTF-8 takes at most 3 bytes per UTF-16 unit:
+  // 3 bytes per unit is a bound; 32 more cover the content-length line and the ends.
+  let bound = command.length + 32;
+  for (let i = 0; i < raw.length; i++) bound += raw[i]!.length + 1;
+  const out = sharedRoom(bound * 3);
+  if (out !== undefined) return writeHead(out, frame, escape, version, mode);
+  let text = command + '\n';
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     // The true length is written below; a 1.0 peer trims, so a padded name counts too.
@@ -91,6 +105,44 @@ function encodeHead(frame: Frame, options: SerializerOptions): Uint8Array {
   }
   text += length === 0 ? '\n\0' : '\n';
   return utf8EncodeShared(text);
+}
+
+/** {@link encodeHead} written straight into the shared slab (`out` has room for the head). */
+function writeHead(
+  out: Uint8Array,
+  frame: Frame,
+  escape: boolean,
+  version: StompVersion,
+  mode: ContentLengthMode,
+): Uint8Array {
+  const start = sharedOffset();
+  let at = writeUtf8(out, start, frame.command);
+  out[at++] = LF;
+  const raw = frame.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name === 'content-length' || (version === '1.0' && isPaddedContentLength(name))) continue;
+    const value = raw[i + 1]!;
+    const encodedName = encodeToken(name, true, escape, version);
+    const encodedValue = encodeToken(value, false, escape, version);
+    if (encodedName === undefined || encodedValue === undefined) {
+      rejectHeader(frame, name, version);
+    }
+    at = writeUtf8(out, at, encodedName);
+    out[at++] = COLON;
+    at = writeUtf8(out, at, encodedValue);
+    out[at++] = LF;
+  }
+  const body = frame.body;
+  const length = body.length;
+  if (mode === 'always' || (length > 0 && (mode === 'auto' || hasNul(body)))) {
+    at = writeUtf8(out, at, 'content-length:');
+    at = writeUtf8(out, at, String(length));
+    out[at++] = LF;
+  }
+  out[at++] = LF;
+  if (length === 0) out[at++] = 0;
+  return claimShared(start, at);
 }
 
 /**

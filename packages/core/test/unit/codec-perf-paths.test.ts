@@ -322,3 +322,32 @@ describe('shared encoding of short strings (frame heads, small text bodies)', ()
     });
   });
 });
+
+describe('frame heads written straight into the shared slab', () => {
+  it('match the text encoding of the head, escapes and non-ASCII included, small or large', () => {
+    const values = ['plain', 'a:b', 'line\nbreak', 'back\\slash', 'é€', '😀 x', 'x'.repeat(3000)];
+    for (const value of values) {
+      for (const version of ['1.0', '1.1', '1.2'] as const) {
+        const safe = version === '1.0' ? value.replace(/\n/g, ' ') : value;
+        const frame = new Frame(
+          'SEND',
+          [
+            ['destination', '/q'],
+            ['h€', safe],
+          ],
+          'hi',
+        );
+        const escaped =
+          version === '1.0'
+            ? safe
+            : safe.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/:/g, '\\c');
+        const expected = `SEND\ndestination:/q\nh€:${escaped}\ncontent-length:2\n\nhi\0`;
+        assert.equal(
+          new TextDecoder().decode(encodeFrameBytes(frame, { version })),
+          expected,
+          `${version} ${JSON.stringify(value.slice(0, 20))}`,
+        );
+      }
+    }
+  });
+});
