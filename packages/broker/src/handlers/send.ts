@@ -28,8 +28,20 @@ export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
   parseDestination(destination);
   conn.options.security.authorize(conn, 'write', destination, frame);
   const raw = frame.rawHeaders;
-  const headers: string[] = [];
+  // Kept for every queued message: an array of exactly the copied headers (a growing one holds
+  // room for 17), and the transaction and receipt found on the way.
+  let copied = 0;
+  let tx: string | undefined;
+  let receipt = false;
   for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (!NOT_COPIED.has(name)) copied += 2;
+    else if (name === 'transaction') tx ??= raw[i + 1];
+    else if (name === 'receipt') receipt = true;
+  }
+  const headers = new Array<string>(copied);
+  let k = 0;
+  for (let i = 0; i < raw.length && k < copied; i += 2) {
     const name = raw[i]!;
     if (NOT_COPIED.has(name)) continue;
     let value = raw[i + 1]!;
@@ -39,12 +51,12 @@ export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
         value = conn.engine.replyAddress(conn.vhost, conn.id, reply.name);
       }
     }
-    headers.push(name, value);
+    headers[k++] = name;
+    headers[k++] = value;
   }
   // The body may be a view into the socket chunk: the engine copies it (Message.own) only if it
   // keeps the message, so one delivered at once is never copied.
   const message = new Message(destination, headers, frame.body);
-  const tx = frame.header('transaction');
   if (tx !== undefined) {
     message.own();
     // Durable by the COMMIT's RECEIPT (commit.ts flushes once for the whole transaction).
@@ -53,5 +65,5 @@ export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
   }
   // Only a RECEIPT needs the message on disk first; without one, waiting for each fsync would
   // cap a producer at one message per disk sync. Later receipts cover it: the journal is a log.
-  return conn.publish(message, frame.header('receipt') !== undefined);
+  return conn.publish(message, receipt);
 }
