@@ -11,6 +11,7 @@ import {
   FailoverSchedule,
   type FailoverUri,
   type Frame,
+  type SendFrameOptions,
   FrameParser,
   HEARTBEAT_BYTES,
   isAckMode,
@@ -273,6 +274,29 @@ class Link {
     clearTimeout(this.#receiveTimer);
     this.transport.destroy(error);
   }
+}
+
+/** Frame options with nothing set (shared). */
+const NO_OPTIONS = Object.freeze({});
+
+/** The session's options for a SEND: one object, only the keys that are set. */
+function sendFrameOptions(
+  destination: string,
+  body: BodyInit,
+  contentType: string | undefined,
+  headers: SendOptions['headers'],
+  transaction: string | undefined,
+  receipt: string | undefined,
+): SendFrameOptions {
+  const o: { -readonly [K in keyof SendFrameOptions]: SendFrameOptions[K] } = {
+    destination,
+    body,
+  };
+  if (contentType !== undefined && !hasHeader(headers, 'content-type')) o.contentType = contentType;
+  if (transaction !== undefined) o.transaction = transaction;
+  if (receipt !== undefined) o.receipt = receipt;
+  if (headers !== undefined) o.headers = headers;
+  return o;
 }
 
 /** What an operation is, for error messages: built only when one is needed. */
@@ -987,6 +1011,37 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     tx: Transaction | undefined,
     size: number,
   ): Promise<void> {
+    const contentType =
+      options.contentType ?? (typeof body === 'string' ? 'text/plain;charset=utf-8' : undefined);
+    const headers = options.headers;
+    const frameOptions = (receipt: string | undefined): SendFrameOptions =>
+      sendFrameOptions(destination, body, contentType, headers, tx?.id, receipt);
+    if (
+      options.receipt !== true &&
+      options.signal === undefined &&
+      !link.dead &&
+      this.#link === link &&
+      this.#session.state === SessionState.CONNECTED
+    ) {
+      // The fast path of #perform, inlined: the body is written (or queued on the link) before
+      // this returns, so it counts as queued only when we must wait.
+      let pending: Promise<void> | undefined;
+      try {
+        const frame = this.#session.send(
+          sendFrameOptions(destination, body, contentType, headers, tx?.id, undefined),
+        );
+        pending = link.writeNow(frame, `SEND to ${destination}`, {
+          timeout: options.timeout ?? this.options.writeTimeout,
+        });
+      } catch (err) {
+        return Promise.reject(toError(err));
+      }
+      if (pending === undefined) return Promise.resolve();
+      this.#queuedBytes += size;
+      return pending.finally(() => {
+        this.#queuedBytes -= size;
+      });
+    }
     this.#queuedBytes += size;
     let queued = true;
     const release = (): void => {
@@ -994,24 +1049,11 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
       queued = false;
       this.#queuedBytes -= size;
     };
-    const contentType =
-      options.contentType ?? (typeof body === 'string' ? 'text/plain;charset=utf-8' : undefined);
-    const headers = options.headers;
     const done = this.#perform(
       link,
       options,
       `SEND to ${destination}`,
-      (receipt) =>
-        this.#session.send({
-          destination,
-          body,
-          ...(contentType === undefined || hasHeader(headers, 'content-type')
-            ? {}
-            : { contentType }),
-          ...(tx === undefined ? {} : { transaction: tx.id }),
-          ...(receipt === undefined ? {} : { receipt }),
-          ...(headers === undefined ? {} : { headers }),
-        }),
+      (receipt) => this.#session.send(frameOptions(receipt)),
       release,
     );
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- release() may have run
@@ -1130,6 +1172,27 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
       typeof options.transaction === 'string' ? options.transaction : options.transaction?.id;
     // The label is built only if needed (a wait that fails): it decodes a header.
     const what = (): string => `${command} ${message.messageId}`;
+    if (
+      options.receipt !== true &&
+      options.signal === undefined &&
+      this.#session.state === SessionState.CONNECTED
+    ) {
+      // The fast path of #perform, inlined (no frame-building closure, no options spread).
+      const frameOptions = transaction === undefined ? NO_OPTIONS : { transaction };
+      let pending: Promise<void> | undefined;
+      try {
+        const frame =
+          command === 'ACK'
+            ? this.#session.ack(message.frame, frameOptions)
+            : this.#session.nack(message.frame, frameOptions);
+        pending = link.writeNow(frame, what, {
+          timeout: options.timeout ?? this.options.writeTimeout,
+        });
+      } catch (err) {
+        return Promise.reject(toError(err));
+      }
+      return pending ?? Promise.resolve();
+    }
     return this.#perform(link, options, what, (receipt) => {
       const frameOptions = {
         ...(transaction === undefined ? {} : { transaction }),
