@@ -167,7 +167,12 @@ function jvmHeapUsed(pid) {
 
 /** CPU seconds (user + system) a process has used, from /proc (all threads). */
 function cpuSecondsOf(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  let stat;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return NaN; // the process is gone (a peer stopped or restarted meanwhile)
+  }
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
   return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -292,7 +297,17 @@ for (const b of BROKERS.filter((x) => x.id === 'ours' || x.id === 'baseline')) {
   b.url = `stomp://127.0.0.1:${tcp.port}`;
   log(`${b.name}: pid ${server.ready.pid}, ${tcp.url}`);
 }
-for (const b of BROKERS) b.pid = servers[b.id]?.ready.pid ?? pidOf(b.process);
+/** A peer's current pid, or undefined when it is not running. */
+function peerPid(b) {
+  try {
+    return pidOf(b.process);
+  } catch {
+    return undefined;
+  }
+}
+for (const b of BROKERS) b.pid = servers[b.id]?.ready.pid ?? peerPid(b);
+/** Peers stopped or restarted during the run (by someone else: the machine is shared). */
+const events = [];
 const commands = {};
 const results = {};
 const loads = [];
@@ -310,6 +325,28 @@ try {
           ...s.args,
         ];
         commands[`${b.id} ${s.id}`] = `node packages/cli/dist/main.js bench ${args.join(' ')}`;
+        if (servers[b.id] === undefined) {
+          const pid = peerPid(b);
+          if (pid !== b.pid) {
+            const what =
+              pid === undefined
+                ? `${b.name} is not running`
+                : b.pid === undefined
+                  ? `${b.name} is running again (pid ${pid})`
+                  : `${b.name} was restarted (pid ${b.pid} → ${pid})`;
+            events.push(`${s.id} rep ${rep + 1}: ${what}`);
+            log(`  ${what}`);
+            b.pid = pid;
+          }
+          if (pid === undefined) {
+            ((results[b.id] ??= {})[s.id] ??= { runs: [] }).runs.push({
+              value: null,
+              ok: false,
+              failed: `${b.name} not running`,
+            });
+            continue;
+          }
+        }
         const cpu0 = cpuSecondsOf(b.pid);
         let r;
         let slow;
@@ -341,7 +378,7 @@ try {
           p999: r.latencyMs.p999,
           max: r.latencyMs.max,
           brokerCpuSeconds: cpu,
-          perCpuSecond: cpu > 0 ? r.received / cpu : 0,
+          perCpuSecond: cpu > 0 ? r.received / cpu : undefined,
           ok: r.ok,
           lost: r.lost,
           duplicated: r.duplicated,
@@ -373,6 +410,15 @@ try {
         own = servers[b.id] = await startOurs(b.dist);
         b.pid = own.ready.pid;
         b.url = `stomp://127.0.0.1:${own.ready.addresses.find((a) => a.protocol === 'tcp').port}`;
+      } else {
+        b.pid = peerPid(b);
+        if (b.pid === undefined) {
+          events.push(`idle: ${b.name} is not running`);
+          (results[b.id] ??= {}).idle = {
+            runs: [{ value: null, ok: false, failed: `${b.name} not running` }],
+          };
+          continue;
+        }
       }
       const pid = b.pid;
       const loginArgs = {};
@@ -392,19 +438,27 @@ try {
       const before = own !== undefined ? await ask(own.child, 'mem', 'mem') : undefined;
       // Twice: the first round (at most 1,000) pays one-time costs (heap growth, compiled code,
       // pools); the second, measured, shows what each further connection costs.
-      await measureIdle(b.url, pid, {
-        connections: Math.min(idleConnections, 1000),
-        login: loginArgs.login,
-        passcode: loginArgs.passcode,
-        vhost: loginArgs.host,
-      });
-      const r = await measureIdle(b.url, pid, {
-        connections: idleConnections,
-        login: loginArgs.login,
-        passcode: loginArgs.passcode,
-        vhost: loginArgs.host,
-        settle,
-      });
+      let r;
+      try {
+        await measureIdle(b.url, pid, {
+          connections: Math.min(idleConnections, 1000),
+          login: loginArgs.login,
+          passcode: loginArgs.passcode,
+          vhost: loginArgs.host,
+        });
+        r = await measureIdle(b.url, pid, {
+          connections: idleConnections,
+          login: loginArgs.login,
+          passcode: loginArgs.passcode,
+          vhost: loginArgs.host,
+          settle,
+        });
+      } catch (err) {
+        // The broker process went away during the round (stopped or restarted by someone else).
+        events.push(`idle: ${b.name}: ${err.message}`);
+        (results[b.id] ??= {}).idle = { runs: [{ value: null, ok: false, failed: err.message }] };
+        continue;
+      }
       const heap = own !== undefined ? await ask(own.child, 'mem', 'mem') : undefined;
       const entry = ((results[b.id] ??= {}).idle = {
         runs: [{ value: r.perConnection, ok: r.failed === undefined, ...r }],
@@ -615,6 +669,7 @@ if (outDir !== undefined) {
         seconds,
         idleConnections,
         loads,
+        events,
         commands,
         results,
         earlier: EARLIER,

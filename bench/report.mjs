@@ -168,6 +168,7 @@ function run(label, command, args, { raiseFileLimit = false } = {}) {
     const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let partial = '';
+    let lastError;
     child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d) => {
       const lines = (partial + d).split('\n');
@@ -175,18 +176,21 @@ function run(label, command, args, { raiseFileLimit = false } = {}) {
       const p = plan.phases[phaseIndex];
       for (const line of lines) {
         if (line.trim() === '' || line.startsWith('npm warn')) continue;
+        if (/\bError\b/.test(line)) lastError = line.trim().slice(0, 300);
         log(
           `[${phaseIndex + 1}/${plan.phases.length} ${p?.id ?? label} ${mmss((Date.now() - startedAt) / 1000)}, ETA ${mmss(eta())}] ${line}`,
         );
       }
     });
-    child.on('close', (code) => resolve({ code, out }));
+    child.on('close', (code) => resolve({ code, out, lastError }));
   });
 }
 
 const work = mkdtempSync(join(tmpdir(), 'stompede-report-'));
 const commands = [];
 const phaseResults = {};
+/** Peers found down (and started again) between phases. */
+const events = [];
 const nodeCmd = (script, args) => `node ${script} ${args.join(' ')}`.trim();
 
 async function phaseCodec() {
@@ -267,7 +271,12 @@ async function phaseDurable() {
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l));
-      if (lines.length === 0) runs.push({ target, rep, failed: `exit ${r.code}, no result` });
+      if (lines.length === 0)
+        runs.push({
+          target,
+          rep,
+          failed: `exit ${r.code}, no result${r.lastError ? `: ${r.lastError}` : ''}`,
+        });
       for (const x of lines) runs.push({ ...x, target, rep });
     }
   }
@@ -278,7 +287,9 @@ function readJson(path, r) {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch {
-    return { failed: `exit code ${r.code}; no ${relative(work, path)}` };
+    return {
+      failed: `exit code ${r.code}; no ${relative(work, path)}${r.lastError === undefined ? '' : ` (${r.lastError})`}`,
+    };
   }
 }
 
@@ -315,6 +326,11 @@ try {
   for (phaseIndex = 0; phaseIndex < plan.phases.length; phaseIndex++) {
     const p = plan.phases[phaseIndex];
     phaseStart = Date.now();
+    // The peers are shared: someone may have stopped them since the last phase.
+    if (p.id !== 'codec' && p.id !== 'generator') {
+      for (const [peer, status] of Object.entries(await ensurePeers()))
+        if (status !== 'running') events.push(`before ${p.id}: ${peer} was down, ${status}`);
+    }
     log(
       `[${phaseIndex + 1}/${plan.phases.length} ${p.id}] start (planned ${mmss(p.seconds)}, ETA ${mmss(eta())})`,
     );
@@ -340,6 +356,7 @@ const data = {
   machine: info,
   loads,
   commands,
+  events,
   results: phaseResults,
 };
 if (outDir !== undefined) writeOutputs(data, outDir, full && !values['no-readme']);

@@ -248,6 +248,9 @@ function brokerSection(broker, notes) {
   }
   notes.push(
     'Throughput is deliveries per second at the consumers from the first send to the last delivery (queues drain before a run ends), so a broker that accepts fast but delivers slowly is not flattered.',
+    'Unbounded producers outpace every broker here, so throughput runs build a backlog: their latencies (in broker-run.json) are queueing time, not broker latency. Latency is measured only at fixed rates, in its own table.',
+    'Fan-out and large-body runs send a fixed number of messages (a duration would queue more than a broker can deliver in a few seconds), so they take longer on slower brokers rather than being cut short.',
+    "The slow-consumer ratio is the fast pair's rate beside the slow consumer over its rate alone, both medians. The flood producer and the slow consumer are two more processes on the same 2 cores, so a ratio somewhat below 1 is expected even with perfect isolation; a broker that let the slow queue block others would fall far below.",
   );
   return lines;
 }
@@ -577,6 +580,9 @@ export function buildReport(data) {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}; all on loopback, sharing the cores with the load generators.`,
     `- Load average (1 min) before ${data.loads.before.map((x) => x.toFixed(2)).join(' ')}; during ${during.length === 0 ? '—' : `${Math.min(...during).toFixed(2)}–${Math.max(...during).toFixed(2)} (mean ${avg(during).toFixed(2)})`}; after ${data.loads.after?.map((x) => x.toFixed(2)).join(' ') ?? '—'}. A load above the core count means other work shared the machine: wall-clock rates then vary run to run (see the ranges); the per-CPU-second figures much less.`,
+    ...[...(data.events ?? []), ...(data.results.broker?.events ?? [])].map(
+      (e) => `- **Interrupted:** ${e} (the peers are shared; affected runs show as failed).`,
+    ),
     `- Phases: ${Object.entries(data.phaseSeconds ?? {})
       .map(([k, v]) => `${k} ${Math.round(v)} s`)
       .join(', ')}.`,
