@@ -154,15 +154,15 @@ export class DestinationStats {
     };
     let closed = false;
     const wrap = (h: ConsumerHandle): ConsumerHandle => ({
-      ack: (tag) => {
+      ack: (tag, awaitDurable) => {
         const u = unacked.get(tag);
         if (u !== undefined) {
           unacked.delete(tag);
           u.c.acked++;
         }
-        return h.ack(tag);
+        return h.ack(tag, awaitDurable);
       },
-      nack: (tag, requeue) => {
+      nack: (tag, requeue, awaitDurable) => {
         const u = unacked.get(tag);
         if (u !== undefined) {
           unacked.delete(tag);
@@ -171,7 +171,7 @@ export class DestinationStats {
             this.deadLetter(vhost, u.c.destination);
           }
         }
-        return h.nack(tag, requeue);
+        return h.nack(tag, requeue, awaitDurable);
       },
       resume: () => {
         h.resume();
