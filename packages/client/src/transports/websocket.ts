@@ -193,6 +193,11 @@ function eventError(event: unknown): unknown {
   return typeof event === 'object' && event !== null && 'error' in event ? event.error : event;
 }
 
+/** `ws`'s EventEmitter side (Node): `message` gives `(data, isBinary)`. */
+interface WsEvents {
+  on(event: 'message', listener: (data: unknown, isBinary: boolean) => void): unknown;
+}
+
 class WebSocketTransport implements Transport, SyncWritable {
   readonly closed: Promise<Error | undefined>;
   /** Chunks written this tick, not yet sent; all text or all binary (`batchText`). */
@@ -250,14 +255,26 @@ class WebSocketTransport implements Transport, SyncWritable {
         );
       }
     };
-    socket.onmessage = (event) => {
-      const data = event.data;
-      if (typeof data === 'string') push(utf8Encode(data));
-      else if (data instanceof ArrayBuffer) push(new Uint8Array(data));
-      else if (ArrayBuffer.isView(data)) {
-        push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      }
-    };
+    const on = (socket as Partial<WsEvents>).on;
+    if (this.wsSend !== undefined && typeof on === 'function') {
+      // `ws`: its own 'message' event gives every message as bytes (a Buffer, binaryType
+      // 'nodebuffer'); `onmessage` would decode a text message to a string (re-encoded here) and
+      // build an event object per message.
+      on.call(socket, 'message', (data: unknown) => {
+        if (ArrayBuffer.isView(data)) {
+          push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        } else if (data instanceof ArrayBuffer) push(new Uint8Array(data));
+      });
+    } else {
+      socket.onmessage = (event) => {
+        const data = event.data;
+        if (typeof data === 'string') push(utf8Encode(data));
+        else if (data instanceof ArrayBuffer) push(new Uint8Array(data));
+        else if (ArrayBuffer.isView(data)) {
+          push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        }
+      };
+    }
     socket.onerror = (event) => {
       this.failure ??= new StompConnectionError(ErrorCode.CONNECTION_LOST, 'WebSocket error', {
         cause: eventError(event),
