@@ -6,7 +6,11 @@
 //
 // Usage: npm run build && node bench/client-run.mjs [--reps 5] [--quick]
 //          [--only ours-tcp,ours-ws,stompjs-ws,stompit-tcp] [--brokers rabbitmq,ours]
-//          [--sizes 100,4096] [--acks auto,client-individual] [--out DIR]
+//          [--sizes 100,4096] [--acks auto,client-individual] [--out DIR] [--no-ceiling]
+//
+// Once per repetition and case it also runs `stompede bench` (the CLI's raw-frame load generator,
+// no client library) through the same broker: the broker's ceiling, the most any client can get
+// through it here (--no-ceiling skips it).
 //
 // Each client runs in its own process (client-worker.mjs, forked once and driven over IPC); our
 // broker runs in another (broker-server.mjs); RabbitMQ is the system service
@@ -35,6 +39,7 @@ const { values } = parseArgs({
     sizes: { type: 'string' },
     acks: { type: 'string' },
     out: { type: 'string' },
+    'no-ceiling': { type: 'boolean', default: false },
   },
 });
 const quick = values.quick;
@@ -85,6 +90,38 @@ function forkProcess(script, execArgv = []) {
     child.once('exit', (code) => reject(new Error(`${script} exited with ${String(code)}`)));
     child.once('message', (m) => resolve({ child, ready: m.ready }));
   });
+}
+
+/**
+ * The broker's ceiling for one case: `stompede bench` (raw frames, no client library, its own
+ * process) with one producer and one consumer, the same body size, ack mode and message count,
+ * over TCP. Its producer is not windowed: it sends as fast as the broker takes messages, so its
+ * consumer's rate is the most any client can get through that broker here.
+ */
+function ceiling(broker, size, ack, count) {
+  const cli = join(root, 'packages', 'cli', 'dist', 'main.js');
+  const t = broker.target;
+  const args = [cli, 'bench', `stomp://${t.tcp}`, '-x', '1', '-y', '1', '-s', String(size)];
+  args.push('-C', String(count), '-a', ack, '-q', String(WINDOW), '--json', '--quiet');
+  args.push('-d', '/queue/stompede-bench-ceiling');
+  if (t.login !== undefined) args.push('--login', t.login, '--passcode', t.passcode);
+  if (t.vhost !== undefined) args.push('--host', t.vhost);
+  const cpuBefore = cpuSecondsOf(broker.pid);
+  const out = execFileSync(process.execPath, args, { encoding: 'utf8', timeout: 120000 });
+  const brokerCpu = cpuSecondsOf(broker.pid) - cpuBefore;
+  const r = JSON.parse(out);
+  if (r.ok !== true) throw new Error(`stompede bench failed: ${out.slice(0, 500)}`);
+  return { msgsPerSecond: r.rateOut, brokerCpuUsPerMsg: (brokerCpu * 1e6) / count };
+}
+
+function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 let nextId = 0;
@@ -239,6 +276,13 @@ try {
         samples.get(key).push(r);
         line.push(`${client.id} ${k(r.msgsPerSecond)}/s ${us(r.cpuUsPerMsg)} µs`);
       }
+      if (!values['no-ceiling']) {
+        const r = ceiling(c.broker, c.size, c.ack, COUNT[c.size]);
+        const key = `${caseKey(c)} ceiling`;
+        if (!samples.has(key)) samples.set(key, []);
+        samples.get(key).push(r);
+        line.push(`raw-frame ceiling ${k(r.msgsPerSecond)}/s`);
+      }
       log(`[rep ${String(rep + 1)}/${String(reps)} ${caseKey(c)}] ${line.join(', ')}`);
     }
   }
@@ -260,6 +304,15 @@ const results = CASES.map((c) => ({
   size: c.size,
   ack: c.ack,
   count: COUNT[c.size],
+  ceiling: (() => {
+    const runs = samples.get(`${caseKey(c)} ceiling`);
+    if (runs === undefined) return undefined;
+    return {
+      msgsPerSecond: stats(runs.map((r) => r.msgsPerSecond)),
+      brokerCpuUsPerMsg: median(runs.map((r) => r.brokerCpuUsPerMsg)),
+      runs,
+    };
+  })(),
   clients: Object.fromEntries(
     CLIENTS.map((client) => {
       const runs = samples.get(`${caseKey(c)} ${client.id}`);
@@ -374,6 +427,30 @@ function table() {
   return out;
 }
 
+/** Our client and stompjs against the broker's ceiling (the raw-frame generator's rate). */
+function ceilingTable() {
+  if (!results.some((e) => e.ceiling !== undefined)) return [];
+  const out = [
+    '## Broker ceiling',
+    '',
+    `\`stompede bench\` (packages/cli: raw frames, no client library) with one producer and one consumer through the same broker, same body size, ack mode and message count, over TCP, once per repetition: its producer is not windowed, so its consumer's rate is about the most any client gets through that broker on this machine. 2× stompjs's msgs/s is out of reach wherever stompjs already runs near the ceiling.`,
+    '',
+    '| broker | body | ack | raw-frame ceiling msgs/s | broker CPU µs/msg (ceiling run) | ours-tcp msgs/s | ours-ws msgs/s | stompjs-ws msgs/s | 2× stompjs | stompjs / ceiling |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const e of results) {
+    if (e.ceiling === undefined) continue;
+    const rate = (id) => e.clients[id]?.msgsPerSecond.median;
+    const js = rate('stompjs-ws');
+    const cellOf = (v) => (v === undefined ? '–' : k(v));
+    out.push(
+      `| ${e.broker === 'ours' ? 'stompede' : 'RabbitMQ'} | ${e.size === 100 ? '100 B' : '4 KiB'} | ${e.ack} | ${cell(e.ceiling)} | ${us(e.ceiling.brokerCpuUsPerMsg)} | ${cellOf(rate('ours-tcp'))} | ${cellOf(rate('ours-ws'))} | ${cellOf(js)} | ${js === undefined ? '–' : k(2 * js)} | ${js === undefined ? '–' : `${(js / e.ceiling.msgsPerSecond.median).toFixed(2)}`} |`,
+    );
+  }
+  out.push('');
+  return out;
+}
+
 const summary = [
   ...results.map(
     (entry) =>
@@ -383,6 +460,12 @@ const summary = [
           `${c.id} ${k(entry.clients[c.id].msgsPerSecond.median)}/s ${us(entry.clients[c.id].cpuUsPerMsg.median)} µs`,
       ).join(' | '),
   ),
+  ...results
+    .filter((e) => e.ceiling !== undefined)
+    .map(
+      (e) =>
+        `${e.broker.padEnd(8)} ${String(e.size).padStart(4)} B ${e.ack.padEnd(17)} raw-frame ceiling ${k(e.ceiling.msgsPerSecond.median)}/s`,
+    ),
   ...checks.map((c) => `${c.met ? 'MET   ' : 'MISSED'} ${c.target}: ${c.value}`),
 ];
 
@@ -424,6 +507,7 @@ if (outDir !== undefined) {
     '',
     'Where the client is not the bottleneck (the broker is), msgs/s ratios understate differences in client cost: CPU per message is the figure that isolates the client.',
     '',
+    ...ceilingTable(),
     KEEP_MARKER,
   ];
   writeFileSync(
