@@ -111,8 +111,30 @@ class StoreQueue {
   }
 }
 
+/**
+ * A delivery awaiting its ACK, and a link in its consumer's list of those. Tags grow with every
+ * delivery, so the list (appended at the tail) is ordered by tag.
+ */
+class Unacked extends SeqDelivery {
+  prev: Unacked | undefined = undefined;
+  next: Unacked | undefined = undefined;
+
+  constructor(
+    readonly entry: Entry,
+    message: Message,
+    idPrefix: string,
+    deliveryCount: number,
+    tag: number,
+  ) {
+    super(message, idPrefix, entry.seq, deliveryCount, tag);
+  }
+}
+
 class Attached implements ConsumerHandle {
-  readonly unacked = new Map<number, Entry>();
+  // Unacknowledged deliveries, oldest first. A list rather than a Map: no hashing, and no table
+  // rebuilt every few hundred deliveries as ACKs delete what deliveries add.
+  private head: Unacked | undefined = undefined;
+  private tail: Unacked | undefined = undefined;
   closed = false;
 
   constructor(
@@ -123,18 +145,69 @@ class Attached implements ConsumerHandle {
     readonly autoAck: boolean,
   ) {}
 
+  /** @internal Add a delivery (its tag is above every tag in the list). */
+  add(d: Unacked): void {
+    const tail = this.tail;
+    d.prev = tail;
+    if (tail === undefined) this.head = d;
+    else tail.next = d;
+    this.tail = d;
+  }
+
+  /**
+   * Remove the delivery `tag` and return its entry. ACKs mostly come in delivery order (found at
+   * the head at once); the search starts from the nearer end.
+   */
+  private take(tag: number): Entry | undefined {
+    const head = this.head;
+    const tail = this.tail;
+    if (head === undefined || tail === undefined || tag < head.tag || tag > tail.tag) {
+      return undefined;
+    }
+    let d: Unacked | undefined;
+    if (tag - head.tag <= tail.tag - tag) {
+      d = head;
+      while (d !== undefined && d.tag < tag) d = d.next;
+    } else {
+      d = tail;
+      while (d !== undefined && d.tag > tag) d = d.prev;
+    }
+    if (d?.tag !== tag) return undefined;
+    const { prev, next } = d;
+    if (prev === undefined) this.head = next;
+    else prev.next = next;
+    if (next === undefined) this.tail = prev;
+    else next.prev = prev;
+    d.prev = undefined;
+    d.next = undefined;
+    return d.entry;
+  }
+
+  /** @internal Remove every unacknowledged delivery; their entries, oldest first. */
+  takeAll(): Entry[] {
+    const entries: Entry[] = [];
+    for (let d = this.head; d !== undefined;) {
+      const next = d.next;
+      entries.push(d.entry);
+      d.prev = undefined;
+      d.next = undefined;
+      d = next;
+    }
+    this.head = undefined;
+    this.tail = undefined;
+    return entries;
+  }
+
   ack(tag: number, awaitDurable = true): MaybePromise<void> {
-    const entry = this.unacked.get(tag);
+    const entry = this.take(tag);
     if (entry === undefined) return;
-    this.unacked.delete(tag);
     this.engine.settle(entry);
     return awaitDurable && entry.ref !== undefined ? this.engine.durable() : undefined;
   }
 
   nack(tag: number, requeue: boolean, awaitDurable = true): MaybePromise<void> {
-    const entry = this.unacked.get(tag);
+    const entry = this.take(tag);
     if (entry === undefined) return;
-    this.unacked.delete(tag);
     this.engine.metrics.messagesNacked++;
     let stored = false;
     if (requeue && !this.closed) this.engine.requeue(this.queue, entry);
@@ -611,11 +684,16 @@ export class MemoryEngine implements Engine {
       else queue.ready.shift();
       entry.deliveries++;
       const tag = ++this.tagSeq;
-      if (target.autoAck) this.settle(entry);
-      else target.unacked.set(tag, entry);
-      target.consumer.deliver(
-        new SeqDelivery(message, this.idPrefix, entry.seq, entry.deliveries, tag),
-      );
+      let delivery: SeqDelivery;
+      if (target.autoAck) {
+        this.settle(entry);
+        delivery = new SeqDelivery(message, this.idPrefix, entry.seq, entry.deliveries, tag);
+      } else {
+        const d = new Unacked(entry, message, this.idPrefix, entry.deliveries, tag);
+        target.add(d);
+        delivery = d;
+      }
+      target.consumer.deliver(delivery);
     }
   }
 
@@ -688,8 +766,7 @@ export class MemoryEngine implements Engine {
     if (queue.rr >= queue.consumers.length) queue.rr = 0;
     const transient = queue.kind === QueueKind.TOPIC_SUB && queue.durableKey === undefined;
     if (transient) queue.deleted = true;
-    for (const entry of consumer.unacked.values()) this.requeue(queue, entry);
-    consumer.unacked.clear();
+    for (const entry of consumer.takeAll()) this.requeue(queue, entry);
     if (transient) {
       this.dropSubscription(vh, queue);
     } else if (queue.kind === QueueKind.QUEUE && queue.idle) {

@@ -115,3 +115,27 @@ describe('frames checked by their handlers', () => {
     }
   });
 });
+
+describe('unacknowledged deliveries in any order', () => {
+  const broker = memoryBroker();
+  after(() => broker.close());
+
+  test('[1.2 ACK] client-individual ACKs out of order settle exactly the named messages; the rest return in order', async () => {
+    const c = await connected(broker);
+    c.send('SUBSCRIBE', { id: 's', destination: '/queue/hp.order', ack: 'client-individual' });
+    for (let i = 0; i < 7; i++) c.send('SEND', { destination: '/queue/hp.order' }, String(i));
+    const ms = await c.messages(7);
+    // Newest, oldest, then two from the middle; a settled message cannot be acknowledged again.
+    for (const i of [6, 0, 3, 5]) await c.sendSync('ACK', { id: ms[i]!.header('ack')! });
+    await c.sendSync('UNSUBSCRIBE', { id: 's' });
+    const d = await connected(broker);
+    d.send('SUBSCRIBE', { id: 's', destination: '/queue/hp.order', ack: 'auto' });
+    const back = await d.messages(3);
+    assert.deepEqual(
+      back.map((f) => f.text),
+      ['1', '2', '4'],
+    );
+    c.send('ACK', { id: ms[6]!.header('ack')! });
+    assert.match((await c.next('ERROR')).text, /ERR_STOMP_INVALID_HEADER_VALUE/);
+  });
+});
