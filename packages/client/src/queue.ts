@@ -20,6 +20,7 @@ export class AsyncQueue<T> {
   private sink: ((item: T) => PromiseLike<unknown> | undefined) | undefined;
   private sinkBusy = false;
   private onSinkEnd: ((error: Error | undefined) => void) | undefined;
+  private onSinkError: ((error: unknown) => void) | undefined;
 
   constructor(readonly capacity: number) {}
 
@@ -75,13 +76,16 @@ export class AsyncQueue<T> {
    * Consume with a callback instead of {@link shift}: `sink(item)` is called for each item in
    * order, synchronously from {@link push} when nothing is queued before it (no promise and no
    * turn per item). When it returns a promise, later items wait in the queue until it settles.
-   * `onEnd` is called once the queue ended and every item was consumed. `sink` must not throw.
+   * `onError` gets what such a promise rejects with; `onEnd` is called once the queue ended and
+   * every item was consumed. `sink` must not throw.
    */
   consume(
     sink: (item: T) => PromiseLike<unknown> | undefined,
+    onError: (error: unknown) => void,
     onEnd: (error: Error | undefined) => void,
   ): void {
     this.sink = sink;
+    this.onSinkError = onError;
     this.onSinkEnd = onEnd;
     this.pump();
   }
@@ -90,12 +94,17 @@ export class AsyncQueue<T> {
     const pending = this.sink!(item);
     if (pending === undefined) return;
     this.sinkBusy = true;
-    pending.then(this.resume, this.resume);
+    pending.then(this.resume, this.resumeFailed);
   }
 
   private readonly resume = (): void => {
     this.sinkBusy = false;
     this.pump();
+  };
+
+  private readonly resumeFailed = (error: unknown): void => {
+    this.onSinkError?.(error);
+    this.resume();
   };
 
   private pump(): void {

@@ -121,20 +121,18 @@ export class Subscription implements AsyncIterable<Message> {
    * read loop, without a turn of its own); a promise it returns is awaited before the next one.
    */
   run(handler: MessageHandler, onError: (error: unknown) => void): void {
-    const failed = (err: unknown): void => {
-      onError(err);
-    };
     this.queue.consume(
       (message) => {
         try {
           const result = handler(message);
           // Await only what can be awaited: a handler returning nothing costs no extra turn.
-          return result === undefined ? undefined : Promise.resolve(result).then(undefined, failed);
+          return result === undefined ? undefined : Promise.resolve(result);
         } catch (err) {
           onError(err);
           return undefined;
         }
       },
+      onError,
       (error) => {
         if (error !== undefined) onError(error);
       },
