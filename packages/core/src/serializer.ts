@@ -123,14 +123,22 @@ function writeHead(
     const name = raw[i]!;
     if (name === 'content-length' || (version === '1.0' && isPaddedContentLength(name))) continue;
     const value = raw[i + 1]!;
-    const encodedName = encodeToken(name, true, escape, version);
-    const encodedValue = encodeToken(value, false, escape, version);
-    if (encodedName === undefined || encodedValue === undefined) {
-      rejectHeader(frame, name, version);
+    // One pass for the usual plain ASCII token; anything else goes through encodeToken.
+    let end = writePlain(out, at, name);
+    if (end < 0 || name.length === 0) {
+      const encodedName = encodeToken(name, true, escape, version);
+      if (encodedName === undefined) rejectHeader(frame, name, version);
+      end = writeUtf8(out, at, encodedName);
     }
-    at = writeUtf8(out, at, encodedName);
+    at = end;
     out[at++] = COLON;
-    at = writeUtf8(out, at, encodedValue);
+    end = writePlain(out, at, value);
+    if (end < 0) {
+      const encodedValue = encodeToken(value, false, escape, version);
+      if (encodedValue === undefined) rejectHeader(frame, name, version);
+      end = writeUtf8(out, at, encodedValue);
+    }
+    at = end;
     out[at++] = LF;
   }
   const body = frame.body;
@@ -143,6 +151,20 @@ function writeHead(
   out[at++] = LF;
   if (length === 0) out[at++] = 0;
   return claimShared(start, at);
+}
+
+/**
+ * Write `text` at `at` when it is ASCII with nothing to check or escape (no backslash, colon, CR
+ * or LF) and return the end; -1 otherwise (what was written is then overwritten).
+ */
+function writePlain(out: Uint8Array, at: number, text: string): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80 || c === BACKSLASH || c === COLON || c === LF || c === CR) return -1;
+    out[at++] = c;
+  }
+  return at;
 }
 
 /**
