@@ -122,6 +122,21 @@ function yAxis(ys, yLog) {
   return { y, lines };
 }
 
+/** An x-axis category label, broken over lines at spaces when it is wider than `width`. */
+function categoryLabel(text, x, y, width) {
+  const perLine = Math.max(4, Math.floor(width / 6.5));
+  const lines = [];
+  for (const word of String(text).split(' ')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= perLine) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  const spans = lines
+    .map((l, i) => `<tspan x="${x}" dy="${i === 0 ? 0 : 13}">${escapeXml(l)}</tspan>`)
+    .join('');
+  return `<text x="${x}" y="${y}" text-anchor="middle">${spans}</text>`;
+}
+
 /**
  * A grouped bar chart: one group per category, one bar per series. Missing values (undefined,
  * null, not finite) leave a gap marked "n/a".
@@ -138,9 +153,7 @@ export function barChart({ title, categories, series, yLabel, xLabel, yLog = fal
   const body = [...lines];
   categories.forEach((c, ci) => {
     const gx = MARGIN.left + ci * groupW + groupW * 0.1;
-    body.push(
-      `<text x="${n2(gx + groupW * 0.4)}" y="${bottom + 18}" text-anchor="middle">${escapeXml(c)}</text>`,
-    );
+    body.push(categoryLabel(c, n2(gx + groupW * 0.4), bottom + 18, groupW));
     series.forEach((s, si) => {
       const v = s.values[ci];
       const x = n2(gx + si * barW);
