@@ -595,9 +595,17 @@ if (results.ours?.latency !== undefined) {
   lines.push(
     '',
     'Latency at a fixed 5,000 msgs/s (median of repetitions): ' +
-      BROKERS.map(
-        (b) =>
-          `${b.name} p50 ${fmt(median(lat(b.id).runs.map((r) => r.p50)), 'ms')} ms, p99 ${fmt(lat(b.id).median, 'ms')} ms`,
+      BROKERS.map((b) =>
+        lat(b.id)?.median === undefined
+          ? `${b.name} failed`
+          : `${b.name} p50 ${fmt(
+              median(
+                lat(b.id)
+                  .runs.filter((r) => r.p50 !== undefined)
+                  .map((r) => r.p50),
+              ),
+              'ms',
+            )} ms, p99 ${fmt(lat(b.id).median, 'ms')} ms`,
       ).join('; ') +
       '.',
   );
