@@ -66,11 +66,12 @@ export function reportPlan(settings = reportSettings()) {
       title: 'codec: parse and serialize, ours vs stompjs vs copy',
       seconds: quick ? 20 : 10 + 8 * reps,
     },
-    // bench/client-run.mjs: ≈ 25 s per repetition (8 cases × 4 clients) + warm-ups.
+    // bench/client-run.mjs: ≈ 25 s per repetition (8 cases × 4 clients) + ≈ 12 s of raw-frame
+    // broker ceilings (one `stompede bench` per case) + warm-ups.
     {
       id: 'client',
       title: 'client: ours vs @stomp/stompjs vs stompit',
-      seconds: quick ? 30 : 20 + 25 * reps,
+      seconds: quick ? 30 : 20 + 37 * reps,
     },
     {
       id: 'broker',
