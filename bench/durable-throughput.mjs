@@ -1,73 +1,125 @@
 #!/usr/bin/env node
 // Durable messaging benchmark: persistent SENDs of 1 KiB bodies to a queue with a RECEIPT on
 // every message (one in flight: the latency of a durable write) and on every 100th (throughput
-// with group commit), then, for our broker, the restart time with N queued messages.
-// Usage: node bench/durable-throughput.mjs [--target ours|rabbitmq|activemq] [--count N]
-//        [--restart N]     (our broker only: queue N persistent messages, time a restart)
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// with group commit), and the restart with N queued messages: fill N, stop the broker cleanly,
+// start it, time until the first message can be consumed and until all N are consumed.
+//
+// One target, JSON lines on stdout (bench/report.mjs reads them):
+//   node bench/durable-throughput.mjs --target ours|rabbitmq|activemq [--count N] [--restart N]
+//   --count N      messages of the every-100th scenario (every-message: min(N, 2000)); 0 skips both
+//   --restart N    queue N messages, then restart the broker and drain them. Ours runs in a child
+//                  process (stopped with SIGTERM); RabbitMQ and ActiveMQ are stopped and started
+//                  with interop/peers/<peer>.sh, which interrupts everyone else using them.
+// All targets side by side, writing bench/results/durable.{md,json}:
+//   node bench/durable-throughput.mjs --all [--reps 3] [--count 20000] [--restart 1000000]
+//                  [--targets ours,rabbitmq,activemq] [--out bench/results]
+// Internal: --serve DIR PORT runs our broker on DIR for the restart scenario.
+import { execFileSync, fork, spawn } from 'node:child_process';
+import {
+  closeSync,
+  fdatasyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Frame, FrameParser, encodeFrameBytes } from '@stompede/core';
-import { Message, createBroker } from '@stompede/broker';
+import { createBroker } from '@stompede/broker';
 
+const self = fileURLToPath(import.meta.url);
+const repo = join(dirname(self), '..');
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const target = opt('target', 'ours');
-const count = Number(opt('count', '5000'));
-const restartCount = Number(opt('restart', '0'));
+const flag = (name) => args.includes(`--${name}`);
 const body = Buffer.alloc(1024, 'x');
 
 const PEERS = {
-  rabbitmq: {
-    port: 61633,
-    login: 'guest',
-    passcode: 'guest',
-    host: '/',
-    queue: '/queue/bench-durable',
-  },
-  activemq: {
-    port: 61623,
-    login: 'admin',
-    passcode: 'admin',
-    host: 'localhost',
-    queue: '/queue/bench-durable',
-  },
+  rabbitmq: { port: 61633, login: 'guest', passcode: 'guest', host: '/' },
+  activemq: { port: 61623, login: 'admin', passcode: 'admin', host: 'localhost' },
 };
+const QUEUE = '/queue/bench-durable';
+const RESTART_QUEUE = '/queue/bench-durable-restart';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 function client(port, headers) {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     const waiting = [];
     const frames = [];
+    let closed = false;
     const parser = new FrameParser({
       onFrame: (f) => {
         const w = waiting.shift();
-        if (w !== undefined) w(f);
+        if (w !== undefined) w.resolve(f);
         else frames.push(f);
       },
       onHeartbeat: () => undefined,
     });
     socket.on('data', (c) => parser.push(c));
-    socket.once('error', reject);
-    const next = () =>
-      frames.length > 0 ? Promise.resolve(frames.shift()) : new Promise((r) => waiting.push(r));
+    socket.once('error', (err) => {
+      closed = true;
+      reject(err);
+      for (const w of waiting.splice(0)) w.reject(err);
+    });
+    socket.once('close', () => {
+      closed = true;
+      for (const w of waiting.splice(0)) w.reject(new Error('connection closed'));
+    });
+    const next = (timeoutMs) => {
+      if (frames.length > 0) return Promise.resolve(frames.shift());
+      if (closed) return Promise.reject(new Error('connection closed'));
+      return new Promise((resolve, rej) => {
+        let timer;
+        const w = {
+          resolve: (f) => {
+            clearTimeout(timer);
+            resolve(f);
+          },
+          reject: (err) => {
+            clearTimeout(timer);
+            rej(err);
+          },
+        };
+        waiting.push(w);
+        if (timeoutMs !== undefined) {
+          timer = setTimeout(() => {
+            const i = waiting.indexOf(w);
+            if (i >= 0) {
+              waiting.splice(i, 1);
+              resolve(undefined);
+            }
+          }, timeoutMs);
+        }
+      });
+    };
     const send = (command, h, b) => socket.write(encodeFrameBytes(new Frame(command, h, b)));
     socket.once('connect', async () => {
       send('CONNECT', { 'accept-version': '1.2', 'heart-beat': '0,0', ...headers });
-      const f = await next();
-      if (f.command !== 'CONNECTED') reject(new Error(`${f.command}: ${f.header('message')}`));
-      else resolve({ socket, next, send });
+      try {
+        const f = await next();
+        if (f.command !== 'CONNECTED') reject(new Error(`${f.command}: ${f.header('message')}`));
+        else resolve({ socket, next, send });
+      } catch (err) {
+        reject(err);
+      }
     });
   });
 }
 
 /** Send `n` persistent messages, a receipt every `every`, at most `window` receipts awaited. */
 async function produce(c, queue, n, every, window) {
-  const started = process.hrtime.bigint();
+  const started = now();
   let outstanding = 0;
   for (let i = 1; i <= n; i++) {
     const h = {
@@ -81,71 +133,430 @@ async function produce(c, queue, n, every, window) {
     }
     c.send('SEND', h, body);
     while (outstanding >= window || (i === n && outstanding > 0)) {
-      const f = await c.next();
+      const f = await c.next(120_000);
+      if (f === undefined) throw new Error(`no RECEIPT for 2 minutes (message ${String(i)})`);
       if (f.command === 'ERROR') throw new Error(f.header('message'));
       outstanding--;
     }
   }
-  return Number(process.hrtime.bigint() - started) / 1e9;
+  return (now() - started) / 1000;
+}
+
+/** Subscribe with auto-ack and a large prefetch (each broker's own header). */
+function subscribe(c, queue, id) {
+  c.send('SUBSCRIBE', {
+    destination: queue,
+    id,
+    ack: 'auto',
+    'prefetch-count': '1000',
+    'activemq.prefetchSize': '1000',
+  });
 }
 
 async function drain(c, queue, n) {
-  c.send('SUBSCRIBE', { destination: queue, id: 'd', ack: 'auto' });
-  for (let i = 0; i < n; i++) await c.next();
+  subscribe(c, queue, 'd');
+  for (let i = 0; i < n; i++) {
+    const f = await c.next(120_000);
+    if (f === undefined)
+      throw new Error(`drain: ${String(i)} of ${String(n)} messages, then none for 2 minutes`);
+  }
   c.send('UNSUBSCRIBE', { id: 'd' });
 }
 
-let broker;
-let dir;
-let port;
-let connectHeaders = { host: '/' };
-let queue = '/queue/bench-durable';
-if (target === 'ours') {
-  dir = mkdtempSync(join(tmpdir(), 'stompede-bench-durable-'));
-  broker = createBroker({ listeners: [{ protocol: 'tcp', port: 0 }], dataDir: dir });
-  port = (await broker.listen())[0].port;
-} else {
-  const p = PEERS[target];
-  port = p.port;
-  connectHeaders = { host: p.host, login: p.login, passcode: p.passcode };
-  queue = p.queue;
+/** Consume whatever `queue` holds (left by an earlier, interrupted run) until it is quiet. */
+async function purge(c, queue) {
+  subscribe(c, queue, 'purge');
+  let n = 0;
+  while ((await c.next(1000)) !== undefined) n++;
+  c.send('UNSUBSCRIBE', { id: 'purge' });
+  return n;
 }
 
-const results = [];
-const c = await client(port, connectHeaders);
-for (const [label, every, window, n] of [
-  ['receipt on every message, 1 in flight', 1, 1, Math.min(count, 2000)],
-  ['receipt on every 100th message', 100, 4, count],
-]) {
-  const s = await produce(c, queue, n, every, window);
-  results.push({ target, scenario: label, messages: n, seconds: s, perSecond: Math.round(n / s) });
-  await drain(c, queue, n);
-}
-
-if (restartCount > 0 && target === 'ours') {
-  // Filled in-process (publish without waiting for each group): the sessions' pace is measured above.
-  c.socket.destroy();
-  for (let i = 0; i < restartCount; i++) {
-    broker.engine.publish('/', 'bench', new Message(queue, ['persistent', 'true'], body), false);
-    if (i % 10000 === 9999) await new Promise((r) => setImmediate(r));
-  }
-  await broker.close();
-  const t0 = process.hrtime.bigint();
-  broker = createBroker({ listeners: [], dataDir: dir });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  const heap = process.memoryUsage();
-  results.push({
-    target,
-    scenario: `restart with ${String(restartCount)} queued 1 KiB messages`,
-    ms: Math.round(ms),
-    heapMiB: Math.round(heap.heapUsed / 2 ** 20),
-    rssMiB: Math.round(heap.rss / 2 ** 20),
-    messages: broker.engine.stats().messages,
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
   });
-  await broker.close();
-} else {
-  c.socket.destroy();
-  await broker?.close();
 }
-if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-for (const r of results) console.log(JSON.stringify(r));
+
+// ---- our broker in a child process (restart scenario) ----
+
+function startOurs(dataDir, port) {
+  const child = fork(self, ['--serve', dataDir, String(port)], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const ready = new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve(m.ready));
+    child.once('exit', (code) => reject(new Error(`our broker exited with ${String(code)}`)));
+  });
+  return { child, exited, ready };
+}
+
+function childMemory(child) {
+  return new Promise((resolve) => {
+    const on = (m) => {
+      if (m?.mem !== undefined) {
+        child.off('message', on);
+        resolve(m.mem);
+      }
+    };
+    child.on('message', on);
+    child.send({ cmd: 'mem' });
+  });
+}
+
+function peerScript(target) {
+  return join(repo, 'interop', 'peers', `${target}.sh`);
+}
+
+async function restartScenario(target, n) {
+  const out = { target, scenario: `restart with ${String(n)} queued 1 KiB messages`, messages: n };
+  let port;
+  let headers;
+  let ours;
+  let dataDir;
+  let heapEmpty = 0;
+  if (target === 'ours') {
+    dataDir = mkdtempSync(join(tmpdir(), 'stompede-bench-restart-'));
+    port = await freePort();
+    ours = startOurs(dataDir, port);
+    await ours.ready;
+    heapEmpty = (await childMemory(ours.child)).heapUsed;
+    out.heapMiBEmpty = Math.round(heapEmpty / 2 ** 20);
+    headers = { host: '/' };
+  } else {
+    const p = PEERS[target];
+    port = p.port;
+    headers = { host: p.host, login: p.login, passcode: p.passcode };
+  }
+  try {
+    // Fill: a receipt every 1000th message, at most 4 awaited.
+    const c = await client(port, headers);
+    out.leftover = await purge(c, RESTART_QUEUE);
+    const fillS = await produce(c, RESTART_QUEUE, n, 1000, 4);
+    out.fillPerSecond = Math.round(n / fillS);
+    c.socket.destroy();
+
+    // Stop cleanly.
+    let t = now();
+    if (ours !== undefined) {
+      ours.child.kill('SIGTERM');
+      await ours.exited;
+    } else {
+      execFileSync('bash', [peerScript(target), 'stop'], { stdio: 'ignore' });
+    }
+    out.stopMs = Math.round(now() - t);
+
+    // Start, and consume as soon as the broker lets us.
+    t = now();
+    let starter;
+    if (ours !== undefined) {
+      ours = startOurs(dataDir, port);
+      ours.ready.catch(() => undefined);
+    } else {
+      const proc = spawn('bash', [peerScript(target), 'start'], { stdio: 'ignore' });
+      starter = new Promise((resolve) => proc.once('exit', resolve));
+    }
+    let d;
+    for (;;) {
+      try {
+        d = await client(port, headers);
+        break;
+      } catch {
+        if (now() - t > 600_000) throw new Error(`${target} did not come back within 10 minutes`);
+        await sleep(50);
+      }
+    }
+    out.connectMs = Math.round(now() - t);
+    if (ours !== undefined) {
+      const ready = await ours.ready;
+      out.recoveryMs = Math.round(ready.recoveredMs);
+      const mem = await childMemory(ours.child);
+      out.heapMiBAfterRecovery = Math.round(mem.heapUsed / 2 ** 20);
+      out.rssMiBAfterRecovery = Math.round(mem.rss / 2 ** 20);
+      // Above the heap of the same broker started empty.
+      out.heapBytesPerMessage = Math.round((mem.heapUsed - heapEmpty) / n);
+    }
+    subscribe(d, RESTART_QUEUE, 'r');
+    let got = 0;
+    for (;;) {
+      const f = await d.next(60_000);
+      if (f === undefined) break; // a minute without a message: some were lost
+      if (f.command !== 'MESSAGE') continue;
+      if (got === 0) out.firstMessageMs = Math.round(now() - t);
+      if (++got === n) break;
+    }
+    out.allConsumedMs = Math.round(now() - t);
+    out.consumed = got;
+    d.socket.destroy();
+    if (starter !== undefined) await starter;
+  } finally {
+    if (ours !== undefined) {
+      ours.child.kill('SIGTERM');
+      await ours.exited;
+    }
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+async function runTarget(target) {
+  const count = Number(opt('count', '5000'));
+  const restartCount = Number(opt('restart', '0'));
+  const results = [];
+  if (count > 0) {
+    let broker;
+    let dir;
+    let port;
+    let headers = { host: '/' };
+    if (target === 'ours') {
+      dir = mkdtempSync(join(tmpdir(), 'stompede-bench-durable-'));
+      broker = createBroker({ listeners: [{ protocol: 'tcp', port: 0 }], dataDir: dir });
+      port = (await broker.listen())[0].port;
+    } else {
+      const p = PEERS[target];
+      port = p.port;
+      headers = { host: p.host, login: p.login, passcode: p.passcode };
+    }
+    const c = await client(port, headers);
+    for (const [label, every, window, n] of [
+      ['receipt on every message, 1 in flight', 1, 1, Math.min(count, 2000)],
+      ['receipt on every 100th message', 100, 4, count],
+    ]) {
+      const s = await produce(c, QUEUE, n, every, window);
+      results.push({
+        target,
+        scenario: label,
+        messages: n,
+        seconds: s,
+        perSecond: Math.round(n / s),
+      });
+      await drain(c, QUEUE, n);
+    }
+    c.socket.destroy();
+    await broker?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
+  if (restartCount > 0) results.push(await restartScenario(target, restartCount));
+  for (const r of results) console.log(JSON.stringify(r));
+}
+
+// ---- all targets, side by side ----
+
+function fdatasyncCost() {
+  const path = join(tmpdir(), `stompede-fsync-probe-${String(process.pid)}`);
+  const fd = openSync(path, 'w');
+  const buf = Buffer.alloc(1024, 'x');
+  const t = [];
+  try {
+    for (let i = 0; i < 200; i++) {
+      const a = now();
+      writeSync(fd, buf);
+      fdatasyncSync(fd);
+      t.push(now() - a);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
+  t.sort((a, b) => a - b);
+  return t[t.length >> 1];
+}
+
+function version(pkg) {
+  try {
+    return execFileSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8' });
+  } catch {
+    return 'unknown';
+  }
+}
+
+function stats(values) {
+  const v = values.filter((x) => typeof x === 'number').sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const mid = v.length >> 1;
+  const median = v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  return { median, min: v[0], max: v.at(-1), n: v.length };
+}
+
+const fmt = (x) => Math.round(x).toLocaleString('en-US');
+const cell = (s, unit = '') =>
+  s === undefined
+    ? 'not measured'
+    : `${fmt(s.median)}${unit}` + (s.n > 1 ? ` (${fmt(s.min)}–${fmt(s.max)})` : '');
+
+async function runAll() {
+  const reps = Number(opt('reps', '3'));
+  const count = Number(opt('count', '20000'));
+  const restart = Number(opt('restart', '0'));
+  const targets = opt('targets', 'ours,rabbitmq,activemq').split(',');
+  const outDir = opt('out', join(repo, 'bench', 'results'));
+  const started = new Date().toISOString();
+  const machine = {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    rabbitmq: version('rabbitmq-server'),
+    activemq: version('activemq'),
+    fdatasync1KiBMs: Number(fdatasyncCost().toFixed(3)),
+    loadAtStart: loadavg().map((x) => Number(x.toFixed(2))),
+  };
+  const commands = [];
+  const runs = [];
+  for (let rep = 0; rep < reps; rep++) {
+    // Rotate the order so that no target always runs first.
+    const order = targets.map((_, i) => targets[(i + rep) % targets.length]);
+    for (const target of order) {
+      // The restart (which stops the peer) only once per target: it is long and disruptive.
+      const a = ['--target', target, '--count', String(count)];
+      if (restart > 0 && rep === 0) a.push('--restart', String(restart));
+      const cmd = `node ${relative(repo, self)} ${a.join(' ')}`;
+      if (rep === 0) commands.push(cmd);
+      process.stderr.write(`[durable] rep ${String(rep + 1)}/${String(reps)}: ${cmd}\n`);
+      const r = await new Promise((resolve) => {
+        const child = spawn(process.execPath, [self, ...a], {
+          cwd: repo,
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let text = '';
+        child.stdout.on('data', (c) => (text += c));
+        child.once('exit', (code) => resolve({ code, text }));
+      });
+      const lines = r.text.split('\n').filter((l) => l.startsWith('{'));
+      if (lines.length === 0) runs.push({ target, rep, failed: `exit ${String(r.code)}` });
+      for (const l of lines) runs.push({ ...JSON.parse(l), rep });
+    }
+  }
+  machine.loadAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
+  const scenarios = ['receipt on every message, 1 in flight', 'receipt on every 100th message'];
+  const summary = {};
+  for (const s of scenarios) {
+    summary[s] = {};
+    for (const t of targets) {
+      summary[s][t] = stats(
+        runs.filter((r) => r.target === t && r.scenario === s).map((r) => r.perSecond),
+      );
+    }
+  }
+  const restartRows = runs.filter((r) => r.scenario?.startsWith('restart'));
+  const result = { started, machine, commands, reps, count, restart, summary, runs };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'durable.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(outDir, 'durable.md'), markdown(result, targets, scenarios, restartRows));
+  process.stderr.write(`[durable] wrote ${join(outDir, 'durable.md')} and durable.json\n`);
+}
+
+const NAMES = {
+  ours: 'stompede (journal, fsync)',
+  rabbitmq: 'RabbitMQ',
+  activemq: 'ActiveMQ (KahaDB)',
+};
+
+function markdown(r, targets, scenarios, restartRows) {
+  const m = r.machine;
+  const L = [];
+  L.push('# Durable messaging: persistent SEND throughput and restart time', '');
+  L.push(
+    `Generated by \`node bench/durable-throughput.mjs --all --reps ${String(r.reps)} --count ${String(r.count)}` +
+      (r.restart > 0 ? ` --restart ${String(r.restart)}` : '') +
+      `\` on ${r.started.slice(0, 16).replace('T', ' ')} UTC.`,
+    '',
+    `Machine: ${m.cpu ?? '?'}, ${String(m.cores)} cores, ${String(m.memoryGiB)} GiB; Node ${m.node}; ` +
+      `RabbitMQ ${m.rabbitmq} (STOMP 61633, classic durable queue via \`/queue/…\`); ActiveMQ ${m.activemq} ` +
+      `(STOMP 61623, KahaDB); one fdatasync of 1 KiB: ${String(m.fdatasync1KiBMs)} ms (median of 200); ` +
+      `load average ${m.loadAtStart.join(' ')} at the start, ${m.loadAtEnd.join(' ')} at the end.`,
+    '',
+    'One producer, 1 KiB bodies, `persistent:true` to a queue, drained between scenarios; every broker ' +
+      'runs on this machine. msgs/s, median (min–max) of the repetitions, whose order of targets rotates.',
+    '',
+  );
+  L.push(`| scenario | ${targets.map((t) => NAMES[t] ?? t).join(' | ')} |`);
+  L.push(`| --- | ${targets.map(() => '---:').join(' | ')} |`);
+  for (const s of scenarios) {
+    L.push(`| ${s} | ${targets.map((t) => cell(r.summary[s][t], ' msg/s')).join(' | ')} |`);
+  }
+  L.push('');
+  if (restartRows.length > 0) {
+    L.push(
+      `## Restart with ${fmt(r.restart)} queued messages`,
+      '',
+      'Filled over STOMP (a receipt on every 1000th message), stopped cleanly (ours: SIGTERM; the peers: ' +
+        '`interop/peers/<peer>.sh stop`), started again (ours: a new process on the same data directory; the ' +
+        'peers: `interop/peers/<peer>.sh start`), then drained by one auto-ack subscriber. Times from the ' +
+        'start command: connected, first MESSAGE, all messages consumed. One run per target.',
+      '',
+      '| | ' + targets.map((t) => NAMES[t] ?? t).join(' | ') + ' |',
+      '| --- | ' + targets.map(() => '---:').join(' | ') + ' |',
+    );
+    const row = (label, key, unit = ' ms') => {
+      const cells = targets.map((t) => {
+        const x = restartRows.find((q) => q.target === t);
+        return x?.[key] === undefined ? '—' : `${fmt(x[key])}${unit}`;
+      });
+      L.push(`| ${label} | ${cells.join(' | ')} |`);
+    };
+    row('fill rate', 'fillPerSecond', ' msg/s');
+    row('clean stop', 'stopMs');
+    row('start → connected', 'connectMs');
+    row('start → first message', 'firstMessageMs');
+    row('start → all consumed', 'allConsumedMs');
+    row('messages consumed', 'consumed', '');
+    row('ours: recovery (journal read)', 'recoveryMs');
+    row('ours: heap after recovery (after GC)', 'heapMiBAfterRecovery', ' MiB');
+    row('ours: heap bytes per queued message', 'heapBytesPerMessage', ' B');
+    L.push('');
+  } else {
+    L.push('Restart with queued messages: not measured in this run (`--restart N`).', '');
+  }
+  const failed = r.runs.filter((x) => x.failed !== undefined);
+  if (failed.length > 0) {
+    L.push(
+      'Failed runs: ' +
+        failed.map((x) => `${x.target} rep ${String(x.rep + 1)} (${x.failed})`).join('; '),
+      '',
+    );
+  }
+  L.push('Commands (first repetition):', '', ...r.commands.map((c) => `- \`${c}\``), '');
+  L.push(
+    'Raw runs: [durable.json](durable.json). How the journal works and why: [docs/durability.md](../../docs/durability.md).',
+    '',
+  );
+  return L.join('\n');
+}
+
+// ---- main (last: everything above is defined by now) ----
+
+if (flag('serve')) {
+  const i = args.indexOf('--serve');
+  const dataDir = args[i + 1];
+  const port = Number(args[i + 2]);
+  const t0 = now();
+  const broker = createBroker({
+    listeners: [{ protocol: 'tcp', host: '127.0.0.1', port }],
+    dataDir,
+  });
+  const recoveredMs = now() - t0;
+  await broker.listen();
+  process.send?.({ ready: { recoveredMs, messages: broker.engine.stats().messages } });
+  process.on('message', (msg) => {
+    if (msg?.cmd === 'mem') {
+      for (let k = 0; k < 3; k++) globalThis.gc?.();
+      const m = process.memoryUsage();
+      process.send?.({ mem: { heapUsed: m.heapUsed, rss: m.rss, external: m.external } });
+    }
+  });
+  process.on('SIGTERM', () => {
+    void broker.close().then(() => process.exit(0));
+  });
+} else if (flag('all')) {
+  await runAll();
+} else {
+  await runTarget(opt('target', 'ours'));
+}
