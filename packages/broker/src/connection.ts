@@ -509,8 +509,8 @@ export class Connection {
     if (shared === undefined && (message.inlined & bit) !== 0) {
       shared = sharedBytes(message, version);
     }
-    const body = message.body;
-    const copy = body.length <= COPY_LIMIT;
+    const bodyLength = message.bodyLength;
+    const copy = bodyLength <= COPY_LIMIT;
     const idBytes = idText.length * 3 + 17;
     const need =
       prefix.length +
@@ -521,7 +521,7 @@ export class Connection {
       DELIVERY_COUNT.length +
       17 +
       (shared === undefined ? sharedMax(message) : shared.length) +
-      (copy ? body.length + 2 : 0);
+      (copy ? bodyLength + 2 : 0);
     const out = this.room(need);
     let off = putBytes(out, this.outEnd, prefix);
     off = putBytes(out, off, MESSAGE_ID);
@@ -551,15 +551,14 @@ export class Connection {
       off += shared.length;
     }
     if (copy) {
-      out.set(body, off);
-      off += body.length;
+      off = message.copyBody(out, off);
       out[off++] = 0;
       out[off++] = 10;
       this.outEnd = off;
     } else {
       this.outEnd = off;
       this.flushOut();
-      this.streamWrite(body);
+      this.streamWrite(message.body);
       const end = this.room(2);
       end[this.outEnd++] = 0;
       end[this.outEnd++] = 10;

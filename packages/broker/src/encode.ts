@@ -99,7 +99,7 @@ export function putShared(
     buf[off++] = 10;
   }
   off = putBytes(buf, off, CONTENT_LENGTH);
-  off = putString(buf, off, String(message.body.length));
+  off = putDigits(buf, off, message.bodyLength);
   buf[off++] = 10;
   buf[off++] = 10;
   return off;

@@ -1,5 +1,11 @@
 import type { StompVersion } from '@stompede/core';
 
+/** Bodies kept by {@link Message.own} up to this size share slabs of SLAB_SIZE bytes. */
+const SLAB_ITEM_MAX = 1024;
+const SLAB_SIZE = 8192;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+
 /** The priority of a message that names none (JMS's default). */
 export const DEFAULT_PRIORITY = 4;
 
@@ -23,9 +29,13 @@ export class Message {
   readonly destination: string;
   /** User headers, flattened `[name, value, ...]`, in SEND order. */
   readonly headers: readonly string[];
-  // A publisher's body may at first be a view into the socket chunk it was parsed from;
-  // own() swaps it for a copy of its own bytes once the message is kept beyond its publication.
-  private bytes: Uint8Array;
+  // The body is bytes [start, start + bodyLength) of `src`. A publisher's body may at first be a
+  // view into the socket chunk it was parsed from; own() moves it to memory of its own once the
+  // message is kept beyond its publication (small bodies to a shared slab: no object per body).
+  private src: Uint8Array;
+  private start = 0;
+  /** @internal the body's length in bytes. */
+  readonly bodyLength: number;
   /** Approximate bytes held: body plus headers. */
   readonly size: number;
   /** `persistent:true` was sent (or the broker makes every message persistent). */
@@ -56,7 +66,8 @@ export class Message {
   ) {
     this.destination = destination;
     this.headers = headers;
-    this.bytes = body;
+    this.src = body;
+    this.bodyLength = body.length;
     let size = body.length + destination.length + 64;
     let persistent = false;
     let priority = DEFAULT_PRIORITY;
@@ -100,17 +111,43 @@ export class Message {
   own(): void {
     if (this.owned) return;
     this.owned = true;
-    const body = this.bytes;
+    const body = this.src;
     if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength) return;
-    // Small copies come from Node's shared pool (one slab for many messages).
-    const copy = Buffer.allocUnsafe(body.length);
-    copy.set(body);
-    this.bytes = copy;
+    const n = body.length;
+    if (n > SLAB_ITEM_MAX) {
+      const copy = Buffer.allocUnsafe(n);
+      copy.set(body);
+      this.src = copy;
+      return;
+    }
+    // Like Node's Buffer pool (also 8 KiB), without a Buffer object per body.
+    if (slabUsed + n > SLAB_SIZE) {
+      slab = new Uint8Array(SLAB_SIZE);
+      slabUsed = 0;
+    }
+    slab.set(body, slabUsed);
+    this.src = slab;
+    this.start = slabUsed;
+    slabUsed = (slabUsed + n + 7) & ~7;
   }
 
   /** The body bytes (read-only: shared by every delivery). */
   get body(): Uint8Array {
-    return this.bytes;
+    const src = this.src;
+    const start = this.start;
+    const n = this.bodyLength;
+    return start === 0 && n === src.length ? src : src.subarray(start, start + n);
+  }
+
+  /** @internal Copy the body into `out` at `off`; returns the offset after it. */
+  copyBody(out: Uint8Array, off: number): number {
+    const src = this.src;
+    const start = this.start;
+    const n = this.bodyLength;
+    if (start === 0 && n === src.length) out.set(src, off);
+    else if (n <= 128) for (let i = 0; i < n; i++) out[off + i] = src[start + i]!;
+    else out.set(src.subarray(start, start + n), off);
+    return off + n;
   }
 
   /** A copy of this message for another destination, with extra headers first. */
