@@ -18,6 +18,7 @@ import {
   interpretError,
   parseFailoverUri,
   SessionState,
+  type SerializerOptions,
   type StompVersion,
   StompConnectionError,
   StompError,
@@ -164,7 +165,7 @@ class Link {
   write(frame: Frame, what: string, wait: WaitOptions): Promise<void> {
     let chunks: Uint8Array[];
     try {
-      chunks = encodeFrame(frame, { version: this.version });
+      chunks = encodeFrame(frame, ENCODE_OPTIONS[this.version]);
     } catch (err) {
       return Promise.reject(toError(err));
     }
@@ -178,7 +179,7 @@ class Link {
   writeNow(frame: Frame, what: Label, wait: WaitOptions): Promise<void> | undefined {
     let chunks: Uint8Array[];
     try {
-      chunks = encodeFrame(frame, { version: this.version });
+      chunks = encodeFrame(frame, ENCODE_OPTIONS[this.version]);
     } catch (err) {
       return Promise.reject(toError(err));
     }
@@ -275,6 +276,13 @@ class Link {
     this.transport.destroy(error);
   }
 }
+
+/** Serializer options per version (shared: one object per frame is avoidable garbage). */
+const ENCODE_OPTIONS: Readonly<Record<StompVersion, SerializerOptions>> = {
+  '1.0': { version: '1.0' },
+  '1.1': { version: '1.1' },
+  '1.2': { version: '1.2' },
+};
 
 /** Frame options with nothing set (shared). */
 const NO_OPTIONS = Object.freeze({});
