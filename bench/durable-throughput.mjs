@@ -13,6 +13,8 @@
 // All targets side by side, writing bench/results/durable.{md,json}:
 //   node bench/durable-throughput.mjs --all [--reps 3] [--count 20000] [--restart 1000000]
 //                  [--targets ours,rabbitmq,activemq] [--out bench/results]
+// Heap per queued message of ours after a restart (in-process fill, no fsync, 1 KiB bodies):
+//   node bench/durable-throughput.mjs --memory 1000000
 // Internal: --serve DIR PORT runs our broker on DIR for the restart scenario.
 import { execFileSync, fork, spawn } from 'node:child_process';
 import {
@@ -30,7 +32,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Frame, FrameParser, encodeFrameBytes } from '@stompede/core';
-import { createBroker } from '@stompede/broker';
+import { Message, createBroker } from '@stompede/broker';
 
 const self = fileURLToPath(import.meta.url);
 const repo = join(dirname(self), '..');
@@ -184,6 +186,53 @@ function freePort() {
 }
 
 // ---- our broker in a child process (restart scenario) ----
+
+/** Heap after GC per queued (paged-out) message of a restarted broker, in this process. */
+async function memoryScenario(n) {
+  if (globalThis.gc === undefined) {
+    // Needs --expose-gc: run again with it.
+    const child = spawn(process.execPath, ['--expose-gc', self, ...args], { stdio: 'inherit' });
+    await new Promise((resolve) => child.once('exit', resolve));
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'stompede-bench-memory-'));
+  const heap = () => {
+    for (let i = 0; i < 4; i++) globalThis.gc();
+    return process.memoryUsage().heapUsed;
+  };
+  try {
+    let broker = createBroker({ listeners: [], dataDir: dir, persistence: { fsync: false } });
+    for (let i = 0; i < n; i++) {
+      broker.engine.publish(
+        '/',
+        'bench',
+        new Message(RESTART_QUEUE, ['persistent', 'true'], body),
+        false,
+      );
+      if (i % 10000 === 9999) await new Promise((r) => setImmediate(r));
+    }
+    await broker.close();
+    broker = undefined;
+    const before = heap();
+    const t0 = now();
+    const restarted = createBroker({ listeners: [], dataDir: dir, persistence: { fsync: false } });
+    const ms = now() - t0;
+    const after = heap();
+    console.log(
+      JSON.stringify({
+        target: 'ours',
+        scenario: `heap per queued message after a restart with ${String(n)}`,
+        messages: restarted.engine.stats().messages,
+        recoveryMs: Math.round(ms),
+        heapMiB: Math.round((after - before) / 2 ** 20),
+        heapBytesPerMessage: Math.round((after - before) / n),
+      }),
+    );
+    await restarted.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 function startOurs(dataDir, port) {
   const child = fork(self, ['--serve', dataDir, String(port)], {
@@ -555,6 +604,8 @@ if (flag('serve')) {
   process.on('SIGTERM', () => {
     void broker.close().then(() => process.exit(0));
   });
+} else if (flag('memory')) {
+  await memoryScenario(Number(opt('memory', '1000000')));
 } else if (flag('all')) {
   await runAll();
 } else {

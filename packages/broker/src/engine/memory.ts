@@ -286,7 +286,7 @@ export class MemoryEngine implements Engine {
             deliveries: 1,
             priority: m.priority,
             expires: m.expires,
-            ref: m,
+            ref: m.ref,
           },
           m.priority,
         );

@@ -165,11 +165,20 @@ export interface EnqueueHead {
 
 /** Read the head of an ENQUEUE payload. */
 export function readEnqueueHead(r: Reader): EnqueueHead {
-  const seq = r.f64();
+  const seq = small(r.f64());
   const priority = r.u8();
-  const expires = r.f64();
+  const expires = small(r.f64());
   const queueKey = r.str();
   return { seq, priority, expires, queueKey };
+}
+
+/**
+ * `x` as a small integer when it is one. A number read as a double stays a boxed heap number
+ * in the objects that keep it (16 bytes each, two per queued message after a restart); an int32
+ * is stored inline.
+ */
+function small(x: number): number {
+  return x >= 0 && x <= 0x3fffffff && Math.floor(x) === x ? x | 0 : x;
 }
 
 /** Decode a whole ENQUEUE payload into its message. */

@@ -367,9 +367,7 @@ export class JournalStore implements Store {
                 seq: head.seq,
                 priority: Math.min(9, head.priority),
                 expires: head.expires,
-                seg: no,
-                off: o,
-                len: RECORD_HEADER + len,
+                ref: { seg: no, off: o, len: RECORD_HEADER + len },
               });
               break;
             }
@@ -441,7 +439,7 @@ export class JournalStore implements Store {
       if (!sorted) {
         // Out of order only after compaction; a seq found twice was copied by a compaction cut
         // short before it deleted the original: the later copy is kept.
-        live.sort((a, b) => a.seq - b.seq || a.seg - b.seg || a.off - b.off);
+        live.sort((a, b) => a.seq - b.seq || a.ref.seg - b.ref.seg || a.ref.off - b.ref.off);
         let w = 0;
         for (let k = 0; k < live.length; k++) {
           if (k + 1 < live.length && live[k + 1]!.seq === live[k]!.seq) continue;
@@ -450,10 +448,10 @@ export class JournalStore implements Store {
         live.length = w; // `live` is the queue's message list
       }
       for (const m of live) {
-        const seg = this.byNo.get(m.seg)!;
+        const seg = this.byNo.get(m.ref.seg)!;
         seg.live++;
-        seg.liveBytes += m.len;
-        seg.refs.push(m);
+        seg.liveBytes += m.ref.len;
+        seg.refs.push(m.ref);
       }
       messages += live.length;
       queues.push(queue);

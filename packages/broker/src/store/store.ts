@@ -17,10 +17,15 @@ export interface StoredRef {
 }
 
 /** One message found by recovery (its body stays on disk until {@link Store.load}). */
-export interface RecoveredMessage extends StoredRef {
+export interface RecoveredMessage {
   readonly seq: number;
   readonly priority: number;
   readonly expires: number;
+  /**
+   * Its stored copy. A separate object from this one, so that what the engine keeps per queued
+   * message is only the location (three fields), not the whole description.
+   */
+  readonly ref: StoredRef;
 }
 
 /** A queue found by recovery: a named queue or a durable topic subscription. */
