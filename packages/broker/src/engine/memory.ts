@@ -622,6 +622,8 @@ export class MemoryEngine implements Engine {
     for (let i = 0; i < entries.length; i++) {
       const m = loaded[i];
       if (m === undefined) continue;
+      // It stays queued: hold only its own bytes, not the store's read buffer.
+      m.own();
       entries[i]!.message = m;
       this.bytes += m.size;
     }
