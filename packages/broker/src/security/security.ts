@@ -104,7 +104,8 @@ export class Security {
   private readonly grants: readonly Grant[];
   private readonly dummy: PasswordHash;
   private readonly principals = new WeakMap<Connection, Principal>();
-  private readonly rightsCache = new WeakMap<Principal, Map<string, number>>();
+  /** Rights by principal, virtual host and destination (no key string built per frame). */
+  private readonly rightsCache = new WeakMap<Principal, Map<string, Map<string, number>>>();
   private readonly known = new Map<string, Set<string>>();
   private readonly tracked = new WeakMap<Connection, Tracked>();
   private readonly perAddress = new Map<string, number>();
@@ -388,11 +389,11 @@ export class Security {
     const principal = this.principal(conn);
     const rights = this.rightsOf(principal, vhost, destination);
     let known = this.known.get(vhost);
-    const isNew = !isPattern(destination) && (known === undefined || !known.has(destination));
-    const missing: string[] = [];
-    if ((rights & BITS[right]) === 0) missing.push(right);
-    if (isNew && (rights & CREATE) === 0) missing.push('create');
-    if (missing.length > 0) {
+    const isNew = (known === undefined || !known.has(destination)) && !isPattern(destination);
+    if ((rights & BITS[right]) === 0 || (isNew && (rights & CREATE) === 0)) {
+      const missing: string[] = [];
+      if ((rights & BITS[right]) === 0) missing.push(right);
+      if (isNew && (rights & CREATE) === 0) missing.push('create');
       const who = principal.anonymous
         ? 'anonymous clients have'
         : `user ${JSON.stringify(principal.user)} has`;
@@ -425,13 +426,17 @@ export class Security {
 
   /** The rights `principal` has on `destination` in `vhost`, as bits. */
   private rightsOf(principal: Principal, vhost: string, destination: string): number {
-    let cache = this.rightsCache.get(principal);
+    let byVhost = this.rightsCache.get(principal);
+    if (byVhost === undefined) {
+      byVhost = new Map();
+      this.rightsCache.set(principal, byVhost);
+    }
+    let cache = byVhost.get(vhost);
     if (cache === undefined) {
       cache = new Map();
-      this.rightsCache.set(principal, cache);
+      byVhost.set(vhost, cache);
     }
-    const key = vhost + '\0' + destination;
-    const hit = cache.get(key);
+    const hit = cache.get(destination);
     if (hit !== undefined) return hit;
     let rights = 0;
     for (const g of this.grants) {
@@ -441,7 +446,7 @@ export class Security {
       if (g.patterns.some((p) => p.covers(destination))) rights |= g.rights;
     }
     if (cache.size >= 10_000) cache.clear();
-    cache.set(key, rights);
+    cache.set(destination, rights);
     return rights;
   }
 
