@@ -14,7 +14,12 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureIdle } from './broker-idle.mjs';
-import { BROKER_SCENARIOS, CLASSIC_SCENARIOS, IDLE_SCENARIO } from './lib/broker-scenarios.mjs';
+import {
+  BROKER_SCENARIOS,
+  CLASSIC_SCENARIOS,
+  IDLE_SCENARIO,
+  runTiming,
+} from './lib/broker-scenarios.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -319,7 +324,12 @@ try {
         const args = [
           b.url,
           ...b.args,
-          ...(s.count === undefined ? ['-z', String(seconds)] : ['-C', String(s.count)]),
+          ...(s.count === undefined
+            ? ['-z', String(runTiming(s, seconds, quick).duration)]
+            : ['-C', String(s.count)]),
+          ...(s.count === undefined && runTiming(s, seconds, quick).warmup > 0
+            ? ['--warmup', String(runTiming(s, seconds, quick).warmup)]
+            : []),
           '-d',
           `/${kind}/stompede.bench.${s.id}`,
           ...s.args,
@@ -354,7 +364,13 @@ try {
           slow = await beside(b, s, args);
           r = slow.fast;
         } else {
-          r = await bench(args, s.count === undefined ? (seconds + 60) * 1000 : 120_000);
+          r = await bench(
+            args,
+            s.count === undefined
+              ? (runTiming(s, seconds, quick).duration + runTiming(s, seconds, quick).warmup + 60) *
+                  1000
+              : 120_000,
+          );
         }
         const cpu = cpuSecondsOf(b.pid) - cpu0;
         const runs = ((results[b.id] ??= {})[s.id] ??= { runs: [] }).runs;
@@ -528,7 +544,7 @@ lines.push(
   '',
 );
 lines.push(
-  `Every figure is the median of ${reps} repetition(s) (min–max in parentheses) of a ${seconds}-second run of the same load generator, \`stompede bench\` (raw STOMP 1.2 frames over TCP, producers and consumers in one process, every message checked for loss, duplication and corruption), interleaved between brokers. Our broker runs in its own process (\`bench/broker-server.mjs\`, default options). Throughput is deliveries per second at the consumers, from the first send to the last delivery (the queue drains before a run ends). ⚠ marks a run that lost, duplicated or corrupted messages or got an ERROR.`,
+  `Every figure is the median of ${reps} repetition(s) (min–max in parentheses) of a ${seconds}-second run (latency: 2 s of warm-up left out of the percentiles, then 5 s) of the same load generator, \`stompede bench\` (raw STOMP 1.2 frames over TCP, producers and consumers in one process, every message checked for loss, duplication and corruption), interleaved between brokers. Our broker runs in its own process (\`bench/broker-server.mjs\`, default options). Throughput is deliveries per second at the consumers, from the first send to the last delivery (the queue drains before a run ends). ⚠ marks a run that lost, duplicated or corrupted messages or got an ERROR.`,
   '',
 );
 const header = [

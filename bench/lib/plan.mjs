@@ -1,7 +1,7 @@
 // The report's time plan: phases, the commands they run and an estimate of their wall time on a
 // 2-core machine, from per-run costs seen in quick runs (process start, connecting, draining).
 // bench/report.mjs prints it at the start and uses it for the ETA; a test holds it to the budget.
-import { BROKER_SCENARIOS, REPORT_SCENARIOS } from './broker-scenarios.mjs';
+import { BROKER_SCENARIOS, REPORT_SCENARIOS, runTiming } from './broker-scenarios.mjs';
 
 /** The whole report must run within this many seconds (the issue: 20 minutes on 2 cores). */
 export const BUDGET_SECONDS = 20 * 60;
@@ -10,15 +10,19 @@ export const BUDGET_SECONDS = 20 * 60;
 export const BROKER_IDS = ['ours', 'rabbitmq', 'activemq'];
 export const DURABLE_TARGETS = ['ours', 'rabbitmq', 'activemq'];
 
-/** Seconds around one `stompede bench` run: node start, CONNECTs, SUBSCRIBE receipts, drain, close. */
-const RUN_OVERHEAD = 1.5;
+/**
+ * Seconds around one `stompede bench` run: node start, CONNECTs, SUBSCRIBE receipts, drain, close.
+ * Calibrated on the full run of 2026-11-22 16:00 (quiet machine): the broker phase took 10:14 for
+ * a plan of 12:19 with 1.5 here, i.e. ≈ 0.7 s per run.
+ */
+const RUN_OVERHEAD = 1;
 /** Seconds a count-based run takes on the slowest peer (from quick runs on this machine). */
 const COUNT_RUN_SECONDS = {
   'size-64k': 2,
   'size-1m': 2,
   'fanout-1': 3,
-  'fanout-10': 4,
-  'fanout-100': 5,
+  'fanout-10': 9,
+  'fanout-100': 11,
 };
 /** Slow-consumer extras: head start, longer slow side, the drain run afterwards. */
 const SLOW_EXTRA = 0.7 + 1 + 2 + RUN_OVERHEAD;
@@ -35,10 +39,13 @@ export function reportSettings({ quick = false, reps, seconds, connections, dura
 }
 
 /** Estimated seconds of one broker scenario run (one broker, one repetition). */
-export function scenarioSeconds(id, seconds) {
+export function scenarioSeconds(id, seconds, quick = false) {
   const s = BROKER_SCENARIOS.find((x) => x.id === id);
   if (s === undefined) throw new Error(`unknown scenario ${id}`);
-  const base = s.count === undefined ? seconds : (COUNT_RUN_SECONDS[id] ?? 3);
+  const base =
+    s.count === undefined
+      ? runTiming(s, seconds, quick).duration + runTiming(s, seconds, quick).warmup
+      : (COUNT_RUN_SECONDS[id] ?? 3);
   return base + RUN_OVERHEAD + (s.kind === 'slow' ? SLOW_EXTRA : 0);
 }
 
@@ -49,7 +56,7 @@ export function scenarioSeconds(id, seconds) {
 export function reportPlan(settings = reportSettings()) {
   const { reps, seconds, connections, durableCount, quick } = settings;
   const brokerIds = REPORT_SCENARIOS.filter((id) => id !== 'idle');
-  const perRep = brokerIds.reduce((t, id) => t + scenarioSeconds(id, seconds), 0);
+  const perRep = brokerIds.reduce((t, id) => t + scenarioSeconds(id, seconds, quick), 0);
   // Idle: a warm-up round (≤ 1,000) and the measured round, ≈ 500 connections/s on the slowest
   // peer, plus 4.5 s of settling per round, for every broker.
   const idle =

@@ -35,6 +35,9 @@ Options:
   -p, --passcode SECRET    CONNECT passcode
       --host VHOST         CONNECT host header (virtual host)                 (the URL's host)
       --stomp-version V    1.0, 1.1 or 1.2                                     (1.2)
+      --warmup SECONDS     send this long first without recording latencies (JIT, heap growth and
+                           connection start-up are not what a latency percentile should show;
+                           those messages are still checked); the run is this much longer  (0)
       --drain-timeout S    after sending: wait this long without progress for the rest  (5)
       --self-test          run against a built-in sink (a minimal STOMP endpoint in a worker
                            thread) to show the generator's own ceiling; URL is ignored
@@ -72,6 +75,8 @@ export interface BenchOptions {
   readonly passcode: string | undefined;
   readonly host: string | undefined;
   readonly version: StompVersion;
+  /** Seconds at the start whose messages are checked but not in the latency figures. */
+  readonly warmup: number;
   /** Seconds without progress after sending before the missing messages count as lost. */
   readonly drainTimeout: number;
   readonly selfTest: boolean;
@@ -126,6 +131,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
       host: { type: 'string' },
       'stomp-version': { type: 'string' },
       'drain-timeout': { type: 'string' },
+      warmup: { type: 'string' },
       'self-test': { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
@@ -185,6 +191,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     passcode: v.passcode,
     host: v.host,
     version,
+    warmup: v.warmup?.trim() === '0' ? 0 : seconds('--warmup', v.warmup, 0),
     drainTimeout: seconds('--drain-timeout', v['drain-timeout'], 5),
     selfTest: v['self-test'] === true,
     json: v.json === true,

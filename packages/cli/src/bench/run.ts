@@ -37,6 +37,8 @@ export interface BenchSummary {
     ack: string;
     prefetch: number;
     consumeRate: number;
+    /** Seconds at the start left out of the latency figures. */
+    warmup: number;
     persistent: boolean;
     destination: string;
   };
@@ -129,6 +131,8 @@ export async function runBench(
     if (errors.length < 100) errors.push(message);
   };
   const latency = new Histogram();
+  // Messages sent before this (µs, nowUs) are checked but left out of the latency figures.
+  let measureFrom = 0;
   const interval = new Histogram();
   const shared = new Seen();
   const seens: Seen[] = [];
@@ -207,8 +211,9 @@ export async function runBench(
         const d2 = tag.indexOf('.', d1 + 1);
         const p = Number(tag.slice(runPrefix.length, d1));
         const seq = Number(tag.slice(d1 + 1, d2));
-        const lat = t - Number(tag.slice(d2 + 1));
-        latency.record(lat);
+        const sentAt = Number(tag.slice(d2 + 1));
+        const lat = t - sentAt;
+        if (sentAt >= measureFrom) latency.record(lat);
         interval.record(lat);
         const b = frame.body;
         let intact = b.length === options.size;
@@ -286,7 +291,9 @@ export async function runBench(
       producerWires.push(await open(`producer ${String(p)}`));
     const start = performance.now();
     firstSend = nowUs();
-    const deadline = options.count === undefined ? start + options.duration * 1000 : Infinity;
+    measureFrom = firstSend + Math.round(options.warmup * 1e6);
+    const deadline =
+      options.count === undefined ? start + (options.warmup + options.duration) * 1000 : Infinity;
     const perProducer = options.count ?? Infinity;
     let sendEnd = start;
 
@@ -423,6 +430,7 @@ export async function runBench(
         ack: options.ack,
         prefetch: options.prefetch,
         consumeRate: options.consumeRate,
+        warmup: options.warmup,
         persistent: options.persistent,
         destination: options.destination,
       },

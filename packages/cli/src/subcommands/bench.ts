@@ -31,7 +31,8 @@ export function formatSummary(s: BenchSummary): string {
     `  sent      ${n(s.sent)} in ${s.sendSeconds.toFixed(2)} s: ${n(s.rateIn)} msg/s`,
     `  received  ${n(s.received)} in ${s.receiveSeconds.toFixed(2)} s: ${n(s.rateOut)} msg/s`,
     `  latency   p50 ${ms(s.latencyMs.p50)} ms  p90 ${ms(s.latencyMs.p90)} ms  p99 ${ms(s.latencyMs.p99)} ms` +
-      `  p99.9 ${ms(s.latencyMs.p999)} ms  max ${ms(s.latencyMs.max)} ms`,
+      `  p99.9 ${ms(s.latencyMs.p999)} ms  max ${ms(s.latencyMs.max)} ms` +
+      (o.warmup > 0 ? `  (after a ${String(o.warmup)} s warm-up)` : ''),
     `  checked   expected ${n(s.expected)}, lost ${n(s.lost)}, duplicated ${n(s.duplicated)}, corrupted ${n(s.corrupted)}` +
       (s.foreign > 0 ? `, ignored ${n(s.foreign)} from other runs` : ''),
     `  errors    ${s.errors.length === 0 ? 'none' : s.errors.join('; ')}`,

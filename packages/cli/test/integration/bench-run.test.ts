@@ -108,6 +108,22 @@ describe('stompede bench against our broker', () => {
     assert.equal(unthrottled.consumerPauses, 0);
   });
 
+  it('--warmup: messages sent during the warm-up are checked but not in the latency figures', async () => {
+    // Every message of a 20-message run goes out within a 60 s warm-up: none is measured.
+    const all = await runBench(options([tcp, '-C', '20', '-r', '1000', '--warmup', '60']));
+    assert.equal(all.received, 20);
+    assert.ok(all.ok, JSON.stringify(all));
+    assert.equal(all.options.warmup, 60);
+    assert.deepEqual([all.latencyMs.p50, all.latencyMs.max], [0, 0]);
+    // With a duration, the warm-up comes first and the run is that much longer.
+    const timed = await runBench(
+      options([tcp, '-z', '0.3', '--warmup', '0.3', '-r', '100', '-d', '/queue/b-warm']),
+    );
+    assert.ok(timed.sendSeconds >= 0.55, JSON.stringify(timed));
+    assert.ok(timed.latencyMs.max > 0, JSON.stringify(timed));
+    assert.ok(timed.ok, JSON.stringify(timed));
+  });
+
   it('the command prints a JSON summary and exits 0', async () => {
     // Asynchronously: the broker runs in this process.
     const child = spawn(process.execPath, [main, 'bench', tcp, '-C', '100', '--json', '--quiet'], {

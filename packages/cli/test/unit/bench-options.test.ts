@@ -41,6 +41,16 @@ describe('stompede bench arguments', () => {
     assert.match(failure(['--consume-rate', '-5']), /--consume-rate|option/);
   });
 
+  it('reads --warmup (seconds left out of the latency figures; 0 by default)', () => {
+    const d = parseBenchArgs([]);
+    const o = parseBenchArgs(['--warmup', '1.5']);
+    const z = parseBenchArgs(['--warmup', '0']);
+    if (d === 'help' || o === 'help' || z === 'help') return assert.fail('help');
+    assert.deepEqual([d.warmup, o.warmup, z.warmup], [0, 1.5, 0]);
+    assert.match(failure(['--warmup', 'soon']), /--warmup/);
+    assert.match(failure(['--warmup', '-1']), /--warmup|option/);
+  });
+
   it('reads every option, short and long', () => {
     const o = parseBenchArgs([
       'ws://127.0.0.1:15674/ws',
