@@ -544,7 +544,7 @@ lines.push(
   '',
 );
 lines.push(
-  `Every figure is the median of ${reps} repetition(s) (min–max in parentheses) of a ${seconds}-second run (latency: 2 s of warm-up left out of the percentiles, then 5 s) of the same load generator, \`stompede bench\` (raw STOMP 1.2 frames over TCP, producers and consumers in one process, every message checked for loss, duplication and corruption), interleaved between brokers. Our broker runs in its own process (\`bench/broker-server.mjs\`, default options). Throughput is deliveries per second at the consumers, from the first send to the last delivery (the queue drains before a run ends). ⚠ marks a run that lost, duplicated or corrupted messages or got an ERROR.`,
+  `Every figure is the median of ${reps} repetition(s) (min–max in parentheses) of a ${seconds}-second run (latency: 2 s of warm-up, 4 s at 1k msgs/s, left out of the percentiles, then 5 s) of the same load generator, \`stompede bench\` (raw STOMP 1.2 frames over TCP, producers and consumers in one process, every message checked for loss, duplication and corruption), interleaved between brokers. Our broker runs in its own process (\`bench/broker-server.mjs\`, default options). Throughput is deliveries per second at the consumers, from the first send to the last delivery (the queue drains before a run ends). ⚠ marks a run that lost, duplicated or corrupted messages or got an ERROR.`,
   '',
 );
 const header = [
