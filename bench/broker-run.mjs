@@ -360,8 +360,13 @@ try {
         const cpu0 = cpuSecondsOf(b.pid);
         let r;
         let slow;
+        let asked = s.rate;
         if (s.kind === 'slow') {
-          slow = await beside(b, s, args);
+          const solo = (results[b.id]?.['fast-alone']?.runs ?? [])
+            .filter((x) => x.ok && x.value != null)
+            .map((x) => x.value);
+          if (solo.length > 0) asked = Math.round(median(solo) * s.fastShare);
+          slow = await beside(b, s, asked === undefined ? args : [...args, '-r', String(asked)]);
           r = slow.fast;
         } else {
           r = await bench(
@@ -385,7 +390,7 @@ try {
           value,
           rateIn: r.rateIn,
           rateOut: r.rateOut,
-          askedRate: s.rate,
+          askedRate: asked,
           sent: r.sent,
           received: r.received,
           p50: r.latencyMs.p50,

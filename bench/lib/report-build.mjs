@@ -27,7 +27,7 @@ const CLIENTS = [
   { id: 'stompjs-ws', name: '@stomp/stompjs WS' },
   { id: 'stompit-tcp', name: 'stompit TCP' },
 ];
-const TARGETS = { throughputVsBestPeer: 3, p99Ms: 1, idleBytes: 10_000, slowRatio: 0.9 };
+const TARGETS = { throughputVsBestPeer: 3, p99Ms: 1, idleBytes: 10_000, slowRatio: 0.95 };
 const scenario = (id) => BROKER_SCENARIOS.find((s) => s.id === id);
 
 /** Heap bytes per idle connection (ours: JS heap + external; ActiveMQ: JVM heap), if measured. */
@@ -221,25 +221,28 @@ function brokerSection(broker, notes) {
   // Slow consumer
   const alone = (id) => field(broker, id, 'fast-alone')?.median;
   const beside = (id) => field(broker, id, 'fast-beside-slow')?.median;
+  const asked = (id) => askedBeside(broker, id);
   if (broker.results?.ours?.['fast-alone'] !== undefined) {
     const s = scenario('fast-beside-slow');
     lines.push('### Slow consumer beside a fast one', '');
     lines.push(
-      `A fast producer/consumer pair (queue 1→1, 100 B, auto ack, unbounded) runs alone, then while a consumer on another queue of the same broker reads ${s.slowRate} msgs/s (\`--consume-rate ${s.slowRate}\`: it pauses its socket, so the broker's flow control holds the rest) and a producer sends ${num(s.floodRate)} msgs/s to that queue. Target: the fast pair's rate holds (ratio ≈ 1; the flood producer itself costs some CPU on 2 cores).`,
+      `A fast producer/consumer pair (queue 1→1, 100 B, auto ack) runs alone and unbounded; then it is asked for ${Math.round(s.fastShare * 100)}% of that rate (its own median) while a consumer on another queue of the same broker reads ${s.slowRate} msgs/s (\`--consume-rate ${s.slowRate}\`: it pauses its socket, so the broker's flow control holds the rest) and a producer sends ${num(s.floodRate)} msgs/s to that queue. Target: the fast pair gets the rate it asks for (achieved / asked ≈ 1). Unbounded, the fast pair alone saturates both cores, so a ratio to its solo rate would measure CPU contention with the two extra processes rather than isolation.`,
       '',
       ...table(
         [
           'broker',
           'fast pair alone (msgs/s)',
-          'beside the slow consumer (msgs/s)',
-          'ratio',
+          'asked beside the slow consumer (msgs/s)',
+          'achieved (msgs/s)',
+          'achieved / asked',
           'sent to the slow queue',
         ],
         BROKERS.filter((b) => runsOf(broker, b.id, 'fast-alone').length > 0).map((b) => [
           b.name,
           cell(broker, b.id, 'fast-alone'),
+          num(asked(b.id)),
           cell(broker, b.id, 'fast-beside-slow'),
-          formatRatio(ratio(beside(b.id), alone(b.id))),
+          formatRatio(ratio(beside(b.id), asked(b.id) ?? alone(b.id))),
           num(median(runsOf(broker, b.id, 'fast-beside-slow').map((r) => r.floodSent))),
         ]),
       ),
@@ -250,7 +253,7 @@ function brokerSection(broker, notes) {
     'Throughput is deliveries per second at the consumers from the first send to the last delivery (queues drain before a run ends), so a broker that accepts fast but delivers slowly is not flattered.',
     'Unbounded producers outpace every broker here, so throughput runs build a backlog: their latencies (in broker-run.json) are queueing time, not broker latency. Latency is measured only at fixed rates, in its own table.',
     'Fan-out and large-body runs send a fixed number of messages (a duration would queue more than a broker can deliver in a few seconds), so they take longer on slower brokers rather than being cut short.',
-    "The slow-consumer ratio is the fast pair's rate beside the slow consumer over its rate alone, both medians. The flood producer and the slow consumer are two more processes on the same 2 cores, so a ratio somewhat below 1 is expected even with perfect isolation; a broker that let the slow queue block others would fall far below.",
+    "The slow-consumer ratio is the fast pair's achieved rate beside the slow consumer over the rate it asked for (half its own solo median), both medians: a broker that let the slow queue hold others back would fall below 1. Asking for half leaves CPU for the flood producer and the slow consumer, two more processes on the same 2 cores.",
   );
   return lines;
 }
@@ -293,16 +296,24 @@ function brokerTargets(broker) {
         idle.perConnection < TARGETS.idleBytes &&
         idle.failed === undefined,
     });
-  const a = field(broker, 'ours', 'fast-alone')?.median;
+  const a = askedBeside(broker, 'ours') ?? field(broker, 'ours', 'fast-alone')?.median;
   const b = field(broker, 'ours', 'fast-beside-slow')?.median;
   if (a !== undefined && b !== undefined)
     t.push({
       area: 'broker',
-      target: 'fast pair holds its rate beside a slow consumer (ratio ≥ 0.9)',
+      target: `fast pair gets the rate it asks for beside a slow consumer (achieved / asked ≥ ${TARGETS.slowRatio})`,
       value: `${(b / a).toFixed(2)}`,
       met: b / a >= TARGETS.slowRatio,
     });
   return t;
+}
+
+/** The median rate the fast pair asked for beside the slow consumer (undefined: it ran unbounded). */
+function askedBeside(broker, id) {
+  const xs = runsOf(broker, id, 'fast-beside-slow')
+    .map((r) => r.askedRate)
+    .filter((x) => typeof x === 'number');
+  return xs.length === 0 ? undefined : median(xs);
 }
 
 function generatorSection(generator, broker) {
