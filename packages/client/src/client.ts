@@ -865,6 +865,17 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
    * RECEIPT when asked. `options.timeout` bounds the whole operation (default: `writeTimeout`
    * for the write, `receiptTimeout` for the receipt).
    */
+  /** Whether an operation may take the fast path: written at once, nothing to wait for. */
+  #canWriteNow(link: Link, options: OperationOptions): boolean {
+    return (
+      options.receipt !== true &&
+      options.signal === undefined &&
+      !link.dead &&
+      this.#link === link &&
+      this.#session.state === SessionState.CONNECTED
+    );
+  }
+
   #perform(
     link: Link,
     options: OperationOptions,
@@ -872,13 +883,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     build: (receipt: string | undefined) => Frame,
     onWritten?: () => void,
   ): Promise<void> {
-    if (
-      options.receipt !== true &&
-      options.signal === undefined &&
-      !link.dead &&
-      this.#link === link &&
-      this.#session.state === SessionState.CONNECTED
-    ) {
+    if (this.#canWriteNow(link, options)) {
       // The fast path: no receipt to wait for, no signal; the frame is written at once when
       // nothing is queued on the link (no promise, no timer), else queued like any other.
       let pending: Promise<void> | undefined;
@@ -1024,13 +1029,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     const headers = options.headers;
     const frameOptions = (receipt: string | undefined): SendFrameOptions =>
       sendFrameOptions(destination, body, contentType, headers, tx?.id, receipt);
-    if (
-      options.receipt !== true &&
-      options.signal === undefined &&
-      !link.dead &&
-      this.#link === link &&
-      this.#session.state === SessionState.CONNECTED
-    ) {
+    if (this.#canWriteNow(link, options)) {
       // The fast path of #perform, inlined: the body is written (or queued on the link) before
       // this returns, so it counts as queued only when we must wait.
       let pending: Promise<void> | undefined;
