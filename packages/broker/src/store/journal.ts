@@ -888,13 +888,7 @@ export class JournalStore implements Store {
       }
       const block = Buffer.allocUnsafe(end - first.off);
       try {
-        if (seg.rfd < 0) seg.rfd = openSync(seg.path, 'r');
-        let got = 0;
-        while (got < block.length) {
-          const n = readSync(seg.rfd, block, got, block.length - got, first.off + got);
-          if (n === 0) break;
-          got += n;
-        }
+        const got = this.readAt(seg, block, first.off);
         for (let k = i; k < j; k++) {
           const r = refs[order[k]!]!;
           const at = r.off - first.off;
@@ -907,6 +901,18 @@ export class JournalStore implements Store {
       i = j;
     }
     return out;
+  }
+
+  /** Fill `block` from `seg` at `offset` (opening its read descriptor once); the bytes read. */
+  private readAt(seg: Segment, block: Buffer, offset: number): number {
+    if (seg.rfd < 0) seg.rfd = openSync(seg.path, 'r');
+    let got = 0;
+    while (got < block.length) {
+      const n = readSync(seg.rfd, block, got, block.length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got;
   }
 
   /** The raw records of `refs` (all in durable bytes of `seg`, in offset order), merged reads. */
@@ -925,13 +931,7 @@ export class JournalStore implements Store {
       }
       const block = Buffer.allocUnsafe(end - first.off);
       try {
-        if (seg.rfd < 0) seg.rfd = openSync(seg.path, 'r');
-        let got = 0;
-        while (got < block.length) {
-          const n = readSync(seg.rfd, block, got, block.length - got, first.off + got);
-          if (n === 0) break;
-          got += n;
-        }
+        const got = this.readAt(seg, block, first.off);
         for (let k = i; k < j; k++) {
           const r = refs[k]!;
           const at = r.off - first.off;
