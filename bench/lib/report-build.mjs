@@ -1,6 +1,6 @@
 // Turns the results of a report run (bench/report.mjs) into report.md, the plots and the README
 // headline. Pure: data in, strings out (bench/test/report.test.mjs feeds it fixtures).
-import { BROKER_SCENARIOS } from './broker-scenarios.mjs';
+import { BROKER_SCENARIOS, REPORT_SCENARIOS } from './broker-scenarios.mjs';
 import { BUDGET_SECONDS } from './plan.mjs';
 import {
   formatNumber as num,
@@ -88,21 +88,13 @@ function table(head, rows) {
 
 // ---- broker ----
 
-const THROUGHPUT_IDS = [
-  'q100-auto',
-  'q100-ci',
-  'q4x4',
-  'size-16b',
-  'size-256b',
-  'size-1k',
-  'size-4k',
-  'size-64k',
-  'size-1m',
-  'fanout-1',
-  'fanout-10',
-  'fanout-100',
-];
-const LATENCY_IDS = ['lat-1k', 'lat-10k', 'lat-50k'];
+// The report's broker scenarios by table: throughput (not the slow-consumer pair, which has its
+// own section) and latency, in the report's order.
+const reportScenario = (id) => BROKER_SCENARIOS.find((s) => s.id === id);
+const THROUGHPUT_IDS = REPORT_SCENARIOS.filter(
+  (id) => reportScenario(id)?.metric === 'rateOut' && reportScenario(id).group !== 'slow',
+);
+const LATENCY_IDS = REPORT_SCENARIOS.filter((id) => reportScenario(id)?.group === 'latency');
 
 function brokerThroughputRatios(broker, sid) {
   const o = field(broker, 'ours', sid)?.median;
