@@ -3,11 +3,11 @@
 // hashed password when configured (required off loopback).
 import { createHash } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { StompError } from '@stompede/core';
 import { verifyPassword } from '../security/password.js';
 import { addressOf, isLoopback } from '../security/security.js';
+import { listenOn } from '../listen/listener.js';
 import { LoginThrottle } from '../security/throttle.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 import type { ResolvedAdminOptions } from './options.js';
@@ -209,13 +209,7 @@ export async function startAdmin(
       else res.destroy();
     });
   });
-  const info = await new Promise<AddressInfo>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
+  const info = await listenOn(server, options.host, options.port);
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${host}:${String(info.port)}`;
   logger.info({ address: url }, 'admin server listening');

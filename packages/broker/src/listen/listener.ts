@@ -1,3 +1,4 @@
+import type { AddressInfo, Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ConnectionInfo } from '../connection.js';
 
@@ -37,3 +38,14 @@ export interface Listener {
 
 /** What listeners hand their streams to. */
 export type Accept = (stream: Duplex, info: ConnectionInfo) => void;
+
+/** Listen on `host:port`; the address bound (the port picked when 0 was asked for), or the error. */
+export function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}

@@ -1,18 +1,8 @@
 // TCP listener: a thin adapter from sockets to Broker.handle() (TLS is in tls.ts).
-import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import { type Server, type Socket, createServer } from 'node:net';
 import type { Logger } from 'pino';
 import type { TcpListenerOptions } from '../options.js';
-import type { Accept, Listener, ListenerAddress } from './listener.js';
-
-function listenOn(server: Server, host: string, port: number): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
-}
+import { type Accept, type Listener, type ListenerAddress, listenOn } from './listener.js';
 
 function closer(server: Server): () => Promise<void> {
   return () =>

@@ -2,7 +2,6 @@
 // `caFile`, their subject mapped to a user), and certificate files reloaded without a restart.
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import {
   type SecureContextOptions,
   type TLSSocket,
@@ -11,7 +10,13 @@ import {
 } from 'node:tls';
 import type { Logger } from 'pino';
 import type { TlsListenerOptions } from '../options.js';
-import type { Accept, CertificateReload, Listener, ListenerAddress } from './listener.js';
+import {
+  type Accept,
+  type CertificateReload,
+  type Listener,
+  type ListenerAddress,
+  listenOn,
+} from './listener.js';
 import { setClientCertificate } from './peer.js';
 
 /** Default minimum protocol version of a TLS listener. */
@@ -102,13 +107,7 @@ export async function listenTls(
     logger.error({ err }, 'tls listener error');
   });
   const host = options.host ?? '127.0.0.1';
-  const info = await new Promise<AddressInfo>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 61614, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
+  const info = await listenOn(server, host, options.port ?? 61614);
   const address: ListenerAddress = {
     protocol: 'tls',
     host,

@@ -3,13 +3,12 @@
 // may span or share messages (the parser does not care where messages end). Each batch of
 // frames the broker writes is sent as one message: text when it is valid UTF-8, else binary.
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Duplex } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { WsListenerOptions } from '../options.js';
-import type { Accept, Listener, ListenerAddress } from './listener.js';
+import { type Accept, type Listener, type ListenerAddress, listenOn } from './listener.js';
 import { originAllowed, originPolicy } from './origin.js';
 
 /** Subprotocols we speak, in order of preference. */
@@ -138,13 +137,7 @@ export async function listenWs(
   server.on('error', (err) => {
     logger.error({ err }, 'ws listener error');
   });
-  const info = await new Promise<AddressInfo>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 15674, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
+  const info = await listenOn(server, host, options.port ?? 15674);
   const address: ListenerAddress = {
     protocol: 'ws',
     host,
