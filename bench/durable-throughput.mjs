@@ -19,10 +19,12 @@
 import { execFileSync, fork, spawn } from 'node:child_process';
 import {
   closeSync,
+  existsSync,
   fdatasyncSync,
   mkdirSync,
   mkdtempSync,
   openSync,
+  readFileSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -119,8 +121,11 @@ function client(port, headers) {
   });
 }
 
-/** Send `n` persistent messages, a receipt every `every`, at most `window` receipts awaited. */
-async function produce(c, queue, n, every, window) {
+/**
+ * Send `n` persistent messages, a receipt every `every`, at most `window` receipts awaited; fail
+ * when no RECEIPT comes for `timeoutMs`. `progress(i)` is called every 100,000 messages.
+ */
+async function produce(c, queue, n, every, window, timeoutMs = 120_000, progress = undefined) {
   const started = now();
   let outstanding = 0;
   for (let i = 1; i <= n; i++) {
@@ -135,11 +140,16 @@ async function produce(c, queue, n, every, window) {
     }
     c.send('SEND', h, body);
     while (outstanding >= window || (i === n && outstanding > 0)) {
-      const f = await c.next(120_000);
-      if (f === undefined) throw new Error(`no RECEIPT for 2 minutes (message ${String(i)})`);
+      const f = await c.next(timeoutMs);
+      if (f === undefined) {
+        throw new Error(
+          `no RECEIPT for ${String(timeoutMs / 60_000)} minutes (message ${String(i)})`,
+        );
+      }
       if (f.command === 'ERROR') throw new Error(f.header('message'));
       outstanding--;
     }
+    if (progress !== undefined && i % 100_000 === 0) progress(i);
   }
   return (now() - started) / 1000;
 }
@@ -264,6 +274,32 @@ function peerScript(target) {
   return join(repo, 'interop', 'peers', `${target}.sh`);
 }
 
+const say = (line) => process.stderr.write(`[durable] ${line}\n`);
+
+/** Run `interop/peers/<target>.sh cmd` to the end; its output goes to stderr (stdout is JSON). */
+function peerCommand(target, cmd, env) {
+  execFileSync('bash', [peerScript(target), cmd], { stdio: ['ignore', 2, 2], env });
+}
+
+/** Size in MiB of a directory tree (du), or undefined. */
+function dirMiB(dir) {
+  try {
+    return Math.round(
+      Number(execFileSync('du', ['-sk', dir], { encoding: 'utf8' }).split('\t')[0]) / 1024,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+// Generous limits for the restart with a large backlog: a peer's start (journal replay), its first
+// delivery (index and cursor loading) and each gap while draining may take minutes; the progress
+// lines say when a wait is long.
+const RESTART_RECEIPT_MS = 600_000; // fill: a RECEIPT at least every 10 minutes
+const RESTART_CONNECT_MS = 1_200_000; // start → accepting STOMP: 20 minutes
+const RESTART_FIRST_MS = 600_000; // subscribe → first MESSAGE: 10 minutes
+const RESTART_GAP_MS = 120_000; // then at most 2 minutes between two messages
+
 async function restartScenario(target, n) {
   const out = { target, scenario: `restart with ${String(n)} queued 1 KiB messages`, messages: n };
   let port;
@@ -271,6 +307,10 @@ async function restartScenario(target, n) {
   let ours;
   let dataDir;
   let heapEmpty = 0;
+  // ActiveMQ runs as a second instance of interop/peers/activemq.sh (same configuration, its own
+  // fresh KahaDB directory and port), so that the shared peer on 61623 keeps serving whoever uses
+  // it and the restart does not also load what other runs left in its store.
+  let peerEnv;
   if (target === 'ours') {
     dataDir = mkdtempSync(join(tmpdir(), 'stompede-bench-restart-'));
     port = await freePort();
@@ -283,46 +323,78 @@ async function restartScenario(target, n) {
     const p = PEERS[target];
     port = p.port;
     headers = { host: p.host, login: p.login, passcode: p.passcode };
+    if (target === 'activemq') {
+      dataDir = mkdtempSync(join(tmpdir(), 'stompede-bench-activemq-'));
+      port = await freePort();
+      peerEnv = {
+        ...process.env,
+        ACTIVEMQ_INSTANCE_DIR: dataDir,
+        ACTIVEMQ_STOMP_PORT: String(port),
+      };
+      out.instance = 'a separate instance of interop/peers/activemq.sh on a fresh KahaDB directory';
+      say(`${target}: starting a separate instance on port ${String(port)} in ${dataDir}`);
+      peerCommand(target, 'start', peerEnv);
+    }
   }
   try {
     // Fill: a receipt every 1000th message, at most 4 awaited.
     const c = await client(port, headers);
     out.leftover = await purge(c, RESTART_QUEUE);
-    const fillS = await produce(c, RESTART_QUEUE, n, 1000, 4);
+    say(`${target}: filling ${fmt(n)} messages (a RECEIPT every 1000th, up to 10 minutes for one)`);
+    const fillStart = now();
+    const fillS = await produce(c, RESTART_QUEUE, n, 1000, 4, RESTART_RECEIPT_MS, (i) =>
+      say(`${target}: ${fmt(i)} queued, ${fmt(i / ((now() - fillStart) / 1000))} msg/s`),
+    );
     out.fillPerSecond = Math.round(n / fillS);
     c.socket.destroy();
+    if (target === 'activemq') out.storeMiBAfterFill = dirMiB(join(dataDir, 'data', 'kahadb'));
 
-    // Stop cleanly.
+    // Stop cleanly (the peer scripts return once the process has exited).
+    say(`${target}: stopping`);
     let t = now();
     if (ours !== undefined) {
       ours.child.kill('SIGTERM');
       await ours.exited;
+      out.storeMiBAfterFill = dirMiB(dataDir);
     } else {
-      execFileSync('bash', [peerScript(target), 'stop'], { stdio: 'ignore' });
+      peerCommand(target, 'stop', peerEnv);
     }
     out.stopMs = Math.round(now() - t);
 
     // Start, and consume as soon as the broker lets us.
+    say(`${target}: stopped in ${fmt(out.stopMs)} ms; starting (waiting up to 20 minutes)`);
     t = now();
     let starter;
     if (ours !== undefined) {
       ours = startOurs(dataDir, port);
       ours.ready.catch(() => undefined);
     } else {
-      const proc = spawn('bash', [peerScript(target), 'start'], { stdio: 'ignore' });
+      const proc = spawn('bash', [peerScript(target), 'start'], {
+        stdio: ['ignore', 2, 2],
+        env: peerEnv,
+      });
       starter = new Promise((resolve) => proc.once('exit', resolve));
     }
     let d;
+    let nextNote = 60_000;
     for (;;) {
       try {
         d = await client(port, headers);
         break;
       } catch {
-        if (now() - t > 600_000) throw new Error(`${target} did not come back within 10 minutes`);
+        const waited = now() - t;
+        if (waited > RESTART_CONNECT_MS) {
+          throw new Error(`${target} did not accept STOMP within 20 minutes of its start`);
+        }
+        if (waited > nextNote) {
+          say(`${target}: not accepting STOMP yet, ${fmt(waited / 1000)} s after the start`);
+          nextNote += 60_000;
+        }
         await sleep(50);
       }
     }
     out.connectMs = Math.round(now() - t);
+    say(`${target}: connected ${fmt(out.connectMs)} ms after the start; draining`);
     if (ours !== undefined) {
       const ready = await ours.ready;
       out.recoveryMs = Math.round(ready.recoveredMs);
@@ -335,20 +407,39 @@ async function restartScenario(target, n) {
     subscribe(d, RESTART_QUEUE, 'r');
     let got = 0;
     for (;;) {
-      const f = await d.next(60_000);
-      if (f === undefined) break; // a minute without a message: some were lost
+      const f = await d.next(got === 0 ? RESTART_FIRST_MS : RESTART_GAP_MS);
+      if (f === undefined) {
+        // Nothing for that long: the rest is lost (reported by `consumed`).
+        say(
+          `${target}: no message for ${got === 0 ? '10' : '2'} minutes after ${fmt(got)}; giving up`,
+        );
+        break;
+      }
+      if (f.command === 'ERROR') throw new Error(`drain: ERROR ${f.header('message') ?? ''}`);
       if (f.command !== 'MESSAGE') continue;
       if (got === 0) out.firstMessageMs = Math.round(now() - t);
       if (++got === n) break;
+      if (got % 100_000 === 0)
+        say(`${target}: ${fmt(got)} consumed, ${fmt((now() - t) / 1000)} s after the start`);
     }
-    out.allConsumedMs = Math.round(now() - t);
+    if (got === n) out.allConsumedMs = Math.round(now() - t);
     out.consumed = got;
+    say(
+      `${target}: ${fmt(got)} of ${fmt(n)} consumed, ${fmt((now() - t) / 1000)} s after the start`,
+    );
     d.socket.destroy();
     if (starter !== undefined) await starter;
   } finally {
     if (ours !== undefined) {
       ours.child.kill('SIGTERM');
       await ours.exited;
+    }
+    if (peerEnv !== undefined) {
+      try {
+        peerCommand(target, 'stop', peerEnv);
+      } catch (err) {
+        say(`${target}: stopping the separate instance failed: ${String(err)}`);
+      }
     }
     if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
   }
@@ -468,7 +559,7 @@ async function runAll() {
       if (restart > 0 && rep === 0) a.push('--restart', String(restart));
       const cmd = `node ${relative(repo, self)} ${a.join(' ')}`;
       if (rep === 0) commands.push(cmd);
-      process.stderr.write(`[durable] rep ${String(rep + 1)}/${String(reps)}: ${cmd}\n`);
+      say(`rep ${String(rep + 1)}/${String(reps)}: ${cmd}`);
       const r = await new Promise((resolve) => {
         const child = spawn(process.execPath, [self, ...a], {
           cwd: repo,
@@ -484,22 +575,69 @@ async function runAll() {
     }
   }
   machine.loadAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
+  const invocation =
+    `node ${relative(repo, self)} --all --reps ${String(reps)} --count ${String(count)}` +
+    (restart > 0 ? ` --restart ${String(restart)}` : '') +
+    (opt('targets') !== undefined ? ` --targets ${targets.join(',')}` : '') +
+    (flag('merge') ? ' --merge' : '');
+  const session = {
+    started,
+    targets,
+    invocation,
+    commands,
+    reps,
+    count,
+    restart,
+    loadAtStart: machine.loadAtStart,
+    loadAtEnd: machine.loadAtEnd,
+  };
+  let sessions = [session];
+  let allRuns = runs.map((r) => ({ ...r, session: started }));
+  const jsonPath = join(outDir, 'durable.json');
+  if (flag('merge') && existsSync(jsonPath)) {
+    // Replace these targets' runs in the recorded results, keep the other targets' runs.
+    const old = JSON.parse(readFileSync(jsonPath, 'utf8'));
+    const oldSessions = old.sessions ?? [
+      {
+        started: old.started,
+        targets: [...new Set(old.runs.map((r) => r.target))],
+        invocation:
+          `node ${relative(repo, self)} --all --reps ${String(old.reps)} --count ${String(old.count)}` +
+          (old.restart > 0 ? ` --restart ${String(old.restart)}` : ''),
+        commands: old.commands,
+        reps: old.reps,
+        count: old.count,
+        restart: old.restart,
+        loadAtStart: old.machine.loadAtStart,
+        loadAtEnd: old.machine.loadAtEnd,
+      },
+    ];
+    const kept = old.runs
+      .filter((r) => !targets.includes(r.target))
+      .map((r) => ({ ...r, session: r.session ?? old.started }));
+    sessions = oldSessions
+      .map((x) => ({ ...x, targets: x.targets.filter((t) => !targets.includes(t)) }))
+      .filter((x) => x.targets.length > 0)
+      .concat(sessions);
+    allRuns = kept.concat(allRuns);
+  }
+  const shown = ['ours', 'rabbitmq', 'activemq'].filter((t) => allRuns.some((r) => r.target === t));
   const scenarios = ['receipt on every message, 1 in flight', 'receipt on every 100th message'];
   const summary = {};
   for (const s of scenarios) {
     summary[s] = {};
-    for (const t of targets) {
+    for (const t of shown) {
       summary[s][t] = stats(
-        runs.filter((r) => r.target === t && r.scenario === s).map((r) => r.perSecond),
+        allRuns.filter((r) => r.target === t && r.scenario === s).map((r) => r.perSecond),
       );
     }
   }
-  const restartRows = runs.filter((r) => r.scenario?.startsWith('restart'));
-  const result = { started, machine, commands, reps, count, restart, summary, runs };
+  const restartRows = allRuns.filter((r) => r.scenario?.startsWith('restart'));
+  const result = { started, machine, sessions, summary, runs: allRuns };
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'durable.json'), JSON.stringify(result, null, 2) + '\n');
-  writeFileSync(join(outDir, 'durable.md'), markdown(result, targets, scenarios, restartRows));
-  process.stderr.write(`[durable] wrote ${join(outDir, 'durable.md')} and durable.json\n`);
+  writeFileSync(jsonPath, JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(outDir, 'durable.md'), markdown(result, shown, scenarios, restartRows));
+  say(`wrote ${join(outDir, 'durable.md')} and durable.json`);
 }
 
 const NAMES = {
@@ -508,19 +646,32 @@ const NAMES = {
   activemq: 'ActiveMQ (KahaDB)',
 };
 
+const utc = (iso) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+
 function markdown(r, targets, scenarios, restartRows) {
   const m = r.machine;
   const L = [];
   L.push('# Durable messaging: persistent SEND throughput and restart time', '');
+  if (r.sessions.length === 1) {
+    const x = r.sessions[0];
+    L.push(
+      `Generated by \`${x.invocation}\` on ${utc(x.started)}; load average ` +
+        `${x.loadAtStart.join(' ')} at the start, ${x.loadAtEnd.join(' ')} at the end.`,
+    );
+  } else {
+    L.push('Generated in several runs, each measuring some of the targets (`--merge`):', '');
+    for (const x of r.sessions) {
+      L.push(
+        `- ${x.targets.map((t) => NAMES[t] ?? t).join(', ')}: \`${x.invocation}\` on ${utc(x.started)}; ` +
+          `load average ${x.loadAtStart.join(' ')} at the start, ${x.loadAtEnd.join(' ')} at the end.`,
+      );
+    }
+  }
   L.push(
-    `Generated by \`node bench/durable-throughput.mjs --all --reps ${String(r.reps)} --count ${String(r.count)}` +
-      (r.restart > 0 ? ` --restart ${String(r.restart)}` : '') +
-      `\` on ${r.started.slice(0, 16).replace('T', ' ')} UTC.`,
     '',
     `Machine: ${m.cpu ?? '?'}, ${String(m.cores)} cores, ${String(m.memoryGiB)} GiB; Node ${m.node}; ` +
       `RabbitMQ ${m.rabbitmq} (STOMP 61633, classic durable queue via \`/queue/…\`); ActiveMQ ${m.activemq} ` +
-      `(STOMP 61623, KahaDB); one fdatasync of 1 KiB: ${String(m.fdatasync1KiBMs)} ms (median of 200); ` +
-      `load average ${m.loadAtStart.join(' ')} at the start, ${m.loadAtEnd.join(' ')} at the end.`,
+      `(KahaDB; configuration below); one fdatasync of 1 KiB: ${String(m.fdatasync1KiBMs)} ms (median of 200).`,
     '',
     'One producer, 1 KiB bodies, `persistent:true` to a queue, drained between scenarios; every broker ' +
       'runs on this machine. msgs/s, median (min–max) of the repetitions, whose order of targets rotates.',
@@ -533,13 +684,17 @@ function markdown(r, targets, scenarios, restartRows) {
   }
   L.push('');
   if (restartRows.length > 0) {
+    const sizes = [...new Set(restartRows.map((x) => x.messages))];
     L.push(
-      `## Restart with ${fmt(r.restart)} queued messages`,
+      `## Restart with ${sizes.map((n) => fmt(n)).join(' / ')} queued messages`,
       '',
       'Filled over STOMP (a receipt on every 1000th message), stopped cleanly (ours: SIGTERM; the peers: ' +
-        '`interop/peers/<peer>.sh stop`), started again (ours: a new process on the same data directory; the ' +
-        'peers: `interop/peers/<peer>.sh start`), then drained by one auto-ack subscriber. Times from the ' +
-        'start command: connected, first MESSAGE, all messages consumed. One run per target.',
+        '`interop/peers/<peer>.sh stop`, which returns once the process has exited), started again (ours: ' +
+        'a new process on the same data directory; the peers: `interop/peers/<peer>.sh start`), then ' +
+        'drained by one auto-ack subscriber. Times from the start command: connected, first MESSAGE, all ' +
+        'messages consumed. ActiveMQ runs this as a second instance of `interop/peers/activemq.sh` ' +
+        '(same configuration, a fresh KahaDB directory, its own port); RabbitMQ is the shared peer. ' +
+        'One run per target.',
       '',
       '| | ' + targets.map((t) => NAMES[t] ?? t).join(' | ') + ' |',
       '| --- | ' + targets.map(() => '---:').join(' | ') + ' |',
@@ -549,9 +704,11 @@ function markdown(r, targets, scenarios, restartRows) {
         const x = restartRows.find((q) => q.target === t);
         return x?.[key] === undefined ? '—' : `${fmt(x[key])}${unit}`;
       });
-      L.push(`| ${label} | ${cells.join(' | ')} |`);
+      if (cells.some((c) => c !== '—')) L.push(`| ${label} | ${cells.join(' | ')} |`);
     };
+    row('messages queued', 'messages', '');
     row('fill rate', 'fillPerSecond', ' msg/s');
+    row('store on disk after the fill', 'storeMiBAfterFill', ' MiB');
     row('clean stop', 'stopMs');
     row('start → connected', 'connectMs');
     row('start → first message', 'firstMessageMs');
@@ -572,7 +729,38 @@ function markdown(r, targets, scenarios, restartRows) {
       '',
     );
   }
-  L.push('Commands (first repetition):', '', ...r.commands.map((c) => `- \`${c}\``), '');
+  if (targets.includes('activemq')) {
+    L.push(
+      '## ActiveMQ configuration',
+      '',
+      '`interop/peers/activemq.sh` (the one configuration the interop tests and the benchmarks use): ' +
+        'JVM heap 2 GiB (`-Xms2G -Xmx2G`); `systemUsage` memoryUsage `percentOfJvmHeap="70"`, storeUsage ' +
+        "40 GB, tempUsage 10 GB (upstream's `conf/activemq.xml` has the same shape with 100 GB / 50 GB, " +
+        'more than this disk has free); KahaDB at its defaults (journal fsync on every write batch, ' +
+        '`enableJournalDiskSyncs`), the default store cursor and producer flow control; empty queues ' +
+        'unused for 5 minutes are deleted (`gcInactiveDestinations`).',
+      '',
+      "Why: with the configuration this script first ran against (Debian's `-Xmx1G`, no " +
+        '`systemUsage`), a fill of 1,000,000 messages stalled at 276,000 (no RECEIPT for 2 minutes) and ' +
+        "the next run got `ERROR ShutdownBrokerInitiated` (what ActiveMQ's DefaultIOExceptionHandler " +
+        'sends when the store reports an I/O error and it stops the broker). Without `systemUsage`, ' +
+        'ActiveMQ 5.17 sets memoryUsage to 1 GiB and lowers it to 70% of the heap only when the heap is ' +
+        'smaller, so with a 1 GiB heap the limit was the whole heap. The store cursor caches queued ' +
+        'persistent messages until 70% of memoryUsage, about 2 KiB of heap each for a 1 KiB STOMP body ' +
+        '(`jcmd GC.class_histogram`: 50,000 queued, 93 MiB more live heap), so that cache alone could ' +
+        'take ~720 MiB of the 1 GiB heap, beside ~150 MiB for the ~20,000 leftover test queues in the ' +
+        "peer's store: too little heap left for the broker to keep up. Debian's package also ships only " +
+        'a log4j2 configuration while its ActiveMQ logs through log4j 1.2, so the broker logged ' +
+        'nothing; the script now writes a `log4j.properties` (log: `<instance>/data/activemq.log`).',
+      '',
+    );
+  }
+  L.push(
+    'Commands (first repetition):',
+    '',
+    ...r.sessions.flatMap((x) => x.commands).map((c) => `- \`${c}\``),
+    '',
+  );
   L.push(
     'Raw runs: [durable.json](durable.json). How the journal works and why: [docs/durability.md](../../docs/durability.md).',
     '',
