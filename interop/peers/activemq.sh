@@ -7,17 +7,18 @@
 #   config, KahaDB and log), ACTIVEMQ_HEAP (JVM -Xms/-Xmx, default 2G).
 #
 # Memory and store limits, as an operator who wants millions of persistent messages queued would
-# set them (upstream's conf/activemq.xml uses the same systemUsage shape): a 2 GiB heap, and the
+# set them (upstream's conf/activemq.xml has the same systemUsage shape): a 2 GiB heap, and the
 # broker's message memory (memoryUsage) at 70% of it. Without a systemUsage element, ActiveMQ
-# 5.17 takes a 1 GiB memoryUsage limit and only lowers it to 70% of the heap when the heap is
-# smaller than 1 GiB; with Debian's -Xmx1G the limit equalled the whole heap, the store cursor
-# kept caching queued messages until the heap was full (about 1.9 KiB of heap per queued 1 KiB
-# STOMP message), and a fill of 1,000,000 stalled at 276,000 in GC, then failed. The store
-# cursor stops caching at 70% of memoryUsage, so queued messages beyond that stay on disk only.
+# 5.17 takes a 1 GiB memoryUsage limit and lowers it to 70% of the heap only when the heap is
+# smaller; with Debian's -Xmx1G the limit was the whole heap, and the store cursor, which caches
+# queued persistent messages (~2 KiB of heap per 1 KiB STOMP message) until 70% of that limit,
+# could fill most of the heap: a fill of 1,000,000 messages stalled at 276,000
+# (bench/results/durable.md tells the whole story).
 # storeUsage/tempUsage fit this disk (the defaults, 100 GB and 50 GB, are more than it has free).
 # KahaDB keeps its defaults: journal fsync on every write batch (enableJournalDiskSyncs).
-# Queues left empty and unused for 5 minutes are deleted (gcInactiveDestinations), so that the
-# thousands of one-off queues the test suites create do not pile up in KahaDB and slow starts.
+# Queues left empty and unused for 5 minutes are deleted (gcInactiveDestinations, checked every
+# minute), so that the thousands of one-off queues the test suites create do not pile up in
+# KahaDB, holding heap and slowing starts.
 # Logs: $BASE/data/activemq.log (log4j 1.2 config below); warnings also in $BASE/activemq.log.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -53,7 +54,7 @@ PROPS
   http://activemq.apache.org/schema/core http://activemq.apache.org/schema/core/activemq-core.xsd">
   <bean class="org.springframework.beans.factory.config.PropertyPlaceholderConfigurer"/>
   <broker xmlns="http://activemq.apache.org/schema/core" brokerName="stompede-peer" useJmx="false"
-          schedulerSupport="false" dataDirectory="$BASE/data">
+          schedulerSupport="false" schedulePeriodForDestinationPurge="60000" dataDirectory="$BASE/data">
     <destinationPolicy>
       <policyMap><policyEntries>
         <policyEntry queue="&gt;" gcInactiveDestinations="true" inactiveTimoutBeforeGC="300000"/>
