@@ -33,10 +33,14 @@ export const CLIENTS = ['ours-tcp', 'ours-ws', 'stompjs-ws', 'stompit-tcp'];
 const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'];
 const DESTINATION = '/queue/stompede-bench-client';
 
-/** `ws` with permessage-deflate off: our client constructs `new WebSocket(url, protocols)`. */
+/**
+ * `ws` with permessage-deflate off whatever the caller asks. Our client passes its `ws` options
+ * (deflate off by default, and a socket for ws:// that stops reading when paused) as the third
+ * argument; they are kept.
+ */
 class PlainWebSocket extends WebSocket {
-  constructor(url, protocols) {
-    super(url, protocols, { perMessageDeflate: false });
+  constructor(url, protocols, options) {
+    super(url, protocols, { ...options, perMessageDeflate: false });
   }
 }
 

@@ -5,7 +5,10 @@ import type { TransportFactory } from './transport.js';
 import { connectWebSocket, STOMP_SUBPROTOCOLS } from './transports/websocket.js';
 
 /** @internal A factory that opens WebSockets for `ws`/`wss` brokers and refuses anything else. */
-export function webSocketFactory(options: ConnectOptions): TransportFactory {
+export function webSocketFactory(
+  options: ConnectOptions,
+  webSocketOptions: object | undefined = options.webSocketOptions,
+): TransportFactory {
   return (broker, context) => {
     if (broker.scheme !== 'ws' && broker.scheme !== 'wss') {
       return Promise.reject(
@@ -23,6 +26,8 @@ export function webSocketFactory(options: ConnectOptions): TransportFactory {
         .map((v) => STOMP_SUBPROTOCOLS[v]),
       signal: context.signal,
       maxUnreadBytes: options.maxUnreadBytes,
+      webSocketOptions,
+      readNapMs: options.readNapMs,
     });
   };
 }

@@ -2,7 +2,8 @@ import { type Client, connectWith } from '../client.js';
 import { webSocketFactory } from '../default-transport.js';
 import type { ConnectOptions } from '../options.js';
 import type { TransportFactory } from '../transport.js';
-import { connectTcp, connectTls, type TlsTransportOptions } from './socket.js';
+import { DEFAULT_WEBSOCKET_OPTIONS } from '../transports/websocket.js';
+import { connectTcp, connectTls, type TlsTransportOptions, wsConnection } from './socket.js';
 
 /** Options of the Node {@link connect}: the common options plus socket and TLS settings. */
 export interface NodeConnectOptions extends ConnectOptions {
@@ -18,7 +19,13 @@ export interface NodeConnectOptions extends ConnectOptions {
 }
 
 function nodeFactory(options: NodeConnectOptions): TransportFactory {
-  const ws = webSocketFactory(options);
+  const wss = webSocketFactory(options);
+  // Plain ws:// sockets read like TCP ones (see connectTcp: a read nap leaves data in the kernel).
+  const ws = webSocketFactory(options, {
+    ...DEFAULT_WEBSOCKET_OPTIONS,
+    createConnection: wsConnection,
+    ...options.webSocketOptions,
+  });
   return (broker, context) => {
     const common = {
       host: broker.host,
@@ -26,14 +33,17 @@ function nodeFactory(options: NodeConnectOptions): TransportFactory {
       signal: context.signal,
       noDelay: options.noDelay,
       keepAlive: options.keepAlive,
+      readNapMs: options.readNapMs,
     };
     switch (broker.scheme) {
       case 'tcp':
         return connectTcp(common);
       case 'ssl':
         return connectTls({ ...options.tls, ...common });
-      default:
+      case 'ws':
         return ws(broker, context);
+      default:
+        return wss(broker, context);
     }
   };
 }

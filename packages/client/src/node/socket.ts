@@ -9,6 +9,8 @@ import {
   afterTick,
   ChunkSource,
   closedError,
+  DEFAULT_READ_NAP_MS,
+  ReadPacer,
   type SyncWritable,
   type Transport,
   writeNow,
@@ -29,6 +31,13 @@ export interface TcpTransportOptions {
   readonly keepAlive?: number | undefined;
   /** Chunks buffered from the socket before it is paused (default 16). */
   readonly readHighWaterMark?: number | undefined;
+  /**
+   * While messages keep arriving, pause reading for this many ms after a small read, so that
+   * what arrives meanwhile is read at once (default 1; 0 reads every segment as it comes). Costs
+   * at most that much latency under sustained traffic, none after a quiet spell, and saves a
+   * wake-up and a read per few messages through brokers that send small segments.
+   */
+  readonly readNapMs?: number | undefined;
 }
 
 /**
@@ -54,8 +63,27 @@ export interface TlsTransportOptions extends TcpTransportOptions {
 
 /** Open a TCP connection to a STOMP broker. */
 export function connectTcp(options: TcpTransportOptions): Promise<Transport> {
-  const socket = net.connect({ host: options.host, port: options.port });
+  // A paused socket stops reading only once its buffer reaches the high-water mark: at 1 byte,
+  // a read nap (see ReadPacer) leaves the data in the kernel, to be read in one go.
+  const socket = net.connect({
+    host: options.host,
+    port: options.port,
+    readableHighWaterMark: 1,
+  } as unknown as net.NetConnectOpts);
   return opened(socket, 'connect', options);
+}
+
+/**
+ * `ws`'s `createConnection` for plain `ws://` URLs (wss:// keeps `ws`'s own): a socket that stops
+ * reading as soon as it is paused, as {@link connectTcp}'s does.
+ */
+export function wsConnection(options: net.TcpNetConnectOpts & { socketPath?: string }): net.Socket {
+  // The request's `path` is the URL path, not a socket path (as `ws`'s own netConnect does).
+  const tcp: net.TcpNetConnectOpts & { path?: string | undefined } = {
+    ...options,
+    path: options.socketPath,
+  };
+  return net.connect({ ...tcp, readableHighWaterMark: 1 } as unknown as net.NetConnectOpts);
 }
 
 /** Open a TLS connection to a STOMP broker (verification on by default). */
@@ -106,7 +134,13 @@ function opened(
       if (options.keepAlive !== undefined && options.keepAlive > 0) {
         socket.setKeepAlive(true, options.keepAlive);
       }
-      resolve(new SocketTransport(socket, options.readHighWaterMark ?? 16));
+      resolve(
+        new SocketTransport(
+          socket,
+          options.readHighWaterMark ?? 16,
+          options.readNapMs ?? DEFAULT_READ_NAP_MS,
+        ),
+      );
     };
     const onError = (err: Error): void => {
       cleanup();
@@ -138,8 +172,12 @@ function opened(
  * Wrap a connected `net.Socket` (or `tls.TLSSocket`) as a {@link Transport}. The transport owns
  * the socket from then on.
  */
-export function socketTransport(socket: net.Socket, readHighWaterMark = 16): Transport {
-  return new SocketTransport(socket, readHighWaterMark);
+export function socketTransport(
+  socket: net.Socket,
+  readHighWaterMark = 16,
+  readNapMs = DEFAULT_READ_NAP_MS,
+): Transport {
+  return new SocketTransport(socket, readHighWaterMark, readNapMs);
 }
 
 /** Chunks at least this large are written by reference; smaller ones are copied together. */
@@ -159,14 +197,21 @@ class SocketTransport implements Transport, SyncWritable {
   constructor(
     private readonly socket: net.Socket,
     readHighWaterMark: number,
+    readNapMs: number,
   ) {
     const closed = deferred<Error | undefined>();
     this.closed = closed.promise;
+    const pacer = new ReadPacer(
+      readNapMs,
+      () => socket.pause(),
+      () => socket.resume(),
+    );
     this.source = new ChunkSource(readHighWaterMark, () => {
-      if (socket.isPaused()) socket.resume();
+      pacer.release();
     });
     socket.on('data', (chunk: Buffer) => {
-      if (!this.source.push(chunk)) socket.pause();
+      if (this.source.push(chunk)) pacer.read(chunk.byteLength);
+      else pacer.hold();
     });
     socket.on('end', () => {
       this.source.end();
@@ -180,6 +225,7 @@ class SocketTransport implements Transport, SyncWritable {
       this.source.end(this.failure);
     });
     socket.on('close', () => {
+      pacer.stop();
       this.source.end(this.failure);
       closed.resolve(this.failure);
     });

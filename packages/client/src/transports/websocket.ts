@@ -10,6 +10,8 @@ import {
   afterTick,
   ChunkSource,
   closedError,
+  DEFAULT_READ_NAP_MS,
+  ReadPacer,
   type SyncWritable,
   type Transport,
   writeNow,
@@ -71,7 +73,23 @@ export interface WebSocketTransportOptions {
    * `prefetch`) so that this limit is never reached.
    */
   readonly maxUnreadBytes?: number | undefined;
+  /**
+   * The constructor's third argument, where `ws` takes its options (browsers ignore it). Default
+   * `{ perMessageDeflate: false }`: `ws` would otherwise offer compression, which costs several
+   * times the CPU of STOMP itself for small messages and buys little on a LAN. Pass
+   * `{ perMessageDeflate: true }` (or `ws`'s deflate settings) to offer it.
+   */
+  readonly webSocketOptions?: object | undefined;
+  /**
+   * `ws` (Node) only: while messages keep arriving, pause reading for this many ms after each
+   * read so that what arrives meanwhile is read in one go (default 1; 0 turns it off; see the
+   * Node client's `readNapMs`).
+   */
+  readonly readNapMs?: number | undefined;
 }
+
+/** What {@link connectWebSocket} passes as the constructor's third argument by default. */
+export const DEFAULT_WEBSOCKET_OPTIONS: object = Object.freeze({ perMessageDeflate: false });
 
 /** The STOMP WebSocket subprotocol for each version. */
 export const STOMP_SUBPROTOCOLS = Object.freeze({
@@ -142,7 +160,13 @@ export function connectWebSocket(
   ];
   let socket: WebSocketLike;
   try {
-    socket = new Ctor(url, protocols);
+    // A constructor with a third parameter fits the two-parameter type; browsers ignore it.
+    const WithOptions = Ctor as unknown as new (
+      url: string,
+      protocols: string[],
+      options: object,
+    ) => WebSocketLike;
+    socket = new WithOptions(url, protocols, options.webSocketOptions ?? DEFAULT_WEBSOCKET_OPTIONS);
   } catch (err) {
     return Promise.reject(
       new StompConnectionError(ErrorCode.CONNECTION_REFUSED, `cannot connect to ${url}`, {
@@ -212,6 +236,7 @@ class WebSocketTransport implements Transport, SyncWritable {
   private isClosed = false;
   private readonly highWaterMark: number;
   private readonly pollInterval: number;
+  private readonly pacer: ReadPacer | undefined;
 
   constructor(
     private readonly socket: WebSocketLike,
@@ -231,21 +256,28 @@ class WebSocketTransport implements Transport, SyncWritable {
     // rather than holding memory without bound.
     const pausable = typeof socket.pause === 'function' && typeof socket.resume === 'function';
     const maxUnreadBytes = options.maxUnreadBytes ?? 64 * 1024 * 1024;
-    let paused = false;
+    const pacer = pausable
+      ? new ReadPacer(
+          options.readNapMs ?? DEFAULT_READ_NAP_MS,
+          () => {
+            socket.pause?.();
+          },
+          () => {
+            socket.resume?.();
+          },
+        )
+      : undefined;
+    this.pacer = pacer;
     this.source = new ChunkSource(options.readHighWaterMark ?? 16, () => {
-      if (paused) {
-        paused = false;
-        socket.resume?.();
-      }
+      pacer?.release();
     });
     const push = (chunk: Uint8Array): void => {
-      if (this.source.push(chunk)) return;
-      if (pausable) {
-        if (!paused) {
-          paused = true;
-          socket.pause?.();
-        }
-      } else if (this.source.bytes > maxUnreadBytes) {
+      if (this.source.push(chunk)) {
+        pacer?.read(chunk.byteLength);
+        return;
+      }
+      if (pacer !== undefined) pacer.hold();
+      else if (this.source.bytes > maxUnreadBytes) {
         this.destroy(
           new StompConnectionError(
             ErrorCode.LIMIT_EXCEEDED,
@@ -282,6 +314,7 @@ class WebSocketTransport implements Transport, SyncWritable {
     };
     socket.onclose = (event) => {
       this.isClosed = true;
+      pacer?.stop();
       if (this.failure === undefined && event.code !== 1000 && event.code !== 1005) {
         this.failure = new StompConnectionError(
           ErrorCode.CONNECTION_LOST,
@@ -359,7 +392,7 @@ class WebSocketTransport implements Transport, SyncWritable {
 
   async close(): Promise<void> {
     if (!this.isClosed) {
-      this.socket.resume?.(); // the closing handshake needs reading
+      this.pacer?.stop(); // the closing handshake needs reading
       this.flush();
       this.socket.close(1000);
     }

@@ -199,6 +199,7 @@ describe('WebSocket reads', () => {
     const transport = await connectWebSocket('ws://x/', {
       WebSocket: fake.Ctor,
       readHighWaterMark: 4,
+      readNapMs: 0, // naps pause too (read-pacer.test.ts)
     });
     const socket = fake.socket();
     for (let i = 0; i < 6; i++) socket.onmessage?.({ data: `m${String(i)}` });

@@ -1,0 +1,164 @@
+// Read naps: under sustained traffic a transport pauses reading for `readNapMs` after a small
+// read, so that what arrives meanwhile is read in one go; after a quiet spell it reads at once,
+// and no byte is lost or reordered either way. Pure: in-memory stand-ins for the sockets. The
+// naps are long (100 ms) so that "sustained" (two reads within 2 × readNapMs) holds for chunks
+// pushed in the same tick and "quiet" for chunks pushed after waiting longer than that.
+import assert from 'node:assert/strict';
+import type * as net from 'node:net';
+import { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import {
+  connectWebSocket,
+  socketTransport,
+  type WebSocketLike,
+} from '@stompede/client/node';
+
+const NAP = 100;
+
+class SocketStub extends Duplex {
+  override _read(): void {
+    // chunks are pushed by the test
+  }
+  override _write(_chunk: Buffer, _enc: string, callback: () => void): void {
+    callback();
+  }
+}
+
+/** Let a new stream start flowing (a Readable buffers what is pushed before its first read). */
+const flowing = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Pull chunks from `iterator` until `want` bytes arrived; returns their text. */
+async function readBytes(iterator: AsyncIterator<Uint8Array>, want: number): Promise<string> {
+  let text = '';
+  while (text.length < want) {
+    const r = await iterator.next();
+    assert.equal(r.done, false);
+    text += Buffer.from(r.value).toString('latin1');
+  }
+  return text;
+}
+
+describe('read naps (TCP)', () => {
+  it('pauses after a second read in quick succession and reads what came meanwhile after the nap', async () => {
+    const stub = new SocketStub();
+    const transport = socketTransport(stub as unknown as net.Socket, 16, NAP);
+    const iterator = transport[Symbol.asyncIterator]();
+    await flowing();
+    stub.push('a');
+    assert.equal(stub.isPaused(), false, 'a first read is never followed by a nap');
+    stub.push('b');
+    assert.equal(stub.isPaused(), true, 'a second read right after the first starts a nap');
+    stub.push('c'); // arrives during the nap: stays in the socket
+    assert.equal(await readBytes(iterator, 2), 'ab');
+    await sleep(NAP * 2);
+    // 'c' was read when the nap ended; reads still come fast, so another nap began.
+    assert.equal(await readBytes(iterator, 1), 'c');
+    await sleep(NAP * 2);
+    assert.equal(stub.isPaused(), false, 'nothing more came: reading resumed for good');
+    transport.destroy();
+  });
+
+  it('reads at once after a quiet spell, and never naps with readNapMs 0', async () => {
+    const stub = new SocketStub();
+    const transport = socketTransport(stub as unknown as net.Socket, 16, NAP);
+    const iterator = transport[Symbol.asyncIterator]();
+    await flowing();
+    stub.push('a');
+    await sleep(NAP * 3);
+    stub.push('b');
+    assert.equal(stub.isPaused(), false, 'a read after a quiet spell is not followed by a nap');
+    assert.equal(await readBytes(iterator, 2), 'ab');
+    transport.destroy();
+
+    const plain = new SocketStub();
+    const eager = socketTransport(plain as unknown as net.Socket, 16, 0);
+    const it2 = eager[Symbol.asyncIterator]();
+    await flowing();
+    for (const c of ['x', 'y', 'z']) plain.push(c);
+    assert.equal(plain.isPaused(), false);
+    assert.equal(await readBytes(it2, 3), 'xyz');
+    eager.destroy();
+  });
+
+  it('no nap after a large read (data is plentiful), and backpressure still holds', async () => {
+    const stub = new SocketStub();
+    const transport = socketTransport(stub as unknown as net.Socket, 3, NAP);
+    const iterator = transport[Symbol.asyncIterator]();
+    await flowing();
+    const big = Buffer.alloc(64 * 1024, 0x61);
+    stub.push(big);
+    stub.push(big);
+    assert.equal(stub.isPaused(), false, 'large reads do not nap');
+    stub.push(big); // the client has not pulled: the third unread chunk reaches readHighWaterMark 3
+    assert.equal(stub.isPaused(), true);
+    assert.equal((await readBytes(iterator, 3 * big.length)).length, 3 * big.length);
+    assert.equal(stub.isPaused(), false, 'pulling again resumes reading');
+    transport.destroy();
+  });
+
+  it('ends a nap when the socket closes', async () => {
+    const stub = new SocketStub();
+    const transport = socketTransport(stub as unknown as net.Socket, 16, 60_000);
+    await flowing();
+    stub.push('a');
+    stub.push('b');
+    assert.equal(stub.isPaused(), true);
+    transport.destroy();
+    // A pending one-minute nap timer would keep the test process alive: stop() cleared it.
+    assert.equal(await transport.closed, undefined);
+  });
+});
+
+describe('read naps (ws)', () => {
+  it('pauses a ws WebSocket under sustained traffic and resumes it after the nap', async () => {
+    let last: (WebSocketLike & { paused: number; resumed: number }) | undefined;
+    class Fake implements WebSocketLike {
+      binaryType = 'blob';
+      readyState = 0;
+      bufferedAmount = 0;
+      protocol = 'v12.stomp';
+      paused = 0;
+      resumed = 0;
+      onopen: ((event: unknown) => void) | null = null;
+      onmessage: ((event: { readonly data: unknown }) => void) | null = null;
+      onerror: ((event: unknown) => void) | null = null;
+      onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null = null;
+      readonly options: unknown;
+      constructor(_url: string, _protocols?: string | string[], options?: unknown) {
+        // eslint-disable-next-line @typescript-eslint/no-this-alias -- the test drives this instance
+        last = this;
+        this.options = options;
+        setImmediate(() => {
+          this.readyState = 1;
+          this.onopen?.({});
+        });
+      }
+      pause(): void {
+        this.paused++;
+      }
+      resume(): void {
+        this.resumed++;
+      }
+      send(): void {}
+      close(): void {
+        this.readyState = 3;
+        setImmediate(() => this.onclose?.({ code: 1000, reason: '' }));
+      }
+    }
+    const transport = await connectWebSocket('ws://x/', {
+      WebSocket: Fake,
+      readNapMs: NAP,
+    });
+    const socket = last!;
+    assert.deepEqual((socket as unknown as Fake).options, { perMessageDeflate: false });
+    const iterator = transport[Symbol.asyncIterator]();
+    socket.onmessage?.({ data: 'a' });
+    socket.onmessage?.({ data: 'b' });
+    assert.equal(socket.paused, 1);
+    assert.equal(await readBytes(iterator, 2), 'ab');
+    await sleep(NAP * 2);
+    assert.equal(socket.resumed, 1);
+    await transport.close();
+  });
+});
