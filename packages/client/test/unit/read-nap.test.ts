@@ -8,11 +8,7 @@ import type * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import {
-  connectWebSocket,
-  socketTransport,
-  type WebSocketLike,
-} from '@stompede/client/node';
+import { connectWebSocket, socketTransport, type WebSocketLike } from '@stompede/client/node';
 
 const NAP = 100;
 
