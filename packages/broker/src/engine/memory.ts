@@ -3,8 +3,8 @@
 // limit. Without a store it keeps everything in memory; with one (see store/store.ts), persistent
 // messages of named queues and durable subscriptions are written to it before their publication
 // settles, their removal is recorded when they are consumed, and beyond `pageOutBytes` of message
-// data held only their location stays in memory: they are read back (paged in) as they reach the
-// head of their queue.
+// data held only their seq stays in memory, packed (engine/paged-run.ts): they are read back
+// (paged in) as they reach the head of their queue.
 //
 // Every destination a consumer reads from is a StoreQueue: a `/queue/` is one shared by its
 // competing consumers (round-robin); a topic subscription is a StoreQueue of its own that the
@@ -21,10 +21,11 @@ import type {
   MaybePromise,
   SubscribeRequest,
 } from '../engine.js';
-import { PriorityFifo } from '../fifo.js';
 import type { Message } from '../message.js';
 import { Metrics } from '../metrics.js';
-import { type Store, type StoredRef, queueKey } from '../store/store.js';
+import { type Store, queueKey } from '../store/store.js';
+import type { Entry } from './entry.js';
+import { ReadyQueue } from './ready-queue.js';
 
 /** Options of {@link MemoryEngine}. */
 export interface MemoryEngineOptions {
@@ -55,17 +56,6 @@ export interface MemoryEngineOptions {
   readonly pageOutBytes?: number;
 }
 
-interface Entry {
-  /** Undefined while the message is paged out (only its stored copy exists) or released. */
-  message: Message | undefined;
-  readonly seq: number;
-  deliveries: number;
-  readonly priority: number;
-  readonly expires: number;
-  /** The stored copy, for persistent messages of stored queues. */
-  readonly ref: StoredRef | undefined;
-}
-
 /** Entries read from the store at once when a queue reaches a paged-out message. */
 const PAGE_IN = 256;
 
@@ -84,7 +74,7 @@ const QueueKind = { QUEUE: 0, TEMP: 1, TOPIC_SUB: 2 } as const;
 type QueueKind = (typeof QueueKind)[keyof typeof QueueKind];
 
 class StoreQueue {
-  readonly ready = new PriorityFifo<Entry>();
+  readonly ready = new ReadyQueue();
   /** Requeued entries, ordered by publication: delivered before anything in `ready`. */
   readonly redeliver: Entry[] = [];
   readonly consumers: Attached[] = [];
@@ -202,7 +192,7 @@ class Attached implements ConsumerHandle {
     const entry = this.take(tag);
     if (entry === undefined) return;
     this.engine.settle(entry);
-    return awaitDurable && entry.ref !== undefined ? this.engine.durable() : undefined;
+    return awaitDurable && entry.stored ? this.engine.durable() : undefined;
   }
 
   nack(tag: number, requeue: boolean, awaitDurable = true): MaybePromise<void> {
@@ -278,20 +268,12 @@ export class MemoryEngine implements Engine {
         const d = q.durable!;
         queue = this.topicSubscription(vh, d.topic, { clientId: d.clientId, name: d.name }, q.key);
       }
-      for (const m of q.messages) {
-        queue.ready.push(
-          {
-            message: undefined,
-            seq: m.seq,
-            deliveries: 1,
-            priority: m.priority,
-            expires: m.expires,
-            ref: m.ref,
-          },
-          m.priority,
-        );
-        this.count++;
+      // Packed as they come: no object per message until it is paged in.
+      const { seqs, priorities, expires } = q.messages;
+      for (let i = 0; i < q.messages.length; i++) {
+        queue.ready.pushPaged(seqs[i]!, priorities[i]!, expires[i]!, 1);
       }
+      this.count += q.messages.length;
     }
   }
 
@@ -566,34 +548,43 @@ export class MemoryEngine implements Engine {
   /** Add `message` to `queue`; true when it was written to the store. */
   private enqueue(queue: StoreQueue, message: Message): boolean {
     if (queue.maxPending > 0 && queue.ready.length >= queue.maxPending) {
-      const oldest = queue.ready.shift()!;
-      this.discard(oldest);
-      this.metrics.messagesDropped++;
+      const oldest = queue.ready.peek() ?? this.pageIn(queue);
+      if (oldest !== undefined) {
+        queue.ready.shift();
+        this.discard(oldest);
+        this.metrics.messagesDropped++;
+      }
     }
     const seq = ++this.seq;
-    const ref =
-      message.persistent && queue.storeKey !== undefined
-        ? this.store!.enqueue(queue.storeKey, seq, message)
-        : undefined;
+    const stored = message.persistent && queue.storeKey !== undefined;
+    if (stored) this.store!.enqueue(queue.storeKey!, seq, message);
+    this.count++;
+    this.metrics.messagesEnqueued++;
+    const priority = message.priority;
+    if (stored && this.bytes + message.size > this.pageOutBytes && queue.ready.hasPaged(priority)) {
+      // Memory is busy and older messages of its level are on disk: it joins them, as a seq.
+      queue.ready.pushPaged(seq, priority, message.expires, 0);
+      this.dispatch(queue);
+      return true;
+    }
     const entry: Entry = {
       message,
       seq,
       deliveries: 0,
-      priority: message.priority,
+      priority,
       expires: message.expires,
-      ref,
+      stored,
     };
-    queue.ready.push(entry, message.priority);
+    queue.ready.push(entry);
     this.bytes += message.size;
-    this.count++;
-    this.metrics.messagesEnqueued++;
     this.dispatch(queue);
     // Not delivered at once and memory is busy: keep only the stored copy.
     if (
-      ref !== undefined &&
+      stored &&
       entry.deliveries === 0 &&
       entry.message !== undefined &&
-      this.bytes > this.pageOutBytes
+      this.bytes > this.pageOutBytes &&
+      queue.ready.pageOut(entry)
     ) {
       entry.message = undefined;
       this.bytes -= message.size;
@@ -601,31 +592,59 @@ export class MemoryEngine implements Engine {
     }
     // Kept (queued, or delivered and not yet acknowledged): hold only the body's own bytes.
     if (entry.message !== undefined) message.own();
-    return ref !== undefined;
+    return stored;
   }
 
-  /** Read the paged-out entries at the head of `queue`'s next priority level back in. */
-  private pageIn(queue: StoreQueue): void {
-    const lane = queue.ready.head();
-    if (lane === undefined) return;
-    const entries: Entry[] = [];
-    const refs: StoredRef[] = [];
-    const n = Math.min(lane.length, PAGE_IN);
-    for (let i = 0; i < n; i++) {
-      const e = lane.at(i)!;
-      if (e.message !== undefined || e.ref === undefined) continue;
-      entries.push(e);
-      refs.push(e.ref);
-    }
-    if (entries.length === 0) return;
-    const loaded = this.store!.load(refs);
-    for (let i = 0; i < entries.length; i++) {
-      const m = loaded[i];
-      if (m === undefined) continue;
-      // It stays queued: hold only its own bytes, not the store's read buffer.
-      m.own();
-      entries[i]!.message = m;
-      this.bytes += m.size;
+  /**
+   * The head of `queue` when its next message is paged out: read up to {@link PAGE_IN} of its
+   * level back in (dropping expired ones unread). Undefined when `queue` is empty.
+   */
+  private pageIn(queue: StoreQueue): Entry | undefined {
+    const loading: Entry[] = [];
+    const seqs: number[] = [];
+    const now = Date.now();
+    const unpack = (
+      seq: number,
+      priority: number,
+      expires: number,
+      deliveries: number,
+    ): Entry | undefined => {
+      if (expires > 0 && expires <= now) {
+        this.metrics.messagesDropped++;
+        this.store!.remove(seq);
+        this.count--;
+        this.wake();
+        return undefined;
+      }
+      const entry: Entry = {
+        message: undefined,
+        seq,
+        deliveries,
+        priority,
+        expires,
+        stored: true,
+      };
+      loading.push(entry);
+      seqs.push(seq);
+      return entry;
+    };
+    for (;;) {
+      const head = queue.ready.peek();
+      if (head !== undefined) return head;
+      if (!queue.ready.pageIn(PAGE_IN, unpack)) return undefined;
+      if (seqs.length === 0) continue;
+      const loaded = this.store!.load(seqs);
+      for (let i = 0; i < loading.length; i++) {
+        const m = loaded[i];
+        // Unreadable (reported by the store): dispatch drops it when it reaches the head.
+        if (m === undefined) continue;
+        // It stays queued: hold only its own bytes, not the store's read buffer.
+        m.own();
+        loading[i]!.message = m;
+        this.bytes += m.size;
+      }
+      loading.length = 0;
+      seqs.length = 0;
     }
   }
 
@@ -653,8 +672,13 @@ export class MemoryEngine implements Engine {
       const n = consumers.length;
       if (n === 0) return;
       const fromRedeliver = queue.redeliver.length > 0;
-      const entry = fromRedeliver ? queue.redeliver[0] : queue.ready.peek();
-      if (entry === undefined) return;
+      let entry = fromRedeliver ? queue.redeliver[0] : queue.ready.peek();
+      if (entry === undefined) {
+        // Empty, or its next message is paged out.
+        if (fromRedeliver || queue.ready.length === 0) return;
+        entry = this.pageIn(queue);
+        if (entry === undefined) return;
+      }
       if (entry.expires > 0 && entry.expires <= Date.now()) {
         if (fromRedeliver) queue.redeliver.shift();
         else queue.ready.shift();
@@ -662,7 +686,6 @@ export class MemoryEngine implements Engine {
         this.consume(entry);
         continue;
       }
-      if (entry.message === undefined) this.pageIn(queue);
       const message = entry.message;
       if (message === undefined) {
         // Unreadable (reported by the store): drop it rather than block the queue.
@@ -707,13 +730,13 @@ export class MemoryEngine implements Engine {
 
   /** A message is gone for good: release it and record its removal in the store. */
   private consume(entry: Entry): void {
-    if (entry.ref !== undefined) this.store!.remove(entry.seq, entry.ref);
+    if (entry.stored) this.store!.remove(entry.seq);
     this.release(entry);
   }
 
   /** A message is gone with its queue (whose deletion the store records): release it. */
   private discard(entry: Entry): void {
-    if (entry.ref !== undefined) this.store!.forget(entry.ref);
+    if (entry.stored) this.store!.forget(entry.seq);
     this.release(entry);
   }
 
@@ -757,7 +780,7 @@ export class MemoryEngine implements Engine {
       );
     }
     this.consume(entry);
-    return stored || entry.ref !== undefined;
+    return stored || entry.stored;
   }
 
   /** @internal A consumer detached: requeue its deliveries, clean up what nobody needs. */
@@ -781,10 +804,17 @@ export class MemoryEngine implements Engine {
 
   /** Empty `queue`; with `forget`, its stored messages go with it (the store records the drop). */
   private purge(queue: StoreQueue, forget: boolean): void {
-    for (const entry of queue.ready.drain()) {
-      if (forget) this.discard(entry);
-      else this.release(entry);
-    }
+    queue.ready.drain(
+      (entry) => {
+        if (forget) this.discard(entry);
+        else this.release(entry);
+      },
+      (seq) => {
+        if (forget) this.store!.forget(seq);
+        this.count--;
+      },
+    );
+    this.wake();
     for (const entry of queue.redeliver.splice(0)) {
       if (forget) this.discard(entry);
       else this.release(entry);

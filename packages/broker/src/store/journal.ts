@@ -47,9 +47,10 @@ import {
   encodeEnqueue,
   encodeRemove,
   encodeStrings,
-  readEnqueueHead,
 } from './codec.js';
-import type { RecoveredMessage, RecoveredQueue, Recovery, Store, StoredRef } from './store.js';
+import { FoundRecords, SeqList } from './found.js';
+import { SeqIndex } from './seq-index.js';
+import type { RecoveredQueue, Recovery, Store } from './store.js';
 
 /** Options of {@link JournalStore}. */
 export interface JournalOptions {
@@ -80,6 +81,10 @@ const SYNC_WRITE = 256 * 1024;
 const PREALLOC_MAX = 1024 * 1024;
 /** Live bytes copied per compaction step (one group of its own, so receipts wait for at most this). */
 const COMPACT_STEP = 256 * 1024;
+/** Bytes of the oldest segment read per compaction step at most. */
+const COMPACT_READ = 4 * COMPACT_STEP;
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_U8 = new Uint8Array(0);
 
 class Segment {
   /** Bytes appended, pending ones included. */
@@ -92,8 +97,8 @@ class Segment {
   live = 0;
   /** Bytes of its live message records. */
   liveBytes = 0;
-  /** The refs of the messages written to it, in offset order (dead and moved ones included). */
-  refs: StoredRef[] = [];
+  /** How far compaction has read it (it copies live records in offset order). */
+  scan = SEGMENT_HEADER;
   /** Where compaction copied its last live record: it is deleted once that is durable. */
   until: { readonly seg: Segment; readonly end: number } | undefined;
   wfd = -1;
@@ -226,6 +231,8 @@ export class JournalStore implements Store {
   private failed: unknown;
   private closed = false;
   private readonly subs = new Map<string, SubscriptionDef>();
+  /** Where the live copy of each stored seq is. */
+  private readonly index = new SeqIndex();
   private pendingCount = 0;
   private readonly prealloc: number;
   private readonly compactRatio: number;
@@ -316,9 +323,12 @@ export class JournalStore implements Store {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b);
-    const removed = new Set<number>();
+    const removed = new SeqList();
     const dropped = new Set<string>();
-    const found = new Map<string, RecoveredMessage[]>();
+    const found = new FoundRecords();
+    /** Queue keys found, by number (FoundRecords.queue). */
+    const keys: string[] = [];
+    const keyNo = new Map<string, number>();
     let maxSeq = 0;
     let records = 0;
     let damaged = 0;
@@ -356,25 +366,24 @@ export class JournalStore implements Store {
           const r = new Reader(payload);
           switch (payload[0]) {
             case RecordType.ENQUEUE: {
-              const head = readEnqueueHead(r);
-              if (head.seq > maxSeq) maxSeq = head.seq;
-              let list = found.get(head.queueKey);
-              if (list === undefined) {
-                list = [];
-                found.set(head.queueKey, list);
+              const seq = r.f64();
+              const priority = r.u8();
+              const expires = r.f64();
+              const key = r.str();
+              if (seq > maxSeq) maxSeq = seq;
+              let q = keyNo.get(key);
+              if (q === undefined) {
+                q = keys.length;
+                keys.push(key);
+                keyNo.set(key, q);
               }
-              list.push({
-                seq: head.seq,
-                priority: Math.min(9, head.priority),
-                expires: head.expires,
-                ref: { seg: no, off: o, len: RECORD_HEADER + len },
-              });
+              found.push(seq, no, o, RECORD_HEADER + len, q, Math.min(9, priority), expires);
               break;
             }
             case RecordType.REMOVE: {
               const n = r.u32();
               if (n * 8 + 5 > payload.length) throw new RangeError('seq count past the end');
-              for (let k = 0; k < n; k++) removed.add(r.f64());
+              for (let k = 0; k < n; k++) removed.push(r.f64());
               break;
             }
             case RecordType.SUBSCRIPTION: {
@@ -408,61 +417,80 @@ export class JournalStore implements Store {
       this.segs.push(seg);
       this.byNo.set(no, seg);
     }
-    const queues: RecoveredQueue[] = [];
-    let messages = 0;
+    // Which queues survive: named queues, and durable subscriptions still defined.
+    const accepted = keys.map((key) => {
+      if (dropped.has(key)) return false;
+      return key.startsWith('q\0') || this.subs.has(key);
+    });
+    // The live records in seq order go to the index; each queue gets its packed list.
+    const order = found.bySeq();
+    const gone = removed.sorted();
+    const counts = new Uint32Array(keys.length);
+    let g = 0;
     let orphans = 0;
-    for (const [key, list] of found) {
-      if (dropped.has(key)) continue;
-      const live = list.filter((m) => !removed.has(m.seq));
-      if (live.length === 0) continue;
-      let queue: RecoveredQueue | undefined;
-      if (key.startsWith('q\0')) {
-        const sep = key.indexOf('\0', 2);
-        queue = { key, vhost: key.slice(2, sep), destination: key.slice(sep + 1), messages: live };
-      } else {
-        const def = this.subs.get(key);
-        if (def !== undefined) {
-          queue = {
-            key,
-            vhost: def.vhost,
-            durable: { clientId: def.clientId, name: def.name, topic: def.topic },
-            messages: live,
-          };
-        }
-      }
-      if (queue === undefined) {
-        orphans += live.length;
+    let w = 0;
+    for (let i = 0; i < order.length; i++) {
+      const k = order[i]!;
+      const seq = found.seq[k]!;
+      while (g < gone.length && gone[g]! < seq) g++;
+      if (g < gone.length && gone[g] === seq) continue;
+      const q = found.queue[k]!;
+      if (!accepted[q]) {
+        if (!dropped.has(keys[q]!)) orphans++;
         continue;
       }
-      let sorted = true;
-      for (let k = 1; k < live.length && sorted; k++) sorted = live[k - 1]!.seq < live[k]!.seq;
-      if (!sorted) {
-        // Out of order only after compaction; a seq found twice was copied by a compaction cut
-        // short before it deleted the original: the later copy is kept.
-        live.sort((a, b) => a.seq - b.seq || a.ref.seg - b.ref.seg || a.ref.off - b.ref.off);
-        let w = 0;
-        for (let k = 0; k < live.length; k++) {
-          if (k + 1 < live.length && live[k + 1]!.seq === live[k]!.seq) continue;
-          live[w++] = live[k]!;
-        }
-        live.length = w; // `live` is the queue's message list
-      }
-      for (const m of live) {
-        const seg = this.byNo.get(m.ref.seg)!;
-        seg.live++;
-        seg.liveBytes += m.ref.len;
-        seg.refs.push(m.ref);
-      }
-      messages += live.length;
-      queues.push(queue);
+      const len = found.len[k]!;
+      const seg = this.byNo.get(found.seg[k]!)!;
+      seg.live++;
+      seg.liveBytes += len;
+      this.index.add(seq, seg.no, found.off[k]!, len);
+      counts[q]!++;
+      order[w++] = k;
     }
-    for (const [key, def] of this.subs) {
-      if (!found.has(key)) {
+    const lists = keys.map((_, q) => ({
+      length: counts[q]!,
+      seqs: new Float64Array(counts[q]!),
+      priorities: new Uint8Array(counts[q]!),
+      expires: new Float64Array(counts[q]!),
+    }));
+    const fill = new Uint32Array(keys.length);
+    for (let i = 0; i < w; i++) {
+      const k = order[i]!;
+      const q = found.queue[k]!;
+      const list = lists[q]!;
+      const at = fill[q]!++;
+      list.seqs[at] = found.seq[k]!;
+      list.priorities[at] = found.priority[k]!;
+      list.expires[at] = found.expires[k]!;
+    }
+    const queues: RecoveredQueue[] = [];
+    const listed = new Set<string>();
+    for (let q = 0; q < keys.length; q++) {
+      const key = keys[q]!;
+      const messages = lists[q]!;
+      if (messages.length === 0) continue;
+      listed.add(key);
+      if (key.startsWith('q\0')) {
+        const sep = key.indexOf('\0', 2);
+        queues.push({ key, vhost: key.slice(2, sep), destination: key.slice(sep + 1), messages });
+      } else {
+        const def = this.subs.get(key)!;
         queues.push({
           key,
           vhost: def.vhost,
           durable: { clientId: def.clientId, name: def.name, topic: def.topic },
-          messages: [],
+          messages,
+        });
+      }
+    }
+    const messages = w;
+    for (const [key, def] of this.subs) {
+      if (!listed.has(key)) {
+        queues.push({
+          key,
+          vhost: def.vhost,
+          durable: { clientId: def.clientId, name: def.name, topic: def.topic },
+          messages: { length: 0, seqs: EMPTY_F64, priorities: EMPTY_U8, expires: EMPTY_F64 },
         });
       }
     }
@@ -472,7 +500,6 @@ export class JournalStore implements Store {
         'journal: messages of a durable subscription whose definition was lost are dropped',
       );
     }
-    for (const seg of this.segs) seg.refs.sort((a, b) => a.off - b.off);
     this.startSegment();
     this.collect();
     this.log.info(
@@ -575,47 +602,40 @@ export class JournalStore implements Store {
     return off;
   }
 
-  private append(buf: Buffer): StoredRef {
+  /** Append a record to the current segment (which `this.cur` is afterwards); its offset. */
+  private append(buf: Buffer): number {
     if (this.closed) throw new Error('the journal is closed');
-    let seg = this.cur!;
+    const seg = this.cur!;
     if (seg.size + buf.length > this.segmentSize && seg.size > SEGMENT_HEADER + 4096) {
       this.startSegment();
-      seg = this.cur!;
     }
-    const off = this.put(seg, buf);
-    return { seg: seg.no, off, len: buf.length };
+    return this.put(this.cur!, buf);
   }
 
-  enqueue(queueKey: string, seq: number, message: Message): StoredRef {
-    const ref = this.append(encodeEnqueue(queueKey, seq, message));
-    this.adopt(this.cur!, ref);
-    return ref;
-  }
-
-  private adopt(seg: Segment, ref: StoredRef): void {
+  enqueue(queueKey: string, seq: number, message: Message): void {
+    const record = encodeEnqueue(queueKey, seq, message);
+    const off = this.append(record);
+    const seg = this.cur!;
+    this.index.add(seq, seg.no, off, record.length);
     seg.live++;
-    seg.liveBytes += ref.len;
-    seg.refs.push(ref);
+    seg.liveBytes += record.length;
   }
 
-  remove(seq: number, ref: StoredRef): void {
+  remove(seq: number): void {
     this.removes.push(seq);
-    this.forget(ref);
+    this.forget(seq);
     this.schedule();
   }
 
-  forget(ref: StoredRef): void {
-    if (ref.len === 0) return; // already gone
-    const seg = this.byNo.get(ref.seg);
-    const len = ref.len;
-    ref.len = 0;
-    if (seg === undefined) return;
+  forget(seq: number): void {
+    const pos = this.index.find(seq);
+    if (pos < 0) return; // already gone
+    const seg = this.byNo.get(this.index.seg(pos));
+    const len = this.index.len(pos);
+    this.index.remove(pos);
+    if (seg === undefined) return; // its copy was lost
     seg.live--;
     seg.liveBytes -= len;
-    // Drop the dead refs of a long-lived segment now and then (amortized O(1) per removal).
-    if (seg.refs.length > 4096 && seg.live * 4 < seg.refs.length) {
-      seg.refs = seg.refs.filter((r) => r.len > 0 && r.seg === seg.no);
-    }
   }
 
   defineSubscription(
@@ -810,38 +830,113 @@ export class JournalStore implements Store {
 
   /**
    * Copy up to `budget` bytes of the oldest segment's live records to the current segment and
-   * point their refs at the copies.
+   * point the index at the copies. The segment is read in order from where the last step
+   * stopped; a record is live at this place when the index has its seq here.
    */
   private compactStep(budget: number): void {
     const seg = this.segs[0]!;
     if (seg.durable !== seg.size) return; // its last group is still being written
-    const moving: StoredRef[] = [];
-    let bytes = 0;
-    for (const ref of seg.refs) {
-      if (ref.len === 0 || ref.seg !== seg.no) continue;
-      moving.push(ref);
-      bytes += ref.len;
-      if (bytes >= budget) break;
-    }
-    const records = this.readRecords(seg, moving);
-    for (let i = 0; i < moving.length; i++) {
-      const ref = moving[i]!;
-      const record = records[i];
-      seg.live--;
-      seg.liveBytes -= ref.len;
-      if (record === undefined || !intact(record)) {
-        // Unreadable: the engine's load of it reports it and drops the message.
-        this.lost(ref, 'the record fails its checksum (found by compaction)');
-        ref.seg = 0;
-        continue;
+    let copied = 0;
+    let read = 0;
+    while (seg.scan < seg.size && copied < budget && read < COMPACT_READ) {
+      const block = Buffer.allocUnsafe(Math.min(seg.size - seg.scan, COMPACT_READ));
+      let got: number;
+      try {
+        got = this.readAt(seg, block, seg.scan);
+      } catch (err) {
+        this.log.error({ err, segment: seg.path }, 'journal: cannot read a segment');
+        this.compactByIndex(seg);
+        break;
       }
-      const moved = this.append(record);
-      ref.seg = moved.seg;
-      ref.off = moved.off;
-      this.adopt(this.byNo.get(moved.seg)!, ref);
+      read += got;
+      let o = 0;
+      while (o + RECORD_HEADER <= got && copied < budget) {
+        const len = block.readUInt32LE(o);
+        const end = o + RECORD_HEADER + len;
+        if (len === 0 || len > MAX_RECORD || seg.scan + end > seg.size) {
+          o = -1;
+          break;
+        }
+        if (end > got) break; // continues in the next block
+        const record = block.subarray(o, end);
+        if (!intact(record)) {
+          o = -1;
+          break;
+        }
+        if (record[RECORD_HEADER] === RecordType.ENQUEUE) {
+          const pos = this.index.find(record.readDoubleLE(RECORD_HEADER + 1));
+          if (pos >= 0 && this.index.seg(pos) === seg.no && this.index.off(pos) === seg.scan + o) {
+            this.relocate(seg, pos, record);
+            copied += record.length;
+          }
+        }
+        o = end;
+      }
+      if (o < 0) {
+        // Damaged since recovery checked it: its records can no longer be walked in order.
+        this.compactByIndex(seg);
+        break;
+      }
+      if (o === 0) {
+        // One record larger than a block: read it whole.
+        const record = Buffer.allocUnsafe(RECORD_HEADER + block.readUInt32LE(0));
+        if (this.readAt(seg, record, seg.scan) < record.length) {
+          this.compactByIndex(seg);
+          break;
+        }
+        const pos =
+          record[RECORD_HEADER] === RecordType.ENQUEUE && intact(record)
+            ? this.index.find(record.readDoubleLE(RECORD_HEADER + 1))
+            : -1;
+        if (pos >= 0 && this.index.seg(pos) === seg.no && this.index.off(pos) === seg.scan) {
+          this.relocate(seg, pos, record);
+          copied += record.length;
+        }
+        o = record.length;
+      }
+      seg.scan += o;
     }
-    seg.refs = seg.refs.filter((r) => r.len > 0 && r.seg === seg.no);
+    // Read to its end yet something still counted live there: find it through the index.
+    if (seg.scan >= seg.size && seg.live > 0) this.compactByIndex(seg);
     seg.until = { seg: this.cur!, end: this.cur!.size };
+  }
+
+  /** Copy `record` (the live copy at index position `pos`, in `from`) to the current segment. */
+  private relocate(from: Segment, pos: number, record: Buffer): void {
+    from.live--;
+    from.liveBytes -= record.length;
+    const off = this.append(record);
+    const to = this.cur!;
+    this.index.move(pos, to.no, off);
+    to.live++;
+    to.liveBytes += record.length;
+  }
+
+  /**
+   * Copy, one by one, every live record the index places in `seg` (when the segment cannot be
+   * walked in order); an unreadable one is lost: the engine's load of it reports it and drops
+   * the message.
+   */
+  private compactByIndex(seg: Segment): void {
+    for (const [seq, off, len] of this.index.inSegment(seg.no)) {
+      const pos = this.index.find(seq!);
+      const record = Buffer.allocUnsafe(len!);
+      let ok = false;
+      try {
+        ok = this.readAt(seg, record, off!) === len && intact(record);
+      } catch {
+        ok = false;
+      }
+      if (ok) {
+        this.relocate(seg, pos, record);
+      } else {
+        seg.live--;
+        seg.liveBytes -= len!;
+        this.index.move(pos, 0, off!);
+        this.lost(seg.no, off!, 'the record fails its checksum (found by compaction)');
+      }
+    }
+    seg.scan = seg.size;
   }
 
   /**
@@ -858,45 +953,67 @@ export class JournalStore implements Store {
 
   // ---- reading ----
 
-  load(refs: readonly StoredRef[]): (Message | undefined)[] {
-    const out = new Array<Message | undefined>(refs.length);
-    const order = refs.map((_, i) => i);
-    order.sort((a, b) => refs[a]!.seg - refs[b]!.seg || refs[a]!.off - refs[b]!.off);
+  load(seqs: ArrayLike<number>): (Message | undefined)[] {
+    const n = seqs.length;
+    const out = new Array<Message | undefined>(n);
+    // Where each one is, then read in file order.
+    const segOf = new Uint32Array(n);
+    const offOf = new Uint32Array(n);
+    const lenOf = new Uint32Array(n);
+    const order: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const pos = this.index.find(seqs[i]!);
+      if (pos < 0) {
+        this.log.error({ seq: seqs[i] }, 'journal: a stored message cannot be read: not stored');
+        continue;
+      }
+      segOf[i] = this.index.seg(pos);
+      offOf[i] = this.index.off(pos);
+      lenOf[i] = this.index.len(pos);
+      order.push(i);
+    }
+    order.sort((a, b) => segOf[a]! - segOf[b]! || offOf[a]! - offOf[b]!);
     let i = 0;
     while (i < order.length) {
-      const first = refs[order[i]!]!;
-      const seg = this.byNo.get(first.seg);
+      const first = order[i]!;
+      const no = segOf[first]!;
+      const start = offOf[first]!;
+      const seg = this.byNo.get(no);
       if (seg === undefined) {
-        this.lost(first, 'its segment is gone');
+        this.lost(no, start, 'its segment is gone');
         i++;
         continue;
       }
-      if (first.off + first.len > seg.durable) {
-        out[order[i]!] = this.fromPending(seg, first);
+      if (start + lenOf[first]! > seg.durable) {
+        out[first] = this.fromPending(seg, start);
         i++;
         continue;
       }
       // Merge neighbours into one read.
       let j = i + 1;
-      let end = first.off + first.len;
+      let end = start + lenOf[first]!;
       while (j < order.length) {
-        const r = refs[order[j]!]!;
-        if (r.seg !== first.seg || r.off + r.len > seg.durable) break;
-        if (r.off - end > READ_GAP || r.off + r.len - first.off > READ_SPAN) break;
-        end = Math.max(end, r.off + r.len);
+        const r = order[j]!;
+        const off = offOf[r]!;
+        if (segOf[r] !== no || off + lenOf[r]! > seg.durable) break;
+        if (off - end > READ_GAP || off + lenOf[r]! - start > READ_SPAN) break;
+        end = Math.max(end, off + lenOf[r]!);
         j++;
       }
-      const block = Buffer.allocUnsafe(end - first.off);
+      const block = Buffer.allocUnsafe(end - start);
       try {
-        const got = this.readAt(seg, block, first.off);
+        const got = this.readAt(seg, block, start);
         for (let k = i; k < j; k++) {
-          const r = refs[order[k]!]!;
-          const at = r.off - first.off;
-          if (at + r.len <= got) out[order[k]!] = this.decode(block.subarray(at, at + r.len), r);
-          else this.lost(r, 'short read');
+          const r = order[k]!;
+          const at = offOf[r]! - start;
+          if (at + lenOf[r]! <= got) {
+            out[r] = this.decode(block.subarray(at, at + lenOf[r]!), no, offOf[r]!);
+          } else {
+            this.lost(no, offOf[r]!, 'short read');
+          }
         }
       } catch (err) {
-        for (let k = i; k < j; k++) this.lost(refs[order[k]!]!, String(err));
+        for (let k = i; k < j; k++) this.lost(no, offOf[order[k]!]!, String(err));
       }
       i = j;
     }
@@ -915,70 +1032,36 @@ export class JournalStore implements Store {
     return got;
   }
 
-  /** The raw records of `refs` (all in durable bytes of `seg`, in offset order), merged reads. */
-  private readRecords(seg: Segment, refs: readonly StoredRef[]): (Buffer | undefined)[] {
-    const out = new Array<Buffer | undefined>(refs.length);
-    let i = 0;
-    while (i < refs.length) {
-      const first = refs[i]!;
-      let j = i + 1;
-      let end = first.off + first.len;
-      while (j < refs.length) {
-        const r = refs[j]!;
-        if (r.off - end > READ_GAP || r.off + r.len - first.off > READ_SPAN) break;
-        end = Math.max(end, r.off + r.len);
-        j++;
-      }
-      const block = Buffer.allocUnsafe(end - first.off);
-      try {
-        const got = this.readAt(seg, block, first.off);
-        for (let k = i; k < j; k++) {
-          const r = refs[k]!;
-          const at = r.off - first.off;
-          if (at + r.len <= got) out[k] = block.subarray(at, at + r.len);
-        }
-      } catch (err) {
-        this.log.error({ err, segment: seg.path }, 'journal: cannot read a segment');
-      }
-      i = j;
-    }
-    return out;
-  }
-
-  private fromPending(seg: Segment, ref: StoredRef): Message | undefined {
+  private fromPending(seg: Segment, off: number): Message | undefined {
     for (const batch of [this.inflight, this.pending]) {
       if (batch === undefined) continue;
       for (const g of batch.groups) {
         if (g.seg !== seg) continue;
-        const k = g.offs.indexOf(ref.off);
-        if (k >= 0) return this.decode(g.bufs[k]!, ref);
+        const k = g.offs.indexOf(off);
+        if (k >= 0) return this.decode(g.bufs[k]!, seg.no, off);
       }
     }
-    this.lost(ref, 'not found in the unwritten records');
+    this.lost(seg.no, off, 'not found in the unwritten records');
     return undefined;
   }
 
-  private decode(record: Buffer, ref: StoredRef): Message | undefined {
+  private decode(record: Buffer, seg: number, off: number): Message | undefined {
     const len = record.readUInt32LE(0);
     const payload = record.subarray(RECORD_HEADER);
     if (len !== payload.length || crc32(payload) !== record.readUInt32LE(4)) {
-      this.lost(ref, 'the record fails its checksum');
+      this.lost(seg, off, 'the record fails its checksum');
       return undefined;
     }
     try {
       return decodeEnqueue(payload);
     } catch (err) {
-      this.lost(ref, String(err));
+      this.lost(seg, off, String(err));
       return undefined;
     }
   }
 
-  private lost(ref: StoredRef, why: string): void {
-    this.log.error(
-      { segment: ref.seg, offset: ref.off },
-      `journal: a stored message cannot be read: ${why}`,
-    );
-    return undefined;
+  private lost(segment: number, offset: number, why: string): void {
+    this.log.error({ segment, offset }, `journal: a stored message cannot be read: ${why}`);
   }
 
   async close(): Promise<void> {

@@ -3,29 +3,16 @@
 import type { Message } from '../message.js';
 
 /**
- * Where a stored message lives. Opaque to the engine: it keeps the object and hands it back. The
- * store may change its fields (compaction moves records; a removed copy gets `len` 0), so the
- * engine must not copy them.
+ * The live messages of a recovered queue, packed: one slot per message in publication order
+ * (rising seq), no object per message.
  */
-export interface StoredRef {
-  /** Segment (or file) number. */
-  seg: number;
-  /** Byte offset of the record in its segment. */
-  off: number;
-  /** Record length in bytes. */
-  len: number;
-}
-
-/** One message found by recovery (its body stays on disk until {@link Store.load}). */
-export interface RecoveredMessage {
-  readonly seq: number;
-  readonly priority: number;
-  readonly expires: number;
-  /**
-   * Its stored copy. A separate object from this one, so that what the engine keeps per queued
-   * message is only the location (three fields), not the whole description.
-   */
-  readonly ref: StoredRef;
+export interface RecoveredMessages {
+  readonly length: number;
+  readonly seqs: Float64Array;
+  /** 0–9. */
+  readonly priorities: Uint8Array;
+  /** Absolute expiry in ms since the epoch; 0 = never. */
+  readonly expires: Float64Array;
 }
 
 /** A queue found by recovery: a named queue or a durable topic subscription. */
@@ -38,7 +25,7 @@ export interface RecoveredQueue {
   /** For a durable subscription. */
   readonly durable?: { readonly clientId: string; readonly name: string; readonly topic: string };
   /** Its live messages in publication order (sorted by seq). */
-  readonly messages: RecoveredMessage[];
+  readonly messages: RecoveredMessages;
 }
 
 /** What {@link Store.recover} found. */
@@ -49,21 +36,25 @@ export interface Recovery {
 }
 
 /**
- * Durable storage of persistent messages, keyed by a sequence number unique per stored copy.
- * Writes are appended synchronously (in call order) and made durable in groups:
- * {@link Store.sync} resolves when everything written before the call is on disk.
+ * Durable storage of persistent messages, keyed by a sequence number unique per stored copy; the
+ * store keeps where each copy is, so the engine holds only seqs. Writes are appended
+ * synchronously (in call order) and made durable in groups: {@link Store.sync} resolves when
+ * everything written before the call is on disk.
  */
 export interface Store {
   /** A stable identifier of this store (used as the prefix of message ids). */
   readonly id: string;
   /** Read back what the store holds. Called once, before any write. */
   recover(): Recovery;
-  /** Store `message` in queue `queueKey` as copy `seq`. */
-  enqueue(queueKey: string, seq: number, message: Message): StoredRef;
+  /**
+   * Store `message` in queue `queueKey` as copy `seq`, which is above every seq stored or
+   * recovered before.
+   */
+  enqueue(queueKey: string, seq: number, message: Message): void;
   /** Copy `seq` was consumed (acknowledged, expired or dead-lettered). */
-  remove(seq: number, ref: StoredRef): void;
+  remove(seq: number): void;
   /** Copy `seq` is gone with its queue (after {@link Store.dropSubscription}): no record needed. */
-  forget(ref: StoredRef): void;
+  forget(seq: number): void;
   /** Record a durable topic subscription. */
   defineSubscription(
     key: string,
@@ -74,8 +65,11 @@ export interface Store {
   ): void;
   /** Delete a durable subscription and every message stored for it. */
   dropSubscription(key: string): void;
-  /** Read messages back. A record that fails its checksum comes back undefined (and is logged). */
-  load(refs: readonly StoredRef[]): (Message | undefined)[];
+  /**
+   * Read copies back, in the order of `seqs`. One that cannot be read (a record that fails its
+   * checksum, a seq not stored) comes back undefined, and is logged.
+   */
+  load(seqs: ArrayLike<number>): (Message | undefined)[];
   /** Resolves when every write made before the call is durable. */
   sync(): Promise<void>;
   /** Bytes written but not yet durable (for back-pressure). */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pino } from 'pino';
 import type { Frame } from '@stompede/core';
-import type { Broker, BrokerOptions } from '@stompede/broker';
+import { type Broker, type BrokerOptions, Message } from '@stompede/broker';
 import { type Peer, connected, memoryBroker } from '../helper.js';
 
 const root = mkdtempSync(join(tmpdir(), 'stompede-durable-'));
@@ -340,6 +340,105 @@ describe('paging', () => {
     assert.ok(segments.length <= 2, `segments left: ${segments.join(' ')}`);
     const b = open(dir);
     assert.equal(b.broker.engine.stats().messages, 0);
+    await b.broker.close();
+  });
+});
+
+describe('paging: packed backlog', () => {
+  /** Publish straight to the engine (fast enough for thousands of messages). */
+  function publish(
+    broker: Broker,
+    body: string,
+    priority: number,
+    persistent: boolean,
+    expires = 0,
+  ): void {
+    const headers = ['priority', String(priority), ...(persistent ? ['persistent', 'true'] : [])];
+    if (expires > 0) headers.push('expires', String(expires));
+    void broker.engine.publish(
+      '/',
+      'test',
+      new Message('/queue/pk', headers, Buffer.from(body)),
+      false,
+    );
+  }
+
+  /** What a queue delivers in order of priority, then publication; `keep` picks what survives. */
+  function expected(
+    n: number,
+    priorityOf: (i: number) => number,
+    keep: (i: number) => boolean,
+  ): string[] {
+    const out: string[] = [];
+    for (const p of [9, 4, 0]) {
+      for (let i = 0; i < n; i++) if (priorityOf(i) === p && keep(i)) out.push(`m${String(i)}`);
+    }
+    return out;
+  }
+
+  test('[Paging] a paged-out backlog keeps priority order and expiry, with non-persistent messages behind it', async () => {
+    const dir = newDir();
+    const a = open(dir, { persistence: { pageOutBytes: 16 * 1024, segmentSize: 256 * 1024 } });
+    const n = 6000;
+    const pad = 'x'.repeat(200);
+    const priorityOf = (i: number): number => (i % 5 === 0 ? 9 : i % 5 === 1 ? 0 : 4);
+    // Expired by the time it is drained (some may expire while publishing: dropped at once).
+    const soon = Date.now() + 100;
+    for (let i = 0; i < n; i++) {
+      publish(
+        a.broker,
+        `m${String(i)}`.padEnd(220, pad),
+        priorityOf(i),
+        i % 7 !== 3,
+        i % 11 === 5 ? soon : 0,
+      );
+    }
+    await a.broker.engine.flush?.();
+    const stats = a.broker.engine.stats();
+    // Only the non-persistent ones (a seventh) and a little more stay in memory.
+    assert.ok(
+      stats.memoryBytes < (n / 7) * 300 + 32 * 1024,
+      `memory held: ${String(stats.memoryBytes)}`,
+    );
+    while (Date.now() <= soon) await new Promise((resolve) => setTimeout(resolve, 20));
+    const p = await connected(a.broker);
+    // Drained up to a marker of the lowest priority, sent last.
+    p.send('SUBSCRIBE', { destination: '/queue/pk', id: 'd', ack: 'auto' });
+    p.send('SEND', { destination: '/queue/pk', priority: '0' }, '#end');
+    const got: string[] = [];
+    for (let f = await p.next('MESSAGE'); f.text !== '#end'; f = await p.next('MESSAGE')) {
+      got.push(f.text.slice(0, f.text.indexOf('x')));
+    }
+    assert.deepEqual(
+      got,
+      expected(n, priorityOf, (i) => i % 11 !== 5),
+    );
+    assert.equal(a.broker.engine.stats().messages, 0);
+    await a.broker.close();
+  });
+
+  test('[Paging] after a restart the whole backlog is packed: order, expiry and redelivery hold', async () => {
+    const dir = newDir();
+    const a = open(dir, { persistence: { segmentSize: 256 * 1024 } });
+    const n = 9000;
+    const priorityOf = (i: number): number => (i % 3 === 0 ? 9 : 4);
+    const soon = Date.now() + 100;
+    for (let i = 0; i < n; i++) {
+      publish(a.broker, `m${String(i)}`, priorityOf(i), true, i % 13 === 2 ? soon : 0);
+    }
+    await a.broker.close();
+    while (Date.now() <= soon) await new Promise((resolve) => setTimeout(resolve, 20));
+    const b = open(dir);
+    assert.equal(b.broker.engine.stats().memoryBytes, 0);
+    const p = await connected(b.broker);
+    p.send('SUBSCRIBE', { destination: '/queue/pk', id: 's', ack: 'auto' });
+    const want = expected(n, priorityOf, (i) => i % 13 !== 2);
+    const frames = await p.messages(want.length);
+    assert.deepEqual(
+      frames.map((f) => f.text),
+      want,
+    );
+    assert.ok(frames.every((f) => f.header('redelivered') === 'true'));
     await b.broker.close();
   });
 });
