@@ -955,7 +955,7 @@ export class JournalStore implements Store {
 
   load(seqs: ArrayLike<number>): (Message | undefined)[] {
     const n = seqs.length;
-    const out = new Array<Message | undefined>(n);
+    const out = new Array<Message | undefined>(n).fill(undefined);
     // Where each one is, then read in file order.
     const segOf = new Uint32Array(n);
     const offOf = new Uint32Array(n);
