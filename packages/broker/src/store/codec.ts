@@ -174,8 +174,8 @@ export function readEnqueueHead(r: Reader): EnqueueHead {
 
 /**
  * `x` as a small integer when it is one. A number read as a double stays a boxed heap number
- * in the objects that keep it (16 bytes each, two per queued message after a restart); an int32
- * is stored inline.
+ * in the objects that keep it (16 bytes each, e.g. a paged-in message's expiry); an int32 is
+ * stored inline.
  */
 function small(x: number): number {
   return x >= 0 && x <= 0x3fffffff && Math.floor(x) === x ? x | 0 : x;

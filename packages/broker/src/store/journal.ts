@@ -6,11 +6,13 @@
 // segments `0000000001.log`, ... start with a 16-byte header (`STMPJRN1`, the segment number) and
 // hold records (see codec.ts). A segment is deleted once it is the oldest and none of its messages
 // is live; durable subscriptions are re-recorded at the start of every new segment so that old
-// segments never need to stay for them.
+// segments never need to stay for them. Where the live copy of each seq is, is kept by a packed
+// index (seq-index.ts); the engine holds seqs only.
 //
 // Compaction: when dead bytes (consumed messages, REMOVE records) are at least `compactRatio` of the
-// journal, the live records of the oldest segment are copied, byte for byte, to the current one, a
-// little at a time, and the oldest is deleted once the copies are durable. Segments are thus still
+// journal, the live records of the oldest segment (those the index places there) are copied, byte
+// for byte, to the current one, a little at a time, reading the segment in order, and the oldest is
+// deleted once the copies are durable. Segments are thus still
 // deleted oldest-first only, so a REMOVE record never disappears before the ENQUEUE it cancels; a
 // crash between copy and delete leaves two copies of a seq, and recovery keeps the later one.
 import {
