@@ -441,6 +441,42 @@ describe('paging: packed backlog', () => {
     assert.ok(frames.every((f) => f.header('redelivered') === 'true'));
     await b.broker.close();
   });
+  test('[Durability] deleting a durable subscription whose backlog is on disk releases it all', async () => {
+    const dir = newDir();
+    const a = open(dir, { persistence: { segmentSize: 256 * 1024 } });
+    const sub = await connected(a.broker, {
+      'accept-version': '1.2',
+      host: '/',
+      'client-id': 'c1',
+    });
+    await sub.sendSync('SUBSCRIBE', {
+      destination: '/topic/pk',
+      id: 'd',
+      'activemq.subscriptionName': 'n1',
+    });
+    sub.close();
+    await sub.ended;
+    for (let i = 0; i < 3000; i++) {
+      void a.broker.engine.publish(
+        '/',
+        'test',
+        new Message('/topic/pk', ['persistent', 'true'], Buffer.from('x'.repeat(200))),
+        false,
+      );
+    }
+    await a.broker.close();
+    const b = open(dir, { persistence: { segmentSize: 256 * 1024 } });
+    assert.equal(b.broker.engine.stats().messages, 3000);
+    assert.equal(await b.broker.engine.unsubscribeDurable('/', 'c1', 'n1'), true);
+    assert.equal(b.broker.engine.stats().messages, 0);
+    await b.broker.close();
+    const c = open(dir);
+    assert.equal(c.broker.engine.stats().messages, 0);
+    await c.broker.close();
+    // Nothing live is left: every segment but the newest two is gone.
+    const segments = readdirSync(join(dir, 'journal')).filter((f) => f.endsWith('.log'));
+    assert.ok(segments.length <= 2, `segments left: ${segments.join(' ')}`);
+  });
 });
 
 describe('journal damage', () => {
