@@ -2,12 +2,15 @@
 // typed-array chunks instead of one object per message (20 bytes a message instead of ≈ 100 with
 // an object and its array slot). Seqs are added in rising order, so every chunk is sorted and
 // the chunks are ordered: a look-up is two binary searches. A removed slot stays (length 0) until
-// its chunk is mostly dead; the chunk is then rewritten with its live slots only and merged with a
+// half of its chunk is dead; the chunk is then rewritten with its live slots only and merged with a
 // small neighbour, so memory stays proportional to the live messages.
 
 /** Slots of a chunk that receives new seqs (the last one); older chunks are cut to fit. */
 const CHUNK = 4096;
-/** A chunk is rewritten when fewer than a quarter of its slots are live. */
+/**
+ * A chunk of at least this many slots is rewritten when fewer than half of them are live: at
+ * most 40 bytes of index per live message whatever the order of consumption.
+ */
 const TIDY_MIN = 16;
 
 class Chunk {
@@ -135,7 +138,7 @@ export class SeqIndex {
     c.lens[pos % CHUNK] = 0;
     c.live--;
     this.count--;
-    if (c.live === 0 || (c.n >= TIDY_MIN && c.live * 4 < c.n)) this.tidy(ci);
+    if (c.live === 0 || (c.n >= TIDY_MIN && c.live * 2 < c.n)) this.tidy(ci);
   }
 
   /** Every live entry stored in segment `seg`, in offset order: [seq, off, len] triples. */
