@@ -8,11 +8,15 @@
 //   node bench/durable-throughput.mjs --target ours|rabbitmq|activemq [--count N] [--restart N]
 //   --count N      messages of the every-100th scenario (every-message: min(N, 2000)); 0 skips both
 //   --restart N    queue N messages, then restart the broker and drain them. Ours runs in a child
-//                  process (stopped with SIGTERM); RabbitMQ and ActiveMQ are stopped and started
-//                  with interop/peers/<peer>.sh, which interrupts everyone else using them.
+//                  process (stopped with SIGTERM); RabbitMQ is stopped and started with
+//                  interop/peers/rabbitmq.sh, which interrupts everyone else using it; ActiveMQ
+//                  runs it on a second instance of interop/peers/activemq.sh (fresh KahaDB, own
+//                  port). Waits are generous (minutes) and progress goes to stderr.
 // All targets side by side, writing bench/results/durable.{md,json}:
 //   node bench/durable-throughput.mjs --all [--reps 3] [--count 20000] [--restart 1000000]
-//                  [--targets ours,rabbitmq,activemq] [--out bench/results]
+//                  [--targets ours,rabbitmq,activemq] [--out bench/results] [--merge]
+//   --merge        replace only these targets' runs in the existing durable.json, keep the rest
+// Write durable.md again from durable.json: node bench/durable-throughput.mjs --render [--out DIR]
 // Heap per queued message of ours after a restart (in-process fill, no fsync, 1 KiB bodies):
 //   node bench/durable-throughput.mjs --memory 1000000
 // Internal: --serve DIR PORT runs our broker on DIR for the restart scenario.
@@ -590,6 +594,7 @@ async function runAll() {
     restart,
     loadAtStart: machine.loadAtStart,
     loadAtEnd: machine.loadAtEnd,
+    fdatasync1KiBMs: machine.fdatasync1KiBMs,
   };
   let sessions = [session];
   let allRuns = runs.map((r) => ({ ...r, session: started }));
@@ -610,6 +615,7 @@ async function runAll() {
         restart: old.restart,
         loadAtStart: old.machine.loadAtStart,
         loadAtEnd: old.machine.loadAtEnd,
+        fdatasync1KiBMs: old.machine.fdatasync1KiBMs,
       },
     ];
     const kept = old.runs
@@ -621,23 +627,36 @@ async function runAll() {
       .concat(sessions);
     allRuns = kept.concat(allRuns);
   }
-  const shown = ['ours', 'rabbitmq', 'activemq'].filter((t) => allRuns.some((r) => r.target === t));
-  const scenarios = ['receipt on every message, 1 in flight', 'receipt on every 100th message'];
+  const result = { started, machine, sessions, summary: summarize(allRuns), runs: allRuns };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(jsonPath, JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(outDir, 'durable.md'), markdown(result));
+  say(`wrote ${join(outDir, 'durable.md')} and durable.json`);
+}
+
+const SCENARIOS = ['receipt on every message, 1 in flight', 'receipt on every 100th message'];
+const shownTargets = (runs) =>
+  ['ours', 'rabbitmq', 'activemq'].filter((t) => runs.some((r) => r.target === t));
+
+function summarize(runs) {
   const summary = {};
-  for (const s of scenarios) {
+  for (const s of SCENARIOS) {
     summary[s] = {};
-    for (const t of shown) {
+    for (const t of shownTargets(runs)) {
       summary[s][t] = stats(
-        allRuns.filter((r) => r.target === t && r.scenario === s).map((r) => r.perSecond),
+        runs.filter((r) => r.target === t && r.scenario === s).map((r) => r.perSecond),
       );
     }
   }
-  const restartRows = allRuns.filter((r) => r.scenario?.startsWith('restart'));
-  const result = { started, machine, sessions, summary, runs: allRuns };
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(jsonPath, JSON.stringify(result, null, 2) + '\n');
-  writeFileSync(join(outDir, 'durable.md'), markdown(result, shown, scenarios, restartRows));
-  say(`wrote ${join(outDir, 'durable.md')} and durable.json`);
+  return summary;
+}
+
+/** --render: write durable.md again from durable.json (after an edit of this script's text). */
+function render() {
+  const outDir = opt('out', join(repo, 'bench', 'results'));
+  const result = JSON.parse(readFileSync(join(outDir, 'durable.json'), 'utf8'));
+  writeFileSync(join(outDir, 'durable.md'), markdown(result));
+  say(`wrote ${join(outDir, 'durable.md')} from durable.json`);
 }
 
 const NAMES = {
@@ -648,22 +667,27 @@ const NAMES = {
 
 const utc = (iso) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 
-function markdown(r, targets, scenarios, restartRows) {
+function markdown(r) {
   const m = r.machine;
+  const targets = shownTargets(r.runs);
+  const scenarios = SCENARIOS;
+  const restartRows = r.runs.filter((x) => x.scenario?.startsWith('restart'));
+  const fsync = (x) => `one fdatasync of 1 KiB ${String(x.fdatasync1KiBMs)} ms (median of 200)`;
   const L = [];
   L.push('# Durable messaging: persistent SEND throughput and restart time', '');
   if (r.sessions.length === 1) {
     const x = r.sessions[0];
     L.push(
       `Generated by \`${x.invocation}\` on ${utc(x.started)}; load average ` +
-        `${x.loadAtStart.join(' ')} at the start, ${x.loadAtEnd.join(' ')} at the end.`,
+        `${x.loadAtStart.join(' ')} at the start, ${x.loadAtEnd.join(' ')} at the end; ${fsync(x)}.`,
     );
   } else {
     L.push('Generated in several runs, each measuring some of the targets (`--merge`):', '');
     for (const x of r.sessions) {
       L.push(
         `- ${x.targets.map((t) => NAMES[t] ?? t).join(', ')}: \`${x.invocation}\` on ${utc(x.started)}; ` +
-          `load average ${x.loadAtStart.join(' ')} at the start, ${x.loadAtEnd.join(' ')} at the end.`,
+          `load average ${x.loadAtStart.join(' ')} at the start, ${x.loadAtEnd.join(' ')} at the end; ` +
+          `${fsync(x)}.`,
       );
     }
   }
@@ -671,7 +695,7 @@ function markdown(r, targets, scenarios, restartRows) {
     '',
     `Machine: ${m.cpu ?? '?'}, ${String(m.cores)} cores, ${String(m.memoryGiB)} GiB; Node ${m.node}; ` +
       `RabbitMQ ${m.rabbitmq} (STOMP 61633, classic durable queue via \`/queue/…\`); ActiveMQ ${m.activemq} ` +
-      `(KahaDB; configuration below); one fdatasync of 1 KiB: ${String(m.fdatasync1KiBMs)} ms (median of 200).`,
+      '(KahaDB; configuration below).',
     '',
     'One producer, 1 KiB bodies, `persistent:true` to a queue, drained between scenarios; every broker ' +
       'runs on this machine. msgs/s, median (min–max) of the repetitions, whose order of targets rotates.',
@@ -741,17 +765,23 @@ function markdown(r, targets, scenarios, restartRows) {
         'unused for 5 minutes are deleted (`gcInactiveDestinations`).',
       '',
       "Why: with the configuration this script first ran against (Debian's `-Xmx1G`, no " +
-        '`systemUsage`), a fill of 1,000,000 messages stalled at 276,000 (no RECEIPT for 2 minutes) and ' +
-        "the next run got `ERROR ShutdownBrokerInitiated` (what ActiveMQ's DefaultIOExceptionHandler " +
-        'sends when the store reports an I/O error and it stops the broker). Without `systemUsage`, ' +
-        'ActiveMQ 5.17 sets memoryUsage to 1 GiB and lowers it to 70% of the heap only when the heap is ' +
-        'smaller, so with a 1 GiB heap the limit was the whole heap. The store cursor caches queued ' +
-        'persistent messages until 70% of memoryUsage, about 2 KiB of heap each for a 1 KiB STOMP body ' +
-        '(`jcmd GC.class_histogram`: 50,000 queued, 93 MiB more live heap), so that cache alone could ' +
-        'take ~720 MiB of the 1 GiB heap, beside ~150 MiB for the ~20,000 leftover test queues in the ' +
-        "peer's store: too little heap left for the broker to keep up. Debian's package also ships only " +
-        'a log4j2 configuration while its ActiveMQ logs through log4j 1.2, so the broker logged ' +
-        'nothing; the script now writes a `log4j.properties` (log: `<instance>/data/activemq.log`).',
+        '`systemUsage`), a fill of 1,000,000 messages into the shared peer stalled at 276,000 (no ' +
+        "RECEIPT for 2 minutes) and the next run got `ERROR ShutdownBrokerInitiated` (what ActiveMQ's " +
+        'DefaultIOExceptionHandler sends when the store reports an I/O error and it stops the broker); ' +
+        'the broker had logged nothing (below), so the error itself is unknown. Without ' +
+        '`systemUsage`, ActiveMQ 5.17 sets memoryUsage to 1 GiB and lowers it to 70% of the heap only ' +
+        'when the heap is smaller, so with a 1 GiB heap the limit was the whole heap, and the store ' +
+        'cursor caches queued persistent messages until 70% of that limit. Repeated on a separate ' +
+        "instance with that configuration and a copy of the shared peer's store (~350 MiB, thousands " +
+        'of leftover test queues, ~150 MiB of heap at start), the 1,000,000-message fill did complete ' +
+        '(8,900 msg/s), but with 367,302 messages cached and 725 MiB of the 1 GiB heap live after a ' +
+        'full GC (`jcmd GC.class_histogram`; ~2 KiB of heap per queued 1 KiB STOMP message): a ' +
+        'broker that had run for hours beside the test suites had even less room. The stall itself ' +
+        'did not recur. The configuration above leaves the heap a margin (the cache stops at ~1 GiB ' +
+        'of a 2 GiB heap) and purges the leftover queues. ' +
+        "Debian's package also ships only a log4j2 configuration while its ActiveMQ logs through " +
+        'log4j 1.2, so the broker logged nothing; the script now writes a `log4j.properties` (log: ' +
+        '`<instance>/data/activemq.log`).',
       '',
     );
   }
@@ -794,6 +824,8 @@ if (flag('serve')) {
   });
 } else if (flag('memory')) {
   await memoryScenario(Number(opt('memory', '1000000')));
+} else if (flag('render')) {
+  render();
 } else if (flag('all')) {
   await runAll();
 } else {
