@@ -206,6 +206,9 @@ export class ReadPacer {
   private paused = false;
   private stopped = false;
   private last = -Infinity;
+  /** Bytes received in this tick, and whether the decision is scheduled. */
+  private bytes = 0;
+  private deciding = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -228,9 +231,24 @@ export class ReadPacer {
     this.update();
   }
 
-  /** A read of `bytes` happened: nap if traffic is sustained and reads are small. */
+  /**
+   * `bytes` were received. What one socket read brings is handed over in one synchronous run
+   * (one chunk from a TCP socket, several messages from `ws`), so the decision waits for the
+   * end of the tick and weighs the whole read: nap if traffic is sustained and the read small.
+   */
   read(bytes: number): void {
     if (this.napMs <= 0 || this.stopped) return;
+    this.bytes += bytes;
+    if (this.deciding) return;
+    this.deciding = true;
+    afterTick(this.decide);
+  }
+
+  private readonly decide = (): void => {
+    this.deciding = false;
+    const bytes = this.bytes;
+    this.bytes = 0;
+    if (this.stopped) return;
     const t = this.clock();
     const sustained = t - this.last < 2 * this.napMs;
     this.last = t;
@@ -238,7 +256,7 @@ export class ReadPacer {
     this.napping = true;
     this.timer = setTimeout(this.wake, this.napMs);
     this.update();
-  }
+  };
 
   /** The transport is closing: read everything from now on, without naps or holds. */
   stop(): void {

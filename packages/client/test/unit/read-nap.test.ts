@@ -42,8 +42,10 @@ describe('read naps (TCP)', () => {
     const iterator = transport[Symbol.asyncIterator]();
     await flowing();
     stub.push('a');
+    await flowing();
     assert.equal(stub.isPaused(), false, 'a first read is never followed by a nap');
     stub.push('b');
+    await flowing();
     assert.equal(stub.isPaused(), true, 'a second read right after the first starts a nap');
     stub.push('c'); // arrives during the nap: stays in the socket
     assert.equal(await readBytes(iterator, 2), 'ab');
@@ -63,6 +65,7 @@ describe('read naps (TCP)', () => {
     stub.push('a');
     await sleep(NAP * 3);
     stub.push('b');
+    await flowing();
     assert.equal(stub.isPaused(), false, 'a read after a quiet spell is not followed by a nap');
     assert.equal(await readBytes(iterator, 2), 'ab');
     transport.destroy();
@@ -71,7 +74,10 @@ describe('read naps (TCP)', () => {
     const eager = socketTransport(plain as unknown as net.Socket, 16, 0);
     const it2 = eager[Symbol.asyncIterator]();
     await flowing();
-    for (const c of ['x', 'y', 'z']) plain.push(c);
+    for (const c of ['x', 'y', 'z']) {
+      plain.push(c);
+      await flowing();
+    }
     assert.equal(plain.isPaused(), false);
     assert.equal(await readBytes(it2, 3), 'xyz');
     eager.destroy();
@@ -84,7 +90,9 @@ describe('read naps (TCP)', () => {
     await flowing();
     const big = Buffer.alloc(64 * 1024, 0x61);
     stub.push(big);
+    await flowing();
     stub.push(big);
+    await flowing();
     assert.equal(stub.isPaused(), false, 'large reads do not nap');
     stub.push(big); // the client has not pulled: the third unread chunk reaches readHighWaterMark 3
     assert.equal(stub.isPaused(), true);
@@ -98,7 +106,9 @@ describe('read naps (TCP)', () => {
     const transport = socketTransport(stub as unknown as net.Socket, 16, 60_000);
     await flowing();
     stub.push('a');
+    await flowing();
     stub.push('b');
+    await flowing();
     assert.equal(stub.isPaused(), true);
     transport.destroy();
     // A pending one-minute nap timer would keep the test process alive: stop() cleared it.
@@ -145,16 +155,28 @@ describe('read naps (ws)', () => {
     const transport = await connectWebSocket('ws://x/', {
       WebSocket: Fake,
       readNapMs: NAP,
+      readHighWaterMark: 64,
     });
     const socket = last!;
     assert.deepEqual((socket as unknown as Fake).options, { perMessageDeflate: false });
     const iterator = transport[Symbol.asyncIterator]();
     socket.onmessage?.({ data: 'a' });
+    await flowing();
     socket.onmessage?.({ data: 'b' });
+    await flowing();
     assert.equal(socket.paused, 1);
     assert.equal(await readBytes(iterator, 2), 'ab');
     await sleep(NAP * 2);
     assert.equal(socket.resumed, 1);
+    // Many small messages from one read (one tick) weigh as one large read: no nap after it.
+    await sleep(NAP * 3);
+    socket.onmessage?.({ data: 'c' });
+    await flowing();
+    const frame = 'x'.repeat(1024);
+    for (let i = 0; i < 40; i++) socket.onmessage?.({ data: frame });
+    await flowing();
+    assert.equal(socket.paused, 1, 'no nap after 40 KiB read in one go');
+    assert.equal((await readBytes(iterator, 1 + 40 * 1024)).length, 1 + 40 * 1024);
     await transport.close();
   });
 });
