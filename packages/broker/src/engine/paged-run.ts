@@ -54,11 +54,13 @@ export class PagedRun {
     }
   }
 
-  /** Page out the last slot if it holds `entry`; true when it did. */
-  release(entry: Entry): boolean {
+  /** Remove the last slot if it holds `entry`; true when it did. */
+  dropLast(entry: Entry): boolean {
     const k = this.tail - 1;
     if (k < this.head || this.held?.[k] !== entry) return false;
     this.held[k] = undefined;
+    if (this.expires !== undefined) this.expires[k] = 0;
+    this.tail = k;
     return true;
   }
 

@@ -92,10 +92,16 @@ export class ReadyQueue {
     if (lane.paged === 0) {
       if (lane.mem.at(lane.mem.length - 1) !== entry) return false;
       lane.mem.pop();
-      lane.append(entry.seq, entry.expires, undefined, entry.deliveries);
-      return true;
+    } else {
+      // Held in the last run: its slot is replaced by a packed one (in a new run when the
+      // delivery counts of the run's paged-out messages differ from its own).
+      const run = lane.runs.at(lane.runs.length - 1)!;
+      if (!run.dropLast(entry)) return false;
+      lane.paged--;
+      if (run.length === 0) lane.runs.pop();
     }
-    return lane.runs.at(lane.runs.length - 1)!.release(entry);
+    lane.append(entry.seq, entry.expires, undefined, entry.deliveries);
+    return true;
   }
 
   /** The level the next message comes from (undefined when empty). */

@@ -2,6 +2,7 @@
 // level. Order per level, priority across levels, expiry and page-in across run boundaries.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { type Entry, ReadyQueue } from '@stompede/broker/internal';
 
 function entry(seq: number, priority = 4, expires = 0): Entry {
@@ -121,5 +122,117 @@ describe('ready queue with paged-out runs', () => {
     ]);
     assert.equal(q.length, 0);
     assert.equal(q.peek(), undefined);
+  });
+
+  test('[Priority] random pushes, page-outs and takes agree with a sorted model', () => {
+    interface Item {
+      readonly seq: number;
+      readonly priority: number;
+      readonly expires: number;
+      readonly deliveries: number;
+      paged: boolean;
+      readonly entry: Entry | undefined;
+    }
+    const NOW = 1000;
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constantFrom('push' as const, 'paged' as const),
+        priority: fc.constantFrom(0, 4, 9),
+        expires: fc.constantFrom(0, 0, 500, 2000),
+        deliveries: fc.constantFrom(0, 1),
+      }),
+      fc.record({ kind: fc.constant('pageOut' as const) }),
+      fc.record({ kind: fc.constant('take' as const), max: fc.integer({ min: 1, max: 300 }) }),
+      fc.record({ kind: fc.constant('many' as const), count: fc.integer({ min: 1, max: 600 }) }),
+    );
+    const unpack = (
+      seq: number,
+      priority: number,
+      expires: number,
+      deliveries: number,
+    ): Entry | undefined =>
+      expires > 0 && expires <= NOW
+        ? undefined
+        : { message: undefined, seq, deliveries, priority, expires, stored: true };
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const q = new ReadyQueue();
+        let model: Item[] = [];
+        let seq = 0;
+        let last: Entry | undefined;
+        /** The model's next item: priority first, then order; expired paged-out ones dropped. */
+        const next = (): Item | undefined => {
+          for (const p of [9, 4, 0]) {
+            for (const item of model) {
+              if (item.priority !== p) continue;
+              if (item.paged && item.expires > 0 && item.expires <= NOW) {
+                model = model.filter((x) => x !== item);
+                return next();
+              }
+              return item;
+            }
+          }
+          return undefined;
+        };
+        const take = (max: number): void => {
+          let e = q.peek();
+          while (e === undefined && q.pageIn(max, unpack)) e = q.peek();
+          const want = next();
+          assert.equal(e?.seq, want?.seq);
+          if (e === undefined || want === undefined) return;
+          assert.equal(e.deliveries, want.deliveries);
+          assert.equal(q.shift(), e);
+          model = model.filter((x) => x !== want);
+        };
+        for (const o of ops) {
+          switch (o.kind) {
+            case 'push': {
+              const e = entry(++seq, o.priority, o.expires);
+              q.push(e);
+              model.push({ ...o, seq, deliveries: 0, paged: false, entry: e });
+              last = e;
+              break;
+            }
+            case 'paged':
+              q.pushPaged(++seq, o.priority, o.expires, o.deliveries);
+              model.push({ ...o, seq, paged: true, entry: undefined });
+              break;
+            case 'pageOut': {
+              if (last === undefined) break;
+              const item = model.find((x) => x.entry === last);
+              const lane = model.filter((x) => x.priority === last!.priority);
+              const ok = item !== undefined && !item.paged && lane.at(-1) === item;
+              assert.equal(q.pageOut(last), ok);
+              if (ok) item.paged = true;
+              break;
+            }
+            case 'take':
+              take(o.max);
+              break;
+            case 'many':
+              for (let i = 0; i < o.count; i++) {
+                q.pushPaged(++seq, 4, 0, 1);
+                model.push({
+                  seq,
+                  priority: 4,
+                  expires: 0,
+                  deliveries: 1,
+                  paged: true,
+                  entry: undefined,
+                });
+              }
+              break;
+          }
+          const live = model.filter((x) => !(x.paged && x.expires > 0 && x.expires <= NOW));
+          assert.ok(q.length >= live.length && q.length <= model.length);
+        }
+        while (model.length > 0 || q.length > 0) {
+          take(256);
+          if (next() === undefined && q.peek() === undefined && !q.pageIn(256, unpack)) break;
+        }
+        assert.equal(q.length, 0);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
