@@ -336,11 +336,14 @@ async function restartScenario(target, n) {
         ACTIVEMQ_STOMP_PORT: String(port),
       };
       out.instance = 'a separate instance of interop/peers/activemq.sh on a fresh KahaDB directory';
+    }
+  }
+  let ok = false;
+  try {
+    if (peerEnv !== undefined) {
       say(`${target}: starting a separate instance on port ${String(port)} in ${dataDir}`);
       peerCommand(target, 'start', peerEnv);
     }
-  }
-  try {
     // Fill: a receipt every 1000th message, at most 4 awaited.
     const c = await client(port, headers);
     out.leftover = await purge(c, RESTART_QUEUE);
@@ -433,6 +436,7 @@ async function restartScenario(target, n) {
     );
     d.socket.destroy();
     if (starter !== undefined) await starter;
+    ok = true;
   } finally {
     if (ours !== undefined) {
       ours.child.kill('SIGTERM');
@@ -443,6 +447,20 @@ async function restartScenario(target, n) {
         peerCommand(target, 'stop', peerEnv);
       } catch (err) {
         say(`${target}: stopping the separate instance failed: ${String(err)}`);
+      }
+    }
+    if (peerEnv !== undefined && !ok) {
+      // Keep the broker's logs of a failed run (the instance directory is removed): its stdout
+      // (JVM errors, warnings) and log4j's file.
+      const log = `${dataDir}.log`;
+      const text = ['activemq.log', join('data', 'activemq.log')]
+        .map((f) => join(dataDir, f))
+        .filter((f) => existsSync(f))
+        .map((f) => `==> ${f}\n${readFileSync(f, 'utf8')}`)
+        .join('\n');
+      if (text !== '') {
+        writeFileSync(log, text);
+        say(`${target}: its log: ${log}`);
       }
     }
     if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
@@ -487,8 +505,19 @@ async function runTarget(target) {
     await broker?.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
-  if (restartCount > 0) results.push(await restartScenario(target, restartCount));
   for (const r of results) console.log(JSON.stringify(r));
+  if (restartCount > 0) {
+    const scenario = `restart with ${String(restartCount)} queued 1 KiB messages`;
+    try {
+      console.log(JSON.stringify(await restartScenario(target, restartCount)));
+    } catch (err) {
+      // A line for the results (their "Failed runs"), then the usual exit status of a failure.
+      console.log(
+        JSON.stringify({ target, scenario, messages: restartCount, failed: String(err) }),
+      );
+      throw err;
+    }
+  }
 }
 
 // ---- all targets, side by side ----
