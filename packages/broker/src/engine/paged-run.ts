@@ -1,6 +1,7 @@
 // A stretch of one priority level of a queue whose messages are on disk: packed as seqs and
 // expiry times (8 bytes a message, 16 with expiry), no object per message. Entries held in
 // memory that were queued behind paged-out ones are kept in their slots, so order is kept.
+import { small } from '../small-int.js';
 import type { Entry } from './entry.js';
 
 /** Slots of a run at most; a run starts small and doubles up to this. */
@@ -69,9 +70,15 @@ export class PagedRun {
     return this.held?.[k];
   }
 
+  /** The seq of slot `k` (a small integer when it is one: it goes into an entry). */
+  seqAt(k: number): number {
+    return small(this.seqs[k]!);
+  }
+
   /** The expiry of slot `k` (0 = never). */
   expiresAt(k: number): number {
-    return this.expires?.[k] ?? 0;
+    const expires = this.expires?.[k];
+    return expires === undefined || expires === 0 ? 0 : small(expires);
   }
 
   private grow(): void {

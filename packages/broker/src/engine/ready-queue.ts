@@ -144,7 +144,7 @@ export class ReadyQueue {
       if (run.head === run.tail) lane.runs.shift();
       let entry = run.entryAt(k);
       if (entry === undefined) {
-        entry = unpack(run.seqs[k]!, lane.priority, run.expiresAt(k), run.deliveries);
+        entry = unpack(run.seqAt(k), lane.priority, run.expiresAt(k), run.deliveries);
         if (entry === undefined) {
           this.size--;
           continue;
@@ -168,7 +168,7 @@ export class ReadyQueue {
       for (const run of lane.runs.drain()) {
         for (let k = run.head; k < run.tail; k++) {
           const entry = run.entryAt(k);
-          if (entry === undefined) onPaged(run.seqs[k]!);
+          if (entry === undefined) onPaged(run.seqAt(k));
           else onEntry(entry);
         }
       }

@@ -2,6 +2,7 @@
 // (little-endian); the payload's first byte is its type.
 import * as zlib from 'node:zlib';
 import { Message } from '../message.js';
+import { small } from '../small-int.js';
 
 /** Record types. */
 export const RecordType = {
@@ -170,15 +171,6 @@ export function readEnqueueHead(r: Reader): EnqueueHead {
   const expires = small(r.f64());
   const queueKey = r.str();
   return { seq, priority, expires, queueKey };
-}
-
-/**
- * `x` as a small integer when it is one. A number read as a double stays a boxed heap number
- * in the objects that keep it (16 bytes each, e.g. a paged-in message's expiry); an int32 is
- * stored inline.
- */
-function small(x: number): number {
-  return x >= 0 && x <= 0x3fffffff && Math.floor(x) === x ? x | 0 : x;
 }
 
 /** Decode a whole ENQUEUE payload into its message. */

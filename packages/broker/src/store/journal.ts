@@ -50,6 +50,7 @@ import {
   encodeRemove,
   encodeStrings,
 } from './codec.js';
+import { small } from '../small-int.js';
 import { FoundRecords, SeqList } from './found.js';
 import { SeqIndex } from './seq-index.js';
 import type { RecoveredQueue, Recovery, Store } from './store.js';
@@ -516,7 +517,7 @@ export class JournalStore implements Store {
       },
       damaged > 0 ? 'journal recovered with damage (see the errors above)' : 'journal recovered',
     );
-    return { queues, maxSeq };
+    return { queues, maxSeq: small(maxSeq) };
   }
 
   /** Report damage at `offset` of a segment, keep the bytes that are dropped, cut the file. */
