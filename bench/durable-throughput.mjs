@@ -804,9 +804,9 @@ function markdown(r) {
         "instance with that configuration and a copy of the shared peer's store (~350 MiB, thousands " +
         'of leftover test queues, ~150 MiB of heap at start), the 1,000,000-message fill did complete ' +
         '(8,900 msg/s), but with 367,302 messages cached and 725 MiB of the 1 GiB heap live after a ' +
-        'full GC (`jcmd GC.class_histogram`; ~2 KiB of heap per queued 1 KiB STOMP message): a ' +
-        'broker that had run for hours beside the test suites had even less room. The stall itself ' +
-        'did not recur. The configuration above leaves the heap a margin (the cache stops at ~1 GiB ' +
+        'full GC (`jcmd GC.class_histogram`; ~2 KiB of heap per queued 1 KiB STOMP message). The ' +
+        'stall did not recur there; the likeliest cause is the heap running short in a broker that ' +
+        'had run for hours beside the test suites. The configuration above leaves the heap a margin (the cache stops at ~1 GiB ' +
         'of a 2 GiB heap) and purges the leftover queues. ' +
         "Debian's package also ships only a log4j2 configuration while its ActiveMQ logs through " +
         'log4j 1.2, so the broker logged nothing; the script now writes a `log4j.properties` (log: ' +
@@ -817,7 +817,9 @@ function markdown(r) {
   L.push(
     'Commands (first repetition):',
     '',
-    ...r.sessions.flatMap((x) => x.commands).map((c) => `- \`${c}\``),
+    ...r.sessions
+      .flatMap((x) => x.commands.filter((c) => x.targets.some((t) => c.includes(`--target ${t} `))))
+      .map((c) => `- \`${c}\``),
     '',
   );
   L.push(
