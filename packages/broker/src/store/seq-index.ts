@@ -7,6 +7,8 @@
 
 /** Slots of a chunk that receives new seqs (the last one); older chunks are cut to fit. */
 const CHUNK = 4096;
+/** log2(CHUNK): a position is chunk * CHUNK + slot, below 2^32 for any index that fits in memory. */
+const SHIFT = 12;
 /**
  * A chunk of at least this many slots is rewritten when fewer than half of them are live: at
  * most 40 bytes of index per live message whatever the order of consumption.
@@ -59,6 +61,9 @@ export class SeqIndex {
   private count = 0;
   /** The highest seq ever added (0 when none). */
   private top = 0;
+  /** Where the last {@link SeqIndex.find} hit (a hint: checked before use). */
+  private lastChunk = 0;
+  private lastSlot = -1;
 
   /** Live entries. */
   get size(): number {
@@ -85,57 +90,75 @@ export class SeqIndex {
     this.count++;
   }
 
-  /** The position of live `seq`, or -1. */
+  /**
+   * The position of live `seq`, or -1. Look-ups mostly walk seqs in order (a page read in, a
+   * queue consumed): the slot after the previous hit is tried first, then its chunk.
+   */
   find(seq: number): number {
     const chunks = this.chunks;
-    // The last chunk whose first seq is at most `seq` (only the last chunk may be empty).
-    let lo = 0;
-    let hi = chunks.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      const c = chunks[mid]!;
-      if (c.n > 0 && c.seqs[0]! <= seq) lo = mid;
-      else hi = mid - 1;
+    let ci = this.lastChunk;
+    let c = chunks[ci];
+    if (c === undefined || c.n === 0 || seq < c.seqs[0]! || seq > c.seqs[c.n - 1]!) {
+      // The last chunk whose first seq is at most `seq` (only the last chunk may be empty).
+      let lo = 0;
+      let hi = chunks.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        const m = chunks[mid]!;
+        if (m.n > 0 && m.seqs[0]! <= seq) lo = mid;
+        else hi = mid - 1;
+      }
+      ci = lo;
+      c = chunks[lo];
+      if (c === undefined) return -1;
     }
-    const c = chunks[lo];
-    if (c === undefined) return -1;
-    let a = 0;
-    let b = c.n - 1;
-    while (a <= b) {
-      const mid = (a + b) >> 1;
-      const s = c.seqs[mid]!;
-      if (s < seq) a = mid + 1;
-      else if (s > seq) b = mid - 1;
-      else return c.lens[mid]! > 0 ? lo * CHUNK + mid : -1;
+    let i = ci === this.lastChunk ? this.lastSlot + 1 : 0;
+    if (i >= c.n || c.seqs[i] !== seq) {
+      i = -1;
+      let a = 0;
+      let b = c.n - 1;
+      while (a <= b) {
+        const mid = (a + b) >> 1;
+        const s = c.seqs[mid]!;
+        if (s < seq) a = mid + 1;
+        else if (s > seq) b = mid - 1;
+        else {
+          i = mid;
+          break;
+        }
+      }
+      if (i < 0) return -1;
     }
-    return -1;
+    this.lastChunk = ci;
+    this.lastSlot = i;
+    return c.lens[i]! > 0 ? ci * CHUNK + i : -1;
   }
 
   /** The segment of the entry at `pos` (0: its copy was lost). */
   seg(pos: number): number {
-    return this.chunks[Math.floor(pos / CHUNK)]!.segs[pos % CHUNK]!;
+    return this.chunks[pos >>> SHIFT]!.segs[pos & (CHUNK - 1)]!;
   }
 
   off(pos: number): number {
-    return this.chunks[Math.floor(pos / CHUNK)]!.offs[pos % CHUNK]!;
+    return this.chunks[pos >>> SHIFT]!.offs[pos & (CHUNK - 1)]!;
   }
 
   len(pos: number): number {
-    return this.chunks[Math.floor(pos / CHUNK)]!.lens[pos % CHUNK]!;
+    return this.chunks[pos >>> SHIFT]!.lens[pos & (CHUNK - 1)]!;
   }
 
   /** The entry at `pos` now lives at `seg`/`off` (moved by compaction; 0 = lost). */
   move(pos: number, seg: number, off: number): void {
-    const c = this.chunks[Math.floor(pos / CHUNK)]!;
-    c.segs[pos % CHUNK] = seg;
-    c.offs[pos % CHUNK] = off;
+    const c = this.chunks[pos >>> SHIFT]!;
+    c.segs[pos & (CHUNK - 1)] = seg;
+    c.offs[pos & (CHUNK - 1)] = off;
   }
 
   /** Remove the entry at `pos`. */
   remove(pos: number): void {
-    const ci = Math.floor(pos / CHUNK);
+    const ci = pos >>> SHIFT;
     const c = this.chunks[ci]!;
-    c.lens[pos % CHUNK] = 0;
+    c.lens[pos & (CHUNK - 1)] = 0;
     c.live--;
     this.count--;
     if (c.live === 0 || (c.n >= TIDY_MIN && c.live * 2 < c.n)) this.tidy(ci);
