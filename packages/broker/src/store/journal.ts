@@ -19,6 +19,7 @@ import {
   closeSync,
   copyFileSync,
   fdatasync,
+  fstatSync,
   fsyncSync,
   ftruncate,
   ftruncateSync,
@@ -53,6 +54,15 @@ import {
 import { small } from '../small-int.js';
 import { FoundRecords, SeqList } from './found.js';
 import { SeqIndex } from './seq-index.js';
+import { QueueKeys } from './queue-keys.js';
+import {
+  TAIL_BYTES,
+  type Checkpoint,
+  decodeCheckpoint,
+  readCheckpointFile,
+  removeCheckpoint,
+  writeCheckpoint,
+} from './checkpoint.js';
 import type { RecoveredQueue, Recovery, Store } from './store.js';
 
 /** Options of {@link JournalStore}. */
@@ -69,6 +79,11 @@ export interface JournalOptions {
   readonly compactRatio?: number;
   /** Bytes per second compaction may copy (in steps of 256 KiB). Default 32 MiB/s. */
   readonly compactRate?: number;
+  /**
+   * Read and checksum every record at recovery even when the clean-shutdown checkpoint matches
+   * the journal (which otherwise spares that read). Default false.
+   */
+  readonly verifyOnStart?: boolean;
 }
 
 const MAGIC = Buffer.from('STMPJRN1', 'latin1');
@@ -234,8 +249,12 @@ export class JournalStore implements Store {
   private failed: unknown;
   private closed = false;
   private readonly subs = new Map<string, SubscriptionDef>();
-  /** Where the live copy of each stored seq is. */
-  private readonly index = new SeqIndex();
+  /** Where the live copy of each stored seq is, and its queue's number. */
+  private index = new SeqIndex();
+  private keys = new QueueKeys();
+  /** The highest seq recovery found (removed ones included). */
+  private recoveredMaxSeq = 0;
+  private readonly verifyOnStart: boolean;
   private pendingCount = 0;
   private readonly prealloc: number;
   private readonly compactRatio: number;
@@ -254,6 +273,7 @@ export class JournalStore implements Store {
       ? Math.max(16 * 1024, Math.min(PREALLOC_MAX, this.segmentSize >> 4))
       : 0;
     this.compactRatio = options.compactRatio ?? 0.5;
+    this.verifyOnStart = options.verifyOnStart ?? false;
     this.compactDelay = Math.floor(
       (COMPACT_STEP * 1000) / (options.compactRate ?? 32 * 1024 * 1024),
     );
@@ -326,6 +346,205 @@ export class JournalStore implements Store {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b);
+    const fast = this.verifyOnStart ? false : this.fromCheckpoint(files);
+    if (this.verifyOnStart) {
+      this.log.info('journal: a full verification scan was asked for; the checkpoint is not used');
+    }
+    // Whether used or not, it goes before anything is written (a damaged segment cut by the scan
+    // included): a checkpoint still on disk after a write would let a crash recover from it and
+    // miss the write.
+    removeCheckpoint(this.jdir, this.fsync);
+    const stats = fast ? undefined : this.scan(files);
+    const queues = this.recoveredQueues();
+    this.startSegment();
+    this.collect();
+    this.log.info(
+      {
+        dir: this.dir,
+        segments: files.length,
+        messages: this.index.size,
+        queues: queues.length,
+        ...(stats === undefined
+          ? { from: 'checkpoint' }
+          : { from: 'scan', records: stats.records, damagedSegments: stats.damaged }),
+        ms: Date.now() - started,
+      },
+      stats !== undefined && stats.damaged > 0
+        ? 'journal recovered with damage (see the errors above)'
+        : 'journal recovered',
+    );
+    return { queues, maxSeq: small(Math.max(this.recoveredMaxSeq, this.index.maxSeq)) };
+  }
+
+  /**
+   * Rebuild the state from the clean-shutdown checkpoint when it matches `files` exactly (same
+   * segments, sizes and last bytes); false, saying why, otherwise.
+   */
+  private fromCheckpoint(files: readonly number[]): boolean {
+    let file: Buffer | undefined;
+    try {
+      file = readCheckpointFile(this.jdir);
+    } catch (err) {
+      this.log.warn({ err }, 'journal: cannot read the checkpoint; every record is read instead');
+      return false;
+    }
+    if (file === undefined) {
+      if (files.length > 0) {
+        this.log.info('journal: no checkpoint (the last stop was not clean); every record is read');
+      }
+      return false;
+    }
+    let c: Checkpoint;
+    try {
+      c = decodeCheckpoint(file);
+      this.matches(c, files);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      this.log.warn(
+        { reason: err.message },
+        `journal: the checkpoint is not used (${err.message}); every record is read instead`,
+      );
+      return false;
+    }
+    return this.restore(c);
+  }
+
+  /** Throws a RangeError unless the segments on disk are exactly those `c` describes. */
+  private matches(c: Checkpoint, files: readonly number[]): void {
+    if (c.segments.length !== files.length || c.segments.some((s, i) => s.no !== files[i])) {
+      throw new RangeError('the segments on disk are not those it lists');
+    }
+    for (const s of c.segments) {
+      const path = join(this.jdir, `${pad(s.no)}.log`);
+      const fd = openSync(path, 'r');
+      try {
+        if (fstatSync(fd).size !== s.size) {
+          throw new RangeError(`segment ${String(s.no)} changed size since`);
+        }
+        const tail = Buffer.allocUnsafe(Math.min(TAIL_BYTES, s.size));
+        if (readSync(fd, tail, 0, tail.length, s.size - tail.length) !== tail.length) {
+          throw new RangeError(`segment ${String(s.no)} is cut short`);
+        }
+        if (crc32(tail) !== s.tail) {
+          throw new RangeError(`segment ${String(s.no)} ends with other bytes than it did`);
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+
+  /** Take the state `c` holds (checked for consistency first); false when it does not hold. */
+  private restore(c: Checkpoint): boolean {
+    const segs = c.segments.map((s) => {
+      const seg = new Segment(s.no, join(this.jdir, `${pad(s.no)}.log`));
+      seg.size = seg.durable = s.size;
+      return seg;
+    });
+    const byNo = new Map(segs.map((seg) => [seg.no, seg]));
+    const { segs: at, offs, lens, metas } = c.index;
+    const counts = new Uint32Array(c.keys.length);
+    let problem: string | undefined;
+    try {
+      const index = SeqIndex.unpack(c.index, c.maxSeq);
+      for (let i = 0; i < at.length && problem === undefined; i++) {
+        const q = metas[i]! >>> 4;
+        if (c.keys[q] === undefined || (metas[i]! & 15) > 9) problem = 'an entry of no queue';
+        else counts[q]!++;
+        if (at[i] === 0) continue; // its copy was lost before the stop
+        const seg = byNo.get(at[i]!);
+        if (seg === undefined || offs[i]! + lens[i]! > seg.size) {
+          problem = 'an entry outside the segments';
+        } else {
+          seg.live++;
+          seg.liveBytes += lens[i]!;
+        }
+      }
+      if (problem === undefined) {
+        this.index = index;
+        this.keys = QueueKeys.from(c.keys, counts);
+      }
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      problem = err.message;
+    }
+    if (problem !== undefined) {
+      this.log.warn(
+        { reason: problem },
+        `journal: the checkpoint is not used (${problem}); every record is read instead`,
+      );
+      return false;
+    }
+    this.segs.push(...segs);
+    for (const seg of segs) this.byNo.set(seg.no, seg);
+    for (const [key, vhost, clientId, name, topic] of c.subscriptions) {
+      this.subs.set(key, { vhost, clientId, name, topic });
+    }
+    this.recoveredMaxSeq = c.maxSeq;
+    return true;
+  }
+
+  /** The queues of the recovered index, by queue number, then durable subscriptions left empty. */
+  private recoveredQueues(): RecoveredQueue[] {
+    const table = this.keys.table;
+    const lists = table.map((_, q) => {
+      const n = this.keys.count(q);
+      return {
+        length: n,
+        seqs: new Float64Array(n),
+        priorities: new Uint8Array(n),
+        expires: new Float64Array(n),
+      };
+    });
+    const fill = new Uint32Array(table.length);
+    this.index.each((seq, meta, expires) => {
+      const q = meta >>> 4;
+      const list = lists[q]!;
+      const at = fill[q]!++;
+      list.seqs[at] = seq;
+      list.priorities[at] = meta & 15;
+      list.expires[at] = expires;
+    });
+    const queues: RecoveredQueue[] = [];
+    const listed = new Set<string>();
+    for (let q = 0; q < table.length; q++) {
+      const key = table[q];
+      const messages = lists[q]!;
+      if (key === undefined || messages.length === 0) continue;
+      if (!key.startsWith('q\0') && !this.subs.has(key)) {
+        // A dropped durable subscription's messages (a scan skips them too).
+        for (let i = 0; i < messages.length; i++) this.forget(messages.seqs[i]!);
+        continue;
+      }
+      listed.add(key);
+      if (key.startsWith('q\0')) {
+        const sep = key.indexOf('\0', 2);
+        queues.push({ key, vhost: key.slice(2, sep), destination: key.slice(sep + 1), messages });
+      } else {
+        const def = this.subs.get(key)!;
+        queues.push({
+          key,
+          vhost: def.vhost,
+          durable: { clientId: def.clientId, name: def.name, topic: def.topic },
+          messages,
+        });
+      }
+    }
+    for (const [key, def] of this.subs) {
+      if (!listed.has(key)) {
+        queues.push({
+          key,
+          vhost: def.vhost,
+          durable: { clientId: def.clientId, name: def.name, topic: def.topic },
+          messages: { length: 0, seqs: EMPTY_F64, priorities: EMPTY_U8, expires: EMPTY_F64 },
+        });
+      }
+    }
+    return queues;
+  }
+
+  /** Read and check every record of `files`, building the index, the keys and the subscriptions. */
+  private scan(files: readonly number[]): { records: number; damaged: number } {
     const removed = new SeqList();
     const dropped = new Set<string>();
     const found = new FoundRecords();
@@ -425,13 +644,12 @@ export class JournalStore implements Store {
       if (dropped.has(key)) return false;
       return key.startsWith('q\0') || this.subs.has(key);
     });
-    // The live records in seq order go to the index; each queue gets its packed list.
+    // The live records in seq order go to the index, with their queue's number.
     const order = found.bySeq();
     const gone = removed.sorted();
     const counts = new Uint32Array(keys.length);
     let g = 0;
     let orphans = 0;
-    let w = 0;
     for (let i = 0; i < order.length; i++) {
       const k = order[i]!;
       const seq = found.seq[k]!;
@@ -446,78 +664,18 @@ export class JournalStore implements Store {
       const seg = this.byNo.get(found.seg[k]!)!;
       seg.live++;
       seg.liveBytes += len;
-      this.index.add(seq, seg.no, found.off[k]!, len);
+      this.index.add(seq, seg.no, found.off[k]!, len, q, found.priority[k], found.expires[k]);
       counts[q]!++;
-      order[w++] = k;
     }
-    const lists = keys.map((_, q) => ({
-      length: counts[q]!,
-      seqs: new Float64Array(counts[q]!),
-      priorities: new Uint8Array(counts[q]!),
-      expires: new Float64Array(counts[q]!),
-    }));
-    const fill = new Uint32Array(keys.length);
-    for (let i = 0; i < w; i++) {
-      const k = order[i]!;
-      const q = found.queue[k]!;
-      const list = lists[q]!;
-      const at = fill[q]!++;
-      list.seqs[at] = found.seq[k]!;
-      list.priorities[at] = found.priority[k]!;
-      list.expires[at] = found.expires[k]!;
-    }
-    const queues: RecoveredQueue[] = [];
-    const listed = new Set<string>();
-    for (let q = 0; q < keys.length; q++) {
-      const key = keys[q]!;
-      const messages = lists[q]!;
-      if (messages.length === 0) continue;
-      listed.add(key);
-      if (key.startsWith('q\0')) {
-        const sep = key.indexOf('\0', 2);
-        queues.push({ key, vhost: key.slice(2, sep), destination: key.slice(sep + 1), messages });
-      } else {
-        const def = this.subs.get(key)!;
-        queues.push({
-          key,
-          vhost: def.vhost,
-          durable: { clientId: def.clientId, name: def.name, topic: def.topic },
-          messages,
-        });
-      }
-    }
-    const messages = w;
-    for (const [key, def] of this.subs) {
-      if (!listed.has(key)) {
-        queues.push({
-          key,
-          vhost: def.vhost,
-          durable: { clientId: def.clientId, name: def.name, topic: def.topic },
-          messages: { length: 0, seqs: EMPTY_F64, priorities: EMPTY_U8, expires: EMPTY_F64 },
-        });
-      }
-    }
+    this.keys = QueueKeys.from(keys, counts);
+    this.recoveredMaxSeq = maxSeq;
     if (orphans > 0) {
       this.log.error(
         { messages: orphans },
         'journal: messages of a durable subscription whose definition was lost are dropped',
       );
     }
-    this.startSegment();
-    this.collect();
-    this.log.info(
-      {
-        dir: this.dir,
-        segments: files.length,
-        records,
-        messages,
-        queues: queues.length,
-        damagedSegments: damaged,
-        ms: Date.now() - started,
-      },
-      damaged > 0 ? 'journal recovered with damage (see the errors above)' : 'journal recovered',
-    );
-    return { queues, maxSeq: small(maxSeq) };
+    return { records, damaged };
   }
 
   /** Report damage at `offset` of a segment, keep the bytes that are dropped, cut the file. */
@@ -619,7 +777,16 @@ export class JournalStore implements Store {
     const record = encodeEnqueue(queueKey, seq, message);
     const off = this.append(record);
     const seg = this.cur!;
-    this.index.add(seq, seg.no, off, record.length);
+    const q = this.keys.acquire(queueKey);
+    this.index.add(
+      seq,
+      seg.no,
+      off,
+      record.length,
+      q,
+      Math.min(9, message.priority),
+      message.expires,
+    );
     seg.live++;
     seg.liveBytes += record.length;
   }
@@ -635,6 +802,7 @@ export class JournalStore implements Store {
     if (pos < 0) return; // already gone
     const seg = this.byNo.get(this.index.seg(pos));
     const len = this.index.len(pos);
+    this.keys.release(this.index.queue(pos));
     this.index.remove(pos);
     if (seg === undefined) return; // its copy was lost
     seg.live--;
@@ -1067,6 +1235,56 @@ export class JournalStore implements Store {
     this.log.error({ segment, offset }, `journal: a stored message cannot be read: ${why}`);
   }
 
+  /**
+   * Write the clean-shutdown checkpoint: every write is durable and none can follow, so the
+   * state in memory is exactly what a scan of the segments would rebuild.
+   */
+  private checkpoint(): void {
+    const started = Date.now();
+    try {
+      const segments = this.segs.map((seg) => {
+        const tail = Buffer.allocUnsafe(Math.min(TAIL_BYTES, seg.size));
+        const got = this.readAt(seg, tail, seg.size - tail.length);
+        closeSync(seg.rfd);
+        seg.rfd = -1;
+        if (got !== tail.length)
+          throw new Error(`segment ${String(seg.no)} is shorter than written`);
+        return { no: seg.no, size: seg.size, tail: crc32(tail) };
+      });
+      writeCheckpoint(
+        this.jdir,
+        {
+          maxSeq: Math.max(this.recoveredMaxSeq, this.index.maxSeq),
+          segments,
+          subscriptions: [...this.subs].map(([key, d]) => [
+            key,
+            d.vhost,
+            d.clientId,
+            d.name,
+            d.topic,
+          ]),
+          keys: this.keys.table,
+          index: this.index.pack(),
+        },
+        this.fsync,
+      );
+      this.log.info(
+        { messages: this.index.size, segments: segments.length, ms: Date.now() - started },
+        'journal: checkpoint written (the next start need not read every record)',
+      );
+    } catch (err) {
+      this.log.warn(
+        { err },
+        'journal: cannot write the checkpoint; the next start reads every record',
+      );
+      try {
+        removeCheckpoint(this.jdir, this.fsync);
+      } catch {
+        // a damaged one is rejected by its checksum
+      }
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     try {
@@ -1079,6 +1297,7 @@ export class JournalStore implements Store {
     } catch {
       // reported when it failed
     }
+    const clean = this.failed === undefined && this.cur !== undefined;
     this.closed = true;
     if (this.compactTimer !== undefined) clearTimeout(this.compactTimer);
     this.compactTimer = undefined;
@@ -1089,8 +1308,11 @@ export class JournalStore implements Store {
         if (seg.allocated > seg.size && this.failed === undefined) {
           try {
             ftruncateSync(seg.wfd, seg.size);
+            // The checkpoint below lists this size: a crash must not bring the zeros back.
+            if (this.fsync) fsyncSync(seg.wfd);
           } catch {
-            // harmless: recovery reads zeros after the last record as the end
+            // harmless: recovery reads zeros after the last record as the end (and the
+            // checkpoint, listing another size, is not used)
           }
         }
         closeSync(seg.wfd);
@@ -1098,6 +1320,7 @@ export class JournalStore implements Store {
       if (seg.rfd >= 0) closeSync(seg.rfd);
       seg.wfd = seg.rfd = -1;
     }
+    if (clean) this.checkpoint();
     try {
       unlinkSync(join(this.dir, 'LOCK'));
     } catch {

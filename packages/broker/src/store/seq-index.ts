@@ -1,6 +1,8 @@
-// Where the live copy of each stored message is: (seq → segment, offset, length), packed in
-// typed-array chunks instead of one object per message (20 bytes a message instead of ≈ 100 with
-// an object and its array slot). Seqs are added in rising order, so every chunk is sorted and
+// Where the live copy of each stored message is: (seq → segment, offset, length, and the queue,
+// priority and expiry its record holds), packed in typed-array chunks instead of one object per
+// message (24 bytes a message, 32 in a chunk holding an expiry, instead of ≈ 100 with an object
+// and its array slot). The queue and priority make a clean-shutdown checkpoint a plain dump of
+// the index (checkpoint.ts). Seqs are added in rising order, so every chunk is sorted and
 // the chunks are ordered: a look-up is two binary searches. A removed slot stays (length 0) until
 // half of its chunk is dead; the chunk is then rewritten with its live slots only and merged with a
 // small neighbour, so memory stays proportional to the live messages.
@@ -24,12 +26,23 @@ class Chunk {
   readonly segs: Uint32Array;
   readonly offs: Uint32Array;
   readonly lens: Uint32Array;
+  /** The queue's number << 4 | the priority. */
+  readonly metas: Uint32Array;
+  /** Absolute expiry times, allocated once a slot of the chunk has one. */
+  exps: Float64Array | undefined;
 
   constructor(capacity: number) {
     this.seqs = new Float64Array(capacity);
     this.segs = new Uint32Array(capacity);
     this.offs = new Uint32Array(capacity);
     this.lens = new Uint32Array(capacity);
+    this.metas = new Uint32Array(capacity);
+  }
+
+  setExpires(k: number, expires: number): void {
+    if (expires === 0 && this.exps === undefined) return;
+    this.exps ??= new Float64Array(this.capacity);
+    this.exps[k] = expires;
   }
 
   get capacity(): number {
@@ -46,9 +59,23 @@ class Chunk {
       this.segs[k] = from.segs[i]!;
       this.offs[k] = from.offs[i]!;
       this.lens[k] = len;
+      this.metas[k] = from.metas[i]!;
+      if (from.exps !== undefined) this.setExpires(k, from.exps[i]!);
       this.live++;
     }
   }
+}
+
+/** The live entries of a {@link SeqIndex}, column by column, in seq order. */
+export interface PackedIndex {
+  readonly seqs: Float64Array;
+  readonly segs: Uint32Array;
+  readonly offs: Uint32Array;
+  readonly lens: Uint32Array;
+  /** The queue's number << 4 | the priority. */
+  readonly metas: Uint32Array;
+  /** Expiry times; undefined when none has one. */
+  readonly exps: Float64Array | undefined;
 }
 
 /**
@@ -70,8 +97,19 @@ export class SeqIndex {
     return this.count;
   }
 
-  /** Add `seq` (above every seq added before) at `seg`/`off`, `len` bytes (> 0). */
-  add(seq: number, seg: number, off: number, len: number): void {
+  /**
+   * Add `seq` (above every seq added before) at `seg`/`off`, `len` bytes (> 0), of queue number
+   * `queue` (below 2^28), with `priority` (0–9) and `expires` (0 = never).
+   */
+  add(
+    seq: number,
+    seg: number,
+    off: number,
+    len: number,
+    queue = 0,
+    priority = 0,
+    expires = 0,
+  ): void {
     if (seq <= this.top) {
       throw new RangeError(`seq ${String(seq)} added after ${String(this.top)}: seqs must rise`);
     }
@@ -86,8 +124,103 @@ export class SeqIndex {
     c.segs[k] = seg;
     c.offs[k] = off;
     c.lens[k] = len;
+    c.metas[k] = queue * 16 + priority;
+    c.setExpires(k, expires);
     c.live++;
     this.count++;
+  }
+
+  /** The highest seq ever added (0 when none). */
+  get maxSeq(): number {
+    return this.top;
+  }
+
+  /** The live entries, column by column (a copy). */
+  pack(): PackedIndex {
+    const n = this.count;
+    const out = {
+      seqs: new Float64Array(n),
+      segs: new Uint32Array(n),
+      offs: new Uint32Array(n),
+      lens: new Uint32Array(n),
+      metas: new Uint32Array(n),
+      exps: this.chunks.some((c) => c.exps !== undefined) ? new Float64Array(n) : undefined,
+    };
+    let k = 0;
+    for (const c of this.chunks) {
+      for (let i = 0; i < c.n; i++) {
+        if (c.lens[i] === 0) continue;
+        out.seqs[k] = c.seqs[i]!;
+        out.segs[k] = c.segs[i]!;
+        out.offs[k] = c.offs[i]!;
+        out.lens[k] = c.lens[i]!;
+        out.metas[k] = c.metas[i]!;
+        if (out.exps !== undefined && c.exps !== undefined) out.exps[k] = c.exps[i]!;
+        k++;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * An index holding `packed` (seqs rising, lengths > 0), whose seqs continue after `top`.
+   * Throws a RangeError when the columns disagree or the seqs do not rise.
+   */
+  static unpack(packed: PackedIndex, top: number): SeqIndex {
+    const n = packed.seqs.length;
+    const { seqs, segs, offs, lens, metas, exps } = packed;
+    if (
+      segs.length !== n ||
+      offs.length !== n ||
+      lens.length !== n ||
+      metas.length !== n ||
+      (exps !== undefined && exps.length !== n)
+    ) {
+      throw new RangeError('index columns of different lengths');
+    }
+    const index = new SeqIndex();
+    for (let i = 0; i < n; i++) {
+      if (!(seqs[i]! > (i === 0 ? 0 : seqs[i - 1]!)) || lens[i] === 0) {
+        throw new RangeError('index seqs do not rise');
+      }
+    }
+    if (n > 0 && seqs[n - 1]! > top) throw new RangeError('an index seq above the top one');
+    for (let from = 0; from < n; from += CHUNK) {
+      const to = Math.min(n, from + CHUNK);
+      const c = new Chunk(CHUNK);
+      c.seqs.set(seqs.subarray(from, to));
+      c.segs.set(segs.subarray(from, to));
+      c.offs.set(offs.subarray(from, to));
+      c.lens.set(lens.subarray(from, to));
+      c.metas.set(metas.subarray(from, to));
+      if (exps !== undefined) {
+        const e = exps.subarray(from, to);
+        if (e.some((x) => x !== 0)) {
+          c.exps = new Float64Array(CHUNK);
+          c.exps.set(e);
+        }
+      }
+      c.n = c.live = to - from;
+      index.chunks.push(c);
+    }
+    index.count = n;
+    index.top = top;
+    return index;
+  }
+
+  /** Call `fn` with every live entry's seq, meta (queue << 4 | priority) and expiry, in seq order. */
+  each(fn: (seq: number, meta: number, expires: number) => void): void {
+    for (const c of this.chunks) {
+      const exps = c.exps;
+      for (let i = 0; i < c.n; i++) {
+        if (c.lens[i] !== 0) fn(c.seqs[i]!, c.metas[i]!, exps === undefined ? 0 : exps[i]!);
+      }
+    }
+  }
+
+  /** The queue number of the entry at `pos`. */
+  queue(pos: number): number {
+    return this.chunks[pos >>> SHIFT]!.metas[pos & (CHUNK - 1)]! >>> 4;
   }
 
   /**
@@ -189,6 +322,8 @@ export class SeqIndex {
         c.segs[k] = c.segs[i]!;
         c.offs[k] = c.offs[i]!;
         c.lens[k] = c.lens[i]!;
+        c.metas[k] = c.metas[i]!;
+        if (c.exps !== undefined) c.exps[k] = c.exps[i]!;
         k++;
       }
       c.n = k;
