@@ -56,6 +56,7 @@ export class Broker {
                 logger: o.logger,
                 fsync: p.fsync,
                 segmentSize: p.segmentSize,
+                verifyOnStart: p.verifyOnStart,
               }),
               persistAll: p.persistAll,
               ...(p.pageOutBytes === undefined ? {} : { pageOutBytes: p.pageOutBytes }),

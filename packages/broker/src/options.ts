@@ -94,6 +94,12 @@ export interface PersistenceOptions {
    * and paged in as consumers reach them. Default half of `memoryLimit` (64 MiB without a limit).
    */
   readonly pageOutBytes?: number;
+  /**
+   * At start, read and checksum every journal record even when the clean-shutdown checkpoint
+   * matches the journal (by default a clean restart rebuilds from the checkpoint and damage is
+   * found when a message is read). Default false.
+   */
+  readonly verifyOnStart?: boolean;
 }
 
 /** Options of {@link createBroker}. Every field is optional. */
@@ -289,6 +295,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     persistence: Object.freeze({
       persistAll: options.persistence?.persistAll ?? false,
       fsync: options.persistence?.fsync ?? true,
+      verifyOnStart: options.persistence?.verifyOnStart ?? false,
       segmentSize: count(
         'persistence.segmentSize',
         options.persistence?.segmentSize,

@@ -1,10 +1,12 @@
 // Crash tests: a broker in a child process is killed with SIGKILL while a producer sends
 // persistent messages with receipts and a consumer acknowledges with receipts. After a restart on
 // the same data directory every receipted, unacknowledged message is delivered (in order,
-// redelivered), and no message whose ACK was receipted comes back.
+// redelivered), and no message whose ACK was receipted comes back. Every other round ends with a
+// clean stop (SIGTERM), which writes the journal's checkpoint: the next round starts from it and is
+// then killed, so a crash after a checkpoint-based restart is covered too.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,8 +142,13 @@ async function crashRounds(s: Scenario): Promise<void> {
     const ackSent = new Set<string>();
     let next = 0;
     const iterations = 5;
+    const checkpoint = join(dataDir, 'journal', 'checkpoint');
     for (let it = 0; it < iterations; it++) {
+      const cleanStop = existsSync(checkpoint);
+      assert.equal(cleanStop, it % 2 === 0 && it > 0, 'a checkpoint after a clean stop only');
       const child = await start(dataDir, s.segmentSize);
+      // Used (or refused) and deleted before the broker wrote anything, let alone listened.
+      assert.ok(!existsSync(checkpoint), 'the checkpoint outlived the restart');
       const producer = await client(child.port);
       const consumer = await client(child.port);
       consumer.send('SUBSCRIBE', {
@@ -226,6 +233,7 @@ async function crashRounds(s: Scenario): Promise<void> {
       receipted.clear();
       again.proc.kill(it % 2 === 0 ? 'SIGKILL' : 'SIGTERM');
       await again.exited;
+      if (it % 2 === 1) assert.ok(existsSync(checkpoint), 'a clean stop writes the checkpoint');
     }
     assert.ok(next > 100, `messages sent: ${String(next)}`);
   }

@@ -101,6 +101,42 @@ describe('durable queues across restarts', () => {
     await c.broker.close();
   });
 
+  test('[Recovery] a clean restart goes through the checkpoint; verifyOnStart reads every record instead; same messages either way', async () => {
+    const dir = newDir();
+    const a = open(dir);
+    const p = await connected(a.broker);
+    await sendAll(p, '/queue/c', range(20, 'low'), { persistent: 'true', priority: '1' });
+    await sendAll(p, '/queue/c', range(20, 'high'), { persistent: 'true', priority: '8' });
+    const first = await take(p, '/queue/c', 5);
+    await ackAll(p, first);
+    await a.broker.close();
+    const expected = [...range(20, 'high').slice(5), ...range(20, 'low')];
+    const from = (logs: readonly LogLine[]): unknown =>
+      logs.find((l) => l.msg.startsWith('journal recovered'))?.from;
+
+    const b = open(dir);
+    assert.equal(from(b.logs), 'checkpoint');
+    const q = await connected(b.broker);
+    const got = await take(q, '/queue/c', expected.length);
+    assert.deepEqual(
+      got.map((f) => f.text),
+      expected,
+    );
+    for (const f of got) assert.equal(f.header('redelivered'), 'true');
+    await b.broker.close();
+
+    const c = open(dir, { persistence: { verifyOnStart: true } });
+    assert.equal(from(c.logs), 'scan');
+    const r = await connected(c.broker);
+    const again = await take(r, '/queue/c', expected.length);
+    assert.deepEqual(
+      again.map((f) => f.text),
+      expected,
+    );
+    for (const f of again) assert.equal(f.header('redelivered'), 'true');
+    await c.broker.close();
+  });
+
   test('[Durability] acknowledged messages never come back; unacknowledged ones do', async () => {
     const dir = newDir();
     const a = open(dir);

@@ -47,6 +47,7 @@ Options (flags override environment variables, which override the config file):
   --data-dir DIR      where persistent messages are journaled          [STOMPEDE_DATA_DIR] (./data)
   --in-memory         keep every message in memory only (nothing survives a restart)
   --persist-all       journal every message, as if each SEND had persistent:true
+  --verify-journal    at start, read and checksum every journal record even after a clean stop
   --log-level LEVEL   ${LOG_LEVELS.join(', ')}   [STOMPEDE_LOG_LEVEL] (info)
   --allow-anonymous   accept clients that do not log in, even on a non-loopback --host
                       (without it, a non-loopback --host needs users in the config file)
@@ -104,6 +105,7 @@ export async function effectiveConfig(
       'data-dir': { type: 'string' },
       'in-memory': { type: 'boolean' },
       'persist-all': { type: 'boolean' },
+      'verify-journal': { type: 'boolean' },
       'admin-port': { type: 'string' },
       'print-config': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -215,6 +217,12 @@ export async function effectiveConfig(
     broker.persistence = {
       ...(broker.persistence as Record<string, unknown> | undefined),
       persistAll: true,
+    };
+  }
+  if (flags['verify-journal'] === true) {
+    broker.persistence = {
+      ...(broker.persistence as Record<string, unknown> | undefined),
+      verifyOnStart: true,
     };
   }
   const adminPort = flags['admin-port'] ?? env.STOMPEDE_ADMIN_PORT;
