@@ -17,8 +17,10 @@
 //                  [--targets ours,rabbitmq,activemq] [--out bench/results] [--merge]
 //   --merge        replace only these targets' runs in the existing durable.json, keep the rest
 // Write durable.md again from durable.json: node bench/durable-throughput.mjs --render [--out DIR]
-// Heap per queued message of ours after a restart (in-process fill, no fsync, 1 KiB bodies):
+// Memory per queued message of ours after a restart (in-process fill, no fsync, 1 KiB bodies):
 //   node bench/durable-throughput.mjs --memory 1000000
+// Memory is heapUsed + arrayBuffers after GC (once the reading settles): the store's index and the
+// queues' packed runs are typed arrays, outside the V8 heap.
 // Internal: --serve DIR PORT runs our broker on DIR for the restart scenario.
 import { execFileSync, fork, spawn } from 'node:child_process';
 import {
@@ -201,7 +203,34 @@ function freePort() {
 
 // ---- our broker in a child process (restart scenario) ----
 
-/** Heap after GC per queued (paged-out) message of a restarted broker, in this process. */
+/**
+ * Heap and typed arrays (heapUsed + arrayBuffers) after GC, once the reading settles; needs
+ * --expose-gc.
+ */
+async function usedMemory() {
+  // ArrayBuffers freed by a GC are counted out only once V8 has swept them (on another thread):
+  // collect and wait until two readings agree within 1 MiB.
+  let last = -1;
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 2; i++) globalThis.gc?.();
+    await new Promise((r) => setTimeout(r, 25));
+    const m = process.memoryUsage();
+    const used = m.heapUsed + m.arrayBuffers;
+    if (Math.abs(used - last) < 2 ** 20 || globalThis.gc === undefined) {
+      return { used, heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers, rss: m.rss };
+    }
+    last = used;
+  }
+  const m = process.memoryUsage();
+  return {
+    used: m.heapUsed + m.arrayBuffers,
+    heapUsed: m.heapUsed,
+    arrayBuffers: m.arrayBuffers,
+    rss: m.rss,
+  };
+}
+
+/** Memory after GC per queued (paged-out) message of a restarted broker, in this process. */
 async function memoryScenario(n) {
   if (globalThis.gc === undefined) {
     // Needs --expose-gc: run again with it.
@@ -210,10 +239,6 @@ async function memoryScenario(n) {
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'stompede-bench-memory-'));
-  const heap = () => {
-    for (let i = 0; i < 4; i++) globalThis.gc();
-    return process.memoryUsage().heapUsed;
-  };
   try {
     let broker = createBroker({ listeners: [], dataDir: dir, persistence: { fsync: false } });
     for (let i = 0; i < n; i++) {
@@ -227,19 +252,22 @@ async function memoryScenario(n) {
     }
     await broker.close();
     broker = undefined;
-    const before = heap();
+    const before = await usedMemory();
     const t0 = now();
     const restarted = createBroker({ listeners: [], dataDir: dir, persistence: { fsync: false } });
     const ms = now() - t0;
-    const after = heap();
+    const after = await usedMemory();
     console.log(
       JSON.stringify({
         target: 'ours',
-        scenario: `heap per queued message after a restart with ${String(n)}`,
+        scenario: `memory per queued message after a restart with ${String(n)}`,
         messages: restarted.engine.stats().messages,
         recoveryMs: Math.round(ms),
-        heapMiB: Math.round((after - before) / 2 ** 20),
-        heapBytesPerMessage: Math.round((after - before) / n),
+        // heapUsed + arrayBuffers; the split below.
+        heapMiB: Math.round((after.used - before.used) / 2 ** 20),
+        heapBytesPerMessage: Math.round((after.used - before.used) / n),
+        heapUsedBytesPerMessage: Math.round((after.heapUsed - before.heapUsed) / n),
+        arrayBuffersBytesPerMessage: Math.round((after.arrayBuffers - before.arrayBuffers) / n),
       }),
     );
     await restarted.close();
@@ -320,7 +348,7 @@ async function restartScenario(target, n) {
     port = await freePort();
     ours = startOurs(dataDir, port);
     await ours.ready;
-    heapEmpty = (await childMemory(ours.child)).heapUsed;
+    heapEmpty = (await childMemory(ours.child)).used;
     out.heapMiBEmpty = Math.round(heapEmpty / 2 ** 20);
     headers = { host: '/' };
   } else {
@@ -406,10 +434,12 @@ async function restartScenario(target, n) {
       const ready = await ours.ready;
       out.recoveryMs = Math.round(ready.recoveredMs);
       const mem = await childMemory(ours.child);
-      out.heapMiBAfterRecovery = Math.round(mem.heapUsed / 2 ** 20);
+      // heapUsed + arrayBuffers (the packed index and runs are typed arrays).
+      out.heapMiBAfterRecovery = Math.round(mem.used / 2 ** 20);
+      out.arrayBuffersMiBAfterRecovery = Math.round(mem.arrayBuffers / 2 ** 20);
       out.rssMiBAfterRecovery = Math.round(mem.rss / 2 ** 20);
       // Above the heap of the same broker started empty.
-      out.heapBytesPerMessage = Math.round((mem.heapUsed - heapEmpty) / n);
+      out.heapBytesPerMessage = Math.round((mem.used - heapEmpty) / n);
     }
     subscribe(d, RESTART_QUEUE, 'r');
     let got = 0;
@@ -768,8 +798,8 @@ function markdown(r) {
     row('start → all consumed', 'allConsumedMs');
     row('messages consumed', 'consumed', '');
     row('ours: recovery (journal read)', 'recoveryMs');
-    row('ours: heap after recovery (after GC)', 'heapMiBAfterRecovery', ' MiB');
-    row('ours: heap bytes per queued message', 'heapBytesPerMessage', ' B');
+    row('ours: heap + typed arrays after recovery (after GC)', 'heapMiBAfterRecovery', ' MiB');
+    row('ours: heap + typed-array bytes per queued message', 'heapBytesPerMessage', ' B');
     L.push('');
   } else {
     L.push('Restart with queued messages: not measured in this run (`--restart N`).', '');
@@ -845,9 +875,7 @@ if (flag('serve')) {
   process.send?.({ ready: { recoveredMs, messages: broker.engine.stats().messages } });
   process.on('message', (msg) => {
     if (msg?.cmd === 'mem') {
-      for (let k = 0; k < 3; k++) globalThis.gc?.();
-      const m = process.memoryUsage();
-      process.send?.({ mem: { heapUsed: m.heapUsed, rss: m.rss, external: m.external } });
+      void usedMemory().then((mem) => process.send?.({ mem }));
     }
   });
   process.on('SIGTERM', () => {
