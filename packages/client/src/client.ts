@@ -37,7 +37,14 @@ import {
 import { AsyncQueue } from './queue.js';
 import { type MessageHandler, Subscription, type SubscriptionOwner } from './subscription.js';
 import { Transaction, type TransactionOwner } from './transaction.js';
-import { isSyncWritable, type Transport, type TransportFactory, writeNow } from './transport.js';
+import {
+  isSyncReadable,
+  isSyncWritable,
+  readNow,
+  type Transport,
+  type TransportFactory,
+  writeNow,
+} from './transport.js';
 import {
   abortError,
   type Deferred,
@@ -642,23 +649,43 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
 
   async #readLoop(link: Link): Promise<void> {
     let error: Error | undefined;
+    const transport = link.transport;
+    const iterator = transport[Symbol.asyncIterator]();
+    // Chunks received meanwhile are taken without a turn each (see readNow).
+    const received = isSyncReadable(transport) ? () => transport[readNow]() : () => undefined;
+    let inBody = false;
     try {
-      for await (const chunk of link.transport) {
-        if (!link.isAlive()) break;
-        link.lastRead = Date.now();
-        const frames = link.parse(chunk);
-        for (const frame of frames) {
-          if (!link.isAlive()) break;
-          if (frame.command === 'MESSAGE') {
-            const blocked = this.#deliver(link, frame);
-            if (blocked !== undefined) await blocked;
-          } else {
-            this.#onFrame(link, frame);
+      reading: for (;;) {
+        const next = await iterator.next();
+        if (next.done === true) break;
+        inBody = true;
+        for (let chunk: Uint8Array | undefined = next.value; chunk !== undefined;) {
+          if (!link.isAlive()) break reading;
+          link.lastRead = Date.now();
+          const frames = link.parse(chunk);
+          for (const frame of frames) {
+            if (!link.isAlive()) break reading;
+            if (frame.command === 'MESSAGE') {
+              const blocked = this.#deliver(link, frame);
+              if (blocked !== undefined) await blocked;
+            } else {
+              this.#onFrame(link, frame);
+            }
           }
+          chunk = received();
         }
+        inBody = false;
       }
     } catch (err) {
       error = toError(err);
+    }
+    // As `for await` does when its body leaves early (or throws): the transport stops reading.
+    if (inBody) {
+      try {
+        await iterator.return?.();
+      } catch {
+        // The connection is being dropped either way.
+      }
     }
     this.#lost(link, error ?? lostError());
   }

@@ -52,6 +52,24 @@ export type TransportFactory = (
  */
 export const writeNow: unique symbol = Symbol('stompede.writeNow');
 
+/**
+ * Internal: the synchronous read of the built-in transports. `transport[readNow]()` returns the
+ * next chunk already received, or `undefined` when the client must wait (iterate). A WebSocket
+ * hands over one message per chunk, often dozens from one socket read: the client takes them
+ * in one go instead of one promise and turn each.
+ */
+export const readNow: unique symbol = Symbol('stompede.readNow');
+
+/** A transport with the internal synchronous read. */
+export interface SyncReadable {
+  [readNow](): Uint8Array | undefined;
+}
+
+/** Whether `transport` has the internal synchronous read. */
+export function isSyncReadable(transport: object): transport is SyncReadable {
+  return typeof (transport as Partial<SyncReadable>)[readNow] === 'function';
+}
+
 /** A transport with the internal synchronous write. */
 export interface SyncWritable {
   [writeNow](chunks: readonly Uint8Array[]): Promise<void> | undefined;
@@ -133,14 +151,20 @@ export class ChunkSource implements AsyncIterable<Uint8Array> {
     else waiter({ value: undefined, done: true });
   }
 
+  /** The next chunk already received, if any (see {@link readNow}). */
+  shift(): Uint8Array | undefined {
+    if (this.finished) return undefined;
+    const chunk = this.chunks.shift();
+    if (chunk === undefined) return undefined;
+    this.queuedBytes -= chunk.byteLength;
+    if (this.chunks.length === 0) this.onDemand();
+    return chunk;
+  }
+
   /** The next chunk (iterator protocol; one pull at a time, as `for await` does). */
   private next(): Promise<IteratorResult<Uint8Array>> {
-    const chunk = this.chunks.shift();
-    if (chunk !== undefined) {
-      this.queuedBytes -= chunk.byteLength;
-      if (this.chunks.length === 0) this.onDemand();
-      return Promise.resolve({ value: chunk, done: false });
-    }
+    const chunk = this.shift();
+    if (chunk !== undefined) return Promise.resolve({ value: chunk, done: false });
     if (this.ended || this.finished) {
       const failure = this.finished ? undefined : this.failure;
       this.finished = true;

@@ -11,6 +11,8 @@ import {
   closedError,
   DEFAULT_READ_NAP_MS,
   ReadPacer,
+  readNow,
+  type SyncReadable,
   type SyncWritable,
   type Transport,
   writeNow,
@@ -183,7 +185,7 @@ export function socketTransport(
 /** Chunks at least this large are written by reference; smaller ones are copied together. */
 const COPY_LIMIT = 16 * 1024;
 
-class SocketTransport implements Transport, SyncWritable {
+class SocketTransport implements Transport, SyncReadable, SyncWritable {
   readonly closed: Promise<Error | undefined>;
   private readonly source: ChunkSource;
   private failure: Error | undefined;
@@ -233,6 +235,10 @@ class SocketTransport implements Transport, SyncWritable {
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     return this.source[Symbol.asyncIterator]();
+  }
+
+  [readNow](): Uint8Array | undefined {
+    return this.source.shift();
   }
 
   write(chunks: readonly Uint8Array[]): Promise<void> {

@@ -12,6 +12,8 @@ import {
   closedError,
   DEFAULT_READ_NAP_MS,
   ReadPacer,
+  readNow,
+  type SyncReadable,
   type SyncWritable,
   type Transport,
   writeNow,
@@ -222,7 +224,7 @@ interface WsEvents {
   on(event: 'message', listener: (data: unknown, isBinary: boolean) => void): unknown;
 }
 
-class WebSocketTransport implements Transport, SyncWritable {
+class WebSocketTransport implements Transport, SyncReadable, SyncWritable {
   readonly closed: Promise<Error | undefined>;
   /** Chunks written this tick, not yet sent; all text or all binary (`batchText`). */
   private batch: Uint8Array[] = [];
@@ -328,6 +330,10 @@ class WebSocketTransport implements Transport, SyncWritable {
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     return this.source[Symbol.asyncIterator]();
+  }
+
+  [readNow](): Uint8Array | undefined {
+    return this.source.shift();
   }
 
   write(chunks: readonly Uint8Array[]): Promise<void> {
