@@ -9,13 +9,11 @@ import {
   StompError,
   Subscription,
   Transaction,
-  type WebSocketConstructor,
-  type WebSocketLike,
 } from '@stompede/client';
 import { encodeFrameBytes, Frame } from '@stompede/core';
 import { concatBytes } from '@stompede/core/internal';
 import { FakeServer, trackTransports } from '@stompede/testkit';
-import { flush } from './helpers.js';
+import { fakeWebSocket, flush } from './helpers.js';
 
 /** Read through a function, so the assertions above do not narrow the type. */
 const buffered = (sub: Subscription): number => sub.buffered;
@@ -142,56 +140,6 @@ describe('Symbol.asyncDispose', () => {
     }
   });
 });
-
-/** A W3C-style WebSocket driven by the test; `pausable` adds `ws`'s pause()/resume(). */
-function fakeWebSocket(pausable: boolean): {
-  Ctor: WebSocketConstructor;
-  socket: () => WebSocketLike & { paused: number; resumed: number; closed: boolean };
-} {
-  let last: (WebSocketLike & { paused: number; resumed: number; closed: boolean }) | undefined;
-  class Fake implements WebSocketLike {
-    binaryType = 'blob';
-    readyState = 0;
-    bufferedAmount = 0;
-    protocol = 'v12.stomp';
-    paused = 0;
-    resumed = 0;
-    closed = false;
-    onopen: ((event: unknown) => void) | null = null;
-    onmessage: ((event: { readonly data: unknown }) => void) | null = null;
-    onerror: ((event: unknown) => void) | null = null;
-    onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null = null;
-    declare pause?: () => void;
-    declare resume?: () => void;
-    constructor() {
-      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the test drives this instance
-      last = this;
-      if (pausable) {
-        this.pause = () => {
-          this.paused++;
-        };
-        this.resume = () => {
-          this.resumed++;
-        };
-      }
-      setImmediate(() => {
-        this.readyState = 1;
-        this.onopen?.({});
-      });
-    }
-    send(): void {}
-    close(): void {
-      if (this.closed) return;
-      this.closed = true;
-      this.readyState = 3;
-      setImmediate(() => this.onclose?.({ code: 1000, reason: '' }));
-    }
-  }
-  return {
-    Ctor: Fake,
-    socket: () => last!,
-  };
-}
 
 describe('WebSocket reads', () => {
   it('[WebSocket] pauses a ws socket while the client is behind and resumes when it pulls', async () => {

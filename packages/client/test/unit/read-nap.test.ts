@@ -8,7 +8,8 @@ import type * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { connectWebSocket, socketTransport, type WebSocketLike } from '@stompede/client/node';
+import { connectWebSocket, socketTransport } from '@stompede/client/node';
+import { fakeWebSocket } from './helpers.js';
 
 const NAP = 100;
 
@@ -118,47 +119,14 @@ describe('read naps (TCP)', () => {
 
 describe('read naps (ws)', () => {
   it('pauses a ws WebSocket under sustained traffic and resumes it after the nap', async () => {
-    let last: (WebSocketLike & { paused: number; resumed: number }) | undefined;
-    class Fake implements WebSocketLike {
-      binaryType = 'blob';
-      readyState = 0;
-      bufferedAmount = 0;
-      protocol = 'v12.stomp';
-      paused = 0;
-      resumed = 0;
-      onopen: ((event: unknown) => void) | null = null;
-      onmessage: ((event: { readonly data: unknown }) => void) | null = null;
-      onerror: ((event: unknown) => void) | null = null;
-      onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null = null;
-      readonly options: unknown;
-      constructor(_url: string, _protocols?: string | string[], options?: unknown) {
-        // eslint-disable-next-line @typescript-eslint/no-this-alias -- the test drives this instance
-        last = this;
-        this.options = options;
-        setImmediate(() => {
-          this.readyState = 1;
-          this.onopen?.({});
-        });
-      }
-      pause(): void {
-        this.paused++;
-      }
-      resume(): void {
-        this.resumed++;
-      }
-      send(): void {}
-      close(): void {
-        this.readyState = 3;
-        setImmediate(() => this.onclose?.({ code: 1000, reason: '' }));
-      }
-    }
+    const fake = fakeWebSocket(true);
     const transport = await connectWebSocket('ws://x/', {
-      WebSocket: Fake,
+      WebSocket: fake.Ctor,
       readNapMs: NAP,
       readHighWaterMark: 64,
     });
-    const socket = last!;
-    assert.deepEqual((socket as unknown as Fake).options, { perMessageDeflate: false });
+    const socket = fake.socket();
+    assert.deepEqual(socket.options, { perMessageDeflate: false });
     const iterator = transport[Symbol.asyncIterator]();
     socket.onmessage?.({ data: 'a' });
     await flowing();
