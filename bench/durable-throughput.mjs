@@ -623,6 +623,15 @@ async function runAll() {
       const cmd = `node ${relative(repo, self)} ${a.join(' ')}`;
       if (rep === 0) commands.push(cmd);
       say(`rep ${String(rep + 1)}/${String(reps)}: ${cmd}`);
+      // A peer found down (a long session may lose one) is started again rather than recorded
+      // as a failed run: start is idempotent.
+      if (target !== 'ours') {
+        try {
+          peerCommand(target, 'start');
+        } catch (err) {
+          say(`${target}: could not be started (${err.message}); its run will fail`);
+        }
+      }
       const r = await new Promise((resolve) => {
         const child = spawn(process.execPath, [self, ...a], {
           cwd: repo,

@@ -7,6 +7,7 @@
 // Usage: npm run bench:report                (build, then the full run: ≈ 15 min on 2 cores)
 //        node bench/report.mjs --quick        (1 repetition, short runs; writes to --out only)
 //        node bench/report.mjs --from bench/results/report.json   (render again from saved data)
+//        node bench/report.mjs --help         (this text)
 //        node bench/report.mjs [--reps 3] [--seconds 2] [--connections 10000] [--durable-count 5000]
 //                              [--phases generator,codec,client,broker,durable] [--out DIR] [--no-readme]
 // A full run (no --quick, no --phases) writes bench/results and README.md; other runs write to
@@ -36,8 +37,19 @@ const { values } = parseArgs({
     out: { type: 'string' },
     'no-readme': { type: 'boolean', default: false },
     from: { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  // The usage is this file's opening comment.
+  const head = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  const usage = head.slice(
+    0,
+    head.findIndex((l) => !l.startsWith('//')),
+  );
+  process.stdout.write(usage.map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.exit(0);
+}
 const num = (v) => (v === undefined ? undefined : Number(v));
 const settings = reportSettings({
   quick: values.quick,
