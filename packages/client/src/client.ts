@@ -887,11 +887,6 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     }
   }
 
-  /**
-   * Build a frame with the session (`build(receiptId)`), write it on `link`, then wait for its
-   * RECEIPT when asked. `options.timeout` bounds the whole operation (default: `writeTimeout`
-   * for the write, `receiptTimeout` for the receipt).
-   */
   /** Whether an operation may take the fast path: written at once, nothing to wait for. */
   #canWriteNow(link: Link, options: OperationOptions): boolean {
     return (
@@ -903,6 +898,11 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
     );
   }
 
+  /**
+   * Build a frame with the session (`build(receiptId)`), write it on `link`, then wait for its
+   * RECEIPT when asked. `options.timeout` bounds the whole operation (default: `writeTimeout`
+   * for the write, `receiptTimeout` for the receipt).
+   */
   #perform(
     link: Link,
     options: OperationOptions,

@@ -65,14 +65,16 @@ export interface TlsTransportOptions extends TcpTransportOptions {
 
 /** Open a TCP connection to a STOMP broker. */
 export function connectTcp(options: TcpTransportOptions): Promise<Transport> {
-  // A paused socket stops reading only once its buffer reaches the high-water mark: at 1 byte,
-  // a read nap (see ReadPacer) leaves the data in the kernel, to be read in one go.
-  const socket = net.connect({
-    host: options.host,
-    port: options.port,
-    readableHighWaterMark: 1,
-  } as unknown as net.NetConnectOpts);
-  return opened(socket, 'connect', options);
+  return opened(connectPausable({ host: options.host, port: options.port }), 'connect', options);
+}
+
+/**
+ * A TCP socket that stops reading as soon as it is paused. A paused socket goes on reading until
+ * its buffer reaches the readable high-water mark: at 1 byte, a read nap (see ReadPacer) leaves
+ * the data in the kernel, to be read in one go.
+ */
+function connectPausable(options: net.TcpNetConnectOpts): net.Socket {
+  return net.connect({ ...options, readableHighWaterMark: 1 } as unknown as net.NetConnectOpts);
 }
 
 /**
@@ -85,7 +87,7 @@ export function wsConnection(options: net.TcpNetConnectOpts & { socketPath?: str
     ...options,
     path: options.socketPath,
   };
-  return net.connect({ ...tcp, readableHighWaterMark: 1 } as unknown as net.NetConnectOpts);
+  return connectPausable(tcp);
 }
 
 /** Open a TLS connection to a STOMP broker (verification on by default). */
