@@ -2,6 +2,7 @@
 // expiry times (8 bytes a message, 16 with expiry), no object per message. Entries held in
 // memory that were queued behind paged-out ones are kept in their slots, so order is kept.
 import { small } from '../small-int.js';
+import { grown } from '../typed-arrays.js';
 import type { Entry } from './entry.js';
 
 /** Slots of a run at most; a run starts small and doubles up to this. */
@@ -83,13 +84,7 @@ export class PagedRun {
 
   private grow(): void {
     const size = Math.min(RUN_MAX, this.seqs.length * 2);
-    const seqs = new Float64Array(size);
-    seqs.set(this.seqs);
-    this.seqs = seqs;
-    if (this.expires !== undefined) {
-      const expires = new Float64Array(size);
-      expires.set(this.expires);
-      this.expires = expires;
-    }
+    this.seqs = grown(this.seqs, size);
+    if (this.expires !== undefined) this.expires = grown(this.expires, size);
   }
 }

@@ -1,6 +1,7 @@
 // Recovery's scratch list of the ENQUEUE records found in the journal, as growable typed-array
 // columns rather than one object per record: ≈ 33 bytes a record (more while doubling), freed
 // once the index and the queues' packed lists are built.
+import { grown } from '../typed-arrays.js';
 
 /** The ENQUEUE records found, in journal order. */
 export class FoundRecords {
@@ -59,27 +60,13 @@ export class FoundRecords {
 
   private grow(): void {
     const size = this.seq.length * 2;
-    const seq = new Float64Array(size);
-    seq.set(this.seq);
-    this.seq = seq;
-    const seg = new Uint32Array(size);
-    seg.set(this.seg);
-    this.seg = seg;
-    const off = new Uint32Array(size);
-    off.set(this.off);
-    this.off = off;
-    const len = new Uint32Array(size);
-    len.set(this.len);
-    this.len = len;
-    const queue = new Uint32Array(size);
-    queue.set(this.queue);
-    this.queue = queue;
-    const priority = new Uint8Array(size);
-    priority.set(this.priority);
-    this.priority = priority;
-    const expires = new Float64Array(size);
-    expires.set(this.expires);
-    this.expires = expires;
+    this.seq = grown(this.seq, size);
+    this.seg = grown(this.seg, size);
+    this.off = grown(this.off, size);
+    this.len = grown(this.len, size);
+    this.queue = grown(this.queue, size);
+    this.priority = grown(this.priority, size);
+    this.expires = grown(this.expires, size);
   }
 }
 
@@ -89,11 +76,7 @@ export class SeqList {
   seqs = new Float64Array(1024);
 
   push(seq: number): void {
-    if (this.n === this.seqs.length) {
-      const next = new Float64Array(this.n * 2);
-      next.set(this.seqs);
-      this.seqs = next;
-    }
+    if (this.n === this.seqs.length) this.seqs = grown(this.seqs, this.n * 2);
     this.seqs[this.n++] = seq;
   }
 

@@ -52,18 +52,21 @@ class Chunk {
   /** Append the live slots of `from` (their seqs above every seq here). */
   takeLive(from: Chunk): void {
     for (let i = 0; i < from.n; i++) {
-      const len = from.lens[i]!;
-      if (len === 0) continue;
-      const k = this.n++;
-      this.seqs[k] = from.seqs[i]!;
-      this.segs[k] = from.segs[i]!;
-      this.offs[k] = from.offs[i]!;
-      this.lens[k] = len;
-      this.metas[k] = from.metas[i]!;
-      if (from.exps !== undefined) this.setExpires(k, from.exps[i]!);
+      if (from.lens[i] === 0) continue;
+      copySlot(from, i, this, this.n++);
       this.live++;
     }
   }
+}
+
+/** Copy slot `i` of `from` to slot `k` of `to` (the same chunk when compacting in place). */
+function copySlot(from: Chunk, i: number, to: Chunk, k: number): void {
+  to.seqs[k] = from.seqs[i]!;
+  to.segs[k] = from.segs[i]!;
+  to.offs[k] = from.offs[i]!;
+  to.lens[k] = from.lens[i]!;
+  to.metas[k] = from.metas[i]!;
+  if (from.exps !== undefined) to.setExpires(k, from.exps[i]!);
 }
 
 /** The live entries of a {@link SeqIndex}, column by column, in seq order. */
@@ -137,29 +140,12 @@ export class SeqIndex {
 
   /** The live entries, column by column (a copy). */
   pack(): PackedIndex {
-    const n = this.count;
-    const out = {
-      seqs: new Float64Array(n),
-      segs: new Uint32Array(n),
-      offs: new Uint32Array(n),
-      lens: new Uint32Array(n),
-      metas: new Uint32Array(n),
-      exps: this.chunks.some((c) => c.exps !== undefined) ? new Float64Array(n) : undefined,
-    };
-    let k = 0;
-    for (const c of this.chunks) {
-      for (let i = 0; i < c.n; i++) {
-        if (c.lens[i] === 0) continue;
-        out.seqs[k] = c.seqs[i]!;
-        out.segs[k] = c.segs[i]!;
-        out.offs[k] = c.offs[i]!;
-        out.lens[k] = c.lens[i]!;
-        out.metas[k] = c.metas[i]!;
-        if (out.exps !== undefined && c.exps !== undefined) out.exps[k] = c.exps[i]!;
-        k++;
-      }
-    }
-    return out;
+    const all = new Chunk(this.count);
+    // An expiry column whenever a chunk has one (zeros for the slots without).
+    if (this.chunks.some((c) => c.exps !== undefined)) all.exps = new Float64Array(this.count);
+    for (const c of this.chunks) all.takeLive(c);
+    const { seqs, segs, offs, lens, metas, exps } = all;
+    return { seqs, segs, offs, lens, metas, exps };
   }
 
   /**
@@ -317,14 +303,7 @@ export class SeqIndex {
       // It receives new seqs: keep its capacity, move the live slots down.
       let k = 0;
       for (let i = 0; i < c.n; i++) {
-        if (c.lens[i] === 0) continue;
-        c.seqs[k] = c.seqs[i]!;
-        c.segs[k] = c.segs[i]!;
-        c.offs[k] = c.offs[i]!;
-        c.lens[k] = c.lens[i]!;
-        c.metas[k] = c.metas[i]!;
-        if (c.exps !== undefined) c.exps[k] = c.exps[i]!;
-        k++;
+        if (c.lens[i] !== 0) copySlot(c, i, c, k++);
       }
       c.n = k;
       return;
