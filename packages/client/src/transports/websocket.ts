@@ -55,13 +55,14 @@ export interface WebSocketTransportOptions {
   /** Abort the connect attempt (the socket is closed). */
   readonly signal?: AbortSignal | undefined;
   /**
-   * Writes wait while more than this many bytes are queued in the socket (default 1 MiB).
-   * The W3C WebSocket has no drain event (`bufferedAmount` is its only backpressure signal), so
-   * the buffer is polled every `pollInterval` ms while it is over the mark; writes under the
-   * mark never wait.
+   * Writes wait while more than this many bytes are queued in the socket (default 1 MiB);
+   * writes under the mark never wait. With `ws` (Node) a writer wakes when `ws` reports a send
+   * written out. A browser WebSocket has no drain event (`bufferedAmount` is its only
+   * backpressure signal), so there the buffer is polled every `pollInterval` ms while it is over
+   * the mark.
    */
   readonly highWaterMark?: number | undefined;
-  /** Poll interval in ms while waiting for the send buffer to drain (default 10). */
+  /** Browsers: poll interval in ms while waiting for the send buffer to drain (default 10). */
   readonly pollInterval?: number | undefined;
   /**
    * Messages received and not yet read by the client before reading pauses (default 16). With a
@@ -104,6 +105,7 @@ const OPEN = 1;
 const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
 const decoder = new TextDecoder('utf-8');
 const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
 
 /**
  * Node's native `isUtf8` (node:buffer), reached without importing a Node module so that this file
@@ -239,6 +241,8 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable {
   private readonly highWaterMark: number;
   private readonly pollInterval: number;
   private readonly pacer: ReadPacer | undefined;
+  /** `ws` only: writers waiting for the socket to drain, woken by send callbacks. */
+  private drainWaiters: (() => void)[] = [];
 
   constructor(
     private readonly socket: WebSocketLike,
@@ -324,6 +328,7 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable {
         );
       }
       this.source.end(this.failure);
+      this.wakeDrainWaiters();
       closed.resolve(this.failure);
     };
   }
@@ -380,17 +385,36 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable {
     this.batchBytes = 0;
     if (this.isClosed || this.socket.readyState !== OPEN) return;
     const message = batch.length === 1 ? batch[0]! : concatBytes(batch);
-    if (!this.batchText) this.socket.send(message);
-    else if (this.wsSend !== undefined) this.wsSend(message, TEXT);
+    if (this.wsSend !== undefined) {
+      this.wsSend(message, this.batchText ? TEXT : BINARY, this.wakeDrainWaiters);
+    } else if (!this.batchText) this.socket.send(message);
     else this.socket.send(decoder.decode(message));
   }
 
+  /**
+   * Wait until the send buffer is under the mark. `ws` calls each send's callback once that
+   * message is written to the socket (in order), so the writer wakes as soon as the socket
+   * drains; a browser WebSocket has no such signal and is polled.
+   */
   private async drained(): Promise<void> {
     while (this.socket.bufferedAmount + this.batchBytes > this.highWaterMark) {
       if (this.closedNow()) throw closedError(this.failure);
-      await new Promise((resolve) => setTimeout(resolve, this.pollInterval));
+      if (this.wsSend === undefined) {
+        await new Promise((resolve) => setTimeout(resolve, this.pollInterval));
+        continue;
+      }
+      // Send what is batched now, so that a callback follows everything written so far.
+      this.flush();
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
   }
+
+  private readonly wakeDrainWaiters = (): void => {
+    if (this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
+  };
 
   private closedNow(): boolean {
     return this.isClosed;

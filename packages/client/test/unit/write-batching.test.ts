@@ -186,12 +186,24 @@ describe('TCP write batching', () => {
   });
 });
 
-/** A W3C WebSocket stand-in; with `ws` true it has terminate() and send(data, options). */
+/** What the stand-in was sent; `written` is `ws`'s send callback (called when written out). */
+interface Sent {
+  data: unknown;
+  binary: boolean;
+  written: (() => void) | undefined;
+}
+
+/**
+ * A W3C WebSocket stand-in; with `ws` true it has terminate() and send(data, options, callback).
+ * `bufferedAmount` is the test's to set.
+ */
 function fakeWebSocket(ws: boolean): {
   Ctor: WebSocketConstructor;
-  sent: { data: unknown; binary: boolean }[];
+  sent: Sent[];
+  socket: () => WebSocketLike & { bufferedAmount: number };
 } {
-  const sent: { data: unknown; binary: boolean }[] = [];
+  const sent: Sent[] = [];
+  let last: Fake | undefined;
   class Fake implements WebSocketLike {
     binaryType = 'blob';
     readyState = 0;
@@ -203,6 +215,8 @@ function fakeWebSocket(ws: boolean): {
     onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null = null;
     declare terminate?: () => void;
     constructor() {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the test drives this instance
+      last = this;
       if (ws) {
         this.terminate = () => {
           this.close();
@@ -213,9 +227,13 @@ function fakeWebSocket(ws: boolean): {
         this.onopen?.({});
       });
     }
-    send(data: string | ArrayBuffer | ArrayBufferView, options?: { binary?: boolean }): void {
+    send(
+      data: string | ArrayBuffer | ArrayBufferView,
+      options?: { binary?: boolean },
+      written?: () => void,
+    ): void {
       const binary = typeof data === 'string' ? false : (options?.binary ?? true);
-      sent.push({ data, binary });
+      sent.push({ data, binary, written });
       const text =
         typeof data === 'string' ? data : Buffer.from(data as Uint8Array).toString('latin1');
       if (text.startsWith('CONNECT')) {
@@ -230,7 +248,7 @@ function fakeWebSocket(ws: boolean): {
       setImmediate(() => this.onclose?.({ code: 1000, reason: '' }));
     }
   }
-  return { Ctor: Fake, sent };
+  return { Ctor: Fake, sent, socket: () => last! };
 }
 
 const asText = (data: unknown): string =>
@@ -262,4 +280,36 @@ describe('WebSocket write batching', () => {
       client.destroy();
     });
   }
+
+  it('[WebSocket] ws: a send over the high-water mark waits until ws reports the data written, and goes on at once', async () => {
+    const { Ctor, sent, socket } = fakeWebSocket(true);
+    const client = await connect('ws://broker/ws', { WebSocket: Ctor, heartBeat: [0, 0] });
+    sent.length = 0;
+    socket().bufferedAmount = 2 * 1024 * 1024; // over the 1 MiB default
+    let settled = false;
+    const sending = client.send('/q', 'over the mark').then(() => (settled = true));
+    await flush();
+    assert.equal(settled, false, 'the send waits while the buffer is over the mark');
+    assert.equal(sent.length, 1, 'what was batched went out at once, with a callback');
+    assert.ok(asText(sent[0]!.data).includes('over the mark'));
+    socket().bufferedAmount = 0;
+    sent[0]!.written!();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, true, 'woken by the send callback, not by a later poll');
+    await sending;
+    client.destroy();
+  });
+
+  it('[WebSocket] ws: a writer waiting for the buffer to drain fails when the socket closes', async () => {
+    const { Ctor, socket } = fakeWebSocket(true);
+    const client = await connect('ws://broker/ws', { WebSocket: Ctor, heartBeat: [0, 0] });
+    socket().bufferedAmount = 2 * 1024 * 1024;
+    const sending = client.send('/q', 'never written');
+    await flush();
+    socket().close();
+    await assert.rejects(sending, (err: Error & { code?: string }) => {
+      assert.match(String(err.code), /^ERR_STOMP_/);
+      return true;
+    });
+  });
 });
