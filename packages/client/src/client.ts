@@ -36,6 +36,7 @@ import {
 } from './options.js';
 import { AsyncQueue } from './queue.js';
 import { type MessageHandler, Subscription, type SubscriptionOwner } from './subscription.js';
+import { clearTimer, setTimer, type TimerHandle } from './ticker.js';
 import { Transaction, type TransactionOwner } from './transaction.js';
 import {
   isSyncReadable,
@@ -136,8 +137,10 @@ class Link {
   writing = 0;
   #parsed: Frame[] = [];
   #chain: Promise<void> = Promise.resolve();
-  #sendTimer: ReturnType<typeof setTimeout> | undefined;
-  #receiveTimer: ReturnType<typeof setTimeout> | undefined;
+  // Heart-beat timers come from the ticker: in a browser page they run in a worker, so that
+  // background-tab throttling does not delay them past the broker's patience.
+  #sendTimer: TimerHandle | undefined;
+  #receiveTimer: TimerHandle | undefined;
 
   constructor(
     readonly generation: number,
@@ -253,9 +256,9 @@ class Link {
         if (idle >= send && this.writing === 0) {
           void this.writeChunks([HEARTBEAT_BYTES], 'heart-beat', {})?.catch(() => undefined);
         }
-        this.#sendTimer = setTimeout(tick, Math.max(1, send - (Date.now() - this.lastWrite)));
+        this.#sendTimer = setTimer(tick, Math.max(1, send - (Date.now() - this.lastWrite)));
       };
-      this.#sendTimer = setTimeout(tick, send);
+      this.#sendTimer = setTimer(tick, send);
     }
     if (receive > 0) {
       const limit = receive + grace;
@@ -264,22 +267,22 @@ class Link {
         const silent = Date.now() - this.lastRead;
         if (this.blocked) {
           // Suspended on purpose while the application holds the read (see the Client TSDoc).
-          this.#receiveTimer = setTimeout(check, limit);
+          this.#receiveTimer = setTimer(check, limit);
         } else if (silent >= limit) {
           onSilent();
         } else {
-          this.#receiveTimer = setTimeout(check, limit - silent);
+          this.#receiveTimer = setTimer(check, limit - silent);
         }
       };
-      this.#receiveTimer = setTimeout(check, limit);
+      this.#receiveTimer = setTimer(check, limit);
     }
   }
 
   /** Stop the timers and drop the transport. */
   kill(error?: Error): void {
     this.dead = true;
-    clearTimeout(this.#sendTimer);
-    clearTimeout(this.#receiveTimer);
+    clearTimer(this.#sendTimer);
+    clearTimer(this.#receiveTimer);
     this.transport.destroy(error);
   }
 }

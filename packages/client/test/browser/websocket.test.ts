@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, normalize, sep } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Broker, createBroker } from '@stompede/broker';
 import { connect } from '@stompede/client/node';
@@ -70,6 +71,13 @@ function serve(): Promise<{ server: Server; url: string }> {
       resolve({ server, url: `http://127.0.0.1:${String(port)}/` });
     });
   });
+}
+
+/** What the heart-beat page reports after its main-thread timers were stubbed out. */
+interface StubbedResult {
+  state: string;
+  events: string[];
+  text: string | undefined;
 }
 
 /** What the page reports back. */
@@ -192,5 +200,105 @@ describe('the client in headless Chromium', () => {
     const next = await sub.receive({ timeout: 10000 });
     assert.equal(next?.text, 'marker');
     await client.close();
+  });
+  // Heart-beats must not depend on main-thread timers, which a background tab throttles to one a
+  // second (one a minute after five minutes hidden). A broker that wants a client heart-beat
+  // every 100 ms and closes after 500 ms of silence; the page replaces window.setTimeout and
+  // setInterval with stubs that never fire and idles for 1.5 s. With the worker ticker the
+  // connection survives; the control (no Worker in the page: main-thread timers) is dropped.
+  describe('heart-beats with main-thread timers stubbed out', () => {
+    const period = 100;
+    let hbBroker: Broker | undefined;
+    let hbUrl = '';
+    before(async () => {
+      if (skip !== undefined) return;
+      hbBroker = createBroker({
+        listeners: [{ protocol: 'ws', port: 0 }],
+        heartbeat: [0, period],
+        heartbeatGrace: 5,
+      });
+      const [ws] = await hbBroker.listen();
+      hbUrl = `ws://127.0.0.1:${String(ws!.port)}${ws!.path ?? '/ws'}`;
+    });
+    after(async () => {
+      await hbBroker?.close();
+    });
+
+    /** Connect in a fresh page, stub the timers, idle 1.5 s, then try a round trip. */
+    const run = async (withWorker: boolean): Promise<StubbedResult> => {
+      const tab = await browser!.newPage();
+      const errors: string[] = [];
+      tab.on('pageerror', (err) => errors.push(err.message));
+      try {
+        await tab.goto(http!.url);
+        const q = uniqueQueue('browser-hb');
+        await tab.evaluate(
+          async ({ url, q, period, withWorker }) => {
+            const w = window as unknown as Record<string, unknown>;
+            if (!withWorker) Reflect.deleteProperty(window, 'Worker');
+            const specifier = '@stompede/client';
+            const lib = (await import(specifier)) as typeof import('@stompede/client');
+            const client = await lib.connect(url, { heartBeat: [period, 0] });
+            const events: string[] = [];
+            client.on('disconnected', () => events.push('disconnected'));
+            client.on('closed', () => events.push('closed'));
+            const sub = await client.subscribe(q, { receipt: true });
+            // From here on no main-thread timer ever fires. The page keeps the real setTimeout
+            // for its own guard only.
+            w.realSetTimeout = window.setTimeout.bind(window);
+            window.setTimeout = (() => 0) as unknown as typeof window.setTimeout;
+            window.setInterval = (() => 0) as unknown as typeof window.setInterval;
+            Object.assign(w, { client, sub, events, q });
+          },
+          { url: hbUrl, q, period, withWorker },
+        );
+        await sleep(1500);
+        return await tab.evaluate(async (): Promise<StubbedResult> => {
+          const w = window as unknown as {
+            client: import('@stompede/client').Client;
+            sub: import('@stompede/client').Subscription;
+            events: string[];
+            q: string;
+            realSetTimeout: typeof setTimeout;
+          };
+          const { client, sub, events, q } = w;
+          const state = client.state;
+          if (state !== 'connected') return { state, events, text: undefined };
+          const roundTrip = (async () => {
+            await client.send(q, 'still here');
+            return (await sub.receive())?.text;
+          })();
+          const guard = new Promise<string>((resolve) => {
+            w.realSetTimeout(() => {
+              resolve('no round trip within 10 s');
+            }, 10000);
+          });
+          const text = await Promise.race([roundTrip, guard]);
+          return { state: client.state, events, text };
+        });
+      } finally {
+        await tab.close();
+        assert.deepEqual(errors, []);
+      }
+    };
+
+    it('[WebSocket] keeps sending heart-beats from the worker ticker: the broker keeps the connection', async (t) => {
+      if (!check(t)) return;
+      const before = hbBroker!.metrics.heartbeatsIn;
+      const result = await run(true);
+      assert.deepEqual(result, { state: 'connected', events: [], text: 'still here' });
+      // Surviving 1.5 s with a 500 ms limit takes at least two beats; about 15 are expected.
+      assert.ok(
+        hbBroker!.metrics.heartbeatsIn - before >= 2,
+        `${String(hbBroker!.metrics.heartbeatsIn - before)} heart-beats arrived`,
+      );
+    });
+
+    it('[WebSocket] control: without Worker the main-thread timers are stubbed and the broker drops the client', async (t) => {
+      if (!check(t)) return;
+      const result = await run(false);
+      assert.equal(result.state, 'closed');
+      assert.deepEqual(result.events, ['disconnected', 'closed']);
+    });
   });
 });
