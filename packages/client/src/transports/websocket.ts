@@ -18,6 +18,7 @@ import {
   type Transport,
   writeNow,
 } from '../transport.js';
+import { delay } from '../ticker.js';
 import { abortError, deferred } from '../util.js';
 
 /** The subset of the W3C `WebSocket` this transport uses (matches browsers and `ws`). */
@@ -400,7 +401,7 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable {
     while (this.socket.bufferedAmount + this.batchBytes > this.highWaterMark) {
       if (this.closedNow()) throw closedError(this.failure);
       if (this.wsSend === undefined) {
-        await new Promise((resolve) => setTimeout(resolve, this.pollInterval));
+        await delay(this.pollInterval); // a worker timer in a page: a background tab keeps polling
         continue;
       }
       // Send what is batched now, so that a callback follows everything written so far.
