@@ -39,6 +39,8 @@ import { type MessageHandler, Subscription, type SubscriptionOwner } from './sub
 import { clearTimer, setTimer, type TimerHandle } from './ticker.js';
 import { Transaction, type TransactionOwner } from './transaction.js';
 import {
+  brokerServer,
+  isServerAware,
   isSyncReadable,
   isSyncWritable,
   readNow,
@@ -755,6 +757,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
   #onConnected(link: Link, frame: Frame): void {
     try {
       const info = this.#session.connected(frame);
+      if (isServerAware(link.transport)) link.transport[brokerServer](this.#session.server);
       link.version = info.version;
       link.parser.setVersion(info.version);
       const beats = info.heartBeat;

@@ -28,6 +28,7 @@ export function webSocketFactory(
       maxUnreadBytes: options.maxUnreadBytes,
       webSocketOptions,
       readNapMs: options.readNapMs,
+      packFrames: options.webSocketPackFrames,
     });
   };
 }

@@ -118,6 +118,15 @@ export interface ConnectOptions {
    * (RabbitMQ sends a few messages per TCP segment).
    */
   readonly readNapMs?: number | undefined;
+  /**
+   * WebSocket only: send the frames written in one tick as one WebSocket message instead of one
+   * message per frame. Fewer, larger messages cost both ends less per frame, but only brokers
+   * that read a WebSocket as a byte stream accept them (RabbitMQ Web-STOMP and stompede do;
+   * ActiveMQ Classic parses one frame per message and drops the rest). Default `'auto'`: pack
+   * when the CONNECTED frame's `server` header names RabbitMQ or stompede, else one message per
+   * frame; `true` packs for any broker (e.g. ActiveMQ Artemis), `false` never.
+   */
+  readonly webSocketPackFrames?: boolean | 'auto' | undefined;
 }
 
 /** Options every operation that writes a frame takes. */

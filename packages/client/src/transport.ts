@@ -80,6 +80,23 @@ export function isSyncWritable(transport: object): transport is SyncWritable {
   return typeof (transport as Partial<SyncWritable>)[writeNow] === 'function';
 }
 
+/**
+ * Internal: `transport[brokerServer](server)` tells a built-in transport the broker's `server`
+ * header (undefined when the CONNECTED frame had none) once connected; the WebSocket transport
+ * decides there whether to pack frames (see `webSocketPackFrames`).
+ */
+export const brokerServer: unique symbol = Symbol('stompede.brokerServer');
+
+/** A transport that wants to know which broker it talks to. */
+export interface ServerAware {
+  [brokerServer](server: string | undefined): void;
+}
+
+/** Whether `transport` wants the broker's `server` header. */
+export function isServerAware(transport: object): transport is ServerAware {
+  return typeof (transport as Partial<ServerAware>)[brokerServer] === 'function';
+}
+
 const nextTick = (globalThis as { process?: { nextTick?: (fn: () => void) => void } }).process
   ?.nextTick;
 

@@ -1,18 +1,22 @@
 // W3C WebSocket as a byte transport: browsers pass their global `WebSocket`, Node 20 passes the
-// `ws` package's class. The frames written in one tick go out as one WebSocket message per run of
-// frames of the same kind (a STOMP-over-WebSocket peer reads a byte stream, so several frames in
-// one message are fine): a text message when the frames' bytes are valid UTF-8 (text bodies), a
-// binary message otherwise. With `ws` a text message is sent from the bytes as they are
-// (`send(bytes, { binary: false })`); browsers need a string, decoded once.
+// `ws` package's class. Each STOMP frame is one WebSocket message, as STOMP-over-WebSocket peers
+// expect (ActiveMQ Classic parses one frame per message and drops the rest); the frames written
+// in one tick are sent together at the end of the tick, and with `ws` they leave the socket in
+// one write. `packFrames` puts a tick's frames of one kind in one message instead, for brokers
+// that read the WebSocket as a byte stream. A frame whose bytes are valid UTF-8 (a text body)
+// goes as a text message, any other as a binary one. With `ws` a text message is sent from the
+// bytes as they are (`send(bytes, { binary: false })`); browsers need a string, decoded once.
 import { ErrorCode, StompConnectionError, utf8Encode } from '@stompede/core';
 import { concatBytes } from '@stompede/core/internal';
 import {
   afterTick,
+  brokerServer,
   ChunkSource,
   closedError,
   DEFAULT_READ_NAP_MS,
   ReadPacer,
   readNow,
+  type ServerAware,
   type SyncReadable,
   type SyncWritable,
   type Transport,
@@ -90,6 +94,14 @@ export interface WebSocketTransportOptions {
    * Node client's `readNapMs`).
    */
   readonly readNapMs?: number | undefined;
+  /**
+   * Send the frames written in one tick as one WebSocket message (per run of text or binary
+   * frames) instead of one message per frame. Only brokers that read a WebSocket as a byte
+   * stream accept it: ActiveMQ Classic parses one frame per message and drops the others.
+   * Default `'auto'`: pack once the CONNECTED frame's `server` header names RabbitMQ or
+   * stompede, else one message per frame.
+   */
+  readonly packFrames?: boolean | 'auto' | undefined;
 }
 
 /** What {@link connectWebSocket} passes as the constructor's third argument by default. */
@@ -131,6 +143,31 @@ function isUtf8(bytes: Uint8Array): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Brokers (by their `server` header, `name/version`) known to read a WebSocket as a byte stream,
+ * so that several frames may share a message: RabbitMQ Web-STOMP and stompede.
+ */
+const STREAM_READERS = /^(?:RabbitMQ|stompede)\//;
+
+/** A Node stream's cork/uncork: writes in between leave in one system call. */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/**
+ * `ws`'s socket (its `_socket`, a net or TLS socket), if this is `ws` and it has one: corked
+ * around a tick's sends, so that one message per frame still costs one write. `ws` corks it
+ * around each frame's header and payload itself; Node nests corks.
+ */
+function corkable(socket: WebSocketLike): Corkable | undefined {
+  if (typeof socket.terminate !== 'function') return undefined;
+  const raw = (socket as { _socket?: Partial<Corkable> })._socket;
+  return typeof raw?.cork === 'function' && typeof raw.uncork === 'function'
+    ? (raw as Corkable)
+    : undefined;
 }
 
 /** `ws`'s send, which takes options: text messages straight from bytes. */
@@ -227,13 +264,18 @@ interface WsEvents {
   on(event: 'message', listener: (data: unknown, isBinary: boolean) => void): unknown;
 }
 
-class WebSocketTransport implements Transport, SyncReadable, SyncWritable {
+class WebSocketTransport implements Transport, SyncReadable, SyncWritable, ServerAware {
   readonly closed: Promise<Error | undefined>;
-  /** Chunks written this tick, not yet sent; all text or all binary (`batchText`). */
-  private batch: Uint8Array[] = [];
+  /** Messages to send at the end of this tick: each one frame's chunks (or, packing, a run's). */
+  private batch: Uint8Array[][] = [];
+  /** Whether each message of `batch` is text (valid UTF-8) or binary. */
+  private batchText: boolean[] = [];
   private batchBytes = 0;
-  private batchText = true;
   private scheduled = false;
+  private packFrames: boolean;
+  private readonly packFramesOption: boolean | 'auto';
+  /** `ws`'s socket, corked while a tick's messages are handed to `ws` (one write for all). */
+  private readonly rawSocket: Corkable | undefined;
   /** `ws`'s send with options, or undefined for a browser WebSocket. */
   private readonly wsSend: WsSend | undefined;
   private readonly source: ChunkSource;
@@ -251,6 +293,9 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable {
   ) {
     this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.pollInterval = options.pollInterval ?? 10;
+    this.packFramesOption = options.packFrames ?? 'auto';
+    this.packFrames = this.packFramesOption === true;
+    this.rawSocket = corkable(socket);
     // `ws` (recognised by its Node-only terminate()) sends bytes as a text message as they are.
     this.wsSend =
       typeof socket.terminate === 'function'
@@ -342,6 +387,12 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable {
     return this.source.shift();
   }
 
+  [brokerServer](server: string | undefined): void {
+    if (this.packFramesOption === 'auto') {
+      this.packFrames = server !== undefined && STREAM_READERS.test(server);
+    }
+  }
+
   write(chunks: readonly Uint8Array[]): Promise<void> {
     try {
       return this[writeNow](chunks) ?? Promise.resolve();
@@ -359,12 +410,14 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable {
         break;
       }
     }
-    if (text !== this.batchText && this.batch.length > 0) this.flush();
-    this.batchText = text;
-    for (const chunk of chunks) {
-      this.batch.push(chunk);
-      this.batchBytes += chunk.byteLength;
+    const last = this.batch.length - 1;
+    if (this.packFrames && last >= 0 && this.batchText[last] === text) {
+      this.batch[last]!.push(...chunks);
+    } else {
+      this.batch.push([...chunks]);
+      this.batchText.push(text);
     }
+    for (const chunk of chunks) this.batchBytes += chunk.byteLength;
     if (!this.scheduled) {
       this.scheduled = true;
       afterTick(this.flushTick);
@@ -378,18 +431,31 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable {
     this.flush();
   };
 
-  /** Send the batch as one message. */
+  /** Send the batch, one WebSocket message per entry. */
   private flush(): void {
     const batch = this.batch;
+    const kinds = this.batchText;
     if (batch.length === 0) return;
     this.batch = [];
+    this.batchText = [];
     this.batchBytes = 0;
     if (this.isClosed || this.socket.readyState !== OPEN) return;
-    const message = batch.length === 1 ? batch[0]! : concatBytes(batch);
-    if (this.wsSend !== undefined) {
-      this.wsSend(message, this.batchText ? TEXT : BINARY, this.wakeDrainWaiters);
-    } else if (!this.batchText) this.socket.send(message);
-    else this.socket.send(decoder.decode(message));
+    this.rawSocket?.cork();
+    const last = batch.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const chunks = batch[i]!;
+      const message = chunks.length === 1 ? chunks[0]! : concatBytes(chunks);
+      if (this.wsSend !== undefined) {
+        // ws calls back in order: the last message's callback means all were written out.
+        this.wsSend(
+          message,
+          kinds[i] ? TEXT : BINARY,
+          i === last ? this.wakeDrainWaiters : undefined,
+        );
+      } else if (!kinds[i]) this.socket.send(message);
+      else this.socket.send(decoder.decode(message));
+    }
+    this.rawSocket?.uncork();
   }
 
   /**

@@ -197,7 +197,10 @@ interface Sent {
  * A W3C WebSocket stand-in; with `ws` true it has terminate() and send(data, options, callback).
  * `bufferedAmount` is the test's to set.
  */
-function fakeWebSocket(ws: boolean): {
+function fakeWebSocket(
+  ws: boolean,
+  server?: string,
+): {
   Ctor: WebSocketConstructor;
   sent: Sent[];
   socket: () => WebSocketLike & { bufferedAmount: number };
@@ -214,10 +217,22 @@ function fakeWebSocket(ws: boolean): {
     onerror: ((event: unknown) => void) | null = null;
     onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null = null;
     declare terminate?: () => void;
+    /** `ws`'s socket: how often the transport corked and uncorked it. */
+    declare _socket?: { corks: number; uncorks: number; cork(): void; uncork(): void };
     constructor() {
       // eslint-disable-next-line @typescript-eslint/no-this-alias -- the test drives this instance
       last = this;
       if (ws) {
+        this._socket = {
+          corks: 0,
+          uncorks: 0,
+          cork() {
+            this.corks++;
+          },
+          uncork() {
+            this.uncorks++;
+          },
+        };
         this.terminate = () => {
           this.close();
         };
@@ -238,7 +253,8 @@ function fakeWebSocket(ws: boolean): {
         typeof data === 'string' ? data : Buffer.from(data as Uint8Array).toString('latin1');
       if (text.startsWith('CONNECT')) {
         setImmediate(() => {
-          this.onmessage?.({ data: 'CONNECTED\nversion:1.2\nheart-beat:0,0\n\n\0' });
+          const header = server === undefined ? '' : `server:${server}\n`;
+          this.onmessage?.({ data: `CONNECTED\nversion:1.2\nheart-beat:0,0\n${header}\n\0` });
         });
       }
     }
@@ -256,9 +272,41 @@ const asText = (data: unknown): string =>
 
 describe('WebSocket write batching', () => {
   for (const ws of [true, false]) {
-    it(`[WebSocket] one message per run of text or binary frames in a tick (${ws ? 'ws' : 'browser'})`, async () => {
+    it(`[WebSocket] one message per frame by default, all sent at the end of the tick (${ws ? 'ws' : 'browser'})`, async () => {
       const { Ctor, sent } = fakeWebSocket(ws);
       const client = await connect('ws://broker/ws', { WebSocket: Ctor, heartBeat: [0, 0] });
+      sent.length = 0;
+      const sending = Promise.all([
+        client.send('/q', 'one'),
+        client.send('/q', 'two'),
+        client.send('/q', Uint8Array.of(0xff, 0xfe)),
+        client.send('/q', 'three'),
+      ]);
+      assert.equal(sent.length, 0, 'nothing is sent before the end of the tick');
+      await sending;
+      await flush();
+      assert.deepEqual(
+        sent.map((m) => m.binary),
+        [false, false, true, false],
+      );
+      const texts = sent.map((m) => asText(m.data));
+      for (const text of texts) {
+        assert.equal(text.split('\0').length, 2, 'one frame, then the NUL ending it');
+        assert.ok(text.startsWith('SEND\n'));
+      }
+      assert.ok(texts[0]!.endsWith('\n\none\0') && texts[3]!.endsWith('\n\nthree\0'));
+      if (ws) assert.ok(sent[0]!.data instanceof Uint8Array, 'ws gets text as bytes');
+      else assert.equal(typeof sent[0]!.data, 'string', 'browsers get text as a string');
+      client.destroy();
+    });
+
+    it(`[WebSocket] webSocketPackFrames: one message per run of text or binary frames in a tick (${ws ? 'ws' : 'browser'})`, async () => {
+      const { Ctor, sent } = fakeWebSocket(ws);
+      const client = await connect('ws://broker/ws', {
+        WebSocket: Ctor,
+        heartBeat: [0, 0],
+        webSocketPackFrames: true,
+      });
       sent.length = 0;
       await Promise.all([
         client.send('/q', 'one'),
@@ -275,11 +323,45 @@ describe('WebSocket write batching', () => {
       assert.equal(texts[0]!.split('\0').filter((f) => f.includes('SEND')).length, 2);
       assert.ok(texts[0]!.includes('\n\none\0') && texts[0]!.includes('\n\ntwo\0'));
       assert.ok(texts[2]!.includes('\n\nthree\0'));
-      if (ws) assert.ok(sent[0]!.data instanceof Uint8Array, 'ws gets text as bytes');
-      else assert.equal(typeof sent[0]!.data, 'string', 'browsers get text as a string');
       client.destroy();
     });
   }
+
+  for (const [server, packs] of [
+    ['RabbitMQ/3.10.8', true],
+    ['stompede/0.1.0', true],
+    ['ActiveMQ/5.17.2', false],
+    [undefined, false],
+  ] as const) {
+    it(`[WebSocket] webSocketPackFrames 'auto' ${packs ? 'packs' : 'does not pack'} for server ${String(server)}`, async () => {
+      const { Ctor, sent } = fakeWebSocket(true, server);
+      const client = await connect('ws://broker/ws', { WebSocket: Ctor, heartBeat: [0, 0] });
+      sent.length = 0;
+      await Promise.all([client.send('/q', 'one'), client.send('/q', 'two')]);
+      await flush();
+      assert.equal(sent.length, packs ? 1 : 2);
+      client.destroy();
+    });
+  }
+
+  it("[WebSocket] ws: a tick's messages are handed to ws with its socket corked (one write)", async () => {
+    const { Ctor, sent, socket } = fakeWebSocket(true);
+    const client = await connect('ws://broker/ws', { WebSocket: Ctor, heartBeat: [0, 0] });
+    const raw = (socket() as unknown as { _socket: { corks: number; uncorks: number } })._socket;
+    sent.length = 0;
+    const corks = raw.corks;
+    await Promise.all([client.send('/q', 'a'), client.send('/q', 'b'), client.send('/q', 'c')]);
+    await flush();
+    assert.equal(sent.length, 3);
+    assert.equal(raw.corks - corks, 1);
+    assert.equal(raw.uncorks, raw.corks);
+    assert.deepEqual(
+      sent.map((m) => m.written !== undefined),
+      [false, false, true],
+      'the last message of the tick carries the callback',
+    );
+    client.destroy();
+  });
 
   it('[WebSocket] ws: a send over the high-water mark waits until ws reports the data written, and goes on at once', async () => {
     const { Ctor, sent, socket } = fakeWebSocket(true);
