@@ -147,7 +147,7 @@ export class Connection {
    * subscription's own map is cheaper than keeping a second map). See {@link findUnacked}.
    */
   readonly pendingAcks = new Map<AckKey, Subscription>();
-  /** The id prefix of the {@link SeqDelivery} deliveries made on this connection, if any. */
+  /** The id prefix of the `SeqDelivery` deliveries made on this connection, if any. */
   seqPrefix: string | undefined;
   /** Open transactions: the deferred operations of each. */
   readonly transactions = new Map<string, (() => MaybePromise<void>)[]>();
@@ -423,7 +423,7 @@ export class Connection {
 
   /**
    * The key under which the delivery an ACK or NACK names (by its `id` or `message-id`) is held:
-   * the number of a {@link SeqDelivery} id, or the text itself.
+   * the number of a `SeqDelivery` id, or the text itself.
    */
   ackKey(text: string): AckKey {
     const prefix = this.seqPrefix;

@@ -2,7 +2,7 @@
 // next attempt from there is checked, up to a ceiling. The table is bounded: the least recently
 // failing addresses are forgotten first, and entries expire.
 
-/** Options of {@link LoginThrottle}. */
+/** Options of `LoginThrottle`. */
 export interface LoginThrottleOptions {
   /** Milliseconds of delay after the first failure; doubled per further failure. Default 200. */
   readonly baseDelay?: number;
