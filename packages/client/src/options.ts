@@ -122,9 +122,11 @@ export interface ConnectOptions {
    * WebSocket only: send the frames written in one tick as one WebSocket message instead of one
    * message per frame. Fewer, larger messages cost both ends less per frame, but only brokers
    * that read a WebSocket as a byte stream accept them (RabbitMQ Web-STOMP and stompede do;
-   * ActiveMQ Classic parses one frame per message and drops the rest). Default `'auto'`: pack
-   * when the CONNECTED frame's `server` header names RabbitMQ or stompede, else one message per
-   * frame; `true` packs for any broker (e.g. ActiveMQ Artemis), `false` never.
+   * ActiveMQ Classic parses one frame per message and drops the rest). Default `'auto'`: when
+   * the CONNECTED frame's `server` header names RabbitMQ or stompede, pack and send every message
+   * as binary (they read bytes either way; RabbitMQ checks a text message's UTF-8 byte by byte),
+   * else one message per frame; `true` packs for any broker (e.g. ActiveMQ Artemis), `false`
+   * never.
    */
   readonly webSocketPackFrames?: boolean | 'auto' | undefined;
 }

@@ -4,7 +4,9 @@
 // in one tick are sent together at the end of the tick, and with `ws` they leave the socket in
 // one write. `packFrames` puts a tick's frames of one kind in one message instead, for brokers
 // that read the WebSocket as a byte stream. A frame whose bytes are valid UTF-8 (a text body)
-// goes as a text message, any other as a binary one. With `ws` a text message is sent from the
+// goes as a text message, any other as a binary one; to a broker known to read a byte stream
+// (by its `server` header) every message goes as binary, which spares it the UTF-8 check of a
+// text message (RabbitMQ does it in Erlang, byte by byte) and us the check that picks the kind. With `ws` a text message is sent from the
 // bytes as they are (`send(bytes, { binary: false })`); browsers need a string, decoded once.
 import { ErrorCode, StompConnectionError, utf8Encode } from '@stompede/core';
 import { concatBytes } from '@stompede/core/internal';
@@ -98,8 +100,9 @@ export interface WebSocketTransportOptions {
    * Send the frames written in one tick as one WebSocket message (per run of text or binary
    * frames) instead of one message per frame. Only brokers that read a WebSocket as a byte
    * stream accept it: ActiveMQ Classic parses one frame per message and drops the others.
-   * Default `'auto'`: pack once the CONNECTED frame's `server` header names RabbitMQ or
-   * stompede, else one message per frame.
+   * Default `'auto'`: once the CONNECTED frame's `server` header names RabbitMQ or stompede,
+   * pack, and send every message as binary (these read bytes either way, and skip a text
+   * message's UTF-8 check); else one message per frame.
    */
   readonly packFrames?: boolean | 'auto' | undefined;
 }
@@ -273,6 +276,8 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable, Serve
   private batchBytes = 0;
   private scheduled = false;
   private packFrames: boolean;
+  /** Every message binary (a broker known to read bytes): no UTF-8 check to pick the kind. */
+  private allBinary = false;
   private readonly packFramesOption: boolean | 'auto';
   /** `ws`'s socket, corked while a tick's messages are handed to `ws` (one write for all). */
   private readonly rawSocket: Corkable | undefined;
@@ -389,7 +394,7 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable, Serve
 
   [brokerServer](server: string | undefined): void {
     if (this.packFramesOption === 'auto') {
-      this.packFrames = server !== undefined && STREAM_READERS.test(server);
+      this.packFrames = this.allBinary = server !== undefined && STREAM_READERS.test(server);
     }
   }
 
@@ -403,13 +408,8 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable, Serve
 
   [writeNow](chunks: readonly Uint8Array[]): Promise<void> | undefined {
     if (this.isClosed || this.socket.readyState !== OPEN) throw closedError(this.failure);
-    let text = true;
-    for (const chunk of chunks) {
-      if (!isUtf8(chunk)) {
-        text = false;
-        break;
-      }
-    }
+    let text = !this.allBinary;
+    for (let i = 0; text && i < chunks.length; i++) text = isUtf8(chunks[i]!);
     const last = this.batch.length - 1;
     if (this.packFrames && last >= 0 && this.batchText[last] === text) {
       this.batch[last]!.push(...chunks);

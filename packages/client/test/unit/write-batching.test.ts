@@ -333,13 +333,18 @@ describe('WebSocket write batching', () => {
     ['ActiveMQ/5.17.2', false],
     [undefined, false],
   ] as const) {
-    it(`[WebSocket] webSocketPackFrames 'auto' ${packs ? 'packs' : 'does not pack'} for server ${String(server)}`, async () => {
+    it(`[WebSocket] webSocketPackFrames 'auto' ${packs ? 'packs, as binary,' : 'does not pack'} for server ${String(server)}`, async () => {
       const { Ctor, sent } = fakeWebSocket(true, server);
       const client = await connect('ws://broker/ws', { WebSocket: Ctor, heartBeat: [0, 0] });
       sent.length = 0;
       await Promise.all([client.send('/q', 'one'), client.send('/q', 'two')]);
       await flush();
       assert.equal(sent.length, packs ? 1 : 2);
+      assert.deepEqual(
+        sent.map((m) => m.binary),
+        packs ? [true] : [false, false],
+        'binary to a broker known to read bytes, else text for text bodies',
+      );
       client.destroy();
     });
   }
