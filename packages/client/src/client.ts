@@ -757,7 +757,7 @@ export class Client implements MessageOwner, SubscriptionOwner, TransactionOwner
   #onConnected(link: Link, frame: Frame): void {
     try {
       const info = this.#session.connected(frame);
-      if (isServerAware(link.transport)) link.transport[brokerServer](this.#session.server);
+      if (isServerAware(link.transport)) link.transport[brokerServer](info.server);
       link.version = info.version;
       link.parser.setVersion(info.version);
       const beats = info.heartBeat;

@@ -161,12 +161,11 @@ interface Corkable {
 }
 
 /**
- * `ws`'s socket (its `_socket`, a net or TLS socket), if this is `ws` and it has one: corked
- * around a tick's sends, so that one message per frame still costs one write. `ws` corks it
- * around each frame's header and payload itself; Node nests corks.
+ * `ws`'s socket (its `_socket`, a net or TLS socket), if it has one: corked around a tick's
+ * sends, so that one message per frame still costs one write. `ws` corks it around each frame's
+ * header and payload itself; Node nests corks.
  */
 function corkable(socket: WebSocketLike): Corkable | undefined {
-  if (typeof socket.terminate !== 'function') return undefined;
   const raw = (socket as { _socket?: Partial<Corkable> })._socket;
   return typeof raw?.cork === 'function' && typeof raw.uncork === 'function'
     ? (raw as Corkable)
@@ -300,12 +299,12 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable, Serve
     this.pollInterval = options.pollInterval ?? 10;
     this.packFramesOption = options.packFrames ?? 'auto';
     this.packFrames = this.packFramesOption === true;
-    this.rawSocket = corkable(socket);
     // `ws` (recognised by its Node-only terminate()) sends bytes as a text message as they are.
     this.wsSend =
       typeof socket.terminate === 'function'
         ? (socket as unknown as { send: WsSend }).send.bind(socket)
         : undefined;
+    this.rawSocket = this.wsSend === undefined ? undefined : corkable(socket);
     const closed = deferred<Error | undefined>();
     this.closed = closed.promise;
     // `ws` can pause its socket: reading is bounded like TCP. A browser WebSocket cannot be
