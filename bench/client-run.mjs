@@ -4,7 +4,7 @@
 // Reports msgs/s and client CPU per message (process CPU time of the process running the client
 // divided by messages). Writes bench/results/client.{md,json}.
 //
-// Usage: npm run build && node bench/client-run.mjs [--reps 5] [--quick]
+// Usage: npm run build && node bench/client-run.mjs [--reps 5] [--warmups 2] [--quick]
 //          [--only ours-tcp,ours-ws,stompjs-ws,stompit-tcp] [--brokers rabbitmq,ours]
 //          [--sizes 100,4096] [--acks auto,client-individual] [--out DIR] [--no-ceiling]
 //
@@ -16,10 +16,12 @@
 // broker runs in another (broker-server.mjs); RabbitMQ is the system service
 // (`bash interop/peers/rabbitmq.sh start`). Repetitions are interleaved: for each repetition,
 // every broker × body × ack case runs every client in turn (the order rotates by repetition),
-// so that load from other processes spreads over all of them. Before its first repetition of a
-// case, each client warms up on a shorter run of the same case. Progress on stderr, a summary on
-// stdout. Results are written to bench/results only by a full run (no --quick and no filter), or
-// to --out DIR.
+// so that load from other processes spreads over all of them. Before the first repetition, each
+// client runs every case unmeasured (`--warmups`, default 2 rounds, each as long as a
+// measurement): V8 compiles a client's hot paths during its first tens of thousands of messages
+// (ours: 40-80k), and the figures are for a client that has been running, not for its compiler.
+// Progress on stderr, a summary on stdout. Results are written to bench/results only by a full
+// run (no --quick and no filter), or to --out DIR.
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -33,6 +35,7 @@ const root = join(here, '..');
 const { values } = parseArgs({
   options: {
     reps: { type: 'string' },
+    warmups: { type: 'string' },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     brokers: { type: 'string' },
@@ -44,6 +47,8 @@ const { values } = parseArgs({
 });
 const quick = values.quick;
 const reps = Number(values.reps ?? (quick ? 1 : 5));
+/** Unmeasured runs of every case per client before the first repetition. */
+const warmups = Number(values.warmups ?? (quick ? 1 : 2));
 const full =
   !quick &&
   values.only === undefined &&
@@ -62,7 +67,7 @@ const CLIENTS = [
 const BROKER_IDS = list(values.brokers, ['rabbitmq', 'ours']);
 const SIZES = list(values.sizes, ['100', '4096']).map(Number);
 const ACKS = list(values.acks, ['auto', 'client-individual']);
-/** Messages per measurement (warm-up: a quarter), and the in-flight window of the producer. */
+/** Messages per measurement (and per warm-up run), and the in-flight window of the producer. */
 const COUNT = { 100: quick ? 3000 : 12000, 4096: quick ? 2000 : 6000 };
 const WINDOW = 1000;
 /** Targets from the issue, for our client against @stomp/stompjs through the same broker. */
@@ -240,21 +245,23 @@ const samples = new Map(); // `${caseKey} ${clientId}` -> result[]
 // ---- measure ------------------------------------------------------------------------------------
 
 try {
-  for (const c of CASES) {
-    const line = [];
-    for (const client of CLIENTS) {
-      const r = await ask(workers.get(client.id), {
-        ...c.broker.target,
-        brokerPid: c.broker.pid,
-        client: client.id,
-        size: c.size,
-        ack: c.ack,
-        count: COUNT[c.size] >> 2,
-        window: WINDOW,
-      });
-      line.push(`${client.id} ${k(r.msgsPerSecond)}/s`);
+  for (let round = 0; round < warmups; round++) {
+    for (const c of CASES) {
+      const line = [];
+      for (const client of CLIENTS) {
+        const r = await ask(workers.get(client.id), {
+          ...c.broker.target,
+          brokerPid: c.broker.pid,
+          client: client.id,
+          size: c.size,
+          ack: c.ack,
+          count: COUNT[c.size],
+          window: WINDOW,
+        });
+        line.push(`${client.id} ${k(r.msgsPerSecond)}/s`);
+      }
+      log(`[warm-up ${String(round + 1)}/${String(warmups)} ${caseKey(c)}] ${line.join(', ')}`);
     }
-    log(`[warm-up ${caseKey(c)}] ${line.join(', ')}`);
   }
   for (let rep = 0; rep < reps; rep++) {
     for (const c of CASES) {
@@ -491,7 +498,7 @@ if (outDir !== undefined) {
     `- Clients: @stompede/client (this repository, \`@stompede/client/node\`), @stomp/stompjs ${info.stompjs} (WebSocket only: \`webSocketFactory\`), stompit ${info.stompit} (TCP only); WebSockets from \`ws\` ${info.ws} with **\`perMessageDeflate: false\`** in every client (our client gets a \`ws\` subclass that passes it, stompjs a factory that does): \`ws\` offers compression by default, which costs 5–6× here and would measure zlib, not STOMP.`,
     `- Brokers: RabbitMQ ${info.rabbitmq} (STOMP and Web-STOMP plugins, \`web_stomp.ws_frame = binary\`) and our broker (\`bench/broker-server.mjs\`, its own process).`,
     `- Method: per case, one producer connection and one consumer connection of the same client library, in one process that runs only that client (\`bench/client-worker.mjs\`, forked once per client, driven over IPC); the broker in another process. The producer sends ${String(COUNT[100])} (100 B) or ${String(COUNT[4096])} (4 KiB) string bodies to one queue as its library does it (ours: \`await client.send()\`; stompjs: \`publish()\`; stompit: \`send()\`/\`write()\`/\`end()\`), never more than ${String(WINDOW)} in flight (sent, not yet received); the consumer uses its library's callback subscription, acknowledging each message in client-individual mode (with \`prefetch-count: ${String(WINDOW)}\`), and checks that every message arrives once (tag + sequence number) and intact (body byte length), without decoding bodies. Heart-beats off. msgs/s = messages / wall time from the first send to the last delivery; **client CPU µs/msg** = \`process.cpuUsage()\` (user + system, all threads, GC included) of the client process over that interval / messages, so producer and consumer together. Broker CPU µs/msg (from /proc, RabbitMQ's beam.smp or our broker's process) is given for context.`,
-    `- ${String(reps)} repetitions after one warm-up run (a quarter of the messages) per client and case, interleaved: every repetition runs every case, and within a case every client in turn (order rotated per repetition). Figures: median (min–max); ratios are ratios of medians.`,
+    `- ${String(reps)} repetitions after ${String(warmups)} unmeasured warm-up run(s) per client and case (each as long as a measurement), interleaved: every repetition runs every case, and within a case every client in turn (order rotated per repetition). Figures: median (min–max); ratios are ratios of medians.`,
     `- Measured earlier against RabbitMQ (the issue): @stomp/stompjs ≈ ${String(EARLIER['stompjs TCP'])} µs of client CPU per message over TCP, ≈ ${String(EARLIER['stompjs WebSocket'])} over WebSocket; stompit ≈ ${String(EARLIER.stompit)}.`,
     '',
     '## Targets',
