@@ -36,6 +36,10 @@ use Net::Stomp::Frame;
 use IO::Select;
 
 my $TIMEOUT = 5;
+# ActiveMQ dead-letters a NACKed message asynchronously and can stall for seconds (it
+# purges inactive destinations every minute): the DLQ wait is longer, and ends as soon as the
+# message is there.
+my $DLQ_WAIT = 30;
 my @CASES   = qw(connect text_and_headers binary client_individual client_cumulative nack
   transaction receipt topic heartbeat login durable_restart disconnect);
 # durable_restart: persistent messages sent, of which the first DELIVERED_BEFORE are delivered
@@ -276,7 +280,7 @@ $cases{nack} = sub {
     # The DLQ is shared: acknowledge only our message, leave the others there.
     $s->subscribe(destination => $dlq, id => 'dlq', ack => 'client-individual');
     for (;;) {
-        my $f = $s->poll('MESSAGE', $TIMEOUT);
+        my $f = $s->poll('MESSAGE', $DLQ_WAIT);
         check($f, "NACKed message neither redelivered nor found on $dlq");
         next unless ($f->headers->{'original-destination'} // '') eq $dest;
         $s->ack($f);

@@ -35,6 +35,10 @@
 //     (one unacknowledged MESSAGE at a time), so one message, not five, is delivered before the
 //     broker is killed, and the twenty come back one per ACK.
 const TIMEOUT = 5.0;
+// ActiveMQ dead-letters a NACKed message asynchronously and can stall for seconds (it
+// purges inactive destinations every minute): the DLQ wait is longer, and ends as soon as the
+// message is there.
+const DLQ_WAIT = 30.0;
 const CASES = ['connect', 'text_and_headers', 'binary', 'client_individual', 'client_cumulative',
     'nack', 'transaction', 'receipt', 'topic', 'heartbeat', 'login', 'durable_restart', 'disconnect'];
 // durable_restart: persistent messages sent, of which the first DELIVERED_BEFORE are delivered
@@ -269,7 +273,7 @@ $cases['nack'] = function ($v, $track) {
     // The DLQ is shared: acknowledge only our message, leave the others there.
     $s->stomp->subscribe($dlq, ['id' => 'dlq', 'ack' => 'client-individual']);
     for (;;) {
-        $f = $s->poll(TIMEOUT);
+        $f = $s->poll(DLQ_WAIT);
         check($f !== null, "NACKed message neither redelivered nor found on $dlq");
         if (($f->headers['original-destination'] ?? '') !== $dest) continue;
         $s->ack($f);

@@ -33,6 +33,10 @@ HEARTBEAT_MS = 1000
 
 
 TIMEOUT = 5.0
+# ActiveMQ dead-letters a NACKed message asynchronously and can stall for seconds (it
+# purges inactive destinations every minute): the DLQ wait is longer, and ends as soon as the
+# message is there.
+DLQ_WAIT = 30.0
 CASES = %w[connect text_and_headers binary client_individual client_cumulative nack transaction
            receipt topic heartbeat login durable_restart disconnect].freeze
 # durable_restart: persistent messages sent, of which the first DELIVERED_BEFORE are delivered
@@ -249,7 +253,7 @@ def case_nack(v, track)
   # The DLQ is shared: acknowledge only our message, leave the others there.
   s.conn.subscribe(dlq, { id: 'dlq', ack: 'client-individual' }, 'dlq')
   loop do
-    f = s.poll('MESSAGE', TIMEOUT)
+    f = s.poll('MESSAGE', DLQ_WAIT)
     check(!f.nil?, "NACKed message neither redelivered nor found on #{dlq}")
     next unless f.headers['original-destination'] == dest
     s.ack(f)

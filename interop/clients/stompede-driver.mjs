@@ -48,6 +48,10 @@ if (!args.url) {
 }
 
 const TIMEOUT = 5000;
+// ActiveMQ dead-letters a NACKed message asynchronously and can stall for seconds (it
+// purges inactive destinations every minute): the DLQ wait is longer, and ends as soon as the
+// message is there.
+const DLQ_WAIT = 30_000;
 const UNSUPPORTED = Symbol('unsupported');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const uid = () => Math.random().toString(16).slice(2, 10) + Date.now().toString(16);
@@ -256,7 +260,7 @@ const cases = {
     // The DLQ is shared: acknowledge only our message, leave the others there.
     const dlq = await c.subscribe(dlqName, { ack: 'client-individual', id: 'dlq' });
     for (;;) {
-      const m = await poll(dlq, TIMEOUT);
+      const m = await poll(dlq, DLQ_WAIT);
       assert(m !== null, `NACKed message neither redelivered nor found on ${dlqName}`);
       if (m.header('original-destination') === dest) {
         await m.ack();

@@ -51,6 +51,10 @@ HEARTBEAT_MS = 1000
 
 
 TIMEOUT = 5.0
+# ActiveMQ dead-letters a NACKed message asynchronously and can stall for seconds (it
+# purges inactive destinations every minute): the DLQ wait is longer, and ends as soon as the
+# message is there.
+DLQ_WAIT = 30.0
 CASES = ["connect", "text_and_headers", "binary", "client_individual", "client_cumulative",
          "nack", "transaction", "receipt", "topic", "heartbeat", "login", "durable_restart",
          "disconnect"]
@@ -353,7 +357,7 @@ class Driver:
         # The DLQ is shared: acknowledge only our message, leave the others there.
         s.subscribe(dlq, "dlq", "client-individual")
         while True:
-            f = s.poll("MESSAGE", TIMEOUT)
+            f = s.poll("MESSAGE", DLQ_WAIT)
             assert f is not None, "NACKed message neither redelivered nor found on %s" % dlq
             if f.headers.get("original-destination") == dest:
                 s.ack(f)

@@ -49,6 +49,10 @@ if (!args.port) {
 }
 
 const TIMEOUT = 5000;
+// ActiveMQ dead-letters a NACKed message asynchronously and can stall for seconds (it
+// purges inactive destinations every minute): the DLQ wait is longer, and ends as soon as the
+// message is there.
+const DLQ_WAIT = 30_000;
 const UNSUPPORTED = Symbol('unsupported');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const uid = () => Math.random().toString(16).slice(2, 10) + Date.now().toString(16);
@@ -322,7 +326,7 @@ const cases = {
     // The DLQ is shared: acknowledge only our message, leave the others there.
     const dlq = s.subscribe({ destination: dlqName, id: 'dlq', ack: 'client-individual' });
     for (;;) {
-      const m = await dlq.poll(TIMEOUT);
+      const m = await dlq.poll(DLQ_WAIT);
       assert(m !== null, `NACKed message neither redelivered nor found on ${dlqName}`);
       if (m.headers['original-destination'] === dest) {
         s.client.ack(m.message);

@@ -39,6 +39,10 @@ export const CASES = [
 export const VERSIONS = ['1.0', '1.1', '1.2'];
 
 const TIMEOUT = 5000;
+// ActiveMQ dead-letters a NACKed message asynchronously and can stall for seconds (it
+// purges inactive destinations every minute): the DLQ wait is longer, and ends as soon as the
+// message is there.
+const DLQ_WAIT = 30_000;
 // durable_restart: persistent messages sent, of which the first DELIVERED_BEFORE are delivered
 // (not acknowledged) before the broker is killed.
 const DURABLE_COUNT = 20;
@@ -377,7 +381,7 @@ export async function runStompjsCases(env) {
       // The DLQ is shared: acknowledge only our message, leave the others there.
       const dlq = s.subscribe(env.nackDlq, { id: 'dlq', ack: 'client-individual' });
       for (;;) {
-        const m = await dlq.poll(TIMEOUT);
+        const m = await dlq.poll(DLQ_WAIT);
         assert(m !== null, `NACKed message neither redelivered nor found on ${env.nackDlq}`);
         if (m.headers['original-destination'] === dest) {
           m.ack();

@@ -29,6 +29,10 @@ HEARTBEAT_MS = 1000
 
 
 TIMEOUT = 5.0
+# ActiveMQ dead-letters a NACKed message asynchronously and can stall for seconds (it
+# purges inactive destinations every minute): the DLQ wait is longer, and ends as soon as the
+# message is there.
+DLQ_WAIT = 30.0
 # durable_restart: persistent messages sent, of which the first DELIVERED_BEFORE are delivered
 # (not acknowledged) before the broker is killed.
 DURABLE_COUNT = 20
@@ -241,7 +245,7 @@ class Driver:
         # The DLQ is shared: acknowledge only our message, leave the others there.
         conn.subscribe(destination=dlq, id="dlq", ack="client-individual")
         while True:
-            frame = listener.no_message(TIMEOUT)
+            frame = listener.no_message(DLQ_WAIT)
             assert frame is not None, "NACKed message neither redelivered nor found on %s" % dlq
             if frame.headers.get("original-destination") == dest:
                 self.ack(conn, version, frame)
