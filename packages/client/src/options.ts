@@ -106,8 +106,10 @@ export interface ConnectOptions {
   readonly maxUnreadBytes?: number | undefined;
   /**
    * The WebSocket constructor's third argument, where `ws` takes its options (browsers ignore
-   * it). Default `{ perMessageDeflate: false }`: compression costs several times the CPU of STOMP
-   * itself for small messages.
+   * it), laid over the defaults `{ perMessageDeflate: false, allowSynchronousEvents: true }`:
+   * compression costs several times the CPU of STOMP itself for small messages, and `ws` 8.15.1
+   * to 8.16 would otherwise hand over one message per microtask. What you pass overrides them
+   * one by one (`{ handshakeTimeout: 5000 }` keeps compression off).
    */
   readonly webSocketOptions?: object | undefined;
   /**

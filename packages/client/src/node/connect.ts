@@ -2,7 +2,6 @@ import { type Client, connectWith } from '../client.js';
 import { webSocketFactory } from '../default-transport.js';
 import type { ConnectOptions } from '../options.js';
 import type { TransportFactory } from '../transport.js';
-import { DEFAULT_WEBSOCKET_OPTIONS } from '../transports/websocket.js';
 import { connectTcp, connectTls, type TlsTransportOptions, wsConnection } from './socket.js';
 
 /** Options of the Node {@link connect}: the common options plus socket and TLS settings. */
@@ -22,7 +21,6 @@ function nodeFactory(options: NodeConnectOptions): TransportFactory {
   const wss = webSocketFactory(options);
   // Plain ws:// sockets read like TCP ones (see connectTcp: a read nap leaves data in the kernel).
   const ws = webSocketFactory(options, {
-    ...DEFAULT_WEBSOCKET_OPTIONS,
     createConnection: wsConnection,
     ...options.webSocketOptions,
   });

@@ -126,7 +126,6 @@ describe('read naps (ws)', () => {
       readHighWaterMark: 64,
     });
     const socket = fake.socket();
-    assert.deepEqual(socket.options, { perMessageDeflate: false });
     const iterator = transport[Symbol.asyncIterator]();
     socket.onmessage?.({ data: 'a' });
     await flowing();
@@ -146,5 +145,40 @@ describe('read naps (ws)', () => {
     assert.equal(socket.paused, 1, 'no nap after 40 KiB read in one go');
     assert.equal((await readBytes(iterator, 1 + 40 * 1024)).length, 1 + 40 * 1024);
     await transport.close();
+  });
+});
+
+describe('ws constructor options', () => {
+  it("passes the defaults, and lays the caller's options over them one by one", async () => {
+    const plain = fakeWebSocket(true);
+    await (await connectWebSocket('ws://x/', { WebSocket: plain.Ctor })).close();
+    assert.deepEqual(plain.socket().options, {
+      perMessageDeflate: false,
+      allowSynchronousEvents: true,
+    });
+    // An unrelated option keeps compression off; naming one turns it back on.
+    const tuned = fakeWebSocket(true);
+    await (
+      await connectWebSocket('wss://x/', {
+        WebSocket: tuned.Ctor,
+        webSocketOptions: { handshakeTimeout: 5000 },
+      })
+    ).close();
+    assert.deepEqual(tuned.socket().options, {
+      perMessageDeflate: false,
+      allowSynchronousEvents: true,
+      handshakeTimeout: 5000,
+    });
+    const deflating = fakeWebSocket(true);
+    await (
+      await connectWebSocket('wss://x/', {
+        WebSocket: deflating.Ctor,
+        webSocketOptions: { perMessageDeflate: true },
+      })
+    ).close();
+    assert.deepEqual(deflating.socket().options, {
+      perMessageDeflate: true,
+      allowSynchronousEvents: true,
+    });
   });
 });
