@@ -244,20 +244,24 @@ const samples = new Map(); // `${caseKey} ${clientId}` -> result[]
 
 // ---- measure ------------------------------------------------------------------------------------
 
+/** One run of case `c` by `client`'s worker (a warm-up or a measurement: the same run). */
+const runCase = (client, c) =>
+  ask(workers.get(client.id), {
+    ...c.broker.target,
+    brokerPid: c.broker.pid,
+    client: client.id,
+    size: c.size,
+    ack: c.ack,
+    count: COUNT[c.size],
+    window: WINDOW,
+  });
+
 try {
   for (let round = 0; round < warmups; round++) {
     for (const c of CASES) {
       const line = [];
       for (const client of CLIENTS) {
-        const r = await ask(workers.get(client.id), {
-          ...c.broker.target,
-          brokerPid: c.broker.pid,
-          client: client.id,
-          size: c.size,
-          ack: c.ack,
-          count: COUNT[c.size],
-          window: WINDOW,
-        });
+        const r = await runCase(client, c);
         line.push(`${client.id} ${k(r.msgsPerSecond)}/s`);
       }
       log(`[warm-up ${String(round + 1)}/${String(warmups)} ${caseKey(c)}] ${line.join(', ')}`);
@@ -268,15 +272,7 @@ try {
       const line = [];
       const order = CLIENTS.map((_, i) => CLIENTS[(i + rep) % CLIENTS.length]);
       for (const client of order) {
-        const r = await ask(workers.get(client.id), {
-          ...c.broker.target,
-          brokerPid: c.broker.pid,
-          client: client.id,
-          size: c.size,
-          ack: c.ack,
-          count: COUNT[c.size],
-          window: WINDOW,
-        });
+        const r = await runCase(client, c);
         const key = `${caseKey(c)} ${client.id}`;
         if (!samples.has(key)) samples.set(key, []);
         samples.get(key).push(r);
