@@ -6,8 +6,9 @@
 // that read the WebSocket as a byte stream. A frame whose bytes are valid UTF-8 (a text body)
 // goes as a text message, any other as a binary one; to a broker known to read a byte stream
 // (by its `server` header) every message goes as binary, which spares it the UTF-8 check of a
-// text message (RabbitMQ does it in Erlang, byte by byte) and us the check that picks the kind. With `ws` a text message is sent from the
-// bytes as they are (`send(bytes, { binary: false })`); browsers need a string, decoded once.
+// text message (RabbitMQ does it in Erlang, byte by byte) and us the check that picks the kind.
+// With `ws` a text message is sent from the bytes as they are (`send(bytes, { binary: false })`);
+// browsers need a string, decoded once.
 import { ErrorCode, StompConnectionError, utf8Encode } from '@stompede/core';
 import { concatBytes } from '@stompede/core/internal';
 import {
