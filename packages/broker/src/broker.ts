@@ -1,7 +1,7 @@
 // The broker: owns the engine, the sessions and the listeners.
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '@stompede/core';
-import { Connection, type ConnectionInfo } from './connection.js';
+import { Connection } from './session/connection.js';
 import type { Engine } from './engine.js';
 import { MemoryEngine } from './engine/memory.js';
 import { JournalStore } from './store/journal.js';
@@ -9,12 +9,17 @@ import type { CertificateReload, Listener, ListenerAddress } from './listen/list
 import { listenTcp } from './listen/tcp.js';
 import { listenTls } from './listen/tls.js';
 import { listenWs } from './listen/ws.js';
-import { Metrics } from './metrics.js';
+import { addressOf } from './listen/address.js';
+import { Admission } from './listen/admission.js';
+import { type ConnectionInfo, peerOf } from './listen/peer.js';
+import { type ErrorCounts, Metrics } from './metrics.js';
 import { brokerView } from './admin/broker-view.js';
 import { type AdminServer, startAdmin } from './admin/server.js';
 import { DestinationStats } from './admin/stats.js';
-import { ErrorCounts } from './security/errors.js';
 import { type BrokerOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { Authenticator } from './security/authenticator.js';
+import { Authorizer } from './security/authorizer.js';
+import { Sessions } from './sessions.js';
 
 /** A STOMP broker. Create one with {@link createBroker}. */
 export class Broker {
@@ -24,11 +29,15 @@ export class Broker {
   readonly engine: Engine;
   /** Counters. */
   readonly metrics = new Metrics();
-  private readonly sessions = new Set<Connection>();
+  /** The open sessions. */
+  readonly sessions = new Sessions();
+  /** Checks CONNECT credentials. */
+  readonly authenticator: Authenticator;
+  /** Checks rights on destinations. */
+  readonly authorizer: Authorizer;
+  private readonly admission: Admission;
   private listeners: Listener[] = [];
   private closing: Promise<void> | undefined;
-  /** ERROR frames and refused connections by error code. */
-  readonly errorCounts = new ErrorCounts();
   /** Per-destination counters (kept while the admin server is configured). */
   readonly destinationStats: DestinationStats;
   private adminServer: AdminServer | undefined;
@@ -62,7 +71,9 @@ export class Broker {
               ...(p.pageOutBytes === undefined ? {} : { pageOutBytes: p.pageOutBytes }),
             }),
       });
-    this.options.security.errors = this.errorCounts;
+    this.authenticator = new Authenticator(o.security);
+    this.authorizer = new Authorizer(o.security);
+    this.admission = new Admission(o, this.metrics.errors);
     this.destinationStats = new DestinationStats(this.options.maxDeliveries);
     if (this.options.admin !== undefined) this.engine = this.destinationStats.observe(this.engine);
   }
@@ -72,9 +83,9 @@ export class Broker {
     return this.adminServer?.url;
   }
 
-  /** @internal Open sessions (for the admin server). */
-  get sessionList(): ReadonlySet<Connection> {
-    return this.sessions;
+  /** ERROR frames and refused connections by error code. */
+  get errorCounts(): ErrorCounts {
+    return this.metrics.errors;
   }
 
   /** Open connections. */
@@ -91,6 +102,7 @@ export class Broker {
       stream.destroy();
       throw new Error('the broker is closing');
     }
+    const peer = peerOf(stream, info);
     const conn = new Connection(
       stream,
       {
@@ -98,15 +110,20 @@ export class Broker {
         engine: this.engine,
         metrics: this.metrics,
         logger: this.options.logger,
+        clock: this.options.clock,
+        authenticator: this.authenticator,
+        authorizer: this.authorizer,
         onClosed: (c) => {
-          this.sessions.delete(c);
+          this.sessions.remove(c);
         },
       },
-      info,
+      peer,
     );
-    this.sessions.add(conn);
-    this.options.security.track(conn, stream, info);
-    this.errorCounts.watch(conn);
+    this.sessions.add(conn, stream);
+    this.admission.opened(peer.address);
+    void conn.closed.then(() => {
+      this.admission.closed(peer.address);
+    });
     return conn;
   }
 
@@ -117,7 +134,7 @@ export class Broker {
         stream.destroy();
         return;
       }
-      if (!this.options.security.admit(stream, info, this.sessions.size)) return;
+      if (!this.admission.admit(stream, addressOf(info.remoteAddress), this.sessions.size)) return;
       this.handle(stream, info);
     };
     const log = this.options.logger;

@@ -2,7 +2,7 @@
  * Unstable pieces for sibling packages and tests. May change in any release.
  * @packageDocumentation
  */
-export { Connection, ConnectionState } from './connection.js';
+export { Connection, ConnectionState } from './session/connection.js';
 export { TopicPattern, parseDestination, isWildcard, DestinationKind } from './destination.js';
 export { encodeDelivery, putDigits, sharedBytes } from './encode.js';
 export { SeqDelivery, seqOf } from './delivery.js';
@@ -18,5 +18,5 @@ export type { JournalOptions } from './store/journal.js';
 export type { ResolvedOptions } from './options.js';
 export { LoginThrottle } from './security/throttle.js';
 export { DestinationPattern } from './security/pattern.js';
-export { Security, isLoopback, addressOf } from './security/security.js';
+export { isLoopback, addressOf } from './listen/address.js';
 export { prometheusText } from './admin/prometheus.js';

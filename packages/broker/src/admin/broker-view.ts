@@ -1,27 +1,28 @@
 // The AdminView of a Broker.
 import { ErrorCode, StompInvalidArgumentError, StompProtocolError } from '@stompede/core';
-import type { Broker } from '../broker.js';
-import type { Connection } from '../connection.js';
+import type { Engine } from '../engine.js';
+import type { ErrorCounts, Metrics } from '../metrics.js';
+import type { Authorizer } from '../security/authorizer.js';
+import type { Sessions } from '../sessions.js';
 import { parseDestination } from '../destination.js';
-import { drainQueue } from './stats.js';
+import type { Connection } from '../session/connection.js';
+import { type DestinationStats, drainQueue } from './stats.js';
 import type { AdminView, ConnectionView } from './view.js';
 
+/** The parts of a Broker the admin view reads and acts on. */
+export interface ViewedBroker {
+  readonly metrics: Metrics;
+  readonly errorCounts: ErrorCounts;
+  readonly engine: Engine;
+  readonly sessions: Sessions;
+  readonly authorizer: Authorizer;
+  readonly destinationStats: DestinationStats;
+}
+
 /** Build the admin view of `broker`. */
-export function brokerView(broker: Broker, ready: () => boolean): AdminView {
-  const security = broker.options.security;
+export function brokerView(broker: ViewedBroker, ready: () => boolean): AdminView {
   const stats = broker.destinationStats;
-  let closedBytes = 0;
-  const counted = new WeakSet<Connection>();
-  const sessions = (): Iterable<Connection> => broker.sessionList;
-  const track = (): void => {
-    for (const c of sessions()) {
-      if (counted.has(c)) continue;
-      counted.add(c);
-      void c.closed.then(() => {
-        closedBytes += security.bytesWritten(c);
-      });
-    }
-  };
+  const sessions = (): Iterable<Connection> => broker.sessions;
   const inner = () => stats.inner ?? broker.engine;
   const purge = async (vhost: string, destination: string): Promise<number> => {
     const d = parseDestination(destination);
@@ -37,26 +38,20 @@ export function brokerView(broker: Broker, ready: () => boolean): AdminView {
     errors: broker.errorCounts,
     ready,
     engineStats: () => broker.engine.stats(),
-    bytesOut: () => {
-      track();
-      let n = closedBytes;
-      for (const c of sessions()) n += security.bytesWritten(c);
-      return n;
-    },
+    bytesOut: () => broker.sessions.bytesWritten(),
     destinations: () => [...stats.all()],
     connections: () => {
-      track();
       const out: ConnectionView[] = [];
       for (const c of sessions()) {
-        const info = security.infoOf(c);
+        const info = c.peer.info;
         out.push({
           id: c.id,
-          user: security.principal(c).user,
+          user: c.principal.user,
           vhost: c.vhost,
           transport: info.transport ?? '',
           remoteAddress: info.remoteAddress ?? '',
           version: c.version,
-          subscriptions: c.subscriptions.size,
+          subscriptions: c.state.subscriptions.size,
         });
       }
       return out;
@@ -66,7 +61,7 @@ export function brokerView(broker: Broker, ready: () => boolean): AdminView {
       parseDestination(destination);
       for (const c of [...sessions()]) {
         if (c.vhost !== vhost) continue;
-        for (const sub of c.subscriptions.values()) {
+        for (const sub of c.state.subscriptions.values()) {
           if (sub.destination === destination) {
             c.fail(
               new StompProtocolError(
@@ -81,18 +76,15 @@ export function brokerView(broker: Broker, ready: () => boolean): AdminView {
       // Let the sessions detach (their unacknowledged messages go back to the queue first).
       await new Promise<void>((resolve) => setImmediate(resolve));
       const n = destination.startsWith('/queue/') ? await purge(vhost, destination) : 0;
-      security.forget(vhost, destination);
+      broker.authorizer.forget(vhost, destination);
       stats.delete(vhost, destination);
       return n;
     },
     closeConnection: (id) => {
-      for (const c of sessions()) {
-        if (c.id === id) {
-          c.fail(new StompProtocolError(ErrorCode.CONNECTION_CLOSED, 'closed by an administrator'));
-          return true;
-        }
-      }
-      return false;
+      const c = broker.sessions.byId(id);
+      if (c === undefined) return false;
+      c.fail(new StompProtocolError(ErrorCode.CONNECTION_CLOSED, 'closed by an administrator'));
+      return true;
     },
     sessions,
   };

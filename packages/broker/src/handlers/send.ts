@@ -1,10 +1,10 @@
 // SEND: build the message (user headers kept, reply-to to a temp queue rewritten) and publish
 // it now, or at COMMIT when it names a transaction.
 import type { Frame } from '@stompede/core';
-import type { Connection } from '../connection.js';
 import { DestinationKind, parseDestination } from '../destination.js';
 import type { MaybePromise } from '../engine.js';
 import { Message } from '../message.js';
+import type { Session } from '../session/session.js';
 import { rejectFrame } from './invalid.js';
 
 // Headers the broker sets on MESSAGE frames, or that only mean something on SEND.
@@ -20,13 +20,13 @@ const NOT_COPIED: ReadonlySet<string> = new Set([
   'delivery-count',
 ]);
 
-export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
-  // Validated here rather than by validateClientFrame (see Connection.process): a SEND needs
+export function handleSend(session: Session, frame: Frame): MaybePromise<void> {
+  // Validated here rather than by validateClientFrame (see session/connection.ts): a SEND needs
   // only a non-empty destination; without one, validateClientFrame throws the usual error.
   const destination = frame.header('destination');
-  if (destination === undefined || destination.length === 0) rejectFrame(conn, frame);
+  if (destination === undefined || destination.length === 0) rejectFrame(session, frame);
   parseDestination(destination);
-  conn.options.security.authorize(conn, 'write', destination, frame);
+  session.authorize('write', destination, frame);
   const raw = frame.rawHeaders;
   // Kept for every queued message: an array of exactly the copied headers (a growing one holds
   // room for 17), and the transaction and receipt found on the way.
@@ -48,7 +48,7 @@ export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
     if (name === 'reply-to' && value.startsWith('/temp-queue/')) {
       const reply = parseDestination(value, 'reply-to');
       if (reply.kind === DestinationKind.TEMP_QUEUE) {
-        value = conn.engine.replyAddress(conn.vhost, conn.id, reply.name);
+        value = session.engine.replyAddress(session.vhost, session.id, reply.name);
       }
     }
     headers[k++] = name;
@@ -60,10 +60,10 @@ export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
   if (tx !== undefined) {
     message.own();
     // Durable by the COMMIT's RECEIPT (commit.ts flushes once for the whole transaction).
-    conn.addToTransaction(tx, frame, () => conn.publish(message, false));
+    session.state.enlist(frame, tx, () => session.publish(message, false));
     return;
   }
   // Only a RECEIPT needs the message on disk first; without one, waiting for each fsync would
   // cap a producer at one message per disk sync. Later receipts cover it: the journal is a log.
-  return conn.publish(message, receipt);
+  return session.publish(message, receipt);
 }

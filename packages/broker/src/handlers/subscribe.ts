@@ -1,10 +1,10 @@
 // SUBSCRIBE: ack mode, prefetch (prefetch-count, activemq.prefetchSize, consumer-window-size)
 // and durable topic subscriptions (ActiveMQ, RabbitMQ and Artemis header conventions).
 import { ErrorCode, type Frame, StompProtocolError, interpretSubscribe } from '@stompede/core';
-import type { Connection } from '../connection.js';
 import { DestinationKind, parseDestination } from '../destination.js';
 import type { MaybePromise } from '../engine.js';
-import { Subscription } from '../subscription.js';
+import type { Session } from '../session/session.js';
+import { Subscription } from '../session/subscription.js';
 
 function positiveInt(frame: Frame, header: string): number | undefined {
   const value = frame.header(header);
@@ -32,52 +32,42 @@ export function durableName(frame: Frame, id: string | undefined): string | unde
   return undefined;
 }
 
-export function handleSubscribe(conn: Connection, frame: Frame): MaybePromise<void> {
-  const request = interpretSubscribe(frame, conn.version);
-  if (conn.subscriptions.has(request.id)) {
-    throw new StompProtocolError(
-      ErrorCode.DUPLICATE_SUBSCRIPTION,
-      `subscription id ${JSON.stringify(request.id)} is already in use on this connection`,
-      { frame, header: 'id' },
+export function handleSubscribe(session: Session, frame: Frame): MaybePromise<void> {
+  const request = interpretSubscribe(frame, session.version);
+  const options = session.options;
+  const state = session.state;
+  const sub = state.subscribe(frame, request.id, () => {
+    const dest = parseDestination(request.destination);
+    session.authorize('read', request.destination, frame);
+    let prefetch =
+      positiveInt(frame, 'prefetch-count') ??
+      positiveInt(frame, 'activemq.prefetchSize') ??
+      options.defaultPrefetch;
+    if (prefetch <= 0 || prefetch > options.maxUnackedPerSubscription) {
+      prefetch = options.maxUnackedPerSubscription;
+    }
+    const window = positiveInt(frame, 'consumer-window-size') ?? 0;
+    const name = dest.kind === DestinationKind.TOPIC ? durableName(frame, request.id) : undefined;
+    return new Subscription(
+      session.output,
+      request.id,
+      request.destination,
+      request.ack,
+      request.explicitId,
+      prefetch,
+      window > 0 ? window : 0,
+      name,
     );
-  }
-  if (conn.subscriptions.size >= conn.options.maxSubscriptions) {
-    throw new StompProtocolError(
-      ErrorCode.LIMIT_EXCEEDED,
-      `more than ${String(conn.options.maxSubscriptions)} subscriptions on one connection`,
-      { frame },
-    );
-  }
-  const dest = parseDestination(request.destination);
-  conn.options.security.authorize(conn, 'read', request.destination, frame);
-  let prefetch =
-    positiveInt(frame, 'prefetch-count') ??
-    positiveInt(frame, 'activemq.prefetchSize') ??
-    conn.options.defaultPrefetch;
-  if (prefetch <= 0 || prefetch > conn.options.maxUnackedPerSubscription) {
-    prefetch = conn.options.maxUnackedPerSubscription;
-  }
-  const window = positiveInt(frame, 'consumer-window-size') ?? 0;
-  const name = dest.kind === DestinationKind.TOPIC ? durableName(frame, request.id) : undefined;
-  const sub = new Subscription(
-    conn,
-    request.id,
-    request.destination,
-    request.ack,
-    request.explicitId,
-    prefetch,
-    window > 0 ? window : 0,
-    name,
-  );
-  conn.subscriptions.set(request.id, sub);
+  });
+  const name = sub.durableName;
   const attach = (): MaybePromise<void> => {
-    const handle = conn.engine.subscribe(
+    const handle = session.engine.subscribe(
       {
-        vhost: conn.vhost,
-        sessionId: conn.id,
+        vhost: session.vhost,
+        sessionId: session.id,
         destination: request.destination,
         autoAck: request.ack === 'auto',
-        ...(name === undefined ? {} : { durable: { clientId: conn.clientId, name } }),
+        ...(name === undefined ? {} : { durable: { clientId: session.clientId, name } }),
       },
       sub,
     );
@@ -87,7 +77,7 @@ export function handleSubscribe(conn: Connection, frame: Frame): MaybePromise<vo
           sub.handle = h;
         },
         (err: unknown) => {
-          conn.subscriptions.delete(request.id);
+          state.forget(sub);
           throw err;
         },
       );
@@ -98,7 +88,7 @@ export function handleSubscribe(conn: Connection, frame: Frame): MaybePromise<vo
   try {
     return attach();
   } catch (err) {
-    conn.subscriptions.delete(request.id);
+    state.forget(sub);
     throw err;
   }
 }

@@ -1,18 +1,19 @@
 // UNSUBSCRIBE: detach (unacknowledged messages are requeued); with a durable subscription's
 // name header, delete the durable subscription too.
 import { ErrorCode, type Frame, StompProtocolError, interpretUnsubscribe } from '@stompede/core';
-import type { Connection } from '../connection.js';
 import type { MaybePromise } from '../engine.js';
+import type { Session } from '../session/session.js';
 import { durableName } from './subscribe.js';
 
-export function handleUnsubscribe(conn: Connection, frame: Frame): MaybePromise<void> {
-  const id = interpretUnsubscribe(frame, conn.version);
-  const sub = conn.subscriptions.get(id);
+export function handleUnsubscribe(session: Session, frame: Frame): MaybePromise<void> {
+  const id = interpretUnsubscribe(frame, session.version);
+  const state = session.state;
+  const sub = state.subscriptions.get(id);
   const name = durableName(frame, id);
   if (sub === undefined) {
     // Deleting a durable subscription nobody is attached to (as ActiveMQ allows).
     if (name !== undefined) {
-      const removed = conn.engine.unsubscribeDurable(conn.vhost, conn.clientId, name);
+      const removed = session.engine.unsubscribeDurable(session.vhost, session.clientId, name);
       if (removed instanceof Promise)
         return removed.then((r) => {
           check(r, frame, id);
@@ -23,10 +24,10 @@ export function handleUnsubscribe(conn: Connection, frame: Frame): MaybePromise<
     check(false, frame, id);
     return;
   }
-  const detached = conn.removeSubscription(sub);
+  const detached = state.unsubscribe(sub);
   if (name === undefined || sub.durableName === undefined) return detached;
   const remove = (): MaybePromise<void> => {
-    const r = conn.engine.unsubscribeDurable(conn.vhost, conn.clientId, sub.durableName!);
+    const r = session.engine.unsubscribeDurable(session.vhost, session.clientId, sub.durableName!);
     return r instanceof Promise ? r.then(() => undefined) : undefined;
   };
   return detached instanceof Promise ? detached.then(remove) : remove();

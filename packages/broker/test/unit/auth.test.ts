@@ -28,8 +28,8 @@ describe('authentication', () => {
       login: 'alice',
       passcode: 'wonderland',
     });
-    const conn = [...broker.sessionList].at(-1)!;
-    assert.equal(broker.options.security.principal(conn).user, 'alice');
+    const conn = [...broker.sessions].at(-1)!;
+    assert.equal(conn.principal.user, 'alice');
     await p.sendSync('SEND', { destination: '/queue/auth' }, 'hi');
     p.close();
   });
@@ -59,7 +59,7 @@ describe('authentication', () => {
     const error = await p.next('ERROR');
     assert.match(error.header('message') ?? '', /authentication failed/);
     await p.ended;
-    broker.options.security.throttle.success('local');
+    broker.authenticator.throttle.success('local');
     const q = await connected(broker, {
       'accept-version': '1.2',
       host: '/',
@@ -90,7 +90,7 @@ describe('authentication', () => {
     assert.match(answers[0]!, /authentication failed/);
     assert.match(answers[0]!, new RegExp(ErrorCode.AUTHENTICATION_FAILED));
     assert.doesNotMatch(answers[0]!, /mallory|alice/);
-    broker.options.security.throttle.success('local');
+    broker.authenticator.throttle.success('local');
   });
 
   test('[Authentication] anonymous clients are refused when allowAnonymous is false', async () => {
@@ -102,7 +102,7 @@ describe('authentication', () => {
   });
 
   test('[Login throttling] each failure from an address raises its delay; a success resets it', async () => {
-    const throttle = broker.options.security.throttle;
+    const throttle = broker.authenticator.throttle;
     throttle.success('local');
     const delays: number[] = [];
     for (let i = 0; i < 4; i++) {
@@ -157,7 +157,7 @@ describe('authentication without users', () => {
       login: 'guest',
       passcode: 'guest',
     });
-    assert.equal(broker.options.security.principal([...broker.sessionList][0]!).user, 'anonymous');
+    assert.equal([...broker.sessions][0]!.principal.user, 'anonymous');
     p.close();
     await broker.close();
   });

@@ -1,27 +1,42 @@
 // The session side of one subscription: ack mode, prefetch window, unacknowledged deliveries,
 // and the per-delivery MESSAGE encoding.
-import type { AckMode } from '@stompede/core';
-import type { AckKey, Connection } from './connection.js';
-import { SeqDelivery } from './delivery.js';
-import { headerText } from './encode.js';
-import type { Consumer, ConsumerHandle, Delivery, MaybePromise } from './engine.js';
-import type { Message } from './message.js';
+import type { AckMode, StompVersion } from '@stompede/core';
+import { SeqDelivery } from '../delivery.js';
+import { headerText } from '../encode.js';
+import type { Consumer, ConsumerHandle, Delivery, MaybePromise } from '../engine.js';
+import type { Message } from '../message.js';
+import type { AckIndex, AckKey } from './ack-index.js';
 
-/**
- * Up to this many subscriptions on a connection, an ACK is found by asking each of them
- * ({@link Connection.findUnacked}); beyond, deliveries are also indexed in `pendingAcks`.
- */
-export const SCAN_LIMIT = 8;
+/** The session a subscription delivers on. */
+export interface SubscriptionOwner {
+  /** The session's version (fixed once connected). */
+  readonly version: StompVersion;
+  /** False while the session cannot take more output (its stream is full, or it is ending). */
+  readonly writable: boolean;
+  /** The session's unacknowledged deliveries. */
+  readonly acks: AckIndex<Subscription>;
+  /** Write one MESSAGE frame (see `writeMessage` in message-writer.ts). */
+  writeMessage(
+    prefix: Uint8Array,
+    idText: string,
+    idNumber: number,
+    ack: boolean,
+    deliveryCount: number,
+    message: Message,
+  ): void;
+}
 
 /** A client's subscription, as the engine's {@link Consumer}. */
 export class Subscription implements Consumer {
   handle: ConsumerHandle | undefined;
   /**
    * Unacknowledged deliveries by ack key, in delivery order: the message-id, or for a
-   * {@link SeqDelivery} its number (see {@link Connection.ackKey}).
+   * {@link SeqDelivery} its number (see {@link AckIndex.keyOf}).
    */
   readonly unacked = new Map<AckKey, Delivery>();
   private unackedBytes = 0;
+  /** The session's unacknowledged deliveries. */
+  private readonly acks: AckIndex<Subscription>;
   private readonly auto: boolean;
   /** `MESSAGE\n` and the subscription header, encoded once. */
   private readonly prefix: Uint8Array;
@@ -29,7 +44,7 @@ export class Subscription implements Consumer {
   private readonly ackHeader: boolean;
 
   constructor(
-    readonly conn: Connection,
+    private readonly owner: SubscriptionOwner,
     readonly id: string,
     readonly destination: string,
     readonly mode: AckMode,
@@ -42,20 +57,21 @@ export class Subscription implements Consumer {
     readonly durableName: string | undefined,
   ) {
     this.auto = mode === 'auto';
-    const subId = headerText(id, conn.version);
+    this.acks = owner.acks;
+    const version = owner.version;
+    const subId = headerText(id, version);
     this.prefix = Buffer.from(
       'MESSAGE\n' +
-        ((conn.version !== '1.0' || explicitId) && subId !== undefined
+        ((version !== '1.0' || explicitId) && subId !== undefined
           ? 'subscription:' + subId + '\n'
           : ''),
       'utf8',
     );
-    this.ackHeader = !this.auto && conn.version === '1.2';
+    this.ackHeader = !this.auto && version === '1.2';
   }
 
   ready(_message: Message): boolean {
-    const conn = this.conn;
-    if (!conn.writable) return false;
+    if (!this.owner.writable) return false;
     if (this.auto) return true;
     return (
       this.unacked.size < this.prefetch &&
@@ -64,13 +80,13 @@ export class Subscription implements Consumer {
   }
 
   deliver(delivery: Delivery): void {
-    const conn = this.conn;
+    const owner = this.owner;
     let idText: string;
     let idNumber: number;
     if (delivery instanceof SeqDelivery) {
       idText = delivery.idPrefix;
       idNumber = delivery.seq;
-      conn.seqPrefix = idText;
+      this.acks.usePrefix(idText);
     } else {
       idText = delivery.messageId;
       idNumber = -1;
@@ -79,9 +95,9 @@ export class Subscription implements Consumer {
       const key = idNumber < 0 ? idText : idNumber;
       this.unacked.set(key, delivery);
       this.unackedBytes += delivery.message.size;
-      if (conn.subscriptions.size > SCAN_LIMIT) conn.pendingAcks.set(key, this);
+      this.acks.added(key, this);
     }
-    conn.writeDelivery(
+    owner.writeMessage(
       this.prefix,
       idText,
       idNumber,
@@ -104,7 +120,7 @@ export class Subscription implements Consumer {
       if (pending !== undefined) {
         this.unacked.delete(key);
         this.unackedBytes -= pending.message.size;
-        if (this.conn.pendingAcks.size > 0) this.conn.pendingAcks.delete(key);
+        this.acks.removed(key);
         if (handle !== undefined) {
           r = nack
             ? handle.nack(pending.tag, requeue, awaitDurable)
@@ -124,7 +140,7 @@ export class Subscription implements Consumer {
       const pending = this.unacked.get(k)!;
       this.unacked.delete(k);
       this.unackedBytes -= pending.message.size;
-      if (this.conn.pendingAcks.size > 0) this.conn.pendingAcks.delete(k);
+      this.acks.removed(k);
       if (handle === undefined) continue;
       const r = nack
         ? handle.nack(pending.tag, requeue, awaitDurable)
@@ -138,8 +154,8 @@ export class Subscription implements Consumer {
 
   /** Detach from the engine: unacknowledged deliveries are requeued. */
   close(): MaybePromise<void> {
-    const pending = this.conn.pendingAcks;
-    if (pending.size > 0) for (const k of this.unacked.keys()) pending.delete(k);
+    const acks = this.acks;
+    for (const k of this.unacked.keys()) acks.removed(k);
     this.unacked.clear();
     this.unackedBytes = 0;
     return this.handle?.close();

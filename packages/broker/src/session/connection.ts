@@ -1,0 +1,545 @@
+// One client connection: bytes in through the frame parser, frames processed strictly in order
+// (a handler that returns a promise holds the frames behind it and pauses the socket), and the
+// connection's lifecycle, from the CONNECT timeout to the four ways it ends. Output is the
+// outbox's job (outbox.ts), heart-beats heartbeat.ts's, subscriptions and transactions state.ts's;
+// command handlers (handlers/) see this class only through the Session interface (session.ts).
+import type { Duplex } from 'node:stream';
+import {
+  ErrorCode,
+  type Frame,
+  FrameParser,
+  HEARTBEAT_BYTES,
+  type StompVersion,
+  StompError,
+  StompProtocolError,
+  connectedFrame,
+  encodeFrame,
+  errorFrame,
+  negotiateHeartBeat,
+  negotiateVersion,
+  receiptFrame,
+  validateClientFrame,
+} from '@stompede/core';
+import type { Logger } from 'pino';
+import type { Engine, MaybePromise } from '../engine.js';
+import { HANDLERS, handleConnect } from '../handlers/index.js';
+import type { Peer } from '../listen/peer.js';
+import { type Message } from '../message.js';
+import { writeMessage } from '../message-writer.js';
+import type { Metrics } from '../metrics.js';
+import type { ResolvedOptions } from '../options.js';
+import { ANONYMOUS, type Authenticator, type Principal } from '../security/authenticator.js';
+import type { Authorizer } from '../security/authorizer.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { HeartBeats } from './heartbeat.js';
+import { Outbox } from './outbox.js';
+import type { Session, SessionTerms } from './session.js';
+import { SessionState } from './state.js';
+import type { Subscription, SubscriptionOwner } from './subscription.js';
+import type { AckIndex } from './ack-index.js';
+
+/** Lifecycle of a connection. */
+export const ConnectionState = {
+  /** Waiting for CONNECT. */
+  NEW: 0,
+  /** CONNECTED was sent. */
+  CONNECTED: 1,
+  /** Ending: after DISCONNECT, an ERROR, or broker shutdown. Nothing more is processed. */
+  CLOSING: 2,
+  /** The stream closed. */
+  CLOSED: 3,
+} as const;
+/** A connection state. */
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+/** What the broker shares with its connections. */
+export interface ConnectionContext {
+  readonly options: ResolvedOptions;
+  readonly engine: Engine;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly authenticator: Authenticator;
+  readonly authorizer: Authorizer;
+  /** Called once when the connection has released everything. */
+  readonly onClosed: (conn: Connection) => void;
+}
+
+// Every frame ends with NUL and then LF, as RabbitMQ and ActiveMQ send them. The spec allows EOLs
+// after the NUL; php-stomp and stomper's stream parser need this one (interop/MATRIX.md).
+const FRAME_TRAILER = Uint8Array.of(10);
+
+let sessionCounter = 0;
+const sessionPrefix = Math.random().toString(36).slice(2, 8);
+
+/** A STOMP session over one byte stream. Created by {@link Broker.handle}. */
+export class Connection implements Session, SubscriptionOwner {
+  /** The session id sent in CONNECTED. */
+  readonly id: string;
+  readonly peer: Peer;
+  readonly options: ResolvedOptions;
+  readonly engine: Engine;
+  readonly authenticator: Authenticator;
+  readonly state: SessionState;
+  /** Resolves once the stream has closed and everything is released. */
+  readonly closed: Promise<void>;
+
+  private lifecycle: ConnectionState = ConnectionState.NEW;
+  private versionSpoken: StompVersion = '1.0';
+  private vhostName: string;
+  private clientKey = '';
+  private who: Principal = ANONYMOUS;
+  private readonly stream: Duplex;
+  private readonly ctx: ConnectionContext;
+  private readonly metrics: Metrics;
+  private readonly clock: Clock;
+  private readonly parser: FrameParser;
+  private readonly outbox: Outbox;
+  private logger: Logger | undefined;
+  private inbox: Frame[] = [];
+  private inboxHead = 0;
+  private busy = false;
+  private parseError: StompError | undefined;
+  private connectSeen = false;
+  private endRequested = false;
+  private released = false;
+  private pausedForMemory = false;
+  private lastRead: number;
+  private heartBeats: HeartBeats | undefined;
+  private connectTimer: TimerHandle | undefined;
+  private lingerTimer: TimerHandle | undefined;
+  private resolveClosed!: () => void;
+
+  constructor(stream: Duplex, ctx: ConnectionContext, peer: Peer) {
+    this.id = `${sessionPrefix}-${String(++sessionCounter)}`;
+    this.stream = stream;
+    this.ctx = ctx;
+    this.peer = peer;
+    this.options = ctx.options;
+    this.engine = ctx.engine;
+    this.authenticator = ctx.authenticator;
+    this.metrics = ctx.metrics;
+    this.clock = ctx.clock;
+    this.vhostName = ctx.options.defaultVhost;
+    this.state = new SessionState(ctx.options);
+    this.outbox = new Outbox(stream, ctx.clock);
+    this.lastRead = ctx.clock.now();
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.parser = new FrameParser(
+      {
+        onFrame: (frame) => {
+          this.onFrame(frame);
+        },
+        onHeartbeat: () => {
+          this.metrics.heartbeatsIn++;
+        },
+      },
+      // 1.0 until CONNECT says otherwise: CONNECT is never escaped, and a 1.0 CONNECT is trimmed.
+      { version: '1.0', limits: ctx.options.limits },
+    );
+    const s = stream as Duplex & { setNoDelay?: (on: boolean) => unknown };
+    if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
+    stream.on('data', (chunk: Buffer | string) => {
+      this.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    });
+    stream.on('drain', () => {
+      this.onDrain();
+    });
+    stream.on('end', () => {
+      this.onEnd();
+    });
+    stream.on('error', (err) => {
+      this.log.debug({ err }, 'stream error');
+      this.release();
+      stream.destroy();
+    });
+    stream.on('close', () => {
+      this.onClose();
+    });
+    this.connectTimer = this.clock.setTimer(() => {
+      this.connectTimer = undefined;
+      if (this.lifecycle === ConnectionState.NEW) {
+        this.log.debug('no CONNECT in time: dropping the connection');
+        this.destroy();
+      }
+    }, ctx.options.connectTimeout);
+    this.metrics.connectionsOpened++;
+    if (ctx.logger.isLevelEnabled('debug')) this.log.debug('connection opened');
+  }
+
+  /** Where the connection is in its life. */
+  get lifecycleState(): ConnectionState {
+    return this.lifecycle;
+  }
+
+  get version(): StompVersion {
+    return this.versionSpoken;
+  }
+
+  get vhost(): string {
+    return this.vhostName;
+  }
+
+  get clientId(): string {
+    return this.clientKey;
+  }
+
+  get principal(): Principal {
+    return this.who;
+  }
+
+  /** The session's subscriptions deliver on the connection itself. */
+  get output(): SubscriptionOwner {
+    return this;
+  }
+
+  get acks(): AckIndex<Subscription> {
+    return this.state.acks;
+  }
+
+  /** This session's logger (a child of the broker's, created on first use). */
+  get log(): Logger {
+    return (this.logger ??= this.ctx.logger.child({ session: this.id, ...this.peer.info }));
+  }
+
+  /** False while the stream's write buffer is full (consumers wait for 'drain'). */
+  get writable(): boolean {
+    return !this.outbox.blocked && this.lifecycle === ConnectionState.CONNECTED;
+  }
+
+  // ---- reading ----
+
+  private onData(chunk: Buffer): void {
+    this.lastRead = this.clock.now();
+    this.metrics.bytesIn += chunk.length;
+    if (this.lifecycle >= ConnectionState.CLOSING || this.parseError !== undefined) return;
+    try {
+      this.parser.push(chunk);
+      if (!this.connectSeen && this.parser.bufferedBytes > this.options.maxPreConnectBytes) {
+        throw new StompProtocolError(
+          ErrorCode.FRAME_TOO_LARGE,
+          `the CONNECT frame exceeds ${String(this.options.maxPreConnectBytes)} bytes`,
+        );
+      }
+    } catch (err) {
+      this.parseError = toStompError(err);
+    }
+    this.pump();
+  }
+
+  private onFrame(frame: Frame): void {
+    this.metrics.framesIn++;
+    if (!this.connectSeen) {
+      this.connectSeen = true;
+      if (frame.command === 'CONNECT' || frame.command === 'STOMP') {
+        // Later frames in the same chunk must already be read with the session's escaping.
+        const v = negotiateVersion(frame.header('accept-version'), this.options.versions);
+        if (v !== undefined) this.parser.setVersion(v);
+      }
+    }
+    this.inbox.push(frame);
+  }
+
+  private pump(): void {
+    if (this.busy) return;
+    this.busy = true;
+    while (this.inboxHead < this.inbox.length && this.lifecycle < ConnectionState.CLOSING) {
+      const frame = this.inbox[this.inboxHead]!;
+      this.inboxHead++;
+      let result: MaybePromise<void>;
+      try {
+        result = this.process(frame);
+      } catch (err) {
+        this.busy = false;
+        this.fail(err, frame);
+        return;
+      }
+      if (result instanceof Promise) {
+        this.stream.pause();
+        result.then(
+          () => {
+            this.busy = false;
+            this.finish(frame);
+            if (this.lifecycle < ConnectionState.CLOSING && !this.pausedForMemory) {
+              this.stream.resume();
+            }
+            this.pump();
+          },
+          (err: unknown) => {
+            this.busy = false;
+            this.fail(err, frame);
+          },
+        );
+        return;
+      }
+      this.finish(frame);
+    }
+    this.inbox.length = 0;
+    this.inboxHead = 0;
+    this.busy = false;
+    if (this.parseError !== undefined && this.lifecycle < ConnectionState.CLOSING) {
+      this.fail(this.parseError);
+    }
+  }
+
+  private process(frame: Frame): MaybePromise<void> {
+    const command = frame.command;
+    if (this.lifecycle === ConnectionState.NEW) return handleConnect(this, frame);
+    if (command === 'CONNECT' || command === 'STOMP') {
+      throw new StompProtocolError(
+        ErrorCode.UNEXPECTED_FRAME,
+        `${command} frame on a session that is already connected`,
+        { frame },
+      );
+    }
+    // SEND, ACK and NACK (nearly every frame) check themselves, reading each header once.
+    if (command !== 'SEND' && command !== 'ACK' && command !== 'NACK') {
+      validateClientFrame(frame, this.versionSpoken);
+    }
+    const handler = HANDLERS[command];
+    if (handler === undefined) {
+      throw new StompProtocolError(ErrorCode.UNEXPECTED_FRAME, `unexpected ${command} frame`, {
+        frame,
+      });
+    }
+    return handler(this, frame);
+  }
+
+  /** After a frame was processed: its receipt, and the end of the session after DISCONNECT. */
+  private finish(frame: Frame): void {
+    if (this.lifecycle >= ConnectionState.CLOSING) return;
+    const receipt = frame.header('receipt');
+    if (receipt !== undefined && frame.command !== 'CONNECT' && frame.command !== 'STOMP') {
+      this.sendFrame(receiptFrame(receipt));
+    }
+    if (this.endRequested) {
+      this.log.debug('DISCONNECT');
+      this.shutdown();
+    }
+  }
+
+  // ---- the session, as handlers use it ----
+
+  accept(terms: SessionTerms): void {
+    // The session may have ended (an ERROR, a timeout) while the login was checked.
+    if (this.lifecycle !== ConnectionState.NEW) return;
+    const { version, heartBeat } = terms;
+    this.versionSpoken = version;
+    this.parser.setVersion(version);
+    this.vhostName = terms.vhost;
+    this.clientKey = terms.clientId;
+    this.who = terms.principal;
+    this.lifecycle = ConnectionState.CONNECTED;
+    this.clock.clearTimer(this.connectTimer);
+    this.connectTimer = undefined;
+    const local = this.options.heartbeat;
+    const hb = version === '1.0' ? { send: 0, receive: 0 } : negotiateHeartBeat(local, heartBeat);
+    this.sendFrame(
+      connectedFrame({
+        version,
+        session: this.id,
+        server: this.options.serverName,
+        heartBeat: local,
+      }),
+    );
+    if (hb.send > 0 || hb.receive > 0) {
+      this.heartBeats = new HeartBeats(
+        this.clock,
+        {
+          lastWrite: () => this.outbox.lastWrite,
+          lastRead: () => this.lastRead,
+          beat: () => {
+            this.metrics.heartbeatsOut++;
+            this.outbox.write(HEARTBEAT_BYTES);
+          },
+          silent: (idle) => {
+            this.log.debug({ idle }, 'heart-beat timeout: closing');
+            this.destroy();
+          },
+        },
+        hb.send,
+        hb.receive > 0 ? Math.ceil(hb.receive * this.options.heartbeatGrace) : 0,
+      );
+    }
+    this.log.debug({ version, vhost: terms.vhost, heartBeat: hb }, 'session connected');
+  }
+
+  authorize(right: 'read' | 'write', destination: string, frame: Frame): void {
+    this.ctx.authorizer.authorize(this.who, this.vhostName, right, destination, frame);
+  }
+
+  publish(message: Message, awaitDurable: boolean): MaybePromise<void> {
+    const result = this.engine.publish(this.vhostName, this.id, message, awaitDurable);
+    if (this.engine.memoryFull) this.pauseForMemory();
+    return result;
+  }
+
+  refuse(error: Frame): void {
+    this.sendError(error);
+  }
+
+  endAfterFrame(): void {
+    this.endRequested = true;
+  }
+
+  private pauseForMemory(): void {
+    if (this.pausedForMemory) return;
+    this.pausedForMemory = true;
+    this.metrics.producersPaused++;
+    this.log.debug('memory limit reached: pausing this producer');
+    this.stream.pause();
+    this.engine.onMemoryAvailable(() => {
+      this.pausedForMemory = false;
+      if (this.lifecycle < ConnectionState.CLOSING && !this.busy) this.stream.resume();
+    });
+  }
+
+  // ---- writing ----
+
+  /** Send a frame in the session's version. */
+  sendFrame(frame: Frame): void {
+    let chunks: Uint8Array[];
+    try {
+      chunks = encodeFrame(frame, { version: this.versionSpoken });
+    } catch (err) {
+      this.log.warn({ err }, 'could not encode a frame');
+      return;
+    }
+    this.metrics.framesOut++;
+    for (const chunk of chunks) this.outbox.write(chunk);
+    this.outbox.write(FRAME_TRAILER);
+  }
+
+  writeMessage(
+    prefix: Uint8Array,
+    idText: string,
+    idNumber: number,
+    ack: boolean,
+    deliveryCount: number,
+    message: Message,
+  ): void {
+    this.metrics.framesOut++;
+    this.metrics.messagesDelivered++;
+    writeMessage(
+      this.outbox,
+      this.versionSpoken,
+      prefix,
+      idText,
+      idNumber,
+      ack,
+      deliveryCount,
+      message,
+    );
+  }
+
+  private onDrain(): void {
+    if (!this.outbox.drained()) return;
+    for (const sub of this.state.subscriptions.values()) {
+      if (!this.writable) break;
+      sub.handle?.resume();
+    }
+  }
+
+  // ---- ending ----
+
+  /**
+   * Send an ERROR for `err` (with `receipt-id` when `frame` asked for a receipt), then close
+   * once it is flushed. Frames after the offending one are not processed.
+   */
+  fail(err: unknown, frame?: Frame): void {
+    if (this.lifecycle >= ConnectionState.CLOSING) return;
+    const e = toStompError(err);
+    this.log.debug({ code: e.code, command: frame?.command }, e.message);
+    this.metrics.errors.count(e.code);
+    const receiptId = frame?.header('receipt');
+    this.sendError(
+      errorFrame({
+        message: e.message.slice(0, 1024),
+        ...(receiptId === undefined ? {} : { receiptId }),
+        body:
+          `${e.code}: ${e.message}` +
+          (frame === undefined ? '' : `\n\nwhile processing a ${frame.command} frame`),
+      }),
+    );
+  }
+
+  /** Send an ERROR frame and close after it. */
+  private sendError(frame: Frame): void {
+    if (this.lifecycle >= ConnectionState.CLOSING) return;
+    this.metrics.errorsSent++;
+    this.sendFrame(frame);
+    this.shutdown();
+  }
+
+  /** Graceful end: release the session, flush what is queued, end the stream. Idempotent. */
+  shutdown(): void {
+    if (this.lifecycle >= ConnectionState.CLOSING) return;
+    this.lifecycle = ConnectionState.CLOSING;
+    this.inbox = [];
+    this.inboxHead = 0;
+    this.release();
+    // Keep reading (and discarding) so the peer is not reset before it reads our last frames.
+    if (this.pausedForMemory) this.stream.resume();
+    this.outbox.flush();
+    this.stream.end();
+    this.lingerTimer = this.clock.setTimer(() => {
+      this.destroy();
+    }, this.options.errorLinger);
+  }
+
+  /** Abrupt end: nothing more is flushed than what the stream takes at once. */
+  destroy(): void {
+    this.release();
+    const stream = this.stream;
+    if (stream.destroyed) return;
+    // end() first so in-memory peers (which destroy() does not reach) see the end of the stream.
+    if (!stream.writableEnded) {
+      this.outbox.flush();
+      stream.end();
+    }
+    setImmediate(() => stream.destroy());
+  }
+
+  private onEnd(): void {
+    // The peer finished sending: nothing more will come, so end our side too.
+    if (this.lifecycle < ConnectionState.CLOSING) this.lifecycle = ConnectionState.CLOSING;
+    this.release();
+    if (!this.stream.writableEnded) {
+      this.outbox.flush();
+      this.stream.end();
+    }
+    if (this.stream.writableFinished) this.stream.destroy();
+    else this.stream.once('finish', () => this.stream.destroy());
+  }
+
+  private onClose(): void {
+    this.lifecycle = ConnectionState.CLOSED;
+    this.release();
+    this.clock.clearTimer(this.lingerTimer);
+    this.resolveClosed();
+  }
+
+  /** Free the session's resources: subscriptions (unacked requeued), transactions, temp queues. */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (this.lifecycle < ConnectionState.CLOSING) this.lifecycle = ConnectionState.CLOSING;
+    this.clock.clearTimer(this.connectTimer);
+    this.heartBeats?.stop();
+    this.inbox = [];
+    this.inboxHead = 0;
+    this.state.close((err) => {
+      this.log.warn({ err }, 'detach failed');
+    });
+    this.engine.sessionClosed(this.vhostName, this.id);
+    this.metrics.connectionsClosed++;
+    if (this.ctx.logger.isLevelEnabled('debug')) this.log.debug('connection closed');
+    this.ctx.onClosed(this);
+  }
+}
+
+function toStompError(err: unknown): StompError {
+  if (err instanceof StompError) return err;
+  // Not a protocol error: a bug, or an engine failure. The client gets a generic ERROR.
+  return new StompProtocolError(ErrorCode.INVALID_STATE, 'internal error', { cause: err });
+}
