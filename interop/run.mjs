@@ -13,7 +13,8 @@
 //   rabbitmq  interop/peers/rabbitmq.sh start (idempotent; left running afterwards).
 //   activemq  interop/peers/activemq.sh start (idempotent; left running afterwards).
 //   stompserver  interop/peers/stompserver.sh start (Ruby stompserver, STOMP 1.0; our client only).
-// With `ours`, scenarios/failover.mjs also runs (failover between two of our broker processes).
+// Scenarios (SCENARIOS below, each its own table): with `ours`, scenarios/failover.mjs (failover
+// between two of our broker processes) and stompest's failover URI + subscription replay.
 // Clients: stomp.py and stompit over TCP; stompjs (Node + ws) and stompjs-browser (headless
 // Chromium) over WebSocket. A client whose transport a peer does not offer gets `n/a` cells with
 // the reason; a peer that cannot be started gets `not started` cells and makes the run fail.
@@ -67,6 +68,9 @@ const pageOrigin = `http://127.0.0.1:${pagePort}`;
 
 // --- clients ------------------------------------------------------------------------------------
 
+// The interop venv's Python (interop/setup.sh python): stompest and the other PyPI clients.
+const VENV_PYTHON = here('./.venv/bin/python');
+
 /** `--host H --port N` for a TCP driver. */
 const tcpArgs = (peer) => ['--host', peer.tcp.host, '--port', String(peer.tcp.port)];
 
@@ -82,6 +86,19 @@ const CLIENTS = [
     command: (peer, vs) => [
       '/usr/bin/python3',
       here('./clients/stomppy_driver.py'),
+      ...tcpArgs(peer),
+      ...authArgs(peer, vs),
+    ],
+  },
+  {
+    name: 'stompest',
+    transport: 'tcp',
+    // PyPI stompest 2.3 (its synchronous client), installed by `interop/setup.sh python` into
+    // interop/.venv (Debian's Python has no stompest; PyPI packages go into a venv).
+    needs: [VENV_PYTHON],
+    command: (peer, vs) => [
+      VENV_PYTHON,
+      here('./clients/stompest_driver.py'),
       ...tcpArgs(peer),
       ...authArgs(peer, vs),
     ],
@@ -217,6 +234,68 @@ const clientNames = list(args.clients) ?? CLIENTS.map((c) => c.name);
 for (const c of clientNames) {
   if (!CLIENTS.some((x) => x.name === c)) throw new Error(`--clients: unknown client ${c}`);
 }
+
+// --- scenarios (their own tables in MATRIX.md) ----------------------------------------------------
+
+/**
+ * A scenario is one driver run outside the case matrix. `peer`: the peer it runs against while
+ * that peer is up (with the peer's restart hook for the `{"control":"restart"}` handshake), or
+ * null for one that starts its own brokers (run after every peer). Run when its `client` is
+ * asked for (and, with a peer, that peer).
+ */
+const deadPort = await freePort(); // stompest's failover URI lists this closed port first
+const SCENARIOS = [
+  {
+    title: 'ours: stompest failover URI and subscription replay',
+    peer: 'ours',
+    client: 'stompest',
+    script: 'clients/stompest_driver.py --cases failover_replay',
+    cases: ['failover_replay'],
+    needs: [VENV_PYTHON],
+    describe:
+      "stompest's own failover transport and session replay: the consumer's URI is " +
+      '`failover:(tcp://127.0.0.1:DEAD,tcp://OURS)?randomize=false,initialReconnectDelay=100,…`, ' +
+      'whose first address is closed. 12 persistent messages; the consumer (client-individual, ' +
+      '`client` on 1.0) takes and acknowledges 4, then run.mjs kills our broker (SIGKILL) and ' +
+      'restarts it on the same data directory and port. stompest loses the connection, ' +
+      '`connect()` walks the failover list past the closed address, and the session replays the ' +
+      'subscription (the driver does not subscribe again): the other 8 must arrive, none lost, ' +
+      'no acknowledged one again.',
+    command: (peer) => [
+      VENV_PYTHON,
+      here('./clients/stompest_driver.py'),
+      ...tcpArgs(peer),
+      '--versions',
+      versions.join(','),
+      '--cases',
+      'failover_replay',
+      '--dead-port',
+      String(deadPort),
+    ],
+  },
+  {
+    title: 'ours: failover between two broker processes',
+    peer: null,
+    client: 'stompede',
+    script: 'scenarios/failover.mjs',
+    cases: ['failover'],
+    describe:
+      '`interop/scenarios/failover.mjs`: broker A (durable store) holds N persistent messages; a ' +
+      '@stompede/client consumer on `failover:(tcp://A,tcp://B)?randomize=false` takes them ' +
+      'with client-individual acks; after a third, A is stopped (SIGTERM) and B starts on the ' +
+      'same data directory. Every message must arrive (redeliveries allowed, none lost).',
+    command: () => [
+      process.execPath,
+      here('./scenarios/failover.mjs'),
+      '--versions',
+      versions.join(','),
+    ],
+  },
+];
+/** A scenario runs when its client is asked for and, with a peer, that peer (`ours` for null). */
+const wanted = (sc) =>
+  clientNames.includes(sc.client) && peersAsked.includes(sc.peer ?? 'ours');
+const scenarioResults = [];
 
 function authArgs(peer, vs = versions) {
   const out = [];
@@ -708,6 +787,9 @@ for (const peerName of peersAsked) {
       console.log(`   (${client.name}: exit ${code}, ${secs} s)`);
       if (stderr.trim() && code !== 0) console.log(`   stderr: ${tail(stderr, 400)}`);
     }
+    for (const sc of SCENARIOS.filter((x) => x.peer === peerName && wanted(x))) {
+      await runScenario(sc, peer);
+    }
   } finally {
     if (peer.stop) await peer.stop();
   }
@@ -715,33 +797,46 @@ for (const peerName of peersAsked) {
 
 // --- scenarios ----------------------------------------------------------------------------------
 
-// Failover between two of our broker processes (interop/scenarios/failover.mjs): with `ours`
-// and the stompede client asked for.
-const scenarioResults = [];
-if (peersAsked.includes('ours') && clientNames.includes('stompede')) {
-  console.log('== ours: failover between two broker processes (scenarios/failover.mjs)');
+/** Runs one scenario (SCENARIOS, above); its results go to scenarioResults, one per version × case. */
+async function runScenario(sc, peer) {
+  console.log(`== ${sc.title} (${sc.script})`);
+  const missing = (sc.needs ?? []).filter((path) => !existsSync(path));
   const got = new Map();
-  const { code, stderr } = await runDriver(
-    [process.execPath, here('./scenarios/failover.mjs'), '--versions', versions.join(',')],
-    (r) => {
-      got.set(r.version, r);
-      const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : `${r.status}  ${r.detail}`;
-      console.log(`   ${pad(r.client, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
-    },
-  );
-  for (const version of versions) {
-    const r = got.get(version);
-    scenarioResults.push({
-      peer: 'ours (failover pair)',
-      client: 'stompede',
-      version,
-      case: 'failover',
-      status: r?.status ?? 'fail',
-      detail: r?.detail ?? `no result: exited ${code}${stderr ? `; ${tail(stderr)}` : ''}`,
-    });
+  let code = 0;
+  let stderr = '';
+  if (missing.length === 0) {
+    ({ code, stderr } = await runDriver(
+      sc.command(peer),
+      (r) => {
+        got.set(`${r.version}|${r.case}`, r);
+        const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : `${r.status}  ${r.detail}`;
+        console.log(`   ${pad(r.client, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
+      },
+      peer?.restart,
+    ));
   }
-  results.push(...scenarioResults);
+  for (const version of versions) {
+    for (const name of sc.cases) {
+      const r = got.get(`${version}|${name}`);
+      const why = missing.length
+        ? `not installed: ${missing.join(', ')} (see interop/README.md)`
+        : `no result: exited ${code}${stderr ? `; ${tail(stderr)}` : ''}`;
+      scenarioResults.push({
+        peer: sc.title,
+        scenario: sc,
+        client: sc.client,
+        version,
+        case: name,
+        status: r?.status ?? 'fail',
+        detail: r?.detail ?? why,
+      });
+    }
+  }
 }
+
+// Scenarios that need no running peer (they start their own brokers).
+for (const sc of SCENARIOS.filter((x) => x.peer === null && wanted(x))) await runScenario(sc);
+results.push(...scenarioResults);
 
 // --- the matrix ---------------------------------------------------------------------------------
 
@@ -843,22 +938,19 @@ for (const p of peerInfo) {
     for (const line of na) md.push(`- ${escape(line)}`);
   }
 }
-if (scenarioResults.length > 0) {
+for (const sc of SCENARIOS) {
+  const rows = scenarioResults.filter((r) => r.scenario === sc);
+  if (rows.length === 0) continue;
   md.push('');
-  md.push('## ours: failover between two broker processes');
+  md.push(`## ${sc.title}`);
   md.push('');
-  md.push(
-    '`interop/scenarios/failover.mjs`: broker A (durable store) holds N persistent messages; a ' +
-      '@stompede/client consumer on `failover:(tcp://A,tcp://B)?randomize=false` takes them ' +
-      'with client-individual acks; after a third, A is stopped (SIGTERM) and B starts on the ' +
-      'same data directory. Every message must arrive (redeliveries allowed, none lost).',
-  );
+  md.push(sc.describe);
   md.push('');
-  md.push('| client | version | failover | detail |');
-  md.push('| --- | --- | --- | --- |');
-  for (const r of scenarioResults) {
+  md.push('| client | version | case | state | detail |');
+  md.push('| --- | --- | --- | --- | --- |');
+  for (const r of rows) {
     const status = r.status === 'fail' ? '**fail**' : r.status;
-    md.push(`| ${r.client} | ${r.version} | ${status} | ${escape(r.detail)} |`);
+    md.push(`| ${r.client} | ${r.version} | ${r.case} | ${status} | ${escape(r.detail)} |`);
   }
 }
 md.push('');
@@ -872,7 +964,7 @@ const json = {
   clients: clientNames,
   peers: peerInfo,
   totals: counts,
-  results: results.map(({ notStarted: _n, ...r }) => r),
+  results: results.map(({ notStarted: _n, scenario: _s, ...r }) => r),
 };
 let jsonText = `${JSON.stringify(json, null, 2)}\n`;
 try {

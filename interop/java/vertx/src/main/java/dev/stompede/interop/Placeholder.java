@@ -1,0 +1,1 @@
+package dev.stompede.interop; class Placeholder {}
