@@ -2,16 +2,18 @@
 // The interop matrix: start the peers asked for, run every client driver against each, print
 // progress, write interop/MATRIX.md and interop/matrix.json, exit 1 on any fail.
 //
-// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|stompserver|all] (default all; a
+// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|artemis|stompserver|all] (default all; a
 //          comma list works too) [--clients stomp.py,stompit,stompjs,stompjs-browser,stompede,
 //          stompede-ws,stomper,ruby-stomp,net-stomp,php-stomp,spring-messaging,syslog-ng]
 //          [--versions 1.0,1.1,1.2] [--cases a,b] [--out-dir interop] [--driver-timeout 600]
+//          [--budget 1500] (seconds: each client's progress line shows the run's time against it)
 //
 // Peers:
 //   ours      @stompede/broker from packages/broker/dist (build first: `npm run build`), started
 //             by lib/ours-broker.mjs in a child process on 127.0.0.1 port 0, TCP and WebSocket.
 //   rabbitmq  interop/peers/rabbitmq.sh start (idempotent; left running afterwards).
 //   activemq  interop/peers/activemq.sh start (idempotent; left running afterwards).
+//   artemis   interop/peers/artemis.sh start (ActiveMQ Artemis from Maven Central; idempotent).
 //   stompserver  interop/peers/stompserver.sh start (Ruby stompserver, STOMP 1.0; our client only).
 // Scenarios (SCENARIOS below, each its own table): with `ours`, scenarios/failover.mjs (failover
 // between two of our broker processes) and stompest's failover URI + subscription replay.
@@ -39,9 +41,18 @@ const args = parseArgs(process.argv.slice(2), {
   cases: undefined,
   'out-dir': fileURLToPath(new URL('.', import.meta.url)),
   'driver-timeout': '600',
+  budget: '1500',
 });
+// The time budget (seconds) the whole run is meant to fit in (.ci/run's hard timeout is a minute
+// past it): every client's line says how much of it is used, so a slow peer shows before it bites.
+const runStarted = Date.now();
+const budgetS = Number(args.budget);
+const budgetNote = () => {
+  const used = Math.round((Date.now() - runStarted) / 1000);
+  return `run ${used} s of the ${budgetS} s budget${used > budgetS ? ' (OVER BUDGET)' : ''}`;
+};
 
-const ALL_PEERS = ['ours', 'rabbitmq', 'activemq', 'stompserver'];
+const ALL_PEERS = ['ours', 'rabbitmq', 'activemq', 'artemis', 'stompserver'];
 const peersAsked = args.against === 'all' ? ALL_PEERS : list(args.against);
 for (const p of peersAsked) {
   if (!ALL_PEERS.includes(p)) throw new Error(`--against: unknown peer ${p}; known: ${ALL_PEERS}`);
@@ -293,8 +304,7 @@ const SCENARIOS = [
   },
 ];
 /** A scenario runs when its client is asked for and, with a peer, that peer (`ours` for null). */
-const wanted = (sc) =>
-  clientNames.includes(sc.client) && peersAsked.includes(sc.peer ?? 'ours');
+const wanted = (sc) => clientNames.includes(sc.client) && peersAsked.includes(sc.peer ?? 'ours');
 const scenarioResults = [];
 
 function authArgs(peer, vs = versions) {
@@ -316,7 +326,7 @@ const casesFor = (peer) => caseNames.filter((c) => !peer.skip?.[c]);
 // seconds each time (three versions × every client), too slow for CI; our broker restarts in
 // about a second, and the case is about our store.
 const NO_RESTART =
-  'not run against this peer: restarting RabbitMQ/ActiveMQ once per client and version takes ' +
+  'not run against this peer: restarting a third-party broker once per client and version takes ' +
   'too long for CI (durable_restart runs against ours only)';
 
 // --- peers --------------------------------------------------------------------------------------
@@ -512,6 +522,39 @@ const PEERS = {
         'activemq.sh opens no WebSocket connector, so the stompjs rows are `n/a`.',
         '`login` is `unsupported`: activemq.sh runs ActiveMQ without authentication, so no ' +
           'login can be checked; `durable_restart` is `n/a` (not restarted by the harness).',
+      ],
+    };
+  },
+
+  async artemis() {
+    const out = await peerScript('artemis');
+    const port = Number(env.ARTEMIS_STOMP_PORT ?? 61653);
+    return {
+      tcp: { host: '127.0.0.1', port },
+      // Artemis detects a WebSocket upgrade on its STOMP acceptor (any path).
+      ws: `ws://127.0.0.1:${port}/stomp`,
+      login: 'guest',
+      passcode: 'guest',
+      driverArgs: [],
+      skip: { durable_restart: { status: 'n/a', detail: NO_RESTART } },
+      limits: {
+        nack:
+          'Artemis discards a NACKed message (no redelivery, nothing on its DLQ; ARTEMIS-1983): ' +
+          'the spec lets a server discard it, but the case cannot tell a discard from a loss',
+        'ws:disconnect':
+          'over WebSocket Artemis sends the RECEIPT for DISCONNECT but leaves the connection open ' +
+          '(over TCP it closes it)',
+      },
+      note: out,
+      quirks: [
+        'peers/artemis.sh: the bin distribution from Maven Central, `artemis create` with login ' +
+          'required (guest/guest), one STOMP acceptor on 127.0.0.1:61653 with ' +
+          '`anycastPrefix=/queue/;multicastPrefix=/topic/` (WebSocket upgrades on the same port).',
+        'NACK discards the message (ARTEMIS-1983; the spec allows discarding): `nack` is a peer ' +
+          'limit for every client, since a discard cannot be told from a loss.',
+        'Over WebSocket, DISCONNECT gets its RECEIPT but the connection stays open: `disconnect` ' +
+          'is a peer limit for the WebSocket clients (over TCP Artemis closes it).',
+        '`durable_restart` is `n/a` (not restarted by the harness).',
       ],
     };
   },
@@ -784,7 +827,7 @@ for (const peerName of peersAsked) {
         if (!info.quirks.includes(`**died**: ${dead}`)) info.quirks.push(`**died**: ${dead}`);
       }
       const secs = ((Date.now() - started) / 1000).toFixed(1);
-      console.log(`   (${client.name}: exit ${code}, ${secs} s)`);
+      console.log(`   (${client.name}: exit ${code}, ${secs} s; ${budgetNote()})`);
       if (stderr.trim() && code !== 0) console.log(`   stderr: ${tail(stderr, 400)}`);
     }
     for (const sc of SCENARIOS.filter((x) => x.peer === peerName && wanted(x))) {
@@ -984,7 +1027,9 @@ console.log('');
 console.log(
   `== summary: ${Object.entries(counts)
     .map(([k, v]) => `${v} ${k}`)
-    .join(', ')}; peers: ${peerInfo.map((p) => `${p.name} ${p.state}`).join(', ')}`,
+    .join(
+      ', ',
+    )}; peers: ${peerInfo.map((p) => `${p.name} ${p.state}`).join(', ')}; ${budgetNote()}`,
 );
 for (const r of failed) {
   console.log(`   FAIL ${r.peer} ${r.client} ${r.version} ${r.case}: ${short(r.detail, 160)}`);
