@@ -1,1 +1,0 @@
-package dev.stompede.interop; class Placeholder {}
