@@ -4,7 +4,7 @@
 // redelivered, delivery-count). The connection writes deliveries straight into its output buffer
 // (see Connection.writeDelivery): bodies up to COPY_LIMIT are copied there, so a tick's worth of
 // frames is one write; larger bodies are written by reference.
-import { type StompVersion, escapeHeader } from '@stompede/core';
+import { type StompVersion, encodeHeaderToken } from '@stompede/core';
 import { Message } from './message.js';
 
 const SMALL_BODY = 4096;
@@ -48,13 +48,15 @@ export function putBytes(buf: Buffer, off: number, bytes: Uint8Array): number {
   return off + n;
 }
 
-/** Escape a header name or value for `version`, or undefined when it cannot be written. */
-export function headerText(text: string, version: StompVersion): string | undefined {
-  if (version === '1.0') {
-    return text.includes('\n') || text.endsWith('\r') ? undefined : text;
-  }
-  const escaped = escapeHeader(text, version);
-  return version === '1.1' && escaped.endsWith('\r') ? undefined : escaped;
+const NAME = Object.freeze({ name: true });
+
+/**
+ * A header name (`name`) or value as a MESSAGE frame writes it in `version` (escaped from 1.1
+ * on), or undefined when it cannot be written: core's one rule (`encodeHeaderToken`).
+ */
+export function headerText(text: string, version: StompVersion, name = false): string | undefined {
+  const r = encodeHeaderToken(text, version, name ? NAME : undefined);
+  return typeof r === 'string' ? r : undefined;
 }
 
 let scratch = Buffer.allocUnsafe(16 * 1024);
@@ -89,10 +91,12 @@ export function putShared(
     buf[off++] = 10;
   }
   for (let i = 0; i < raw.length; i += 2) {
-    const name = headerText(raw[i]!, version);
+    const name = headerText(raw[i]!, version, true);
     const value = headerText(raw[i + 1]!, version);
-    if (name === undefined || value === undefined || name.length === 0) continue;
-    if (version === '1.0' && name.includes(':')) continue;
+    // Not reached for messages sent through this broker: SEND refuses a header that the
+    // strictest version it speaks cannot carry. A message stored before the broker was set to
+    // speak a stricter version may still hold one; a MESSAGE cannot carry it.
+    if (name === undefined || value === undefined) continue;
     off = putString(buf, off, name);
     buf[off++] = 58;
     off = putString(buf, off, value);

@@ -148,6 +148,11 @@ export interface ResolvedOptions {
   };
   readonly serverName: string;
   readonly versions: readonly StompVersion[];
+  /**
+   * The oldest of `versions`: its header rules are the strictest (1.0 escapes nothing, 1.1 has
+   * no escape for CR), so a header it can carry can go to every subscriber.
+   */
+  readonly strictestVersion: StompVersion;
   readonly vhosts: readonly string[];
   readonly defaultVhost: string;
   readonly heartbeat: readonly [number, number];
@@ -269,6 +274,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     }),
     serverName: options.serverName ?? DEFAULTS.serverName,
     versions: Object.freeze([...versions]),
+    strictestVersion: [...versions].sort()[0]!,
     vhosts: Object.freeze([...(options.vhosts ?? [])]),
     defaultVhost: options.defaultVhost ?? DEFAULTS.defaultVhost,
     heartbeat: Object.freeze([heartbeat[0], heartbeat[1]] as const),

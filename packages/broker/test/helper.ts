@@ -80,6 +80,19 @@ export class Peer {
     }
   }
 
+  /**
+   * The next frame, which must be an ERROR carrying `code` (the broker's ERROR bodies start with
+   * it); returns the frame.
+   */
+  async error(code: string): Promise<Frame> {
+    const f = await this.next('ERROR');
+    const got = /^(ERR_STOMP_[A-Z_]+)/.exec(f.text)?.[1];
+    if (got !== code) {
+      throw new Error(`expected an ERROR with ${code}, got ${got ?? 'none'}: ${f.text}`);
+    }
+    return f;
+  }
+
   /** Wait until `predicate` holds (re-checked whenever something arrives). */
   async until(predicate: () => boolean): Promise<void> {
     while (!predicate()) {

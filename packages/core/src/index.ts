@@ -127,4 +127,8 @@ export type {
   SessionInfo,
 } from './session/client-session.js';
 export { ServerSession } from './session/server-session.js';
-export type { ServerSessionOptions, ServerSessionLeftovers } from './session/server-session.js';
+export type {
+  ServerSessionOptions,
+  ServerSessionLeftovers,
+  CommittedTransaction,
+} from './session/server-session.js';

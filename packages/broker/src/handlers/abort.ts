@@ -3,5 +3,5 @@ import type { Frame } from '@stompede/core';
 import type { Session } from '../session/session.js';
 
 export function handleAbort(session: Session, frame: Frame): void {
-  session.state.abort(frame, frame.header('transaction')!);
+  session.state.abort(frame);
 }

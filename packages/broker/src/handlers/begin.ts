@@ -3,5 +3,5 @@ import type { Frame } from '@stompede/core';
 import type { Session } from '../session/session.js';
 
 export function handleBegin(session: Session, frame: Frame): void {
-  session.state.begin(frame, frame.header('transaction')!);
+  session.state.begin(frame);
 }

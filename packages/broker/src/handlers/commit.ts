@@ -5,7 +5,7 @@ import type { Session } from '../session/session.js';
 import type { TxOp } from '../session/state.js';
 
 export function handleCommit(session: Session, frame: Frame): MaybePromise<void> {
-  const ops = session.state.commit(frame, frame.header('transaction')!);
+  const { ops } = session.state.commit(frame);
   const applied = runInOrder(ops, 0);
   if (frame.header('receipt') === undefined) return applied;
   // The RECEIPT promises the whole transaction is durable: one journal sync covers every op.

@@ -1,6 +1,6 @@
 // SUBSCRIBE: ack mode, prefetch (prefetch-count, activemq.prefetchSize, consumer-window-size)
 // and durable topic subscriptions (ActiveMQ, RabbitMQ and Artemis header conventions).
-import { ErrorCode, type Frame, StompProtocolError, interpretSubscribe } from '@stompede/core';
+import { ErrorCode, type Frame, StompProtocolError, encodeHeaderToken } from '@stompede/core';
 import { DestinationKind, parseDestination } from '../destination.js';
 import type { MaybePromise } from '../engine.js';
 import type { Session } from '../session/session.js';
@@ -33,11 +33,14 @@ export function durableName(frame: Frame, id: string | undefined): string | unde
 }
 
 export function handleSubscribe(session: Session, frame: Frame): MaybePromise<void> {
-  const request = interpretSubscribe(frame, session.version);
   const options = session.options;
   const state = session.state;
-  const sub = state.subscribe(frame, request.id, () => {
+  // The session's rule: a valid frame, an id not in use, at most maxSubscriptions.
+  const sub = state.subscribe(frame, (request) => {
     const dest = parseDestination(request.destination);
+    // MESSAGE frames carry the id as `subscription`: refused now if it cannot be written.
+    const id = encodeHeaderToken(request.id, session.version, { header: 'id', frame });
+    if (typeof id !== 'string') throw id;
     session.authorize('read', request.destination, frame);
     let prefetch =
       positiveInt(frame, 'prefetch-count') ??
@@ -60,35 +63,29 @@ export function handleSubscribe(session: Session, frame: Frame): MaybePromise<vo
     );
   });
   const name = sub.durableName;
-  const attach = (): MaybePromise<void> => {
+  const detached = (err: unknown): never => {
+    state.remove(sub.id);
+    throw err;
+  };
+  try {
     const handle = session.engine.subscribe(
       {
         vhost: session.vhost,
         sessionId: session.id,
-        destination: request.destination,
-        autoAck: request.ack === 'auto',
+        destination: sub.destination,
+        autoAck: sub.mode === 'auto',
         ...(name === undefined ? {} : { durable: { clientId: session.clientId, name } }),
       },
       sub,
     );
     if (handle instanceof Promise) {
-      return handle.then(
-        (h) => {
-          sub.handle = h;
-        },
-        (err: unknown) => {
-          state.forget(sub);
-          throw err;
-        },
-      );
+      return handle.then((h) => {
+        sub.handle = h;
+      }, detached);
     }
     sub.handle = handle;
     return undefined;
-  };
-  try {
-    return attach();
   } catch (err) {
-    state.forget(sub);
-    throw err;
+    return detached(err);
   }
 }

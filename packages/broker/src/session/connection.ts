@@ -80,7 +80,6 @@ export class Connection implements Session, SubscriptionOwner {
   readonly options: ResolvedOptions;
   readonly engine: Engine;
   readonly authenticator: Authenticator;
-  readonly state: SessionState;
   /** Resolves once the stream has closed and everything is released. */
   readonly closed: Promise<void>;
 
@@ -89,6 +88,8 @@ export class Connection implements Session, SubscriptionOwner {
   private vhostName: string;
   private clientKey = '';
   private who: Principal = ANONYMOUS;
+  /** Replaced once CONNECT settles the version (its rules are the version's). */
+  private sessionState: SessionState;
   private readonly stream: Duplex;
   private readonly ctx: ConnectionContext;
   private readonly metrics: Metrics;
@@ -121,7 +122,7 @@ export class Connection implements Session, SubscriptionOwner {
     this.metrics = ctx.metrics;
     this.clock = ctx.clock;
     this.vhostName = ctx.options.defaultVhost;
-    this.state = new SessionState(ctx.options);
+    this.sessionState = new SessionState('1.0', ctx.options);
     this.outbox = new Outbox(stream, ctx.clock);
     this.lastRead = ctx.clock.now();
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -188,13 +189,17 @@ export class Connection implements Session, SubscriptionOwner {
     return this.who;
   }
 
+  get state(): SessionState {
+    return this.sessionState;
+  }
+
   /** The session's subscriptions deliver on the connection itself. */
   get output(): SubscriptionOwner {
     return this;
   }
 
   get acks(): AckIndex<Subscription> {
-    return this.state.acks;
+    return this.sessionState.acks;
   }
 
   /** This session's logger (a child of the broker's, created on first use). */
@@ -292,12 +297,12 @@ export class Connection implements Session, SubscriptionOwner {
         { frame },
       );
     }
-    // SEND, ACK and NACK (nearly every frame) check themselves, reading each header once.
-    if (command !== 'SEND' && command !== 'ACK' && command !== 'NACK') {
-      validateClientFrame(frame, this.versionSpoken);
-    }
+    // Each handler reads its frame with core's interpreter for the command, which applies the
+    // version's rules in the same pass.
     const handler = HANDLERS[command];
     if (handler === undefined) {
+      // Not a client command: core's rule names what it is.
+      validateClientFrame(frame, this.versionSpoken);
       throw new StompProtocolError(ErrorCode.UNEXPECTED_FRAME, `unexpected ${command} frame`, {
         frame,
       });
@@ -326,6 +331,7 @@ export class Connection implements Session, SubscriptionOwner {
     const { version, heartBeat } = terms;
     this.versionSpoken = version;
     this.parser.setVersion(version);
+    this.sessionState = new SessionState(version, this.options);
     this.vhostName = terms.vhost;
     this.clientKey = terms.clientId;
     this.who = terms.principal;
@@ -434,7 +440,7 @@ export class Connection implements Session, SubscriptionOwner {
 
   private onDrain(): void {
     if (!this.outbox.drained()) return;
-    for (const sub of this.state.subscriptions.values()) {
+    for (const sub of this.sessionState.subscriptions.values()) {
       if (!this.writable) break;
       sub.handle?.resume();
     }
@@ -528,7 +534,7 @@ export class Connection implements Session, SubscriptionOwner {
     this.heartBeats?.stop();
     this.inbox = [];
     this.inboxHead = 0;
-    this.state.close((err) => {
+    this.sessionState.release((err) => {
       this.log.warn({ err }, 'detach failed');
     });
     this.engine.sessionClosed(this.vhostName, this.id);

@@ -59,6 +59,7 @@ export class Subscription implements Consumer {
     this.auto = mode === 'auto';
     this.acks = owner.acks;
     const version = owner.version;
+    // Checked by the SUBSCRIBE handler: always writable.
     const subId = headerText(id, version);
     this.prefix = Buffer.from(
       'MESSAGE\n' +

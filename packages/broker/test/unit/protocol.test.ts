@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { ErrorCode } from '@stompede/core';
 import { connected, memoryBroker, pair } from '../helper.js';
 
 describe('connecting', () => {
@@ -186,12 +187,36 @@ describe('frames and errors', () => {
   });
 
   test('[1.1 Value Encoding] escaped headers round-trip through a SEND', async () => {
-    const p = await connected(broker);
+    // Every version this broker speaks can escape a line feed and a colon.
+    const modern = memoryBroker({ versions: ['1.1', '1.2'] });
+    after(() => modern.close());
+    const p = await connected(modern);
     await p.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/esc' });
     await p.sendSync('SEND', { destination: '/queue/esc', 'x-k:ey': 'a:b\nc\\d' }, 'x');
     const [m] = await p.messages(1);
     assert.equal(m!.header('x-k:ey'), 'a:b\nc\\d');
     p.close();
+  });
+
+  test('[1.0 Frames] a header a 1.0 subscriber could not be given is refused at SEND', async () => {
+    // 1.0 escapes nothing: a line feed in a value, or a colon in a name, cannot be written in a
+    // 1.0 MESSAGE, so a broker that speaks 1.0 refuses it with the SEND (never drops it later).
+    const p = await connected(broker);
+    p.send('SEND', { destination: '/queue/esc10', receipt: 'r1', 'x-k': 'a\nb' }, 'x');
+    const e = await p.error(ErrorCode.INVALID_HEADER_VALUE);
+    assert.equal(e.header('receipt-id'), 'r1');
+    assert.match(e.header('message') ?? '', /x-k.*line feed/);
+    const q = await connected(broker);
+    q.send('SEND', { destination: '/queue/esc10', 'x:k': 'v' }, 'x');
+    await q.error(ErrorCode.INVALID_HEADER_VALUE);
+  });
+
+  test('[1.2 SUBSCRIBE] a subscription id that cannot be written in MESSAGE frames is refused', async () => {
+    const p = await connected(broker, { 'accept-version': '1.1', host: '/' });
+    // 1.1 cannot escape a trailing CR.
+    p.raw('SUBSCRIBE\nid:a\r\r\ndestination:/queue/esc11\nreceipt:r2\n\n\0');
+    const e = await p.error(ErrorCode.INVALID_HEADER_VALUE);
+    assert.equal(e.header('receipt-id'), 'r2');
   });
 });
 

@@ -3,7 +3,7 @@
 // top), and the broker's layers (handlers see the session through session/session.ts, never the
 // Connection class; only the broker's assembly points reach into the engine and the store).
 /** @type {import('dependency-cruiser').IConfiguration} */
-module.exports = {
+export default {
   forbidden: [
     {
       name: 'no-circular',
