@@ -104,6 +104,8 @@ export class Connection implements Session, SubscriptionOwner {
   private connectSeen = false;
   private endRequested = false;
   private released = false;
+  /** Connected, and the stream's write buffer has room (read on every delivery). */
+  private canWrite = false;
   private pausedForMemory = false;
   private lastRead: number;
   private heartBeats: HeartBeats | undefined;
@@ -123,7 +125,9 @@ export class Connection implements Session, SubscriptionOwner {
     this.clock = ctx.clock;
     this.vhostName = ctx.options.defaultVhost;
     this.sessionState = new SessionState('1.0', ctx.options);
-    this.outbox = new Outbox(stream, ctx.clock);
+    this.outbox = new Outbox(stream, ctx.clock, () => {
+      this.canWrite = false;
+    });
     this.lastRead = ctx.clock.now();
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.parser = new FrameParser(
@@ -209,7 +213,7 @@ export class Connection implements Session, SubscriptionOwner {
 
   /** False while the stream's write buffer is full (consumers wait for 'drain'). */
   get writable(): boolean {
-    return !this.outbox.blocked && this.lifecycle === ConnectionState.CONNECTED;
+    return this.canWrite;
   }
 
   // ---- reading ----
@@ -336,6 +340,7 @@ export class Connection implements Session, SubscriptionOwner {
     this.clientKey = terms.clientId;
     this.who = terms.principal;
     this.lifecycle = ConnectionState.CONNECTED;
+    this.canWrite = !this.outbox.blocked;
     this.clock.clearTimer(this.connectTimer);
     this.connectTimer = undefined;
     const local = this.options.heartbeat;
@@ -440,6 +445,7 @@ export class Connection implements Session, SubscriptionOwner {
 
   private onDrain(): void {
     if (!this.outbox.drained()) return;
+    this.canWrite = this.lifecycle === ConnectionState.CONNECTED;
     for (const sub of this.sessionState.subscriptions.values()) {
       if (!this.writable) break;
       sub.handle?.resume();
@@ -529,6 +535,7 @@ export class Connection implements Session, SubscriptionOwner {
   private release(): void {
     if (this.released) return;
     this.released = true;
+    this.canWrite = false;
     if (this.lifecycle < ConnectionState.CLOSING) this.lifecycle = ConnectionState.CLOSING;
     this.clock.clearTimer(this.connectTimer);
     this.heartBeats?.stop();

@@ -61,7 +61,12 @@ export class Outbox implements ByteSink {
   private tickScheduled = false;
   private lastWriteAt: number;
 
-  constructor(stream: Duplex, clock: Clock) {
+  /** @param onBlocked - called when a write fills the stream's buffer (until 'drain') */
+  constructor(
+    stream: Duplex,
+    clock: Clock,
+    private readonly onBlocked: () => void,
+  ) {
     this.stream = stream;
     this.clock = clock;
     this.pooled = stream instanceof Socket;
@@ -194,6 +199,9 @@ export class Outbox implements ByteSink {
       owner.pending++;
       ok = stream.write(chunk, owner.done);
     }
-    if (!ok) this.blockedFlag = true;
+    if (!ok && !this.blockedFlag) {
+      this.blockedFlag = true;
+      this.onBlocked();
+    }
   }
 }
