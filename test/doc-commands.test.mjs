@@ -20,7 +20,7 @@
 //   STOMPEDE_DATA_DIR pointing into the scratch directory instead of the checkout's ./data.
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { codeBlocks, documents, root, shellCommands } from './lib/markdown.mjs';
@@ -100,10 +100,11 @@ class Session {
   }
 
   async ready() {
-    const own = readlinkSync('/proc/self/ns/net');
+    // unshare makes the namespaces, writes the user namespace's uid map, then runs `cat`: once
+    // `cat` runs, the namespace is ready to enter.
     const deadline = Date.now() + 10_000;
-    while (readlinkSync(`/proc/${this.holder.pid}/ns/net`) === own) {
-      if (Date.now() > deadline) throw new Error('unshare did not make a namespace');
+    while (!isCat(this.holder.pid)) {
+      if (Date.now() > deadline) throw new Error('unshare did not start its namespace');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const up = spawnSync('nsenter', this.enter(['ip', 'link', 'set', 'lo', 'up']), {
@@ -214,6 +215,14 @@ class Session {
     this.holder.stdin.end();
     this.holder.kill();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function isCat(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'cat';
+  } catch {
+    return false;
   }
 }
 
