@@ -118,5 +118,6 @@ export type {
   PendingWork,
   SessionInfo,
 } from './session/client-session.js';
+export { serverErrorCode } from './session/server-error.js';
 export { ServerSession } from './session/server-session.js';
 export type { ServerSessionOptions, ServerSessionLeftovers } from './session/server-session.js';
