@@ -1,7 +1,13 @@
 // Flags every client subcommand (send, subscribe) shares: where the broker is, who we are, TLS.
 import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
-import { connect, type Client, type NodeConnectOptions } from '@stompede/client/node';
+import {
+  connect,
+  type Client,
+  type ConnectOptions,
+  nodeTransport,
+  type WebSocketConstructor,
+} from '@stompede/client/node';
 import { StompError, StompServerError } from '@stompede/core';
 import { WebSocket } from 'ws';
 import { CliError } from './cli-error.js';
@@ -74,21 +80,23 @@ export async function connectFromFlags(values: Values, env: NodeJS.ProcessEnv): 
   const cert = values['tls-cert'] as string | undefined;
   const key = values['tls-key'] as string | undefined;
   const servername = values['tls-servername'] as string | undefined;
-  const options: NodeConnectOptions = {
+  const options: ConnectOptions = {
     url,
-    WebSocket: WebSocket as unknown as NodeConnectOptions['WebSocket'],
     connectTimeout: timeout,
     receiptTimeout: timeout,
     ...(login === undefined ? {} : { login }),
     ...(passcode === undefined ? {} : { passcode }),
     ...(vhost === undefined ? {} : { host: vhost }),
-    tls: {
-      ...(ca === undefined ? {} : { ca: file('--tls-ca', ca) }),
-      ...(cert === undefined ? {} : { cert: file('--tls-cert', cert) }),
-      ...(key === undefined ? {} : { key: file('--tls-key', key) }),
-      ...(servername === undefined ? {} : { servername }),
-      ...(values.insecure === true ? { rejectUnauthorized: false } : {}),
-    },
+    transport: nodeTransport({
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      tls: {
+        ...(ca === undefined ? {} : { ca: file('--tls-ca', ca) }),
+        ...(cert === undefined ? {} : { cert: file('--tls-cert', cert) }),
+        ...(key === undefined ? {} : { key: file('--tls-key', key) }),
+        ...(servername === undefined ? {} : { servername }),
+        ...(values.insecure === true ? { rejectUnauthorized: false } : {}),
+      },
+    }),
   };
   try {
     return await connect(options);

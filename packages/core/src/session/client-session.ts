@@ -30,7 +30,7 @@ import {
   StompProtocolError,
   type StompServerError,
 } from '../errors.js';
-import { Frame, type HeaderEntry, ServerCommand } from '../frame.js';
+import { Frame, ServerCommand } from '../frame.js';
 import { type NegotiatedHeartBeat, NO_HEART_BEAT, negotiateHeartBeat } from '../negotiate.js';
 import { SUPPORTED_VERSIONS, type StompVersion } from '../version.js';
 import {

@@ -108,7 +108,8 @@ describe('ClientSession: connecting', () => {
       session.connect({ host: 'h' });
       assert.throws(
         () => session.connected(frame),
-        (err: unknown) => err instanceof StompServerError && err.code === code && err.frame === frame,
+        (err: unknown) =>
+          err instanceof StompServerError && err.code === code && err.frame === frame,
         `${frame.text || String(frame.header('message'))} → ${code}`,
       );
       assert.equal(serverErrorCode(frame), code);
@@ -359,7 +360,9 @@ describe('ClientSession: receipts and closing', () => {
     session.send({ destination: '/q', receipt: 'r3' });
     session.expectReceipt('r1', 'one');
     session.expectReceipt('r2', 'two');
-    rejects(() => session.expectReceipt('zz', 'x'), ErrorCode.UNKNOWN_RECEIPT);
+    rejects(() => {
+      session.expectReceipt('zz', 'x');
+    }, ErrorCode.UNKNOWN_RECEIPT);
     assert.equal(session.received(new Frame('RECEIPT', { 'receipt-id': 'r1' })).data, 'one');
     const error = new Frame('ERROR', { message: 'no', 'receipt-id': 'r2' });
     assert.equal(session.failedReceipt(error)?.data, 'two');
