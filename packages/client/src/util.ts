@@ -133,11 +133,6 @@ export function sleep(ms: number, signals: readonly (AbortSignal | undefined)[])
   });
 }
 
-/** Check a non-negative finite number option. */
-export function isDuration(value: unknown): value is number {
-  return typeof value === 'number' && value >= 0 && (Number.isFinite(value) || value === Infinity);
-}
-
 /**
  * Define `[Symbol.asyncDispose]` on `proto` only where the runtime has the symbol (Node 20+,
  * recent engines). Browsers without it get no method under a bogus `"undefined"` key.
