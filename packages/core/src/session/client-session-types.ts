@@ -1,6 +1,6 @@
 // The shapes a ClientSession takes and returns: its states, the subscriptions it remembers, the
 // receipts it awaits and what it reports when a connection ends.
-import type { SubscribeFrameOptions } from '../commands/client.js';
+import type { SubscribeFrameOptions } from '../commands/index.js';
 import type { AckMode } from '../commands/common.js';
 import type { HeaderEntry } from '../frame.js';
 import type { NegotiatedHeartBeat } from '../negotiate.js';

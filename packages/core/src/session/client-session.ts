@@ -16,14 +16,15 @@ import {
   connectFrame,
   disconnectFrame,
   interpretConnected,
+  interpretError,
   interpretReceipt,
   nackFrame,
   sendFrame,
   subscribeFrame,
   unsubscribeFrame,
-} from '../commands/client.js';
+} from '../commands/index.js';
 import { missingHeader, unexpectedFrame } from '../commands/common.js';
-import { validateClientFrame } from '../commands/server.js';
+import { validateClientFrame } from '../commands/validate.js';
 import {
   ErrorCode,
   StompInvalidArgumentError,
@@ -41,7 +42,6 @@ import {
   SessionState,
   type SessionSubscription,
 } from './client-session-types.js';
-import { serverError } from './server-error.js';
 import { invalidState, unknownReceipt, unknownSubscription } from './session-errors.js';
 
 export { SessionState } from './client-session-types.js';
@@ -418,8 +418,7 @@ export class ClientSession<S = unknown, R = unknown> {
    * server closes the connection after an ERROR: call {@link lost} once it is gone.
    */
   error(frame: Frame): StompServerError {
-    if (frame.command !== ServerCommand.ERROR) throw unexpectedFrame(frame, 'expected ERROR');
-    return serverError(frame);
+    return interpretError(frame);
   }
 
   /**

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import {
   ClientSession,
   ErrorCode,
+  errorFrame,
   Frame,
   FrameParser,
   ServerSession,
@@ -115,7 +116,8 @@ describe('ClientSession: connecting', () => {
       assert.equal(serverErrorCode(frame), code);
     }
     const session = connectedSession();
-    const denied = new Frame('ERROR', { message: 'no', code: ErrorCode.FORBIDDEN });
+    const denied = errorFrame({ message: 'no', code: ErrorCode.FORBIDDEN });
+    assert.equal(denied.header('code'), 'ERR_STOMP_FORBIDDEN');
     assert.equal(session.error(denied).code, ErrorCode.FORBIDDEN);
   });
 
