@@ -136,7 +136,7 @@ export interface SubscribeOptions extends OperationOptions {
   readonly prefetch?: number | undefined;
   /** This subscription's buffer in messages (default the client's `subscriptionBuffer`). */
   readonly buffer?: number | undefined;
-  /** The subscription id (default `sub-<n>`). Kept across reconnects. */
+  /** The subscription id (default: generated, `0`, `1`, ...). Kept across reconnects. */
   readonly id?: string | undefined;
 }
 
