@@ -7,6 +7,7 @@ export { TopicPattern, parseDestination, isWildcard, DestinationKind } from './d
 export { encodeDelivery, putDigits, sharedBytes } from './encode.js';
 export { SeqDelivery, seqOf } from './delivery.js';
 export { Fifo } from './fifo.js';
+export { isFalseHeader, isTrueHeader } from './boolean-header.js';
 export { WebSocketDuplex } from './listen/ws.js';
 export { originAllowed, originPolicy } from './listen/origin.js';
 export { resolveOptions } from './options.js';
