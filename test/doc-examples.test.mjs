@@ -19,7 +19,10 @@ const examples = documents().flatMap((doc) =>
 
 describe('JavaScript examples of README.md and docs/', () => {
   it('has runnable examples', () => {
-    assert.ok(examples.some((e) => e.doc === 'README.md'), 'README.md has no ```js blocks');
+    assert.ok(
+      examples.some((e) => e.doc === 'README.md'),
+      'README.md has no ```js blocks',
+    );
   });
   const dir = mkdtempSync(join(root, '.readme-examples-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
