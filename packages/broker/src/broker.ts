@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode } from '@stompede/core';
 import { Connection } from './session/connection.js';
 import type { Engine } from './engine.js';
-import { MemoryEngine } from './engine/memory.js';
+import { LocalEngine } from './engine/local.js';
 import { JournalStore } from './store/journal.js';
 import type { CertificateReload, Listener, ListenerAddress } from './listen/listener.js';
 import { listenTcp } from './listen/tcp.js';
@@ -15,7 +15,6 @@ import { type ConnectionInfo, peerOf } from './listen/peer.js';
 import { type ErrorCounts, Metrics } from './metrics.js';
 import { brokerView } from './admin/broker-view.js';
 import { type AdminServer, startAdmin } from './admin/server.js';
-import { DestinationStats } from './admin/stats.js';
 import { type BrokerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { Authenticator } from './security/authenticator.js';
 import { Authorizer } from './security/authorizer.js';
@@ -38,8 +37,6 @@ export class Broker {
   private readonly admission: Admission;
   private listeners: Listener[] = [];
   private closing: Promise<void> | undefined;
-  /** Per-destination counters (kept while the admin server is configured). */
-  readonly destinationStats: DestinationStats;
   private adminServer: AdminServer | undefined;
 
   /**
@@ -52,7 +49,7 @@ export class Broker {
     const p = o.persistence;
     this.engine =
       o.engine ??
-      new MemoryEngine({
+      new LocalEngine({
         memoryLimit: o.memoryLimit,
         maxDeliveries: o.maxDeliveries,
         maxTopicPending: o.maxTopicPending,
@@ -74,8 +71,6 @@ export class Broker {
     this.authenticator = new Authenticator(o.security);
     this.authorizer = new Authorizer(o.security);
     this.admission = new Admission(o, this.metrics.errors);
-    this.destinationStats = new DestinationStats(this.options.maxDeliveries);
-    if (this.options.admin !== undefined) this.engine = this.destinationStats.observe(this.engine);
   }
 
   /** The admin server's URL, once {@link Broker.listen} started it. */

@@ -3,10 +3,10 @@
  * @packageDocumentation
  */
 export { Connection, ConnectionState } from './session/connection.js';
-export { TopicPattern, parseDestination, isWildcard, DestinationKind } from './destination.js';
 export { encodeDelivery, putDigits, sharedBytes } from './encode.js';
-export { SeqDelivery, seqOf } from './delivery.js';
+export { ackKeyOf, isIdOf } from './delivery.js';
 export { Fifo } from './fifo.js';
+export { isFalseHeader, isTrueHeader } from './boolean-header.js';
 export { WebSocketDuplex } from './listen/ws.js';
 export { originAllowed, originPolicy } from './listen/origin.js';
 export { resolveOptions } from './options.js';

@@ -2,19 +2,18 @@
 // output buffer, with no intermediate string or buffer. The per-delivery headers (subscription,
 // message-id, ack, redelivered, delivery-count) are written here; the part every delivery of a
 // message shares comes from encode.ts (encoded in place on a message's first delivery in a
-// version, cached from its second on, so a message delivered once allocates no copy of it).
+// version, cached from its second, so a message delivered once allocates no copy of it).
 import type { StompVersion } from '@stompede/core';
 import {
   COPY_LIMIT,
-  cachedShared,
   putBytes,
   putDigits,
   putShared,
   putString,
-  sharedBytes,
+  sharedForDelivery,
   sharedMax,
 } from './encode.js';
-import { Message } from './message.js';
+import type { Message } from './message.js';
 
 /** Where frames are encoded: a connection's outbox (session/outbox.ts). */
 export interface ByteSink {
@@ -38,29 +37,25 @@ const FIRST_DELIVERY = Buffer.from('delivery-count:1\n');
 
 /**
  * Write one MESSAGE frame into `sink`: `prefix` (`MESSAGE` and the subscription header, encoded),
- * then `message-id` (`idText`, followed by the digits of `idNumber` unless it is negative), `ack`
- * (the same id, when `ack`), `redelivered`, `delivery-count`, and the message's shared headers and
+ * then `message-id` (`idPrefix` followed by the digits of `ackKey`), `ack` (the same id, when
+ * `ack`), `redelivered`, `delivery-count`, and the message's shared headers and
  * body. Every frame ends with NUL and LF, as RabbitMQ and ActiveMQ send them.
  */
 export function writeMessage(
   sink: ByteSink,
   version: StompVersion,
   prefix: Uint8Array,
-  idText: string,
-  idNumber: number,
+  idPrefix: string,
+  ackKey: number,
   ack: boolean,
   deliveryCount: number,
   message: Message,
 ): void {
   if (!sink.open) return;
-  const bit = 1 << Message.slot(version);
-  let shared = cachedShared(message, version);
-  if (shared === undefined && (message.inlined & bit) !== 0) {
-    shared = sharedBytes(message, version);
-  }
+  const shared = sharedForDelivery(message, version);
   const bodyLength = message.bodyLength;
   const copy = bodyLength <= COPY_LIMIT;
-  const idBytes = idText.length * 3 + 17;
+  const idBytes = idPrefix.length * 3 + 17;
   const need =
     prefix.length +
     MESSAGE_ID.length +
@@ -75,8 +70,8 @@ export function writeMessage(
   let off = putBytes(out, sink.end, prefix);
   off = putBytes(out, off, MESSAGE_ID);
   const idStart = off;
-  off = putString(out, off, idText);
-  if (idNumber >= 0) off = putDigits(out, off, idNumber);
+  off = putString(out, off, idPrefix);
+  off = putDigits(out, off, ackKey);
   const idEnd = off;
   out[off++] = 10;
   if (ack) {
@@ -93,7 +88,6 @@ export function writeMessage(
     out[off++] = 10;
   }
   if (shared === undefined) {
-    message.inlined |= bit;
     off = putShared(out, off, message, version);
   } else {
     out.set(shared, off);

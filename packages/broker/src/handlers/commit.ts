@@ -1,23 +1,24 @@
-// COMMIT: apply the transaction's SENDs, ACKs and NACKs in order.
+// COMMIT: hand the transaction's SENDs, ACKs and NACKs to the engine as data, in order; the
+// engine applies them as one commit (or refuses it).
 import type { Frame } from '@stompede/core';
-import type { MaybePromise } from '../engine.js';
+import type { MaybePromise, TxOp } from '../engine.js';
 import type { Session } from '../session/session.js';
-import type { TxOp } from '../session/state.js';
 
 export function handleCommit(session: Session, frame: Frame): MaybePromise<void> {
-  const { ops } = session.state.commit(frame);
-  const applied = runInOrder(ops, 0);
-  if (frame.header('receipt') === undefined) return applied;
-  // The RECEIPT promises the whole transaction is durable: one journal sync covers every op.
-  const flush = (): MaybePromise<void> => session.engine.flush?.();
-  return applied instanceof Promise ? applied.then(flush) : flush();
-}
-
-// Run operations in order; synchronous until one returns a promise, then chained.
-function runInOrder(ops: readonly TxOp[], from: number): MaybePromise<void> {
-  for (let i = from; i < ops.length; i++) {
-    const r = ops[i]!();
-    if (r instanceof Promise) return r.then(() => runInOrder(ops, i + 1));
+  const state = session.state;
+  const ops: TxOp[] = [];
+  for (const op of state.commit(frame).ops) {
+    if (op.kind === 'publish') ops.push(op);
+    // An ACK of a subscription that has since gone settles nothing: its deliveries were requeued.
+    else if (state.subscriptions.get(op.sub.id) === op.sub) {
+      for (const o of op.sub.commitOps(op.key, op.kind === 'nack', op.requeue)) ops.push(o);
+    }
   }
-  return undefined;
+  // The RECEIPT promises the whole transaction is durable: one journal sync covers every op.
+  return session.engine.commit(
+    session.vhost,
+    session.id,
+    ops,
+    frame.header('receipt') !== undefined,
+  );
 }

@@ -57,8 +57,8 @@ export function handleSend(session: Session, frame: Frame): MaybePromise<void> {
   const tx = request.transaction;
   if (tx !== undefined) {
     message.own();
-    // Durable by the COMMIT's RECEIPT (commit.ts flushes once for the whole transaction).
-    session.state.enlist(frame, tx, () => session.publish(message, false));
+    // Durable by the COMMIT's RECEIPT (the engine syncs once for the whole transaction).
+    session.state.enlist(frame, tx, { kind: 'publish', message });
     return;
   }
   // Only a RECEIPT needs the message on disk first; without one, waiting for each fsync would

@@ -1,6 +1,7 @@
 // SUBSCRIBE: ack mode, prefetch (prefetch-count, activemq.prefetchSize, consumer-window-size)
 // and durable topic subscriptions (ActiveMQ, RabbitMQ and Artemis header conventions).
 import { ErrorCode, type Frame, StompProtocolError, encodeHeaderToken } from '@stompede/core';
+import { isTrueHeader } from '../boolean-header.js';
 import { DestinationKind, parseDestination } from '../destination.js';
 import type { MaybePromise } from '../engine.js';
 import type { Session } from '../session/session.js';
@@ -28,7 +29,9 @@ export function durableName(frame: Frame, id: string | undefined): string | unde
     frame.header('durable-subscription-name') ?? frame.header('durable-subscriber-name');
   if (artemis !== undefined && artemis.length > 0) return artemis;
   const durable = frame.header('durable') ?? frame.header('persistent');
-  if (durable === 'true' && frame.header('auto-delete') !== 'true' && id !== undefined) return id;
+  if (isTrueHeader(durable) && !isTrueHeader(frame.header('auto-delete')) && id !== undefined) {
+    return id;
+  }
   return undefined;
 }
 

@@ -38,7 +38,11 @@ export class Admission {
     stream.on('error', () => undefined);
     stream.end(
       encodeFrameBytes(
-        errorFrame({ message: reason, body: `${ErrorCode.LIMIT_EXCEEDED}: ${reason}` }),
+        errorFrame({
+          message: reason,
+          code: ErrorCode.LIMIT_EXCEEDED,
+          body: `${ErrorCode.LIMIT_EXCEEDED}: ${reason}`,
+        }),
       ),
     );
     setTimeout(() => stream.destroy(), REFUSAL_LINGER).unref();

@@ -1,10 +1,12 @@
-// Which subscription holds the unacknowledged delivery an ACK or NACK names. With few
-// subscriptions, asking each of them is cheaper than keeping a second map; beyond SCAN_LIMIT,
-// deliveries are also indexed here, connection-wide.
-import { seqOf } from '../delivery.js';
+// Which subscription holds the unacknowledged delivery an ACK or NACK names. The id's trailing
+// digits are the delivery's ack key (delivery.ts); with few subscriptions, asking each of them is
+// cheaper than keeping a second map; beyond SCAN_LIMIT, deliveries are also indexed here,
+// connection-wide.
+import { ackKeyOf, isIdOf } from '../delivery.js';
+import type { Delivery } from '../engine.js';
 
-/** How a session keys an unacknowledged delivery (see {@link AckIndex.keyOf}). */
-export type AckKey = string | number;
+/** How a session keys an unacknowledged delivery: its {@link Delivery.ackKey}. */
+export type AckKey = number;
 
 /** Up to this many subscriptions on a connection, an ACK is found by asking each of them. */
 export const SCAN_LIMIT = 8;
@@ -12,33 +14,15 @@ export const SCAN_LIMIT = 8;
 /** What the index needs of a subscription. */
 export interface Unacked {
   /** Unacknowledged deliveries by ack key. */
-  readonly unacked: ReadonlyMap<AckKey, unknown>;
+  readonly unacked: ReadonlyMap<AckKey, Delivery>;
 }
 
 /** The unacknowledged deliveries of one connection, by ack key. */
 export class AckIndex<S extends Unacked> {
   private readonly index = new Map<AckKey, S>();
-  /** The id prefix of the `SeqDelivery` deliveries made on this connection, if any. */
-  private seqPrefix: string | undefined;
 
   /** @param subscriptions - the connection's subscriptions by id */
   constructor(private readonly subscriptions: ReadonlyMap<string, S>) {}
-
-  /** Deliveries on this connection carry ids of `prefix` followed by digits (`SeqDelivery`). */
-  usePrefix(prefix: string): void {
-    this.seqPrefix = prefix;
-  }
-
-  /**
-   * The key under which the delivery an ACK or NACK names (by its `id` or `message-id`) is held:
-   * the number of a `SeqDelivery` id, or the text itself.
-   */
-  keyOf(text: string): AckKey {
-    const prefix = this.seqPrefix;
-    if (prefix === undefined) return text;
-    const seq = seqOf(text, prefix);
-    return seq < 0 ? text : seq;
-  }
 
   /** `sub` delivered `key`, unacknowledged. */
   added(key: AckKey, sub: S): void {
@@ -50,13 +34,22 @@ export class AckIndex<S extends Unacked> {
     if (this.index.size > 0) this.index.delete(key);
   }
 
-  /** The subscription holding the unacknowledged delivery `key`, if any. */
-  find(key: AckKey): S | undefined {
+  /**
+   * The subscription holding the unacknowledged delivery whose message-id (or 1.2 `ack`) is `id`,
+   * and its key; undefined when there is none.
+   */
+  find(id: string): { readonly sub: S; readonly key: AckKey } | undefined {
+    const key = ackKeyOf(id);
+    if (key < 0) return undefined;
+    const matches = (sub: S): boolean => {
+      const d = sub.unacked.get(key);
+      return d !== undefined && isIdOf(id, d);
+    };
     if (this.index.size > 0) {
       const sub = this.index.get(key);
-      if (sub !== undefined) return sub;
+      if (sub !== undefined && matches(sub)) return { sub, key };
     }
-    for (const sub of this.subscriptions.values()) if (sub.unacked.has(key)) return sub;
+    for (const sub of this.subscriptions.values()) if (matches(sub)) return { sub, key };
     return undefined;
   }
 

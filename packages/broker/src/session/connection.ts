@@ -106,7 +106,6 @@ export class Connection implements Session, SubscriptionOwner {
   private released = false;
   /** Connected, and the stream's write buffer has room (read on every delivery). */
   private canWrite = false;
-  private pausedForMemory = false;
   private lastRead: number;
   private heartBeats: HeartBeats | undefined;
   private connectTimer: TimerHandle | undefined;
@@ -269,9 +268,7 @@ export class Connection implements Session, SubscriptionOwner {
           () => {
             this.busy = false;
             this.finish(frame);
-            if (this.lifecycle < ConnectionState.CLOSING && !this.pausedForMemory) {
-              this.stream.resume();
-            }
+            if (this.lifecycle < ConnectionState.CLOSING) this.stream.resume();
             this.pump();
           },
           (err: unknown) => {
@@ -380,9 +377,7 @@ export class Connection implements Session, SubscriptionOwner {
   }
 
   publish(message: Message, awaitDurable: boolean): MaybePromise<void> {
-    const result = this.engine.publish(this.vhostName, this.id, message, awaitDurable);
-    if (this.engine.memoryFull) this.pauseForMemory();
-    return result;
+    return this.engine.publish(this.vhostName, this.id, message, awaitDurable);
   }
 
   refuse(error: Frame): void {
@@ -391,18 +386,6 @@ export class Connection implements Session, SubscriptionOwner {
 
   endAfterFrame(): void {
     this.endRequested = true;
-  }
-
-  private pauseForMemory(): void {
-    if (this.pausedForMemory) return;
-    this.pausedForMemory = true;
-    this.metrics.producersPaused++;
-    this.log.debug('memory limit reached: pausing this producer');
-    this.stream.pause();
-    this.engine.onMemoryAvailable(() => {
-      this.pausedForMemory = false;
-      if (this.lifecycle < ConnectionState.CLOSING && !this.busy) this.stream.resume();
-    });
   }
 
   // ---- writing ----
@@ -423,8 +406,8 @@ export class Connection implements Session, SubscriptionOwner {
 
   writeMessage(
     prefix: Uint8Array,
-    idText: string,
-    idNumber: number,
+    idPrefix: string,
+    ackKey: number,
     ack: boolean,
     deliveryCount: number,
     message: Message,
@@ -435,8 +418,8 @@ export class Connection implements Session, SubscriptionOwner {
       this.outbox,
       this.versionSpoken,
       prefix,
-      idText,
-      idNumber,
+      idPrefix,
+      ackKey,
       ack,
       deliveryCount,
       message,
@@ -467,6 +450,7 @@ export class Connection implements Session, SubscriptionOwner {
     this.sendError(
       errorFrame({
         message: e.message.slice(0, 1024),
+        code: e.code,
         ...(receiptId === undefined ? {} : { receiptId }),
         body:
           `${e.code}: ${e.message}` +
@@ -490,8 +474,9 @@ export class Connection implements Session, SubscriptionOwner {
     this.inbox = [];
     this.inboxHead = 0;
     this.release();
-    // Keep reading (and discarding) so the peer is not reset before it reads our last frames.
-    if (this.pausedForMemory) this.stream.resume();
+    // Keep reading (and discarding) so the peer is not reset before it reads our last frames,
+    // also when a frame was waiting (e.g. a SEND the engine pushed back on).
+    if (this.busy) this.stream.resume();
     this.outbox.flush();
     this.stream.end();
     this.lingerTimer = this.clock.setTimer(() => {

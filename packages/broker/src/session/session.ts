@@ -53,8 +53,9 @@ export interface Session {
   authorize(right: 'read' | 'write', destination: string, frame: Frame): void;
   /**
    * Publish `message`. With `awaitDurable` (a RECEIPT waits for it) a persistent message is on
-   * disk when the result settles; without, the journal's next sync covers it. Reading pauses
-   * while the engine's memory is full.
+   * disk when the result settles; without, the journal's next sync covers it. While the engine
+   * pushes back on this producer, the result settles only once it has room, and the frames behind
+   * the SEND wait.
    */
   publish(message: Message, awaitDurable: boolean): MaybePromise<void>;
   /** Accept the session: send CONNECTED and start heart-beats (ignored once the session ends). */

@@ -3,11 +3,22 @@
 // the subscriptions' unacknowledged deliveries.
 import { ServerSession, type StompVersion } from '@stompede/core';
 import type { MaybePromise } from '../engine.js';
-import { AckIndex } from './ack-index.js';
+import type { Message } from '../message.js';
+import { AckIndex, type AckKey } from './ack-index.js';
 import type { Subscription } from './subscription.js';
 
-/** An operation a transaction defers to COMMIT. */
-export type TxOp = () => MaybePromise<void>;
+/**
+ * One operation of an open transaction, kept until COMMIT: a SEND's message, or an ACK or NACK
+ * of the delivery `key` of `sub` (in `client` mode, of every earlier one too).
+ */
+export type PendingTxOp =
+  | { readonly kind: 'publish'; readonly message: Message }
+  | {
+      readonly kind: 'ack' | 'nack';
+      readonly sub: Subscription;
+      readonly key: AckKey;
+      readonly requeue: boolean;
+    };
 
 /** The limits a session's state enforces. */
 export interface StateLimits {
@@ -20,7 +31,7 @@ export interface StateLimits {
 }
 
 /** The subscriptions, transactions and unacknowledged deliveries of one session. */
-export class SessionState extends ServerSession<Subscription, TxOp> {
+export class SessionState extends ServerSession<Subscription, PendingTxOp> {
   /** The unacknowledged deliveries of every subscription. */
   readonly acks: AckIndex<Subscription>;
 
