@@ -36,4 +36,3 @@ export function seqCheck(buf: Buffer, at: number): number {
   h = Math.imul(h ^ (h >>> 15) ^ buf.readUInt32LE(at + 4), 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
 }
-

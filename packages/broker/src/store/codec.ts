@@ -87,7 +87,12 @@ export function decodeRemove(payload: Buffer, out: (seq: number) => void, damage
 }
 
 /** A DAMAGE record: `length` damaged bytes at `offset` of segment `segment`, found at `time`. */
-export function encodeDamage(segment: number, offset: number, length: number, time: number): Buffer {
+export function encodeDamage(
+  segment: number,
+  offset: number,
+  length: number,
+  time: number,
+): Buffer {
   const buf = Buffer.allocUnsafe(RECORD_HEADER + 1 + 4 + 4 + 4 + 8);
   let o = RECORD_HEADER;
   buf[o++] = RecordType.DAMAGE;

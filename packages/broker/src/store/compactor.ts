@@ -126,11 +126,8 @@ export class Compactor {
   private step(budget: number): void {
     const seg = this.state.segs[0]!;
     if (seg.durable !== seg.size) return; // its last group is still being written
-    if (seg.format === 1) {
-      this.byIndex(seg); // a format-1 segment is migrated whole
-      return;
-    }
-    const index = this.state.index;
+    // A format-1 segment is migrated whole (its records cannot be walked as format 2).
+    if (seg.format === 1) this.byIndex(seg);
     let copied = 0;
     let read = 0;
     while (seg.scan < seg.size && copied < budget && read < COMPACT_READ) {

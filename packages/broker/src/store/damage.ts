@@ -80,7 +80,9 @@ function describe(
     parts.push(`${q.queue ?? `subscription ${q.subscription ?? '?'}`}: seqs ${q.seqs.join(', ')}`);
   }
   if (unreadableAcks > 0) {
-    parts.push(`${String(unreadableAcks)} acknowledgements unreadable (those messages may be delivered again)`);
+    parts.push(
+      `${String(unreadableAcks)} acknowledgements unreadable (those messages may be delivered again)`,
+    );
   }
   if (unknownRecords > 0 || region.unknown > 0) {
     parts.push(
@@ -88,7 +90,9 @@ function describe(
     );
   }
   if (consumed + copied > 0) {
-    parts.push(`${String(consumed + copied)} damaged copies of messages consumed or kept elsewhere`);
+    parts.push(
+      `${String(consumed + copied)} damaged copies of messages consumed or kept elsewhere`,
+    );
   }
   return {
     fields: {

@@ -92,7 +92,12 @@ export const ZEROS_MAX = 1024 * 1024;
 let zeros: Buffer | undefined;
 
 /** Write `length` (at most {@link ZEROS_MAX}) zero bytes at `position`. */
-export function writeZeros(io: WriteIO, fd: number, position: number, length: number): Promise<void> {
+export function writeZeros(
+  io: WriteIO,
+  fd: number,
+  position: number,
+  length: number,
+): Promise<void> {
   zeros ??= Buffer.alloc(ZEROS_MAX);
   return writeFully(io, fd, [zeros.subarray(0, length)], position, length, false);
 }

@@ -33,7 +33,8 @@ export function inspectSegment(path: string): InspectedRecord[] {
     const seqs: number[] = [];
     if (type === 1) seqs.push(payload.readDoubleLE(1));
     else if (type === 2) {
-      for (let k = 0, n = payload.readUInt32LE(1); k < n; k++) seqs.push(payload.readDoubleLE(5 + 12 * k));
+      for (let k = 0, n = payload.readUInt32LE(1); k < n; k++)
+        seqs.push(payload.readDoubleLE(5 + 12 * k));
     }
     out.push({ offset, length, payload: offset + RECORD_HEADER, type, seqs });
   });

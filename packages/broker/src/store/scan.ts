@@ -118,11 +118,18 @@ export function scan(state: JournalState, files: readonly number[]): ScanResult 
     let blank = false;
     if (head?.format === 1) {
       seg.format = 1;
-      const r = legacyRecords(buf, (p, off, len) => visit(p, off, len), remove);
+      const r = legacyRecords(buf, visit, remove);
       end = r.end;
       if (!r.clean) {
         regions = [
-          { seg: no, off: r.end, end: buf.length, tail: true, records: [], unknown: buf.length - r.end },
+          {
+            seg: no,
+            off: r.end,
+            end: buf.length,
+            tail: true,
+            records: [],
+            unknown: buf.length - r.end,
+          },
         ];
       }
     } else {
@@ -139,7 +146,15 @@ export function scan(state: JournalState, files: readonly number[]): ScanResult 
         ({ regions, end } = walkSegment(buf, no, salt, visit));
       }
     }
-    reads.push({ seg, length: buf.length, regions, end, records: records - before, headless, blank });
+    reads.push({
+      seg,
+      length: buf.length,
+      regions,
+      end,
+      records: records - before,
+      headless,
+      blank,
+    });
   }
 
   // Damage after the last intact record of the journal is a torn write; any other is damage.
@@ -154,7 +169,10 @@ export function scan(state: JournalState, files: readonly number[]): ScanResult 
       if (read.blank) {
         cut(state, seg, 0, true);
         if (read.length > 0) {
-          state.log.info({ segment: seg.path, bytes: read.length }, 'journal: a segment cut short while it was created (a crash) is deleted');
+          state.log.info(
+            { segment: seg.path, bytes: read.length },
+            'journal: a segment cut short while it was created (a crash) is deleted',
+          );
         }
       } else moveAside(state, seg, read.length);
       continue;
@@ -254,7 +272,10 @@ function cut(state: JournalState, seg: Segment, size: number, remove: boolean): 
 function isBlank(buf: Buffer): boolean {
   if (buf.length >= SEGMENT_HEADER) return buf.every((b) => b === 0);
   const magic = Buffer.from('STMPJRN2', 'latin1');
-  return buf.every((b) => b === 0) || buf.subarray(0, 8).equals(magic.subarray(0, Math.min(8, buf.length)));
+  return (
+    buf.every((b) => b === 0) ||
+    buf.subarray(0, 8).equals(magic.subarray(0, Math.min(8, buf.length)))
+  );
 }
 
 /**

@@ -84,7 +84,10 @@ export class Verifier {
     try {
       return buf.subarray(0, seg.readAt(buf, 0));
     } catch (err) {
-      this.state.log.error({ err, segment: seg.path }, 'journal: cannot read a segment to verify it');
+      this.state.log.error(
+        { err, segment: seg.path },
+        'journal: cannot read a segment to verify it',
+      );
       return undefined;
     }
   }
@@ -110,13 +113,13 @@ export class Verifier {
       if (seg.no <= region.seg || seg.format !== 2) continue;
       const buf = this.read(seg, Math.min(seg.durable, seg.size));
       if (buf === undefined) continue;
-      let found = false;
+      const hit = { found: false };
       walkSegment(buf, seg.no, seg.salt, (payload) => {
         if (payload[0] !== RecordType.DAMAGE) return;
         const r = new Reader(payload);
-        if (r.u32() === region.seg && r.u32() === region.off) found = true;
+        if (r.u32() === region.seg && r.u32() === region.off) hit.found = true;
       });
-      if (found) return true;
+      if (hit.found) return true;
     }
     return false;
   }

@@ -288,7 +288,14 @@ export class Writer {
         this.lowSpace = true;
       }
     }
-    await writeFully(io, seg.wfd, group.bufs, start, group.end - start, group.end - start <= SYNC_WRITE);
+    await writeFully(
+      io,
+      seg.wfd,
+      group.bufs,
+      start,
+      group.end - start,
+      group.end - start <= SYNC_WRITE,
+    );
     if (seg.allocated < group.end) seg.allocated = group.end;
     if (this.options.fsync) await io.fdatasync(seg.wfd);
     if (seg.created) {

@@ -403,7 +403,11 @@ describe('clean-shutdown checkpoint', () => {
       const bytes = readFileSync(path);
       for (const rec of inspectSegment(path)) {
         // An ENQUEUE (type 1) record of a live seq, outside the tail the checkpoint covers.
-        if (rec.type === 1 && live.has(rec.seqs[0]!) && rec.offset + rec.length < bytes.length - 4096) {
+        if (
+          rec.type === 1 &&
+          live.has(rec.seqs[0]!) &&
+          rec.offset + rec.length < bytes.length - 4096
+        ) {
           const at = rec.offset + rec.length - 1; // the body's last byte
           bytes[at] = bytes[at]! ^ 0x10;
           writeFileSync(path, bytes);
