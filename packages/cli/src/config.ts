@@ -2,7 +2,7 @@
 // start, and a problem names the key and its line, so a typo never passes silently.
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import { CliError } from './cli-error.js';
+import { CliError, parseSize } from './cli-error.js';
 
 /** The file's settings, before flags and environment variables are applied over them. */
 export interface BrokerConfig {
@@ -215,6 +215,21 @@ export function parseConfig(text: string, source: string): BrokerConfig {
             ? {}
             : { clientCertUser: tls.clientCertUser as string }),
         };
+        break;
+      }
+      case 'persistence': {
+        // Sizes may be written with a unit (diskFreeLimit: 50MiB).
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+          fail([key], 'must be a mapping (persistAll, fsync, diskFreeLimit, ...)');
+        }
+        const persistence = { ...(value as Record<string, unknown>) };
+        for (const size of ['diskFreeLimit', 'segmentSize', 'pageOutBytes']) {
+          if (persistence[size] === undefined) continue;
+          const bytes = parseSize(persistence[size]);
+          if (bytes === undefined) fail([key, size], 'must be a size such as 50MiB or 1048576');
+          persistence[size] = bytes;
+        }
+        config.broker[key] = persistence;
         break;
       }
       default:

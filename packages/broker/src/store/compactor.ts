@@ -13,6 +13,8 @@ import type { Writer } from './writer.js';
 
 /** Live bytes copied per compaction step (one group of its own, so receipts wait for at most this). */
 const COMPACT_STEP = 256 * 1024;
+/** Dead bytes worth a compaction when disk space is short. */
+const URGENT_MIN = 256 * 1024;
 /** Bytes of the oldest segment read per compaction step at most. */
 const COMPACT_READ = 4 * COMPACT_STEP;
 
@@ -33,6 +35,8 @@ export class Compactor {
   private running = false;
   private waiters: (() => void)[] = [];
   private stopped = false;
+  /** Disk space is short: compact as soon as the dead bytes are worth it, however few. */
+  urgent = false;
 
   constructor(
     private readonly state: JournalState,
@@ -56,8 +60,12 @@ export class Compactor {
       live += seg.liveBytes;
     }
     const dead = total - live;
-    // At least a segment's worth must be reclaimable, so a lone small journal is left alone.
-    return dead >= this.options.segmentSize && dead >= this.options.ratio * total;
+    // At least a segment's worth must be reclaimable, so a lone small journal is left alone;
+    // short of space, any worthwhile amount.
+    const least = this.urgent
+      ? Math.min(URGENT_MIN, this.options.segmentSize)
+      : this.options.segmentSize;
+    return dead >= least && dead >= this.options.ratio * total;
   }
 
   /** Start a step later when compaction is worth it (called after every durable batch). */

@@ -44,6 +44,7 @@ import { load } from './reads.js';
 import { recoverState, recoveredQueues } from './recovery.js';
 import { saveCheckpoint } from './restore.js';
 import { RecordType } from './record.js';
+import { SEGMENT_HEADER } from './segment.js';
 import { JournalState, type StoreCounters } from './state.js';
 import type { Recovery, Store } from './store.js';
 import { Verifier } from './verifier.js';
@@ -85,6 +86,9 @@ export interface JournalOptions {
   readonly io?: WriteIO;
 }
 
+/** Dead bytes from which a current segment is closed to be reclaimed when disk space is short. */
+const RECLAIM_MIN = 256 * 1024;
+
 /** Default of {@link JournalOptions.diskFreeLimit}: 50 MiB, as RabbitMQ's disk_free_limit. */
 export const DEFAULT_DISK_FREE_LIMIT = 50 * 1024 * 1024;
 
@@ -125,7 +129,9 @@ export class JournalStore implements Store {
       },
       full: (err) => {
         this.writer.lowSpace = true;
+        this.compactor.urgent = true;
         this.disk.noSpace(err);
+        this.reclaim();
       },
     });
     this.disk = new DiskMonitor({
@@ -136,7 +142,10 @@ export class JournalStore implements Store {
       log: options.logger,
       counters: this.state.counters,
       changed: (low) => {
-        this.writer.lowSpace = low || this.disk.full;
+        const short = low || this.disk.full;
+        this.writer.lowSpace = short;
+        this.compactor.urgent = short;
+        if (short && this.state.cur !== undefined) this.reclaim();
         this.writer.retry();
       },
     });
@@ -229,8 +238,8 @@ export class JournalStore implements Store {
   remove(seq: number): void {
     this.state.forget(seq);
     this.writer.remove(seq);
-    // Short of space, a consumed segment is deleted at once: that is what frees it.
-    if (this.disk.refusing) this.collect();
+    // Short of space, what consumption frees is reclaimed at once.
+    if (this.disk.refusing) this.reclaim();
   }
 
   forget(seq: number): void {
@@ -261,26 +270,44 @@ export class JournalStore implements Store {
     return this.writer.sync();
   }
 
+  /**
+   * Short of disk space: space is freed only by deleting segments, so the current segment is
+   * closed once it is mostly dead (then collect() deletes it when nothing in it is live, and
+   * compaction, hurried, copies out what is), and consumed segments are deleted at once.
+   */
+  private reclaim(): void {
+    const cur = this.state.cur!;
+    const dead = cur.size - SEGMENT_HEADER - cur.liveBytes;
+    if (dead >= RECLAIM_MIN && dead * 2 >= cur.size) this.writer.startSegment();
+    this.collect();
+    this.compactor.schedule();
+  }
+
   /** Delete the oldest segments once nothing in them is live. */
   private collect(): void {
     const state = this.state;
+    const writer = this.writer;
     for (;;) {
       const seg = state.segs[0];
       const cur = state.cur!;
       if (seg === undefined || seg === cur || seg.live > 0) return;
       // The current segment's copy of the subscriptions must be durable first.
-      if (cur.durable === 0) return;
-      if (seg.durable !== seg.size) return; // still being written
+      if (cur.durable === 0 && state.subs.size > 0) return;
+      // Still being written; unless the disk is full, and what waits to be written there (its
+      // REMOVEs) is needed no more.
+      if (seg.durable !== seg.size && !writer.blocked) return;
       // Its live records were copied forward: the copies must be durable first.
       if (seg.until !== undefined && seg.until.seg.durable < seg.until.end) return;
+      writer.discard(seg);
       state.dropOldest();
       try {
         unlinkSync(seg.path);
       } catch (err) {
         state.log.warn({ err, segment: seg.path }, 'journal: cannot delete a consumed segment');
       }
-      // Space was freed: a write waiting for it goes now.
+      // Space was freed: a write waiting for it goes now, and refusing may end.
       if (this.writer.blocked) this.writer.retry();
+      if (this.disk.refusing) this.disk.poll();
     }
   }
 

@@ -195,6 +195,22 @@ export class Writer {
     return undefined;
   }
 
+  /**
+   * Forget the writes not yet made to `seg`, which is being deleted (nothing in it is live: they
+   * are REMOVEs and the like, needed no more).
+   */
+  discard(seg: Segment): void {
+    for (const batch of [this.inflight, this.pending]) {
+      if (batch === undefined) continue;
+      for (let i = batch.groups.length - 1; i >= batch.done; i--) {
+        const g = batch.groups[i]!;
+        if (g.seg !== seg) continue;
+        batch.bytes -= g.end - g.offs[0]!;
+        batch.groups.splice(i, 1);
+      }
+    }
+  }
+
   /** Write the batch that waits for disk space again (nothing when none waits). */
   retry(): void {
     const batch = this.inflight;

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { createBroker, type BrokerOptions, type ListenerOptions } from '@stompede/broker';
 import { StompError } from '@stompede/core';
 import { pino } from 'pino';
-import { CliError, parsePort, parseCommandArgs } from '../cli-error.js';
+import { CliError, parsePort, parseCommandArgs, parseSize } from '../cli-error.js';
 import {
   type BrokerConfig,
   type TlsVersion,
@@ -48,6 +48,10 @@ Options (flags override environment variables, which override the config file):
   --in-memory         keep every message in memory only (nothing survives a restart)
   --persist-all       journal every message, as if each SEND had persistent:true
   --verify-journal    at start, read and checksum every journal record even after a clean stop
+  --disk-free-limit SIZE
+                      refuse persistent messages (ERR_STOMP_DISK_FULL) while the data
+                      directory's disk has less free space; ACKs go on (50MiB; 0: only
+                      when full)                               [STOMPEDE_DISK_FREE_LIMIT]
   --log-level LEVEL   ${LOG_LEVELS.join(', ')}   [STOMPEDE_LOG_LEVEL] (info)
   --allow-anonymous   accept clients that do not log in, even on a non-loopback --host
                       (without it, a non-loopback --host needs users in the config file)
@@ -106,6 +110,7 @@ export async function effectiveConfig(
       'in-memory': { type: 'boolean' },
       'persist-all': { type: 'boolean' },
       'verify-journal': { type: 'boolean' },
+      'disk-free-limit': { type: 'string' },
       'admin-port': { type: 'string' },
       'print-config': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -223,6 +228,19 @@ export async function effectiveConfig(
     broker.persistence = {
       ...(broker.persistence as Record<string, unknown> | undefined),
       verifyOnStart: true,
+    };
+  }
+  const diskLimit = flags['disk-free-limit'] ?? env.STOMPEDE_DISK_FREE_LIMIT;
+  if (diskLimit !== undefined) {
+    const bytes = parseSize(diskLimit);
+    if (bytes === undefined) {
+      throw new CliError(
+        `--disk-free-limit must be a size such as 50MiB, 1GB or 104857600, got ${JSON.stringify(diskLimit)}`,
+      );
+    }
+    broker.persistence = {
+      ...(broker.persistence as Record<string, unknown> | undefined),
+      diskFreeLimit: bytes,
     };
   }
   const adminPort = flags['admin-port'] ?? env.STOMPEDE_ADMIN_PORT;

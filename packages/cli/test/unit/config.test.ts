@@ -28,6 +28,30 @@ describe('broker config file', () => {
     assert.deepEqual(config.broker, { heartbeat: [5000, 5000], maxDeliveries: 3 });
   });
 
+  it('reads sizes with units in persistence (diskFreeLimit: 50MiB); a bad size names its key', () => {
+    const config = parseConfig(
+      'persistence:\n  diskFreeLimit: 50MiB\n  segmentSize: 8388608\n  fsync: true\n',
+      'broker.yaml',
+    );
+    assert.deepEqual(config.broker.persistence, {
+      diskFreeLimit: 50 * 1024 * 1024,
+      segmentSize: 8388608,
+      fsync: true,
+    });
+    assert.equal(
+      (
+        parseConfig('persistence:\n  diskFreeLimit: 1GB\n', 'b.yaml').broker.persistence as {
+          diskFreeLimit: number;
+        }
+      ).diskFreeLimit,
+      1e9,
+    );
+    assert.match(
+      failure('persistence:\n  diskFreeLimit: lots\n'),
+      /^broker\.yaml:2: persistence\.diskFreeLimit must be a size/,
+    );
+  });
+
   it('accepts JSON and an empty file', () => {
     assert.equal(parseConfig('{"port": 61700}', 'c.json').port, 61700);
     assert.deepEqual(parseConfig('', 'empty.yaml'), { broker: {} });
@@ -67,5 +91,23 @@ describe('broker config file', () => {
 
   it('requires a mapping at the top', () => {
     assert.match(failure('- port\n'), /must be a mapping/);
+  });
+});
+
+describe('stompede broker --disk-free-limit', () => {
+  it('takes a size, from the flag or STOMPEDE_DISK_FREE_LIMIT, over the config file', async () => {
+    const { effectiveConfig } = await import('../../dist/subcommands/broker.js');
+    const flag = await effectiveConfig(['--in-memory', '--disk-free-limit', '2GiB'], {});
+    assert.notEqual(flag, 'help');
+    if (flag === 'help') return;
+    assert.deepEqual(flag.broker.persistence, { diskFreeLimit: 2 * 1024 ** 3 });
+    const env = await effectiveConfig(['--in-memory'], { STOMPEDE_DISK_FREE_LIMIT: '0' });
+    assert.ok(env !== 'help');
+    assert.deepEqual(env.broker.persistence, { diskFreeLimit: 0 });
+    await assert.rejects(
+      effectiveConfig(['--in-memory', '--disk-free-limit', 'much'], {}),
+      (err: Error) =>
+        err instanceof CliError && /--disk-free-limit must be a size/.test(err.message),
+    );
   });
 });
