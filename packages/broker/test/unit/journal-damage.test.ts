@@ -68,6 +68,22 @@ function store(dir: string, logs: LogLine[] = []): JournalStore {
   return new JournalStore({ dir, logger: keptLogger(logs), fsync: false, compactRate: 1e12 });
 }
 
+/** A store on `dir` holding seqs 1..`stored` in queue `key`, of which 1..`removed` removed. */
+async function storedThenRemoved(
+  dir: string,
+  key: string,
+  stored: number,
+  removed: number,
+): Promise<JournalStore> {
+  const a = store(dir);
+  a.recover();
+  for (let seq = 1; seq <= stored; seq++) a.enqueue(key, seq, message(`m${String(seq)}`));
+  await a.sync();
+  for (let seq = 1; seq <= removed; seq++) a.remove(seq);
+  await a.sync();
+  return a;
+}
+
 /**
  * The issue's reproduction: 200 persistent messages, the first 100 acknowledged, a clean stop,
  * 8 bytes flipped in the record in the middle of the segment.
@@ -138,13 +154,7 @@ describe('journal damage', () => {
 
   test('[Recovery] a damaged REMOVE record undoes only the acknowledgements it cannot tell', async () => {
     const dir = newDir();
-    const a = store(dir);
-    a.recover();
-    for (let seq = 1; seq <= 20; seq++)
-      a.enqueue('q\0/\0/queue/x', seq, message(`m${String(seq)}`));
-    await a.sync();
-    for (let seq = 1; seq <= 10; seq++) a.remove(seq);
-    await a.sync();
+    const a = await storedThenRemoved(dir, 'q\0/\0/queue/x', 20, 10);
     a.enqueue('q\0/\0/queue/x', 21, message('after'));
     await a.close();
     crashed(dir);
@@ -280,13 +290,7 @@ describe('journal damage', () => {
 
   test('[Recovery] after a checkpoint start, damage is found in the background and does not wait for a crash', async () => {
     const dir = newDir();
-    const a = store(dir);
-    a.recover();
-    for (let seq = 1; seq <= 10; seq++)
-      a.enqueue('q\0/\0/queue/v', seq, message(`m${String(seq)}`));
-    await a.sync();
-    for (let seq = 1; seq <= 5; seq++) a.remove(seq);
-    await a.sync();
+    const a = await storedThenRemoved(dir, 'q\0/\0/queue/v', 10, 5);
     // More after it, so that the damage is outside the last 4 KiB the checkpoint checks.
     for (let seq = 11; seq <= 20; seq++)
       a.enqueue('q\0/\0/queue/w', seq, message('x'.repeat(1000)));
