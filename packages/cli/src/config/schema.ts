@@ -142,7 +142,7 @@ function size() {
     if (bytes === undefined) ctx.addIssue({ code: 'custom', message: error, input: value });
     return bytes ?? 0;
   });
-};
+}
 
 const persistenceSchema = z.strictObject({
   persistAll: bool().exactOptional(),
