@@ -156,6 +156,8 @@ const CLIENTS = [
   {
     name: 'stompjs-browser',
     transport: 'ws',
+    // Its page is served on pagePort, the origin our broker allows: one run at a time (--lanes).
+    exclusive: true,
     command: (peer, vs) => [
       process.execPath,
       here('./browser/stompjs-browser-driver.mjs'),
@@ -905,6 +907,14 @@ function runDriver(argv, onResult, onRestart) {
   });
 }
 
+/** Runs `fn` after every earlier call's `fn` has settled (clients marked `exclusive`). */
+let exclusiveTail = Promise.resolve();
+function oneAtATime(fn) {
+  const run = exclusiveTail.then(fn);
+  exclusiveTail = run.catch(() => {});
+  return run;
+}
+
 const results = []; // { peer, client, version, case, status, detail }
 const peerInfo = []; // { name, state: 'started' | 'not started', note }
 const pad = (s, n) => String(s).padEnd(n);
@@ -1006,17 +1016,21 @@ async function runPeer(peerName) {
           if (caseNames.includes(name)) got.set(`${version}|${name}`, row);
         }
       }
+      const drive = () =>
+        runDriver(
+          client.command(peer, runVersions),
+          (r) => {
+            got.set(`${r.version}|${r.case}`, r);
+            const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : r.status;
+            log(`   ${pad(client.name, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
+          },
+          peer.restart,
+        );
       const { code, stderr } = await (casesFor(peer).length === 0
         ? { code: 0, stderr: '' }
-        : runDriver(
-            client.command(peer, runVersions),
-            (r) => {
-              got.set(`${r.version}|${r.case}`, r);
-              const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : r.status;
-              log(`   ${pad(client.name, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
-            },
-            peer.restart,
-          ));
+        : client.exclusive
+          ? oneAtATime(drive)
+          : drive());
       // Every expected cell gets a result: a driver that crashed or timed out is a fail.
       for (const version of runVersions) {
         for (const name of caseNames) {
