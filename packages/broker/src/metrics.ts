@@ -1,4 +1,5 @@
 // Broker counters: plain numbers incremented on the hot path, and ERROR frames counted by code.
+import type { StoreCounters } from './store/state.js';
 
 /** ERROR frames sent, and connections refused, by error code. */
 export class ErrorCounts {
@@ -27,7 +28,7 @@ export class ErrorCounts {
 }
 
 /** Broker counters. Plain numbers, incremented on the hot path; read with {@link Metrics.snapshot}. */
-export class Metrics {
+export class Metrics implements StoreCounters {
   /** ERROR frames and refused connections by error code. */
   readonly errors = new ErrorCounts();
   /** Connections accepted since start. */
@@ -62,6 +63,16 @@ export class Metrics {
   errorsSent = 0;
   /** Times a producer's socket was paused because the memory limit was reached. */
   producersPaused = 0;
+  /** Damaged journal records found (at recovery, by the background verification, or by a read). */
+  journalDamagedRecords = 0;
+  /** Stored messages lost to journal damage. */
+  journalMessagesLost = 0;
+  /** Free bytes of the data directory's disk at the last reading (-1: no store, or not read). */
+  diskFreeBytes = -1;
+  /** 1 while persistent messages are refused for lack of disk space, else 0. */
+  diskRefusing = 0;
+  /** Persistent messages refused for lack of disk space (ERR_STOMP_DISK_FULL). */
+  persistentSendsRefused = 0;
 
   /** Connections open now. */
   get connectionsActive(): number {
@@ -88,6 +99,11 @@ export class Metrics {
       messagesDropped: this.messagesDropped,
       errorsSent: this.errorsSent,
       producersPaused: this.producersPaused,
+      journalDamagedRecords: this.journalDamagedRecords,
+      journalMessagesLost: this.journalMessagesLost,
+      diskFreeBytes: this.diskFreeBytes,
+      diskRefusing: this.diskRefusing,
+      persistentSendsRefused: this.persistentSendsRefused,
     };
   }
 }
@@ -111,4 +127,9 @@ export interface MetricsSnapshot {
   readonly messagesDropped: number;
   readonly errorsSent: number;
   readonly producersPaused: number;
+  readonly journalDamagedRecords: number;
+  readonly journalMessagesLost: number;
+  readonly diskFreeBytes: number;
+  readonly diskRefusing: number;
+  readonly persistentSendsRefused: number;
 }
