@@ -72,7 +72,7 @@ describe('a transport of your own', () => {
 describe('transport options', () => {
   for (const [name, value, where] of [
     ['readNapMs', 0, /nodeTransport\(\{ readNapMs \}\)/],
-    ['WebSocket', class {}, /webSocketTransport\(\{ WebSocket \}\)/],
+    ['WebSocket', function WebSocket() {}, /webSocketTransport\(\{ WebSocket \}\)/],
     ['webSocketPackFrames', true, /packFrames/],
     ['tls', { ca: 'x' }, /nodeTransport\(\{ tls \}\)/],
   ] as const) {
