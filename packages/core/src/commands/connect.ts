@@ -187,7 +187,7 @@ export function checkConnect(
 
 /** Options of {@link connectedFrame}. */
 export interface ConnectedFrameOptions {
-  /** The negotiated version. Written as `version` from 1.1 on; 1.0 CONNECTED frames have none. */
+  /** The negotiated version, written as `version` (also `1.0`, as RabbitMQ and ActiveMQ do). */
   readonly version: StompVersion;
   /** A session identifier (`session`). */
   readonly session?: string;
@@ -206,7 +206,10 @@ export function connectedFrame(options: ConnectedFrameOptions): Frame {
     'CONNECTED',
     assembleHeaders(
       [
-        ['version', modern ? options.version : undefined],
+        // A 1.0 session says `version:1.0` too: the 1.0 spec has no such header but does not
+        // forbid extra ones; RabbitMQ and ActiveMQ send it, and clients and test suites written
+        // against them expect it.
+        ['version', options.version],
         [
           'heart-beat',
           modern && options.heartBeat !== undefined
