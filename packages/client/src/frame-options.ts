@@ -1,8 +1,8 @@
 // The session's frame options for what the client sends, built from the caller's options.
 import type { BodyInit, HeadersInit, SendFrameOptions } from '@stompede/core';
 
-/** What {@link sendFrameOptions} reads of the caller's `SendOptions` (options.ts). */
-export interface SendInput {
+/** What a SEND's frame takes from the caller's options (`SendOptions`). */
+interface SendHeaders {
   readonly headers?: HeadersInit | undefined;
   readonly contentType?: string | undefined;
 }
@@ -11,7 +11,7 @@ export interface SendInput {
 export function sendFrameOptions(
   destination: string,
   body: BodyInit,
-  options: SendInput,
+  options: SendHeaders,
   transaction: string | undefined,
   receipt: string | undefined,
 ): SendFrameOptions {
@@ -43,7 +43,7 @@ export function frameOptions(
 }
 
 /** Headers given as a record or as pairs, as pairs (a record's undefined values left out). */
-export function headerPairs(init: SendInput['headers']): [string, string][] {
+export function headerPairs(init: HeadersInit | undefined): [string, string][] {
   if (init === undefined) return [];
   if (Symbol.iterator in init) {
     return [...(init as Iterable<readonly [string, string]>)].map(([k, v]) => [k, v]);
@@ -57,6 +57,6 @@ export function headerPairs(init: SendInput['headers']): [string, string][] {
   return out;
 }
 
-function hasHeader(init: SendInput['headers'], name: string): boolean {
+function hasHeader(init: HeadersInit | undefined, name: string): boolean {
   return init !== undefined && headerPairs(init).some(([k]) => k === name);
 }
