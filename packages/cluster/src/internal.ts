@@ -1,0 +1,5 @@
+/**
+ * Unstable pieces for tests and sibling packages. May change in any release.
+ * @packageDocumentation
+ */
+export { Level, Names, decodeToken, encodeToken, levelOf, nameHash, validPrefix } from './names.js';
