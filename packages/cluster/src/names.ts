@@ -6,7 +6,9 @@
 //   P.t.<vhost>.<seg>….<seg>.$        a topic's messages; durable subscriptions read them from the
 //                                     interest stream P_T, live subscribers from core NATS
 //   P.r.<node>.<rest>                 replies to a node's temporary queue (core NATS only)
-//   P.c.<node>.<verb>                 requests to one node (durable subscription leases)
+//   P.c.<node>.<verb>                 requests to one node (is a durable subscription still held?)
+//   P.l.<hash>                        a durable subscription's lease, in stream P_L
+//   P.x                               committed transactions being applied, in stream P_TX
 //
 // Escaping (token): `[A-Za-z0-9_-]` stays; every other UTF-8 byte is `%HH` (upper-case hex); an
 // empty token is `%`. NATS forbids whitespace and gives `.`, `*` and `>` meaning, and `$` starts
@@ -155,8 +157,9 @@ export class Names {
   /** The transaction outbox stream and its subjects. */
   readonly outboxStream: string;
   readonly outboxSubject: string;
-  /** The key-value bucket of durable subscription leases. */
-  readonly leaseBucket: string;
+  /** The stream of durable subscription leases (one message per subject: the holder). */
+  readonly leaseStream: string;
+  readonly leaseSubjects: string;
 
   constructor(
     readonly prefix: string,
@@ -172,7 +175,8 @@ export class Names {
     this.topicStream = `${prefix}_T`;
     this.outboxStream = `${prefix}_TX`;
     this.outboxSubject = `${prefix}.x`;
-    this.leaseBucket = `${prefix}_leases`;
+    this.leaseStream = `${prefix}_L`;
+    this.leaseSubjects = `${prefix}.l.>`;
   }
 
   /** The work-queue stream of shard `k`. */
@@ -255,9 +259,9 @@ export class Names {
     return `d-${nameHash('d', vhost, clientId, name)}`;
   }
 
-  /** The lease key of a durable subscription (KV keys allow `[-/_=.a-zA-Z0-9]`). */
+  /** The lease subject of a durable subscription (its last message names the holder). */
   durableLease(vhost: string, clientId: string, name: string): string {
-    return nameHash('d', vhost, clientId, name);
+    return `${this.prefix}.l.${nameHash('d', vhost, clientId, name)}`;
   }
 
   /** The subject prefix of node `node`'s reply queues (the node subscribes to `…>`). */
