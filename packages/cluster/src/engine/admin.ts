@@ -6,10 +6,12 @@ import type { Msg } from '@nats-io/nats-core';
 import type { ConsumerInfo } from '@nats-io/jetstream';
 import {
   type DestinationInfo,
+  DestinationKind,
   type Engine,
   type PeekedMessage,
+  decodeMessage,
+  parseDestination,
 } from '@stompede/broker';
-import { DestinationKind, decodeMessage, parseDestination } from '@stompede/broker/internal';
 import { Level } from '../names.js';
 import type { LinkStatus } from '../nats/link.js';
 import type { DurableRecord } from '../nats/topology.js';
@@ -191,15 +193,16 @@ export class ClusterAdmin {
         entry.depth += count;
         queues.set(key, entry);
       }
-      // …less those delivered and not yet acknowledged, which the consumers count.
+      // …less those delivered and not yet acknowledged, which the consumers count. A queue
+      // with a consumer exists even while empty.
       for await (const c of await ctx.link.jsm.consumers.list(stream)) {
-        const filter = c.config.filter_subject ?? '';
-        const q = ctx.names.parseQueueSubject(filter);
-        if (q === undefined) continue;
-        const entry = queues.get(`${q.vhost}\0${q.queue}`);
-        if (entry === undefined) continue;
+        const q = ctx.names.parseQueueSubject(c.config.filter_subject ?? '');
+        if (q === undefined || (vhost !== undefined && q.vhost !== vhost)) continue;
+        const key = `${q.vhost}\0${q.queue}`;
+        const entry = queues.get(key) ?? { vhost: q.vhost, queue: q.queue, depth: 0, unacked: 0 };
         entry.unacked += c.num_ack_pending;
         entry.depth -= c.num_ack_pending;
+        queues.set(key, entry);
       }
     }
     const attached = this.attachedCounts();
@@ -245,11 +248,8 @@ export class ClusterAdmin {
       const c = await ctx.topology.consumerInfo(addr.stream, addr.consumer(level));
       if (c !== undefined) seq = c.delivered.stream_seq + 1;
       while (out.length < limit) {
-        const m = await ctx.link.jsm.streams.getMessage(addr.stream, {
-          next_by_subj: addr.subject(level),
-          seq,
-        });
-        if (m === null) break;
+        const m = await this.nextMessage(addr.stream, addr.subject(level), seq);
+        if (m === undefined) break;
         try {
           out.push({
             message: decodeMessage(m.data),
@@ -263,6 +263,31 @@ export class ClusterAdmin {
       }
     }
     return out;
+  }
+
+  /**
+   * The first message on `subject` at or after `seq` (the STREAM.MSG.GET request's `next_by_subj`,
+   * which servers 2.9 answer; the client library types only its direct-get form).
+   */
+  private async nextMessage(
+    stream: string,
+    subject: string,
+    seq: number,
+  ): Promise<{ seq: number; data: Uint8Array } | undefined> {
+    const reply = await this.ctx.link.nc.request(
+      `$JS.API.STREAM.MSG.GET.${stream}`,
+      encoder.encode(JSON.stringify({ seq, next_by_subj: subject })),
+      { timeout: 5000 },
+    );
+    const r = JSON.parse(decoder.decode(reply.data)) as {
+      message?: { seq: number; data?: string };
+      error?: { code: number; description: string };
+    };
+    if (r.message === undefined) {
+      if (r.error === undefined || r.error.code === 404) return undefined;
+      throw new Error(`reading ${stream}: ${r.error.description}`);
+    }
+    return { seq: r.message.seq, data: Buffer.from(r.message.data ?? '', 'base64') };
   }
 
   private streamNames(): string[] {

@@ -16,15 +16,13 @@ import {
   type PeekedMessage,
   type SubscribeRequest,
   type TxOp,
-} from '@stompede/broker';
-import {
   DestinationKind,
   ORIGINAL_DESTINATION,
   deadLetterQueue,
   encodeMessage,
   parseDestination,
   replyOwner,
-} from '@stompede/broker/internal';
+} from '@stompede/broker';
 import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { Level, Names, levelOf, nameHash } from '../names.js';
@@ -74,6 +72,8 @@ export class ClusterEngine implements Engine {
   private readonly doorbells = new Map<string, { sub: { unsubscribe(): void }; subs: Set<StoredSubscription> }>();
   private readonly renewTimer: NodeJS.Timeout;
   private publishSeq = 0;
+  /** Lease releases in flight (close waits for them). */
+  private readonly releasing = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -168,13 +168,26 @@ export class ClusterEngine implements Engine {
           break;
       }
     });
-    try {
-      const topology = new Topology(link.jsm, new Names(resolved.prefix, resolved.queueShards), resolved);
-      await topology.ensureStreams();
-      await topology.ensureOutboxConsumer();
-    } catch (err) {
-      await link.close();
-      throw err;
+    const topology = new Topology(
+      link.jsm,
+      new Names(resolved.prefix, resolved.queueShards),
+      resolved,
+    );
+    const deadline = Date.now() + resolved.connectTimeout;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await topology.ensureStreams();
+        await topology.ensureOutboxConsumer();
+        break;
+      } catch (err) {
+        // A cluster still electing leaders answers with timeouts for a while.
+        if (Date.now() >= deadline || !/timeout|no responders|not enabled/i.test(String(err))) {
+          await link.close();
+          throw err;
+        }
+        log('warn', `creating the cluster's streams (attempt ${String(attempt)}): ${String(err)}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
     const engine = new ClusterEngine(link, resolved, options);
     engine.tx.start();
@@ -222,8 +235,8 @@ export class ClusterEngine implements Engine {
         return request.durable === undefined
           ? this.subscribeLive(request, dest.name, consumer)
           : this.subscribeDurable(request, dest.name, consumer);
-      case DestinationKind.TEMP_QUEUE:
-      case DestinationKind.REPLY_QUEUE:
+      default:
+        // Temporary queues and reply addresses: this node's own.
         return this.subscribeLocal(
           { ...request, sessionId: this.localSession(request.sessionId) },
           consumer,
@@ -313,6 +326,7 @@ export class ClusterEngine implements Engine {
     clearInterval(this.renewTimer);
     this.tx.stop();
     for (const sub of [...this.stored]) await sub.close();
+    await Promise.all(this.releasing);
     for (const d of this.doorbells.values()) d.sub.unsubscribe();
     this.doorbells.clear();
     await this.local.close();
@@ -361,7 +375,8 @@ export class ClusterEngine implements Engine {
           kind: 'local',
           send: () => promiseOf(this.local.publish(vhost, this.localSession(sessionId), message)),
         };
-      case DestinationKind.REPLY_QUEUE: {
+      default: {
+        // A reply address: /reply-queue/<node>~<session>/<name>.
         const owner = replyOwner(dest.name);
         const node = owner.slice(0, owner.indexOf('~'));
         if (node === ctx.nodeId || node === '') {
@@ -490,7 +505,9 @@ export class ClusterEngine implements Engine {
       { idPrefix: `${consumerName}-`, key: (info) => ctx.keys.durable(info.streamSeq) },
       (s) => {
         this.stored.delete(s);
-        void this.leases.release(lease);
+        const released = this.leases.release(lease);
+        this.releasing.add(released);
+        void released.finally(() => this.releasing.delete(released));
       },
     );
     this.stored.add(sub);

@@ -9,7 +9,7 @@
 // first copy reaches every local subscription that matches, whichever pattern brought it.
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Engine } from '@stompede/broker';
-import { TopicPattern, decodeMessage, isWildcard } from '@stompede/broker/internal';
+import { TopicPattern, decodeMessage, isWildcard } from '@stompede/broker';
 import type { NodeContext } from './context.js';
 
 /** Ids of copies still expected, at most this many (oldest forgotten first). */

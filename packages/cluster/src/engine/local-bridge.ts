@@ -9,8 +9,8 @@ import {
   type Delivery,
   type MaybePromise,
   Message,
+  deadLetterQueue,
 } from '@stompede/broker';
-import { deadLetterQueue } from '@stompede/broker/internal';
 import type { StompError } from '@stompede/core';
 import type { NodeContext } from './context.js';
 

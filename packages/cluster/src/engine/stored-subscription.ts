@@ -15,11 +15,16 @@
 // delivery limit or with `requeue:false`, stores a copy in the dead-letter queue and then
 // acknowledges the original. Closing NAKs every unsettled delivery for immediate redelivery.
 import type { Msg } from '@nats-io/nats-core';
-import type { Consumer, ConsumerHandle, MaybePromise, Message } from '@stompede/broker';
-import { decodeMessage } from '@stompede/broker/internal';
+import {
+  type Consumer,
+  type ConsumerHandle,
+  type MaybePromise,
+  type Message,
+  decodeMessage,
+} from '@stompede/broker';
 import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { type AckInfo, AckVerb, ackConfirmed, parseAckSubject, sendAck } from '../nats/ack.js';
-import type { PullChannel, PullSink } from '../nats/puller.js';
+import { type PullChannel, PullEnd, type PullSink } from '../nats/puller.js';
 import type { Held, NodeContext } from './context.js';
 
 /** Messages an `auto` subscription may have pulled and not yet written. */
@@ -144,12 +149,35 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     this.drain();
   }
 
-  onEnded(noWait: boolean): void {
+  onEnded(noWait: boolean, why: PullEnd): void {
     if (noWait) this.probing = false;
+    if (why === PullEnd.GONE) {
+      this.consumerGone();
+      return;
+    }
+    if (why === PullEnd.LOST) {
+      // Silent: its consumer's leader failed over (pull again), or the consumer was deleted.
+      void this.checkConsumers();
+      return;
+    }
     this.pump();
   }
 
-  onConsumerGone(): void {
+  private async checkConsumers(): Promise<void> {
+    try {
+      for (const s of this.sources) {
+        if ((await this.ctx.topology.consumerInfo(s.stream, s.consumer)) === undefined) {
+          this.consumerGone();
+          return;
+        }
+      }
+    } catch {
+      // JetStream does not answer now: pull again, the next silence checks again.
+    }
+    this.pump();
+  }
+
+  private consumerGone(): void {
     if (this.closed) return;
     const reason = new StompProtocolError(
       ErrorCode.INVALID_STATE,
@@ -349,7 +377,8 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     }
     if (this.probing) return;
     // One waiting request at a time, unless the window is large enough to keep two busy.
-    if (this.channel.pending >= 2 || (this.channel.pending === 1 && credit < 8)) return;
+    const waiting = this.channel.pendingFor(normal!.consumer);
+    if (waiting >= 2 || (waiting === 1 && credit < 8)) return;
     this.channel.pull(normal!.stream, normal!.consumer, credit);
   }
 

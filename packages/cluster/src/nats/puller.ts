@@ -1,19 +1,21 @@
 // Pull requests to JetStream consumers, sized by each subscription's free window.
 //
 // The client library's fetch() opens a subscription per batch; a broker pulling for thousands of
-// STOMP subscriptions, one small batch at a time, needs less. Here a node has one wildcard
-// subscription, `<root>.>`, and every pull request gets its own reply subject
-// `<root>.<channel>.<request>`, so each message and each status (100 idle heartbeat, 404/408
-// nothing left or expired, 409 consumer deleted or too many waiting pulls) is attributed to the
-// request it answers. That makes the count of messages still owed exact, which is what bounds
-// a subscription's prefetch across every node.
+// STOMP subscriptions, one small batch at a time, needs less. Here each channel (one STOMP
+// subscription) has one subscription, `<root>.<channel>.*`, and every pull request its own reply
+// subject `<root>.<channel>.<request>`. Statuses (100 idle heartbeat, 404/408 nothing left or
+// expired, 409 consumer deleted or too many waiting pulls) arrive on that subject, so they name
+// their request; messages arrive under their own subject, and JetStream serves a consumer's
+// waiting requests in order, so a message is counted against the channel's oldest open request
+// to the consumer its reply subject names. That keeps the count of messages still owed exact,
+// which is what bounds a subscription's prefetch across every node.
 //
 // A request ends when its batch is filled, on a terminal status, or when it falls silent for two
-// heartbeats and a margin (its consumer's leader died with it); its unfilled part is returned to
-// its channel, which pulls again.
+// heartbeats and a margin (its consumer's leader died with it, or the consumer is gone); its
+// unfilled part is released and the channel's sink decides whether to pull again.
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
+import { parseAckSubject } from './ack.js';
 
-/** The protocol's status codes on pull replies. */
 const HEARTBEAT = 100;
 
 /** Timing of pull requests. */
@@ -27,24 +29,27 @@ export interface PullTiming {
 /** Defaults: a waiting pull is renewed every 30 s and heard from every 5 s. */
 export const PULL_TIMING: PullTiming = { expires: 30_000, heartbeat: 5_000 };
 
+/** Why a request ended. */
+export const PullEnd = { DONE: 0, LOST: 1, GONE: 2 } as const;
+/** A {@link PullEnd}. */
+export type PullEnd = (typeof PullEnd)[keyof typeof PullEnd];
+
 /** Receives what a channel's requests bring. */
 export interface PullSink {
   /** A stored message, with its `$JS.ACK…` reply subject. */
   onMessage(msg: Msg): void;
   /**
-   * A request ended (filled, expired, or lost; `noWait` tells which kind it was): pull again if
-   * there is room.
+   * A request ended: filled or expired (DONE), silent (LOST: its consumer may be gone), or told
+   * that its consumer was deleted (GONE). `noWait` says which kind of request it was.
    */
-  onEnded(noWait: boolean): void;
-  /** The consumer is gone (deleted, e.g. by an administrator). */
-  onConsumerGone?(): void;
+  onEnded(noWait: boolean, why: PullEnd): void;
 }
 
 class Request {
   received = 0;
   constructor(
-    readonly channel: PullChannel,
     readonly id: number,
+    readonly consumer: string,
     readonly batch: number,
     readonly noWait: boolean,
     public lastHeard: number,
@@ -53,11 +58,13 @@ class Request {
 
 /** One subscription's pulls; see {@link Puller.channel}. */
 export class PullChannel {
-  /** @internal */
+  /** Open requests, oldest first. */
   readonly requests = new Map<number, Request>();
   /** Messages asked for and not yet received, over this channel's open requests. */
   owed = 0;
   closed = false;
+  /** @internal */
+  sub: Subscription | undefined;
 
   /** @internal */
   constructor(
@@ -77,44 +84,40 @@ export class PullChannel {
     return this.requests.size;
   }
 
-  /** Forget every open request (messages still arriving for them go to the sink). */
-  abandon(notify: boolean): void {
-    for (const r of [...this.requests.values()]) this.puller.end(r, notify);
+  /** Open requests to `consumer`. */
+  pendingFor(consumer: string): number {
+    let n = 0;
+    for (const r of this.requests.values()) if (r.consumer === consumer) n++;
+    return n;
   }
 
-  /** Stop: open requests are abandoned; late messages are handed to `late`. */
+  /**
+   * Stop. Messages still arriving for open requests go to the puller's orphan handler (which
+   * returns them to their queue) until those requests expire.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.abandon(false);
-    this.puller.drop(this);
+    this.puller.retire(this);
   }
 }
 
-/** A node's pull requests: one subscription for every reply. */
+/** A node's pull requests. */
 export class Puller {
-  private readonly sub: Subscription;
   private readonly channels = new Map<number, PullChannel>();
   private nextChannel = 0;
   private nextRequest = 0;
   private readonly timer: NodeJS.Timeout;
   private readonly encoder = new TextEncoder();
-  /** Messages for closed channels or ended requests, settled by the owner (NAK). */
-  private readonly orphan: (msg: Msg) => void;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly root: string,
     private readonly timing: PullTiming,
-    orphan: (msg: Msg) => void,
+    /** Messages for closed channels: the owner returns them (NAK). */
+    private readonly orphan: (msg: Msg) => void,
     private readonly now: () => number = Date.now,
   ) {
-    this.orphan = orphan;
-    this.sub = nc.subscribe(`${root}.>`, {
-      callback: (_err, msg) => {
-        this.receive(msg);
-      },
-    });
     this.timer = setInterval(() => {
       this.sweep();
     }, timing.heartbeat);
@@ -124,25 +127,32 @@ export class Puller {
   /** A channel for one subscription. */
   channel(sink: PullSink): PullChannel {
     const ch = new PullChannel(this, ++this.nextChannel, sink);
+    ch.sub = this.nc.subscribe(`${this.root}.${String(ch.id)}.*`, {
+      callback: (_err, msg) => {
+        this.receive(ch, msg);
+      },
+    });
     this.channels.set(ch.id, ch);
     return ch;
   }
 
   /** Every open request is presumed lost (after a reconnection): channels pull again. */
   abandonAll(): void {
-    for (const ch of [...this.channels.values()]) ch.abandon(true);
+    for (const ch of [...this.channels.values()]) {
+      for (const r of [...ch.requests.values()]) this.end(ch, r, PullEnd.LOST);
+    }
   }
 
   /** Stop. */
   close(): void {
     clearInterval(this.timer);
-    this.sub.unsubscribe();
+    for (const ch of this.channels.values()) ch.sub?.unsubscribe();
     this.channels.clear();
   }
 
   /** @internal */
   request(ch: PullChannel, stream: string, consumer: string, batch: number, noWait: boolean): void {
-    const r = new Request(ch, ++this.nextRequest, batch, noWait, this.now());
+    const r = new Request(++this.nextRequest, consumer, batch, noWait, this.now());
     ch.requests.set(r.id, r);
     ch.owed += batch;
     const t = this.timing;
@@ -156,62 +166,63 @@ export class Puller {
     );
   }
 
-  /** @internal End request `r`: what it still owed is released. */
-  end(r: Request, notify = true): void {
-    const ch = r.channel;
-    if (!ch.requests.delete(r.id)) return;
-    ch.owed -= r.batch - r.received;
-    if (notify && !ch.closed) ch.sink.onEnded(r.noWait);
-  }
-
-  /** @internal */
-  drop(ch: PullChannel): void {
+  /** @internal A closed channel: kept only while its requests may still bring messages. */
+  retire(ch: PullChannel): void {
+    if (ch.requests.size > 0) return;
+    ch.sub?.unsubscribe();
     this.channels.delete(ch.id);
   }
 
-  private receive(msg: Msg): void {
-    // <root>.<channel>.<request>
-    const s = msg.subject;
-    const dot = s.lastIndexOf('.');
-    const dot2 = s.lastIndexOf('.', dot - 1);
-    const ch = this.channels.get(Number(s.slice(dot2 + 1, dot)));
-    const r = ch?.requests.get(Number(s.slice(dot + 1)));
+  private end(ch: PullChannel, r: Request, why: PullEnd): void {
+    if (!ch.requests.delete(r.id)) return;
+    ch.owed -= r.batch - r.received;
+    if (ch.closed) this.retire(ch);
+    else ch.sink.onEnded(r.noWait, why);
+  }
+
+  private receive(ch: PullChannel, msg: Msg): void {
     const status = msg.headers?.code ?? 0;
-    if (msg.reply === undefined || msg.reply === '' || status !== 0) {
-      // A status: it carries no message.
+    const reply = msg.reply ?? '';
+    if (status !== 0 || reply === '') {
+      // A status for the request its subject names; it carries no message.
+      const r = ch.requests.get(Number(msg.subject.slice(msg.subject.lastIndexOf('.') + 1)));
       if (r === undefined) return;
       if (status === HEARTBEAT) {
         r.lastHeard = this.now();
         return;
       }
-      this.end(r);
-      if (status === 409 && /deleted/i.test(msg.headers?.description ?? '')) {
-        ch?.sink.onConsumerGone?.();
-      }
+      const gone = status === 409 && /deleted/i.test(msg.headers?.description ?? '');
+      this.end(ch, r, gone ? PullEnd.GONE : PullEnd.DONE);
       return;
     }
-    if (ch === undefined || ch.closed) {
-      this.orphan(msg);
-      return;
+    const consumer = parseAckSubject(reply)?.consumer;
+    let r: Request | undefined;
+    for (const open of ch.requests.values()) {
+      if (open.consumer === consumer) {
+        r = open;
+        break;
+      }
     }
     if (r !== undefined) {
       r.received++;
       r.lastHeard = this.now();
       ch.owed--;
     }
-    ch.sink.onMessage(msg);
-    // Filled: ended (after the message, so the sink counts it before pulling again).
-    if (r !== undefined && r.received >= r.batch) this.end(r);
+    if (ch.closed) this.orphan(msg);
+    else ch.sink.onMessage(msg);
+    // Filled: ended after the message, so the sink counts it before pulling again.
+    if (r !== undefined && r.received >= r.batch) this.end(ch, r, PullEnd.DONE);
   }
 
-  /** End requests that fell silent: their consumer leader is gone, or the request was lost. */
+  /** End requests that fell silent, and retire closed channels whose requests are over. */
   private sweep(): void {
     const now = this.now();
     const silent = 2 * this.timing.heartbeat + 1000;
-    const lost: Request[] = [];
-    for (const ch of this.channels.values()) {
-      for (const r of ch.requests.values()) if (now - r.lastHeard > silent) lost.push(r);
+    for (const ch of [...this.channels.values()]) {
+      for (const r of [...ch.requests.values()]) {
+        // A no-wait request is answered at once; one that is not was lost.
+        if (now - r.lastHeard > (r.noWait ? 5000 : silent)) this.end(ch, r, PullEnd.LOST);
+      }
     }
-    for (const r of lost) this.end(r);
   }
 }

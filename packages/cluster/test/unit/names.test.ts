@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { TopicPattern } from '@stompede/broker/internal';
+import { TopicPattern } from '@stompede/broker';
 import fc from 'fast-check';
 import {
   Level,
