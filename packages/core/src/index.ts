@@ -2,8 +2,10 @@
  * @stompede/core: the STOMP 1.0/1.1/1.2 protocol, with no I/O and no dependencies.
  *
  * - {@link FrameParser} and {@link encodeFrame}: the streaming frame codec.
- * - Stateless commands: `connectFrame`, `sendFrame`, ... and `interpretConnected`, `ackHeaders`, ...
- *   (client side); `validateClientFrame`, `interpretConnect`, `messageFrame`, ... (server side).
+ * - Stateless commands, one module per command with its builder, its rule and its interpreter:
+ *   `connectFrame`, `sendFrame`, ... and `interpretConnected`, `ackHeaders`, ... (client side);
+ *   `validateClientFrame`, `interpretConnect`, `interpretSend`, `interpretAck`, `messageFrame`, ...
+ *   (server side); {@link encodeHeaderToken}, whether a header can be written in a version.
  * - {@link negotiateVersion} and {@link negotiateHeartBeat}; {@link ClientSession} and
  *   {@link ServerSession}: I/O-free session state.
  *
@@ -37,7 +39,8 @@ export { DEFAULT_LIMITS } from './limits.js';
 export type { ParserLimits } from './limits.js';
 export { encodeFrame, encodeFrameBytes, encodeFrames, HEARTBEAT_BYTES } from './serializer.js';
 export type { ContentLengthMode, SerializerOptions } from './serializer.js';
-export { escapeHeader, unescapeHeader } from './escape.js';
+export { escapeHeader, unescapeHeader, encodeHeaderToken } from './escape.js';
+export type { HeaderTokenOptions } from './escape.js';
 export { utf8Encode, utf8Decode } from './bytes.js';
 export {
   NO_HEART_BEAT,
@@ -50,28 +53,61 @@ export {
   parseHeartBeat,
 } from './negotiate.js';
 export type { HeartBeat, NegotiatedHeartBeat } from './negotiate.js';
-export { AckMode, isAckMode } from './commands/common.js';
 export {
+  AckMode,
+  isAckMode,
   validateClientFrame,
+  connectFrame,
   interpretConnect,
-  interpretSubscribe,
-  interpretUnsubscribe,
-  interpretAck,
   connectedFrame,
+  interpretConnected,
+  sendFrame,
+  interpretSend,
+  subscribeFrame,
+  interpretSubscribe,
+  unsubscribeFrame,
+  interpretUnsubscribe,
+  ackFrame,
+  nackFrame,
+  ackHeaders,
+  interpretAck,
+  interpretNack,
+  beginFrame,
+  commitFrame,
+  abortFrame,
+  interpretBegin,
+  interpretCommit,
+  interpretAbort,
+  disconnectFrame,
   messageFrame,
+  interpretMessage,
   receiptFrame,
+  interpretReceipt,
   errorFrame,
   unsupportedVersionFrame,
-} from './commands/server.js';
+  interpretError,
+} from './commands/index.js';
 export type {
+  FrameOptions,
+  ConnectFrameOptions,
   InterpretConnectOptions,
   ConnectRequest,
-  SubscribeRequest,
-  AckRequest,
   ConnectedFrameOptions,
+  ConnectedInfo,
+  SendFrameOptions,
+  SendRequest,
+  SubscribeFrameOptions,
+  SubscribeRequest,
+  UnsubscribeFrameOptions,
+  AckHeaders,
+  AckFrameOptions,
+  AckRequest,
+  TransactionCommand,
+  TransactionRequest,
   MessageFrameOptions,
+  MessageInfo,
   ErrorFrameOptions,
-} from './commands/server.js';
+} from './commands/index.js';
 export {
   parseFailoverUri,
   parseBrokerUri,
@@ -82,34 +118,6 @@ export {
 export type { BrokerAddress, FailoverOptions, FailoverUri } from './failover-uri.js';
 export { FailoverSchedule, DEFAULT_LOCAL_HOSTS } from './failover/schedule.js';
 export type { FailoverScheduleOptions, FailoverAttempt } from './failover/schedule.js';
-export {
-  connectFrame,
-  sendFrame,
-  subscribeFrame,
-  unsubscribeFrame,
-  ackFrame,
-  nackFrame,
-  beginFrame,
-  commitFrame,
-  abortFrame,
-  disconnectFrame,
-  interpretConnected,
-  interpretMessage,
-  interpretReceipt,
-  interpretError,
-  ackHeaders,
-} from './commands/client.js';
-export type {
-  FrameOptions,
-  ConnectFrameOptions,
-  SendFrameOptions,
-  SubscribeFrameOptions,
-  UnsubscribeFrameOptions,
-  AckHeaders,
-  AckFrameOptions,
-  ConnectedInfo,
-  MessageInfo,
-} from './commands/client.js';
 export { ClientSession, SessionState } from './session/client-session.js';
 export type {
   SessionSubscription,

@@ -11,8 +11,9 @@ import {
   writeUtf8,
 } from './bytes.js';
 import { ErrorCode, StompProtocolError } from './errors.js';
-import { escapeHeader, escapesApply } from './escape.js';
+import { encodeHeaderToken, escapesApply } from './escape.js';
 import { type Frame, isClientCommand, isServerCommand } from './frame.js';
+import { BACKSLASH, COLON, CR, LF, trimPadding } from './octets.js';
 import type { StompVersion } from './version.js';
 
 /** When to write a `content-length` header. */
@@ -37,22 +38,16 @@ export const HEARTBEAT_BYTES: Uint8Array = Uint8Array.of(10);
 /** The frame terminator. Shared: do not modify. */
 const NUL_BYTES: Uint8Array = Uint8Array.of(0);
 
-const TAB = 9;
-const LF = 10;
-const CR = 13;
-const SPACE = 32;
-const COLON = 58;
-const BACKSLASH = 92;
-
 /**
  * Encode a frame as chunks to write in order: `[head, body, NUL]`, or `[head]` when the body is
  * empty (the head then ends with the NUL). The body chunk is the frame's own body, not a copy.
  *
  * A user `content-length` header is replaced by the true length. Throws a
  * {@link StompProtocolError} when the command is not a STOMP command (`ERR_STOMP_INVALID_COMMAND`)
- * or a header cannot be represented in the chosen version (`ERR_STOMP_INVALID_HEADER_VALUE`: an
- * empty name, an unpaired surrogate, a line feed in a 1.0 or CONNECT header, a colon in a header
- * name there, a value ending in CR where CR cannot be escaped).
+ * or a header cannot be written in the chosen version: the error {@link encodeHeaderToken} gives
+ * (`ERR_STOMP_INVALID_HEADER_VALUE`: an empty name, an unpaired surrogate, a line feed in a 1.0 or
+ * CONNECT header, a colon in a header name there, a value ending in CR where CR cannot be
+ * escaped).
  */
 export function encodeFrame(frame: Frame, options: SerializerOptions = {}): Uint8Array[] {
   const head = encodeHead(frame, options);
@@ -91,13 +86,8 @@ function encodeHead(frame: Frame, options: SerializerOptions): Uint8Array {
     const name = raw[i]!;
     // The true length is written below; a 1.0 peer trims, so a padded name counts too.
     if (name === 'content-length' || (version === '1.0' && isPaddedContentLength(name))) continue;
-    const value = raw[i + 1]!;
-    const encodedName = encodeToken(name, true, escape, version);
-    const encodedValue = encodeToken(value, false, escape, version);
-    if (encodedName === undefined || encodedValue === undefined) {
-      rejectHeader(frame, name, version);
-    }
-    text += encodedName + ':' + encodedValue + '\n';
+    text += token(frame, name, name, true, escape, version) + ':';
+    text += token(frame, raw[i + 1]!, name, false, escape, version) + '\n';
   }
   const length = body.length;
   if (mode === 'always' || (length > 0 && (mode === 'auto' || hasNul(body)))) {
@@ -126,18 +116,12 @@ function writeHead(
     // One pass for the usual plain ASCII token; anything else goes through encodeToken.
     let end = writePlain(out, at, name);
     if (end < 0 || name.length === 0) {
-      const encodedName = encodeToken(name, true, escape, version);
-      if (encodedName === undefined) rejectHeader(frame, name, version);
-      end = writeUtf8(out, at, encodedName);
+      end = writeUtf8(out, at, token(frame, name, name, true, escape, version));
     }
     at = end;
     out[at++] = COLON;
     end = writePlain(out, at, value);
-    if (end < 0) {
-      const encodedValue = encodeToken(value, false, escape, version);
-      if (encodedValue === undefined) rejectHeader(frame, name, version);
-      end = writeUtf8(out, at, encodedValue);
-    }
+    if (end < 0) end = writeUtf8(out, at, token(frame, value, name, false, escape, version));
     at = end;
     out[at++] = LF;
   }
@@ -167,61 +151,23 @@ function writePlain(out: Uint8Array, at: number, text: string): number {
   return at;
 }
 
-/**
- * The text to write for a header name or value, or `undefined` when it cannot be written: an empty
- * name; an unpaired surrogate (not UTF-8 encodable); without escaping, a line feed, a colon in a
- * name, or a value ending in CR (it would read as a CRLF line end); in 1.1, which cannot escape CR,
- * a value ending in CR. One pass over the text; the text itself is returned when it needs nothing.
- */
-function encodeToken(
+/** The text to write for a header name or value; throws when it cannot be written. */
+function token(
+  frame: Frame,
   text: string,
-  isName: boolean,
+  header: string,
+  name: boolean,
   escape: boolean,
   version: StompVersion,
-): string | undefined {
-  const n = text.length;
-  if (isName && n === 0) return undefined;
-  let special = false;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c <= BACKSLASH) {
-      if (c === BACKSLASH || c === COLON || c === LF || c === CR) special = true;
-    } else if (c >= 0xd800 && c <= 0xdfff) {
-      const next = i + 1 < n ? text.charCodeAt(i + 1) : 0;
-      if (c >= 0xdc00 || next < 0xdc00 || next > 0xdfff) return undefined;
-      i++;
-    }
-  }
-  if (!special) return text;
-  const endsWithCR = !isName && text.charCodeAt(n - 1) === CR;
-  if (escape) {
-    if (version === '1.1' && endsWithCR) return undefined;
-    return escapeHeader(text, version);
-  }
-  if (endsWithCR || text.includes('\n') || (isName && text.includes(':'))) return undefined;
-  return text;
+): string {
+  const encoded = encodeHeaderToken(text, version, { name, escape, header, frame });
+  if (typeof encoded !== 'string') throw encoded;
+  return encoded;
 }
 
 /** True for `content-length` padded with spaces or tabs, which a 1.0 parser trims to the real one. */
 function isPaddedContentLength(name: string): boolean {
-  let start = 0;
-  let end = name.length;
-  while (start < end && isPadding(name.charCodeAt(start))) start++;
-  while (end > start && isPadding(name.charCodeAt(end - 1))) end--;
-  return end - start === 14 && name.startsWith('content-length', start);
-}
-
-function isPadding(c: number): boolean {
-  return c === SPACE || c === TAB;
-}
-
-function rejectHeader(frame: Frame, name: string, version: StompVersion): never {
-  throw new StompProtocolError(
-    ErrorCode.INVALID_HEADER_VALUE,
-    `header ${JSON.stringify(name)} cannot be encoded in a ${frame.command} frame (STOMP ${version}): ` +
-      'its name is empty, it holds an unpaired surrogate, or a line feed, a colon in the name or a trailing CR that this frame cannot escape',
-    { frame, header: name },
-  );
+  return trimPadding(name) === 'content-length';
 }
 
 /** Encode many frames into one array of chunks, ready for a single vectored write. */

@@ -1,8 +1,16 @@
-// Pieces shared by the client and server command modules: header assembly, coded errors and the
-// acknowledgment modes.
+// Pieces shared by the command modules (one per command): header assembly, coded errors, the rules
+// every client frame follows, and the acknowledgment modes.
 import { ErrorCode, StompProtocolError } from '../errors.js';
 import { type Frame, type HeadersInit, flattenHeaders } from '../frame.js';
 import type { StompVersion } from '../version.js';
+
+/** Options every client frame builder but CONNECT's takes. */
+export interface FrameOptions {
+  /** Ask the server for a RECEIPT with this `receipt-id`. */
+  readonly receipt?: string;
+  /** Extra headers; they cannot override the headers the builder sets. */
+  readonly headers?: HeadersInit;
+}
 
 /** The values of a SUBSCRIBE frame's `ack` header. */
 export const AckMode = {
@@ -127,6 +135,40 @@ export function requireHeader(
 ): string {
   const value = frame.header(header);
   if (value === undefined) throw missingHeader(frame, header, version, detail);
+  return value;
+}
+
+/**
+ * Throw unless `frame` is a `command` frame: an interpreter given another frame. (Through
+ * `validateClientFrame` the command always matches.)
+ */
+export function expectCommand(frame: Frame, command: string): void {
+  if (frame.command !== command) throw unexpectedFrame(frame, `expected ${command}`);
+}
+
+/**
+ * [1.1/1.2 Body] Only SEND (of the client frames) may have a body: throw
+ * `ERR_STOMP_BODY_NOT_ALLOWED` for a body on any other client frame from 1.1 on. (1.0 only says
+ * such bodies are ignored, so they pass in 1.0.)
+ */
+export function rejectBody(frame: Frame, version: StompVersion): void {
+  if (version !== '1.0' && frame.body.length > 0) {
+    throw new StompProtocolError(
+      ErrorCode.BODY_NOT_ALLOWED,
+      `${frame.command} frame must not have a body (STOMP ${version}: only SEND, MESSAGE and ERROR may)`,
+      { frame },
+    );
+  }
+}
+
+/** `ERR_STOMP_INVALID_HEADER_VALUE` unless `value` (of a required header) is non-empty. */
+export function nonEmptyHeader(
+  frame: Frame,
+  header: string,
+  value: string,
+  version: StompVersion,
+): string {
+  if (value.length === 0) throw invalidHeader(frame, header, 'it is empty', version);
   return value;
 }
 

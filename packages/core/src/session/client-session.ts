@@ -21,9 +21,9 @@ import {
   sendFrame,
   subscribeFrame,
   unsubscribeFrame,
-} from '../commands/client.js';
+} from '../commands/index.js';
 import { type AckMode, missingHeader, unexpectedFrame } from '../commands/common.js';
-import { validateClientFrame } from '../commands/server.js';
+import { validateClientFrame } from '../commands/validate.js';
 import { ErrorCode, StompInvalidArgumentError, StompProtocolError } from '../errors.js';
 import { Frame, type HeaderEntry, ServerCommand } from '../frame.js';
 import { type NegotiatedHeartBeat, NO_HEART_BEAT, negotiateHeartBeat } from '../negotiate.js';

@@ -1,11 +1,8 @@
 // Per-connection bookkeeping for a server: the subscriptions and transactions a client opened,
 // with the errors the spec implies for duplicates and unknown ids. No I/O, no delivery.
-import {
-  type SubscribeRequest,
-  interpretSubscribe,
-  interpretUnsubscribe,
-  validateClientFrame,
-} from '../commands/server.js';
+import { type SubscribeRequest, interpretSubscribe } from '../commands/subscribe.js';
+import { interpretUnsubscribe } from '../commands/unsubscribe.js';
+import { type TransactionCommand, readTransaction } from '../commands/transaction.js';
 import { ErrorCode, StompProtocolError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import type { StompVersion } from '../version.js';
@@ -28,8 +25,8 @@ export interface ServerSessionLeftovers {
 
 /**
  * One client connection's subscriptions and transactions, as a broker tracks them after
- * CONNECTED. Each method validates the frame for the session's version first (see
- * `validateClientFrame`), then applies it.
+ * CONNECTED. Each method reads the frame with its command's interpreter (which applies the
+ * rules of the session's version), then applies it.
  *
  * A finished transaction's id is forgotten, so a client may reuse it later; only ids of open
  * transactions are checked for duplicates (remembering every id ever used would let a client
@@ -172,19 +169,11 @@ export class ServerSession {
     return leftovers;
   }
 
-  #transactionOf(frame: Frame, command: string): string {
-    if (frame.command !== command) {
-      throw new StompProtocolError(
-        ErrorCode.UNEXPECTED_FRAME,
-        `expected ${command}, got ${JSON.stringify(frame.command)}`,
-        { frame },
-      );
-    }
-    validateClientFrame(frame, this.version);
-    return frame.header('transaction')!;
+  #transactionOf(frame: Frame, command: TransactionCommand): string {
+    return readTransaction(frame, this.version, command).transaction;
   }
 
-  #finish(frame: Frame, command: string): string {
+  #finish(frame: Frame, command: TransactionCommand): string {
     const transaction = this.#transactionOf(frame, command);
     this.#requireOpen(frame, transaction);
     this.#transactions.delete(transaction);

@@ -6,6 +6,7 @@ import {
   encodeFrame,
   encodeFrameBytes,
   encodeFrames,
+  encodeHeaderToken,
   ErrorCode,
   escapeHeader,
   Frame,
@@ -220,5 +221,72 @@ describe('Frame', () => {
     assert.equal(other.header('a'), undefined);
     assert.equal(other.body, frame.body);
     assert.equal(frame.with({}, 'y').text, 'y');
+  });
+});
+
+describe('encodeHeaderToken: the one rule for what a header can hold', () => {
+  function fault(result: string | StompError): StompError {
+    assert.ok(result instanceof StompError, `expected an error, got ${JSON.stringify(result)}`);
+    assert.equal(result.code, ErrorCode.INVALID_HEADER_VALUE);
+    return result;
+  }
+
+  it('returns the token itself when it needs nothing [1.2 Value Encoding]', () => {
+    const text = '/queue/a.b-c_d';
+    for (const version of ['1.0', '1.1', '1.2'] as const) {
+      assert.equal(encodeHeaderToken(text, version), text);
+      assert.equal(encodeHeaderToken(text, version, { name: true }), text);
+    }
+    assert.equal(encodeHeaderToken('', '1.2'), '');
+  });
+
+  it('escapes where the frame is escaped, as the serializer does [1.2 Value Encoding]', () => {
+    assert.equal(encodeHeaderToken('a:b\\c\nd\r', '1.2'), 'a\\cb\\\\c\\nd\\r');
+    assert.equal(encodeHeaderToken('a:b\r', '1.1', { name: true }), 'a\\cb\r');
+  });
+
+  it('refuses a trailing CR in 1.1, which has no escape for it [1.1 Value Encoding]', () => {
+    const err = fault(encodeHeaderToken('x\r', '1.1', { header: 'h' }));
+    assert.equal(err.header, 'h');
+    assert.match(err.message, /1\.1/);
+  });
+
+  it('refuses LF, a colon in a name and a trailing CR where nothing is escaped [1.0 Value Encoding]', () => {
+    // 1.0 escapes nothing; from 1.1 on, CONNECT, STOMP and CONNECTED are not escaped.
+    const unescaped = [
+      ['1.0', {}],
+      ['1.2', { escape: false }],
+    ] as const;
+    for (const [version, options] of unescaped) {
+      fault(encodeHeaderToken('a\nb', version, options));
+      fault(encodeHeaderToken('a:b', version, { ...options, name: true }));
+      fault(encodeHeaderToken('ab\r', version, options));
+      // A colon in a value and a CR inside one are written as they are.
+      assert.equal(encodeHeaderToken('a:b', version, options), 'a:b');
+      assert.equal(encodeHeaderToken('a\rb', version, options), 'a\rb');
+    }
+  });
+
+  it('refuses an empty name and an unpaired surrogate in every version [1.2 Value Encoding]', () => {
+    for (const version of ['1.0', '1.1', '1.2'] as const) {
+      assert.equal(fault(encodeHeaderToken('', version, { name: true })).header, '');
+      fault(encodeHeaderToken('a\ud800', version));
+      fault(encodeHeaderToken('\udc00', version, { name: true }));
+      assert.equal(encodeHeaderToken('😀', version), '😀');
+    }
+  });
+
+  it('the serializer throws the same error, with the frame and header', () => {
+    const frame = new Frame('MESSAGE', [['h', 'x\r']]);
+    const expected = fault(encodeHeaderToken('x\r', '1.1', { header: 'h', frame }));
+    assert.throws(
+      () => encodeFrame(frame, { version: '1.1' }),
+      (err: unknown) =>
+        err instanceof StompError &&
+        err.code === expected.code &&
+        err.message === expected.message &&
+        err.frame === frame &&
+        err.header === 'h',
+    );
   });
 });

@@ -11,8 +11,13 @@ import {
   connectedFrame,
   encodeFrameBytes,
   errorFrame,
+  interpretAbort,
   interpretAck,
+  interpretBegin,
+  interpretCommit,
   interpretConnect,
+  interpretNack,
+  interpretSend,
   interpretSubscribe,
   interpretUnsubscribe,
   messageFrame,
@@ -417,23 +422,119 @@ describe('interpret SUBSCRIBE / UNSUBSCRIBE / ACK', () => {
   it('[1.2 ACK] reads what each version acknowledges', () => {
     assert.deepEqual(interpretAck(frame('ACK', { id: 'a', transaction: 't' }), '1.2'), {
       command: 'ACK',
+      key: 'a',
+      keyHeader: 'id',
       id: 'a',
       messageId: undefined,
       subscription: undefined,
       transaction: 't',
+      receipt: undefined,
     });
-    assert.deepEqual(interpretAck(frame('NACK', { 'message-id': 'm', subscription: '0' }), '1.1'), {
-      command: 'NACK',
-      id: undefined,
-      messageId: 'm',
-      subscription: '0',
-      transaction: undefined,
-    });
+    assert.deepEqual(
+      interpretNack(frame('NACK', { 'message-id': 'm', subscription: '0', receipt: 'r' }), '1.1'),
+      {
+        command: 'NACK',
+        key: 'm',
+        keyHeader: 'message-id',
+        id: undefined,
+        messageId: 'm',
+        subscription: '0',
+        transaction: undefined,
+        receipt: 'r',
+      },
+    );
     assert.equal(interpretAck(frame('ACK', { 'message-id': 'm' }), '1.0').messageId, 'm');
+    // 1.0 has no subscription header to match; a stray one is not reported.
+    assert.equal(
+      interpretAck(frame('ACK', { 'message-id': 'm', subscription: 's' }), '1.0').subscription,
+      undefined,
+    );
     rejects(
       () => interpretAck(frame('SEND', { destination: '/q' }), '1.2'),
       ErrorCode.UNEXPECTED_FRAME,
     );
+    rejects(() => interpretAck(frame('NACK', { id: 'a' }), '1.2'), ErrorCode.UNEXPECTED_FRAME);
+    rejects(() => interpretNack(frame('ACK', { id: 'a' }), '1.2'), ErrorCode.UNEXPECTED_FRAME);
+  });
+
+  it('[1.1 NACK] interpretNack refuses NACK in 1.0 and a body from 1.1', () => {
+    rejects(
+      () => interpretNack(frame('NACK', { 'message-id': 'm' }), '1.0'),
+      ErrorCode.UNEXPECTED_FRAME,
+    );
+    rejects(
+      () => interpretNack(frame('NACK', { id: 'a' }, 'x'), '1.2'),
+      ErrorCode.BODY_NOT_ALLOWED,
+    );
+    rejects(
+      () => interpretNack(frame('NACK', { subscription: '0' }), '1.1'),
+      ErrorCode.MISSING_HEADER,
+      'message-id',
+    );
+  });
+
+  it('[1.2 Repeated Header Entries] interpreters take the first of repeated headers', () => {
+    const ack = new Frame('ACK', [
+      ['id', 'first'],
+      ['id', 'second'],
+      ['receipt', 'r1'],
+      ['receipt', 'r2'],
+    ]);
+    assert.equal(interpretAck(ack, '1.2').key, 'first');
+    assert.equal(interpretAck(ack, '1.2').receipt, 'r1');
+    const send = new Frame('SEND', [
+      ['destination', '/queue/a'],
+      ['destination', ''],
+    ]);
+    assert.equal(interpretSend(send, '1.2').destination, '/queue/a');
+  });
+});
+
+describe('interpret SEND / BEGIN / COMMIT / ABORT', () => {
+  it('[1.2 SEND] reads destination, transaction and receipt; the body is allowed', () => {
+    assert.deepEqual(
+      interpretSend(
+        frame('SEND', { destination: '/q', transaction: 't', receipt: 'r' }, 'hi'),
+        '1.2',
+      ),
+      { destination: '/q', transaction: 't', receipt: 'r' },
+    );
+    rejects(() => interpretSend(frame('SEND', {}), '1.1'), ErrorCode.MISSING_HEADER, 'destination');
+    rejects(
+      () => interpretSend(frame('SEND', { destination: '' }), '1.0'),
+      ErrorCode.INVALID_HEADER_VALUE,
+      'destination',
+    );
+    rejects(
+      () => interpretSend(frame('MESSAGE', { destination: '/q' }), '1.2'),
+      ErrorCode.UNEXPECTED_FRAME,
+    );
+  });
+
+  it('[1.2 BEGIN] each transaction command reads its transaction and receipt', () => {
+    const cases = [
+      ['BEGIN', interpretBegin],
+      ['COMMIT', interpretCommit],
+      ['ABORT', interpretAbort],
+    ] as const;
+    for (const [command, interpret] of cases) {
+      for (const v of ALL) {
+        assert.deepEqual(interpret(frame(command, { transaction: 'tx', receipt: '9' }), v), {
+          command,
+          transaction: 'tx',
+          receipt: '9',
+        });
+        rejects(() => interpret(frame(command), v), ErrorCode.MISSING_HEADER, 'transaction');
+      }
+      rejects(
+        () => interpret(frame(command, { transaction: 'tx' }, 'b'), '1.2'),
+        ErrorCode.BODY_NOT_ALLOWED,
+      );
+      rejects(
+        () => interpret(frame('SEND', { destination: '/q' }), '1.2'),
+        ErrorCode.UNEXPECTED_FRAME,
+      );
+    }
   });
 });
 
