@@ -10,3 +10,21 @@ export {
   freePort,
   startNatsServers,
 } from './dev/nats-servers.js';
+export {
+  CLUSTER_DEFAULTS,
+  type ClusterOptions,
+  type NatsAuthOptions,
+  type NatsTlsOptions,
+  type ResolvedClusterOptions,
+  parseServers,
+  resolveClusterOptions,
+} from './options.js';
+export {
+  ClusterEngine,
+  type ClusterEngineOptions,
+  IDEMPOTENCY_HEADER,
+} from './engine/cluster-engine.js';
+export type { ClusterStatus, StreamStatus } from './engine/admin.js';
+export type { LinkState, LinkStatus } from './nats/link.js';
+export { NodeProcess, type NodeAddresses, type NodeProcessOptions } from './dev/nodes.js';
+export { runClusterDemo, type ClusterDemoOptions } from './dev/demo.js';

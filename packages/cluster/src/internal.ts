@@ -3,3 +3,5 @@
  * @packageDocumentation
  */
 export { Level, Names, decodeToken, encodeToken, levelOf, nameHash, validPrefix } from './names.js';
+export { KeySpace } from './engine/keys.js';
+export { parseAckSubject } from './nats/ack.js';

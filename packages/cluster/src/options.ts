@@ -187,8 +187,9 @@ export function resolveClusterOptions(options: ClusterOptions): ResolvedClusterO
       3_600_000,
     ),
   };
-  if (resolved.duplicateWindow < resolved.publishTimeout) {
-    bad('duplicateWindow must be at least publishTimeout (retried SENDs are deduplicated in it)');
+  if (resolved.duplicateWindow < 3 * resolved.publishTimeout) {
+    // Retried SENDs, and transactions replayed after 2 × publishTimeout, are deduplicated in it.
+    bad('duplicateWindow must be at least 3 × publishTimeout');
   }
   return Object.freeze(resolved);
 }

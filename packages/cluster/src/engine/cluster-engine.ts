@@ -26,6 +26,7 @@ import {
 import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { Level, Names, levelOf, nameHash } from '../names.js';
+import { InterestProbe } from '../nats/interest.js';
 import { type LinkEvent, NatsLink } from '../nats/link.js';
 import { Publisher } from '../nats/publisher.js';
 import { PULL_TIMING, Puller } from '../nats/puller.js';
@@ -64,6 +65,7 @@ export class ClusterEngine implements Engine {
   private readonly ctx: NodeContext;
   private readonly local: LocalEngine;
   private readonly live: LiveTopics;
+  private readonly probe: InterestProbe;
   private readonly leases: Leases;
   private readonly tx: Transactions;
   private readonly admin: ClusterAdmin;
@@ -119,7 +121,8 @@ export class ClusterEngine implements Engine {
       metrics,
       now,
     });
-    this.live = new LiveTopics(ctx, this.local);
+    this.probe = new InterestProbe(link.nc, options, names.control(nodeId, 'probe'));
+    this.live = new LiveTopics(ctx, this.local, this.probe);
     this.leases = new Leases(ctx);
     this.tx = new Transactions(
       ctx,
@@ -191,6 +194,8 @@ export class ClusterEngine implements Engine {
     }
     const engine = new ClusterEngine(link, resolved, options);
     engine.tx.start();
+    // Replies and control requests from other nodes reach this one from the start.
+    await engine.probe.confirm();
     log('info', `cluster node ${engine.ctx.nodeId} connected to ${link.status().server ?? '?'}`);
     return engine;
   }
@@ -331,6 +336,7 @@ export class ClusterEngine implements Engine {
     this.doorbells.clear();
     await this.local.close();
     this.ctx.puller.close();
+    await this.probe.close();
     await this.link.close();
   }
 

@@ -10,6 +10,7 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import type { Engine } from '@stompede/broker';
 import { TopicPattern, decodeMessage, isWildcard } from '@stompede/broker';
+import type { InterestProbe } from '../nats/interest.js';
 import type { NodeContext } from './context.js';
 
 /** Ids of copies still expected, at most this many (oldest forgotten first). */
@@ -34,6 +35,7 @@ export class LiveTopics {
   constructor(
     private readonly ctx: NodeContext,
     private readonly local: Engine,
+    private readonly probe: InterestProbe,
   ) {}
 
   /** A subscriber to `pattern` arrived: make sure the node receives it (resolves once it does). */
@@ -58,8 +60,8 @@ export class LiveTopics {
       pattern,
       new PatternSub(pattern, isWildcard(pattern) ? new TopicPattern(pattern) : undefined, sub),
     );
-    // The server has the subscription once it answers a PING sent after it.
-    await nc.flush();
+    // Every server knows of it before the SUBSCRIBE is receipted (interest.ts).
+    await this.probe.confirm();
   }
 
   /** A subscriber left. */

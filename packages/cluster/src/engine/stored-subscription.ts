@@ -23,7 +23,14 @@ import {
   decodeMessage,
 } from '@stompede/broker';
 import { ErrorCode, StompProtocolError } from '@stompede/core';
-import { type AckInfo, AckVerb, ackConfirmed, parseAckSubject, sendAck } from '../nats/ack.js';
+import {
+  type AckInfo,
+  AckVerb,
+  ackConfirmed,
+  parseAckSubject,
+  sendAck,
+  sendNakDelay,
+} from '../nats/ack.js';
 import { type PullChannel, PullEnd, type PullSink } from '../nats/puller.js';
 import type { Held, NodeContext } from './context.js';
 
@@ -241,17 +248,21 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
   close(): MaybePromise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Back to the queue, counted as delivered (redelivered:true next time) — once this
+    // subscription's waiting pull requests have expired (see PULL_TIMING), at once if none is.
+    const delay = Math.max(0, this.channel.quietAt() - this.ctx.now());
     this.channel.close();
     const nc = this.ctx.link.nc;
-    // Back to the queue at once, counted as delivered (redelivered:true next time).
+    const back = (reply: string): void => {
+      if (delay === 0) sendAck(nc, reply, AckVerb.NAK);
+      else sendNakDelay(nc, reply, delay + 100);
+    };
     for (const d of this.held) {
       this.ctx.unsettled.delete(d.ackKey);
-      sendAck(nc, d.reply, AckVerb.NAK);
+      back(d.reply);
     }
     this.held.clear();
-    for (const w of [...this.high.splice(0), ...this.normal.splice(0)]) {
-      sendAck(nc, w.msg.reply!, AckVerb.NAK);
-    }
+    for (const w of [...this.high.splice(0), ...this.normal.splice(0)]) back(w.msg.reply!);
     this.onClose(this);
   }
 

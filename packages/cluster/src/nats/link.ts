@@ -161,7 +161,8 @@ export class NatsLink {
   }
 }
 
-function authOptions(options: ResolvedClusterOptions): Partial<ConnectionOptions> {
+/** The connection options that authenticate (and encrypt) a node's connections to NATS. */
+export function authOptions(options: ResolvedClusterOptions): Partial<ConnectionOptions> {
   const out: Partial<ConnectionOptions> = {};
   const { auth, tls } = options;
   if (auth.user !== undefined) {

@@ -26,8 +26,16 @@ export interface PullTiming {
   readonly heartbeat: number;
 }
 
-/** Defaults: a waiting pull is renewed every 30 s and heard from every 5 s. */
-export const PULL_TIMING: PullTiming = { expires: 30_000, heartbeat: 5_000 };
+/**
+ * Defaults: a waiting pull is renewed every 5 s and heard from every 2 s. Short, because a
+ * request outlives the subscription that made it: JetStream hands a redelivery to the oldest
+ * waiting request first, and one whose reply subject has no interest any more is dropped at
+ * that point, with the delivery count of the message lowered again (2.9.10), so a message NAKed
+ * by a closing subscription would reach the next consumer without `redelivered`. A closing
+ * subscription therefore NAKs with a delay that outlasts its open requests (see
+ * {@link PullChannel.quietAt}).
+ */
+export const PULL_TIMING: PullTiming = { expires: 5_000, heartbeat: 2_000 };
 
 /** Why a request ended. */
 export const PullEnd = { DONE: 0, LOST: 1, GONE: 2 } as const;
@@ -53,6 +61,8 @@ class Request {
     readonly batch: number,
     readonly noWait: boolean,
     public lastHeard: number,
+    /** When the server drops it at the latest (ms since the epoch). */
+    readonly expiresAt: number,
   ) {}
 }
 
@@ -84,6 +94,13 @@ export class PullChannel {
     return this.requests.size;
   }
 
+  /** When the last of the open requests expires at the server (0 when none is open). */
+  quietAt(): number {
+    let at = 0;
+    for (const r of this.requests.values()) if (r.expiresAt > at) at = r.expiresAt;
+    return at;
+  }
+
   /** Open requests to `consumer`. */
   pendingFor(consumer: string): number {
     let n = 0;
@@ -92,8 +109,9 @@ export class PullChannel {
   }
 
   /**
-   * Stop. Messages still arriving for open requests go to the puller's orphan handler (which
-   * returns them to their queue) until those requests expire.
+   * Stop. The channel's subscription goes at once: JetStream skips a waiting request whose reply
+   * subject has no interest, so its open requests take no more messages; one already in flight
+   * goes to the puller's orphan handler (which returns it to its queue).
    */
   close(): void {
     if (this.closed) return;
@@ -152,7 +170,15 @@ export class Puller {
 
   /** @internal */
   request(ch: PullChannel, stream: string, consumer: string, batch: number, noWait: boolean): void {
-    const r = new Request(++this.nextRequest, consumer, batch, noWait, this.now());
+    const now = this.now();
+    const r = new Request(
+      ++this.nextRequest,
+      consumer,
+      batch,
+      noWait,
+      now,
+      now + (noWait ? 1000 : this.timing.expires),
+    );
     ch.requests.set(r.id, r);
     ch.owed += batch;
     const t = this.timing;
@@ -166,18 +192,18 @@ export class Puller {
     );
   }
 
-  /** @internal A closed channel: kept only while its requests may still bring messages. */
+  /** @internal */
   retire(ch: PullChannel): void {
-    if (ch.requests.size > 0) return;
     ch.sub?.unsubscribe();
+    ch.requests.clear();
+    ch.owed = 0;
     this.channels.delete(ch.id);
   }
 
   private end(ch: PullChannel, r: Request, why: PullEnd): void {
     if (!ch.requests.delete(r.id)) return;
     ch.owed -= r.batch - r.received;
-    if (ch.closed) this.retire(ch);
-    else ch.sink.onEnded(r.noWait, why);
+    if (!ch.closed) ch.sink.onEnded(r.noWait, why);
   }
 
   private receive(ch: PullChannel, msg: Msg): void {
