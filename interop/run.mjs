@@ -2,18 +2,21 @@
 // The interop matrix: start the peers asked for, run every client driver against each, print
 // progress, write interop/MATRIX.md and interop/matrix.json, exit 1 on any fail.
 //
-// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|stompserver|all] (default all; a
+// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|artemis|stompserver|all] (default all; a
 //          comma list works too) [--clients stomp.py,stompit,stompjs,stompjs-browser,stompede,
 //          stompede-ws,stomper,ruby-stomp,net-stomp,php-stomp,spring-messaging,syslog-ng]
 //          [--versions 1.0,1.1,1.2] [--cases a,b] [--out-dir interop] [--driver-timeout 600]
+//          [--budget 1500] (seconds: each client's progress line shows the run's time against it)
 //
 // Peers:
 //   ours      @stompede/broker from packages/broker/dist (build first: `npm run build`), started
 //             by lib/ours-broker.mjs in a child process on 127.0.0.1 port 0, TCP and WebSocket.
 //   rabbitmq  interop/peers/rabbitmq.sh start (idempotent; left running afterwards).
 //   activemq  interop/peers/activemq.sh start (idempotent; left running afterwards).
+//   artemis   interop/peers/artemis.sh start (ActiveMQ Artemis from Maven Central; idempotent).
 //   stompserver  interop/peers/stompserver.sh start (Ruby stompserver, STOMP 1.0; our client only).
-// With `ours`, scenarios/failover.mjs also runs (failover between two of our broker processes).
+// Scenarios (SCENARIOS below, each its own table): with `ours`, scenarios/failover.mjs (failover
+// between two of our broker processes) and stompest's failover URI + subscription replay.
 // Clients: stomp.py and stompit over TCP; stompjs (Node + ws) and stompjs-browser (headless
 // Chromium) over WebSocket. A client whose transport a peer does not offer gets `n/a` cells with
 // the reason; a peer that cannot be started gets `not started` cells and makes the run fail.
@@ -38,9 +41,18 @@ const args = parseArgs(process.argv.slice(2), {
   cases: undefined,
   'out-dir': fileURLToPath(new URL('.', import.meta.url)),
   'driver-timeout': '600',
+  budget: '1500',
 });
+// The time budget (seconds) the whole run is meant to fit in (.ci/run's hard timeout is a minute
+// past it): every client's line says how much of it is used, so a slow peer shows before it bites.
+const runStarted = Date.now();
+const budgetS = Number(args.budget);
+const budgetNote = () => {
+  const used = Math.round((Date.now() - runStarted) / 1000);
+  return `run ${used} s of the ${budgetS} s budget${used > budgetS ? ' (OVER BUDGET)' : ''}`;
+};
 
-const ALL_PEERS = ['ours', 'rabbitmq', 'activemq', 'stompserver'];
+const ALL_PEERS = ['ours', 'rabbitmq', 'activemq', 'artemis', 'stompserver'];
 const peersAsked = args.against === 'all' ? ALL_PEERS : list(args.against);
 for (const p of peersAsked) {
   if (!ALL_PEERS.includes(p)) throw new Error(`--against: unknown peer ${p}; known: ${ALL_PEERS}`);
@@ -67,6 +79,9 @@ const pageOrigin = `http://127.0.0.1:${pagePort}`;
 
 // --- clients ------------------------------------------------------------------------------------
 
+// The interop venv's Python (interop/setup.sh python): stompest and the other PyPI clients.
+const VENV_PYTHON = here('./.venv/bin/python');
+
 /** `--host H --port N` for a TCP driver. */
 const tcpArgs = (peer) => ['--host', peer.tcp.host, '--port', String(peer.tcp.port)];
 
@@ -82,6 +97,19 @@ const CLIENTS = [
     command: (peer, vs) => [
       '/usr/bin/python3',
       here('./clients/stomppy_driver.py'),
+      ...tcpArgs(peer),
+      ...authArgs(peer, vs),
+    ],
+  },
+  {
+    name: 'stompest',
+    transport: 'tcp',
+    // PyPI stompest 2.3 (its synchronous client), installed by `interop/setup.sh python` into
+    // interop/.venv (Debian's Python has no stompest; PyPI packages go into a venv).
+    needs: [VENV_PYTHON],
+    command: (peer, vs) => [
+      VENV_PYTHON,
+      here('./clients/stompest_driver.py'),
       ...tcpArgs(peer),
       ...authArgs(peer, vs),
     ],
@@ -218,6 +246,67 @@ for (const c of clientNames) {
   if (!CLIENTS.some((x) => x.name === c)) throw new Error(`--clients: unknown client ${c}`);
 }
 
+// --- scenarios (their own tables in MATRIX.md) ----------------------------------------------------
+
+/**
+ * A scenario is one driver run outside the case matrix. `peer`: the peer it runs against while
+ * that peer is up (with the peer's restart hook for the `{"control":"restart"}` handshake), or
+ * null for one that starts its own brokers (run after every peer). Run when its `client` is
+ * asked for (and, with a peer, that peer).
+ */
+const deadPort = await freePort(); // stompest's failover URI lists this closed port first
+const SCENARIOS = [
+  {
+    title: 'ours: stompest failover URI and subscription replay',
+    peer: 'ours',
+    client: 'stompest',
+    script: 'clients/stompest_driver.py --cases failover_replay',
+    cases: ['failover_replay'],
+    needs: [VENV_PYTHON],
+    describe:
+      "stompest's own failover transport and session replay: the consumer's URI is " +
+      '`failover:(tcp://127.0.0.1:DEAD,tcp://OURS)?randomize=false,initialReconnectDelay=100,…`, ' +
+      'whose first address is closed. 12 persistent messages; the consumer (client-individual, ' +
+      '`client` on 1.0) takes and acknowledges 4, then run.mjs kills our broker (SIGKILL) and ' +
+      'restarts it on the same data directory and port. stompest loses the connection, ' +
+      '`connect()` walks the failover list past the closed address, and the session replays the ' +
+      'subscription (the driver does not subscribe again): the other 8 must arrive, none lost, ' +
+      'no acknowledged one again.',
+    command: (peer) => [
+      VENV_PYTHON,
+      here('./clients/stompest_driver.py'),
+      ...tcpArgs(peer),
+      '--versions',
+      versions.join(','),
+      '--cases',
+      'failover_replay',
+      '--dead-port',
+      String(deadPort),
+    ],
+  },
+  {
+    title: 'ours: failover between two broker processes',
+    peer: null,
+    client: 'stompede',
+    script: 'scenarios/failover.mjs',
+    cases: ['failover'],
+    describe:
+      '`interop/scenarios/failover.mjs`: broker A (durable store) holds N persistent messages; a ' +
+      '@stompede/client consumer on `failover:(tcp://A,tcp://B)?randomize=false` takes them ' +
+      'with client-individual acks; after a third, A is stopped (SIGTERM) and B starts on the ' +
+      'same data directory. Every message must arrive (redeliveries allowed, none lost).',
+    command: () => [
+      process.execPath,
+      here('./scenarios/failover.mjs'),
+      '--versions',
+      versions.join(','),
+    ],
+  },
+];
+/** A scenario runs when its client is asked for and, with a peer, that peer (`ours` for null). */
+const wanted = (sc) => clientNames.includes(sc.client) && peersAsked.includes(sc.peer ?? 'ours');
+const scenarioResults = [];
+
 function authArgs(peer, vs = versions) {
   const out = [];
   if (peer.login !== undefined) out.push('--login', peer.login, '--passcode', peer.passcode);
@@ -237,7 +326,7 @@ const casesFor = (peer) => caseNames.filter((c) => !peer.skip?.[c]);
 // seconds each time (three versions × every client), too slow for CI; our broker restarts in
 // about a second, and the case is about our store.
 const NO_RESTART =
-  'not run against this peer: restarting RabbitMQ/ActiveMQ once per client and version takes ' +
+  'not run against this peer: restarting a third-party broker once per client and version takes ' +
   'too long for CI (durable_restart runs against ours only)';
 
 // --- peers --------------------------------------------------------------------------------------
@@ -433,6 +522,39 @@ const PEERS = {
         'activemq.sh opens no WebSocket connector, so the stompjs rows are `n/a`.',
         '`login` is `unsupported`: activemq.sh runs ActiveMQ without authentication, so no ' +
           'login can be checked; `durable_restart` is `n/a` (not restarted by the harness).',
+      ],
+    };
+  },
+
+  async artemis() {
+    const out = await peerScript('artemis');
+    const port = Number(env.ARTEMIS_STOMP_PORT ?? 61653);
+    return {
+      tcp: { host: '127.0.0.1', port },
+      // Artemis detects a WebSocket upgrade on its STOMP acceptor (any path).
+      ws: `ws://127.0.0.1:${port}/stomp`,
+      login: 'guest',
+      passcode: 'guest',
+      driverArgs: [],
+      skip: { durable_restart: { status: 'n/a', detail: NO_RESTART } },
+      limits: {
+        nack:
+          'Artemis discards a NACKed message (no redelivery, nothing on its DLQ; ARTEMIS-1983): ' +
+          'the spec lets a server discard it, but the case cannot tell a discard from a loss',
+        'ws:disconnect':
+          'over WebSocket Artemis sends the RECEIPT for DISCONNECT but leaves the connection open ' +
+          '(over TCP it closes it)',
+      },
+      note: out,
+      quirks: [
+        'peers/artemis.sh: the bin distribution from Maven Central, `artemis create` with login ' +
+          'required (guest/guest), one STOMP acceptor on 127.0.0.1:61653 with ' +
+          '`anycastPrefix=/queue/;multicastPrefix=/topic/` (WebSocket upgrades on the same port).',
+        'NACK discards the message (ARTEMIS-1983; the spec allows discarding): `nack` is a peer ' +
+          'limit for every client, since a discard cannot be told from a loss.',
+        'Over WebSocket, DISCONNECT gets its RECEIPT but the connection stays open: `disconnect` ' +
+          'is a peer limit for the WebSocket clients (over TCP Artemis closes it).',
+        '`durable_restart` is `n/a` (not restarted by the harness).',
       ],
     };
   },
@@ -705,8 +827,11 @@ for (const peerName of peersAsked) {
         if (!info.quirks.includes(`**died**: ${dead}`)) info.quirks.push(`**died**: ${dead}`);
       }
       const secs = ((Date.now() - started) / 1000).toFixed(1);
-      console.log(`   (${client.name}: exit ${code}, ${secs} s)`);
+      console.log(`   (${client.name}: exit ${code}, ${secs} s; ${budgetNote()})`);
       if (stderr.trim() && code !== 0) console.log(`   stderr: ${tail(stderr, 400)}`);
+    }
+    for (const sc of SCENARIOS.filter((x) => x.peer === peerName && wanted(x))) {
+      await runScenario(sc, peer);
     }
   } finally {
     if (peer.stop) await peer.stop();
@@ -715,33 +840,46 @@ for (const peerName of peersAsked) {
 
 // --- scenarios ----------------------------------------------------------------------------------
 
-// Failover between two of our broker processes (interop/scenarios/failover.mjs): with `ours`
-// and the stompede client asked for.
-const scenarioResults = [];
-if (peersAsked.includes('ours') && clientNames.includes('stompede')) {
-  console.log('== ours: failover between two broker processes (scenarios/failover.mjs)');
+/** Runs one scenario (SCENARIOS, above); its results go to scenarioResults, one per version × case. */
+async function runScenario(sc, peer) {
+  console.log(`== ${sc.title} (${sc.script})`);
+  const missing = (sc.needs ?? []).filter((path) => !existsSync(path));
   const got = new Map();
-  const { code, stderr } = await runDriver(
-    [process.execPath, here('./scenarios/failover.mjs'), '--versions', versions.join(',')],
-    (r) => {
-      got.set(r.version, r);
-      const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : `${r.status}  ${r.detail}`;
-      console.log(`   ${pad(r.client, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
-    },
-  );
-  for (const version of versions) {
-    const r = got.get(version);
-    scenarioResults.push({
-      peer: 'ours (failover pair)',
-      client: 'stompede',
-      version,
-      case: 'failover',
-      status: r?.status ?? 'fail',
-      detail: r?.detail ?? `no result: exited ${code}${stderr ? `; ${tail(stderr)}` : ''}`,
-    });
+  let code = 0;
+  let stderr = '';
+  if (missing.length === 0) {
+    ({ code, stderr } = await runDriver(
+      sc.command(peer),
+      (r) => {
+        got.set(`${r.version}|${r.case}`, r);
+        const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : `${r.status}  ${r.detail}`;
+        console.log(`   ${pad(r.client, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
+      },
+      peer?.restart,
+    ));
   }
-  results.push(...scenarioResults);
+  for (const version of versions) {
+    for (const name of sc.cases) {
+      const r = got.get(`${version}|${name}`);
+      const why = missing.length
+        ? `not installed: ${missing.join(', ')} (see interop/README.md)`
+        : `no result: exited ${code}${stderr ? `; ${tail(stderr)}` : ''}`;
+      scenarioResults.push({
+        peer: sc.title,
+        scenario: sc,
+        client: sc.client,
+        version,
+        case: name,
+        status: r?.status ?? 'fail',
+        detail: r?.detail ?? why,
+      });
+    }
+  }
 }
+
+// Scenarios that need no running peer (they start their own brokers).
+for (const sc of SCENARIOS.filter((x) => x.peer === null && wanted(x))) await runScenario(sc);
+results.push(...scenarioResults);
 
 // --- the matrix ---------------------------------------------------------------------------------
 
@@ -843,22 +981,19 @@ for (const p of peerInfo) {
     for (const line of na) md.push(`- ${escape(line)}`);
   }
 }
-if (scenarioResults.length > 0) {
+for (const sc of SCENARIOS) {
+  const rows = scenarioResults.filter((r) => r.scenario === sc);
+  if (rows.length === 0) continue;
   md.push('');
-  md.push('## ours: failover between two broker processes');
+  md.push(`## ${sc.title}`);
   md.push('');
-  md.push(
-    '`interop/scenarios/failover.mjs`: broker A (durable store) holds N persistent messages; a ' +
-      '@stompede/client consumer on `failover:(tcp://A,tcp://B)?randomize=false` takes them ' +
-      'with client-individual acks; after a third, A is stopped (SIGTERM) and B starts on the ' +
-      'same data directory. Every message must arrive (redeliveries allowed, none lost).',
-  );
+  md.push(sc.describe);
   md.push('');
-  md.push('| client | version | failover | detail |');
-  md.push('| --- | --- | --- | --- |');
-  for (const r of scenarioResults) {
+  md.push('| client | version | case | state | detail |');
+  md.push('| --- | --- | --- | --- | --- |');
+  for (const r of rows) {
     const status = r.status === 'fail' ? '**fail**' : r.status;
-    md.push(`| ${r.client} | ${r.version} | ${status} | ${escape(r.detail)} |`);
+    md.push(`| ${r.client} | ${r.version} | ${r.case} | ${status} | ${escape(r.detail)} |`);
   }
 }
 md.push('');
@@ -872,7 +1007,7 @@ const json = {
   clients: clientNames,
   peers: peerInfo,
   totals: counts,
-  results: results.map(({ notStarted: _n, ...r }) => r),
+  results: results.map(({ notStarted: _n, scenario: _s, ...r }) => r),
 };
 let jsonText = `${JSON.stringify(json, null, 2)}\n`;
 try {
@@ -892,7 +1027,9 @@ console.log('');
 console.log(
   `== summary: ${Object.entries(counts)
     .map(([k, v]) => `${v} ${k}`)
-    .join(', ')}; peers: ${peerInfo.map((p) => `${p.name} ${p.state}`).join(', ')}`,
+    .join(
+      ', ',
+    )}; peers: ${peerInfo.map((p) => `${p.name} ${p.state}`).join(', ')}; ${budgetNote()}`,
 );
 for (const r of failed) {
   console.log(`   FAIL ${r.peer} ${r.client} ${r.version} ${r.case}: ${short(r.detail, 160)}`);

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode } from '@stompede/core';
 import { Connection, type ConnectionInfo } from './connection.js';
 import type { Engine } from './engine.js';
-import { MemoryEngine } from './engine/memory.js';
+import { LocalEngine } from './engine/local.js';
 import { JournalStore } from './store/journal.js';
 import type { CertificateReload, Listener, ListenerAddress } from './listen/listener.js';
 import { listenTcp } from './listen/tcp.js';
@@ -12,7 +12,6 @@ import { listenWs } from './listen/ws.js';
 import { Metrics } from './metrics.js';
 import { brokerView } from './admin/broker-view.js';
 import { type AdminServer, startAdmin } from './admin/server.js';
-import { DestinationStats } from './admin/stats.js';
 import { ErrorCounts } from './security/errors.js';
 import { type BrokerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 
@@ -29,8 +28,6 @@ export class Broker {
   private closing: Promise<void> | undefined;
   /** ERROR frames and refused connections by error code. */
   readonly errorCounts = new ErrorCounts();
-  /** Per-destination counters (kept while the admin server is configured). */
-  readonly destinationStats: DestinationStats;
   private adminServer: AdminServer | undefined;
 
   /**
@@ -43,7 +40,7 @@ export class Broker {
     const p = o.persistence;
     this.engine =
       o.engine ??
-      new MemoryEngine({
+      new LocalEngine({
         memoryLimit: o.memoryLimit,
         maxDeliveries: o.maxDeliveries,
         maxTopicPending: o.maxTopicPending,
@@ -63,8 +60,6 @@ export class Broker {
             }),
       });
     this.options.security.errors = this.errorCounts;
-    this.destinationStats = new DestinationStats(this.options.maxDeliveries);
-    if (this.options.admin !== undefined) this.engine = this.destinationStats.observe(this.engine);
   }
 
   /** The admin server's URL, once {@link Broker.listen} started it. */

@@ -3,9 +3,8 @@
  * @packageDocumentation
  */
 export { Connection, ConnectionState } from './connection.js';
-export { TopicPattern, parseDestination, isWildcard, DestinationKind } from './destination.js';
 export { encodeDelivery, putDigits, sharedBytes } from './encode.js';
-export { SeqDelivery, seqOf } from './delivery.js';
+export { ackKeyOf, isIdOf } from './delivery.js';
 export { Fifo } from './fifo.js';
 export { WebSocketDuplex } from './listen/ws.js';
 export { originAllowed, originPolicy } from './listen/origin.js';

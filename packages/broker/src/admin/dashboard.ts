@@ -33,7 +33,7 @@ function row(cells, cls) {
 }
 function render(s) {
   const dt = last ? (s.time - last.time) / 1000 : 0;
-  const prev = new Map((last ? last.destinations : []).map((d) => [d.vhost + '\\0' + d.destination, d]));
+  const prev = new Map((last ? last.destinations : []).filter((d) => !d.subscription).map((d) => [d.vhost + '\\0' + d.destination, d]));
   const rate = (now, before) => (dt > 0 ? Math.max(0, now - before) / dt : 0);
   $('connections-count').textContent = String(s.totals.connections);
   $('rate-in').textContent = last ? fmt(rate(s.totals.messagesEnqueued, last.totals.messagesEnqueued)) : '–';
@@ -43,8 +43,8 @@ function render(s) {
   $('errors').textContent = String(s.totals.errorsSent);
   const body = $('destinations').tBodies[0];
   body.replaceChildren(...s.destinations.map((d) => {
-    const p = prev.get(d.vhost + '\\0' + d.destination);
-    const tr = row([d.vhost, d.destination, d.depth === null ? '' : d.depth, d.consumers,
+    const p = d.subscription ? undefined : prev.get(d.vhost + '\\0' + d.destination);
+    const tr = row([d.vhost, d.subscription ? d.destination + ' (durable ' + d.subscription + ')' : d.destination, d.depth === null ? '' : d.depth, d.consumers,
       p ? fmt(rate(d.enqueued, p.enqueued)) : '', p ? fmt(rate(d.delivered, p.delivered)) : '',
       d.enqueued, d.delivered, d.acked, d.deadLettered],
       ['name', 'name destination', 'depth', 'consumers', 'rate-in', 'rate-out', 'enqueued', 'delivered', 'acked', 'dead-lettered']);

@@ -1,6 +1,6 @@
 // The Prometheus text exposition format (version 0.0.4), written by hand.
+import type { DestinationRow } from './stats.js';
 import type { AdminView } from './view.js';
-import { depthOf } from './stats.js';
 
 function esc(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -25,8 +25,8 @@ class Writer {
   }
 }
 
-/** Every metric, as Prometheus text. */
-export function prometheusText(view: AdminView): string {
+/** Every metric, as Prometheus text; `rows` are the view's destinations. */
+export function prometheusText(view: AdminView, rows: readonly DestinationRow[]): string {
   const w = new Writer();
   const m = view.metrics.snapshot();
   w.one('stompede_connections', 'gauge', 'Connections open now.', m.connectionsActive);
@@ -116,11 +116,8 @@ export function prometheusText(view: AdminView): string {
   const mem = process.memoryUsage();
   w.one('stompede_process_resident_memory_bytes', 'gauge', 'Resident set size.', mem.rss);
   w.one('stompede_process_heap_used_bytes', 'gauge', 'V8 heap used.', mem.heapUsed);
-  const dests = view
-    .destinations()
-    .sort((a, b) =>
-      a.vhost === b.vhost ? (a.destination < b.destination ? -1 : 1) : a.vhost < b.vhost ? -1 : 1,
-    );
+  // Durable subscriptions have a series of their own (below); topics count their traffic.
+  const dests = rows.filter((d) => d.durable === undefined);
   const per: [string, string, keyof (typeof dests)[number]][] = [
     [
       'stompede_destination_messages_enqueued_total',
@@ -167,9 +164,22 @@ export function prometheusText(view: AdminView): string {
     'Messages held by the queue (waiting or unacknowledged).',
   );
   for (const d of dests) {
-    const depth = depthOf(d);
-    if (depth !== undefined)
-      w.sample('stompede_queue_depth', depth, { vhost: d.vhost, destination: d.destination });
+    if (d.depth !== undefined && d.destination.startsWith('/queue/'))
+      w.sample('stompede_queue_depth', d.depth, { vhost: d.vhost, destination: d.destination });
+  }
+  w.metric(
+    'stompede_durable_subscription_messages',
+    'gauge',
+    'Messages held by the durable subscription (waiting or unacknowledged).',
+  );
+  for (const d of rows) {
+    if (d.durable === undefined) continue;
+    w.sample('stompede_durable_subscription_messages', d.depth ?? 0, {
+      vhost: d.vhost,
+      destination: d.destination,
+      client_id: d.durable.clientId,
+      name: d.durable.name,
+    });
   }
   return w.text;
 }

@@ -45,6 +45,15 @@ const nativeCrc = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
 export const crc32: (data: Uint8Array) => number =
   nativeCrc === undefined ? crc32js : (data) => nativeCrc(data);
 
+/** True when a raw record's length and checksum hold. */
+export function intact(record: Buffer): boolean {
+  return (
+    record.length >= RECORD_HEADER &&
+    record.readUInt32LE(0) === record.length - RECORD_HEADER &&
+    crc32(record.subarray(RECORD_HEADER)) === record.readUInt32LE(4)
+  );
+}
+
 /** Finish a record: write its length and checksum in the first 8 bytes. */
 function seal(buf: Buffer): Buffer {
   const payload = buf.subarray(RECORD_HEADER);

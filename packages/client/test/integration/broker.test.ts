@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Broker, createBroker, type Engine, MemoryEngine } from '@stompede/broker';
+import { type Broker, createBroker, type Engine, LocalEngine } from '@stompede/broker';
 import {
   connect,
   connectTcp,
@@ -178,7 +178,7 @@ describe('failover between two brokers', () => {
     // Two brokers over one store, as ActiveMQ brokers sharing storage: a message left
     // unacknowledged on the broker that stops is requeued in the store and delivered again by
     // the other one. `close` is the store's, so the first broker stopping must not close it.
-    const store = new MemoryEngine();
+    const store = new LocalEngine();
     const shared = (): Engine =>
       new Proxy(store, {
         get(target, prop) {

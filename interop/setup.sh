@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the interop drivers that come from PyPI, Maven Central and the Go module proxy (the
+# Debian and npm ones are installed by .ci/run and `npm ci`). Idempotent; each step says what it
+# did and how long it took. Caches are the tools' own, per machine: ~/.cache/pip, ~/.m2,
+# $(go env GOMODCACHE).
+# Usage: interop/setup.sh [all|python]...   (default all)
+#   python  interop/.venv from Debian's /usr/bin/python3 (package python3-venv) with
+#           interop/requirements.txt (stompest)
+set -euo pipefail
+cd "$(dirname "$0")"
+. peers/common.sh
+
+step() {
+  local name=$1 started=$SECONDS
+  shift
+  echo "setup: $name ..."
+  "$@"
+  echo "setup: $name done in $((SECONDS - started)) s"
+}
+
+python_step() {
+  apt_install python3-venv
+  [ -x .venv/bin/python ] || /usr/bin/python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+}
+
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(all)
+for t in "${targets[@]}"; do
+  case "$t" in
+    all | python) step python python_step ;;
+    *) echo "usage: $0 [all|python]..." >&2; exit 2 ;;
+  esac
+done
