@@ -94,7 +94,10 @@ function bad(message: string): never {
 function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    bad(`${name} must be an integer from ${String(min)} to ${String(max)} (got ${String(value)})`);
+    bad(
+      `${name} must be an integer from ${String(min)} to ${String(max)} ` +
+        `(got ${JSON.stringify(value)})`,
+    );
   }
   return value;
 }

@@ -54,7 +54,8 @@ export function engineOn(
 export async function until(check: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${String(ms)} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${String(ms)} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

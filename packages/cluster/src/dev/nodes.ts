@@ -96,19 +96,25 @@ export class NodeProcess {
         if (!line.includes('broker listening')) return;
         try {
           const entry = JSON.parse(line) as { listeners?: string[]; admin?: string };
-          const stomp = entry.listeners?.find((u) => u.startsWith('tcp:') || u.startsWith('stomp:'));
+          const stomp = entry.listeners?.find(
+            (u) => u.startsWith('tcp:') || u.startsWith('stomp:'),
+          );
           const ws = entry.listeners?.find((u) => u.startsWith('ws:'));
           const port = Number(/:(\d+)\/?$/.exec(stomp ?? '')?.[1] ?? this.port);
           this.port = port;
-          this.addresses = { stomp: stomp ?? `tcp://127.0.0.1:${String(port)}`, ws, admin: entry.admin };
+          this.addresses = {
+            stomp: stomp ?? `tcp://127.0.0.1:${String(port)}`,
+            ws,
+            admin: entry.admin,
+          };
           clearTimeout(timer);
           resolve(this.addresses);
         } catch {
           // Not JSON: keep waiting.
         }
       };
-      createInterface({ input: child.stdout! }).on('line', onLine);
-      createInterface({ input: child.stderr! }).on('line', onLine);
+      createInterface({ input: child.stdout }).on('line', onLine);
+      createInterface({ input: child.stderr }).on('line', onLine);
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(
@@ -124,7 +130,11 @@ export class NodeProcess {
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const c = this.child;
     if (c === undefined || !this.running) return;
-    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    const exited = new Promise<void>((resolve) =>
+      c.once('exit', () => {
+        resolve();
+      }),
+    );
     c.kill(signal);
     await exited;
   }

@@ -180,7 +180,10 @@ export class ClusterAdmin {
   async destinations(vhost?: string): Promise<DestinationInfo[]> {
     const ctx = this.ctx;
     const out: DestinationInfo[] = [];
-    const queues = new Map<string, { vhost: string; queue: string; depth: number; unacked: number }>();
+    const queues = new Map<
+      string,
+      { vhost: string; queue: string; depth: number; unacked: number }
+    >();
     for (let k = 0; k < ctx.names.shards; k++) {
       const stream = ctx.names.queueStream(k);
       // Messages per subject (undelivered and unacknowledged alike)…
@@ -195,7 +198,7 @@ export class ClusterAdmin {
       }
       // …less those delivered and not yet acknowledged, which the consumers count. A queue
       // with a consumer exists even while empty.
-      for await (const c of await ctx.link.jsm.consumers.list(stream)) {
+      for await (const c of ctx.link.jsm.consumers.list(stream)) {
         const q = ctx.names.parseQueueSubject(c.config.filter_subject ?? '');
         if (q === undefined || (vhost !== undefined && q.vhost !== vhost)) continue;
         const key = `${q.vhost}\0${q.queue}`;
@@ -300,7 +303,7 @@ export class ClusterAdmin {
 
   private async durables(): Promise<ConsumerInfo[]> {
     const out: ConsumerInfo[] = [];
-    for await (const c of await this.ctx.link.jsm.consumers.list(this.ctx.names.topicStream)) {
+    for await (const c of this.ctx.link.jsm.consumers.list(this.ctx.names.topicStream)) {
       out.push(c);
     }
     return out;

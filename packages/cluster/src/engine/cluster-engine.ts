@@ -31,7 +31,11 @@ import { type LinkEvent, NatsLink } from '../nats/link.js';
 import { Publisher } from '../nats/publisher.js';
 import { PULL_TIMING, Puller } from '../nats/puller.js';
 import { Topology } from '../nats/topology.js';
-import { type ClusterOptions, type ResolvedClusterOptions, resolveClusterOptions } from '../options.js';
+import {
+  type ClusterOptions,
+  type ResolvedClusterOptions,
+  resolveClusterOptions,
+} from '../options.js';
 import { ClusterAdmin, type ClusterStatus } from './admin.js';
 import type { Held, NodeContext, Route } from './context.js';
 import { KeySpace } from './keys.js';
@@ -71,7 +75,10 @@ export class ClusterEngine implements Engine {
   private readonly admin: ClusterAdmin;
   private readonly stored = new Set<StoredSubscription>();
   /** Doorbells: queue high-level subject → subscriptions of that queue on this node. */
-  private readonly doorbells = new Map<string, { sub: { unsubscribe(): void }; subs: Set<StoredSubscription> }>();
+  private readonly doorbells = new Map<
+    string,
+    { sub: { unsubscribe(): void }; subs: Set<StoredSubscription> }
+  >();
   private readonly renewTimer: NodeJS.Timeout;
   private publishSeq = 0;
   /** Lease releases in flight (close waits for them). */
@@ -112,7 +119,9 @@ export class ClusterEngine implements Engine {
     };
     this.ctx = ctx;
     this.local = new LocalEngine({
-      ...(engineOptions.memoryLimit === undefined ? {} : { memoryLimit: engineOptions.memoryLimit }),
+      ...(engineOptions.memoryLimit === undefined
+        ? {}
+        : { memoryLimit: engineOptions.memoryLimit }),
       ...(engineOptions.maxTopicPending === undefined
         ? {}
         : { maxTopicPending: engineOptions.maxTopicPending }),
@@ -386,7 +395,10 @@ export class ClusterEngine implements Engine {
         const owner = replyOwner(dest.name);
         const node = owner.slice(0, owner.indexOf('~'));
         if (node === ctx.nodeId || node === '') {
-          return { kind: 'local', send: () => promiseOf(this.local.publish(vhost, sessionId, message)) };
+          return {
+            kind: 'local',
+            send: () => promiseOf(this.local.publish(vhost, sessionId, message)),
+          };
         }
         // At most once, as a temporary queue is: it dies with its session and node.
         return {

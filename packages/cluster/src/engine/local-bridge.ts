@@ -8,14 +8,11 @@ import {
   type ConsumerHandle,
   type Delivery,
   type MaybePromise,
-  Message,
+  type Message,
   deadLetterQueue,
 } from '@stompede/broker';
 import type { StompError } from '@stompede/core';
 import type { NodeContext } from './context.js';
-
-/** A stand-in message for asking a consumer without a window size whether it takes more. */
-const EMPTY = new Message('/queue/-', [], new Uint8Array(0));
 
 class BridgedDelivery implements Delivery {
   constructor(
@@ -57,11 +54,6 @@ export class BridgedConsumer implements Consumer, ConsumerHandle {
 
   ready(message: Message): boolean {
     return this.outer.ready(message);
-  }
-
-  window(): number {
-    const w = (this.outer as Consumer & { window?: () => number }).window;
-    return typeof w === 'function' ? w.call(this.outer) : this.outer.ready(EMPTY) ? 1 : 0;
   }
 
   deliver(delivery: Delivery): void {

@@ -304,10 +304,10 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
 
   private take(ackKey: number): StoredDelivery | undefined {
     const d = this.ctx.unsettled.get(ackKey);
-    if (d === undefined || d.owner !== this) return undefined;
+    if (!(d instanceof StoredDelivery) || d.owner !== this) return undefined;
     this.ctx.unsettled.delete(ackKey);
-    this.held.delete(d as StoredDelivery);
-    return d as StoredDelivery;
+    this.held.delete(d);
+    return d;
   }
 
   /** Hand waiting messages to the consumer while it takes them; high level first. */
@@ -358,10 +358,9 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
 
   /** How many more messages to ask for now. */
   private credit(): number {
-    const c = this.consumer as Consumer & { window?: () => number };
     let window: number;
-    if (typeof c.window === 'function') {
-      window = Math.min(c.window(), AUTO_WINDOW);
+    if (this.consumer.window !== undefined) {
+      window = Math.min(this.consumer.window(), AUTO_WINDOW);
     } else if (this.autoAck) {
       window = AUTO_WINDOW;
     } else {

@@ -174,11 +174,11 @@ export class Transactions {
     await this.apply(record, awaitDurable);
     for (const f of local) await f();
     if (outboxSeq > 0) {
-      ctx.link.jsm.streams.deleteMessage(ctx.names.outboxStream, outboxSeq, false).catch(
-        (err: unknown) => {
+      ctx.link.jsm.streams
+        .deleteMessage(ctx.names.outboxStream, outboxSeq, false)
+        .catch((err: unknown) => {
           ctx.warn(`removing applied transaction ${txId} from the outbox failed`, err);
-        },
-      );
+        });
     }
   }
 

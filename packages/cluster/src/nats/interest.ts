@@ -52,10 +52,16 @@ export class InterestProbe {
       const others = this.options.servers.filter((s) => !sameServer(s, current));
       const probes = await Promise.all(others.map((s) => this.probe(s)));
       const live = probes.filter((p): p is Probe => p?.up === true);
-      for (const [i, p] of live.entries()) p.nc.publish(subject, String(i));
+      // A probe published before its server learnt of the probe subscription is dropped: send
+      // again until each server's probe came back.
       const deadline = Date.now() + PROBE_TIMEOUT;
+      let pause = 1;
       while (seen.size < live.length && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 2));
+        for (const [i, p] of live.entries()) {
+          if (!seen.has(String(i))) p.nc.publish(subject, String(i));
+        }
+        await new Promise((r) => setTimeout(r, pause));
+        pause = Math.min(pause * 2, 50);
       }
     } finally {
       sub.unsubscribe();
@@ -65,7 +71,7 @@ export class InterestProbe {
   async close(): Promise<void> {
     this.closed = true;
     const probes = await Promise.all(this.probes.values());
-    await Promise.all(probes.map((p) => p?.nc.close()));
+    await Promise.all(probes.filter((p) => p !== undefined).map((p) => p.nc.close()));
   }
 
   /** A connection to exactly `server` (opened on first use; undefined while it is down). */

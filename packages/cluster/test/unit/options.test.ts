@@ -7,7 +7,9 @@ function refused(options: Parameters<typeof resolveClusterOptions>[0], text: Reg
   assert.throws(
     () => resolveClusterOptions(options),
     (err: unknown) =>
-      err instanceof StompError && err.code === ErrorCode.INVALID_ARGUMENT && text.test(err.message),
+      err instanceof StompError &&
+      err.code === ErrorCode.INVALID_ARGUMENT &&
+      text.test(err.message),
   );
 }
 
