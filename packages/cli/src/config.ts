@@ -3,6 +3,12 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { CliError } from './cli-error.js';
+import {
+  CLUSTER_AUTH_KEYS,
+  CLUSTER_KEYS,
+  CLUSTER_TLS_KEYS,
+  type ClusterConfig,
+} from './cluster.js';
 
 /** The file's settings, before flags and environment variables are applied over them. */
 export interface BrokerConfig {
@@ -21,6 +27,8 @@ export interface BrokerConfig {
     clientCertUser?: string;
   };
   logLevel?: string;
+  /** Cluster mode (cluster.ts); the values are checked when the engine starts. */
+  cluster?: ClusterConfig;
   /** Everything else is passed to createBroker() as it is; the broker validates the values. */
   broker: Record<string, unknown>;
 }
@@ -57,7 +65,7 @@ const BROKER_KEYS = new Set([
   'dataDir',
   'persistence',
 ]);
-const TOP_KEYS = new Set(['host', 'port', 'ws', 'tls', 'logLevel', ...BROKER_KEYS]);
+const TOP_KEYS = new Set(['host', 'port', 'ws', 'tls', 'logLevel', 'cluster', ...BROKER_KEYS]);
 const WS_KEYS = new Set(['port', 'path', 'allowedOrigins']);
 const TLS_KEYS = new Set([
   'port',
@@ -217,6 +225,13 @@ export function parseConfig(text: string, source: string): BrokerConfig {
         };
         break;
       }
+      case 'cluster':
+        if (!isMap(doc.get('cluster', true))) fail([key], 'must be a mapping (servers, …)');
+        checkKeys(doc, ['cluster'], CLUSTER_KEYS, fail);
+        checkKeys(doc, ['cluster', 'auth'], CLUSTER_AUTH_KEYS, fail);
+        checkKeys(doc, ['cluster', 'tls'], CLUSTER_TLS_KEYS, fail);
+        config.cluster = value as ClusterConfig;
+        break;
       default:
         config.broker[key] = value;
     }

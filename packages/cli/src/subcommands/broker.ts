@@ -1,10 +1,18 @@
 // `stompede broker`: run a broker with embedded defaults (TCP 127.0.0.1:61613 and WebSocket
 // ws://127.0.0.1:15674/ws), configured by a file, environment variables and flags, in that order.
 import { resolve } from 'node:path';
-import { createBroker, type BrokerOptions, type ListenerOptions } from '@stompede/broker';
+import {
+  type BrokerOptions,
+  DEFAULTS,
+  type Engine,
+  type ListenerOptions,
+  Metrics,
+  createBroker,
+} from '@stompede/broker';
 import { StompError } from '@stompede/core';
 import { pino } from 'pino';
 import { CliError, parsePort, parseCommandArgs } from '../cli-error.js';
+import { type ClusterConfig, startClusterEngine } from '../cluster.js';
 import {
   type BrokerConfig,
   type TlsVersion,
@@ -53,6 +61,11 @@ Options (flags override environment variables, which override the config file):
                       (without it, a non-loopback --host needs users in the config file)
   --admin-port N      HTTP admin server (metrics, health, dashboard) on 127.0.0.1:N
                                                                     [STOMPEDE_ADMIN_PORT] (off)
+  --cluster URLS      cluster mode: this node keeps no messages of its own; queues, durable
+                      subscriptions and topics go through the NATS JetStream servers listed,
+                      e.g. nats://10.0.0.1:4222,nats://10.0.0.2:4222 (needs @stompede/cluster;
+                      the config file's cluster: block sets the rest; docs/cluster.md)
+                                                                    [STOMPEDE_CLUSTER] (off)
   --print-config      print the effective configuration as JSON and exit
   -h, --help          show this help
 `;
@@ -74,6 +87,7 @@ interface Effective {
       }
     | undefined;
   logLevel: string;
+  cluster: ClusterConfig | undefined;
   broker: Record<string, unknown>;
 }
 
@@ -107,6 +121,7 @@ export async function effectiveConfig(
       'persist-all': { type: 'boolean' },
       'verify-journal': { type: 'boolean' },
       'admin-port': { type: 'string' },
+      cluster: { type: 'string' },
       'print-config': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -198,9 +213,23 @@ export async function effectiveConfig(
     throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const broker: Record<string, unknown> = { ...file.broker };
   if (flags['allow-anonymous'] === true) broker.allowAnonymous = true;
+  // Cluster mode: --cluster (or STOMPEDE_CLUSTER) names the servers, over the file's block.
+  const clusterServers = flags.cluster ?? env.STOMPEDE_CLUSTER;
+  let cluster: ClusterConfig | undefined = file.cluster;
+  if (clusterServers !== undefined) {
+    if (clusterServers.trim() === '') throw new CliError('--cluster must list NATS server URLs');
+    cluster = { ...cluster, servers: clusterServers };
+  }
   // Durable messages live in the data directory (./data unless told otherwise); --in-memory
-  // keeps everything in memory, as an embedded broker does by default.
-  if (flags['in-memory'] === true) {
+  // keeps everything in memory, as an embedded broker does by default. A cluster node keeps
+  // none: its messages live in JetStream.
+  if (cluster !== undefined) {
+    if (flags['data-dir'] !== undefined || broker.dataDir !== undefined) {
+      throw new CliError(
+        '--data-dir (dataDir) has no effect in cluster mode: messages live in NATS JetStream',
+      );
+    }
+  } else if (flags['in-memory'] === true) {
     if (flags['data-dir'] !== undefined)
       throw new CliError('--in-memory and --data-dir contradict each other');
     delete broker.dataDir;
@@ -232,7 +261,7 @@ export async function effectiveConfig(
       port: parsePort('--admin-port', adminPort),
     };
   }
-  const effective: Effective = { host, port, ws, tls, logLevel, broker };
+  const effective: Effective = { host, port, ws, tls, logLevel, cluster, broker };
   if (flags['print-config'] === true) {
     process.stdout.write(JSON.stringify(effective, null, 2) + '\n');
     return 'help';
@@ -280,14 +309,35 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  const options = config.broker as BrokerOptions;
+  let clustered: { engine: Engine; metrics: Metrics } | undefined;
+  if (config.cluster !== undefined) {
+    const metrics = new Metrics();
+    const engine = await startClusterEngine(
+      config.cluster,
+      {
+        ...(options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }),
+        maxDeliveries: options.maxDeliveries ?? DEFAULTS.maxDeliveries,
+        ...(options.maxTopicPending === undefined
+          ? {}
+          : { maxTopicPending: options.maxTopicPending }),
+        persistAll: options.persistence?.persistAll === true,
+      },
+      metrics,
+      logger,
+    );
+    clustered = { engine, metrics };
+  }
   let broker;
   try {
     broker = createBroker({
-      ...(config.broker as BrokerOptions),
+      ...options,
+      ...clustered,
       listeners: listenersOf(config),
       logger,
     });
   } catch (err) {
+    await clustered?.engine.close();
     if (err instanceof StompError) throw new CliError(`invalid configuration: ${err.message}`);
     throw err;
   }

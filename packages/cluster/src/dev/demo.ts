@@ -74,14 +74,15 @@ export async function runClusterDemo(options: ClusterDemoOptions): Promise<numbe
   try {
     const count = options.nodes ?? 2;
     for (let i = 0; i < count; i++) {
-      const port = await portNear((options.port ?? 61613) + i);
+      // 0: free ports for every node.
+      const port = options.port === 0 ? 0 : await portNear((options.port ?? 61613) + i);
       const ws = options.wsPort === 0 ? 0 : await portNear((options.wsPort ?? 15674) + i);
       const node = new NodeProcess({
         command: options.brokerCommand,
         cluster: nats.urls,
         port,
         wsPort: ws,
-        args: ['--in-memory', '--log-level', 'warn'],
+        args: ['--log-level', 'info'],
       });
       print(`starting stompede node ${String(i + 1)}`);
       await node.start();

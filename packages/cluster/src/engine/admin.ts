@@ -8,6 +8,7 @@ import {
   type DestinationInfo,
   DestinationKind,
   type Engine,
+  type EngineGauge,
   type PeekedMessage,
   decodeMessage,
   parseDestination,
@@ -318,6 +319,63 @@ export class ClusterAdmin {
     }
     return counts;
   }
+}
+
+/** The cluster status as Prometheus gauges (`stompede_cluster_…`). */
+export function gaugesOf(s: ClusterStatus): EngineGauge[] {
+  const g: EngineGauge[] = [
+    {
+      name: 'cluster_nats_connected',
+      help: 'This node is connected to NATS (1) or reconnecting (0).',
+      value: s.nats.state === 'connected' ? 1 : 0,
+    },
+    { name: 'cluster_nats_reconnects', help: 'Reconnections to NATS.', value: s.nats.reconnects },
+    {
+      name: 'cluster_pending_acks',
+      help: 'Deliveries of this node awaiting their ACK at JetStream.',
+      value: s.pendingAcks,
+    },
+    {
+      name: 'cluster_pulled_waiting',
+      help: 'Messages pulled by this node and not yet delivered.',
+      value: s.pulledWaiting,
+    },
+    {
+      name: 'cluster_inflight_bytes',
+      help: 'Bytes of SENDs this node has in flight to JetStream.',
+      value: s.inflightBytes,
+    },
+    {
+      name: 'cluster_publish_failures',
+      help: 'Publications JetStream did not store in time (each got an ERROR, or was logged).',
+      value: s.publishFailures,
+    },
+  ];
+  for (const st of s.streams) {
+    const labels = { stream: st.name };
+    g.push(
+      {
+        name: 'cluster_stream_messages',
+        help: 'Messages in a stream.',
+        value: st.messages,
+        labels,
+      },
+      { name: 'cluster_stream_bytes', help: 'Bytes in a stream.', value: st.bytes, labels },
+      {
+        name: 'cluster_stream_replicas_current',
+        help: 'Replicas of a stream that are current (the leader included).',
+        value: (st.leader === '' ? 0 : 1) + st.replicas.filter((r) => r.current).length,
+        labels,
+      },
+      {
+        name: 'cluster_stream_leader',
+        help: "The server leading a stream (1 on that server's label).",
+        value: st.leader === '' ? 0 : 1,
+        labels: { stream: st.name, server: st.leader },
+      },
+    );
+  }
+  return g;
 }
 
 function record(c: ConsumerInfo): DurableRecord | undefined {

@@ -8,6 +8,7 @@ import {
   type ConsumerHandle,
   type DestinationInfo,
   type Engine,
+  type EngineReport,
   type EngineStats,
   LocalEngine,
   type MaybePromise,
@@ -27,7 +28,7 @@ import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { Level, Names, levelOf, nameHash } from '../names.js';
 import { InterestProbe } from '../nats/interest.js';
-import { type LinkEvent, NatsLink } from '../nats/link.js';
+import { type LinkEvent, LinkState, NatsLink } from '../nats/link.js';
 import { Publisher } from '../nats/publisher.js';
 import { PULL_TIMING, Puller } from '../nats/puller.js';
 import { Topology } from '../nats/topology.js';
@@ -36,7 +37,7 @@ import {
   type ResolvedClusterOptions,
   resolveClusterOptions,
 } from '../options.js';
-import { ClusterAdmin, type ClusterStatus } from './admin.js';
+import { ClusterAdmin, type ClusterStatus, gaugesOf } from './admin.js';
 import type { Held, NodeContext, Route } from './context.js';
 import { KeySpace } from './keys.js';
 import { Leases } from './leases.js';
@@ -56,6 +57,8 @@ export interface ClusterEngineOptions extends ClusterOptions {
   readonly maxDeliveries?: number;
   /** Messages a live topic subscription may hold for a slow consumer (oldest dropped beyond). */
   readonly maxTopicPending?: number;
+  /** Treat every message as persistent (stored, its RECEIPT after the PubAck). Default false. */
+  readonly persistAll?: boolean;
   /** Counters to increment (the broker passes its own). */
   readonly metrics?: Metrics;
   /** Where the node reports connection changes and problems no client sees. */
@@ -81,6 +84,7 @@ export class ClusterEngine implements Engine {
   >();
   private readonly renewTimer: NodeJS.Timeout;
   private publishSeq = 0;
+  private readonly persistAll: boolean;
   /** Lease releases in flight (close waits for them). */
   private readonly releasing = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
@@ -118,6 +122,7 @@ export class ClusterEngine implements Engine {
       },
     };
     this.ctx = ctx;
+    this.persistAll = engineOptions.persistAll ?? false;
     this.local = new LocalEngine({
       ...(engineOptions.memoryLimit === undefined
         ? {}
@@ -217,6 +222,17 @@ export class ClusterEngine implements Engine {
   /** The cluster's state as this node sees it (for the admin API). */
   clusterStatus(): Promise<ClusterStatus> {
     return this.admin.status();
+  }
+
+  /** For the admin API: the cluster status, and gauges for /metrics. */
+  async report(): Promise<EngineReport> {
+    const s = await this.admin.status();
+    return { state: { cluster: s }, gauges: gaugesOf(s) };
+  }
+
+  /** Ready while connected to NATS (a node without it can store nothing). */
+  ready(): boolean {
+    return this.link.state === LinkState.CONNECTED;
   }
 
   // ---- Engine ----
@@ -360,6 +376,7 @@ export class ClusterEngine implements Engine {
    */
   private route(vhost: string, sessionId: string, message: Message): Route | undefined {
     const ctx = this.ctx;
+    if (this.persistAll) message = message.asPersistent();
     const dest = parseDestination(message.destination);
     if (message.expires > 0 && message.expires <= ctx.now()) {
       ctx.metrics.messagesDropped++;
