@@ -55,15 +55,15 @@ const BROKERS = [
   {
     id: 'rabbitmq',
     name: 'RabbitMQ',
-    url: 'stomp://127.0.0.1:61633',
-    args: ['--login', 'guest', '--passcode', 'guest', '--host', '/'],
+    url: 'tcp://127.0.0.1:61633',
+    args: ['--login', 'guest', '--passcode', 'guest', '--vhost', '/'],
     process: /beam\.smp/,
     memoryNote: 'beam.smp RSS',
   },
   {
     id: 'activemq',
     name: 'ActiveMQ',
-    url: 'stomp://127.0.0.1:61623',
+    url: 'tcp://127.0.0.1:61623',
     args: [],
     process: /java .*activemq/,
     memoryNote: 'JVM (java) process RSS',
@@ -257,7 +257,7 @@ function machine() {
 async function beside(b, s, fastArgs) {
   const slowDest = `/queue/stompede.bench.${s.id}.slow`;
   const slowSeconds = String(seconds + SLOW_HEAD_START_MS / 1000 + 1);
-  const common = [b.url, ...b.args, '-d', slowDest, '-s', '100', '-a', 'auto'];
+  const common = ['--broker', b.url, ...b.args, '-d', slowDest, '-s', '100', '-a', 'auto'];
   const slowRun = bench([
     ...common,
     '-x',
@@ -299,7 +299,7 @@ for (const b of BROKERS.filter((x) => x.id === 'ours' || x.id === 'baseline')) {
   const server = await startOurs(b.dist);
   servers[b.id] = server;
   const tcp = server.ready.addresses.find((a) => a.protocol === 'tcp');
-  b.url = `stomp://127.0.0.1:${tcp.port}`;
+  b.url = `tcp://127.0.0.1:${tcp.port}`;
   log(`${b.name}: pid ${server.ready.pid}, ${tcp.url}`);
 }
 /** A peer's current pid, or undefined when it is not running. */
@@ -322,6 +322,7 @@ try {
       for (const b of BROKERS) {
         const kind = s.args.includes('topic') ? 'topic' : 'queue';
         const args = [
+          '--broker',
           b.url,
           ...b.args,
           ...(s.count === undefined
@@ -430,7 +431,7 @@ try {
         own.child.send({ cmd: 'close' });
         own = servers[b.id] = await startOurs(b.dist);
         b.pid = own.ready.pid;
-        b.url = `stomp://127.0.0.1:${own.ready.addresses.find((a) => a.protocol === 'tcp').port}`;
+        b.url = `tcp://127.0.0.1:${own.ready.addresses.find((a) => a.protocol === 'tcp').port}`;
       } else {
         b.pid = peerPid(b);
         if (b.pid === undefined) {
@@ -465,13 +466,13 @@ try {
           connections: Math.min(idleConnections, 1000),
           login: loginArgs.login,
           passcode: loginArgs.passcode,
-          vhost: loginArgs.host,
+          vhost: loginArgs.vhost,
         });
         r = await measureIdle(b.url, pid, {
           connections: idleConnections,
           login: loginArgs.login,
           passcode: loginArgs.passcode,
-          vhost: loginArgs.host,
+          vhost: loginArgs.vhost,
           settle,
         });
       } catch (err) {

@@ -5,38 +5,10 @@ import type { ClusterEngine, ClusterOptions } from '@stompede/cluster';
 import type { Metrics } from '@stompede/broker';
 import type { Logger } from 'pino';
 import { CliError } from './cli-error.js';
+import type { ConfigFile } from './config/schema.js';
 
-/** Keys of the `cluster:` block (the values are checked by @stompede/cluster). */
-export const CLUSTER_KEYS: ReadonlySet<string> = new Set([
-  'servers',
-  'nodeName',
-  'auth',
-  'tls',
-  'replicas',
-  'prefix',
-  'queueShards',
-  'ackWait',
-  'duplicateWindow',
-  'publishTimeout',
-  'maxAge',
-  'maxStreamBytes',
-  'maxInflightBytes',
-  'connectTimeout',
-]);
-/** Keys of `cluster.auth`. */
-export const CLUSTER_AUTH_KEYS: ReadonlySet<string> = new Set([
-  'user',
-  'password',
-  'token',
-  'credsFile',
-]);
-/** Keys of `cluster.tls`. */
-export const CLUSTER_TLS_KEYS: ReadonlySet<string> = new Set(['caFile', 'certFile', 'keyFile']);
-
-/** The `cluster:` block as read from a file: `servers` may be a list or a comma-separated text. */
-export type ClusterConfig = Omit<ClusterOptions, 'servers'> & {
-  servers?: readonly string[] | string;
-};
+/** The `cluster:` block of a configuration file. */
+export type ClusterConfig = NonNullable<ConfigFile['cluster']>;
 
 /** The module, or a CliError saying how to install it. */
 export async function loadClusterModule(): Promise<typeof import('@stompede/cluster')> {
@@ -73,11 +45,8 @@ export async function startClusterEngine(
   logger: Logger,
 ): Promise<ClusterEngine> {
   const mod = await loadClusterModule();
-  const servers =
-    typeof config.servers === 'string' ? mod.parseServers(config.servers) : config.servers;
-  let options: ClusterOptions;
+  const options: ClusterOptions = config;
   try {
-    options = { ...config, servers: servers ?? [] };
     mod.resolveClusterOptions(options);
   } catch (err) {
     throw new CliError(`invalid cluster configuration: ${(err as Error).message}`);

@@ -16,6 +16,7 @@ import {
   type Listener,
   type ListenerAddress,
   listenOn,
+  urlHost,
 } from './listener.js';
 import { setClientCertificate } from './peer.js';
 
@@ -112,7 +113,7 @@ export async function listenTls(
     protocol: 'tls',
     host,
     port: info.port,
-    url: `stomp+ssl://${host}:${String(info.port)}`,
+    url: `ssl://${urlHost(host)}:${String(info.port)}`,
   };
   logger.info(
     { address: address.url, fingerprint256: fingerprintOf(context.cert as Buffer) },

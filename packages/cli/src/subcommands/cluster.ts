@@ -15,8 +15,8 @@ Options:
   --nodes N           stompede nodes                                       (2)
   --nats N            NATS servers (1, or 3 to survive the loss of one)    (3)
   --port N            first node's STOMP port; the next nodes take the next ones, or free
-                      ones when taken                                      (61613)
-  --ws-port N         first node's WebSocket port; 0 turns WebSocket off   (15674)
+                      ones when taken; 0: free ports                       (61613)
+  --ws-port N|off     first node's WebSocket port, likewise; off: none     (15674)
   --dir DIR           keep NATS stores and logs in DIR (default: a temporary directory, removed)
   -h, --help          show this help
 `;

@@ -17,8 +17,8 @@ export interface ClusterDemoOptions {
   readonly natsServers?: number;
   /** First node's STOMP port; the next nodes take the following ones (default 61613). */
   readonly port?: number;
-  /** First node's WebSocket port (default 15674); 0 turns WebSocket off. */
-  readonly wsPort?: number;
+  /** First node's WebSocket port (default 15674; 0: free ports); 'off' turns WebSocket off. */
+  readonly wsPort?: number | 'off';
   /** Directory for NATS stores and logs; kept when given, else a temporary one, removed. */
   readonly dir?: string;
   /** Where the progress and the address table go (default stdout). */
@@ -76,7 +76,10 @@ export async function runClusterDemo(options: ClusterDemoOptions): Promise<numbe
     for (let i = 0; i < count; i++) {
       // 0: free ports for every node.
       const port = options.port === 0 ? 0 : await portNear((options.port ?? 61613) + i);
-      const ws = options.wsPort === 0 ? 0 : await portNear((options.wsPort ?? 15674) + i);
+      const ws =
+        options.wsPort === 'off' || options.wsPort === 0
+          ? options.wsPort
+          : await portNear((options.wsPort ?? 15674) + i);
       const node = new NodeProcess({
         command: options.brokerCommand,
         cluster: nats.urls,

@@ -12,8 +12,8 @@ export interface NodeProcessOptions {
   readonly cluster: string;
   /** STOMP over TCP port (0: a free one, found again on restart from the log). */
   readonly port: number;
-  /** STOMP over WebSocket port; 0 turns it off. */
-  readonly wsPort?: number;
+  /** STOMP over WebSocket port (0: a free one); default off. */
+  readonly wsPort?: number | 'off';
   /** Admin HTTP port; 0 or missing: no admin server. */
   readonly adminPort?: number;
   /** More flags, e.g. `['--config', file]`. */
@@ -71,7 +71,7 @@ export class NodeProcess {
       '--port',
       String(this.port),
       '--ws-port',
-      String(o.wsPort ?? 0),
+      String(o.wsPort ?? 'off'),
       ...(o.adminPort === undefined || o.adminPort === 0
         ? []
         : ['--admin-port', String(o.adminPort)]),
