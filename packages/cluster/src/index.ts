@@ -19,11 +19,8 @@ export {
   parseServers,
   resolveClusterOptions,
 } from './options.js';
-export {
-  ClusterEngine,
-  type ClusterEngineOptions,
-  IDEMPOTENCY_HEADER,
-} from './engine/cluster-engine.js';
+export { ClusterEngine, type ClusterEngineOptions } from './engine/cluster-engine.js';
+export { IDEMPOTENCY_HEADER } from './engine/router.js';
 export type { ClusterStatus, StreamStatus } from './engine/admin.js';
 export type { LinkState, LinkStatus } from './nats/link.js';
 export { NodeProcess, type NodeAddresses, type NodeProcessOptions } from './dev/nodes.js';

@@ -63,7 +63,9 @@ export async function runCluster(argv: readonly string[]): Promise<number> {
       ...(flags.port === undefined ? {} : { port: parsePort('--port', flags.port) }),
       ...(flags['ws-port'] === undefined
         ? {}
-        : { wsPort: parsePort('--ws-port', flags['ws-port']) }),
+        : {
+            wsPort: flags['ws-port'] === 'off' ? 'off' : parsePort('--ws-port', flags['ws-port']),
+          }),
       ...(flags.dir === undefined ? {} : { dir: flags.dir }),
     });
   } catch (err) {

@@ -17,16 +17,9 @@ import {
   type PeekedMessage,
   type SubscribeRequest,
   type TxOp,
-  DestinationKind,
-  ORIGINAL_DESTINATION,
-  deadLetterQueue,
-  encodeMessage,
-  parseDestination,
-  replyOwner,
 } from '@stompede/broker';
 import { ErrorCode, StompProtocolError } from '@stompede/core';
-import { headers as natsHeaders } from '@nats-io/nats-core';
-import { Level, Names, levelOf, nameHash } from '../names.js';
+import { Names } from '../names.js';
 import { InterestProbe } from '../nats/interest.js';
 import { type LinkEvent, LinkState, NatsLink } from '../nats/link.js';
 import { Publisher } from '../nats/publisher.js';
@@ -38,16 +31,13 @@ import {
   resolveClusterOptions,
 } from '../options.js';
 import { ClusterAdmin, type ClusterStatus, gaugesOf } from './admin.js';
-import type { Held, NodeContext, Route } from './context.js';
+import type { Held, NodeContext } from './context.js';
 import { KeySpace } from './keys.js';
 import { Leases } from './leases.js';
 import { LiveTopics } from './live-topics.js';
-import { BridgedConsumer } from './local-bridge.js';
-import { StoredSubscription } from './stored-subscription.js';
-import { Transactions, type TxPublish } from './transactions.js';
-
-/** The SEND header that makes a publication idempotent (see docs/cluster.md). */
-export const IDEMPOTENCY_HEADER = 'idempotency-key';
+import { Router, localSession, send } from './router.js';
+import { Subscriptions } from './subscriptions.js';
+import { Transactions } from './transactions.js';
 
 /** Options of {@link ClusterEngine.start}: the cluster's, plus the broker's engine settings. */
 export interface ClusterEngineOptions extends ClusterOptions {
@@ -76,17 +66,8 @@ export class ClusterEngine implements Engine {
   private readonly leases: Leases;
   private readonly tx: Transactions;
   private readonly admin: ClusterAdmin;
-  private readonly stored = new Set<StoredSubscription>();
-  /** Doorbells: queue high-level subject → subscriptions of that queue on this node. */
-  private readonly doorbells = new Map<
-    string,
-    { sub: { unsubscribe(): void }; subs: Set<StoredSubscription> }
-  >();
-  private readonly renewTimer: NodeJS.Timeout;
-  private publishSeq = 0;
-  private readonly persistAll: boolean;
-  /** Lease releases in flight (close waits for them). */
-  private readonly releasing = new Set<Promise<void>>();
+  private readonly router: Router;
+  private readonly subscriptions: Subscriptions;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -116,13 +97,12 @@ export class ClusterEngine implements Engine {
       unsettled: new Map<number, Held>(),
       now,
       nodeId,
-      deadLetter: (vhost, message, id) => this.deadLetter(vhost, message, id),
+      deadLetter: (vhost, message, id) => this.router.deadLetter(vhost, message, id),
       warn: (message, err) => {
         log('warn', message, err);
       },
     };
     this.ctx = ctx;
-    this.persistAll = engineOptions.persistAll ?? false;
     this.local = new LocalEngine({
       ...(engineOptions.memoryLimit === undefined
         ? {}
@@ -138,12 +118,14 @@ export class ClusterEngine implements Engine {
     this.probe = new InterestProbe(link.nc, options, names.control(nodeId, 'probe'));
     this.live = new LiveTopics(ctx, this.local, this.probe);
     this.leases = new Leases(ctx);
+    this.router = new Router(ctx, this.local, engineOptions.persistAll ?? false);
+    this.subscriptions = new Subscriptions(ctx, this.local, this.live, this.leases);
     this.tx = new Transactions(
       ctx,
-      (vhost, session, message) => this.route(vhost, session, message),
-      (vhost, message, id) => this.deadLetterRoute(vhost, message, id),
+      (vhost, session, message) => this.router.route(vhost, session, message),
+      (vhost, message, id) => this.router.deadLetterRoute(vhost, message, id),
     );
-    this.admin = new ClusterAdmin(ctx, this.local, () => this.stored);
+    this.admin = new ClusterAdmin(ctx, this.local, () => this.subscriptions.stored);
     link.nc.subscribe(names.replySubjects(nodeId), {
       callback: (_err, msg) => {
         this.admin.receiveReply(msg);
@@ -153,13 +135,6 @@ export class ClusterEngine implements Engine {
       // Pull requests waiting at the old server are gone with the connection.
       ctx.puller.abandonAll();
     });
-    // Renew unsettled deliveries well within the ack wait, so only a dead node's come back.
-    const every = Math.max(250, Math.floor(options.ackWait / 3));
-    this.renewTimer = setInterval(() => {
-      const t = now();
-      for (const sub of this.stored) sub.renew(t, t - every);
-    }, every);
-    this.renewTimer.unref();
   }
 
   /**
@@ -243,7 +218,7 @@ export class ClusterEngine implements Engine {
     message: Message,
     awaitDurable = true,
   ): MaybePromise<void> {
-    const route = this.route(vhost, sessionId, message);
+    const route = this.router.route(vhost, sessionId, message);
     if (route === undefined) return;
     this.ctx.metrics.messagesEnqueued++;
     const done = send(this.ctx, route);
@@ -257,21 +232,7 @@ export class ClusterEngine implements Engine {
   }
 
   subscribe(request: SubscribeRequest, consumer: Consumer): MaybePromise<ConsumerHandle> {
-    const dest = parseDestination(request.destination);
-    switch (dest.kind) {
-      case DestinationKind.QUEUE:
-        return this.subscribeQueue(request, dest.name, consumer);
-      case DestinationKind.TOPIC:
-        return request.durable === undefined
-          ? this.subscribeLive(request, dest.name, consumer)
-          : this.subscribeDurable(request, dest.name, consumer);
-      default:
-        // Temporary queues and reply addresses: this node's own.
-        return this.subscribeLocal(
-          { ...request, sessionId: this.localSession(request.sessionId) },
-          consumer,
-        );
-    }
+    return this.subscriptions.subscribe(request, consumer);
   }
 
   commit(
@@ -307,11 +268,11 @@ export class ClusterEngine implements Engine {
   }
 
   replyAddress(vhost: string, sessionId: string, tempQueue: string): string {
-    return this.local.replyAddress(vhost, this.localSession(sessionId), tempQueue);
+    return this.local.replyAddress(vhost, localSession(this.ctx.nodeId, sessionId), tempQueue);
   }
 
   sessionClosed(vhost: string, sessionId: string): void {
-    this.local.sessionClosed(vhost, this.localSession(sessionId));
+    this.local.sessionClosed(vhost, localSession(this.ctx.nodeId, sessionId));
   }
 
   purge(vhost: string, destination: string): MaybePromise<number> {
@@ -337,11 +298,11 @@ export class ClusterEngine implements Engine {
   stats(): EngineStats {
     const local = this.local.stats();
     let waiting = 0;
-    for (const sub of this.stored) waiting += sub.pendingCounts.waiting;
+    for (const sub of this.subscriptions.stored) waiting += sub.pendingCounts.waiting;
     return {
       memoryBytes: local.memoryBytes + this.ctx.publisher.inflightBytes,
       messages: local.messages + this.ctx.unsettled.size + waiting,
-      queues: local.queues + this.stored.size,
+      queues: local.queues + this.subscriptions.stored.size,
     };
   }
 
@@ -353,278 +314,11 @@ export class ClusterEngine implements Engine {
   // ---- internals ----
 
   private async shutdown(): Promise<void> {
-    clearInterval(this.renewTimer);
     this.tx.stop();
-    for (const sub of [...this.stored]) await sub.close();
-    await Promise.all(this.releasing);
-    for (const d of this.doorbells.values()) d.sub.unsubscribe();
-    this.doorbells.clear();
+    await this.subscriptions.close();
     await this.local.close();
     this.ctx.puller.close();
     await this.probe.close();
     await this.link.close();
   }
-
-  /** The local engine's name for a session: unique in the cluster, routable to this node. */
-  private localSession(sessionId: string): string {
-    return `${this.ctx.nodeId}~${sessionId}`;
-  }
-
-  /**
-   * Where `message` goes and how; undefined when it is dropped at once (expired). Transactions
-   * record stored and core routes in their outbox and replay them (transactions.ts).
-   */
-  private route(vhost: string, sessionId: string, message: Message): Route | undefined {
-    const ctx = this.ctx;
-    if (this.persistAll) message = message.asPersistent();
-    const dest = parseDestination(message.destination);
-    if (message.expires > 0 && message.expires <= ctx.now()) {
-      ctx.metrics.messagesDropped++;
-      return undefined;
-    }
-    switch (dest.kind) {
-      case DestinationKind.QUEUE: {
-        const addr = ctx.names.queue(vhost, dest.name);
-        return {
-          kind: 'stored',
-          subject: addr.subject(levelOf(message.priority)),
-          payload: this.payload(message),
-          msgId: this.messageId(vhost, message),
-        };
-      }
-      case DestinationKind.TOPIC: {
-        const subject = ctx.names.topicSubject(vhost, dest.name);
-        // Persistent: stored for durable subscriptions (the PubAck says so); live ones get it too.
-        return {
-          kind: message.persistent ? 'stored' : 'live',
-          subject,
-          payload: this.payload(message),
-          msgId: this.messageId(vhost, message),
-        };
-      }
-      case DestinationKind.TEMP_QUEUE:
-        return {
-          kind: 'local',
-          send: () => promiseOf(this.local.publish(vhost, this.localSession(sessionId), message)),
-        };
-      default: {
-        // A reply address: /reply-queue/<node>~<session>/<name>.
-        const owner = replyOwner(dest.name);
-        const node = owner.slice(0, owner.indexOf('~'));
-        if (node === ctx.nodeId || node === '') {
-          return {
-            kind: 'local',
-            send: () => promiseOf(this.local.publish(vhost, sessionId, message)),
-          };
-        }
-        // At most once, as a temporary queue is: it dies with its session and node.
-        return {
-          kind: 'core',
-          subject: ctx.names.replySubject(node, vhost, dest.name),
-          payload: this.payload(message),
-          msgId: this.messageId(vhost, message),
-        };
-      }
-    }
-  }
-
-  /** The message as stored, checked against the servers' payload limit. */
-  private payload(message: Message): Uint8Array {
-    const payload = encodeMessage(message);
-    const max = this.link.status().maxPayload - 1024;
-    if (payload.length > max) {
-      throw new StompProtocolError(
-        ErrorCode.BODY_TOO_LARGE,
-        `message of ${String(payload.length)} bytes is over the cluster's limit of ` +
-          `${String(max)} (NATS max_payload less 1 KiB for headers)`,
-        { header: 'content-length' },
-      );
-    }
-    return payload;
-  }
-
-  /** The JetStream message id of a publication: the producer's idempotency key, or a fresh one. */
-  private messageId(vhost: string, message: Message): string {
-    const headers = message.headers;
-    for (let i = 0; i < headers.length; i += 2) {
-      if (headers[i] === IDEMPOTENCY_HEADER) {
-        return `k.${nameHash(vhost, message.destination, headers[i + 1] ?? '')}`;
-      }
-    }
-    return `${this.ctx.nodeId}.${String(++this.publishSeq)}`;
-  }
-
-  private async subscribeQueue(
-    request: SubscribeRequest,
-    name: string,
-    consumer: Consumer,
-  ): Promise<ConsumerHandle> {
-    const ctx = this.ctx;
-    const addr = ctx.names.queue(request.vhost, name);
-    const record = { vhost: request.vhost, queue: name };
-    for (const level of [Level.NORMAL, Level.HIGH]) {
-      await ctx.topology.ensureQueueConsumer(
-        addr.stream,
-        addr.consumer(level),
-        addr.subject(level),
-        record,
-      );
-    }
-    const doorbell = addr.subject(Level.HIGH);
-    const sub = new StoredSubscription(
-      ctx,
-      request.vhost,
-      request.destination,
-      consumer,
-      request.autoAck,
-      [
-        { stream: addr.stream, consumer: addr.consumer(Level.NORMAL) },
-        { stream: addr.stream, consumer: addr.consumer(Level.HIGH) },
-      ],
-      { idPrefix: 'Q-', key: (info) => ctx.keys.queue(info.streamSeq, addr.shard) },
-      (s) => {
-        this.stored.delete(s);
-        const bell = this.doorbells.get(doorbell);
-        bell?.subs.delete(s);
-        if (bell?.subs.size === 0) {
-          bell.sub.unsubscribe();
-          this.doorbells.delete(doorbell);
-        }
-      },
-    );
-    let bell = this.doorbells.get(doorbell);
-    if (bell === undefined) {
-      const subs = new Set<StoredSubscription>();
-      const natsSub = ctx.link.nc.subscribe(doorbell, {
-        callback: () => {
-          for (const s of subs) s.ring();
-        },
-      });
-      bell = { sub: natsSub, subs };
-      this.doorbells.set(doorbell, bell);
-    }
-    bell.subs.add(sub);
-    this.stored.add(sub);
-    sub.start();
-    return sub;
-  }
-
-  private async subscribeDurable(
-    request: SubscribeRequest,
-    topic: string,
-    consumer: Consumer,
-  ): Promise<ConsumerHandle> {
-    const ctx = this.ctx;
-    const { clientId, name } = request.durable!;
-    const lease = ctx.names.durableLease(request.vhost, clientId, name);
-    await this.leases.acquire(lease, request.sessionId, name);
-    const consumerName = ctx.names.durableConsumer(request.vhost, clientId, name);
-    try {
-      await ctx.topology.ensureDurableConsumer(consumerName, {
-        vhost: request.vhost,
-        clientId,
-        name,
-        topic,
-      });
-    } catch (err) {
-      await this.leases.release(lease);
-      throw err;
-    }
-    const sub = new StoredSubscription(
-      ctx,
-      request.vhost,
-      request.destination,
-      consumer,
-      request.autoAck,
-      [{ stream: ctx.names.topicStream, consumer: consumerName }],
-      { idPrefix: `${consumerName}-`, key: (info) => ctx.keys.durable(info.streamSeq) },
-      (s) => {
-        this.stored.delete(s);
-        const released = this.leases.release(lease);
-        this.releasing.add(released);
-        void released.finally(() => this.releasing.delete(released));
-      },
-    );
-    this.stored.add(sub);
-    sub.start();
-    return sub;
-  }
-
-  private async subscribeLive(
-    request: SubscribeRequest,
-    pattern: string,
-    consumer: Consumer,
-  ): Promise<ConsumerHandle> {
-    await this.live.attach(request.vhost, pattern);
-    try {
-      return await this.subscribeLocal(request, consumer, () => {
-        this.live.detach(request.vhost, pattern);
-      });
-    } catch (err) {
-      this.live.detach(request.vhost, pattern);
-      throw err;
-    }
-  }
-
-  private async subscribeLocal(
-    request: SubscribeRequest,
-    consumer: Consumer,
-    onClose?: () => void,
-  ): Promise<ConsumerHandle> {
-    const bridged = new BridgedConsumer(
-      this.ctx,
-      request.vhost,
-      consumer,
-      request.autoAck,
-      `L${this.ctx.nodeId}-`,
-      onClose,
-    );
-    bridged.handle = await this.local.subscribe(request, bridged);
-    return bridged;
-  }
-
-  /** Where the dead-letter copy of `message` goes; undefined when it is dropped instead. */
-  private deadLetterRoute(vhost: string, message: Message, id: string): TxPublish | undefined {
-    const dlq = deadLetterQueue(message.destination);
-    if (dlq === undefined) return undefined;
-    const copy = message.redirect(dlq, [ORIGINAL_DESTINATION, message.destination]);
-    const addr = this.ctx.names.queue(vhost, dlq.slice('/queue/'.length));
-    return {
-      subject: addr.subject(levelOf(copy.priority)),
-      msgId: `dlq.${id}`,
-      core: false,
-      payload: encodeMessage(copy),
-    };
-  }
-
-  /** Store a dead-letter copy of `message` (once per `id`). */
-  private async deadLetter(vhost: string, message: Message, id: string): Promise<void> {
-    const route = this.deadLetterRoute(vhost, message, id);
-    if (route === undefined) {
-      this.ctx.metrics.messagesDropped++;
-      return;
-    }
-    await this.ctx.publisher.publish(route.subject, route.payload, route.msgId);
-  }
-}
-
-/** Start a publication along `route`; the promise settles when it is stored or handed on. */
-export function send(ctx: NodeContext, route: Route): Promise<void> | undefined {
-  switch (route.kind) {
-    case 'stored':
-      return ctx.publisher.publish(route.subject, route.payload, route.msgId).then(() => undefined);
-    case 'live':
-    case 'core': {
-      const h = natsHeaders();
-      h.set('Nats-Msg-Id', route.msgId);
-      ctx.link.nc.publish(route.subject, route.payload, { headers: h });
-      return undefined;
-    }
-    case 'local':
-      return route.send();
-  }
-}
-
-function promiseOf(result: MaybePromise<void>): Promise<void> | undefined {
-  return result instanceof Promise ? result : undefined;
 }
