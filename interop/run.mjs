@@ -2,7 +2,7 @@
 // The interop matrix: start the peers asked for, run every client driver against each, print
 // progress, write interop/MATRIX.md and interop/matrix.json, exit 1 on any fail.
 //
-// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|artemis|stompserver|all] (default all; a
+// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|activemq6|artemis|vertx|stompserver|all] (default all; a
 //          comma list works too) [--clients stomp.py,stompit,stompjs,stompjs-browser,stompede,
 //          stompede-ws,stomper,ruby-stomp,net-stomp,php-stomp,spring-messaging,syslog-ng]
 //          [--versions 1.0,1.1,1.2] [--cases a,b] [--out-dir interop] [--driver-timeout 600]
@@ -13,7 +13,9 @@
 //             by lib/ours-broker.mjs in a child process on 127.0.0.1 port 0, TCP and WebSocket.
 //   rabbitmq  interop/peers/rabbitmq.sh start (idempotent; left running afterwards).
 //   activemq  interop/peers/activemq.sh start (idempotent; left running afterwards).
+//   activemq6 ActiveMQ Classic 6 embedded (interop/java/activemq6), a child process of this run.
 //   artemis   interop/peers/artemis.sh start (ActiveMQ Artemis from Maven Central; idempotent).
+//   vertx     the Vert.x STOMP server (interop/java/vertx), a child process of this run.
 //   stompserver  interop/peers/stompserver.sh start (Ruby stompserver, STOMP 1.0; our client only).
 // Scenarios (SCENARIOS below, each its own table): with `ours`, scenarios/failover.mjs (failover
 // between two of our broker processes) and stompest's failover URI + subscription replay.
@@ -22,7 +24,7 @@
 // the reason; a peer that cannot be started gets `not started` cells and makes the run fail.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
@@ -30,6 +32,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { parseArgs, list } from './lib/args.mjs';
+import { SYSTEMS } from './lib/systems.mjs';
 import { CASES, VERSIONS } from './clients/stompjs-cases.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -52,7 +55,7 @@ const budgetNote = () => {
   return `run ${used} s of the ${budgetS} s budget${used > budgetS ? ' (OVER BUDGET)' : ''}`;
 };
 
-const ALL_PEERS = ['ours', 'rabbitmq', 'activemq', 'artemis', 'stompserver'];
+const ALL_PEERS = ['ours', 'rabbitmq', 'activemq', 'activemq6', 'artemis', 'vertx', 'stompserver'];
 const peersAsked = args.against === 'all' ? ALL_PEERS : list(args.against);
 for (const p of peersAsked) {
   if (!ALL_PEERS.includes(p)) throw new Error(`--against: unknown peer ${p}; known: ${ALL_PEERS}`);
@@ -81,6 +84,18 @@ const pageOrigin = `http://127.0.0.1:${pagePort}`;
 
 // The interop venv's Python (interop/setup.sh python): stompest and the other PyPI clients.
 const VENV_PYTHON = here('./.venv/bin/python');
+
+// The Go drivers (interop/setup.sh go) and the Java ones (interop/setup.sh java: Maven writes each
+// module's runtime classpath to target/classpath.txt).
+const goDriver = (name) => here(`./go/bin/${name}`);
+const javaClasspathFile = (module) => here(`./java/${module}/target/classpath.txt`);
+/** `java -cp CLASSES:DEPENDENCIES MAIN` for an interop/java module (read when the command runs). */
+const javaCommand = (module, main) => [
+  'java',
+  '-cp',
+  `${here(`./java/${module}/target/classes`)}:${readFileSync(javaClasspathFile(module), 'utf8').trim()}`,
+  main,
+];
 
 /** `--host H --port N` for a TCP driver. */
 const tcpArgs = (peer) => ['--host', peer.tcp.host, '--port', String(peer.tcp.port)];
@@ -219,15 +234,51 @@ const CLIENTS = [
     ],
   },
   {
-    name: 'spring-messaging',
+    name: 'go-stomp',
     transport: 'tcp',
-    // Debian's libspring-messaging-java (4.3.30) is built without the STOMP classes
-    // (org.springframework.messaging.simp.stomp: StompEncoder, StompDecoder) since 4.3.22-4
-    // ("no longer build the STOMP related classes depending on projectreactor", Debian bug
-    // #925533), so there is nothing to compile a driver against. Never faked: the row says so.
-    unavailable:
-      "not available here: Debian's libspring-messaging-java 4.3.30 ships without " +
-      'org.springframework.messaging.simp.stomp (no StompEncoder/StompDecoder; Debian #925533)',
+    needs: [goDriver('gostomp-driver')],
+    command: (peer, vs) => [goDriver('gostomp-driver'), ...tcpArgs(peer), ...authArgs(peer, vs)],
+  },
+  {
+    name: 'stompngo',
+    transport: 'tcp',
+    needs: [goDriver('stompngo-driver')],
+    command: (peer, vs) => [goDriver('stompngo-driver'), ...tcpArgs(peer), ...authArgs(peer, vs)],
+  },
+  {
+    name: 'spring',
+    transport: 'tcp',
+    needs: [javaClasspathFile('spring')],
+    command: (peer, vs) => [
+      ...javaCommand('spring', 'dev.stompede.interop.SpringStompDriver'),
+      '--transport',
+      'tcp',
+      ...tcpArgs(peer),
+      ...authArgs(peer, vs),
+    ],
+  },
+  {
+    name: 'spring-ws',
+    transport: 'ws',
+    needs: [javaClasspathFile('spring')],
+    command: (peer, vs) => [
+      ...javaCommand('spring', 'dev.stompede.interop.SpringStompDriver'),
+      '--transport',
+      'ws',
+      '--url',
+      peer.ws,
+      ...authArgs(peer, vs),
+    ],
+  },
+  {
+    name: 'vertx-stomp',
+    transport: 'tcp',
+    needs: [javaClasspathFile('vertx')],
+    command: (peer, vs) => [
+      ...javaCommand('vertx', 'dev.stompede.interop.VertxStompDriver'),
+      ...tcpArgs(peer),
+      ...authArgs(peer, vs),
+    ],
   },
   {
     name: 'syslog-ng',
@@ -285,6 +336,48 @@ const SCENARIOS = [
     ],
   },
   {
+    title: 'ours: a Spring Boot application relaying to our broker (enableStompBrokerRelay)',
+    peer: 'ours',
+    client: 'spring',
+    script: 'java/spring RelayScenario',
+    versions: ['1.2'],
+    cases: [
+      'relay_connect',
+      'relay_app_to_broker',
+      'relay_broker_to_app',
+      'relay_user_destination',
+      'relay_heartbeat',
+    ],
+    needs: [javaClasspathFile('spring')],
+    describe:
+      'The way most Spring applications meet a STOMP broker (Spring\'s "full-featured broker" ' +
+      'setup, as for RabbitMQ or ActiveMQ): a Spring Boot 3.5 application with ' +
+      '`enableStompBrokerRelay("/queue", "/topic")` pointed at our broker (client and system ' +
+      'logins: our interop user; system heart-beats 1000,1000 both ways) and a WebSocket ' +
+      'endpoint, with `WebSocketStompClient`s connected to the application and a TCP client ' +
+      'connected to our broker directly. `relay_connect`: the system session comes up ' +
+      '(BrokerAvailabilityEvent) and a client CONNECT is relayed; `relay_app_to_broker` / ' +
+      '`relay_broker_to_app`: a SEND on one side reaches a subscriber on the other; ' +
+      '`relay_user_destination`: `/app/echo` answered with `@SendToUser` over the system ' +
+      "session, through our broker's per-session queue, to that user only; `relay_heartbeat`: " +
+      'the system session stays up through 4.5 s idle and still carries a reply.',
+    command: (peer) => [
+      ...javaCommand('spring', 'dev.stompede.interop.RelayScenario'),
+      '--relay-host',
+      peer.tcp.host,
+      '--relay-port',
+      String(peer.tcp.port),
+      '--login',
+      peer.auth.login,
+      '--passcode',
+      peer.auth.passcode,
+      '--versions',
+      '1.2',
+      '--cases',
+      'relay_connect,relay_app_to_broker,relay_broker_to_app,relay_user_destination,relay_heartbeat',
+    ],
+  },
+  {
     title: 'ours: failover between two broker processes',
     peer: null,
     client: 'stompede',
@@ -329,6 +422,27 @@ const NO_RESTART =
   'not run against this peer: restarting a third-party broker once per client and version takes ' +
   'too long for CI (durable_restart runs against ours only)';
 
+// What the Vert.x STOMP server does not do (it routes in memory, it does not store): a case that
+// fails for one of these reasons is its peer limit; any other failure stays a fail.
+const VERTX_KEEPS_NOTHING =
+  'the Vert.x STOMP server keeps no messages: one sent with no subscriber is dropped, an ' +
+  'unacknowledged one is not redelivered to a later subscriber';
+const vertxLimit = {
+  reason: VERTX_KEEPS_NOTHING,
+  when: /no MESSAGE|neither redelivered|\bEmpty\b/,
+};
+const VERTX_LIMITS = {
+  client_individual: vertxLimit,
+  client_cumulative: vertxLimit,
+  nack: {
+    reason:
+      `${VERTX_KEEPS_NOTHING} (a NACKed message is dropped); and on 1.1 it refuses a NACK ` +
+      'without an `id` header (ERROR "Invalid NACK frame - the \'id\' must be set"), though 1.1 ' +
+      'names the message by message-id and subscription',
+    when: /no MESSAGE|neither redelivered|\bEmpty\b|connection to the broker was lost|must be set/,
+  },
+};
+
 // --- peers --------------------------------------------------------------------------------------
 
 /** Runs a peer script's `start`; resolves to its output, rejects with it on failure. */
@@ -353,12 +467,13 @@ function peerScript(name) {
   });
 }
 
-/** Starts interop/lib/ours-broker.mjs with `extra` options; resolves once it printed its addresses. */
-function startOurs(extra = []) {
+/**
+ * Starts a broker in a child process (`argv`) that prints one JSON line with its addresses once
+ * it listens and stops when its stdin ends; resolves to { child, info, exited }.
+ */
+function startBrokerProcess(argv) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [here('./lib/ours-broker.mjs'), ...extra], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = { value: undefined };
@@ -371,8 +486,8 @@ function startOurs(extra = []) {
     });
     const timer = setTimeout(() => {
       child.kill('SIGTERM');
-      reject(new Error('broker did not report its addresses within 30 s'));
-    }, 30_000);
+      reject(new Error('broker did not report its addresses within 60 s'));
+    }, 60_000);
     createInterface({ input: child.stdout }).once('line', (line) => {
       clearTimeout(timer);
       let info;
@@ -386,6 +501,28 @@ function startOurs(extra = []) {
       else resolve({ child, info, exited });
     });
   });
+}
+
+/** Starts interop/lib/ours-broker.mjs with `extra` options. */
+const startOurs = (extra = []) =>
+  startBrokerProcess([process.execPath, here('./lib/ours-broker.mjs'), ...extra]);
+
+/** A peer run by run.mjs in a child process, stopped (stdin closed) after its clients ran. */
+async function childPeer(argv, cleanup) {
+  const cur = await startBrokerProcess(argv);
+  return {
+    info: cur.info,
+    health: () => cur.exited.value,
+    stop: async () => {
+      if (cur.exited.value === undefined) {
+        cur.child.stdin.end();
+        const killer = setTimeout(() => cur.child.kill('SIGKILL'), 20_000);
+        await cur.exited.promise;
+        clearTimeout(killer);
+      }
+      await cleanup?.();
+    },
+  };
 }
 
 const env = process.env;
@@ -555,6 +692,87 @@ const PEERS = {
         'Over WebSocket, DISCONNECT gets its RECEIPT but the connection stays open: `disconnect` ' +
           'is a peer limit for the WebSocket clients (over TCP Artemis closes it).',
         '`durable_restart` is `n/a` (not restarted by the harness).',
+      ],
+    };
+  },
+
+  async activemq6() {
+    // ActiveMQ Classic 6 from Maven Central, embedded (interop/java/activemq6), started here on
+    // a port of its own with a fresh KahaDB and stopped after its clients.
+    if (!existsSync(javaClasspathFile('activemq6'))) {
+      throw new Error('not installed: run `bash interop/setup.sh java` (interop/java/activemq6)');
+    }
+    const dataDir = await mkdtemp(join(tmpdir(), 'stompede-interop-amq6-'));
+    const run = await childPeer(
+      [
+        ...javaCommand('activemq6', 'dev.stompede.interop.ActiveMQ6Broker'),
+        '--data-dir',
+        dataDir,
+        '--login',
+        'guest',
+        '--passcode',
+        'guest',
+      ],
+      () => rm(dataDir, { recursive: true, force: true }),
+    );
+    return {
+      ...run,
+      tcp: { host: '127.0.0.1', port: run.info.tcp },
+      wsMissing: 'the embedded ActiveMQ 6 opens no WebSocket connector (it needs activemq-http)',
+      login: 'guest',
+      passcode: 'guest',
+      driverArgs: ['--nack-dlq', '/queue/ActiveMQ.DLQ'],
+      skip: { durable_restart: { status: 'n/a', detail: NO_RESTART } },
+      // Our client and two others: Debian's ActiveMQ 5.17 column runs every client, and the
+      // whole set against a second ActiveMQ would not fit CI's time budget.
+      clients: ['stompede', 'stomp.py', 'stompest'],
+      note: `ActiveMQ Classic 6.3.1 embedded (interop/java/activemq6), STOMP 127.0.0.1:${run.info.tcp}`,
+      quirks: [
+        'activemq-broker + activemq-stomp + activemq-kahadb-store 6.3.1 from Maven Central, run by ' +
+          'run.mjs in a child process: one `stomp+nio` connector with TCP_NODELAY, KahaDB in a ' +
+          'fresh directory, one user (guest/guest, SimpleAuthenticationPlugin, no anonymous access).',
+        "As Debian's 5.17: NACK dead-letters a persistent message to ActiveMQ.DLQ (`--nack-dlq`).",
+        'No WebSocket connector (it needs activemq-http and Jetty): the WebSocket rows are `n/a`.',
+      ],
+    };
+  },
+
+  async vertx() {
+    // The Vert.x STOMP server (interop/java/vertx), started here on ports of its own.
+    if (!existsSync(javaClasspathFile('vertx'))) {
+      throw new Error('not installed: run `bash interop/setup.sh java` (interop/java/vertx)');
+    }
+    const run = await childPeer([
+      ...javaCommand('vertx', 'dev.stompede.interop.VertxStompBroker'),
+      '--login',
+      'guest',
+      '--passcode',
+      'guest',
+    ]);
+    return {
+      ...run,
+      tcp: { host: '127.0.0.1', port: run.info.tcp },
+      ws: `ws://127.0.0.1:${run.info.ws}/stomp`,
+      login: 'guest',
+      passcode: 'guest',
+      driverArgs: [],
+      skip: {
+        durable_restart: {
+          status: 'n/a',
+          detail: 'the Vert.x STOMP server keeps no messages: nothing survives a restart',
+        },
+      },
+      limits: VERTX_LIMITS,
+      // A broker column for our client (TCP and WebSocket); Vert.x's client has its own row.
+      clients: ['stompede', 'stompede-ws'],
+      note: `Vert.x STOMP server 5.0.7 (interop/java/vertx), stomp://127.0.0.1:${run.info.tcp} and ws://127.0.0.1:${run.info.ws}/stomp`,
+      quirks: [
+        'io.vertx:vertx-stomp 5.0.7 `StompServer`, run by run.mjs in a child process: TCP and a ' +
+          'WebSocket bridge (path /stomp), heart-beats 1000,1000, one user (guest/guest), ' +
+          '`/queue/*` Vert.x queues (each message to one subscriber), everything else topics.',
+        'It is an in-memory router, not a store: a message sent while nobody subscribes is ' +
+          'dropped, an unacknowledged one is not redelivered to a later subscriber; the cases ' +
+          'that need either are peer limits (listed below with the failure).',
       ],
     };
   },
@@ -858,7 +1076,7 @@ async function runScenario(sc, peer) {
       peer?.restart,
     ));
   }
-  for (const version of versions) {
+  for (const version of sc.versions ?? versions) {
     for (const name of sc.cases) {
       const r = got.get(`${version}|${name}`);
       const why = missing.length
@@ -923,6 +1141,51 @@ md.push(
     .map(([k, v]) => `${v} ${k}`)
     .join(', ')}.`,
 );
+// The STOMP systems the project was founded to serve (lib/systems.mjs), each with its cells.
+md.push('');
+md.push('## STOMP systems the project was founded to serve');
+md.push('');
+md.push(
+  'Each with where the matrix covers it (its cells in this run, every peer and version) or why ' +
+    'it cannot be covered here; "not available" was looked up in every registry this machine ' +
+    'reaches (Debian, npm, PyPI, Maven Central, the Go module proxy, crates.io).',
+);
+md.push('');
+md.push('| system | kind | language | state | from |');
+md.push('| --- | --- | --- | --- | --- |');
+for (const sys of SYSTEMS) {
+  let state;
+  if (sys.unavailable) {
+    state = `not available here: ${sys.unavailable}`;
+  } else if (sys.pending) {
+    state = `not covered yet: ${sys.pending}`;
+  } else {
+    const cells = results.filter(
+      (r) =>
+        sys.rows?.includes(r.client) ||
+        sys.columns?.includes(r.peer) ||
+        (sys.scenario !== undefined && r.peer.startsWith(sys.scenario)),
+    );
+    const by = {};
+    for (const r of cells) by[r.status] = (by[r.status] ?? 0) + 1;
+    const where = [
+      sys.rows ? `rows ${sys.rows.join(', ')}` : '',
+      sys.columns ? `columns ${sys.columns.join(', ')}` : '',
+      sys.scenario ? 'and its scenario' : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    state =
+      cells.length === 0
+        ? `not run in this run (${where})`
+        : `${where}: ${Object.entries(by)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ')}`;
+  }
+  md.push(
+    `| ${escape(sys.name)} | ${sys.kind} | ${escape(sys.language)} | ${escape(state)} | ${escape(sys.source)} |`,
+  );
+}
 for (const p of peerInfo) {
   md.push('');
   md.push(`## ${p.name}`);

@@ -692,6 +692,7 @@ export class Connection {
     this.sendError(
       errorFrame({
         message: e.message.slice(0, 1024),
+        code: e.code,
         ...(receiptId === undefined ? {} : { receiptId }),
         body:
           `${e.code}: ${e.message}` +

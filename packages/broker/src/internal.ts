@@ -6,6 +6,7 @@ export { Connection, ConnectionState } from './connection.js';
 export { encodeDelivery, putDigits, sharedBytes } from './encode.js';
 export { ackKeyOf, isIdOf } from './delivery.js';
 export { Fifo } from './fifo.js';
+export { isFalseHeader, isTrueHeader } from './boolean-header.js';
 export { WebSocketDuplex } from './listen/ws.js';
 export { originAllowed, originPolicy } from './listen/origin.js';
 export { resolveOptions } from './options.js';

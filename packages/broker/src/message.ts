@@ -1,5 +1,7 @@
 // The broker's message: destination, user headers and body, with the delivery properties read
 // from the headers once (persistent, priority, expiry). Bodies of kept messages own their bytes.
+import { isTrueHeader } from './boolean-header.js';
+
 /** Bodies kept by {@link Message.own} up to this size share slabs of SLAB_SIZE bytes. */
 const SLAB_ITEM_MAX = 1024;
 const SLAB_SIZE = 8192;
@@ -72,7 +74,7 @@ export class Message {
       // Only a few header names matter; their first letters tell them apart cheaply.
       const c = name.charCodeAt(0);
       if (c === 112 /* p */) {
-        if (name === 'persistent') persistent = value === 'true';
+        if (name === 'persistent') persistent = isTrueHeader(value);
         else if (name === 'priority') {
           const n = Number(value);
           if (value.length > 0 && Number.isInteger(n)) priority = n < 0 ? 0 : n > 9 ? 9 : n;

@@ -2,7 +2,13 @@
 // are, TLS; and the parsing and --help every one of them does the same way.
 import { readFileSync } from 'node:fs';
 import { type parseArgs, type ParseArgsConfig } from 'node:util';
-import { connect, type Client, type NodeConnectOptions } from '@stompede/client/node';
+import {
+  connect,
+  type Client,
+  type ConnectOptions,
+  nodeTransport,
+  type WebSocketConstructor,
+} from '@stompede/client/node';
 import { StompError, StompServerError } from '@stompede/core';
 import { WebSocket } from 'ws';
 import { CliError, parseCommandArgs } from './cli-error.js';
@@ -166,15 +172,17 @@ export function connectionSettings(
 
 /** Connect the client as the settings say, turning failures into messages a user can act on. */
 export async function connectClient(settings: ConnectionSettings): Promise<Client> {
-  const options: NodeConnectOptions = {
+  const options: ConnectOptions = {
     url: settings.url,
-    WebSocket: WebSocket as unknown as NodeConnectOptions['WebSocket'],
     connectTimeout: settings.timeout,
     receiptTimeout: settings.timeout,
     ...(settings.login === undefined ? {} : { login: settings.login }),
     ...(settings.passcode === undefined ? {} : { passcode: settings.passcode }),
     ...(settings.vhost === undefined ? {} : { host: settings.vhost }),
-    tls: settings.tls,
+    transport: nodeTransport({
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      tls: settings.tls,
+    }),
   };
   try {
     return await connect(options);

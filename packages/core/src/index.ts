@@ -86,6 +86,7 @@ export {
   errorFrame,
   unsupportedVersionFrame,
   interpretError,
+  serverErrorCode,
 } from './commands/index.js';
 export type {
   FrameOptions,

@@ -3,6 +3,7 @@
 import { ErrorCode, type Frame, StompProtocolError } from '@stompede/core';
 import type { Connection } from '../connection.js';
 import type { MaybePromise } from '../engine.js';
+import { isFalseHeader } from '../boolean-header.js';
 import { rejectFrame } from './invalid.js';
 
 /** ACK or NACK `frame`. */
@@ -34,7 +35,7 @@ export function settle(conn: Connection, frame: Frame, nack: boolean): MaybeProm
       { frame, header },
     );
   }
-  const requeue = !nack || frame.header('requeue') !== 'false';
+  const requeue = !nack || !isFalseHeader(frame.header('requeue'));
   const transaction = frame.header('transaction');
   const { sub, key: ackKey } = found;
   if (transaction !== undefined) {

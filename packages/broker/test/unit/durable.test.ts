@@ -73,6 +73,20 @@ const range = (n: number, prefix = 'm'): string[] =>
   Array.from({ length: n }, (_, i) => `${prefix}${String(i)}`);
 
 describe('durable queues across restarts', () => {
+  test("[Durability] stomp.py's persistent:True is persistent too", async () => {
+    // stomp.py writes Python booleans as True/False; RabbitMQ accepts them, and so do we.
+    const dir = newDir();
+    const a = open(dir);
+    const p = await connected(a.broker);
+    await sendAll(p, '/queue/py', ['kept'], { persistent: 'True' });
+    await sendAll(p, '/queue/py', ['lost'], { persistent: 'False' });
+    await a.broker.close();
+    const b = open(dir);
+    const q = await connected(b.broker);
+    assert.deepEqual(await drain(q, '/queue/py'), ['kept']);
+    await b.broker.close();
+  });
+
   test('[Durability] receipted persistent messages come back after a restart, in order, redelivered', async () => {
     const dir = newDir();
     const a = open(dir);

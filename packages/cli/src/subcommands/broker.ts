@@ -61,6 +61,9 @@ export async function effectiveConfig(
   return merged;
 }
 
+/** A signal this soon after the first is the same interrupt delivered twice, not a second one. */
+const REPEATED_SIGNAL_MS = 500;
+
 /** Run the broker until SIGTERM or SIGINT. Resolves with the process exit code. */
 export async function runBroker(argv: readonly string[]): Promise<number> {
   const merged = await effectiveConfig(argv, process.env);
@@ -103,6 +106,8 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
     addresses = await broker.listen();
   } catch (err) {
     await broker.close();
+    // A file the configuration names that cannot be used is a configuration error (exit 2).
+    if (err instanceof StompError) throw new CliError(`invalid configuration: ${err.message}`);
     throw new CliError(`cannot listen: ${(err as Error).message}`, 1);
   }
   logger.info(
@@ -129,14 +134,17 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
   process.on('SIGHUP', reload);
 
   return new Promise<number>((resolve) => {
-    let stopping = false;
+    let stoppedAt: number | undefined;
     const stop = (signal: string): void => {
-      if (stopping) {
+      if (stoppedAt !== undefined) {
+        // One Ctrl-C under `npx` or `npm start` arrives twice: the terminal signals the whole
+        // process group, and npm forwards it to its child as well. Only a later one is a second.
+        if (performance.now() - stoppedAt < REPEATED_SIGNAL_MS) return;
         logger.warn({ signal }, 'second signal: exiting without waiting');
         resolve(1);
         return;
       }
-      stopping = true;
+      stoppedAt = performance.now();
       process.off('SIGHUP', reload);
       logger.info({ signal, connections: broker.connections }, 'shutting down');
       broker.close().then(

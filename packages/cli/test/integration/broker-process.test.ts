@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -85,6 +85,51 @@ describe('stompede broker (child process)', () => {
     const [code] = (await once(child, 'exit')) as [number | null];
     assert.equal(code, 0);
     assert.ok(logs.some((l) => l.msg === 'broker stopped'));
+  });
+
+  it('stops gracefully when one Ctrl-C arrives twice (npm forwards it to the group it reached)', async () => {
+    const { child, logs, ready } = startBroker(['--port', '0', '--ws-port', 'off']);
+    after(() => child.kill('SIGKILL'));
+    await ready;
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0);
+    assert.ok(logs.some((l) => l.msg === 'broker stopped'));
+    assert.ok(!logs.some((l) => l.msg.startsWith('second signal')));
+  });
+
+  it('names an unusable certificate file and exits 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stompede-badcert-'));
+    const bad = join(dir, 'server.pem');
+    writeFileSync(bad, 'not a certificate\n');
+    const child = spawn(
+      process.execPath,
+      [
+        main,
+        'broker',
+        '--port',
+        '0',
+        '--ws-port',
+        'off',
+        '--in-memory',
+        '--tls-port',
+        '0',
+        '--tls-cert',
+        bad,
+        '--tls-key',
+        bad,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 2);
+    assert.match(
+      stderr,
+      /invalid configuration: .*server\.pem is not a PEM certificate \(no start line\)/,
+    );
   });
 
   it('opens the WebSocket listener on a free port with --ws-port 0', async () => {

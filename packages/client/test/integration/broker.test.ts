@@ -11,6 +11,7 @@ import {
   connect,
   connectTcp,
   ErrorCode,
+  nodeTransport,
   type Message,
   StompError,
   type Transport,
@@ -45,7 +46,9 @@ clientScenarios({ name: 'ours/tcp', url: () => tcpUrl, nack: { redeliver: true }
 clientScenarios({
   name: 'ours/ws',
   url: () => wsUrl,
-  options: () => ({ WebSocket: WebSocket as unknown as WebSocketConstructor }),
+  options: () => ({
+    transport: nodeTransport({ WebSocket: WebSocket as unknown as WebSocketConstructor }),
+  }),
   nack: { redeliver: true },
 });
 
@@ -152,7 +155,7 @@ describe('TLS against our broker', () => {
     const ca = readFileSync(join(dir, 'cert.pem'));
     const client = await connect(`ssl://localhost:${String(port)}`, {
       heartBeat: [0, 0],
-      tls: { ca },
+      transport: nodeTransport({ tls: { ca } }),
     });
     const q = uniqueQueue('tls');
     const sub = await client.subscribe(q);
@@ -267,7 +270,9 @@ describe('a slow application and a fast broker', () => {
         transport === 'ws'
           ? {
               heartBeat: [0, 0] as const,
-              WebSocket: CountingWebSocket as unknown as WebSocketConstructor,
+              transport: nodeTransport({
+                WebSocket: CountingWebSocket as unknown as WebSocketConstructor,
+              }),
             }
           : { heartBeat: [0, 0] as const };
       const url = transport === 'ws' ? wsUrl : tcpUrl;

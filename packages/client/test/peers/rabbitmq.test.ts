@@ -1,7 +1,7 @@
 // The client against a real RabbitMQ (interop/peers/rabbitmq.sh): STOMP on 127.0.0.1:61633 and
 // Web-STOMP on ws://127.0.0.1:15683/ws, guest/guest, virtual host "/". Skipped with a reason
 // when RabbitMQ is not running, unless STOMPEDE_PEERS=1 makes a missing peer a failure.
-import type { WebSocketConstructor } from '@stompede/client/node';
+import { nodeTransport, type WebSocketConstructor } from '@stompede/client/node';
 import { WebSocket } from 'ws';
 import { clientScenarios, unreachable } from '../scenarios.js';
 
@@ -10,7 +10,9 @@ const stompPort = Number(process.env.RABBITMQ_STOMP_PORT ?? 61633);
 const wsPort = Number(process.env.RABBITMQ_WS_PORT ?? 15683);
 const required = process.env.STOMPEDE_PEERS === '1';
 const login = { login: 'guest', passcode: 'guest', host: '/' } as const;
-const webSocket = { WebSocket: WebSocket as unknown as WebSocketConstructor };
+const webSocket = {
+  transport: nodeTransport({ WebSocket: WebSocket as unknown as WebSocketConstructor }),
+};
 
 // RabbitMQ: NACK requeues the message, which comes back to the subscription (redelivered:true).
 clientScenarios({
