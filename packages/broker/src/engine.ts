@@ -52,7 +52,7 @@ export interface Consumer {
    * this many); {@link ready} still decides each delivery. A byte-based window is not counted
    * here. Optional: an engine without it asks one message at a time.
    */
-  window?(): number;
+  credit?(): number;
   /** Take a delivery. Must not call back into the engine synchronously. */
   deliver(delivery: Delivery): void;
   /**

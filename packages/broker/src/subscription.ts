@@ -60,7 +60,7 @@ export class Subscription implements Consumer {
     );
   }
 
-  window(): number {
+  credit(): number {
     if (!this.conn.writable) return 0;
     if (this.auto) return Infinity;
     if (this.windowBytes !== 0 && this.unackedBytes >= this.windowBytes) return 0;

@@ -75,7 +75,7 @@ export class Recorder implements Consumer {
     return this.auto || this.unsettled.size < this.prefetch;
   }
 
-  window(): number {
+  credit(): number {
     return this.auto ? 1000 : this.prefetch - this.unsettled.size;
   }
 

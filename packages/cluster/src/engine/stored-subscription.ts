@@ -359,8 +359,8 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
   /** How many more messages to ask for now. */
   private credit(): number {
     let window: number;
-    if (this.consumer.window !== undefined) {
-      window = Math.min(this.consumer.window(), AUTO_WINDOW);
+    if (this.consumer.credit !== undefined) {
+      window = Math.min(this.consumer.credit(), AUTO_WINDOW);
     } else if (this.autoAck) {
       window = AUTO_WINDOW;
     } else {
