@@ -2,10 +2,10 @@
 //
 // Subjects (P = the configured prefix; every name part is one or more escaped tokens):
 //   P.q<k>.<vhost>.<queue>.<level>   a queue's messages, in work-queue stream P_Q<k>
-//                                     (k = shard of the queue; level n = normal, h = high priority)
+//                                     (k = shard of the queue; level h, n or l: priority 5-9, 4, 0-3)
 //   P.t.<vhost>.<seg>….<seg>.$        a topic's messages; durable subscriptions read them from the
 //                                     interest stream P_T, live subscribers from core NATS
-//   P.r.<node>.<rest>                 replies to a node's temporary queue (core NATS only)
+//   P.r.<vhost>.<address>             replies to a temporary queue's reply address (core NATS only)
 //   P.c.<node>.<verb>                 requests to one node (is a durable subscription still held?)
 //   P.l.<hash>                        a durable subscription's lease, in stream P_L
 //   P.x                               committed transactions being applied, in stream P_TX
@@ -87,14 +87,20 @@ export function decodeToken(token: string): string | undefined {
   }
 }
 
-/** Priority levels a queue has: `n` for priorities 0-4, `h` for 5-9 (see docs/cluster.md). */
-export const Level = { NORMAL: 'n', HIGH: 'h' } as const;
+/**
+ * Priority levels a queue has (see docs/cluster.md): `h` for priorities 5-9, `n` for 4 (the
+ * default), `l` for 0-3.
+ */
+export const Level = { HIGH: 'h', NORMAL: 'n', LOW: 'l' } as const;
 /** A priority level. */
 export type Level = (typeof Level)[keyof typeof Level];
 
+/** Every level, highest first. */
+export const LEVELS: readonly Level[] = [Level.HIGH, Level.NORMAL, Level.LOW];
+
 /** The level of a STOMP priority 0-9. */
 export function levelOf(priority: number): Level {
-  return priority >= 5 ? Level.HIGH : Level.NORMAL;
+  return priority >= 5 ? Level.HIGH : priority <= 3 ? Level.LOW : Level.NORMAL;
 }
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -212,7 +218,7 @@ export class Names {
     const queue = decodeToken(t[3]!);
     const level = t[4];
     if (vhost === undefined || queue === undefined) return undefined;
-    if (level !== Level.NORMAL && level !== Level.HIGH) return undefined;
+    if (level !== Level.NORMAL && level !== Level.HIGH && level !== Level.LOW) return undefined;
     return { vhost, queue, level };
   }
 
@@ -264,23 +270,18 @@ export class Names {
     return `${this.prefix}.l.${nameHash('d', vhost, clientId, name)}`;
   }
 
-  /** The subject prefix of node `node`'s reply queues (the node subscribes to `…>`). */
-  replySubjects(node: string): string {
-    return `${this.prefix}.r.${node}.>`;
-  }
-
-  /** The subject of a reply to `rest` (the reply queue's address after the node) on `node`. */
-  replySubject(node: string, vhost: string, rest: string): string {
-    return `${this.prefix}.r.${node}.${encodeToken(vhost)}.${encodeToken(rest)}`;
+  /** The subject of replies to `address` (a reply address after `/reply-queue/`). */
+  replySubject(vhost: string, address: string): string {
+    return `${this.prefix}.r.${encodeToken(vhost)}.${encodeToken(address)}`;
   }
 
   /** Parse a reply subject; undefined when it is not one. */
-  parseReplySubject(subject: string): { vhost: string; rest: string } | undefined {
+  parseReplySubject(subject: string): { vhost: string; address: string } | undefined {
     const t = subject.split('.');
-    if (t.length !== 5 || t[0] !== this.prefix || t[1] !== 'r') return undefined;
-    const vhost = decodeToken(t[3]!);
-    const rest = decodeToken(t[4]!);
-    return vhost === undefined || rest === undefined ? undefined : { vhost, rest };
+    if (t.length !== 4 || t[0] !== this.prefix || t[1] !== 'r') return undefined;
+    const vhost = decodeToken(t[2]!);
+    const address = decodeToken(t[3]!);
+    return vhost === undefined || address === undefined ? undefined : { vhost, address };
   }
 
   /** The subject a node answers `verb` requests on. */

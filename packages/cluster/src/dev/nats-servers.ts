@@ -231,7 +231,8 @@ export class NatsServers {
         return `${s.name} not answering (${err instanceof Error ? err.message : String(err)})`;
       }
     }
-    return leader ? '' : 'no JetStream meta leader yet';
+    // A single server runs JetStream on its own: healthy is ready.
+    return leader || this.servers.length === 1 ? '' : 'no JetStream meta leader yet';
   }
 
   /** The server's monitoring JSON at `path` (e.g. `/jsz?streams=true`). */

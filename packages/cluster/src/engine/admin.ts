@@ -2,7 +2,6 @@
 // admin API and metrics. Queues and durable subscriptions are read from JetStream, so every node
 // shows the same numbers for them; temporary queues and live topic subscriptions are the node's
 // own and come from its local engine.
-import type { Msg } from '@nats-io/nats-core';
 import type { ConsumerInfo } from '@nats-io/jetstream';
 import {
   type DestinationInfo,
@@ -13,7 +12,8 @@ import {
   decodeMessage,
   parseDestination,
 } from '@stompede/broker';
-import { Level } from '../names.js';
+import { ErrorCode, StompProtocolError } from '@stompede/core';
+import { LEVELS } from '../names.js';
 import type { LinkStatus } from '../nats/link.js';
 import type { DurableRecord } from '../nats/topology.js';
 import type { NodeContext } from './context.js';
@@ -62,37 +62,44 @@ export class ClusterAdmin {
     private readonly local: Engine,
     private readonly stored: () => ReadonlySet<StoredSubscription>,
   ) {
-    // Deleting a topic reaches every node's live subscribers.
+    // A deleted destination is deleted on every node: a queue's subscribers are detached, a
+    // topic's live subscriptions go with it.
     ctx.link.nc.subscribe(ctx.names.control('all', 'delete'), {
       callback: (_err, msg) => {
         const { vhost, destination } = JSON.parse(decoder.decode(msg.data)) as {
           vhost: string;
           destination: string;
         };
-        void Promise.resolve(this.local.deleteDestination(vhost, destination)).catch(
-          (err: unknown) => {
-            ctx.warn(`deleting ${destination} on this node failed`, err);
-          },
-        );
+        void this.deletedHere(vhost, destination).catch((err: unknown) => {
+          ctx.warn(`deleting ${destination} on this node failed`, err);
+        });
       },
     });
   }
 
-  /** A message for one of this node's temporary queues, sent from another node. */
-  receiveReply(msg: Msg): void {
-    const parsed = this.ctx.names.parseReplySubject(msg.subject);
-    if (parsed === undefined) return;
-    try {
-      const message = decodeMessage(msg.data);
-      message.own();
-      void Promise.resolve(this.local.publish(parsed.vhost, '', message, false)).catch(
-        (err: unknown) => {
-          this.ctx.warn(`delivering a reply to ${message.destination} failed`, err);
-        },
-      );
-    } catch (err) {
-      this.ctx.warn(`dropping an unreadable reply on ${msg.subject}`, err);
+  /** What deleting `destination` means on this node (from any node's deleteDestination). */
+  private async deletedHere(vhost: string, destination: string): Promise<void> {
+    if (!destination.startsWith('/queue/')) {
+      await this.local.deleteDestination(vhost, destination);
+      return;
     }
+    const reason = new StompProtocolError(
+      ErrorCode.INVALID_STATE,
+      `${destination} was deleted by an administrator`,
+    );
+    for (const sub of [...this.stored()]) {
+      if (sub.vhost === vhost && sub.destination === destination) sub.detach(reason);
+    }
+  }
+
+  /** Tell every node (this one first, before returning) that `destination` is gone. */
+  private async announceDeleted(vhost: string, destination: string): Promise<void> {
+    await this.deletedHere(vhost, destination);
+    this.ctx.link.nc.publish(
+      this.ctx.names.control('all', 'delete'),
+      encoder.encode(JSON.stringify({ vhost, destination })),
+    );
+    await this.ctx.link.nc.flush();
   }
 
   async status(): Promise<ClusterStatus> {
@@ -131,16 +138,29 @@ export class ClusterAdmin {
     }
   }
 
+  /**
+   * Remove the waiting messages of a queue: those after the last one its consumer delivered (one
+   * purge call when nothing is delivered and unacknowledged, else one deletion per message).
+   */
   async purge(vhost: string, destination: string): Promise<number> {
     const dest = parseDestination(destination);
     if (dest.kind !== DestinationKind.QUEUE) return this.local.purge(vhost, destination);
-    const addr = this.ctx.names.queue(vhost, dest.name);
+    const ctx = this.ctx;
+    const addr = ctx.names.queue(vhost, dest.name);
     let purged = 0;
-    for (const level of [Level.HIGH, Level.NORMAL]) {
-      const r = await this.ctx.link.jsm.streams.purge(addr.stream, {
-        filter: addr.subject(level),
-      });
-      purged += r.purged;
+    for (const level of LEVELS) {
+      const subject = addr.subject(level);
+      const c = await ctx.topology.consumerInfo(addr.stream, addr.consumer(level));
+      if (c === undefined || c.num_ack_pending === 0) {
+        purged += (await ctx.link.jsm.streams.purge(addr.stream, { filter: subject })).purged;
+        continue;
+      }
+      for (let seq = c.delivered.stream_seq + 1; ;) {
+        const m = await this.nextMessage(addr.stream, subject, seq);
+        if (m === undefined) break;
+        if (await ctx.link.jsm.streams.deleteMessage(addr.stream, m.seq, false)) purged++;
+        seq = m.seq + 1;
+      }
     }
     return purged;
   }
@@ -150,11 +170,16 @@ export class ClusterAdmin {
     const dest = parseDestination(destination);
     switch (dest.kind) {
       case DestinationKind.QUEUE: {
-        const purged = await this.purge(vhost, destination);
+        let purged = await this.purge(vhost, destination);
         const addr = ctx.names.queue(vhost, dest.name);
-        // Subscriptions on every node hear "consumer deleted" and are detached.
-        for (const level of [Level.HIGH, Level.NORMAL]) {
+        await this.announceDeleted(vhost, destination);
+        for (const level of LEVELS) {
           await ctx.topology.deleteConsumer(addr.stream, addr.consumer(level));
+        }
+        // Removed with the consumers: what was delivered and not yet acknowledged.
+        for (const level of LEVELS) {
+          purged += (await ctx.link.jsm.streams.purge(addr.stream, { filter: addr.subject(level) }))
+            .purged;
         }
         return purged;
       }
@@ -166,11 +191,7 @@ export class ClusterAdmin {
           removed += c.num_pending;
           await ctx.topology.deleteConsumer(ctx.names.topicStream, c.name);
         }
-        ctx.link.nc.publish(
-          ctx.names.control('all', 'delete'),
-          encoder.encode(JSON.stringify({ vhost, destination })),
-        );
-        await ctx.link.nc.flush();
+        await this.announceDeleted(vhost, destination);
         return removed;
       }
       default:
@@ -246,7 +267,7 @@ export class ClusterAdmin {
     if (dest.kind !== DestinationKind.QUEUE) return this.local.peek(vhost, destination, limit);
     const addr = ctx.names.queue(vhost, dest.name);
     const out: PeekedMessage[] = [];
-    for (const level of [Level.HIGH, Level.NORMAL]) {
+    for (const level of LEVELS) {
       // From the first message not yet delivered (redeliveries waiting are not shown).
       let seq = 1;
       const c = await ctx.topology.consumerInfo(addr.stream, addr.consumer(level));

@@ -35,7 +35,8 @@ import type { Held, NodeContext } from './context.js';
 import { KeySpace } from './keys.js';
 import { Leases } from './leases.js';
 import { LiveTopics } from './live-topics.js';
-import { Router, localSession, send } from './router.js';
+import { Replies } from './replies.js';
+import { Router, send } from './router.js';
 import { Subscriptions } from './subscriptions.js';
 import { Transactions } from './transactions.js';
 
@@ -47,13 +48,15 @@ export interface ClusterEngineOptions extends ClusterOptions {
   readonly maxDeliveries?: number;
   /** Messages a live topic subscription may hold for a slow consumer (oldest dropped beyond). */
   readonly maxTopicPending?: number;
+  /** Bytes a live topic subscription may hold for a slow consumer (oldest dropped beyond). */
+  readonly maxTopicPendingBytes?: number;
   /** Treat every message as persistent (stored, its RECEIPT after the PubAck). Default false. */
   readonly persistAll?: boolean;
   /** Counters to increment (the broker passes its own). */
   readonly metrics?: Metrics;
   /** Where the node reports connection changes and problems no client sees. */
   readonly log?: (level: 'info' | 'warn', message: string, err?: unknown) => void;
-  /** The clock, in ms since the epoch. Default `Date.now`. */
+  /** The clock messages expire by, in ms since the epoch. Default `Date.now`. */
   readonly now?: () => number;
 }
 
@@ -67,6 +70,7 @@ export class ClusterEngine implements Engine {
   private readonly tx: Transactions;
   private readonly admin: ClusterAdmin;
   private readonly router: Router;
+  private readonly replies: Replies;
   private readonly subscriptions: Subscriptions;
   private closing: Promise<void> | undefined;
 
@@ -87,15 +91,22 @@ export class ClusterEngine implements Engine {
       options,
       keys: new KeySpace(options.queueShards),
       publisher,
-      puller: new Puller(link.nc, `_INBOX.${nodeId}.p`, PULL_TIMING, (msg) => {
-        // A message for a subscription that has closed: straight back to its queue.
-        if (msg.reply !== undefined && msg.reply !== '') link.nc.publish(msg.reply, '-NAK');
-      }),
+      puller: new Puller(
+        link.nc,
+        `_INBOX.${nodeId}.p`,
+        PULL_TIMING,
+        (msg, channel) => {
+          this.subscriptions.caught(msg, channel);
+        },
+        (channel) => {
+          this.subscriptions.retired(channel);
+        },
+      ),
       topology: new Topology(link.jsm, names, options),
       metrics,
       maxDeliveries: engineOptions.maxDeliveries ?? 0,
       unsettled: new Map<number, Held>(),
-      now,
+      clock: now,
       nodeId,
       deadLetter: (vhost, message, id) => this.router.deadLetter(vhost, message, id),
       warn: (message, err) => {
@@ -110,6 +121,9 @@ export class ClusterEngine implements Engine {
       ...(engineOptions.maxTopicPending === undefined
         ? {}
         : { maxTopicPending: engineOptions.maxTopicPending }),
+      ...(engineOptions.maxTopicPendingBytes === undefined
+        ? {}
+        : { maxTopicPendingBytes: engineOptions.maxTopicPendingBytes }),
       // The bridge applies the delivery limit, dead-lettering into the cluster.
       maxDeliveries: 0,
       metrics,
@@ -118,7 +132,8 @@ export class ClusterEngine implements Engine {
     this.probe = new InterestProbe(link.nc, options, names.control(nodeId, 'probe'));
     this.live = new LiveTopics(ctx, this.local, this.probe);
     this.leases = new Leases(ctx);
-    this.router = new Router(ctx, this.local, engineOptions.persistAll ?? false);
+    this.replies = new Replies(ctx, this.local);
+    this.router = new Router(ctx, this.local, this.replies, engineOptions.persistAll ?? false);
     this.subscriptions = new Subscriptions(ctx, this.local, this.live, this.leases);
     this.tx = new Transactions(
       ctx,
@@ -126,11 +141,6 @@ export class ClusterEngine implements Engine {
       (vhost, message, id) => this.router.deadLetterRoute(vhost, message, id),
     );
     this.admin = new ClusterAdmin(ctx, this.local, () => this.subscriptions.stored);
-    link.nc.subscribe(names.replySubjects(nodeId), {
-      callback: (_err, msg) => {
-        this.admin.receiveReply(msg);
-      },
-    });
     link.onReconnect(() => {
       // Pull requests waiting at the old server are gone with the connection.
       ctx.puller.abandonAll();
@@ -183,7 +193,7 @@ export class ClusterEngine implements Engine {
     }
     const engine = new ClusterEngine(link, resolved, options);
     engine.tx.start();
-    // Replies and control requests from other nodes reach this one from the start.
+    // Control requests from other nodes reach this one from the start.
     await engine.probe.confirm();
     log('info', `cluster node ${engine.ctx.nodeId} connected to ${link.status().server ?? '?'}`);
     return engine;
@@ -268,11 +278,12 @@ export class ClusterEngine implements Engine {
   }
 
   replyAddress(vhost: string, sessionId: string, tempQueue: string): string {
-    return this.local.replyAddress(vhost, localSession(this.ctx.nodeId, sessionId), tempQueue);
+    return this.replies.address(vhost, sessionId, tempQueue);
   }
 
   sessionClosed(vhost: string, sessionId: string): void {
-    this.local.sessionClosed(vhost, localSession(this.ctx.nodeId, sessionId));
+    this.replies.sessionClosed(vhost, sessionId);
+    this.local.sessionClosed(vhost, sessionId);
   }
 
   purge(vhost: string, destination: string): MaybePromise<number> {
@@ -292,6 +303,24 @@ export class ClusterEngine implements Engine {
   }
 
   async flush(): Promise<void> {
+    await this.link.nc.flush();
+  }
+
+  /**
+   * Resolves once the node has done what it was asked so far: its publications are stored, and
+   * every message JetStream could already hand to one of its subscriptions has arrived (for
+   * tests and tools that must tell "not delivered" from "not delivered yet"). Gives up quietly
+   * after `timeout` ms.
+   */
+  async settled(timeout = 5000): Promise<void> {
+    const deadline = Date.now() + timeout;
+    await this.ctx.publisher.drained();
+    await this.link.nc.flush();
+    while (Date.now() < deadline) {
+      if (!(await this.subscriptions.deliverable())) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Messages the server wrote before answering the flush have been read by now.
     await this.link.nc.flush();
   }
 

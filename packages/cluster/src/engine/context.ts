@@ -36,8 +36,11 @@ export interface NodeContext {
   readonly maxDeliveries: number;
   /** Every unsettled delivery of the node's stored subscriptions, by ack key. */
   readonly unsettled: Map<number, Held>;
-  /** The clock, in ms since the epoch. */
-  readonly now: () => number;
+  /**
+   * The clock messages expire by, in ms since the epoch (tests move it by hand). Timers of the
+   * node's own (renewals, pull requests, transaction ages) run on real time.
+   */
+  readonly clock: () => number;
   /** This node's id among the cluster's nodes (unique per process start). */
   readonly nodeId: string;
   /**

@@ -10,21 +10,16 @@ import {
   deadLetterQueue,
   encodeMessage,
   parseDestination,
-  replyOwner,
 } from '@stompede/broker';
 import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { levelOf, nameHash } from '../names.js';
 import type { NodeContext, Route } from './context.js';
+import type { Replies } from './replies.js';
 import type { TxPublish } from './transactions.js';
 
 /** The SEND header that makes a publication idempotent (see docs/cluster.md). */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
-
-/** The local engine's name for a session: unique in the cluster, routable to its node. */
-export function localSession(nodeId: string, sessionId: string): string {
-  return `${nodeId}~${sessionId}`;
-}
 
 /** Routes publications. */
 export class Router {
@@ -33,6 +28,7 @@ export class Router {
   constructor(
     private readonly ctx: NodeContext,
     private readonly local: Engine,
+    private readonly replies: Replies,
     /** Treat every message as persistent. */
     private readonly persistAll: boolean,
   ) {}
@@ -45,7 +41,7 @@ export class Router {
     const ctx = this.ctx;
     if (this.persistAll) message = message.asPersistent();
     const dest = parseDestination(message.destination);
-    if (message.expires > 0 && message.expires <= ctx.now()) {
+    if (message.expires > 0 && message.expires <= ctx.clock()) {
       ctx.metrics.messagesDropped++;
       return undefined;
     }
@@ -72,14 +68,11 @@ export class Router {
       case DestinationKind.TEMP_QUEUE:
         return {
           kind: 'local',
-          send: () =>
-            promiseOf(this.local.publish(vhost, localSession(ctx.nodeId, sessionId), message)),
+          send: () => promiseOf(this.local.publish(vhost, sessionId, message)),
         };
       default: {
-        // A reply address: /reply-queue/<node>~<session>/<name>.
-        const owner = replyOwner(dest.name);
-        const node = owner.slice(0, owner.indexOf('~'));
-        if (node === ctx.nodeId || node === '') {
+        // A reply address: this node's, or carried to the node of its session.
+        if (this.replies.isLocal(vhost, message.destination)) {
           return {
             kind: 'local',
             send: () => promiseOf(this.local.publish(vhost, sessionId, message)),
@@ -88,7 +81,7 @@ export class Router {
         // At most once, as a temporary queue is: it dies with its session and node.
         return {
           kind: 'core',
-          subject: ctx.names.replySubject(node, vhost, dest.name),
+          subject: ctx.names.replySubject(vhost, dest.name),
           payload: this.payload(message),
           msgId: this.messageId(vhost, message),
         };

@@ -6,9 +6,10 @@
 // Competing subscriptions on every node pull from the same durable consumer, and JetStream hands
 // each message to one pull, so a queue message goes to one consumer cluster-wide.
 //
-// Priority: a queue has a consumer per level (high = priority 5-9). The subscription asks the
-// high level first (without waiting), then waits on the normal level; while it waits, a core
-// subscription on the high subject (the "doorbell") tells the node that high messages arrived.
+// Priority: a queue has a consumer per level (high = priority 5-9, normal = 4, the default, and
+// low = 0-3). The subscription asks each level that may hold messages, highest first, without
+// waiting, then waits on the normal level; while it waits, core subscriptions on the high and low
+// subjects (the "doorbells") tell the node that such messages arrived.
 //
 // Settling: ACK publishes `+ACK` to the delivery's reply subject (a request when a RECEIPT waits
 // for it); NACK publishes `-NAK` (JetStream redelivers it ahead of newer messages) or, past the
@@ -20,17 +21,11 @@ import {
   type ConsumerHandle,
   type MaybePromise,
   type Message,
+  Message as MessageClass,
   decodeMessage,
 } from '@stompede/broker';
 import { ErrorCode, StompProtocolError } from '@stompede/core';
-import {
-  type AckInfo,
-  AckVerb,
-  ackConfirmed,
-  parseAckSubject,
-  sendAck,
-  sendNakDelay,
-} from '../nats/ack.js';
+import { type AckInfo, AckVerb, ackConfirmed, parseAckSubject, sendAck } from '../nats/ack.js';
 import { type PullChannel, PullEnd, type PullSink } from '../nats/puller.js';
 import type { Held, NodeContext } from './context.js';
 
@@ -43,6 +38,17 @@ export interface Source {
   readonly consumer: string;
 }
 
+/** A source, what was pulled from it and not yet delivered, and whether it may hold more. */
+interface Level {
+  readonly source: Source;
+  readonly waiting: Waiting[];
+  /** Messages may be waiting there (at start, after a doorbell, after one came from it). */
+  maybe: boolean;
+}
+
+/** Asks a consumer without Consumer.credit() whether it takes anything now. */
+const PROBE = new MessageClass('/queue/-', [], new Uint8Array(0));
+
 /** How a subscription names its deliveries. */
 export interface Identity {
   /** The id prefix of its deliveries (see Delivery.idPrefix). */
@@ -51,8 +57,8 @@ export interface Identity {
   key(info: AckInfo): number;
 }
 
-/** A pulled message waiting for its subscription's window. */
-interface Waiting {
+/** A pulled message waiting for its subscription's window (or, parked, for a subscription). */
+export interface Waiting {
   readonly msg: Msg;
   readonly info: AckInfo;
   readonly message: Message;
@@ -64,31 +70,62 @@ class StoredDelivery implements Held {
     readonly message: Message,
     readonly ackKey: number,
     readonly idPrefix: string,
-    readonly deliveryCount: number,
-    readonly reply: string,
-    readonly stream: string,
-    readonly streamSeq: number,
+    /** The pulled message and its acknowledgment info. */
+    readonly msg: Msg,
+    readonly info: AckInfo,
     public renewed: number,
     readonly owner: StoredSubscription,
   ) {}
+
+  get deliveryCount(): number {
+    return this.info.deliveryCount;
+  }
+
+  get reply(): string {
+    return this.msg.reply!;
+  }
+
+  get stream(): string {
+    return this.info.stream;
+  }
+
+  get streamSeq(): number {
+    return this.info.streamSeq;
+  }
 
   get messageId(): string {
     return this.idPrefix + String(this.ackKey);
   }
 }
 
+/**
+ * A pulled message read: its acknowledgment info and its message. Undefined (and settled) when
+ * it is not a stompede message: TERM keeps it from blocking its queue.
+ */
+export function toWaiting(ctx: NodeContext, msg: Msg): Waiting | undefined {
+  const info = parseAckSubject(msg.reply ?? '');
+  if (info === undefined) return undefined;
+  try {
+    return { msg, info, message: decodeMessage(msg.data), renewed: Date.now() };
+  } catch (err) {
+    ctx.warn(`dropping an unreadable message ${info.stream}:${String(info.streamSeq)}`, err);
+    sendAck(ctx.link.nc, msg.reply!, AckVerb.TERM);
+    ctx.metrics.messagesDropped++;
+    return undefined;
+  }
+}
+
 /** The engine side of a subscription to stored messages. */
 export class StoredSubscription implements ConsumerHandle, PullSink {
   private readonly channel: PullChannel;
-  private readonly high: Waiting[] = [];
-  private readonly normal: Waiting[] = [];
+  /** Highest priority first. */
+  private readonly levels: Level[];
+  /** The level whose consumer the subscription waits on (a queue's normal one). */
+  private readonly waitLevel: Level;
   private readonly held = new Set<StoredDelivery>();
   private closed = false;
-  /** A high-level pull without waiting is open. */
+  /** A pull without waiting (a probe of a level) is open. */
   private probing = false;
-  /** High-level messages may be waiting (at start, after a doorbell, after a full probe). */
-  private highMaybe: boolean;
-  private lastMessage: Message | undefined;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -97,14 +134,20 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     readonly destination: string,
     private readonly consumer: Consumer,
     private readonly autoAck: boolean,
-    /** Normal level first; a queue's high level second. */
+    /** Highest priority first. */
     private readonly sources: readonly Source[],
+    /** The index in `sources` of the consumer to wait on. */
+    waitIndex: number,
     private readonly identity: Identity,
-    /** Called once when the subscription closes (the engine forgets it). */
-    private readonly onClose: (sub: StoredSubscription) => void,
+    /**
+     * Called once when the subscription closes, with what it parks (see close()) and its pull
+     * channel's id (the node returns the parked messages when that channel retires).
+     */
+    private readonly onClose: (sub: StoredSubscription, parked: Waiting[], channel: number) => void,
   ) {
     this.channel = ctx.puller.channel(this);
-    this.highMaybe = sources.length > 1;
+    this.levels = sources.map((source) => ({ source, waiting: [], maybe: true }));
+    this.waitLevel = this.levels[waitIndex]!;
   }
 
   /** Start pulling. */
@@ -112,31 +155,20 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     this.pump();
   }
 
-  /** High-level messages arrived for this queue (the doorbell). */
-  ring(): void {
-    this.highMaybe = true;
+  /** Messages arrived on the level that reads `consumer` (its doorbell). */
+  ring(consumer: string): void {
+    const level = this.levels.find((l) => l.source.consumer === consumer);
+    if (level === undefined) return;
+    level.maybe = true;
     this.pump(true);
   }
 
   // ---- PullSink ----
 
   onMessage(msg: Msg): void {
-    const info = parseAckSubject(msg.reply ?? '');
-    if (info === undefined) return;
-    if (this.closed) {
-      sendAck(this.ctx.link.nc, msg.reply!, AckVerb.NAK);
-      return;
-    }
-    let message: Message;
-    try {
-      message = decodeMessage(msg.data);
-    } catch (err) {
-      // Not ours to read (published by something else): keep it from blocking the queue.
-      this.ctx.warn(`dropping an unreadable message ${info.stream}:${String(info.streamSeq)}`, err);
-      sendAck(this.ctx.link.nc, msg.reply!, AckVerb.TERM);
-      this.ctx.metrics.messagesDropped++;
-      return;
-    }
+    const w = toWaiting(this.ctx, msg);
+    if (w === undefined) return;
+    const { info, message } = w;
     const max = this.ctx.maxDeliveries;
     if (max > 0 && info.deliveryCount > max) {
       // Delivered too often without an ACK (its consumers died holding it).
@@ -145,14 +177,10 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
       });
       return;
     }
-    const waiting: Waiting = { msg, info, message, renewed: this.ctx.now() };
-    if (this.sources.length > 1 && info.consumer === this.sources[1]!.consumer) {
-      // More may follow: ask the high level again before waiting on the normal one.
-      this.highMaybe = true;
-      this.high.push(waiting);
-    } else {
-      this.normal.push(waiting);
-    }
+    const level = this.levels.find((l) => l.source.consumer === info.consumer) ?? this.waitLevel;
+    // More may follow: ask this level again before waiting.
+    level.maybe = true;
+    level.waiting.push(w);
     this.drain();
   }
 
@@ -184,14 +212,20 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     this.pump();
   }
 
-  private consumerGone(): void {
+  /** Detach: the destination is gone (the consumer is told why). */
+  detach(reason: StompProtocolError): void {
     if (this.closed) return;
-    const reason = new StompProtocolError(
-      ErrorCode.INVALID_STATE,
-      'the destination was deleted (its JetStream consumer is gone)',
-    );
     void this.close();
     this.consumer.detached?.(reason);
+  }
+
+  private consumerGone(): void {
+    this.detach(
+      new StompProtocolError(
+        ErrorCode.INVALID_STATE,
+        'the destination was deleted (its JetStream consumer is gone)',
+      ),
+    );
   }
 
   // ---- ConsumerHandle ----
@@ -200,7 +234,7 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     const d = this.take(ackKey);
     if (d === undefined) return;
     this.ctx.metrics.messagesAcked++;
-    this.pump();
+    // The window reopens when the session says so (resume()).
     if (!awaitDurable) {
       sendAck(this.ctx.link.nc, d.reply, AckVerb.ACK);
       return;
@@ -224,7 +258,6 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     if (requeue && !(max > 0 && d.deliveryCount >= max)) {
       this.ctx.metrics.messagesRequeued++;
       sendAck(this.ctx.link.nc, d.reply, AckVerb.NAK);
-      this.pump();
       return;
     }
     const info: AckInfo = {
@@ -234,7 +267,6 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
       streamSeq: d.streamSeq,
     };
     const done = this.deadLetter(d.reply, info, d.message);
-    this.pump();
     if (awaitDurable) return done;
     done.catch((err: unknown) => {
       this.ctx.warn(`dead-lettering ${d.messageId} failed`, err);
@@ -248,22 +280,50 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
   close(): MaybePromise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Back to the queue, counted as delivered (redelivered:true next time) — once this
-    // subscription's waiting pull requests have expired (see PULL_TIMING), at once if none is.
-    const delay = Math.max(0, this.channel.quietAt() - this.ctx.now());
-    this.channel.close();
-    const nc = this.ctx.link.nc;
-    const back = (reply: string): void => {
-      if (delay === 0) sendAck(nc, reply, AckVerb.NAK);
-      else sendNakDelay(nc, reply, delay + 100);
-    };
+    // Its unsettled deliveries (a client saw them: the next delivery counts one more) and what
+    // was pulled for it are parked with the node: another subscription of the same queue on
+    // this node takes them at once, or they go back to the queue once this subscription's
+    // waiting pull requests are over (see PULL_TIMING).
+    const parked: Waiting[] = [];
+    const max = this.ctx.maxDeliveries;
     for (const d of this.held) {
       this.ctx.unsettled.delete(d.ackKey);
-      back(d.reply);
+      if (max > 0 && d.deliveryCount >= max) {
+        // Requeued past the limit: dead-lettered, as a NACK would be.
+        this.deadLetter(d.reply, d.info, d.message).catch((err: unknown) => {
+          this.ctx.warn(`dead-lettering ${d.messageId} failed`, err);
+        });
+        continue;
+      }
+      parked.push({
+        msg: d.msg,
+        info: { ...d.info, deliveryCount: d.deliveryCount + 1 },
+        message: d.message,
+        renewed: d.renewed,
+      });
     }
     this.held.clear();
-    for (const w of [...this.high.splice(0), ...this.normal.splice(0)]) back(w.msg.reply!);
-    this.onClose(this);
+    for (const level of this.levels) parked.push(...level.waiting.splice(0));
+    this.channel.close();
+    this.onClose(this, parked, this.channel.id);
+  }
+
+  /** True when this open subscription reads `consumer` (it can take messages parked for it). */
+  reads(consumer: string): boolean {
+    return !this.closed && this.levels.some((l) => l.source.consumer === consumer);
+  }
+
+  /** Take over messages parked by a subscription of the same queue that closed on this node. */
+  adopt(parked: readonly Waiting[]): void {
+    for (const w of parked) {
+      const level = this.levels.find((l) => l.source.consumer === w.info.consumer);
+      if (level === undefined) continue;
+      // In stream order, ahead of what was pulled since.
+      let i = 0;
+      while (i < level.waiting.length && level.waiting[i]!.info.streamSeq < w.info.streamSeq) i++;
+      level.waiting.splice(i, 0, w);
+    }
+    this.drain();
   }
 
   /**
@@ -287,8 +347,8 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
         sendAck(nc, d.reply, AckVerb.WORKING);
       }
     }
-    for (const list of [this.high, this.normal]) {
-      for (const w of list) {
+    for (const level of this.levels) {
+      for (const w of level.waiting) {
         if (w.renewed < before) {
           w.renewed = now;
           sendAck(nc, w.msg.reply!, AckVerb.WORKING);
@@ -297,9 +357,14 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     }
   }
 
+  /** The consumers this subscription has a pull request waiting at. */
+  waitingSources(): Source[] {
+    return this.sources.filter((s) => this.channel.pendingFor(s.consumer) > 0);
+  }
+
   /** Unsettled deliveries and messages pulled but not yet delivered. */
   get pendingCounts(): { held: number; waiting: number } {
-    return { held: this.held.size, waiting: this.high.length + this.normal.length };
+    return { held: this.held.size, waiting: this.waitingCount() };
   }
 
   private take(ackKey: number): StoredDelivery | undefined {
@@ -310,20 +375,26 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     return d;
   }
 
-  /** Hand waiting messages to the consumer while it takes them; high level first. */
+  private waitingCount(): number {
+    let n = 0;
+    for (const level of this.levels) n += level.waiting.length;
+    return n;
+  }
+
+  /** Hand waiting messages to the consumer while it takes them; highest level first. */
   private drain(): void {
-    const now = this.ctx.now();
+    const now = Date.now();
+    const clock = this.ctx.clock();
     while (!this.closed) {
-      const list = this.high.length > 0 ? this.high : this.normal;
-      const w = list[0];
-      if (w === undefined) break;
-      if (w.message.expires > 0 && w.message.expires <= now) {
+      const list = this.levels.find((l) => l.waiting.length > 0)?.waiting;
+      const w = list?.[0];
+      if (list === undefined || w === undefined) break;
+      if (w.message.expires > 0 && w.message.expires <= clock) {
         list.shift();
         sendAck(this.ctx.link.nc, w.msg.reply!, AckVerb.ACK);
         this.ctx.metrics.messagesDropped++;
         continue;
       }
-      this.lastMessage = w.message;
       if (!this.consumer.ready(w.message)) break;
       list.shift();
       this.deliver(w, now);
@@ -335,17 +406,7 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     const ctx = this.ctx;
     let key = this.identity.key(w.info);
     if (ctx.unsettled.has(key)) key = ctx.keys.spare();
-    const d = new StoredDelivery(
-      w.message,
-      key,
-      this.identity.idPrefix,
-      w.info.deliveryCount,
-      w.msg.reply!,
-      w.info.stream,
-      w.info.streamSeq,
-      now,
-      this,
-    );
+    const d = new StoredDelivery(w.message, key, this.identity.idPrefix, w.msg, w.info, now, this);
     if (this.autoAck) {
       sendAck(ctx.link.nc, d.reply, AckVerb.ACK);
       ctx.metrics.messagesAcked++;
@@ -362,34 +423,36 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     if (this.consumer.credit !== undefined) {
       window = Math.min(this.consumer.credit(), AUTO_WINDOW);
     } else if (this.autoAck) {
-      window = AUTO_WINDOW;
+      window = this.consumer.ready(PROBE) ? AUTO_WINDOW : 0;
     } else {
       // Without a window size, ask for one at a time while the consumer takes more.
-      window = this.lastMessage === undefined || this.consumer.ready(this.lastMessage) ? 1 : 0;
+      window = this.consumer.ready(PROBE) ? 1 : 0;
     }
-    return window - this.channel.owed - this.high.length - this.normal.length;
+    return window - this.channel.owed - this.waitingCount();
   }
 
   /** Open pull requests for what the subscription can take. */
   private pump(doorbell = false): void {
-    if (this.closed) return;
+    if (this.closed || this.probing) return;
     let credit = this.credit();
     // A doorbell may open one more request even when the window is taken by a waiting pull:
     // at most one message beyond the window waits here.
-    if (doorbell && credit <= 0 && !this.probing) credit = 1;
+    if (doorbell && credit <= 0) credit = 1;
     if (credit <= 0) return;
-    const [normal, high] = this.sources;
-    if (high !== undefined && this.highMaybe && !this.probing) {
+    // Levels that may hold messages are asked without waiting, highest first…
+    for (const level of this.levels) {
+      if (!level.maybe) continue;
+      level.maybe = false;
       this.probing = true;
-      this.highMaybe = false;
-      this.channel.pull(high.stream, high.consumer, credit, true);
+      this.channel.pull(level.source.stream, level.source.consumer, credit, true);
       return;
     }
-    if (this.probing) return;
-    // One waiting request at a time, unless the window is large enough to keep two busy.
-    const waiting = this.channel.pendingFor(normal!.consumer);
+    // …then the subscription waits on its normal level (one request at a time, unless the
+    // window is large enough to keep two busy).
+    const source = this.waitLevel.source;
+    const waiting = this.channel.pendingFor(source.consumer);
     if (waiting >= 2 || (waiting === 1 && credit < 8)) return;
-    this.channel.pull(normal!.stream, normal!.consumer, credit);
+    this.channel.pull(source.stream, source.consumer, credit);
   }
 
   /** Store a dead-letter copy, then acknowledge the original. */

@@ -21,6 +21,7 @@ import { StompProtocolError, ErrorCode } from '@stompede/core';
 import { AckVerb, ackConfirmed, parseAckSubject, sendAck, sendNakDelay } from '../nats/ack.js';
 import type { PullChannel, PullSink } from '../nats/puller.js';
 import type { NodeContext, Route } from './context.js';
+import { BridgedConsumer } from './local-bridge.js';
 import { StoredSubscription } from './stored-subscription.js';
 
 /** A stored publication of a transaction. */
@@ -105,6 +106,19 @@ export class Transactions {
     const settles: TxSettle[] = [];
     const local: (() => MaybePromise<void>)[] = [];
     const txId = `tx.${ctx.nodeId}.${String(++this.seq)}`;
+    // Refused before anything happens: a settlement of a delivery this engine did not make.
+    for (const op of ops) {
+      if (
+        op.kind !== 'publish' &&
+        !(op.consumer instanceof StoredSubscription) &&
+        !(op.consumer instanceof BridgedConsumer)
+      ) {
+        throw new StompProtocolError(
+          ErrorCode.INVALID_STATE,
+          'the transaction settles a delivery this engine did not make; nothing was committed',
+        );
+      }
+    }
     for (const op of ops) {
       if (op.kind === 'publish') {
         const r = this.route(vhost, sessionId, op.message);
@@ -151,7 +165,7 @@ export class Transactions {
           : { reply: d.reply, verb: 'ack', deadLetter: copy },
       );
     }
-    const record: TxRecord = { node: ctx.nodeId, created: ctx.now(), publishes, settles };
+    const record: TxRecord = { node: ctx.nodeId, created: Date.now(), publishes, settles };
     let outboxSeq = 0;
     if (publishes.length > 0 && publishes.length + settles.length >= 2) {
       const bytes = encodeRecord(record);
@@ -242,7 +256,7 @@ export class Transactions {
       sendAck(ctx.link.nc, reply, AckVerb.TERM);
       return;
     }
-    const age = ctx.now() - record.created;
+    const age = Date.now() - record.created;
     if (age < this.replayAfter) {
       sendNakDelay(ctx.link.nc, reply, this.replayAfter - age + 100);
       return;

@@ -44,6 +44,11 @@ export class Publisher {
     return this.inflight >= this.maxInflightBytes;
   }
 
+  /** Resolves once nothing is in flight. */
+  async drained(): Promise<void> {
+    while (this.inflight > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
   /** Resolves once the bytes in flight are below the limit. */
   room(): Promise<void> | undefined {
     if (!this.full) return undefined;

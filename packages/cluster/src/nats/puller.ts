@@ -28,12 +28,12 @@ export interface PullTiming {
 
 /**
  * Defaults: a waiting pull is renewed every 5 s and heard from every 2 s. Short, because a
- * request outlives the subscription that made it: JetStream hands a redelivery to the oldest
- * waiting request first, and one whose reply subject has no interest any more is dropped at
- * that point, with the delivery count of the message lowered again (2.9.10), so a message NAKed
- * by a closing subscription would reach the next consumer without `redelivered`. A closing
- * subscription therefore NAKs with a delay that outlasts its open requests (see
- * {@link PullChannel.quietAt}).
+ * request outlives the subscription that made it (JetStream has no way to withdraw one): a
+ * closed channel keeps listening until its requests are over, so that what they still bring is
+ * caught and handed to the node (see {@link PullChannel.close}). Were its subscription dropped at
+ * once, JetStream 2.9.10 would hand a redelivery to the stale request first and, finding no
+ * interest, lower the message's delivery count again: the next consumer would get it without
+ * `redelivered`.
  */
 export const PULL_TIMING: PullTiming = { expires: 5_000, heartbeat: 2_000 };
 
@@ -61,8 +61,6 @@ class Request {
     readonly batch: number,
     readonly noWait: boolean,
     public lastHeard: number,
-    /** When the server drops it at the latest (ms since the epoch). */
-    readonly expiresAt: number,
   ) {}
 }
 
@@ -94,13 +92,6 @@ export class PullChannel {
     return this.requests.size;
   }
 
-  /** When the last of the open requests expires at the server (0 when none is open). */
-  quietAt(): number {
-    let at = 0;
-    for (const r of this.requests.values()) if (r.expiresAt > at) at = r.expiresAt;
-    return at;
-  }
-
   /** Open requests to `consumer`. */
   pendingFor(consumer: string): number {
     let n = 0;
@@ -109,14 +100,14 @@ export class PullChannel {
   }
 
   /**
-   * Stop. The channel's subscription goes at once: JetStream skips a waiting request whose reply
-   * subject has no interest, so its open requests take no more messages; one already in flight
-   * goes to the puller's orphan handler (which returns it to its queue).
+   * Stop asking. The channel keeps listening while its open requests last (at most the pull
+   * expiry): messages they still bring go to the puller's orphan handler, and once they are over
+   * the puller's `retired` handler is told, and the channel unsubscribes.
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.puller.retire(this);
+    this.puller.retireIfDone(this);
   }
 }
 
@@ -132,8 +123,10 @@ export class Puller {
     private readonly nc: NatsConnection,
     private readonly root: string,
     private readonly timing: PullTiming,
-    /** Messages for closed channels: the owner returns them (NAK). */
-    private readonly orphan: (msg: Msg) => void,
+    /** A message brought to a closed channel by one of its open requests. */
+    private readonly orphan: (msg: Msg, channel: number) => void,
+    /** A closed channel's requests are all over: nothing more comes to it. */
+    private readonly retired: (channel: number) => void,
     private readonly now: () => number = Date.now,
   ) {
     this.timer = setInterval(() => {
@@ -154,6 +147,11 @@ export class Puller {
     return ch;
   }
 
+  /** True while channel `id` is open or closed but still listening for its open requests. */
+  listening(id: number): boolean {
+    return this.channels.has(id);
+  }
+
   /** Every open request is presumed lost (after a reconnection): channels pull again. */
   abandonAll(): void {
     for (const ch of [...this.channels.values()]) {
@@ -170,15 +168,7 @@ export class Puller {
 
   /** @internal */
   request(ch: PullChannel, stream: string, consumer: string, batch: number, noWait: boolean): void {
-    const now = this.now();
-    const r = new Request(
-      ++this.nextRequest,
-      consumer,
-      batch,
-      noWait,
-      now,
-      now + (noWait ? 1000 : this.timing.expires),
-    );
+    const r = new Request(++this.nextRequest, consumer, batch, noWait, this.now());
     ch.requests.set(r.id, r);
     ch.owed += batch;
     const t = this.timing;
@@ -192,18 +182,19 @@ export class Puller {
     );
   }
 
-  /** @internal */
-  retire(ch: PullChannel): void {
+  /** @internal A closed channel with no open request: done. */
+  retireIfDone(ch: PullChannel): void {
+    if (ch.requests.size > 0 || !this.channels.has(ch.id)) return;
     ch.sub?.unsubscribe();
-    ch.requests.clear();
-    ch.owed = 0;
     this.channels.delete(ch.id);
+    this.retired(ch.id);
   }
 
   private end(ch: PullChannel, r: Request, why: PullEnd): void {
     if (!ch.requests.delete(r.id)) return;
     ch.owed -= r.batch - r.received;
-    if (!ch.closed) ch.sink.onEnded(r.noWait, why);
+    if (ch.closed) this.retireIfDone(ch);
+    else ch.sink.onEnded(r.noWait, why);
   }
 
   private receive(ch: PullChannel, msg: Msg): void {
@@ -234,7 +225,7 @@ export class Puller {
       r.lastHeard = this.now();
       ch.owed--;
     }
-    if (ch.closed) this.orphan(msg);
+    if (ch.closed) this.orphan(msg, ch.id);
     else ch.sink.onMessage(msg);
     // Filled: ended after the message, so the sink counts it before pulling again.
     if (r !== undefined && r.received >= r.batch) this.end(ch, r, PullEnd.DONE);

@@ -91,18 +91,23 @@ describe('names', () => {
 
   test('queues: the subject parses back, lies in its shard stream and nowhere else', () => {
     fc.assert(
-      fc.property(name, name, fc.constantFrom(Level.NORMAL, Level.HIGH), (v, q, level) => {
-        const a = names.queue(v, q);
-        const subject = a.subject(level);
-        assert.deepEqual(names.parseQueueSubject(subject), { vhost: v, queue: q, level });
-        assert.equal(subject.split('.').length, 5);
-        for (let k = 0; k < names.shards; k++) {
-          assert.equal(natsMatches(names.queueSubjects(k), subject), k === a.shard);
-        }
-        assert.equal(natsMatches(names.topicSubjects, subject), false);
-        assert.match(a.consumer(level), /^q-[a-z2-7]{20}-[nh]$/);
-        assert.equal(a.stream, `stompede_Q${String(a.shard)}`);
-      }),
+      fc.property(
+        name,
+        name,
+        fc.constantFrom(Level.NORMAL, Level.HIGH, Level.LOW),
+        (v, q, level) => {
+          const a = names.queue(v, q);
+          const subject = a.subject(level);
+          assert.deepEqual(names.parseQueueSubject(subject), { vhost: v, queue: q, level });
+          assert.equal(subject.split('.').length, 5);
+          for (let k = 0; k < names.shards; k++) {
+            assert.equal(natsMatches(names.queueSubjects(k), subject), k === a.shard);
+          }
+          assert.equal(natsMatches(names.topicSubjects, subject), false);
+          assert.match(a.consumer(level), /^q-[a-z2-7]{20}-[hnl]$/);
+          assert.equal(a.stream, `stompede_Q${String(a.shard)}`);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -154,13 +159,15 @@ describe('names', () => {
     assert.ok(!natsMatches(f('x.>'), names.topicSubject('other', 'x.y')), 'vhosts are apart');
   });
 
-  test('reply subjects parse back; control subjects are per node', () => {
+  test('reply subjects are injective and parse back; control subjects are per node', () => {
     fc.assert(
-      fc.property(name, name, (v, rest) => {
-        const subject = names.replySubject('node1', v, rest);
-        assert.deepEqual(names.parseReplySubject(subject), { vhost: v, rest });
-        assert.ok(natsMatches(names.replySubjects('node1'), subject));
-        assert.ok(!natsMatches(names.replySubjects('node2'), subject));
+      fc.property(name, name, name, name, (v, address, v2, address2) => {
+        const subject = names.replySubject(v, address);
+        assert.deepEqual(names.parseReplySubject(subject), { vhost: v, address });
+        assert.equal(subject.split('.').length, 4);
+        if (v !== v2 || address !== address2) {
+          assert.notEqual(subject, names.replySubject(v2, address2));
+        }
       }),
     );
     assert.equal(names.control('node1', 'lease'), 'stompede.c.node1.lease');
