@@ -27,6 +27,8 @@ export type {
   Delivery,
   DestinationCounters,
   DestinationInfo,
+  EngineGauge,
+  EngineReport,
   EngineStats,
   MaybePromise,
   PeekedMessage,

@@ -10,6 +10,7 @@ import { resolveLimits } from '@stompede/core/internal';
 import { type Logger, pino } from 'pino';
 import type { Engine } from './engine.js';
 import type { ListenerOptions } from './listen/listener-options.js';
+import type { Metrics } from './metrics.js';
 import { type ResolvedAdminOptions, resolveAdmin } from './admin/options.js';
 import { type ResolvedAuthentication, resolveAuthentication } from './security/authenticator.js';
 import { type ResolvedAuthorization, resolveAuthorization } from './security/authorizer.js';
@@ -67,6 +68,11 @@ export interface BrokerOptions {
   readonly logger?: Logger;
   /** The message store and router. Default: a new engine, durable with `dataDir`. */
   readonly engine?: Engine;
+  /**
+   * The counters the broker keeps. Pass the ones an {@link engine} built outside the broker
+   * counts into (e.g. a cluster engine), so that the admin API shows one set. Default: new ones.
+   */
+  readonly metrics?: Metrics;
   /**
    * Directory of the embedded store: persistent messages (`persistent:true`) sent to queues and
    * durable subscriptions are written there before their RECEIPT and survive restarts and
@@ -151,6 +157,7 @@ export interface ResolvedOptions {
   readonly listeners: readonly ListenerOptions[];
   readonly logger: Logger;
   readonly engine: Engine | undefined;
+  readonly metrics: Metrics | undefined;
   readonly dataDir: string | undefined;
   readonly persistence: Required<Omit<PersistenceOptions, 'pageOutBytes'>> & {
     readonly pageOutBytes: number | undefined;
@@ -265,6 +272,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     listeners: Object.freeze(listeners),
     logger: options.logger ?? pino({ level: 'silent' }),
     engine: options.engine,
+    metrics: options.metrics,
     dataDir: options.dataDir,
     persistence: Object.freeze({
       persistAll: options.persistence?.persistAll ?? false,

@@ -26,6 +26,7 @@ export function brokerView(broker: ViewedBroker, ready: () => boolean): AdminVie
     errors: broker.errorCounts,
     ready,
     engineStats: () => broker.engine.stats(),
+    engineReport: async () => engine.report?.(),
     bytesOut: () => broker.sessions.bytesWritten(),
     destinations: async () => destinationRows(await engine.destinations()),
     connections: () => {

@@ -1,5 +1,5 @@
 // What the admin server reads from and does to the broker.
-import type { EngineStats, PeekedMessage } from '../engine.js';
+import type { EngineReport, EngineStats, PeekedMessage } from '../engine.js';
 import type { ErrorCounts, Metrics } from '../metrics.js';
 import type { Connection } from '../session/connection.js';
 import type { DestinationRow } from './stats.js';
@@ -21,6 +21,8 @@ export interface AdminView {
   readonly errors: ErrorCounts;
   ready(): boolean;
   engineStats(): EngineStats;
+  /** The engine's own report, when it gives one (Engine.report). */
+  engineReport(): Promise<EngineReport | undefined>;
   bytesOut(): number;
   /** Every destination the engine lists, with its counts. */
   destinations(): Promise<DestinationRow[]>;
