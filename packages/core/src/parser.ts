@@ -12,10 +12,11 @@
 // that straddles chunks, or breaks a limit, is first scanned byte by byte as it arrives
 // (scanHead: it checks the limits and reports them by byte position, so the error does not depend
 // on chunking) and gathered, then parsed the same way. A frame keeps its head's chunk only if its
-// body is a view of the same chunk; otherwise its headers are decoded before push returns.
+// body is a view of the same chunk: a head whose body comes later is copied out of its chunk
+// before push returns, and the headers of a frame with an empty body are decoded at once.
 import { ByteAccumulator, EMPTY_BYTES } from './bytes.js';
 import { ErrorCode, StompError, StompProtocolError } from './errors.js';
-import { decodeSpans, Frame, type ParsedBody } from './frame.js';
+import { Frame, type ParsedBody } from './frame.js';
 import { type Head, parseHead, scanLine } from './head.js';
 import { type ParserLimits, resolveLimits } from './limits.js';
 import * as octets from './octets.js';
@@ -94,13 +95,12 @@ export class FrameParser {
   private lineFirstByte = -1;
   private lines = 0;
 
-  // The frame being read once its head is parsed: the head (spans into `headSrc`, which is the
-  // chunk being parsed when `headInChunk`, else a copy of a gathered head), or, once decoded
-  // because the frame outlives that chunk, its headers.
+  // The frame being read once its head is parsed: the head, as spans into `headSrc`, which is the
+  // chunk being parsed (from `headStart`) when `headInChunk`, else the head's own copy.
   private readonly head: Head = { command: '', spans: [], unescape: false, contentLength: -1 };
   private headSrc: Uint8Array | undefined = undefined;
+  private headStart = 0;
   private headInChunk = false;
-  private headers: readonly string[] | undefined = undefined;
   // The body: its size (so far, for ScanBody), and how much of a FixedBody has arrived. The bytes
   // are a view of the chunk (`body`) or, when they straddle chunks, pieces in `pending`.
   private body: Uint8Array = EMPTY_BYTES;
@@ -180,7 +180,6 @@ export class FrameParser {
     this.pending.release();
     this.body = EMPTY_BYTES;
     this.headSrc = undefined;
-    this.headers = undefined;
     throw error;
   }
 
@@ -223,6 +222,7 @@ export class FrameParser {
           if (next !== -1) {
             this.headSize = next - pos;
             this.headSrc = buf;
+            this.headStart = pos;
             this.headInChunk = true;
             this.startBody(next);
             pos = next;
@@ -298,22 +298,23 @@ export class FrameParser {
           throw this.failure!;
       }
     }
-    // Never keep a chunk alive between pushes for a head.
-    if (this.headInChunk && this.state !== State.Idle) this.decodeHead();
+    // Never keep a chunk alive between pushes for a head: copy the head out of it.
+    if (this.headInChunk && this.state !== State.Idle) this.copyHead();
     this.consumed += end;
   }
 
-  /** Decode the head's headers (the frame will outlive the chunk they are in), and forget it. */
-  private decodeHead(): void {
-    const head = this.head;
-    this.headers = decodeSpans(this.headSrc!, head.spans, head.unescape);
-    this.headSrc = undefined;
+  /** Give the head bytes of their own (the frame will outlive the chunk they are in). */
+  private copyHead(): void {
+    const start = this.headStart;
+    const spans = this.head.spans;
+    for (let k = 0; k < spans.length; k++) spans[k] = spans[k]! - start;
+    this.headSrc = this.headSrc!.slice(start, start + this.headSize);
+    this.headStart = 0;
     this.headInChunk = false;
   }
 
   /** Set up the body state for the head just parsed; the body starts at `bodyPos`. */
   private startBody(bodyPos: number): void {
-    this.headers = undefined;
     const size = this.head.contentLength;
     this.bodyFilled = 0;
     this.body = EMPTY_BYTES;
@@ -355,24 +356,13 @@ export class FrameParser {
 
   private emit(body: ParsedBody): void {
     const head = this.head;
-    let frame: Frame;
-    if (this.headers !== undefined) {
-      frame = Frame.fromRaw(head.command, this.headers, body);
-    } else if (this.headInChunk && body === EMPTY_BYTES) {
-      // Nothing of the chunk would be kept but the head: decode it, do not keep the chunk.
-      frame = Frame.fromRaw(
-        head.command,
-        decodeSpans(this.headSrc!, head.spans, head.unescape),
-        body,
-      );
-    } else {
-      // The body is a view of the head's chunk (see the end of run), or the head is a copy.
-      frame = Frame.fromSpans(head.command, this.headSrc!, head.spans, head.unescape, body);
-    }
+    // The body is a view of the head's chunk (see the end of run), or the head has its own bytes.
+    const frame = Frame.fromSpans(head.command, this.headSrc!, head.spans, head.unescape, body);
+    // Nothing of the chunk would be kept but the head: decode it now, keep nothing.
+    if (this.headInChunk && body === EMPTY_BYTES) frame.decodeAll();
     this.state = State.Idle;
     this.headSrc = undefined;
     this.headInChunk = false;
-    this.headers = undefined;
     this.body = EMPTY_BYTES;
     this.bodyFilled = 0;
     this.bodySize = 0;
@@ -425,6 +415,7 @@ export class FrameParser {
         parseHead(head, start, limits, this.currentVersion, base, this.head);
         this.headSize = headSize;
         this.headSrc = head;
+        this.headStart = start;
         this.headInChunk = inChunk;
         this.startBody(pos);
         return pos;
