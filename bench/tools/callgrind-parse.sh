@@ -4,7 +4,7 @@
 # divided by N is the steady-state cost of one pass (start-up and fixture building cancel out).
 # node runs --predictable (single-threaded, no time-based heuristics): counts repeat within 0.01%.
 #
-# Usage: bench/tools/callgrind-parse.sh "DIST_DIR..." [WORKLOAD...] (env PASSES, default 4)
+# Usage: bench/tools/callgrind-parse.sh "DIST_DIR..." [WORKLOAD...] (env PASSES, default 10)
 #   e.g. cp -r packages/core/dist /tmp/core-before && npx tsc --build packages/core &&
 #        bench/tools/callgrind-parse.sh "/tmp/core-before packages/core/dist" small 64KiB
 set -euo pipefail
@@ -13,7 +13,7 @@ dirs=$1
 shift
 workloads=("$@")
 [ ${#workloads[@]} -eq 0 ] && workloads=(small small-decoded small-split escaped v10 nolength 64KiB 1MiB)
-passes=${PASSES:-4}
+passes=${PASSES:-10}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 total() {
