@@ -117,18 +117,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       connections: { type: 'string' },
       login: { type: 'string' },
       passcode: { type: 'string' },
-      host: { type: 'string' },
+      vhost: { type: 'string' },
     },
   });
-  const result = await measureIdle(
-    positionals[0] ?? 'stomp://127.0.0.1:61613',
-    Number(values.pid),
-    {
-      connections: Number(values.connections ?? 1000),
-      login: values.login,
-      passcode: values.passcode,
-      vhost: values.host,
-    },
-  );
+  const result = await measureIdle(positionals[0] ?? 'tcp://127.0.0.1:61613', Number(values.pid), {
+    connections: Number(values.connections ?? 1000),
+    login: values.login,
+    passcode: values.passcode,
+    vhost: values.vhost,
+  });
   process.stdout.write(JSON.stringify(result) + '\n');
 }

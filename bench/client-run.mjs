@@ -105,11 +105,22 @@ function forkProcess(script, execArgv = []) {
 function ceiling(broker, size, ack, count) {
   const cli = join(root, 'packages', 'cli', 'dist', 'main.js');
   const t = broker.target;
-  const args = [cli, 'bench', `stomp://${t.tcp}`, '-x', '1', '-y', '1', '-s', String(size)];
+  const args = [
+    cli,
+    'bench',
+    '--broker',
+    `tcp://${t.tcp}`,
+    '-x',
+    '1',
+    '-y',
+    '1',
+    '-s',
+    String(size),
+  ];
   args.push('-C', String(count), '-a', ack, '-q', String(WINDOW), '--json', '--quiet');
   args.push('-d', '/queue/stompede-bench-ceiling');
   if (t.login !== undefined) args.push('--login', t.login, '--passcode', t.passcode);
-  if (t.vhost !== undefined) args.push('--host', t.vhost);
+  if (t.vhost !== undefined) args.push('--vhost', t.vhost);
   const cpuBefore = cpuSecondsOf(broker.pid);
   const out = execFileSync(process.execPath, args, { encoding: 'utf8', timeout: 120000 });
   const brokerCpu = cpuSecondsOf(broker.pid) - cpuBefore;

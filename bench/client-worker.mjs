@@ -168,7 +168,7 @@ const ADAPTERS = {
 const clientSource = process.env.STOMPEDE_CLIENT ?? '@stompede/client/node';
 
 async function openOurs(url, target, onBody) {
-  const { connect } = await import(
+  const { connect, nodeTransport } = await import(
     isAbsolute(clientSource) ? pathToFileURL(clientSource).href : clientSource
   );
   const options = {
@@ -176,7 +176,10 @@ async function openOurs(url, target, onBody) {
     ...(target.passcode === undefined ? {} : { passcode: target.passcode }),
     ...(target.vhost === undefined ? {} : { host: target.vhost }),
     heartBeat: [0, 0],
-    WebSocket: PlainWebSocket,
+    // Builds before nodeTransport() took the WebSocket class as a connect() option.
+    ...(nodeTransport === undefined
+      ? { WebSocket: PlainWebSocket }
+      : { transport: nodeTransport({ WebSocket: PlainWebSocket }) }),
   };
   const consumer = await connect(url, options);
   const manual = target.ack !== 'auto';

@@ -2,24 +2,30 @@
 // The interop matrix: start the peers asked for, run every client driver against each, print
 // progress, write interop/MATRIX.md and interop/matrix.json, exit 1 on any fail.
 //
-// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|stompserver|all] (default all; a
+// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|activemq6|artemis|vertx|stompserver|all] (default all; a
 //          comma list works too) [--clients stomp.py,stompit,stompjs,stompjs-browser,stompede,
 //          stompede-ws,stomper,ruby-stomp,net-stomp,php-stomp,spring-messaging,syslog-ng]
 //          [--versions 1.0,1.1,1.2] [--cases a,b] [--out-dir interop] [--driver-timeout 600]
+//          [--budget 1500] (seconds: each client's progress line shows the run's time against it)
+//          [--lanes 1] (peers run side by side, N at a time; their lines are prefixed [peer])
 //
 // Peers:
 //   ours      @stompede/broker from packages/broker/dist (build first: `npm run build`), started
 //             by lib/ours-broker.mjs in a child process on 127.0.0.1 port 0, TCP and WebSocket.
 //   rabbitmq  interop/peers/rabbitmq.sh start (idempotent; left running afterwards).
 //   activemq  interop/peers/activemq.sh start (idempotent; left running afterwards).
+//   activemq6 ActiveMQ Classic 6 embedded (interop/java/activemq6), a child process of this run.
+//   artemis   interop/peers/artemis.sh start (ActiveMQ Artemis from Maven Central; idempotent).
+//   vertx     the Vert.x STOMP server (interop/java/vertx), a child process of this run.
 //   stompserver  interop/peers/stompserver.sh start (Ruby stompserver, STOMP 1.0; our client only).
-// With `ours`, scenarios/failover.mjs also runs (failover between two of our broker processes).
+// Scenarios (SCENARIOS below, each its own table): with `ours`, scenarios/failover.mjs (failover
+// between two of our broker processes) and stompest's failover URI + subscription replay.
 // Clients: stomp.py and stompit over TCP; stompjs (Node + ws) and stompjs-browser (headless
 // Chromium) over WebSocket. A client whose transport a peer does not offer gets `n/a` cells with
 // the reason; a peer that cannot be started gets `not started` cells and makes the run fail.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
@@ -27,6 +33,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { parseArgs, list } from './lib/args.mjs';
+import { SYSTEMS } from './lib/systems.mjs';
 import { CASES, VERSIONS } from './clients/stompjs-cases.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -38,9 +45,20 @@ const args = parseArgs(process.argv.slice(2), {
   cases: undefined,
   'out-dir': fileURLToPath(new URL('.', import.meta.url)),
   'driver-timeout': '600',
+  budget: '1500',
+  lanes: '1',
 });
+const lanes = Math.max(1, Number(args.lanes));
+// The time budget (seconds) the whole run is meant to fit in (.ci/run's hard timeout is a minute
+// past it): every client's line says how much of it is used, so a slow peer shows before it bites.
+const runStarted = Date.now();
+const budgetS = Number(args.budget);
+const budgetNote = () => {
+  const used = Math.round((Date.now() - runStarted) / 1000);
+  return `run ${used} s of the ${budgetS} s budget${used > budgetS ? ' (OVER BUDGET)' : ''}`;
+};
 
-const ALL_PEERS = ['ours', 'rabbitmq', 'activemq', 'stompserver'];
+const ALL_PEERS = ['ours', 'rabbitmq', 'activemq', 'activemq6', 'artemis', 'vertx', 'stompserver'];
 const peersAsked = args.against === 'all' ? ALL_PEERS : list(args.against);
 for (const p of peersAsked) {
   if (!ALL_PEERS.includes(p)) throw new Error(`--against: unknown peer ${p}; known: ${ALL_PEERS}`);
@@ -67,6 +85,21 @@ const pageOrigin = `http://127.0.0.1:${pagePort}`;
 
 // --- clients ------------------------------------------------------------------------------------
 
+// The interop venv's Python (interop/setup.sh python): stompest and the other PyPI clients.
+const VENV_PYTHON = here('./.venv/bin/python');
+
+// The Go drivers (interop/setup.sh go) and the Java ones (interop/setup.sh java: Maven writes each
+// module's runtime classpath to target/classpath.txt).
+const goDriver = (name) => here(`./go/bin/${name}`);
+const javaClasspathFile = (module) => here(`./java/${module}/target/classpath.txt`);
+/** `java -cp CLASSES:DEPENDENCIES MAIN` for an interop/java module (read when the command runs). */
+const javaCommand = (module, main) => [
+  'java',
+  '-cp',
+  `${here(`./java/${module}/target/classes`)}:${readFileSync(javaClasspathFile(module), 'utf8').trim()}`,
+  main,
+];
+
 /** `--host H --port N` for a TCP driver. */
 const tcpArgs = (peer) => ['--host', peer.tcp.host, '--port', String(peer.tcp.port)];
 
@@ -82,6 +115,19 @@ const CLIENTS = [
     command: (peer, vs) => [
       '/usr/bin/python3',
       here('./clients/stomppy_driver.py'),
+      ...tcpArgs(peer),
+      ...authArgs(peer, vs),
+    ],
+  },
+  {
+    name: 'stompest',
+    transport: 'tcp',
+    // PyPI stompest 2.3 (its synchronous client), installed by `interop/setup.sh python` into
+    // interop/.venv (Debian's Python has no stompest; PyPI packages go into a venv).
+    needs: [VENV_PYTHON],
+    command: (peer, vs) => [
+      VENV_PYTHON,
+      here('./clients/stompest_driver.py'),
       ...tcpArgs(peer),
       ...authArgs(peer, vs),
     ],
@@ -110,6 +156,8 @@ const CLIENTS = [
   {
     name: 'stompjs-browser',
     transport: 'ws',
+    // Its page is served on pagePort, the origin our broker allows: one run at a time (--lanes).
+    exclusive: true,
     command: (peer, vs) => [
       process.execPath,
       here('./browser/stompjs-browser-driver.mjs'),
@@ -191,15 +239,51 @@ const CLIENTS = [
     ],
   },
   {
-    name: 'spring-messaging',
+    name: 'go-stomp',
     transport: 'tcp',
-    // Debian's libspring-messaging-java (4.3.30) is built without the STOMP classes
-    // (org.springframework.messaging.simp.stomp: StompEncoder, StompDecoder) since 4.3.22-4
-    // ("no longer build the STOMP related classes depending on projectreactor", Debian bug
-    // #925533), so there is nothing to compile a driver against. Never faked: the row says so.
-    unavailable:
-      "not available here: Debian's libspring-messaging-java 4.3.30 ships without " +
-      'org.springframework.messaging.simp.stomp (no StompEncoder/StompDecoder; Debian #925533)',
+    needs: [goDriver('gostomp-driver')],
+    command: (peer, vs) => [goDriver('gostomp-driver'), ...tcpArgs(peer), ...authArgs(peer, vs)],
+  },
+  {
+    name: 'stompngo',
+    transport: 'tcp',
+    needs: [goDriver('stompngo-driver')],
+    command: (peer, vs) => [goDriver('stompngo-driver'), ...tcpArgs(peer), ...authArgs(peer, vs)],
+  },
+  {
+    name: 'spring',
+    transport: 'tcp',
+    needs: [javaClasspathFile('spring')],
+    command: (peer, vs) => [
+      ...javaCommand('spring', 'dev.stompede.interop.SpringStompDriver'),
+      '--transport',
+      'tcp',
+      ...tcpArgs(peer),
+      ...authArgs(peer, vs),
+    ],
+  },
+  {
+    name: 'spring-ws',
+    transport: 'ws',
+    needs: [javaClasspathFile('spring')],
+    command: (peer, vs) => [
+      ...javaCommand('spring', 'dev.stompede.interop.SpringStompDriver'),
+      '--transport',
+      'ws',
+      '--url',
+      peer.ws,
+      ...authArgs(peer, vs),
+    ],
+  },
+  {
+    name: 'vertx-stomp',
+    transport: 'tcp',
+    needs: [javaClasspathFile('vertx')],
+    command: (peer, vs) => [
+      ...javaCommand('vertx', 'dev.stompede.interop.VertxStompDriver'),
+      ...tcpArgs(peer),
+      ...authArgs(peer, vs),
+    ],
   },
   {
     name: 'syslog-ng',
@@ -217,6 +301,109 @@ const clientNames = list(args.clients) ?? CLIENTS.map((c) => c.name);
 for (const c of clientNames) {
   if (!CLIENTS.some((x) => x.name === c)) throw new Error(`--clients: unknown client ${c}`);
 }
+
+// --- scenarios (their own tables in MATRIX.md) ----------------------------------------------------
+
+/**
+ * A scenario is one driver run outside the case matrix. `peer`: the peer it runs against while
+ * that peer is up (with the peer's restart hook for the `{"control":"restart"}` handshake), or
+ * null for one that starts its own brokers (run after every peer). Run when its `client` is
+ * asked for (and, with a peer, that peer).
+ */
+const deadPort = await freePort(); // stompest's failover URI lists this closed port first
+const SCENARIOS = [
+  {
+    title: 'ours: stompest failover URI and subscription replay',
+    peer: 'ours',
+    client: 'stompest',
+    script: 'clients/stompest_driver.py --cases failover_replay',
+    cases: ['failover_replay'],
+    needs: [VENV_PYTHON],
+    describe:
+      "stompest's own failover transport and session replay: the consumer's URI is " +
+      '`failover:(tcp://127.0.0.1:DEAD,tcp://OURS)?randomize=false,initialReconnectDelay=100,…`, ' +
+      'whose first address is closed. 12 persistent messages; the consumer (client-individual, ' +
+      '`client` on 1.0) takes and acknowledges 4, then run.mjs kills our broker (SIGKILL) and ' +
+      'restarts it on the same data directory and port. stompest loses the connection, ' +
+      '`connect()` walks the failover list past the closed address, and the session replays the ' +
+      'subscription (the driver does not subscribe again): the other 8 must arrive, none lost, ' +
+      'no acknowledged one again.',
+    command: (peer) => [
+      VENV_PYTHON,
+      here('./clients/stompest_driver.py'),
+      ...tcpArgs(peer),
+      '--versions',
+      versions.join(','),
+      '--cases',
+      'failover_replay',
+      '--dead-port',
+      String(deadPort),
+    ],
+  },
+  {
+    title: 'ours: a Spring Boot application relaying to our broker (enableStompBrokerRelay)',
+    peer: 'ours',
+    client: 'spring',
+    script: 'java/spring RelayScenario',
+    versions: ['1.2'],
+    cases: [
+      'relay_connect',
+      'relay_app_to_broker',
+      'relay_broker_to_app',
+      'relay_user_destination',
+      'relay_heartbeat',
+    ],
+    needs: [javaClasspathFile('spring')],
+    describe:
+      'The way most Spring applications meet a STOMP broker (Spring\'s "full-featured broker" ' +
+      'setup, as for RabbitMQ or ActiveMQ): a Spring Boot 3.5 application with ' +
+      '`enableStompBrokerRelay("/queue", "/topic")` pointed at our broker (client and system ' +
+      'logins: our interop user; system heart-beats 1000,1000 both ways) and a WebSocket ' +
+      'endpoint, with `WebSocketStompClient`s connected to the application and a TCP client ' +
+      'connected to our broker directly. `relay_connect`: the system session comes up ' +
+      '(BrokerAvailabilityEvent) and a client CONNECT is relayed; `relay_app_to_broker` / ' +
+      '`relay_broker_to_app`: a SEND on one side reaches a subscriber on the other; ' +
+      '`relay_user_destination`: `/app/echo` answered with `@SendToUser` over the system ' +
+      "session, through our broker's per-session queue, to that user only; `relay_heartbeat`: " +
+      'the system session stays up through 4.5 s idle and still carries a reply.',
+    command: (peer) => [
+      ...javaCommand('spring', 'dev.stompede.interop.RelayScenario'),
+      '--relay-host',
+      peer.tcp.host,
+      '--relay-port',
+      String(peer.tcp.port),
+      '--login',
+      peer.auth.login,
+      '--passcode',
+      peer.auth.passcode,
+      '--versions',
+      '1.2',
+      '--cases',
+      'relay_connect,relay_app_to_broker,relay_broker_to_app,relay_user_destination,relay_heartbeat',
+    ],
+  },
+  {
+    title: 'ours: failover between two broker processes',
+    peer: null,
+    client: 'stompede',
+    script: 'scenarios/failover.mjs',
+    cases: ['failover'],
+    describe:
+      '`interop/scenarios/failover.mjs`: broker A (durable store) holds N persistent messages; a ' +
+      '@stompede/client consumer on `failover:(tcp://A,tcp://B)?randomize=false` takes them ' +
+      'with client-individual acks; after a third, A is stopped (SIGTERM) and B starts on the ' +
+      'same data directory. Every message must arrive (redeliveries allowed, none lost).',
+    command: () => [
+      process.execPath,
+      here('./scenarios/failover.mjs'),
+      '--versions',
+      versions.join(','),
+    ],
+  },
+];
+/** A scenario runs when its client is asked for and, with a peer, that peer (`ours` for null). */
+const wanted = (sc) => clientNames.includes(sc.client) && peersAsked.includes(sc.peer ?? 'ours');
+const scenarioResults = [];
 
 function authArgs(peer, vs = versions) {
   const out = [];
@@ -237,8 +424,29 @@ const casesFor = (peer) => caseNames.filter((c) => !peer.skip?.[c]);
 // seconds each time (three versions × every client), too slow for CI; our broker restarts in
 // about a second, and the case is about our store.
 const NO_RESTART =
-  'not run against this peer: restarting RabbitMQ/ActiveMQ once per client and version takes ' +
+  'not run against this peer: restarting a third-party broker once per client and version takes ' +
   'too long for CI (durable_restart runs against ours only)';
+
+// What the Vert.x STOMP server does not do (it routes in memory, it does not store): a case that
+// fails for one of these reasons is its peer limit; any other failure stays a fail.
+const VERTX_KEEPS_NOTHING =
+  'the Vert.x STOMP server keeps no messages: one sent with no subscriber is dropped, an ' +
+  'unacknowledged one is not redelivered to a later subscriber';
+const vertxLimit = {
+  reason: VERTX_KEEPS_NOTHING,
+  when: /no MESSAGE|neither redelivered|\bEmpty\b/,
+};
+const VERTX_LIMITS = {
+  client_individual: vertxLimit,
+  client_cumulative: vertxLimit,
+  nack: {
+    reason:
+      `${VERTX_KEEPS_NOTHING} (a NACKed message is dropped); and on 1.1 it refuses a NACK ` +
+      'without an `id` header (ERROR "Invalid NACK frame - the \'id\' must be set"), though 1.1 ' +
+      'names the message by message-id and subscription',
+    when: /no MESSAGE|neither redelivered|\bEmpty\b|connection to the broker was lost|must be set/,
+  },
+};
 
 // --- peers --------------------------------------------------------------------------------------
 
@@ -264,12 +472,13 @@ function peerScript(name) {
   });
 }
 
-/** Starts interop/lib/ours-broker.mjs with `extra` options; resolves once it printed its addresses. */
-function startOurs(extra = []) {
+/**
+ * Starts a broker in a child process (`argv`) that prints one JSON line with its addresses once
+ * it listens and stops when its stdin ends; resolves to { child, info, exited }.
+ */
+function startBrokerProcess(argv) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [here('./lib/ours-broker.mjs'), ...extra], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = { value: undefined };
@@ -282,8 +491,8 @@ function startOurs(extra = []) {
     });
     const timer = setTimeout(() => {
       child.kill('SIGTERM');
-      reject(new Error('broker did not report its addresses within 30 s'));
-    }, 30_000);
+      reject(new Error('broker did not report its addresses within 60 s'));
+    }, 60_000);
     createInterface({ input: child.stdout }).once('line', (line) => {
       clearTimeout(timer);
       let info;
@@ -297,6 +506,28 @@ function startOurs(extra = []) {
       else resolve({ child, info, exited });
     });
   });
+}
+
+/** Starts interop/lib/ours-broker.mjs with `extra` options. */
+const startOurs = (extra = []) =>
+  startBrokerProcess([process.execPath, here('./lib/ours-broker.mjs'), ...extra]);
+
+/** A peer run by run.mjs in a child process, stopped (stdin closed) after its clients ran. */
+async function childPeer(argv, cleanup) {
+  const cur = await startBrokerProcess(argv);
+  return {
+    info: cur.info,
+    health: () => cur.exited.value,
+    stop: async () => {
+      if (cur.exited.value === undefined) {
+        cur.child.stdin.end();
+        const killer = setTimeout(() => cur.child.kill('SIGKILL'), 20_000);
+        await cur.exited.promise;
+        clearTimeout(killer);
+      }
+      await cleanup?.();
+    },
+  };
 }
 
 const env = process.env;
@@ -437,6 +668,120 @@ const PEERS = {
     };
   },
 
+  async artemis() {
+    const out = await peerScript('artemis');
+    const port = Number(env.ARTEMIS_STOMP_PORT ?? 61653);
+    return {
+      tcp: { host: '127.0.0.1', port },
+      // Artemis detects a WebSocket upgrade on its STOMP acceptor (any path).
+      ws: `ws://127.0.0.1:${port}/stomp`,
+      login: 'guest',
+      passcode: 'guest',
+      driverArgs: [],
+      skip: { durable_restart: { status: 'n/a', detail: NO_RESTART } },
+      limits: {
+        nack:
+          'Artemis discards a NACKed message (no redelivery, nothing on its DLQ; ARTEMIS-1983): ' +
+          'the spec lets a server discard it, but the case cannot tell a discard from a loss',
+        'ws:disconnect':
+          'over WebSocket Artemis sends the RECEIPT for DISCONNECT but leaves the connection open ' +
+          '(over TCP it closes it)',
+      },
+      note: out,
+      quirks: [
+        'peers/artemis.sh: the bin distribution from Maven Central, `artemis create` with login ' +
+          'required (guest/guest), one STOMP acceptor on 127.0.0.1:61653 with ' +
+          '`anycastPrefix=/queue/;multicastPrefix=/topic/` (WebSocket upgrades on the same port).',
+        'NACK discards the message (ARTEMIS-1983; the spec allows discarding): `nack` is a peer ' +
+          'limit for every client, since a discard cannot be told from a loss.',
+        'Over WebSocket, DISCONNECT gets its RECEIPT but the connection stays open: `disconnect` ' +
+          'is a peer limit for the WebSocket clients (over TCP Artemis closes it).',
+        '`durable_restart` is `n/a` (not restarted by the harness).',
+      ],
+    };
+  },
+
+  async activemq6() {
+    // ActiveMQ Classic 6 from Maven Central, embedded (interop/java/activemq6), started here on
+    // a port of its own with a fresh KahaDB and stopped after its clients.
+    if (!existsSync(javaClasspathFile('activemq6'))) {
+      throw new Error('not installed: run `bash interop/setup.sh java` (interop/java/activemq6)');
+    }
+    const dataDir = await mkdtemp(join(tmpdir(), 'stompede-interop-amq6-'));
+    const run = await childPeer(
+      [
+        ...javaCommand('activemq6', 'dev.stompede.interop.ActiveMQ6Broker'),
+        '--data-dir',
+        dataDir,
+        '--login',
+        'guest',
+        '--passcode',
+        'guest',
+      ],
+      () => rm(dataDir, { recursive: true, force: true }),
+    );
+    return {
+      ...run,
+      tcp: { host: '127.0.0.1', port: run.info.tcp },
+      wsMissing: 'the embedded ActiveMQ 6 opens no WebSocket connector (it needs activemq-http)',
+      login: 'guest',
+      passcode: 'guest',
+      driverArgs: ['--nack-dlq', '/queue/ActiveMQ.DLQ'],
+      skip: { durable_restart: { status: 'n/a', detail: NO_RESTART } },
+      // Our client and two others: Debian's ActiveMQ 5.17 column runs every client, and the
+      // whole set against a second ActiveMQ would not fit CI's time budget.
+      clients: ['stompede', 'stomp.py', 'stompest'],
+      note: `ActiveMQ Classic 6.3.1 embedded (interop/java/activemq6), STOMP 127.0.0.1:${run.info.tcp}`,
+      quirks: [
+        'activemq-broker + activemq-stomp + activemq-kahadb-store 6.3.1 from Maven Central, run by ' +
+          'run.mjs in a child process: one `stomp+nio` connector with TCP_NODELAY, KahaDB in a ' +
+          'fresh directory, one user (guest/guest, SimpleAuthenticationPlugin, no anonymous access).',
+        "As Debian's 5.17: NACK dead-letters a persistent message to ActiveMQ.DLQ (`--nack-dlq`).",
+        'No WebSocket connector (it needs activemq-http and Jetty): the WebSocket rows are `n/a`.',
+      ],
+    };
+  },
+
+  async vertx() {
+    // The Vert.x STOMP server (interop/java/vertx), started here on ports of its own.
+    if (!existsSync(javaClasspathFile('vertx'))) {
+      throw new Error('not installed: run `bash interop/setup.sh java` (interop/java/vertx)');
+    }
+    const run = await childPeer([
+      ...javaCommand('vertx', 'dev.stompede.interop.VertxStompBroker'),
+      '--login',
+      'guest',
+      '--passcode',
+      'guest',
+    ]);
+    return {
+      ...run,
+      tcp: { host: '127.0.0.1', port: run.info.tcp },
+      ws: `ws://127.0.0.1:${run.info.ws}/stomp`,
+      login: 'guest',
+      passcode: 'guest',
+      driverArgs: [],
+      skip: {
+        durable_restart: {
+          status: 'n/a',
+          detail: 'the Vert.x STOMP server keeps no messages: nothing survives a restart',
+        },
+      },
+      limits: VERTX_LIMITS,
+      // A broker column for our client (TCP and WebSocket); Vert.x's client has its own row.
+      clients: ['stompede', 'stompede-ws'],
+      note: `Vert.x STOMP server 5.0.7 (interop/java/vertx), stomp://127.0.0.1:${run.info.tcp} and ws://127.0.0.1:${run.info.ws}/stomp`,
+      quirks: [
+        'io.vertx:vertx-stomp 5.0.7 `StompServer`, run by run.mjs in a child process: TCP and a ' +
+          'WebSocket bridge (path /stomp), heart-beats 1000,1000, one user (guest/guest), ' +
+          '`/queue/*` Vert.x queues (each message to one subscriber), everything else topics.',
+        'It is an in-memory router, not a store: a message sent while nobody subscribes is ' +
+          'dropped, an unacknowledged one is not redelivered to a later subscriber; the cases ' +
+          'that need either are peer limits (listed below with the failure).',
+      ],
+    };
+  },
+
   async stompserver() {
     const out = await peerScript('stompserver');
     const noMessageId =
@@ -562,16 +907,29 @@ function runDriver(argv, onResult, onRestart) {
   });
 }
 
+/** Runs `fn` after every earlier call's `fn` has settled (clients marked `exclusive`). */
+let exclusiveTail = Promise.resolve();
+function oneAtATime(fn) {
+  const run = exclusiveTail.then(fn);
+  exclusiveTail = run.catch(() => {});
+  return run;
+}
+
 const results = []; // { peer, client, version, case, status, detail }
 const peerInfo = []; // { name, state: 'started' | 'not started', note }
 const pad = (s, n) => String(s).padEnd(n);
 
-for (const peerName of peersAsked) {
-  console.log(`== ${peerName}: starting`);
+/**
+ * Starts one peer, runs every client (and its scenarios) against it, stops it. `log` prefixes
+ * the peer's name to its lines when peers run side by side (--lanes).
+ */
+async function runPeer(peerName) {
+  const log = (line) => console.log(lanes > 1 ? `[${peerName}] ${line}` : line);
+  log(`== ${peerName}: starting`);
   let peer;
   try {
     peer = await PEERS[peerName]();
-    console.log(`== ${peerName}: ${peer.note.split('\n').pop()}`);
+    log(`== ${peerName}: ${peer.note.split('\n').pop()}`);
     peerInfo.push({
       name: peerName,
       state: 'started',
@@ -580,7 +938,7 @@ for (const peerName of peersAsked) {
     });
   } catch (err) {
     const note = String(err.message ?? err);
-    console.log(`== ${peerName}: NOT STARTED: ${note}`);
+    log(`== ${peerName}: NOT STARTED: ${note}`);
     peerInfo.push({ name: peerName, state: 'not started', note, quirks: [] });
     for (const client of clientNames) {
       for (const version of versions) {
@@ -597,7 +955,7 @@ for (const peerName of peersAsked) {
         }
       }
     }
-    continue;
+    return;
   }
 
   try {
@@ -622,21 +980,21 @@ for (const peerName of peersAsked) {
         continue;
       }
       if (client.unavailable) {
-        console.log(`-- ${peerName} × ${client.name}: not available (${client.unavailable})`);
+        log(`-- ${peerName} × ${client.name}: not available (${client.unavailable})`);
         fill('not available', client.unavailable);
         continue;
       }
       const endpoint = client.transport === 'tcp' ? peer.tcp : peer.ws;
       if (!endpoint) {
         const why = peer.wsMissing ?? `no ${client.transport} endpoint`;
-        console.log(`-- ${peerName} × ${client.name}: n/a (${why})`);
+        log(`-- ${peerName} × ${client.name}: n/a (${why})`);
         fill('n/a', why);
         continue;
       }
       const missing = (client.needs ?? []).filter((path) => !existsSync(path));
       if (missing.length > 0) {
         const why = `not installed: ${missing.join(', ')} (see interop/README.md for the packages)`;
-        console.log(`-- ${peerName} × ${client.name}: FAIL (${why})`);
+        log(`-- ${peerName} × ${client.name}: FAIL (${why})`);
         fill('fail', why);
         continue;
       }
@@ -649,7 +1007,7 @@ for (const peerName of peersAsked) {
         versions.filter((v) => !runVersions.includes(v)),
       );
       if (runVersions.length === 0) continue;
-      console.log(`-- ${peerName} × ${client.name}`);
+      log(`-- ${peerName} × ${client.name}`);
       const started = Date.now();
       const got = new Map();
       // Cases the peer settles itself (`skip`: no login there, no restart of that broker).
@@ -658,19 +1016,21 @@ for (const peerName of peersAsked) {
           if (caseNames.includes(name)) got.set(`${version}|${name}`, row);
         }
       }
+      const drive = () =>
+        runDriver(
+          client.command(peer, runVersions),
+          (r) => {
+            got.set(`${r.version}|${r.case}`, r);
+            const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : r.status;
+            log(`   ${pad(client.name, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
+          },
+          peer.restart,
+        );
       const { code, stderr } = await (casesFor(peer).length === 0
         ? { code: 0, stderr: '' }
-        : runDriver(
-            client.command(peer, runVersions),
-            (r) => {
-              got.set(`${r.version}|${r.case}`, r);
-              const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : r.status;
-              console.log(
-                `   ${pad(client.name, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`,
-              );
-            },
-            peer.restart,
-          ));
+        : client.exclusive
+          ? oneAtATime(drive)
+          : drive());
       // Every expected cell gets a result: a driver that crashed or timed out is a fail.
       for (const version of runVersions) {
         for (const name of caseNames) {
@@ -695,7 +1055,7 @@ for (const peerName of peersAsked) {
       }
       const dead = peer.health?.();
       if (dead) {
-        console.log(`   ${peerName}: ${dead}`);
+        log(`   ${peerName}: ${dead}`);
         for (const r of results) {
           if (r.peer === peerName && r.client === client.name && r.status === 'fail') {
             r.detail += ` [${dead}]`;
@@ -705,43 +1065,70 @@ for (const peerName of peersAsked) {
         if (!info.quirks.includes(`**died**: ${dead}`)) info.quirks.push(`**died**: ${dead}`);
       }
       const secs = ((Date.now() - started) / 1000).toFixed(1);
-      console.log(`   (${client.name}: exit ${code}, ${secs} s)`);
-      if (stderr.trim() && code !== 0) console.log(`   stderr: ${tail(stderr, 400)}`);
+      log(`   (${client.name}: exit ${code}, ${secs} s; ${budgetNote()})`);
+      if (stderr.trim() && code !== 0) log(`   stderr: ${tail(stderr, 400)}`);
+    }
+    for (const sc of SCENARIOS.filter((x) => x.peer === peerName && wanted(x))) {
+      await runScenario(sc, peer, log);
     }
   } finally {
     if (peer.stop) await peer.stop();
   }
 }
 
+// Peers run one after another, or `--lanes N` at a time: the drivers mostly wait (heart-beat
+// periods, receipts, DLQ waits), so two peers side by side take little more than the longest.
+// peerInfo keeps the order asked for, whatever order they finish in.
+const queue = [...peersAsked];
+await Promise.all(
+  Array.from({ length: Math.min(lanes, queue.length) }, async () => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) await runPeer(next);
+  }),
+);
+peerInfo.sort((a, b) => peersAsked.indexOf(a.name) - peersAsked.indexOf(b.name));
+
 // --- scenarios ----------------------------------------------------------------------------------
 
-// Failover between two of our broker processes (interop/scenarios/failover.mjs): with `ours`
-// and the stompede client asked for.
-const scenarioResults = [];
-if (peersAsked.includes('ours') && clientNames.includes('stompede')) {
-  console.log('== ours: failover between two broker processes (scenarios/failover.mjs)');
+/** Runs one scenario (SCENARIOS, above); its results go to scenarioResults, one per version × case. */
+async function runScenario(sc, peer, log = console.log) {
+  log(`== ${sc.title} (${sc.script})`);
+  const missing = (sc.needs ?? []).filter((path) => !existsSync(path));
   const got = new Map();
-  const { code, stderr } = await runDriver(
-    [process.execPath, here('./scenarios/failover.mjs'), '--versions', versions.join(',')],
-    (r) => {
-      got.set(r.version, r);
-      const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : `${r.status}  ${r.detail}`;
-      console.log(`   ${pad(r.client, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
-    },
-  );
-  for (const version of versions) {
-    const r = got.get(version);
-    scenarioResults.push({
-      peer: 'ours (failover pair)',
-      client: 'stompede',
-      version,
-      case: 'failover',
-      status: r?.status ?? 'fail',
-      detail: r?.detail ?? `no result: exited ${code}${stderr ? `; ${tail(stderr)}` : ''}`,
-    });
+  let code = 0;
+  let stderr = '';
+  if (missing.length === 0) {
+    ({ code, stderr } = await runDriver(
+      sc.command(peer),
+      (r) => {
+        got.set(`${r.version}|${r.case}`, r);
+        const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : `${r.status}  ${r.detail}`;
+        log(`   ${pad(r.client, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
+      },
+      peer?.restart,
+    ));
   }
-  results.push(...scenarioResults);
+  for (const version of sc.versions ?? versions) {
+    for (const name of sc.cases) {
+      const r = got.get(`${version}|${name}`);
+      const why = missing.length
+        ? `not installed: ${missing.join(', ')} (see interop/README.md)`
+        : `no result: exited ${code}${stderr ? `; ${tail(stderr)}` : ''}`;
+      scenarioResults.push({
+        peer: sc.title,
+        scenario: sc,
+        client: sc.client,
+        version,
+        case: name,
+        status: r?.status ?? 'fail',
+        detail: r?.detail ?? why,
+      });
+    }
+  }
 }
+
+// Scenarios that need no running peer (they start their own brokers).
+for (const sc of SCENARIOS.filter((x) => x.peer === null && wanted(x))) await runScenario(sc);
+results.push(...scenarioResults);
 
 // --- the matrix ---------------------------------------------------------------------------------
 
@@ -785,6 +1172,51 @@ md.push(
     .map(([k, v]) => `${v} ${k}`)
     .join(', ')}.`,
 );
+// The STOMP systems the project was founded to serve (lib/systems.mjs), each with its cells.
+md.push('');
+md.push('## STOMP systems the project was founded to serve');
+md.push('');
+md.push(
+  'Each with where the matrix covers it (its cells in this run, every peer and version) or why ' +
+    'it cannot be covered here; "not available" was looked up in every registry this machine ' +
+    'reaches (Debian, npm, PyPI, Maven Central, the Go module proxy, crates.io).',
+);
+md.push('');
+md.push('| system | kind | language | state | from |');
+md.push('| --- | --- | --- | --- | --- |');
+for (const sys of SYSTEMS) {
+  let state;
+  if (sys.unavailable) {
+    state = `not available here: ${sys.unavailable}`;
+  } else if (sys.pending) {
+    state = `not covered yet: ${sys.pending}`;
+  } else {
+    const cells = results.filter(
+      (r) =>
+        sys.rows?.includes(r.client) ||
+        sys.columns?.includes(r.peer) ||
+        (sys.scenario !== undefined && r.peer.startsWith(sys.scenario)),
+    );
+    const by = {};
+    for (const r of cells) by[r.status] = (by[r.status] ?? 0) + 1;
+    const where = [
+      sys.rows ? `rows ${sys.rows.join(', ')}` : '',
+      sys.columns ? `columns ${sys.columns.join(', ')}` : '',
+      sys.scenario ? 'and its scenario' : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    state =
+      cells.length === 0
+        ? `not run in this run (${where})`
+        : `${where}: ${Object.entries(by)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ')}`;
+  }
+  md.push(
+    `| ${escape(sys.name)} | ${sys.kind} | ${escape(sys.language)} | ${escape(state)} | ${escape(sys.source)} |`,
+  );
+}
 for (const p of peerInfo) {
   md.push('');
   md.push(`## ${p.name}`);
@@ -843,22 +1275,19 @@ for (const p of peerInfo) {
     for (const line of na) md.push(`- ${escape(line)}`);
   }
 }
-if (scenarioResults.length > 0) {
+for (const sc of SCENARIOS) {
+  const rows = scenarioResults.filter((r) => r.scenario === sc);
+  if (rows.length === 0) continue;
   md.push('');
-  md.push('## ours: failover between two broker processes');
+  md.push(`## ${sc.title}`);
   md.push('');
-  md.push(
-    '`interop/scenarios/failover.mjs`: broker A (durable store) holds N persistent messages; a ' +
-      '@stompede/client consumer on `failover:(tcp://A,tcp://B)?randomize=false` takes them ' +
-      'with client-individual acks; after a third, A is stopped (SIGTERM) and B starts on the ' +
-      'same data directory. Every message must arrive (redeliveries allowed, none lost).',
-  );
+  md.push(sc.describe);
   md.push('');
-  md.push('| client | version | failover | detail |');
-  md.push('| --- | --- | --- | --- |');
-  for (const r of scenarioResults) {
+  md.push('| client | version | case | state | detail |');
+  md.push('| --- | --- | --- | --- | --- |');
+  for (const r of rows) {
     const status = r.status === 'fail' ? '**fail**' : r.status;
-    md.push(`| ${r.client} | ${r.version} | ${status} | ${escape(r.detail)} |`);
+    md.push(`| ${r.client} | ${r.version} | ${r.case} | ${status} | ${escape(r.detail)} |`);
   }
 }
 md.push('');
@@ -872,7 +1301,7 @@ const json = {
   clients: clientNames,
   peers: peerInfo,
   totals: counts,
-  results: results.map(({ notStarted: _n, ...r }) => r),
+  results: results.map(({ notStarted: _n, scenario: _s, ...r }) => r),
 };
 let jsonText = `${JSON.stringify(json, null, 2)}\n`;
 try {
@@ -892,7 +1321,9 @@ console.log('');
 console.log(
   `== summary: ${Object.entries(counts)
     .map(([k, v]) => `${v} ${k}`)
-    .join(', ')}; peers: ${peerInfo.map((p) => `${p.name} ${p.state}`).join(', ')}`,
+    .join(
+      ', ',
+    )}; peers: ${peerInfo.map((p) => `${p.name} ${p.state}`).join(', ')}; ${budgetNote()}`,
 );
 for (const r of failed) {
   console.log(`   FAIL ${r.peer} ${r.client} ${r.version} ${r.case}: ${short(r.detail, 160)}`);

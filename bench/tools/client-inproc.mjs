@@ -42,7 +42,7 @@ if (!['auto', 'client-individual'].includes(ACK)) {
 }
 
 const clientSource = process.env.STOMPEDE_CLIENT ?? '@stompede/client/node';
-const { connect } = await import(
+const { connect, nodeTransport } = await import(
   isAbsolute(clientSource) ? pathToFileURL(clientSource).href : clientSource
 );
 
@@ -140,7 +140,13 @@ class RabbitLikeWebSocket {
 }
 
 async function repetition() {
-  const options = { WebSocket: RabbitLikeWebSocket, heartBeat: [0, 0] };
+  const options = {
+    heartBeat: [0, 0],
+    // Builds before nodeTransport() took the WebSocket class as a connect() option.
+    ...(nodeTransport === undefined
+      ? { WebSocket: RabbitLikeWebSocket }
+      : { transport: nodeTransport({ WebSocket: RabbitLikeWebSocket }) }),
+  };
   const consumer = await connect('ws://rabbitmq.invalid/ws', options);
   let received = 0;
   let finished;

@@ -17,6 +17,7 @@ import {
   connect,
   connectTcp,
   connectWebSocket,
+  nodeTransport,
   STOMP_SUBPROTOCOLS,
   StompTimeoutError,
 } from '@stompede/client/node';
@@ -64,7 +65,7 @@ function assert(condition, message) {
 async function open(version, extra = {}) {
   const client = await connect(args.url, {
     versions: [version],
-    WebSocket,
+    transport: nodeTransport({ WebSocket }),
     heartBeat: [0, 0],
     connectTimeout: TIMEOUT,
     receiptTimeout: TIMEOUT,

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode } from '@stompede/core';
 import { Connection, type ConnectionInfo } from './connection.js';
 import type { Engine } from './engine.js';
-import { MemoryEngine } from './engine/memory.js';
+import { LocalEngine } from './engine/local.js';
 import { JournalStore } from './store/journal.js';
 import type { CertificateReload, Listener, ListenerAddress } from './listen/listener.js';
 import { listenTcp } from './listen/tcp.js';
@@ -12,7 +12,6 @@ import { listenWs } from './listen/ws.js';
 import { Metrics } from './metrics.js';
 import { brokerView } from './admin/broker-view.js';
 import { type AdminServer, startAdmin } from './admin/server.js';
-import { DestinationStats } from './admin/stats.js';
 import { ErrorCounts } from './security/errors.js';
 import { type BrokerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 
@@ -22,15 +21,13 @@ export class Broker {
   readonly options: ResolvedOptions;
   /** The message store and router. */
   readonly engine: Engine;
-  /** Counters. */
-  readonly metrics = new Metrics();
+  /** Counters (BrokerOptions.metrics, or new ones). */
+  readonly metrics: Metrics;
   private readonly sessions = new Set<Connection>();
   private listeners: Listener[] = [];
   private closing: Promise<void> | undefined;
   /** ERROR frames and refused connections by error code. */
   readonly errorCounts = new ErrorCounts();
-  /** Per-destination counters (kept while the admin server is configured). */
-  readonly destinationStats: DestinationStats;
   private adminServer: AdminServer | undefined;
 
   /**
@@ -39,11 +36,12 @@ export class Broker {
    */
   constructor(options: BrokerOptions = {}) {
     this.options = resolveOptions(options);
+    this.metrics = this.options.metrics ?? new Metrics();
     const o = this.options;
     const p = o.persistence;
     this.engine =
       o.engine ??
-      new MemoryEngine({
+      new LocalEngine({
         memoryLimit: o.memoryLimit,
         maxDeliveries: o.maxDeliveries,
         maxTopicPending: o.maxTopicPending,
@@ -57,14 +55,15 @@ export class Broker {
                 fsync: p.fsync,
                 segmentSize: p.segmentSize,
                 verifyOnStart: p.verifyOnStart,
+                diskFreeLimit: p.diskFreeLimit,
+                diskCheckInterval: p.diskCheckInterval,
+                counters: this.metrics,
               }),
               persistAll: p.persistAll,
               ...(p.pageOutBytes === undefined ? {} : { pageOutBytes: p.pageOutBytes }),
             }),
       });
     this.options.security.errors = this.errorCounts;
-    this.destinationStats = new DestinationStats(this.options.maxDeliveries);
-    if (this.options.admin !== undefined) this.engine = this.destinationStats.observe(this.engine);
   }
 
   /** The admin server's URL, once {@link Broker.listen} started it. */
@@ -141,7 +140,10 @@ export class Broker {
       }
       const admin = this.options.admin;
       if (admin !== undefined && this.adminServer === undefined) {
-        const view = brokerView(this, () => this.closing === undefined);
+        const view = brokerView(
+          this,
+          () => this.closing === undefined && (this.engine.ready?.() ?? true),
+        );
         this.adminServer = await startAdmin(admin, view, log);
       }
     } catch (err) {

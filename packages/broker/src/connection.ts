@@ -27,26 +27,38 @@ import {
   validateClientFrame,
 } from '@stompede/core';
 import type { Logger } from 'pino';
-import type { Engine, MaybePromise } from './engine.js';
+import type { Delivery, Engine, MaybePromise } from './engine.js';
 import {
   COPY_LIMIT,
-  cachedShared,
   putBytes,
   putDigits,
   putShared,
   putString,
-  sharedBytes,
+  sharedForDelivery,
   sharedMax,
 } from './encode.js';
 import { HANDLERS, handleConnect } from './handlers/index.js';
-import { seqOf } from './delivery.js';
-import { Message } from './message.js';
+import { ackKeyOf, isIdOf } from './delivery.js';
+import type { Message } from './message.js';
 import type { Metrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import type { Subscription } from './subscription.js';
 
-/** How a session keys an unacknowledged delivery (see {@link Connection.ackKey}). */
-export type AckKey = string | number;
+/** How a session keys an unacknowledged delivery: its {@link Delivery.ackKey}. */
+export type AckKey = number;
+
+/**
+ * One operation of an open transaction, kept until COMMIT: a SEND's message, or an ACK or NACK
+ * of the delivery `key` of `sub` (in `client` mode, of every earlier one too).
+ */
+export type PendingTxOp =
+  | { readonly kind: 'publish'; readonly message: Message }
+  | {
+      readonly kind: 'ack' | 'nack';
+      readonly sub: Subscription;
+      readonly key: AckKey;
+      readonly requeue: boolean;
+    };
 
 /** Lifecycle of a connection. */
 export const ConnectionState = {
@@ -147,10 +159,8 @@ export class Connection {
    * subscription's own map is cheaper than keeping a second map). See {@link findUnacked}.
    */
   readonly pendingAcks = new Map<AckKey, Subscription>();
-  /** The id prefix of the `SeqDelivery` deliveries made on this connection, if any. */
-  seqPrefix: string | undefined;
-  /** Open transactions: the deferred operations of each. */
-  readonly transactions = new Map<string, (() => MaybePromise<void>)[]>();
+  /** Open transactions: the operations of each, applied at COMMIT. */
+  readonly transactions = new Map<string, PendingTxOp[]>();
   /** Set by DISCONNECT: end once its receipt is written. */
   disconnectRequested = false;
   /** Resolves once the stream has closed and everything is released. */
@@ -177,7 +187,6 @@ export class Connection {
   private outHint = OUT_MIN;
   private tickScheduled = false;
   private released = false;
-  private pausedForMemory = false;
   private lastRead = Date.now();
   private lastWrite = Date.now();
   private sendEvery = 0;
@@ -302,7 +311,7 @@ export class Connection {
           () => {
             this.busy = false;
             this.finish(frame);
-            if (this.state < ConnectionState.CLOSING && !this.pausedForMemory) this.stream.resume();
+            if (this.state < ConnectionState.CLOSING) this.stream.resume();
             this.pump();
           },
           (err: unknown) => {
@@ -390,19 +399,18 @@ export class Connection {
     this.log.debug({ version, vhost, heartBeat: hb }, 'session connected');
   }
 
-  /** Publish `message` (now, or at COMMIT), then pause reading if memory is full. */
   /**
    * Publish `message`. With `awaitDurable` (a RECEIPT waits for it) a persistent message is on
-   * disk when the result settles; without, the journal's next sync covers it.
+   * disk when the result settles; without, the journal's next sync covers it. While the engine
+   * pushes back on this producer, the result settles only once it has room, and the frames
+   * behind the SEND wait.
    */
   publish(message: Message, awaitDurable = true): MaybePromise<void> {
-    const result = this.engine.publish(this.vhost, this.id, message, awaitDurable);
-    if (this.engine.memoryFull) this.pauseForMemory();
-    return result;
+    return this.engine.publish(this.vhost, this.id, message, awaitDurable);
   }
 
-  /** Add a deferred operation to transaction `tx`, or throw if it is not open. */
-  addToTransaction(tx: string, frame: Frame, op: () => MaybePromise<void>): void {
+  /** Add an operation to transaction `tx`, or throw if it is not open. */
+  addToTransaction(tx: string, frame: Frame, op: PendingTxOp): void {
     const ops = this.transactions.get(tx);
     if (ops === undefined) {
       throw new StompProtocolError(
@@ -421,24 +429,19 @@ export class Connection {
     ops.push(op);
   }
 
-  /**
-   * The key under which the delivery an ACK or NACK names (by its `id` or `message-id`) is held:
-   * the number of a `SeqDelivery` id, or the text itself.
-   */
-  ackKey(text: string): AckKey {
-    const prefix = this.seqPrefix;
-    if (prefix === undefined) return text;
-    const seq = seqOf(text, prefix);
-    return seq < 0 ? text : seq;
-  }
-
-  /** The subscription holding the unacknowledged delivery `key`, if any. */
-  findUnacked(key: AckKey): Subscription | undefined {
+  /** The subscription holding the unacknowledged delivery whose message-id is `id`, if any. */
+  findUnacked(id: string): { sub: Subscription; key: AckKey } | undefined {
+    const key = ackKeyOf(id);
+    if (key < 0) return undefined;
+    const matches = (sub: Subscription): boolean => {
+      const d: Delivery | undefined = sub.unacked.get(key);
+      return d !== undefined && isIdOf(id, d);
+    };
     if (this.pendingAcks.size > 0) {
       const sub = this.pendingAcks.get(key);
-      if (sub !== undefined) return sub;
+      if (sub !== undefined && matches(sub)) return { sub, key };
     }
-    for (const sub of this.subscriptions.values()) if (sub.unacked.has(key)) return sub;
+    for (const sub of this.subscriptions.values()) if (matches(sub)) return { sub, key };
     return undefined;
   }
 
@@ -446,18 +449,6 @@ export class Connection {
   removeSubscription(sub: Subscription): MaybePromise<void> {
     this.subscriptions.delete(sub.id);
     return sub.close();
-  }
-
-  private pauseForMemory(): void {
-    if (this.pausedForMemory) return;
-    this.pausedForMemory = true;
-    this.metrics.producersPaused++;
-    this.log.debug('memory limit reached: pausing this producer');
-    this.stream.pause();
-    this.engine.onMemoryAvailable(() => {
-      this.pausedForMemory = false;
-      if (this.state < ConnectionState.CLOSING && !this.busy) this.stream.resume();
-    });
   }
 
   // ---- writing ----
@@ -504,11 +495,7 @@ export class Connection {
     // The shared headers are encoded in place on a message's first delivery in this version, and
     // cached from its second on: a message delivered once (a queue) allocates no copy of them.
     const version = this.version;
-    const bit = 1 << Message.slot(version);
-    let shared = cachedShared(message, version);
-    if (shared === undefined && (message.inlined & bit) !== 0) {
-      shared = sharedBytes(message, version);
-    }
+    const shared = sharedForDelivery(message, version);
     const bodyLength = message.bodyLength;
     const copy = bodyLength <= COPY_LIMIT;
     const idBytes = idText.length * 3 + 17;
@@ -544,7 +531,6 @@ export class Connection {
       out[off++] = 10;
     }
     if (shared === undefined) {
-      message.inlined |= bit;
       off = putShared(out, off, message, version);
     } else {
       out.set(shared, off);
@@ -706,6 +692,7 @@ export class Connection {
     this.sendError(
       errorFrame({
         message: e.message.slice(0, 1024),
+        code: e.code,
         ...(receiptId === undefined ? {} : { receiptId }),
         body:
           `${e.code}: ${e.message}` +
@@ -729,8 +716,9 @@ export class Connection {
     this.inbox = [];
     this.inboxHead = 0;
     this.release();
-    // Keep reading (and discarding) so the peer is not reset before it reads our last frames.
-    if (this.pausedForMemory) this.stream.resume();
+    // Keep reading (and discarding) so the peer is not reset before it reads our last frames,
+    // also when a frame was waiting (e.g. a SEND the engine pushed back on).
+    if (this.busy) this.stream.resume();
     this.endTick();
     this.stream.end();
     this.lingerTimer = setTimeout(() => {

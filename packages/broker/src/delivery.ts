@@ -1,40 +1,32 @@
-// A delivery whose message-id is a prefix and a number (the in-memory engine's ids). Sessions
-// key unacknowledged deliveries by the number and write the id's digits straight into the
-// output, so no id string is built per delivery; one is built only if `messageId` is read.
+// How a session finds the delivery an ACK or NACK names. A delivery's message-id is its engine's
+// `idPrefix` followed by the digits of its `ackKey` (see Delivery in engine.ts), and the `ack`
+// header the session writes in 1.2 is the same text: the id's trailing digits give the key to look
+// up, and the prefix is then checked against the delivery found. No string is built per delivery.
 import type { Delivery } from './engine.js';
-import type { Message } from './message.js';
-
-/** A {@link Delivery} with `messageId` = `idPrefix` + the decimal digits of `seq`. */
-export class SeqDelivery implements Delivery {
-  constructor(
-    readonly message: Message,
-    /** Shared by every delivery of one engine. */
-    readonly idPrefix: string,
-    /** A safe non-negative integer, unique among the engine's unsettled deliveries. */
-    readonly seq: number,
-    readonly deliveryCount: number,
-    readonly tag: number,
-  ) {}
-
-  get messageId(): string {
-    return this.idPrefix + String(this.seq);
-  }
-}
 
 /**
- * The number `text` names when it is `prefix` followed by the canonical decimal digits of a
- * number (no sign, no leading zero), as {@link SeqDelivery.messageId} writes it; otherwise -1.
+ * The ack key `id` names: its trailing decimal digits when they are canonical (no leading zero)
+ * and a safe integer; otherwise -1.
  */
-export function seqOf(text: string, prefix: string): number {
-  const start = prefix.length;
-  const n = text.length;
-  if (n <= start || n > start + 15 || !text.startsWith(prefix)) return -1;
-  if (text.charCodeAt(start) === 48 /* 0 */ && n > start + 1) return -1;
-  let value = 0;
-  for (let i = start; i < n; i++) {
-    const d = text.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    value = value * 10 + d;
+export function ackKeyOf(id: string): number {
+  const n = id.length;
+  let start = n;
+  while (start > 0) {
+    const c = id.charCodeAt(start - 1);
+    if (c < 48 || c > 57) break;
+    start--;
   }
+  if (start === n || n - start > 15) return -1;
+  if (id.charCodeAt(start) === 48 /* 0 */ && n - start > 1) return -1;
+  let value = 0;
+  for (let i = start; i < n; i++) value = value * 10 + (id.charCodeAt(i) - 48);
   return value;
+}
+
+/** True when `id` is `delivery`'s message-id (given that {@link ackKeyOf} `id` is its ack key). */
+export function isIdOf(id: string, delivery: Delivery): boolean {
+  const prefix = delivery.idPrefix;
+  let digits = 1;
+  for (let p = 10; p <= delivery.ackKey; p *= 10) digits++;
+  return id.length === prefix.length + digits && id.startsWith(prefix);
 }

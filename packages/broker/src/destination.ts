@@ -1,4 +1,5 @@
-// Destination names: which kind a name is, and topic wildcard matching.
+// Destination names: which kind a name is, topic wildcard matching, and the naming rules every
+// engine and the admin API share (dead-letter queues, reply addresses of temporary queues).
 import { ErrorCode, StompProtocolError } from '@stompede/core';
 
 /** Kinds of destination the broker serves. */
@@ -82,3 +83,44 @@ export class TopicPattern {
     return parts.length === segs.length;
   }
 }
+
+/** The header a dead-lettered copy carries: the destination its original was published to. */
+export const ORIGINAL_DESTINATION = 'original-destination';
+
+/**
+ * The dead-letter queue of messages published to `destination`: `/queue/DLQ.<name>` for a queue
+ * or a topic. Undefined for temporary queues, reply addresses and dead-letter queues themselves:
+ * their dead messages are dropped.
+ */
+export function deadLetterQueue(destination: string): string | undefined {
+  let name: string;
+  if (destination.startsWith('/queue/')) name = destination.slice(7);
+  else if (destination.startsWith('/topic/')) name = destination.slice(7);
+  else return undefined;
+  return name.length === 0 || name.startsWith('DLQ.') ? undefined : `/queue/DLQ.${name}`;
+}
+
+/**
+ * The address other sessions use to reach `sessionId`'s `/temp-queue/<name>` (what a `reply-to`
+ * header naming a temporary queue is rewritten to): `/reply-queue/<sessionId>/<name>`.
+ */
+export function replyAddress(sessionId: string, name: string): string {
+  return `/reply-queue/${sessionId}/${name}`;
+}
+
+/**
+ * The session that owns a reply address, from its name after `/reply-queue/` (see
+ * {@link replyAddress}); '' when the name has no owner part.
+ */
+export function replyOwner(name: string): string {
+  const slash = name.indexOf('/');
+  return slash < 0 ? '' : name.slice(0, slash);
+}
+
+/** True for a session's private destinations: `/temp-queue/` names and `/reply-queue/` addresses. */
+export function isTemporary(destination: string): boolean {
+  return destination.startsWith('/temp-queue/') || destination.startsWith('/reply-queue/');
+}
+
+/** The name under which listings and counters show every temporary queue together. */
+export const TEMPORARY = '(temporary)';

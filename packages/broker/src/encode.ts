@@ -1,11 +1,12 @@
 // MESSAGE frame encoding for the delivery hot path. The part every delivery of a message shares
 // (destination, user headers, content-length) is encoded once per protocol version and cached
-// on the Message; each delivery only encodes its own headers (subscription, message-id, ack,
+// beside the Message (a WeakMap, so the Message stays immutable) from its second delivery on;
+// each delivery only encodes its own headers (subscription, message-id, ack,
 // redelivered, delivery-count). The connection writes deliveries straight into its output buffer
 // (see Connection.writeDelivery): bodies up to COPY_LIMIT are copied there, so a tick's worth of
 // frames is one write; larger bodies are written by reference.
 import { type StompVersion, escapeHeader } from '@stompede/core';
-import { Message } from './message.js';
+import type { Message } from './message.js';
 
 const SMALL_BODY = 4096;
 
@@ -117,19 +118,51 @@ function sharedBlock(message: Message, version: StompVersion): Uint8Array {
 const DESTINATION = Buffer.from('destination:');
 const CONTENT_LENGTH = Buffer.from('content-length:');
 
-/** The cached shared bytes of `message`'s MESSAGE frames in `version`, if encoded yet. */
-export function cachedShared(message: Message, version: StompVersion): Uint8Array | undefined {
-  return message.encoded?.[Message.slot(version)];
+/** The cache slot of `version`: 0 = 1.0, 1 = 1.1, 2 = 1.2. */
+function slotOf(version: StompVersion): 0 | 1 | 2 {
+  return version === '1.2' ? 2 : version === '1.1' ? 1 : 0;
+}
+
+type SharedCache = [Uint8Array | undefined, Uint8Array | undefined, Uint8Array | undefined];
+
+/** Shared bytes per message and version, for messages delivered more than once in a version. */
+const caches = new WeakMap<Message, SharedCache>();
+/**
+ * Per version, the message whose shared bytes were last encoded in place rather than cached: its
+ * next delivery in that version (typically the next subscription of a topic fan-out) caches them.
+ * A message delivered once (a queue's) thus allocates no copy and takes no cache entry.
+ */
+const lastInlined: (Message | undefined)[] = [undefined, undefined, undefined];
+
+/**
+ * The shared bytes of `message` in `version` when they are cached, or when this is the message's
+ * second delivery in a row in that version (then they are cached now); undefined when the caller
+ * should encode them in place with {@link putShared} (this function then remembers the message).
+ */
+export function sharedForDelivery(message: Message, version: StompVersion): Uint8Array | undefined {
+  const slot = slotOf(version);
+  const cached = caches.get(message)?.[slot];
+  if (cached !== undefined) return cached;
+  if (lastInlined[slot] === message) {
+    lastInlined[slot] = undefined;
+    return sharedBytes(message, version);
+  }
+  lastInlined[slot] = message;
+  return undefined;
 }
 
 /** The shared bytes of `message`'s MESSAGE frames in `version`, from the cache when possible. */
 export function sharedBytes(message: Message, version: StompVersion): Uint8Array {
-  const slot = Message.slot(version);
-  const encoded = (message.encoded ??= [undefined, undefined, undefined]);
-  let bytes = encoded[slot];
+  const slot = slotOf(version);
+  let cache = caches.get(message);
+  if (cache === undefined) {
+    cache = [undefined, undefined, undefined];
+    caches.set(message, cache);
+  }
+  let bytes = cache[slot];
   if (bytes === undefined) {
     bytes = sharedBlock(message, version);
-    encoded[slot] = bytes;
+    cache[slot] = bytes;
   }
   return bytes;
 }

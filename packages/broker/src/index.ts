@@ -18,13 +18,39 @@ export type {
   Consumer,
   ConsumerHandle,
   Delivery,
+  DestinationCounters,
+  DestinationInfo,
+  EngineGauge,
+  EngineReport,
   EngineStats,
   MaybePromise,
+  PeekedMessage,
   SubscribeRequest,
+  TxOp,
 } from './engine.js';
-export { MemoryEngine } from './engine/memory.js';
-export type { MemoryEngineOptions } from './engine/memory.js';
+export { LocalEngine } from './engine/local.js';
+export type { LocalEngineOptions } from './engine/local.js';
 export { Message } from './message.js';
+export type { MessageProperties } from './message.js';
+export {
+  decodeMessage,
+  encodeMessage,
+  encodeMessageInto,
+  encodedMessageLength,
+} from './message-codec.js';
+export {
+  DestinationKind,
+  ORIGINAL_DESTINATION,
+  TEMPORARY,
+  TopicPattern,
+  deadLetterQueue,
+  isTemporary,
+  isWildcard,
+  parseDestination,
+  replyAddress,
+  replyOwner,
+} from './destination.js';
+export type { ParsedDestination } from './destination.js';
 export { Metrics } from './metrics.js';
 export type { MetricsSnapshot } from './metrics.js';
 export type {

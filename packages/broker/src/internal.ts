@@ -3,15 +3,17 @@
  * @packageDocumentation
  */
 export { Connection, ConnectionState } from './connection.js';
-export { TopicPattern, parseDestination, isWildcard, DestinationKind } from './destination.js';
 export { encodeDelivery, putDigits, sharedBytes } from './encode.js';
-export { SeqDelivery, seqOf } from './delivery.js';
+export { ackKeyOf, isIdOf } from './delivery.js';
 export { Fifo } from './fifo.js';
+export { isFalseHeader, isTrueHeader } from './boolean-header.js';
 export { WebSocketDuplex } from './listen/ws.js';
 export { originAllowed, originPolicy } from './listen/origin.js';
 export { resolveOptions } from './options.js';
 export { JournalStore } from './store/journal.js';
 export { SeqIndex } from './store/seq-index.js';
+export { inspectSegment } from './store/inspect.js';
+export type { InspectedRecord } from './store/inspect.js';
 export { ReadyQueue } from './engine/ready-queue.js';
 export type { Entry } from './engine/entry.js';
 export type { JournalOptions } from './store/journal.js';

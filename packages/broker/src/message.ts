@@ -1,4 +1,6 @@
-import type { StompVersion } from '@stompede/core';
+// The broker's message: destination, user headers and body, with the delivery properties read
+// from the headers once (persistent, priority, expiry). Bodies of kept messages own their bytes.
+import { isTrueHeader } from './boolean-header.js';
 
 /** Bodies kept by {@link Message.own} up to this size share slabs of SLAB_SIZE bytes. */
 const SLAB_ITEM_MAX = 1024;
@@ -18,11 +20,9 @@ export interface MessageProperties {
 
 /**
  * A published message: the destination it was sent to, the SEND frame's user headers and its
- * body. Immutable; shared by every queue and delivery that holds it.
- *
- * `encoded` caches, per protocol version, the bytes of the part of a MESSAGE frame that is the
- * same for every delivery (destination, user headers, content-length and the blank line), so
- * fanning a message out encodes only the per-delivery headers.
+ * body. Immutable (the body is moved once, by {@link Message.own}, without changing its bytes);
+ * shared by every queue and delivery that holds it. The MESSAGE encoder keeps its per-version
+ * caches beside it (encode.ts), and message-codec.ts turns it into bytes and back.
  */
 export class Message {
   /** Where it was published, e.g. `/topic/a.b` (shown as the MESSAGE `destination`). */
@@ -47,14 +47,6 @@ export class Message {
    * RabbitMQ's `expiration` (ms from publication).
    */
   readonly expires: number;
-  /**
-   * @internal per-version cache of the shared MESSAGE frame bytes (index: 0=1.0, 1=1.1, 2=1.2),
-   * created on a message's second delivery in a version (see Connection.writeDelivery).
-   */
-  encoded: [Uint8Array | undefined, Uint8Array | undefined, Uint8Array | undefined] | undefined =
-    undefined;
-  /** @internal bit `slot`: a delivery in that version encoded the shared bytes in place. */
-  inlined = 0;
   /** The body is its own copy (or the caller's own bytes), not a view of a larger buffer. */
   private owned = false;
 
@@ -63,6 +55,8 @@ export class Message {
     headers: readonly string[],
     body: Uint8Array,
     properties?: MessageProperties,
+    /** The time of publication (ms since the epoch), for a relative `expiration`. */
+    now = Date.now(),
   ) {
     this.destination = destination;
     this.headers = headers;
@@ -80,7 +74,7 @@ export class Message {
       // Only a few header names matter; their first letters tell them apart cheaply.
       const c = name.charCodeAt(0);
       if (c === 112 /* p */) {
-        if (name === 'persistent') persistent = value === 'true';
+        if (name === 'persistent') persistent = isTrueHeader(value);
         else if (name === 'priority') {
           const n = Number(value);
           if (value.length > 0 && Number.isInteger(n)) priority = n < 0 ? 0 : n > 9 ? 9 : n;
@@ -91,8 +85,7 @@ export class Message {
           if (n > 0 && Number.isFinite(n)) expires = Math.floor(n);
         } else if (name === 'expiration' && expires === 0) {
           const n = Number(value);
-          if (value.length > 0 && n >= 0 && Number.isFinite(n))
-            expires = Date.now() + Math.floor(n);
+          if (value.length > 0 && n >= 0 && Number.isFinite(n)) expires = now + Math.floor(n);
         }
       }
     }
@@ -163,10 +156,5 @@ export class Message {
       priority: this.priority,
       expires: this.expires,
     });
-  }
-
-  /** The cache slot for `version`. */
-  static slot(version: StompVersion): 0 | 1 | 2 {
-    return version === '1.2' ? 2 : version === '1.1' ? 1 : 0;
   }
 }

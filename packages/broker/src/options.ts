@@ -9,6 +9,7 @@ import {
 import { resolveLimits } from '@stompede/core/internal';
 import { type Logger, pino } from 'pino';
 import type { Engine } from './engine.js';
+import type { Metrics } from './metrics.js';
 import { type ResolvedAdminOptions, resolveAdmin } from './admin/options.js';
 import { Security } from './security/security.js';
 import { checkTls } from './listen/tls-options.js';
@@ -100,6 +101,15 @@ export interface PersistenceOptions {
    * found when a message is read). Default false.
    */
   readonly verifyOnStart?: boolean;
+  /**
+   * Free bytes on the disk of `dataDir` below which persistent SENDs are refused with
+   * ERR_STOMP_DISK_FULL (non-persistent messages, ACKs and NACKs go on, so consumers can free
+   * space; persistent SENDs are taken again once space is back). Default 50 MiB (RabbitMQ's
+   * `disk_free_limit`); 0 refuses only once a write finds the disk full.
+   */
+  readonly diskFreeLimit?: number;
+  /** Milliseconds between readings of the free disk space (every second while refusing). Default 5000. */
+  readonly diskCheckInterval?: number;
 }
 
 /** Options of {@link createBroker}. Every field is optional. */
@@ -110,6 +120,11 @@ export interface BrokerOptions {
   readonly logger?: Logger;
   /** The message store and router. Default: a new engine, durable with `dataDir`. */
   readonly engine?: Engine;
+  /**
+   * The counters the broker keeps. Pass the ones an {@link engine} built outside the broker
+   * counts into (e.g. a cluster engine), so that the admin API shows one set. Default: new ones.
+   */
+  readonly metrics?: Metrics;
   /**
    * Directory of the embedded store: persistent messages (`persistent:true`) sent to queues and
    * durable subscriptions are written there before their RECEIPT and survive restarts and
@@ -186,6 +201,7 @@ export interface ResolvedOptions {
   readonly listeners: readonly ListenerOptions[];
   readonly logger: Logger;
   readonly engine: Engine | undefined;
+  readonly metrics: Metrics | undefined;
   readonly dataDir: string | undefined;
   readonly persistence: Required<Omit<PersistenceOptions, 'pageOutBytes'>> & {
     readonly pageOutBytes: number | undefined;
@@ -291,6 +307,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     listeners: Object.freeze(listeners),
     logger: options.logger ?? pino({ level: 'silent' }),
     engine: options.engine,
+    metrics: options.metrics,
     dataDir: options.dataDir,
     persistence: Object.freeze({
       persistAll: options.persistence?.persistAll ?? false,
@@ -301,6 +318,17 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
         options.persistence?.segmentSize,
         64 * 1024 * 1024,
         64 * 1024,
+      ),
+      diskFreeLimit: count(
+        'persistence.diskFreeLimit',
+        options.persistence?.diskFreeLimit,
+        50 * 1024 * 1024,
+      ),
+      diskCheckInterval: count(
+        'persistence.diskCheckInterval',
+        options.persistence?.diskCheckInterval,
+        5000,
+        10,
       ),
       pageOutBytes:
         options.persistence?.pageOutBytes === undefined

@@ -1,10 +1,10 @@
 // The session side of one subscription: ack mode, prefetch window, unacknowledged deliveries,
 // and the per-delivery MESSAGE encoding.
 import type { AckMode } from '@stompede/core';
+import type { StompError } from '@stompede/core';
 import type { AckKey, Connection } from './connection.js';
-import { SeqDelivery } from './delivery.js';
 import { headerText } from './encode.js';
-import type { Consumer, ConsumerHandle, Delivery, MaybePromise } from './engine.js';
+import type { Consumer, ConsumerHandle, Delivery, MaybePromise, TxOp } from './engine.js';
 import type { Message } from './message.js';
 
 /**
@@ -16,10 +16,7 @@ export const SCAN_LIMIT = 8;
 /** A client's subscription, as the engine's {@link Consumer}. */
 export class Subscription implements Consumer {
   handle: ConsumerHandle | undefined;
-  /**
-   * Unacknowledged deliveries by ack key, in delivery order: the message-id, or for a
-   * {@link SeqDelivery} its number (see {@link Connection.ackKey}).
-   */
+  /** Unacknowledged deliveries by {@link Delivery.ackKey}, in delivery order. */
   readonly unacked = new Map<AckKey, Delivery>();
   private unackedBytes = 0;
   private readonly auto: boolean;
@@ -63,32 +60,57 @@ export class Subscription implements Consumer {
     );
   }
 
+  credit(): number {
+    if (!this.conn.writable) return 0;
+    if (this.auto) return Infinity;
+    if (this.windowBytes !== 0 && this.unackedBytes >= this.windowBytes) return 0;
+    return Math.max(0, this.prefetch - this.unacked.size);
+  }
+
   deliver(delivery: Delivery): void {
     const conn = this.conn;
-    let idText: string;
-    let idNumber: number;
-    if (delivery instanceof SeqDelivery) {
-      idText = delivery.idPrefix;
-      idNumber = delivery.seq;
-      conn.seqPrefix = idText;
-    } else {
-      idText = delivery.messageId;
-      idNumber = -1;
-    }
+    const key = delivery.ackKey;
     if (!this.auto) {
-      const key = idNumber < 0 ? idText : idNumber;
       this.unacked.set(key, delivery);
       this.unackedBytes += delivery.message.size;
       if (conn.subscriptions.size > SCAN_LIMIT) conn.pendingAcks.set(key, this);
     }
+    // The message-id (and 1.2's ack header) is written as the prefix and then the key's digits.
     conn.writeDelivery(
       this.prefix,
-      idText,
-      idNumber,
+      delivery.idPrefix,
+      key,
       this.ackHeader,
       delivery.deliveryCount,
       delivery.message,
     );
+  }
+
+  /**
+   * Take the delivery `key` (and in `client` mode every earlier one) off the unacknowledged list:
+   * the deliveries an ACK or NACK of `key` settles, oldest first.
+   */
+  private take(key: AckKey): Delivery[] {
+    const taken: Delivery[] = [];
+    const pending = this.conn.pendingAcks;
+    const untrack = (k: AckKey, d: Delivery): void => {
+      this.unacked.delete(k);
+      this.unackedBytes -= d.message.size;
+      if (pending.size > 0) pending.delete(k);
+      taken.push(d);
+    };
+    if (this.mode !== 'client') {
+      // client-individual: one delivery, no list walk.
+      const d = this.unacked.get(key);
+      if (d !== undefined) untrack(key, d);
+      return taken;
+    }
+    if (!this.unacked.has(key)) return taken;
+    for (const [k, d] of this.unacked) {
+      untrack(k, d);
+      if (k === key) break;
+    }
+    return taken;
   }
 
   /**
@@ -97,43 +119,39 @@ export class Subscription implements Consumer {
    */
   settle(key: AckKey, nack: boolean, requeue: boolean, awaitDurable = true): MaybePromise<void> {
     const handle = this.handle;
-    if (this.mode !== 'client') {
-      // client-individual: one delivery, no lists.
-      const pending = this.unacked.get(key);
-      let r: MaybePromise<void> = undefined;
-      if (pending !== undefined) {
-        this.unacked.delete(key);
-        this.unackedBytes -= pending.message.size;
-        if (this.conn.pendingAcks.size > 0) this.conn.pendingAcks.delete(key);
-        if (handle !== undefined) {
-          r = nack
-            ? handle.nack(pending.tag, requeue, awaitDurable)
-            : handle.ack(pending.tag, awaitDurable);
-        }
+    const taken = this.take(key);
+    let results: Promise<void>[] | undefined;
+    if (handle !== undefined) {
+      for (const d of taken) {
+        const r = nack
+          ? handle.nack(d.ackKey, requeue, awaitDurable)
+          : handle.ack(d.ackKey, awaitDurable);
+        if (r instanceof Promise) (results ??= []).push(r);
       }
-      handle?.resume();
-      return r instanceof Promise ? r.then(() => undefined) : undefined;
-    }
-    const results: Promise<void>[] = [];
-    const keys: AckKey[] = [];
-    for (const k of this.unacked.keys()) {
-      keys.push(k);
-      if (k === key) break;
-    }
-    for (const k of keys) {
-      const pending = this.unacked.get(k)!;
-      this.unacked.delete(k);
-      this.unackedBytes -= pending.message.size;
-      if (this.conn.pendingAcks.size > 0) this.conn.pendingAcks.delete(k);
-      if (handle === undefined) continue;
-      const r = nack
-        ? handle.nack(pending.tag, requeue, awaitDurable)
-        : handle.ack(pending.tag, awaitDurable);
-      if (r instanceof Promise) results.push(r);
     }
     handle?.resume();
-    if (results.length > 0) return Promise.all(results).then(() => undefined);
-    return undefined;
+    if (results === undefined) return undefined;
+    return results.length === 1 ? results[0] : Promise.all(results).then(() => undefined);
+  }
+
+  /**
+   * The transaction operations an ACK (or NACK) of `key` made inside a transaction stands for,
+   * taken off the unacknowledged list now that the transaction commits.
+   */
+  commitOps(key: AckKey, nack: boolean, requeue: boolean): TxOp[] {
+    const handle = this.handle;
+    const taken = this.take(key);
+    if (handle === undefined) return [];
+    return taken.map((d) =>
+      nack
+        ? { kind: 'nack', consumer: handle, ackKey: d.ackKey, requeue }
+        : { kind: 'ack', consumer: handle, ackKey: d.ackKey },
+    );
+  }
+
+  /** The engine detached this subscription (its destination was deleted): end the session. */
+  detached(reason: StompError): void {
+    this.conn.fail(reason);
   }
 
   /** Detach from the engine: unacknowledged deliveries are requeued. */

@@ -15,27 +15,36 @@
  * @module @stompede/client
  */
 export { connect } from './connect.js';
-export { Client, ClientState } from './client.js';
-export type { StatusEvent, StatusEventType } from './client.js';
-export { Message } from './message.js';
-export type { AckOptions } from './message.js';
-export { Subscription } from './subscription.js';
-export type { MessageHandler } from './subscription.js';
-export { Transaction, TransactionState } from './transaction.js';
+export type { Client } from './client.js';
+export { ClientState } from './events.js';
+export type { StatusEvent, StatusEventType } from './events.js';
+export type { AckOptions, Message } from './message.js';
+export type { MessageHandler, Subscription } from './subscription.js';
+export { TransactionState } from './transaction.js';
+export type { Transaction } from './transaction.js';
 export type {
   ConnectOptions,
   DisconnectedPolicy,
   OperationOptions,
+  ResolvedOptions,
   SendOptions,
   SubscribeOptions,
 } from './options.js';
-export type { Transport, TransportContext, TransportFactory } from './transport.js';
+export type {
+  Transport,
+  TransportConnectedInfo,
+  TransportContext,
+  TransportFactory,
+} from './transport.js';
+export { webSocketTransport } from './transports/websocket-factory.js';
 export { connectWebSocket, STOMP_SUBPROTOCOLS } from './transports/websocket.js';
 export type {
+  ConnectWebSocketOptions,
   WebSocketConstructor,
   WebSocketLike,
   WebSocketTransportOptions,
-} from './transports/websocket.js';
+} from './transports/websocket-options.js';
+export type { PacedReadOptions } from './transports/read-pacer.js';
 export type { WaitOptions } from './util.js';
 export {
   AckMode,

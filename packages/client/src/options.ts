@@ -1,16 +1,18 @@
-// Option types of the client and their validation (once, at connect time).
+// Option types of the client and their validation (once, at connect time; a subscription's when
+// it is made). Transport options (sockets, TLS, WebSocket) belong to the transport factories.
 import {
   type AckMode,
   type FailoverOptions,
   type HeadersInit,
   type HeartBeat,
+  isAckMode,
+  isStompVersion,
   type ParserLimits,
   type StompVersion,
   StompInvalidArgumentError,
-  isStompVersion,
 } from '@stompede/core';
+import { headerPairs } from './frame-options.js';
 import type { TransportFactory } from './transport.js';
-import type { WebSocketConstructor } from './transports/websocket.js';
 import type { WaitOptions } from './util.js';
 
 /** What the client does with an operation attempted while it is not connected. */
@@ -20,7 +22,11 @@ export type DisconnectedPolicy =
   /** Reject at once with `ERR_STOMP_CONNECTION_LOST`. */
   | 'fail';
 
-/** Options of {@link connect}. Every field is optional except a way to reach a broker. */
+/**
+ * Options of `connect()`: the STOMP session's. How the bytes travel (TCP, TLS, WebSocket and
+ * their settings) is the `transport` factory's business: `webSocketTransport({...})` or, on
+ * Node, `nodeTransport({...})`. Every field is optional except a way to reach a broker.
+ */
 export interface ConnectOptions {
   /**
    * The broker: `tcp://host:61613`, `ssl://…`, `ws://host:15674/ws`, `wss://…`, or an ActiveMQ
@@ -29,12 +35,12 @@ export interface ConnectOptions {
    */
   readonly url?: string | undefined;
   /**
-   * Opens the byte stream to a broker. Default: WebSocket for `ws`/`wss` (this entry point), plus
-   * TCP/TLS in `@stompede/client/node`.
+   * Opens the byte stream to a broker, with the transport's own options. Default:
+   * `webSocketTransport()` from `@stompede/client` (WebSocket for `ws`/`wss`), or
+   * `nodeTransport()` from `@stompede/client/node` (TCP, TLS and WebSocket); pass one of them
+   * with options (`nodeTransport({ tls: { ca }, WebSocket })`), or a factory of your own.
    */
   readonly transport?: TransportFactory | undefined;
-  /** The WebSocket class for `ws`/`wss` brokers (default `globalThis.WebSocket`; on Node 20 pass `ws`). */
-  readonly WebSocket?: WebSocketConstructor | undefined;
   /** The `login` header. A login in the URI (`tcp://user:pass@host`) is used when this is absent. */
   readonly login?: string | undefined;
   /** The `passcode` header. */
@@ -98,39 +104,6 @@ export interface ConnectOptions {
    * operation names no `timeout` (default 30000 ms).
    */
   readonly writeTimeout?: number | undefined;
-  /**
-   * Bytes received over a WebSocket that cannot be paused (a browser's) and not yet read by the
-   * client before the connection is failed with `ERR_STOMP_LIMIT_EXCEEDED` (default 64 MiB).
-   * Set a `prefetch` on subscriptions so that a broker never gets that far ahead.
-   */
-  readonly maxUnreadBytes?: number | undefined;
-  /**
-   * The WebSocket constructor's third argument, where `ws` takes its options (browsers ignore
-   * it), laid over the defaults `{ perMessageDeflate: false, allowSynchronousEvents: true }`:
-   * compression costs several times the CPU of STOMP itself for small messages, and `ws` 8.15.1
-   * to 8.16 would otherwise hand over one message per microtask. What you pass overrides them
-   * one by one (`{ handshakeTimeout: 5000 }` keeps compression off).
-   */
-  readonly webSocketOptions?: object | undefined;
-  /**
-   * Node sockets and `ws` only: while messages keep arriving, pause reading for this many ms
-   * after a small read, so that what arrives meanwhile is read in one go (default 1; 0 reads
-   * every segment as it comes). It adds at most that much latency, only under sustained traffic,
-   * and saves a wake-up and a read per few messages through brokers that send small segments
-   * (RabbitMQ sends a few messages per TCP segment).
-   */
-  readonly readNapMs?: number | undefined;
-  /**
-   * WebSocket only: send the frames written in one tick as one WebSocket message instead of one
-   * message per frame. Fewer, larger messages cost both ends less per frame, but only brokers
-   * that read a WebSocket as a byte stream accept them (RabbitMQ Web-STOMP and stompede do;
-   * ActiveMQ Classic parses one frame per message and drops the rest). Default `'auto'`: when
-   * the CONNECTED frame's `server` header names RabbitMQ or stompede, pack and send every message
-   * as binary (they read bytes either way; RabbitMQ checks a text message's UTF-8 byte by byte),
-   * else one message per frame; `true` packs for any broker (e.g. ActiveMQ Artemis), `false`
-   * never.
-   */
-  readonly webSocketPackFrames?: boolean | 'auto' | undefined;
 }
 
 /** Options every operation that writes a frame takes. */
@@ -163,11 +136,11 @@ export interface SubscribeOptions extends OperationOptions {
   readonly prefetch?: number | undefined;
   /** This subscription's buffer in messages (default the client's `subscriptionBuffer`). */
   readonly buffer?: number | undefined;
-  /** The subscription id (default `sub-<n>`). Kept across reconnects. */
+  /** The subscription id (default: generated, `0`, `1`, ...). Kept across reconnects. */
   readonly id?: string | undefined;
 }
 
-/** @internal Options after defaults and validation. */
+/** The session options a client uses: those given to `connect()`, with defaults filled in. */
 export interface ResolvedOptions {
   readonly login: string | undefined;
   readonly passcode: string | undefined;
@@ -201,6 +174,21 @@ const DEFAULTS = Object.freeze({
   writeTimeout: 30000,
 });
 
+/**
+ * Options `connect()` took before they moved to the transport factories, and where they go now:
+ * naming one is an error that says so, rather than an option silently ignored.
+ */
+const TRANSPORT_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
+  WebSocket: 'webSocketTransport({ WebSocket }), or nodeTransport({ WebSocket }) on Node',
+  webSocketOptions: 'webSocketTransport({ webSocketOptions }) (or nodeTransport)',
+  webSocketPackFrames: 'webSocketTransport({ packFrames }) (or nodeTransport)',
+  maxUnreadBytes: 'webSocketTransport({ maxUnreadBytes }) (or nodeTransport)',
+  readNapMs: 'nodeTransport({ readNapMs }) (or webSocketTransport)',
+  tls: 'nodeTransport({ tls })',
+  noDelay: 'nodeTransport({ noDelay })',
+  keepAlive: 'nodeTransport({ keepAlive })',
+});
+
 function duration(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
@@ -211,6 +199,14 @@ function duration(name: string, value: unknown, fallback: number): number {
 
 /** @internal Validate the options once and fill in defaults. */
 export function resolveOptions(options: ConnectOptions): ResolvedOptions {
+  for (const [name, where] of Object.entries(TRANSPORT_OPTIONS)) {
+    if ((options as Readonly<Record<string, unknown>>)[name] !== undefined) {
+      throw new StompInvalidArgumentError(
+        `${name} is an option of the transport, not of connect(): pass it as ` +
+          `{ transport: ${where} }`,
+      );
+    }
+  }
   const versions = options.versions ?? DEFAULTS.versions;
   if (versions.length === 0 || !versions.every((v) => isStompVersion(v))) {
     throw new StompInvalidArgumentError('versions must list STOMP versions: "1.0", "1.1", "1.2"');
@@ -256,4 +252,36 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
     sendBufferLimit: duration('sendBufferLimit', options.sendBufferLimit, DEFAULTS.sendBufferLimit),
     writeTimeout: duration('writeTimeout', options.writeTimeout, DEFAULTS.writeTimeout),
   });
+}
+
+/** @internal A subscription's options after defaults and validation. */
+export interface ResolvedSubscription {
+  readonly ack: AckMode;
+  readonly buffer: number;
+  /** The SUBSCRIBE headers: the caller's, then the prefetch headers. */
+  readonly headers: [string, string][];
+}
+
+/** @internal Validate a subscription's options and fill in defaults. */
+export function resolveSubscribeOptions(
+  options: SubscribeOptions,
+  defaults: ResolvedOptions,
+): ResolvedSubscription {
+  const ack = options.ack ?? 'auto';
+  if (!isAckMode(ack, '1.2')) {
+    throw new StompInvalidArgumentError(`unknown ack mode ${JSON.stringify(ack)}`);
+  }
+  const buffer = options.buffer ?? defaults.subscriptionBuffer;
+  if (!Number.isSafeInteger(buffer) || buffer < 1) {
+    throw new StompInvalidArgumentError('buffer must be a positive integer');
+  }
+  const headers = headerPairs(options.headers);
+  const prefetch = options.prefetch;
+  if (prefetch !== undefined) {
+    if (!Number.isSafeInteger(prefetch) || prefetch < 0) {
+      throw new StompInvalidArgumentError('prefetch must be a non-negative integer');
+    }
+    headers.push(['prefetch-count', String(prefetch)], ['activemq.prefetchSize', String(prefetch)]);
+  }
+  return { ack, buffer, headers };
 }

@@ -1,13 +1,13 @@
 // A subscription: an async-iterable, bounded message buffer with a pull form and a callback form.
-import type { Message } from './message.js';
 import type { AckMode } from '@stompede/core';
+import type { Message } from './message.js';
 import type { OperationOptions } from './options.js';
 import { AsyncQueue } from './queue.js';
 import { defineAsyncDispose, type WaitOptions } from './util.js';
 
-/** @internal What a subscription needs from its client. */
+/** What a subscription needs from its client. */
 export interface SubscriptionOwner {
-  unsubscribe(subscription: Subscription, options: OperationOptions): Promise<void>;
+  unsubscribe(subscription: SubscriptionImpl, options: OperationOptions): Promise<void>;
 }
 
 /** The callback form's handler; a returned promise is awaited before the next message. */
@@ -33,22 +33,48 @@ export type MessageHandler = (message: Message) => void | Promise<void>;
  * }
  * ```
  */
-export class Subscription implements AsyncIterable<Message> {
+export interface Subscription extends AsyncIterable<Message> {
   /** Unsubscribes (for `await using`; defined only where the runtime has `Symbol.asyncDispose`). */
-  declare readonly [Symbol.asyncDispose]: () => Promise<void>;
+  readonly [Symbol.asyncDispose]: () => Promise<void>;
   /** The subscription id (the `id` header), kept across reconnects. */
   readonly id: string;
   /** The destination subscribed to. */
   readonly destination: string;
   /** The acknowledgement mode. */
   readonly ack: AckMode;
-  /** @internal */
+  /** True until the subscription is unsubscribed or the client closed. */
+  readonly active: boolean;
+  /** Messages buffered and not yet consumed. */
+  readonly buffered: number;
+  /**
+   * Wait for the next message (the pull form). Resolves `undefined` once the subscription has
+   * ended and its buffer is drained.
+   *
+   * @throws StompTimeoutError after `timeout` ms; StompError `ERR_STOMP_ABORTED` on `signal`; the
+   *   error that closed the client, if it failed.
+   */
+  receive(options?: WaitOptions): Promise<Message | undefined>;
+  /** Iterate the messages; leaving the loop (`break`, `return`, a throw) unsubscribes. */
+  [Symbol.asyncIterator](): AsyncIterator<Message>;
+  /**
+   * Send UNSUBSCRIBE and end the subscription; messages still buffered stay readable.
+   * Idempotent: later calls return the first call's promise.
+   */
+  unsubscribe(options?: OperationOptions): Promise<void>;
+}
+
+/** The client's {@link Subscription}. */
+export class SubscriptionImpl implements Subscription {
+  declare readonly [Symbol.asyncDispose]: () => Promise<void>;
+  readonly id: string;
+  readonly destination: string;
+  readonly ack: AckMode;
+  /** The buffer (the client pushes, the application shifts). */
   readonly queue: AsyncQueue<Message>;
   readonly #owner: SubscriptionOwner;
   #active = true;
   #unsubscribing: Promise<void> | undefined;
 
-  /** @internal */
   constructor(
     owner: SubscriptionOwner,
     id: string,
@@ -63,28 +89,18 @@ export class Subscription implements AsyncIterable<Message> {
     this.queue = new AsyncQueue<Message>(capacity);
   }
 
-  /** True until the subscription is unsubscribed or the client closed. */
   get active(): boolean {
     return this.#active;
   }
 
-  /** Messages buffered and not yet consumed. */
   get buffered(): number {
     return this.queue.size;
   }
 
-  /**
-   * Wait for the next message (the pull form). Resolves `undefined` once the subscription has
-   * ended and its buffer is drained.
-   *
-   * @throws StompTimeoutError after `timeout` ms; StompError `ERR_STOMP_ABORTED` on `signal`; the
-   *   error that closed the client, if it failed.
-   */
   receive(options: WaitOptions = {}): Promise<Message | undefined> {
     return this.queue.shift(options, `receive on ${this.destination}`);
   }
 
-  /** Iterate the messages; leaving the loop (`break`, `return`, a throw) unsubscribes. */
   async *[Symbol.asyncIterator](): AsyncIterator<Message> {
     try {
       for (;;) {
@@ -97,10 +113,6 @@ export class Subscription implements AsyncIterable<Message> {
     }
   }
 
-  /**
-   * Send UNSUBSCRIBE and end the subscription; messages still buffered stay readable.
-   * Idempotent: later calls return the first call's promise.
-   */
   unsubscribe(options: OperationOptions = {}): Promise<void> {
     if (this.#unsubscribing === undefined) {
       this.#active = false;
@@ -110,14 +122,14 @@ export class Subscription implements AsyncIterable<Message> {
     return this.#unsubscribing;
   }
 
-  /** @internal The client ended the subscription (closed, or failed with `error`). */
+  /** The client ended the subscription (closed, or failed with `error`). */
   end(error?: Error): void {
     this.#active = false;
     this.queue.end(error);
   }
 
   /**
-   * @internal Run the callback form: each message is handed to `handler` as it arrives (from the
+   * Run the callback form: each message is handed to `handler` as it arrives (from the
    * read loop, without a turn of its own); a promise it returns is awaited before the next one.
    */
   run(handler: MessageHandler, onError: (error: unknown) => void): void {
@@ -140,6 +152,6 @@ export class Subscription implements AsyncIterable<Message> {
   }
 }
 
-defineAsyncDispose(Subscription.prototype, async function (this: Subscription) {
+defineAsyncDispose(SubscriptionImpl.prototype, async function (this: SubscriptionImpl) {
   await this.unsubscribe().catch(() => undefined);
 });

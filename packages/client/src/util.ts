@@ -1,6 +1,11 @@
 // Small async helpers: deferreds and waits that honour a timeout and an AbortSignal.
 import { StompAbortError, StompTimeoutError, type StompError } from '@stompede/core';
 
+/** `err` as an Error (a thrown non-Error wrapped). */
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 /** A promise with its settle functions exposed. */
 export interface Deferred<T> {
   readonly promise: Promise<T>;
@@ -101,20 +106,36 @@ export function waitFor<T>(
   });
 }
 
-/** Sleep `ms` milliseconds, or until `signal` aborts (then reject with `ERR_STOMP_ABORTED`). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  const done = deferred<undefined>();
-  const timer = setTimeout(() => {
-    done.resolve(undefined);
-  }, ms);
-  return waitFor(done.promise, 'sleep', { signal }, () => {
-    clearTimeout(timer);
+/**
+ * Sleep `ms` milliseconds, or until one of `signals` aborts: then reject with
+ * `ERR_STOMP_ABORTED` (that signal's reason as the cause) at once, the timer cleared.
+ */
+export function sleep(ms: number, signals: readonly (AbortSignal | undefined)[]): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const aborted = signals.find((signal) => signal?.aborted === true);
+    if (aborted !== undefined) {
+      reject(abortError(aborted, 'sleep'));
+      return;
+    }
+    const listeners: (() => void)[] = [];
+    const settle = (error?: StompError): void => {
+      clearTimeout(timer);
+      for (const remove of listeners) remove();
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const timer = setTimeout(settle, ms);
+    for (const signal of signals) {
+      if (signal === undefined) continue;
+      const onAbort = (): void => {
+        settle(abortError(signal, 'sleep'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      listeners.push(() => {
+        signal.removeEventListener('abort', onAbort);
+      });
+    }
   });
-}
-
-/** Check a non-negative finite number option. */
-export function isDuration(value: unknown): value is number {
-  return typeof value === 'number' && value >= 0 && (Number.isFinite(value) || value === Infinity);
 }
 
 /**

@@ -7,8 +7,8 @@ import { describe, it, type TestContext } from 'node:test';
 import {
   type Client,
   connect,
+  type ConnectOptions,
   type Message,
-  type NodeConnectOptions,
   type Subscription,
 } from '@stompede/client/node';
 
@@ -18,8 +18,8 @@ export interface Target {
   readonly name: string;
   /** The broker URI (called once the broker is up). */
   readonly url: () => string;
-  /** Connect options (login, host, WebSocket class...). */
-  readonly options?: () => NodeConnectOptions;
+  /** Connect options (login, host, a transport with the WebSocket class...). */
+  readonly options?: () => ConnectOptions;
   /**
    * What the broker does with a NACKed message (the spec leaves it to the server): `redeliver`
    * it to the subscription, or move a persistent message to the dead-letter queue `dlq`.
@@ -95,7 +95,7 @@ export function clientScenarios(target: Target): void {
   let skip: string | undefined;
   const clients = new Set<Client>();
 
-  const open = async (options: NodeConnectOptions = {}): Promise<Client> => {
+  const open = async (options: ConnectOptions = {}): Promise<Client> => {
     const client = await connect(target.url(), {
       heartBeat: [0, 0],
       ...target.options?.(),

@@ -87,6 +87,7 @@ export {
   errorFrame,
   unsupportedVersionFrame,
   interpretError,
+  serverErrorCode,
 } from './commands/index.js';
 export type {
   FrameOptions,

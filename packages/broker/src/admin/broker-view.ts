@@ -1,15 +1,14 @@
 // The AdminView of a Broker.
-import { ErrorCode, StompInvalidArgumentError, StompProtocolError } from '@stompede/core';
+import { ErrorCode, StompProtocolError } from '@stompede/core';
 import type { Broker } from '../broker.js';
 import type { Connection } from '../connection.js';
-import { parseDestination } from '../destination.js';
-import { drainQueue } from './stats.js';
+import { destinationRows } from './stats.js';
 import type { AdminView, ConnectionView } from './view.js';
 
 /** Build the admin view of `broker`. */
 export function brokerView(broker: Broker, ready: () => boolean): AdminView {
   const security = broker.options.security;
-  const stats = broker.destinationStats;
+  const engine = broker.engine;
   let closedBytes = 0;
   const counted = new WeakSet<Connection>();
   const sessions = (): Iterable<Connection> => broker.sessionList;
@@ -22,28 +21,19 @@ export function brokerView(broker: Broker, ready: () => boolean): AdminView {
       });
     }
   };
-  const inner = () => stats.inner ?? broker.engine;
-  const purge = async (vhost: string, destination: string): Promise<number> => {
-    const d = parseDestination(destination);
-    if (d.kind !== 'queue') {
-      throw new StompInvalidArgumentError(`only queues can be purged, not ${destination}`);
-    }
-    const n = await drainQueue(inner(), vhost, destination);
-    stats.of(vhost, destination).purged += n;
-    return n;
-  };
   return {
     metrics: broker.metrics,
     errors: broker.errorCounts,
     ready,
     engineStats: () => broker.engine.stats(),
+    engineReport: async () => engine.report?.(),
     bytesOut: () => {
       track();
       let n = closedBytes;
       for (const c of sessions()) n += security.bytesWritten(c);
       return n;
     },
-    destinations: () => [...stats.all()],
+    destinations: async () => destinationRows(await engine.destinations()),
     connections: () => {
       track();
       const out: ConnectionView[] = [];
@@ -61,30 +51,14 @@ export function brokerView(broker: Broker, ready: () => boolean): AdminView {
       }
       return out;
     },
-    purge,
+    purge: async (vhost, destination) => engine.purge(vhost, destination),
     deleteDestination: async (vhost, destination) => {
-      parseDestination(destination);
-      for (const c of [...sessions()]) {
-        if (c.vhost !== vhost) continue;
-        for (const sub of c.subscriptions.values()) {
-          if (sub.destination === destination) {
-            c.fail(
-              new StompProtocolError(
-                ErrorCode.INVALID_STATE,
-                `${destination} was deleted by an administrator`,
-              ),
-            );
-            break;
-          }
-        }
-      }
-      // Let the sessions detach (their unacknowledged messages go back to the queue first).
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      const n = destination.startsWith('/queue/') ? await purge(vhost, destination) : 0;
+      // The engine detaches the destination's consumers; their sessions end with an ERROR.
+      const n = await engine.deleteDestination(vhost, destination);
       security.forget(vhost, destination);
-      stats.delete(vhost, destination);
       return n;
     },
+    peek: async (vhost, destination, limit) => engine.peek(vhost, destination, limit),
     closeConnection: (id) => {
       for (const c of sessions()) {
         if (c.id === id) {

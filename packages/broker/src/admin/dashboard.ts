@@ -16,6 +16,7 @@ td:first-child,th:first-child,td.name{text-align:left}
 <canvas id="chart" width="900" height="240"></canvas>
 <h2>Destinations</h2>
 <table id="destinations"><thead><tr><th>vhost</th><th>destination</th><th>depth</th><th>consumers</th><th>in/s</th><th>out/s</th><th>enqueued</th><th>delivered</th><th>acked</th><th>dead-lettered</th></tr></thead><tbody></tbody></table>
+<section id="engine" hidden><h2>Engine</h2><pre id="engine-state"></pre></section>
 <h2>Connections</h2>
 <table id="connections"><thead><tr><th>id</th><th>user</th><th>vhost</th><th>transport</th><th>address</th><th>version</th><th>subscriptions</th></tr></thead><tbody></tbody></table>
 <script>
@@ -33,7 +34,7 @@ function row(cells, cls) {
 }
 function render(s) {
   const dt = last ? (s.time - last.time) / 1000 : 0;
-  const prev = new Map((last ? last.destinations : []).map((d) => [d.vhost + '\\0' + d.destination, d]));
+  const prev = new Map((last ? last.destinations : []).filter((d) => !d.subscription).map((d) => [d.vhost + '\\0' + d.destination, d]));
   const rate = (now, before) => (dt > 0 ? Math.max(0, now - before) / dt : 0);
   $('connections-count').textContent = String(s.totals.connections);
   $('rate-in').textContent = last ? fmt(rate(s.totals.messagesEnqueued, last.totals.messagesEnqueued)) : '–';
@@ -43,8 +44,8 @@ function render(s) {
   $('errors').textContent = String(s.totals.errorsSent);
   const body = $('destinations').tBodies[0];
   body.replaceChildren(...s.destinations.map((d) => {
-    const p = prev.get(d.vhost + '\\0' + d.destination);
-    const tr = row([d.vhost, d.destination, d.depth === null ? '' : d.depth, d.consumers,
+    const p = d.subscription ? undefined : prev.get(d.vhost + '\\0' + d.destination);
+    const tr = row([d.vhost, d.subscription ? d.destination + ' (durable ' + d.subscription + ')' : d.destination, d.depth === null ? '' : d.depth, d.consumers,
       p ? fmt(rate(d.enqueued, p.enqueued)) : '', p ? fmt(rate(d.delivered, p.delivered)) : '',
       d.enqueued, d.delivered, d.acked, d.deadLettered],
       ['name', 'name destination', 'depth', 'consumers', 'rate-in', 'rate-out', 'enqueued', 'delivered', 'acked', 'dead-lettered']);
@@ -52,6 +53,8 @@ function render(s) {
     tr.dataset.vhost = d.vhost;
     return tr;
   }));
+  $('engine').hidden = !s.engine;
+  if (s.engine) $('engine-state').textContent = JSON.stringify(s.engine, null, 2);
   $('connections').tBodies[0].replaceChildren(...s.connections.map((c) =>
     row([c.id, c.user, c.vhost, c.transport, c.remoteAddress, c.version, c.subscriptions], ['name'])));
   history.push({ time: s.time, connections: s.totals.connections,

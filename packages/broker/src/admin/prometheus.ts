@@ -1,6 +1,7 @@
 // The Prometheus text exposition format (version 0.0.4), written by hand.
+import type { DestinationRow } from './stats.js';
+import type { EngineReport } from '../engine.js';
 import type { AdminView } from './view.js';
-import { depthOf } from './stats.js';
 
 function esc(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -25,8 +26,12 @@ class Writer {
   }
 }
 
-/** Every metric, as Prometheus text. */
-export function prometheusText(view: AdminView): string {
+/** Every metric, as Prometheus text; `rows` are the view's destinations. */
+export function prometheusText(
+  view: AdminView,
+  rows: readonly DestinationRow[],
+  report?: EngineReport,
+): string {
   const w = new Writer();
   const m = view.metrics.snapshot();
   w.one('stompede_connections', 'gauge', 'Connections open now.', m.connectionsActive);
@@ -96,6 +101,36 @@ export function prometheusText(view: AdminView): string {
     'Producers paused by the memory limit.',
     m.producersPaused,
   );
+  w.one(
+    'stompede_journal_damaged_records_total',
+    'counter',
+    'Damaged journal records found (recovery, background verification, reads).',
+    m.journalDamagedRecords,
+  );
+  w.one(
+    'stompede_journal_messages_lost_total',
+    'counter',
+    'Stored messages lost to journal damage.',
+    m.journalMessagesLost,
+  );
+  w.one(
+    'stompede_disk_free_bytes',
+    'gauge',
+    'Free bytes of the data directory disk at the last reading (-1 without a data directory).',
+    m.diskFreeBytes,
+  );
+  w.one(
+    'stompede_disk_full',
+    'gauge',
+    '1 while persistent messages are refused for lack of disk space.',
+    m.diskRefusing,
+  );
+  w.one(
+    'stompede_persistent_sends_refused_total',
+    'counter',
+    'Persistent messages refused for lack of disk space (ERR_STOMP_DISK_FULL).',
+    m.persistentSendsRefused,
+  );
   w.one('stompede_errors_sent_total', 'counter', 'ERROR frames sent.', m.errorsSent);
   w.metric(
     'stompede_errors_total',
@@ -116,11 +151,8 @@ export function prometheusText(view: AdminView): string {
   const mem = process.memoryUsage();
   w.one('stompede_process_resident_memory_bytes', 'gauge', 'Resident set size.', mem.rss);
   w.one('stompede_process_heap_used_bytes', 'gauge', 'V8 heap used.', mem.heapUsed);
-  const dests = view
-    .destinations()
-    .sort((a, b) =>
-      a.vhost === b.vhost ? (a.destination < b.destination ? -1 : 1) : a.vhost < b.vhost ? -1 : 1,
-    );
+  // Durable subscriptions have a series of their own (below); topics count their traffic.
+  const dests = rows.filter((d) => d.durable === undefined);
   const per: [string, string, keyof (typeof dests)[number]][] = [
     [
       'stompede_destination_messages_enqueued_total',
@@ -167,9 +199,32 @@ export function prometheusText(view: AdminView): string {
     'Messages held by the queue (waiting or unacknowledged).',
   );
   for (const d of dests) {
-    const depth = depthOf(d);
-    if (depth !== undefined)
-      w.sample('stompede_queue_depth', depth, { vhost: d.vhost, destination: d.destination });
+    if (d.depth !== undefined && d.destination.startsWith('/queue/'))
+      w.sample('stompede_queue_depth', d.depth, { vhost: d.vhost, destination: d.destination });
+  }
+  w.metric(
+    'stompede_durable_subscription_messages',
+    'gauge',
+    'Messages held by the durable subscription (waiting or unacknowledged).',
+  );
+  for (const d of rows) {
+    if (d.durable === undefined) continue;
+    w.sample('stompede_durable_subscription_messages', d.depth ?? 0, {
+      vhost: d.vhost,
+      destination: d.destination,
+      client_id: d.durable.clientId,
+      name: d.durable.name,
+    });
+  }
+  // The engine's own gauges, one HELP/TYPE per name.
+  const described = new Set<string>();
+  for (const g of report?.gauges ?? []) {
+    const name = `stompede_${g.name}`;
+    if (!described.has(name)) {
+      described.add(name);
+      w.metric(name, 'gauge', g.help);
+    }
+    w.sample(name, g.value, g.labels);
   }
   return w.text;
 }

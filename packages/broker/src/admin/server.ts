@@ -12,8 +12,9 @@ import { LoginThrottle } from '../security/throttle.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 import type { ResolvedAdminOptions } from './options.js';
 import { prometheusText } from './prometheus.js';
-import { depthOf } from './stats.js';
 import type { AdminView } from './view.js';
+import type { DestinationRow } from './stats.js';
+import type { EngineReport } from '../engine.js';
 
 /** A running admin server. */
 export interface AdminServer {
@@ -126,7 +127,12 @@ export async function startAdmin(
     if (method === 'GET' || method === 'HEAD') {
       switch (path) {
         case '/metrics':
-          send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', prometheusText(view));
+          send(
+            res,
+            200,
+            'text/plain; version=0.0.4; charset=utf-8',
+            prometheusText(view, await view.destinations(), await view.engineReport()),
+          );
           return;
         case '/':
         case '/dashboard':
@@ -137,7 +143,7 @@ export async function startAdmin(
           send(res, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
           return;
         case '/api/stats':
-          json(res, 200, statsJson(view));
+          json(res, 200, statsJson(view, await view.destinations(), await view.engineReport()));
           return;
         default:
           send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
@@ -226,10 +232,15 @@ export async function startAdmin(
   };
 }
 
-/** The JSON the dashboard polls. */
-export function statsJson(view: AdminView): unknown {
+/** The JSON the dashboard polls; `rows` are the view's destinations. */
+export function statsJson(
+  view: AdminView,
+  rows: readonly DestinationRow[],
+  report?: EngineReport,
+): unknown {
   const m = view.metrics.snapshot();
   return {
+    ...(report === undefined ? {} : { engine: report.state }),
     time: Date.now(),
     totals: {
       connections: m.connectionsActive,
@@ -245,10 +256,14 @@ export function statsJson(view: AdminView): unknown {
       store: view.engineStats(),
     },
     errors: Object.fromEntries(view.errors.byCode),
-    destinations: view.destinations().map((d) => ({
+    destinations: rows.map((d) => ({
       vhost: d.vhost,
       destination: d.destination,
-      depth: depthOf(d) ?? null,
+      ...(d.durable === undefined
+        ? {}
+        : { subscription: `${d.durable.clientId}/${d.durable.name}` }),
+      depth: d.depth ?? null,
+      unacked: d.unacked,
       consumers: d.consumers,
       enqueued: d.enqueued,
       delivered: d.delivered,

@@ -1,9 +1,9 @@
 // What the admin server reads from and does to the broker.
 import type { Connection } from '../connection.js';
-import type { EngineStats } from '../engine.js';
+import type { EngineReport, EngineStats, PeekedMessage } from '../engine.js';
 import type { Metrics } from '../metrics.js';
 import type { ErrorCounts } from '../security/errors.js';
-import type { DestinationCounters } from './stats.js';
+import type { DestinationRow } from './stats.js';
 
 /** One connection, as the admin API shows it. */
 export interface ConnectionView {
@@ -22,13 +22,18 @@ export interface AdminView {
   readonly errors: ErrorCounts;
   ready(): boolean;
   engineStats(): EngineStats;
+  /** The engine's own report, when it gives one (Engine.report). */
+  engineReport(): Promise<EngineReport | undefined>;
   bytesOut(): number;
-  destinations(): DestinationCounters[];
+  /** Every destination the engine lists, with its counts. */
+  destinations(): Promise<DestinationRow[]>;
   connections(): ConnectionView[];
   /** Purge a queue; resolves to the messages removed. */
   purge(vhost: string, destination: string): Promise<number>;
   /** Delete a destination: its consumers' sessions get an ERROR, its messages are removed. */
   deleteDestination(vhost: string, destination: string): Promise<number>;
+  /** Up to `limit` messages waiting in a queue, left in place. */
+  peek(vhost: string, destination: string, limit: number): Promise<PeekedMessage[]>;
   /** Close a connection with an ERROR; false when there is none with that id. */
   closeConnection(id: string): boolean;
   /** The session objects (for tests). */

@@ -157,6 +157,37 @@ export class ReadyQueue {
   }
 
   /**
+   * Visit up to `limit` waiting messages in the order they would be delivered, without taking
+   * them: entries through `onEntry`, paged-out messages through `onPaged` (seq and the deliveries
+   * it counts). Returns how many were visited.
+   */
+  scan(
+    limit: number,
+    onEntry: (entry: Entry) => void,
+    onPaged: (seq: number, deliveries: number) => void,
+  ): number {
+    let n = 0;
+    for (let p = this.lanes.length - 1; p >= 0; p--) {
+      const lane = this.lanes[p];
+      if (lane === undefined) continue;
+      for (let i = 0; i < lane.mem.length; i++) {
+        if (n++ >= limit) return limit;
+        onEntry(lane.mem.at(i)!);
+      }
+      for (let r = 0; r < lane.runs.length; r++) {
+        const run = lane.runs.at(r)!;
+        for (let k = run.head; k < run.tail; k++) {
+          if (n++ >= limit) return limit;
+          const entry = run.entryAt(k);
+          if (entry === undefined) onPaged(run.seqAt(k), run.deliveries);
+          else onEntry(entry);
+        }
+      }
+    }
+    return n;
+  }
+
+  /**
    * Remove everything, highest level first: entries through `onEntry`, paged-out messages
    * through `onPaged`.
    */

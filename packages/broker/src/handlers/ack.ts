@@ -3,6 +3,7 @@
 import { ErrorCode, type Frame, StompProtocolError } from '@stompede/core';
 import type { Connection } from '../connection.js';
 import type { MaybePromise } from '../engine.js';
+import { isFalseHeader } from '../boolean-header.js';
 import { rejectFrame } from './invalid.js';
 
 /** ACK or NACK `frame`. */
@@ -25,9 +26,8 @@ export function settle(conn: Connection, frame: Frame, nack: boolean): MaybeProm
     }
   }
   if (key === undefined || (version !== '1.0' && frame.body.length > 0)) rejectFrame(conn, frame);
-  const ackKey = conn.ackKey(key);
-  const sub = conn.findUnacked(ackKey);
-  if (sub === undefined || (subscription !== undefined && subscription !== sub.id)) {
+  const found = conn.findUnacked(key);
+  if (found === undefined || (subscription !== undefined && subscription !== found.sub.id)) {
     const header = conn.version === '1.2' ? 'id' : 'message-id';
     throw new StompProtocolError(
       ErrorCode.INVALID_HEADER_VALUE,
@@ -35,12 +35,16 @@ export function settle(conn: Connection, frame: Frame, nack: boolean): MaybeProm
       { frame, header },
     );
   }
-  const requeue = !nack || frame.header('requeue') !== 'false';
+  const requeue = !nack || !isFalseHeader(frame.header('requeue'));
   const transaction = frame.header('transaction');
+  const { sub, key: ackKey } = found;
   if (transaction !== undefined) {
-    conn.addToTransaction(transaction, frame, () =>
-      conn.subscriptions.get(sub.id) === sub ? sub.settle(ackKey, nack, requeue, false) : undefined,
-    );
+    conn.addToTransaction(transaction, frame, {
+      kind: nack ? 'nack' : 'ack',
+      sub,
+      key: ackKey,
+      requeue,
+    });
     return;
   }
   // As for SEND: only a RECEIPT waits for the acknowledgement to be durable.

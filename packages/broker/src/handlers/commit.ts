@@ -1,27 +1,24 @@
-// COMMIT: apply the transaction's SENDs, ACKs and NACKs in order.
+// COMMIT: hand the transaction's SENDs, ACKs and NACKs to the engine as data, in order; the
+// engine applies them as one commit (or refuses it).
 import { ErrorCode, type Frame, StompProtocolError } from '@stompede/core';
 import type { Connection } from '../connection.js';
-import type { MaybePromise } from '../engine.js';
+import type { MaybePromise, TxOp } from '../engine.js';
 
 export function handleCommit(conn: Connection, frame: Frame): MaybePromise<void> {
   const tx = frame.header('transaction')!;
-  const ops = conn.transactions.get(tx);
-  if (ops === undefined) throw unknownTransaction(frame, tx);
+  const pending = conn.transactions.get(tx);
+  if (pending === undefined) throw unknownTransaction(frame, tx);
   conn.transactions.delete(tx);
-  const applied = runInOrder(ops, 0);
-  if (frame.header('receipt') === undefined) return applied;
-  // The RECEIPT promises the whole transaction is durable: one journal sync covers every op.
-  const flush = (): MaybePromise<void> => conn.engine.flush?.();
-  return applied instanceof Promise ? applied.then(flush) : flush();
-}
-
-// Run operations in order; synchronous until one returns a promise, then chained.
-function runInOrder(ops: readonly (() => MaybePromise<void>)[], from: number): MaybePromise<void> {
-  for (let i = from; i < ops.length; i++) {
-    const r = ops[i]!();
-    if (r instanceof Promise) return r.then(() => runInOrder(ops, i + 1));
+  const ops: TxOp[] = [];
+  for (const op of pending) {
+    if (op.kind === 'publish') ops.push(op);
+    // An ACK of a subscription that has since gone settles nothing: its deliveries were requeued.
+    else if (conn.subscriptions.get(op.sub.id) === op.sub) {
+      for (const o of op.sub.commitOps(op.key, op.kind === 'nack', op.requeue)) ops.push(o);
+    }
   }
-  return undefined;
+  // The RECEIPT promises the whole transaction is durable: one journal sync covers every op.
+  return conn.engine.commit(conn.vhost, conn.id, ops, frame.header('receipt') !== undefined);
 }
 
 export function unknownTransaction(frame: Frame, tx: string): StompProtocolError {

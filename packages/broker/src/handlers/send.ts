@@ -59,8 +59,8 @@ export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
   const message = new Message(destination, headers, frame.body);
   if (tx !== undefined) {
     message.own();
-    // Durable by the COMMIT's RECEIPT (commit.ts flushes once for the whole transaction).
-    conn.addToTransaction(tx, frame, () => conn.publish(message, false));
+    // Durable by the COMMIT's RECEIPT (the engine syncs once for the whole transaction).
+    conn.addToTransaction(tx, frame, { kind: 'publish', message });
     return;
   }
   // Only a RECEIPT needs the message on disk first; without one, waiting for each fsync would

@@ -2,6 +2,7 @@
 // and durable topic subscriptions (ActiveMQ, RabbitMQ and Artemis header conventions).
 import { ErrorCode, type Frame, StompProtocolError, interpretSubscribe } from '@stompede/core';
 import type { Connection } from '../connection.js';
+import { isTrueHeader } from '../boolean-header.js';
 import { DestinationKind, parseDestination } from '../destination.js';
 import type { MaybePromise } from '../engine.js';
 import { Subscription } from '../subscription.js';
@@ -28,7 +29,9 @@ export function durableName(frame: Frame, id: string | undefined): string | unde
     frame.header('durable-subscription-name') ?? frame.header('durable-subscriber-name');
   if (artemis !== undefined && artemis.length > 0) return artemis;
   const durable = frame.header('durable') ?? frame.header('persistent');
-  if (durable === 'true' && frame.header('auto-delete') !== 'true' && id !== undefined) return id;
+  if (isTrueHeader(durable) && !isTrueHeader(frame.header('auto-delete')) && id !== undefined) {
+    return id;
+  }
   return undefined;
 }
 

@@ -11,7 +11,10 @@ export interface ListenerAddress {
   readonly port: number;
   /** The WebSocket path. */
   readonly path?: string;
-  /** A URL for it, e.g. `stomp://127.0.0.1:61613` or `ws://127.0.0.1:15674/ws`. */
+  /**
+   * A URL for it that the client and `stompede send` take: `tcp://127.0.0.1:61613`,
+   * `ssl://127.0.0.1:61614` or `ws://127.0.0.1:15674/ws` (an IPv6 host in brackets).
+   */
   readonly url: string;
 }
 
@@ -48,4 +51,9 @@ export function listenOn(server: Server, host: string, port: number): Promise<Ad
       resolve(server.address() as AddressInfo);
     });
   });
+}
+
+/** `host` as the host part of a URL: an IPv6 address in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }

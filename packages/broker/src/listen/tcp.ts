@@ -2,7 +2,7 @@
 import { type Server, type Socket, createServer } from 'node:net';
 import type { Logger } from 'pino';
 import type { TcpListenerOptions } from '../options.js';
-import { type Accept, type Listener, type ListenerAddress, listenOn } from './listener.js';
+import { type Accept, type Listener, type ListenerAddress, listenOn, urlHost } from './listener.js';
 
 function closer(server: Server): () => Promise<void> {
   return () =>
@@ -34,7 +34,7 @@ export async function listenTcp(
     protocol: 'tcp',
     host,
     port: info.port,
-    url: `stomp://${host}:${String(info.port)}`,
+    url: `tcp://${urlHost(host)}:${String(info.port)}`,
   };
   logger.info({ address: address.url }, 'listening');
   return { address, close: closer(server) };

@@ -1,7 +1,6 @@
 // TLS listener: minimum protocol version and cipher list, client certificates (verified against
 // `caFile`, their subject mapped to a user), and certificate files reloaded without a restart.
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import {
   type SecureContextOptions,
   type TLSSocket,
@@ -16,19 +15,23 @@ import {
   type Listener,
   type ListenerAddress,
   listenOn,
+  urlHost,
 } from './listener.js';
 import { setClientCertificate } from './peer.js';
+import { cipherKeyMismatch, contextProblem, handshakeFailure, readTlsFiles } from './tls-checks.js';
 
 /** Default minimum protocol version of a TLS listener. */
 export const DEFAULT_TLS_MIN_VERSION = 'TLSv1.2';
 
-/** Read the listener's files and build its secure-context options (throws on a bad file). */
-async function contextOptions(options: TlsListenerOptions): Promise<SecureContextOptions> {
-  const [cert, key, ca] = await Promise.all([
-    readFile(options.certFile),
-    readFile(options.keyFile),
-    options.caFile === undefined ? undefined : readFile(options.caFile),
-  ]);
+/** Secure-context options, and the certificate's key type (Node ignores the extra key). */
+type TlsContext = SecureContextOptions & { readonly keyType: string | undefined };
+
+/**
+ * Read the listener's files and build its secure-context options; a bad file throws an error
+ * naming it (tls-checks.ts).
+ */
+async function contextOptions(options: TlsListenerOptions): Promise<TlsContext> {
+  const { cert, key, ca, keyType } = await readTlsFiles(options);
   const context: SecureContextOptions = {
     cert,
     key,
@@ -36,10 +39,13 @@ async function contextOptions(options: TlsListenerOptions): Promise<SecureContex
     ...(ca === undefined ? {} : { ca }),
     ...(options.ciphers === undefined ? {} : { ciphers: options.ciphers }),
   };
-  // Parses the certificate and key, checks that they match, applies the cipher list: throws
-  // here rather than on the first handshake.
-  createSecureContext(context);
-  return context;
+  // Applies the cipher list: throws here rather than on the first handshake.
+  try {
+    createSecureContext(context);
+  } catch (err) {
+    throw contextProblem(options, err);
+  }
+  return { ...context, keyType };
 }
 
 function fingerprintOf(cert: Buffer | string | undefined): string | undefined {
@@ -100,8 +106,11 @@ export async function listenTls(
       accept(socket, { transport: 'tls', remoteAddress });
     },
   );
-  server.on('tlsClientError', (err) => {
-    logger.debug({ err }, 'tls handshake failed');
+  server.on('tlsClientError', (err, socket) => {
+    const { notable, ...why } = handshakeFailure(err);
+    const remoteAddress = `${socket.remoteAddress ?? '?'}:${String(socket.remotePort ?? 0)}`;
+    if (notable) logger.info({ remoteAddress, ...why }, 'tls handshake failed');
+    else logger.debug({ remoteAddress, ...why }, 'tls handshake failed');
   });
   server.on('error', (err) => {
     logger.error({ err }, 'tls listener error');
@@ -112,15 +121,21 @@ export async function listenTls(
     protocol: 'tls',
     host,
     port: info.port,
-    url: `stomp+ssl://${host}:${String(info.port)}`,
+    url: `ssl://${urlHost(host)}:${String(info.port)}`,
   };
   logger.info(
     { address: address.url, fingerprint256: fingerprintOf(context.cert as Buffer) },
     'listening',
   );
+  const mismatch = cipherKeyMismatch(
+    options.ciphers,
+    options.minVersion ?? DEFAULT_TLS_MIN_VERSION,
+    context.keyType,
+  );
+  if (mismatch !== undefined) logger.warn({ address: address.url }, mismatch);
   let reloading = Promise.resolve<unknown>(undefined);
   const reload = async (): Promise<CertificateReload> => {
-    let next: SecureContextOptions;
+    let next: TlsContext;
     try {
       next = await contextOptions(options);
       // Sessions already open keep the context they were made with; new handshakes use this one.

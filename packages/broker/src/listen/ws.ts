@@ -8,7 +8,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { WsListenerOptions } from '../options.js';
-import { type Accept, type Listener, type ListenerAddress, listenOn } from './listener.js';
+import { type Accept, type Listener, type ListenerAddress, listenOn, urlHost } from './listener.js';
 import { originAllowed, originPolicy } from './origin.js';
 
 /** Subprotocols we speak, in order of preference. */
@@ -143,7 +143,7 @@ export async function listenWs(
     host,
     port: info.port,
     path,
-    url: `ws://${host}:${String(info.port)}${path}`,
+    url: `ws://${urlHost(host)}:${String(info.port)}${path}`,
   };
   logger.info({ address: address.url }, 'listening');
   return {

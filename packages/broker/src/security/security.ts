@@ -213,7 +213,11 @@ export class Security {
     stream.on('error', () => undefined);
     stream.end(
       encodeFrameBytes(
-        errorFrame({ message: reason, body: `${ErrorCode.LIMIT_EXCEEDED}: ${reason}` }),
+        errorFrame({
+          message: reason,
+          code: ErrorCode.LIMIT_EXCEEDED,
+          body: `${ErrorCode.LIMIT_EXCEEDED}: ${reason}`,
+        }),
       ),
     );
     setTimeout(() => stream.destroy(), 1000).unref();

@@ -91,6 +91,25 @@ export class CertDir {
     ]);
   }
 
+  /** A self-signed certificate for 127.0.0.1, `NAME.pem` with key `NAME.key`, EC or RSA. */
+  selfSigned(name: string, kind: 'ec' | 'rsa'): void {
+    openssl([
+      'req',
+      '-x509',
+      ...(kind === 'ec' ? EC : ['-newkey', 'rsa:2048', '-nodes']),
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      this.path(`${name}.key`),
+      '-out',
+      this.path(`${name}.pem`),
+    ]);
+  }
+
   /** SHA-256 fingerprint of `NAME.pem`, as Node prints it. */
   fingerprint(name: string): string {
     return new X509Certificate(this.read(`${name}.pem`)).fingerprint256;

@@ -80,6 +80,20 @@ describe('acknowledgment', () => {
     c.close();
   });
 
+  test("[DLQ] NACK with stomp.py's requeue:False dead-letters at once too", async () => {
+    // stomp.py writes Python booleans as True/False; RabbitMQ accepts them, and so do we.
+    const c = await connected(broker);
+    await c.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/poison-py', ack: 'client' });
+    c.send('SEND', { destination: '/queue/poison-py' }, 'bad');
+    const [m] = await c.messages(1);
+    await c.sendSync('NACK', { id: m!.header('ack')!, requeue: 'False' });
+    await c.sendSync('SUBSCRIBE', { id: '2', destination: '/queue/DLQ.poison-py' });
+    const [d] = await c.messages(1);
+    assert.equal(d!.text, 'bad');
+    assert.equal(d!.header('original-destination'), '/queue/poison-py');
+    c.close();
+  });
+
   test('[DLQ] after maxDeliveries deliveries a message moves to /queue/DLQ.NAME', async () => {
     const c = await connected(broker);
     await c.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/retry', ack: 'client' });

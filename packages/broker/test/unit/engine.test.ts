@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { encodeFrameBytes, messageFrame, parseFrames } from '@stompede/core';
-import { Message, createBroker } from '@stompede/broker';
-import { TopicPattern, encodeDelivery } from '@stompede/broker/internal';
+import { Message, TopicPattern, createBroker } from '@stompede/broker';
+import { encodeDelivery } from '@stompede/broker/internal';
 import { connected, memoryBroker } from '../helper.js';
 
 describe('hot path encoding', () => {

@@ -2,8 +2,8 @@
 // counts written as digits, bodies copied only when kept, frames checked by their handlers.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { MemoryEngine, Message } from '@stompede/broker';
-import { SeqDelivery, putDigits, seqOf } from '@stompede/broker/internal';
+import { type Delivery, LocalEngine, Message } from '@stompede/broker';
+import { ackKeyOf, isIdOf, putDigits } from '@stompede/broker/internal';
 import { connected, memoryBroker } from '../helper.js';
 
 describe('delivery ids and ack keys', () => {
@@ -15,17 +15,25 @@ describe('delivery ids and ack keys', () => {
     }
   });
 
-  test('[Hot path] seqOf reads only prefix + canonical digits', () => {
-    assert.equal(seqOf('p-0', 'p-'), 0);
-    assert.equal(seqOf('p-123', 'p-'), 123);
-    assert.equal(seqOf('p-', 'p-'), -1);
-    assert.equal(seqOf('p-012', 'p-'), -1);
-    assert.equal(seqOf('p-1a', 'p-'), -1);
-    assert.equal(seqOf('p-+1', 'p-'), -1);
-    assert.equal(seqOf('q-1', 'p-'), -1);
-    assert.equal(seqOf('p-1234567890123456', 'p-'), -1);
-    const d = new SeqDelivery(new Message('/queue/a', [], Buffer.alloc(0)), 'p-', 42, 1, 1);
-    assert.equal(d.messageId, 'p-42');
+  test('[Hot path] an ACK id gives its ack key by its canonical trailing digits', () => {
+    assert.equal(ackKeyOf('p-0'), 0);
+    assert.equal(ackKeyOf('p-123'), 123);
+    assert.equal(ackKeyOf('p-'), -1);
+    assert.equal(ackKeyOf('p-012'), -1);
+    assert.equal(ackKeyOf('p-1a'), -1);
+    assert.equal(ackKeyOf('42'), 42);
+    assert.equal(ackKeyOf('p-1234567890123456'), -1);
+    const d: Delivery = {
+      message: new Message('/queue/a', [], Buffer.alloc(0)),
+      idPrefix: 'p-',
+      ackKey: 42,
+      messageId: 'p-42',
+      deliveryCount: 1,
+    };
+    assert.equal(isIdOf('p-42', d), true);
+    assert.equal(isIdOf('q-42', d), false);
+    assert.equal(isIdOf('xp-42', d), false);
+    assert.equal(isIdOf('p-x-42', d), false);
   });
 });
 
@@ -35,7 +43,7 @@ describe('message bodies', () => {
     const chunk = Buffer.alloc(64 * 1024, 'x');
     chunk.write('HELLO', 4);
     const message = new Message('/queue/kept', [], chunk.subarray(4, 9));
-    const engine = new MemoryEngine();
+    const engine = new LocalEngine();
     engine.publish('/', 's1', message);
     assert.equal(Buffer.from(message.body).toString(), 'HELLO');
     assert.ok(message.body.buffer !== chunk.buffer, 'the body still shares the chunk');
@@ -52,7 +60,7 @@ describe('kept bodies', () => {
   test('[Memory] kept bodies of every size survive their chunk being reused, across slabs', () => {
     const sizes = [0, 1, 7, 127, 128, 129, 1000, 1024, 1025, 4096, 9000];
     const chunk = Buffer.alloc(1 << 20);
-    const engine = new MemoryEngine();
+    const engine = new LocalEngine();
     const kept: [Message, Buffer][] = [];
     let off = 0;
     for (let round = 0; round < 40; round++) {

@@ -1,21 +1,30 @@
 // `stompede bench` options: parsed and validated into a BenchOptions, with PerfTest-like short
 // flags where PerfTest has one (-x producers, -y consumers, -s size, -r rate, -z seconds, -C count).
 import { type AckMode, type StompVersion, isAckMode, isStompVersion } from '@stompede/core';
-import { CliError, parseCommandArgs } from '../cli-error.js';
+import { CliError } from '../cli-error.js';
+import {
+  clientHelp,
+  type ConnectionSettings,
+  connectionSettings,
+  parseClientArgs,
+} from '../connection-flags.js';
 
-export const BENCH_HELP = `Usage: stompede bench [URL] [options]
+export const BENCH_HELP = clientHelp(
+  `Usage: stompede bench [options]
 
 A STOMP load generator (in the manner of RabbitMQ's PerfTest) written on raw frames, so its own
 overhead is small and the same against every broker. Producers send numbered, time-stamped
 messages; consumers check that each arrives exactly once and intact. Progress once a second on
 stderr, a summary at the end (--json: as JSON on stdout). Exit code 1 when a message was lost,
-duplicated or corrupted, or the broker sent an ERROR.
+duplicated or corrupted, or the broker sent an ERROR. It measures one broker: --broker takes
+tcp://, ssl://, ws:// or wss:// (not failover:).
 
-URL: stomp://HOST:PORT (or tcp://), stomp+ssl://HOST:PORT (or ssl://), ws://HOST:PORT/PATH,
-     wss://... (default stomp://127.0.0.1:61613)
-
-Options:
-  -x, --producers N        producer connections                               (1)
+Examples:
+  stompede bench -x 1 -y 1 -s 100 -z 10
+  stompede bench --broker tcp://127.0.0.1:61633 --login guest --passcode guest --vhost / -a client-individual
+  stompede bench --broker ws://127.0.0.1:15674/ws -k topic -y 10 -r 5000
+`,
+  `  -x, --producers N        producer connections                               (1)
   -y, --consumers N        consumer connections, one subscription each        (1)
   -s, --size BYTES         message body size                                  (100)
   -r, --rate N             messages per second per producer; 0 = unbounded    (0)
@@ -31,29 +40,20 @@ Options:
       --persistent         send with persistent:true
   -k, --kind KIND          queue or topic                                     (queue)
   -d, --destination DEST   full destination    (/queue/stompede.bench or /topic/stompede.bench)
-  -u, --login NAME         CONNECT login
-  -p, --passcode SECRET    CONNECT passcode
-      --host VHOST         CONNECT host header (virtual host)                 (the URL's host)
       --stomp-version V    1.0, 1.1 or 1.2                                     (1.2)
       --warmup SECONDS     send this long first without recording latencies (JIT, heap growth and
                            connection start-up are not what a latency percentile should show;
                            those messages are still checked); the run is this much longer  (0)
       --drain-timeout S    after sending: wait this long without progress for the rest  (5)
       --self-test          run against a built-in sink (a minimal STOMP endpoint in a worker
-                           thread) to show the generator's own ceiling; URL is ignored
+                           thread) to show the generator's own ceiling; --broker is ignored
       --json               print the summary as JSON on stdout
       --quiet              no progress lines
-  -h, --help               show this help
-
-Examples:
-  stompede bench -x 1 -y 1 -s 100 -z 10
-  stompede bench stomp://127.0.0.1:61633 --login guest --passcode guest --host / -a client-individual
-  stompede bench ws://127.0.0.1:15674/ws -k topic -y 10 -r 5000
-`;
+`,
+);
 
 /** Everything a bench run needs. */
 export interface BenchOptions {
-  readonly url: string;
   readonly producers: number;
   readonly consumers: number;
   readonly size: number;
@@ -71,9 +71,8 @@ export interface BenchOptions {
   readonly persistent: boolean;
   readonly kind: 'queue' | 'topic';
   readonly destination: string;
-  readonly login: string | undefined;
-  readonly passcode: string | undefined;
-  readonly host: string | undefined;
+  /** The broker, the login, TLS: the connection flags every client command takes. */
+  readonly connection: ConnectionSettings;
   readonly version: StompVersion;
   /** Seconds at the start whose messages are checked but not in the latency figures. */
   readonly warmup: number;
@@ -107,43 +106,38 @@ function seconds(flag: string, value: string | undefined, fallback: number): num
 }
 
 /** Parse `stompede bench` arguments; 'help' when --help was asked for. */
-export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
-  const parsed = parseCommandArgs('bench', {
-    args: [...argv],
-    strict: true,
-    allowPositionals: true,
-    options: {
-      producers: { type: 'string', short: 'x' },
-      consumers: { type: 'string', short: 'y' },
-      size: { type: 'string', short: 's' },
-      rate: { type: 'string', short: 'r' },
-      duration: { type: 'string', short: 'z' },
-      count: { type: 'string', short: 'C' },
-      ack: { type: 'string', short: 'a' },
-      'ack-every': { type: 'string' },
-      'consume-rate': { type: 'string' },
-      prefetch: { type: 'string', short: 'q' },
-      persistent: { type: 'boolean' },
-      kind: { type: 'string', short: 'k' },
-      destination: { type: 'string', short: 'd' },
-      login: { type: 'string', short: 'u' },
-      passcode: { type: 'string', short: 'p' },
-      host: { type: 'string' },
-      'stomp-version': { type: 'string' },
-      'drain-timeout': { type: 'string' },
-      warmup: { type: 'string' },
-      'self-test': { type: 'boolean' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+export function parseBenchArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): BenchOptions | 'help' {
+  const parsed = parseClientArgs('bench', BENCH_HELP, argv, {
+    producers: { type: 'string', short: 'x' },
+    consumers: { type: 'string', short: 'y' },
+    size: { type: 'string', short: 's' },
+    rate: { type: 'string', short: 'r' },
+    duration: { type: 'string', short: 'z' },
+    count: { type: 'string', short: 'C' },
+    ack: { type: 'string', short: 'a' },
+    'ack-every': { type: 'string' },
+    'consume-rate': { type: 'string' },
+    prefetch: { type: 'string', short: 'q' },
+    persistent: { type: 'boolean' },
+    kind: { type: 'string', short: 'k' },
+    destination: { type: 'string', short: 'd' },
+    'stomp-version': { type: 'string' },
+    'drain-timeout': { type: 'string' },
+    warmup: { type: 'string' },
+    'self-test': { type: 'boolean' },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
   });
+  if (parsed === 'help') return 'help';
   const v = parsed.values;
-  if (v.help === true) return 'help';
-  if (parsed.positionals.length > 1) {
-    throw new CliError(`one broker URL at most, got ${parsed.positionals.join(' ')}`);
+  if (parsed.positionals.length > 0) {
+    throw new CliError(
+      `unexpected argument ${JSON.stringify(parsed.positionals[0])}: give the broker as --broker URI`,
+    );
   }
-  const url = parsed.positionals[0] ?? 'stomp://127.0.0.1:61613';
   const version = v['stomp-version'] ?? '1.2';
   if (!isStompVersion(version)) {
     throw new CliError(`--stomp-version must be 1.0, 1.1 or 1.2, got ${JSON.stringify(version)}`);
@@ -162,18 +156,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   if (destination.length === 0 || /[\n\r\0]/.test(destination)) {
     throw new CliError('--destination must be a non-empty single line');
   }
-  for (const [flag, value] of [
-    ['--login', v.login],
-    ['--passcode', v.passcode],
-    ['--host', v.host],
-  ] as const) {
-    if (value !== undefined && /[\n\r\0]/.test(value)) {
-      throw new CliError(`${flag} must be a single line`);
-    }
-  }
   const count = v.count === undefined ? undefined : int('--count', v.count, 0, 1);
   const options: BenchOptions = {
-    url,
     producers: int('--producers', v.producers, 1, 0),
     consumers: int('--consumers', v.consumers, 1, 0),
     size: int('--size', v.size, 100, 0),
@@ -187,9 +171,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     persistent: v.persistent === true,
     kind,
     destination,
-    login: v.login,
-    passcode: v.passcode,
-    host: v.host,
+    connection: connectionSettings(v, env),
     version,
     warmup: v.warmup?.trim() === '0' ? 0 : seconds('--warmup', v.warmup, 0),
     drainTimeout: seconds('--drain-timeout', v['drain-timeout'], 5),

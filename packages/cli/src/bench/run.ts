@@ -123,7 +123,7 @@ export async function runBench(
   options: BenchOptions,
   onProgress?: (p: BenchProgress) => void,
 ): Promise<BenchSummary> {
-  const endpoint: Endpoint = parseEndpoint(options.url);
+  const endpoint: Endpoint = parseEndpoint(options.connection.url);
   const runId = Math.random().toString(36).slice(2, 8);
   const runPrefix = `${runId}.`;
   const errors: string[] = [];
@@ -147,9 +147,11 @@ export async function runBench(
   let stopping = false;
   const connect = {
     version: options.version,
-    login: options.login,
-    passcode: options.passcode,
-    host: options.host,
+    login: options.connection.login,
+    passcode: options.connection.passcode,
+    host: options.connection.vhost,
+    timeout: options.connection.timeout,
+    tls: options.connection.tls,
   };
   const wires: Wire[] = [];
   const open = async (role: string): Promise<Wire> => {
@@ -418,7 +420,7 @@ export async function runBench(
     const ms = (us: number): number => Math.round(us) / 1000;
     const lost = Math.max(0, expected - unique);
     return {
-      url: options.url,
+      url: options.connection.url,
       transport: endpoint.transport,
       options: {
         producers: options.producers,

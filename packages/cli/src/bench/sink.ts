@@ -22,7 +22,7 @@ export async function startSink(): Promise<Sink> {
     worker.once('error', reject);
   });
   return {
-    url: `stomp://127.0.0.1:${String(port)}`,
+    url: `tcp://127.0.0.1:${String(port)}`,
     close: async () => {
       await worker.terminate();
     },

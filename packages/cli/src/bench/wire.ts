@@ -4,6 +4,7 @@ import { type Socket, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { type Frame, FrameParser, type StompVersion, isStompVersion } from '@stompede/core';
 import { CliError } from '../cli-error.js';
+import type { ConnectionSettings } from '../connection-flags.js';
 
 /** Where to connect. */
 export interface Endpoint {
@@ -14,24 +15,25 @@ export interface Endpoint {
   readonly url: string;
 }
 
-/** Parse a broker URL: stomp://, tcp://, stomp+ssl://, ssl://, ws://, wss://. */
+/** Parse a broker URL: tcp://, ssl://, ws://, wss:// (one broker: bench measures one). */
 export function parseEndpoint(text: string): Endpoint {
+  if (text.startsWith('failover:')) {
+    throw new CliError(
+      'bench measures one broker: give --broker a tcp://, ssl://, ws:// or wss:// URI',
+    );
+  }
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new CliError(`not a broker URL: ${JSON.stringify(text)}`);
+    throw new CliError(`not a broker URI: ${JSON.stringify(text)}`);
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = (fallback: number): number => (url.port === '' ? fallback : Number(url.port));
   switch (url.protocol) {
-    case 'stomp:':
     case 'tcp:':
       return { transport: 'tcp', host, port: port(61613), url: text };
-    case 'stomp+ssl:':
-    case 'stomps:':
     case 'ssl:':
-    case 'tls:':
       return { transport: 'tls', host, port: port(61614), url: text };
     case 'ws:':
       return { transport: 'ws', host, port: port(80), url: text };
@@ -39,7 +41,7 @@ export function parseEndpoint(text: string): Endpoint {
       return { transport: 'ws', host, port: port(443), url: text };
     default:
       throw new CliError(
-        `unsupported URL scheme ${JSON.stringify(url.protocol)}: use stomp://, stomp+ssl://, ws:// or wss://`,
+        `unsupported URI scheme ${JSON.stringify(url.protocol)}: use tcp://, ssl://, ws:// or wss://`,
       );
   }
 }
@@ -84,10 +86,15 @@ function socketTransport(socket: Socket, events: TransportEvents): Transport {
 
 const WS_HIGH_WATER = 1024 * 1024;
 
-async function wsTransport(endpoint: Endpoint, events: TransportEvents): Promise<Transport> {
+async function wsTransport(
+  endpoint: Endpoint,
+  tls: ConnectOptions['tls'],
+  events: TransportEvents,
+): Promise<Transport> {
   const { WebSocket } = await import('ws');
   const ws = new WebSocket(endpoint.url, ['v12.stomp', 'v11.stomp', 'v10.stomp'], {
     perMessageDeflate: false,
+    ...tls,
   });
   ws.binaryType = 'nodebuffer';
   await new Promise<void>((resolve, reject) => {
@@ -144,13 +151,17 @@ async function wsTransport(endpoint: Endpoint, events: TransportEvents): Promise
   };
 }
 
-/** Headers of the CONNECT frame. */
+/** The CONNECT frame's headers, and how to connect. */
 export interface ConnectOptions {
   readonly version: StompVersion;
   readonly login: string | undefined;
   readonly passcode: string | undefined;
   /** The host header; defaults to the endpoint's host. */
   readonly host: string | undefined;
+  /** Milliseconds until CONNECTED. */
+  readonly timeout: number;
+  /** For ssl:// and wss://: CA, client certificate and key, servername, verification. */
+  readonly tls: ConnectionSettings['tls'];
 }
 
 const ACCEPT: Record<StompVersion, string> = {
@@ -205,6 +216,8 @@ export class Wire {
       connected = resolve;
       failed = reject;
     });
+    // A connection that fails before CONNECT is sent rejects this too: awaited below.
+    handshake.catch(() => undefined);
     wire.onFrame = (frame) => {
       if (frame.command === 'CONNECTED') connected?.(frame);
       else if (frame.command === 'ERROR') {
@@ -242,11 +255,16 @@ export class Wire {
       },
     };
     if (endpoint.transport === 'ws') {
-      wire.transport = await wsTransport(endpoint, events);
+      wire.transport = await wsTransport(endpoint, options.tls, events);
     } else {
       const socket =
         endpoint.transport === 'tls'
-          ? tlsConnect({ host: endpoint.host, port: endpoint.port, servername: endpoint.host })
+          ? tlsConnect({
+              host: endpoint.host,
+              port: endpoint.port,
+              servername: endpoint.host,
+              ...options.tls,
+            })
           : netConnect({ host: endpoint.host, port: endpoint.port });
       wire.transport = socketTransport(socket, events);
       await new Promise<void>((resolve, reject) => {
@@ -263,8 +281,8 @@ export class Wire {
       handshake,
       new Promise<never>((_, reject) =>
         setTimeout(() => {
-          reject(new Error('no CONNECTED within 10 s'));
-        }, 10_000).unref(),
+          reject(new Error(`no CONNECTED within ${String(options.timeout)} ms`));
+        }, options.timeout).unref(),
       ),
     ]).catch((err: unknown) => {
       wire.destroy();

@@ -4,6 +4,7 @@ import { type BenchOptions, BENCH_HELP, parseBenchArgs } from '../bench/options.
 import { type BenchProgress, type BenchSummary, runBench } from '../bench/run.js';
 import { startSink } from '../bench/sink.js';
 import { CliError } from '../cli-error.js';
+import { tlsHint } from '../connection-flags.js';
 
 export { BENCH_HELP };
 
@@ -43,20 +44,18 @@ export function formatSummary(s: BenchSummary): string {
 
 /** Run `stompede bench`. Resolves with the exit code: 0, or 1 when the run found a problem. */
 export async function runBenchCommand(argv: readonly string[]): Promise<number> {
-  const parsed = parseBenchArgs(argv);
-  if (parsed === 'help') {
-    process.stdout.write(BENCH_HELP);
-    return 0;
-  }
+  const parsed = parseBenchArgs(argv, process.env);
+  if (parsed === 'help') return 0;
   let options: BenchOptions = parsed;
   const sink = options.selfTest ? await startSink() : undefined;
-  if (sink !== undefined) options = { ...options, url: sink.url };
+  if (sink !== undefined)
+    options = { ...options, connection: { ...options.connection, url: sink.url } };
   let summary: BenchSummary;
   try {
     if (!options.quiet) {
       const o = options;
       process.stderr.write(
-        `bench ${o.url} ${o.destination}: ${String(o.producers)} -> ${String(o.consumers)}, ${String(o.size)} B, ack ${o.ack}, ` +
+        `bench ${o.connection.url} ${o.destination}: ${String(o.producers)} -> ${String(o.consumers)}, ${String(o.size)} B, ack ${o.ack}, ` +
           `${o.count === undefined ? `${String(o.duration)} s` : `${String(o.count)} msgs/producer`}${sink === undefined ? '' : ' (self-test sink)'}\n`,
       );
     }
@@ -65,7 +64,7 @@ export async function runBenchCommand(argv: readonly string[]): Promise<number> 
       options.quiet ? undefined : (p) => process.stderr.write(formatProgress(p) + '\n'),
     );
   } catch (err) {
-    throw new CliError(`bench failed: ${(err as Error).message}`, 1);
+    throw new CliError(`bench failed: ${(err as Error).message}${tlsHint(err)}`, 1);
   } finally {
     await sink?.close();
   }

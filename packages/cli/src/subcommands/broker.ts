@@ -1,19 +1,21 @@
 // `stompede broker`: run a broker with embedded defaults (TCP 127.0.0.1:61613 and WebSocket
-// ws://127.0.0.1:15674/ws), configured by a file, environment variables and flags, in that order.
-import { resolve } from 'node:path';
-import { createBroker, type BrokerOptions, type ListenerOptions } from '@stompede/broker';
+// ws://127.0.0.1:15674/ws), configured by a file, environment variables and flags, in that order
+// (config/effective.ts).
+import { DEFAULTS, type Engine, Metrics, createBroker } from '@stompede/broker';
 import { StompError } from '@stompede/core';
 import { pino } from 'pino';
-import { CliError, parsePort, parseCommandArgs } from '../cli-error.js';
+import { CliError, parseCommandArgs } from '../cli-error.js';
 import {
-  type BrokerConfig,
-  type TlsVersion,
-  loadConfig,
-  LOG_LEVELS,
-  originProblem,
-  subjectFieldProblem,
-  TLS_VERSIONS,
-} from '../config.js';
+  brokerArgOptions,
+  brokerOptionsOf,
+  type Effective,
+  mergeConfig,
+  type Override,
+  printConfig,
+  settingsHelp,
+} from '../config/effective.js';
+import { loadConfig } from '../config/load.js';
+import { startClusterEngine } from '../cluster.js';
 
 export const BROKER_HELP = `Usage: stompede broker [options]
 
@@ -24,270 +26,78 @@ gracefully: listeners stop accepting, in-flight frames finish, sessions are clos
 re-reads the TLS certificate, key and CA files (open connections stay; bad files are logged and
 the old ones kept).
 
-Options (flags override environment variables, which override the config file):
-  --config FILE       YAML (or JSON) configuration file; see docs/broker.md for every key
-  --host ADDR         address every listener binds to               [STOMPEDE_HOST] (127.0.0.1)
-  --port N            STOMP over TCP port; 0 picks a free one       [STOMPEDE_PORT] (61613)
-  --ws-port N         STOMP over WebSocket port; 0 turns it off     [STOMPEDE_WS_PORT] (15674)
-  --ws-path PATH      WebSocket URL path                            (/ws)
-  --ws-allowed-origin ORIGIN
-                      a browser origin (https://app.example.com) allowed to open a
-                      WebSocket, or '*' for all; repeatable (default: only clients
-                      without Origin and pages from the broker's own host:port)
-  --tls-port N        also listen for STOMP over TLS on this port (needs --tls-cert, --tls-key)
-  --tls-cert FILE     PEM certificate chain for the TLS listener
-  --tls-key FILE      PEM private key for the TLS listener
-  --tls-ca FILE       PEM CA bundle; with it, clients must present a certificate it signed
-                      (with --tls-client-cert-user, only those who do not log in otherwise)
-  --tls-client-cert-user FIELD
-                      authenticate clients by certificate: this subject field (CN, …)
-                      names the user (needs --tls-ca)
-  --tls-min-version V TLSv1.2 (default), TLSv1.3, TLSv1.1 or TLSv1
-  --tls-ciphers LIST  OpenSSL cipher list (TLS_… names are the TLS 1.3 suites)
-  --data-dir DIR      where persistent messages are journaled          [STOMPEDE_DATA_DIR] (./data)
-  --in-memory         keep every message in memory only (nothing survives a restart)
-  --persist-all       journal every message, as if each SEND had persistent:true
-  --verify-journal    at start, read and checksum every journal record even after a clean stop
-  --log-level LEVEL   ${LOG_LEVELS.join(', ')}   [STOMPEDE_LOG_LEVEL] (info)
-  --allow-anonymous   accept clients that do not log in, even on a non-loopback --host
-                      (without it, a non-loopback --host needs users in the config file)
-  --admin-port N      HTTP admin server (metrics, health, dashboard) on 127.0.0.1:N
-                                                                    [STOMPEDE_ADMIN_PORT] (off)
-  --print-config      print the effective configuration as JSON and exit
+Options (flags override environment variables, which override the config file; the broker logs
+each setting of the file that a flag or variable replaced):
+  --config FILE       YAML (or JSON) configuration file; see docs/broker.md for every key.
+                      Relative paths in it are relative to the file.
+${settingsHelp()}  --print-config      print the effective configuration as a config file (YAML) and exit
   -h, --help          show this help
 `;
 
-interface Effective {
-  host: string;
-  port: number;
-  ws: { port: number; path: string; allowedOrigins?: string[] } | false;
-  tls:
-    | {
-        port: number;
-        cert: string;
-        key: string;
-        ca?: string;
-        requireClientCert: boolean;
-        minVersion?: TlsVersion;
-        ciphers?: string;
-        clientCertUser?: string;
-      }
-    | undefined;
-  logLevel: string;
-  broker: Record<string, unknown>;
-}
-
-/** Merge defaults, the config file, the environment and the flags into one configuration. */
+/**
+ * Merge defaults, the config file, the environment and the flags into one configuration;
+ * 'help' when the command only printed something.
+ */
 export async function effectiveConfig(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
-): Promise<Effective | 'help'> {
-  const parsed = parseCommandArgs('broker', {
+): Promise<{ config: Effective; overrides: Override[] } | 'help'> {
+  const { values: flags } = parseCommandArgs('broker', {
     args: [...argv],
     strict: true,
     allowPositionals: false,
-    options: {
-      config: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'ws-port': { type: 'string' },
-      'ws-path': { type: 'string' },
-      'tls-port': { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-ca': { type: 'string' },
-      'tls-client-cert-user': { type: 'string' },
-      'tls-min-version': { type: 'string' },
-      'tls-ciphers': { type: 'string' },
-      'ws-allowed-origin': { type: 'string', multiple: true },
-      'log-level': { type: 'string' },
-      'allow-anonymous': { type: 'boolean' },
-      'data-dir': { type: 'string' },
-      'in-memory': { type: 'boolean' },
-      'persist-all': { type: 'boolean' },
-      'verify-journal': { type: 'boolean' },
-      'admin-port': { type: 'string' },
-      'print-config': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: brokerArgOptions(),
   });
-  const flags = parsed.values;
-  if (flags.help === true) return 'help';
-  const file: BrokerConfig =
-    flags.config === undefined ? { broker: {} } : await loadConfig(flags.config);
-
-  const host = flags.host ?? env.STOMPEDE_HOST ?? file.host ?? '127.0.0.1';
-  const portText = flags.port ?? env.STOMPEDE_PORT;
-  const port = portText === undefined ? (file.port ?? 61613) : parsePort('--port', portText);
-  const wsPortText = flags['ws-port'] ?? env.STOMPEDE_WS_PORT;
-  const fileWs = file.ws === false ? undefined : file.ws;
-  let ws: Effective['ws'];
-  if (wsPortText !== undefined) {
-    const wsPort = parsePort('--ws-port', wsPortText);
-    ws = wsPort === 0 ? false : { port: wsPort, path: fileWs?.path ?? '/ws' };
-  } else if (file.ws === false) {
-    ws = false;
-  } else {
-    ws = { port: fileWs?.port ?? 15674, path: fileWs?.path ?? '/ws' };
-  }
-  if (ws !== false && flags['ws-path'] !== undefined) {
-    if (!flags['ws-path'].startsWith('/')) throw new CliError("--ws-path must start with '/'");
-    ws.path = flags['ws-path'];
-  }
-  const origins = flags['ws-allowed-origin'] ?? fileWs?.allowedOrigins;
-  if (origins !== undefined) {
-    for (const o of origins) {
-      const problem = originProblem(o);
-      if (problem !== undefined) throw new CliError(`--ws-allowed-origin ${problem}`);
-    }
-    if (ws !== false) ws.allowedOrigins = [...origins];
-  }
-
-  let tls =
-    file.tls === undefined ? undefined : { port: 61614, requireClientCert: false, ...file.tls };
-  const tlsFlags = [
-    flags['tls-port'],
-    flags['tls-cert'],
-    flags['tls-key'],
-    flags['tls-ca'],
-    flags['tls-client-cert-user'],
-    flags['tls-min-version'],
-    flags['tls-ciphers'],
-  ];
-  if (tlsFlags.some((f) => f !== undefined)) {
-    const cert = flags['tls-cert'] ?? tls?.cert;
-    const key = flags['tls-key'] ?? tls?.key;
-    if (cert === undefined || key === undefined) {
-      throw new CliError(
-        'a TLS listener needs --tls-cert and --tls-key (or tls.cert and tls.key in the config file)',
-      );
-    }
-    const ca = flags['tls-ca'] ?? tls?.ca;
-    const minVersion = flags['tls-min-version'] ?? tls?.minVersion;
-    if (minVersion !== undefined && !(TLS_VERSIONS as readonly string[]).includes(minVersion)) {
-      throw new CliError(`--tls-min-version must be one of ${TLS_VERSIONS.join(', ')}`);
-    }
-    const ciphers = flags['tls-ciphers'] ?? tls?.ciphers;
-    if (ciphers?.trim() === '') throw new CliError('--tls-ciphers must be a cipher list');
-    const certUser = flags['tls-client-cert-user'] ?? tls?.clientCertUser;
-    if (certUser !== undefined) {
-      const problem = subjectFieldProblem(certUser);
-      if (problem !== undefined) throw new CliError(`--tls-client-cert-user ${problem}`);
-      if (ca === undefined) throw new CliError('--tls-client-cert-user needs --tls-ca');
-    }
-    tls = {
-      ...tls,
-      port:
-        flags['tls-port'] === undefined
-          ? (tls?.port ?? 61614)
-          : parsePort('--tls-port', flags['tls-port']),
-      cert,
-      key,
-      ...(ca === undefined ? {} : { ca }),
-      requireClientCert:
-        (flags['tls-ca'] !== undefined && flags['tls-client-cert-user'] === undefined) ||
-        (tls?.requireClientCert ?? false),
-      ...(minVersion === undefined ? {} : { minVersion: minVersion as TlsVersion }),
-      ...(ciphers === undefined ? {} : { ciphers }),
-      ...(certUser === undefined ? {} : { clientCertUser: certUser }),
-    };
-  }
-
-  const logLevel = flags['log-level'] ?? env.STOMPEDE_LOG_LEVEL ?? file.logLevel ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel))
-    throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  const broker: Record<string, unknown> = { ...file.broker };
-  if (flags['allow-anonymous'] === true) broker.allowAnonymous = true;
-  // Durable messages live in the data directory (./data unless told otherwise); --in-memory
-  // keeps everything in memory, as an embedded broker does by default.
-  if (flags['in-memory'] === true) {
-    if (flags['data-dir'] !== undefined)
-      throw new CliError('--in-memory and --data-dir contradict each other');
-    delete broker.dataDir;
-  } else {
-    const dataDir =
-      flags['data-dir'] ??
-      env.STOMPEDE_DATA_DIR ??
-      (broker.dataDir as string | undefined) ??
-      './data';
-    if (dataDir === '') throw new CliError('--data-dir must name a directory');
-    broker.dataDir = resolve(dataDir);
-  }
-  if (flags['persist-all'] === true) {
-    broker.persistence = {
-      ...(broker.persistence as Record<string, unknown> | undefined),
-      persistAll: true,
-    };
-  }
-  if (flags['verify-journal'] === true) {
-    broker.persistence = {
-      ...(broker.persistence as Record<string, unknown> | undefined),
-      verifyOnStart: true,
-    };
-  }
-  const adminPort = flags['admin-port'] ?? env.STOMPEDE_ADMIN_PORT;
-  if (adminPort !== undefined) {
-    broker.admin = {
-      ...(broker.admin as Record<string, unknown> | undefined),
-      port: parsePort('--admin-port', adminPort),
-    };
-  }
-  const effective: Effective = { host, port, ws, tls, logLevel, broker };
-  if (flags['print-config'] === true) {
-    process.stdout.write(JSON.stringify(effective, null, 2) + '\n');
+  if (flags.help === true) {
+    process.stdout.write(BROKER_HELP);
     return 'help';
   }
-  return effective;
+  const file = typeof flags.config === 'string' ? await loadConfig(flags.config) : {};
+  const merged = mergeConfig(file, flags, env);
+  if (flags['print-config'] === true) {
+    process.stdout.write(printConfig(merged.config));
+    return 'help';
+  }
+  return merged;
 }
 
-function listenersOf(config: Effective): ListenerOptions[] {
-  const listeners: ListenerOptions[] = [{ protocol: 'tcp', host: config.host, port: config.port }];
-  if (config.ws !== false) {
-    listeners.push({
-      protocol: 'ws',
-      host: config.host,
-      port: config.ws.port,
-      path: config.ws.path,
-      ...(config.ws.allowedOrigins === undefined
-        ? {}
-        : { allowedOrigins: config.ws.allowedOrigins }),
-    });
-  }
-  if (config.tls !== undefined) {
-    listeners.push({
-      protocol: 'tls',
-      host: config.host,
-      port: config.tls.port,
-      certFile: config.tls.cert,
-      keyFile: config.tls.key,
-      ...(config.tls.ca === undefined ? {} : { caFile: config.tls.ca }),
-      requireClientCert: config.tls.requireClientCert,
-      ...(config.tls.minVersion === undefined ? {} : { minVersion: config.tls.minVersion }),
-      ...(config.tls.ciphers === undefined ? {} : { ciphers: config.tls.ciphers }),
-      ...(config.tls.clientCertUser === undefined
-        ? {}
-        : { clientCertUser: config.tls.clientCertUser }),
-    });
-  }
-  return listeners;
-}
+/** A signal this soon after the first is the same interrupt delivered twice, not a second one. */
+const REPEATED_SIGNAL_MS = 500;
 
 /** Run the broker until SIGTERM or SIGINT. Resolves with the process exit code. */
 export async function runBroker(argv: readonly string[]): Promise<number> {
-  const config = await effectiveConfig(argv, process.env);
-  if (config === 'help') {
-    if (argv.includes('--help') || argv.includes('-h')) process.stdout.write(BROKER_HELP);
-    return 0;
-  }
+  const merged = await effectiveConfig(argv, process.env);
+  if (merged === 'help') return 0;
+  const { config, overrides } = merged;
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  if (overrides.length > 0) {
+    logger.info({ overrides }, 'flags and environment variables override the config file');
+  }
+  const options = brokerOptionsOf(config);
+  // Cluster mode: the engine connects to NATS first (a clear error and exit 1 when it cannot).
+  let clustered: { engine: Engine; metrics: Metrics } | undefined;
+  if (config.cluster !== undefined) {
+    const metrics = new Metrics();
+    const engine = await startClusterEngine(
+      config.cluster,
+      {
+        ...(options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }),
+        maxDeliveries: options.maxDeliveries ?? DEFAULTS.maxDeliveries,
+        ...(options.maxTopicPending === undefined
+          ? {}
+          : { maxTopicPending: options.maxTopicPending }),
+        persistAll: options.persistence?.persistAll === true,
+      },
+      metrics,
+      logger,
+    );
+    clustered = { engine, metrics };
+  }
   let broker;
   try {
-    broker = createBroker({
-      ...(config.broker as BrokerOptions),
-      listeners: listenersOf(config),
-      logger,
-    });
+    broker = createBroker({ ...options, ...clustered, logger });
   } catch (err) {
+    await clustered?.engine.close();
     if (err instanceof StompError) throw new CliError(`invalid configuration: ${err.message}`);
     throw err;
   }
@@ -296,6 +106,8 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
     addresses = await broker.listen();
   } catch (err) {
     await broker.close();
+    // A file the configuration names that cannot be used is a configuration error (exit 2).
+    if (err instanceof StompError) throw new CliError(`invalid configuration: ${err.message}`);
     throw new CliError(`cannot listen: ${(err as Error).message}`, 1);
   }
   logger.info(
@@ -322,14 +134,17 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
   process.on('SIGHUP', reload);
 
   return new Promise<number>((resolve) => {
-    let stopping = false;
+    let stoppedAt: number | undefined;
     const stop = (signal: string): void => {
-      if (stopping) {
+      if (stoppedAt !== undefined) {
+        // One Ctrl-C under `npx` or `npm start` arrives twice: the terminal signals the whole
+        // process group, and npm forwards it to its child as well. Only a later one is a second.
+        if (performance.now() - stoppedAt < REPEATED_SIGNAL_MS) return;
         logger.warn({ signal }, 'second signal: exiting without waiting');
         resolve(1);
         return;
       }
-      stopping = true;
+      stoppedAt = performance.now();
       process.off('SIGHUP', reload);
       logger.info({ signal, connections: broker.connections }, 'shutting down');
       broker.close().then(

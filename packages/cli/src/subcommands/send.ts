@@ -1,49 +1,42 @@
 // `stompede send DEST [BODY]`: one message, or one message per line of standard input, each
 // confirmed by a RECEIPT. Bulk sends keep a window of receipts in flight and report progress.
 import { createInterface } from 'node:readline';
-import { CliError, parseCommandArgs } from '../cli-error.js';
+import { CliError } from '../cli-error.js';
 import {
-  CONNECTION_HELP,
-  CONNECTION_OPTIONS,
-  connectFromFlags,
+  clientHelp,
+  connectClient,
+  connectionSettings,
   describeFailure,
+  parseClientArgs,
   parseHeaders,
 } from '../connection-flags.js';
 import { Progress } from '../progress.js';
 
-export const SEND_HELP = `Usage: stompede send DEST [BODY] [options]
+export const SEND_HELP = clientHelp(
+  `Usage: stompede send DEST [BODY] [options]
 
 Send BODY to DEST (e.g. /queue/orders, /topic/news) and wait for the broker's RECEIPT.
 Without BODY, send one message per line of standard input, each with a receipt; progress goes
 to stderr once a second and a summary at the end.
-
-Options:
-  --content-type T    content-type header (default text/plain;charset=utf-8)
+`,
+  `  --content-type T    content-type header (default text/plain;charset=utf-8)
   --persistent        add persistent:true (durable on brokers that support it)
+  --header K:V        add a header to every SEND; repeatable
   --window N          receipts in flight at once when reading stdin   (100)
   --quiet             no progress or summary on stderr
-${CONNECTION_HELP}  -h, --help          show this help
-`;
+`,
+);
 
 export async function runSend(argv: readonly string[]): Promise<number> {
-  const parsed = parseCommandArgs('send', {
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      ...CONNECTION_OPTIONS,
-      'content-type': { type: 'string' },
-      persistent: { type: 'boolean' },
-      window: { type: 'string' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const parsed = parseClientArgs('send', SEND_HELP, argv, {
+    'content-type': { type: 'string' },
+    persistent: { type: 'boolean' },
+    header: { type: 'string', multiple: true },
+    window: { type: 'string' },
+    quiet: { type: 'boolean' },
   });
+  if (parsed === 'help') return 0;
   const { values, positionals } = parsed;
-  if (values.help === true) {
-    process.stdout.write(SEND_HELP);
-    return 0;
-  }
   const [destination, body, ...extra] = positionals;
   if (destination === undefined) throw new CliError(`a destination is required\n\n${SEND_HELP}`);
   if (extra.length > 0) throw new CliError('too many arguments: quote the body if it has spaces');
@@ -53,9 +46,10 @@ export async function runSend(argv: readonly string[]): Promise<number> {
   const headers = parseHeaders(values.header);
   if (values.persistent === true) headers.push(['persistent', 'true']);
   const contentType = values['content-type'] ?? 'text/plain;charset=utf-8';
-  const url = values.broker ?? 'tcp://127.0.0.1:61613';
+  const settings = connectionSettings(values, process.env);
+  const url = settings.url;
 
-  const client = await connectFromFlags(values, process.env);
+  const client = await connectClient(settings);
   const send = (text: string): Promise<void> =>
     client.send(destination, text, { headers, contentType, receipt: true });
   try {

@@ -1,32 +1,34 @@
 // `stompede subscribe DEST`: print each message body on its own line (or each frame as a JSON
 // line), acknowledging a message only after its output was written.
 import type { Message } from '@stompede/client/node';
-import { CliError, parseCommandArgs } from '../cli-error.js';
+import { CliError } from '../cli-error.js';
 import {
-  CONNECTION_HELP,
-  CONNECTION_OPTIONS,
-  connectFromFlags,
+  clientHelp,
+  connectClient,
+  connectionSettings,
   describeFailure,
+  parseClientArgs,
   parseHeaders,
 } from '../connection-flags.js';
 
-export const SUBSCRIBE_HELP = `Usage: stompede subscribe DEST [options]
+export const SUBSCRIBE_HELP = clientHelp(
+  `Usage: stompede subscribe DEST [options]
 
 Print each message from DEST (e.g. /queue/orders, /topic/news.>) on standard output, one body
 per line, until interrupted or --count messages arrived. In client ack modes a message is
 acknowledged once its line is written.
-
-Options:
-  --count N           exit after N messages (each acknowledged once printed: no message is
+`,
+  `  --count N           exit after N messages (each acknowledged once printed: no message is
                       lost to the ones the broker sent ahead)
   --ack MODE          auto | client | client-individual   (auto; client-individual with --count)
   --prefetch N        unacknowledged messages the broker may send ahead (client modes;
                       --count N by default)
+  --header K:V        add a header to the SUBSCRIBE frame; repeatable
   --json              print each frame as a JSON line: {"command","headers","body"}
                       (bodies that are not UTF-8 text come as "bodyBase64")
   --quiet             no summary on stderr
-${CONNECTION_HELP}  -h, --help          show this help
-`;
+`,
+);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -58,25 +60,16 @@ function write(text: string): Promise<void> {
 }
 
 export async function runSubscribe(argv: readonly string[]): Promise<number> {
-  const parsed = parseCommandArgs('subscribe', {
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      ...CONNECTION_OPTIONS,
-      count: { type: 'string' },
-      ack: { type: 'string' },
-      prefetch: { type: 'string' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const parsed = parseClientArgs('subscribe', SUBSCRIBE_HELP, argv, {
+    count: { type: 'string' },
+    ack: { type: 'string' },
+    prefetch: { type: 'string' },
+    header: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
   });
+  if (parsed === 'help') return 0;
   const { values, positionals } = parsed;
-  if (values.help === true) {
-    process.stdout.write(SUBSCRIBE_HELP);
-    return 0;
-  }
   const [destination, ...extra] = positionals;
   if (destination === undefined)
     throw new CliError(`a destination is required\n\n${SUBSCRIBE_HELP}`);
@@ -101,9 +94,10 @@ export async function runSubscribe(argv: readonly string[]): Promise<number> {
     throw new CliError('--prefetch must be a positive integer');
   }
   const headers = parseHeaders(values.header);
-  const url = values.broker ?? 'tcp://127.0.0.1:61613';
+  const settings = connectionSettings(values, process.env);
+  const url = settings.url;
 
-  const client = await connectFromFlags(values, process.env);
+  const client = await connectClient(settings);
   let received = 0;
   const stop = new AbortController();
   const onSignal = (): void => {

@@ -2,11 +2,12 @@
 // JSON logs on stdout, and a graceful exit on SIGTERM.
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
+import { parse } from 'yaml';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -47,17 +48,6 @@ function startBroker(args: string[]): {
   return { child, logs, ready };
 }
 
-// A port that was free a moment ago (the CLI treats --ws-port 0 as "off", so it cannot pick one).
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 async function stompSession(port: number): Promise<string> {
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
@@ -80,13 +70,13 @@ describe('stompede broker (child process)', () => {
       '--port',
       '0',
       '--ws-port',
-      '0',
+      'off',
       '--log-level',
       'info',
     ]);
     after(() => child.kill('SIGKILL'));
     const listeners = await ready;
-    assert.equal(listeners.length, 1, 'only TCP: --ws-port 0 turns WebSocket off');
+    assert.equal(listeners.length, 1, 'only TCP: --ws-port off turns WebSocket off');
     const port = Number(new URL(listeners[0]!).port);
     const received = await stompSession(port);
     assert.match(received, /^CONNECTED\n/);
@@ -97,15 +87,58 @@ describe('stompede broker (child process)', () => {
     assert.ok(logs.some((l) => l.msg === 'broker stopped'));
   });
 
-  it('opens the WebSocket listener on the port asked for', async () => {
-    const wsPort = await freePort();
-    const { child, ready } = startBroker(['--port', '0', '--ws-port', String(wsPort)]);
+  it('stops gracefully when one Ctrl-C arrives twice (npm forwards it to the group it reached)', async () => {
+    const { child, logs, ready } = startBroker(['--port', '0', '--ws-port', 'off']);
+    after(() => child.kill('SIGKILL'));
+    await ready;
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 0);
+    assert.ok(logs.some((l) => l.msg === 'broker stopped'));
+    assert.ok(!logs.some((l) => l.msg.startsWith('second signal')));
+  });
+
+  it('names an unusable certificate file and exits 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stompede-badcert-'));
+    const bad = join(dir, 'server.pem');
+    writeFileSync(bad, 'not a certificate\n');
+    const child = spawn(
+      process.execPath,
+      [
+        main,
+        'broker',
+        '--port',
+        '0',
+        '--ws-port',
+        'off',
+        '--in-memory',
+        '--tls-port',
+        '0',
+        '--tls-cert',
+        bad,
+        '--tls-key',
+        bad,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 2);
+    assert.match(
+      stderr,
+      /invalid configuration: .*server\.pem is not a PEM certificate \(no start line\)/,
+    );
+  });
+
+  it('opens the WebSocket listener on a free port with --ws-port 0', async () => {
+    const { child, ready } = startBroker(['--port', '0', '--ws-port', '0']);
     after(() => child.kill('SIGKILL'));
     const listeners = await ready;
-    assert.deepEqual(
-      listeners.filter((l) => l.startsWith('ws:')),
-      [`ws://127.0.0.1:${String(wsPort)}/ws`],
-    );
+    const ws = listeners.filter((l) => l.startsWith('ws:'));
+    assert.equal(ws.length, 1, listeners.join(' '));
+    assert.match(ws[0]!, /^ws:\/\/127\.0\.0\.1:[1-9]\d*\/ws$/);
     child.kill('SIGTERM');
     await once(child, 'exit');
   });
@@ -121,28 +154,24 @@ describe('stompede broker (child process)', () => {
     assert.match(stderr, /--port must be a port number/);
   });
 
-  it('prints the effective configuration', async () => {
-    const child = spawn(process.execPath, [main, 'broker', '--print-config', '--port', '1234'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, STOMPEDE_WS_PORT: '0', STOMPEDE_PORT: '9' },
-    });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-    const [code] = (await once(child, 'exit')) as [number | null];
-    assert.equal(code, 0);
-    const config = JSON.parse(stdout) as {
-      port: number;
-      ws: unknown;
-      host: string;
-      broker: { dataDir?: string };
+  it('prints the effective configuration as a file', async () => {
+    const print = async (env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> => {
+      const child = spawn(process.execPath, [main, 'broker', '--print-config', '--port', '1234'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, STOMPEDE_PORT: '9', ...env },
+      });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      assert.equal(code, 0);
+      return parse(stdout) as Record<string, unknown>;
     };
-    assert.equal(
-      config.broker.dataDir,
-      join(process.cwd(), 'data'),
-      'journal in ./data by default',
-    );
+    const config = await print({ STOMPEDE_WS_PORT: 'off' });
+    assert.equal(config.dataDir, join(process.cwd(), 'data'), 'journal in ./data by default');
     assert.equal(config.port, 1234, 'a flag beats the environment');
-    assert.equal(config.ws, false, 'STOMPEDE_WS_PORT=0 turns WebSocket off');
+    assert.equal(config.ws, false, 'STOMPEDE_WS_PORT=off turns WebSocket off');
     assert.equal(config.host, '127.0.0.1', 'loopback by default');
+    // 0 is "any free port" for every port, flag, variable or file key alike.
+    assert.deepEqual((await print({ STOMPEDE_WS_PORT: '0' })).ws, { port: 0, path: '/ws' });
   });
 });

@@ -100,7 +100,7 @@ describe('stompede broker: SIGHUP', () => {
         '--port',
         '0',
         '--ws-port',
-        '0',
+        'off',
         '--tls-port',
         '0',
         '--tls-cert',
@@ -130,7 +130,7 @@ describe('stompede broker: SIGHUP', () => {
     };
     await logged('broker listening');
     const urls = logs.find((l) => l.msg === 'broker listening')!.listeners!;
-    const port = Number(new URL(urls.find((u) => u.startsWith('stomp+ssl:'))!).port);
+    const port = Number(new URL(urls.find((u) => u.startsWith('ssl:'))!).port);
 
     assert.equal(await fingerprintServed(port), oldFp);
     const session = await tlsConnect(port);

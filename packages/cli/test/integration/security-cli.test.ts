@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parsePasswordHash, verifyPassword } from '@stompede/broker';
-import { parseConfig } from '../../dist/config.js';
+import { parse } from 'yaml';
+import { parseConfig } from '../../dist/config/load.js';
 
 const main = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
@@ -61,9 +62,9 @@ describe('security configuration', () => {
       ].join('\n'),
       'broker.yaml',
     );
-    assert.equal(config.broker.allowAnonymous, false);
-    assert.deepEqual(config.broker.admin, { port: 0 });
-    assert.equal((config.broker.permissions as unknown[]).length, 1);
+    assert.equal(config.allowAnonymous, false);
+    assert.deepEqual(config.admin, { port: 0 });
+    assert.equal(config.permissions?.length, 1);
   });
 
   it('[Config] a plain-text password is refused with its key and line', () => {
@@ -80,7 +81,7 @@ describe('security configuration', () => {
     assert.throws(() => parseConfig('admin:\n  prot: 1\n', 'b.yaml'), /b\.yaml:2: admin\.prot/);
     assert.throws(
       () => parseConfig('permissions:\n  - user: a\n    right: all\n', 'b.yaml'),
-      /b\.yaml:3: permissions\.0\.right is not a setting/,
+      /b\.yaml:3: permissions\[0\]\.right is not a setting/,
     );
   });
 
@@ -105,11 +106,10 @@ describe('security configuration', () => {
       '--print-config',
     ]);
     assert.equal(r.status, 0, r.stderr);
-    const effective = JSON.parse(r.stdout) as { broker: Record<string, unknown> };
-    assert.deepEqual(effective.broker, {
-      maxConnections: 5,
-      allowAnonymous: true,
-      admin: { port: 0 },
-    });
+    const effective = parse(r.stdout) as Record<string, unknown>;
+    assert.equal(effective.maxConnections, 5);
+    assert.equal(effective.allowAnonymous, true);
+    assert.deepEqual(effective.admin, { port: 0 });
+    assert.equal(effective.dataDir, false);
   });
 });

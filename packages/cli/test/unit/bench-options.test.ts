@@ -22,7 +22,7 @@ describe('stompede bench arguments', () => {
     const o = parseBenchArgs([]);
     assert.notEqual(o, 'help');
     if (o === 'help') return;
-    assert.equal(o.url, 'stomp://127.0.0.1:61613');
+    assert.equal(o.connection.url, 'tcp://127.0.0.1:61613');
     assert.deepEqual(
       [o.producers, o.consumers, o.size, o.rate, o.duration, o.count, o.ack, o.prefetch],
       [1, 1, 100, 0, 10, undefined, 'auto', 1000],
@@ -53,6 +53,7 @@ describe('stompede bench arguments', () => {
 
   it('reads every option, short and long', () => {
     const o = parseBenchArgs([
+      '--broker',
       'ws://127.0.0.1:15674/ws',
       '-x',
       '2',
@@ -71,26 +72,43 @@ describe('stompede bench arguments', () => {
       '--persistent',
       '-k',
       'topic',
-      '-u',
+      '--login',
       'guest',
-      '-p',
+      '--passcode',
       'guest',
-      '--host',
+      '--vhost',
       '/',
+      '--timeout',
+      '3000',
+      '--insecure',
       '--json',
       '--quiet',
     ]);
     if (o === 'help') return assert.fail('help');
-    assert.equal(o.url, 'ws://127.0.0.1:15674/ws');
+    assert.equal(o.connection.url, 'ws://127.0.0.1:15674/ws');
     assert.deepEqual(
       [o.producers, o.consumers, o.size, o.rate, o.count, o.ack, o.prefetch, o.persistent],
       [2, 10, 4096, 5000, 1000, 'client-individual', 50, true],
     );
     assert.equal(o.destination, '/topic/stompede.bench');
+    const c = o.connection;
     assert.deepEqual(
-      [o.login, o.passcode, o.host, o.json, o.quiet],
-      ['guest', 'guest', '/', true, true],
+      [c.login, c.passcode, c.vhost, c.timeout, c.tls, o.json, o.quiet],
+      ['guest', 'guest', '/', 3000, { rejectUnauthorized: false }, true, true],
     );
+  });
+
+  it('takes the connection flags of send and subscribe, and only those', () => {
+    const o = parseBenchArgs(['--broker', 'ssl://h:61614', '--tls-servername', 'broker.example'], {
+      STOMPEDE_PASSCODE: 'from-env',
+    });
+    if (o === 'help') return assert.fail('help');
+    assert.equal(o.connection.passcode, 'from-env');
+    assert.deepEqual(o.connection.tls, { servername: 'broker.example' });
+    assert.match(failure(['--tls-ca', '/nonexistent/ca.pem']), /--tls-ca: cannot read/);
+    // The flags bench used to have of its own are gone: one set for every command.
+    assert.match(failure(['--host', '/']), /Unknown option '--host'/);
+    assert.match(failure(['-u', 'guest']), /Unknown option '-u'/);
   });
 
   it('answers --help', () => {
@@ -107,19 +125,22 @@ describe('stompede bench arguments', () => {
     assert.match(failure(['-z', '5', '-C', '10']), /not both/);
     assert.match(failure(['-x', '0', '-y', '0']), /nothing to do/);
     assert.match(failure(['--bogus']), /Unknown option/);
-    assert.match(failure(['a', 'b']), /one broker URL/);
+    assert.match(failure(['tcp://h:1']), /give the broker as --broker URI/);
+    assert.match(failure(['--login', 'a\nb']), /--login must be a single line/);
   });
 
-  it('parses broker URLs', () => {
-    assert.deepEqual(parseEndpoint('stomp://localhost:61613'), {
+  it('parses broker URIs: the schemes of the client, one broker', () => {
+    assert.deepEqual(parseEndpoint('tcp://localhost:61613'), {
       transport: 'tcp',
       host: 'localhost',
       port: 61613,
-      url: 'stomp://localhost:61613',
+      url: 'tcp://localhost:61613',
     });
     assert.equal(parseEndpoint('tcp://[::1]').port, 61613);
     assert.equal(parseEndpoint('tcp://[::1]').host, '::1');
-    assert.equal(parseEndpoint('stomp+ssl://h').transport, 'tls');
+    assert.equal(parseEndpoint('ssl://h').transport, 'tls');
+    assert.equal(parseEndpoint('ssl://h').port, 61614);
+    assert.throws(() => parseEndpoint('failover:(tcp://a:1,tcp://b:2)'), /one broker/);
     assert.equal(parseEndpoint('ws://h:15674/ws').transport, 'ws');
     assert.throws(() => parseEndpoint('http://h'), CliError);
     assert.throws(() => parseEndpoint('nonsense'), CliError);

@@ -3,9 +3,9 @@
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseConfig } from '../../dist/config.js';
+import { parseConfig } from '../../dist/config/load.js';
 import { CliError } from '../../dist/cli-error.js';
 import { effectiveConfig } from '../../dist/subcommands/broker.js';
 
@@ -28,12 +28,13 @@ describe('config file: TLS hardening and WebSocket origins', () => {
       TLS +
         '  minVersion: TLSv1.3\n  ciphers: TLS_AES_128_GCM_SHA256\n  clientCertUser: CN\n' +
         'ws:\n  allowedOrigins: ["https://app.example.com", "*"]\n',
-      'broker.yaml',
+      '/etc/stompede/broker.yaml',
     );
+    // Relative paths are relative to the file.
     assert.deepEqual(config.tls, {
-      cert: 'c.pem',
-      key: 'k.pem',
-      ca: 'ca.pem',
+      cert: '/etc/stompede/c.pem',
+      key: '/etc/stompede/k.pem',
+      ca: '/etc/stompede/ca.pem',
       minVersion: 'TLSv1.3',
       ciphers: 'TLS_AES_128_GCM_SHA256',
       clientCertUser: 'CN',
@@ -63,14 +64,14 @@ describe('config file: TLS hardening and WebSocket origins', () => {
       failure(
         'ws:\n  allowedOrigins:\n    - https://ok.example\n    - https://app.example.com/path\n',
       ),
-      /^broker\.yaml:4: ws\.allowedOrigins\.1 must be "\*" or an origin/,
+      /^broker\.yaml:4: ws\.allowedOrigins\[1\] must be "\*" or an origin/,
     );
     assert.match(failure(TLS + '  minversion: TLSv1.2\n'), /did you mean minVersion\?/);
   });
 
   it('accepts a user without password (certificate only)', () => {
     const config = parseConfig('users:\n  sensor:\n    groups: [devices]\n', 'broker.yaml');
-    assert.deepEqual(config.broker.users, { sensor: { groups: ['devices'] } });
+    assert.deepEqual(config.users, { sensor: { groups: ['devices'] } });
   });
 });
 
@@ -81,7 +82,7 @@ describe('stompede broker flags: TLS hardening and WebSocket origins', () => {
   });
 
   it('--tls-min-version, --tls-ciphers, --tls-client-cert-user, --ws-allowed-origin', async () => {
-    const config = await effectiveConfig(
+    const merged = await effectiveConfig(
       [
         '--tls-cert',
         'c.pem',
@@ -102,12 +103,14 @@ describe('stompede broker flags: TLS hardening and WebSocket origins', () => {
       ],
       {},
     );
-    assert.ok(config !== 'help');
+    assert.ok(merged !== 'help');
+    const { config } = merged;
+    // Paths given as flags are relative to the working directory.
     assert.deepEqual(config.tls, {
       port: 61614,
-      cert: 'c.pem',
-      key: 'k.pem',
-      ca: 'ca.pem',
+      cert: resolve('c.pem'),
+      key: resolve('k.pem'),
+      ca: resolve('ca.pem'),
       // Certificates map to users; clients without one may still log in.
       requireClientCert: false,
       minVersion: 'TLSv1.3',
@@ -127,11 +130,12 @@ describe('stompede broker flags: TLS hardening and WebSocket origins', () => {
       file,
       TLS + '  minVersion: TLSv1.3\n  clientCertUser: CN\nws:\n  allowedOrigins: ["*"]\n',
     );
-    const config = await effectiveConfig(
+    const merged = await effectiveConfig(
       ['--config', file, '--tls-ciphers', 'ECDHE-ECDSA-AES128-GCM-SHA256'],
       {},
     );
-    assert.ok(config !== 'help');
+    assert.ok(merged !== 'help');
+    const { config } = merged;
     assert.ok(config.tls !== undefined);
     assert.equal(config.tls.minVersion, 'TLSv1.3');
     assert.equal(config.tls.clientCertUser, 'CN');
@@ -143,7 +147,10 @@ describe('stompede broker flags: TLS hardening and WebSocket origins', () => {
     const tls = ['--tls-cert', 'c.pem', '--tls-key', 'k.pem'];
     for (const [args, message] of [
       [[...tls, '--tls-min-version', 'TLSv9'], /--tls-min-version must be one of/],
-      [[...tls, '--tls-client-cert-user', 'CN'], /--tls-client-cert-user needs --tls-ca/],
+      [
+        [...tls, '--tls-client-cert-user', 'CN'],
+        /--tls-client-cert-user needs tls\.ca \(--tls-ca\)/,
+      ],
       [['--ws-allowed-origin', 'example.com'], /--ws-allowed-origin must be "\*" or an origin/],
     ] as const) {
       await assert.rejects(effectiveConfig(args, {}), (err: Error) => {

@@ -1,14 +1,15 @@
 /**
  * `@stompede/client/node`: everything in `@stompede/client`, plus TCP (`tcp://`) and TLS
- * (`ssl://`, `tls://`) transports for Node.
+ * (`ssl://`, `tls://`) transports for Node (`nodeTransport()`, the default of this `connect`).
  *
  * @example
  * ```ts
  * import { connect } from '@stompede/client/node';
- * await using client = await connect('failover:(tcp://mq1:61613,tcp://mq2:61613)', {
+ * await using client = await connect('failover:(tcp://mq1:61613,ssl://mq2:61614)', {
  *   login: 'app',
  *   passcode: 'secret',
  *   heartBeat: [10000, 10000],
+ *   transport: nodeTransport({ tls: { ca: caPem } }),
  * });
  * await client.send('/queue/orders', JSON.stringify({ id: 1 }), { receipt: true });
  * ```
@@ -17,6 +18,12 @@
  */
 export * from '../index.js';
 export { connect } from './connect.js';
-export type { NodeConnectOptions } from './connect.js';
+export { nodeTransport } from './transport.js';
+export type { NodeTransportOptions } from './transport.js';
 export { connectTcp, connectTls, socketTransport } from './socket.js';
-export type { TcpTransportOptions, TlsTransportOptions } from './socket.js';
+export type {
+  TcpSocketOptions,
+  TcpTransportOptions,
+  TlsOptions,
+  TlsTransportOptions,
+} from './socket.js';

@@ -5,48 +5,36 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ErrorCode, StompConnectionError } from '@stompede/core';
-import {
-  afterTick,
-  ChunkSource,
-  closedError,
-  DEFAULT_READ_NAP_MS,
-  ReadPacer,
-  readNow,
-  type SyncReadable,
-  type SyncWritable,
-  type Transport,
-  writeNow,
-} from '../transport.js';
+import type { Transport } from '../transport.js';
+import { afterTick } from '../transports/after-tick.js';
+import { ChunkSource } from '../transports/chunk-source.js';
+import { closedError, writeAsPromise } from '../transports/closed.js';
+import { DEFAULT_READ_NAP_MS, type PacedReadOptions, ReadPacer } from '../transports/read-pacer.js';
 import { abortError, deferred } from '../util.js';
 
 /** Options for {@link connectTcp}. */
-export interface TcpTransportOptions {
+export interface TcpTransportOptions extends TcpSocketOptions {
   /** Host name or address. */
   readonly host: string;
   /** Port. */
   readonly port: number;
   /** Abort the connect attempt (the socket is destroyed). */
   readonly signal?: AbortSignal | undefined;
+}
+
+/** How TCP (and TLS) sockets are used: reading, and the socket options. */
+export interface TcpSocketOptions extends PacedReadOptions {
   /** Disable Nagle's algorithm (default `true`: frames go out at once). */
   readonly noDelay?: boolean | undefined;
   /** TCP keep-alive initial delay in ms; `0` or omitted keeps the OS default (off). */
   readonly keepAlive?: number | undefined;
-  /** Chunks buffered from the socket before it is paused (default 16). */
-  readonly readHighWaterMark?: number | undefined;
-  /**
-   * While messages keep arriving, pause reading for this many ms after a small read, so that
-   * what arrives meanwhile is read at once (default 1; 0 reads every segment as it comes). Costs
-   * at most that much latency under sustained traffic, none after a quiet spell, and saves a
-   * wake-up and a read per few messages through brokers that send small segments.
-   */
-  readonly readNapMs?: number | undefined;
 }
 
 /**
- * TLS options for {@link connectTls}. Certificate verification is on unless
- * `rejectUnauthorized: false` is given explicitly.
+ * TLS settings: for `ssl://` brokers (`nodeTransport({ tls })`) and {@link connectTls}.
+ * Certificate verification is on unless `rejectUnauthorized: false` is given explicitly.
  */
-export interface TlsTransportOptions extends TcpTransportOptions {
+export interface TlsOptions {
   /** Trusted CA certificates (PEM), replacing Node's bundled roots. */
   readonly ca?: string | Uint8Array | readonly (string | Uint8Array)[] | undefined;
   /** Client certificate chain (PEM) for mutual TLS. */
@@ -89,6 +77,9 @@ export function wsConnection(options: net.TcpNetConnectOpts & { socketPath?: str
   };
   return connectPausable(tcp);
 }
+
+/** Options for {@link connectTls}. */
+export interface TlsTransportOptions extends TcpTransportOptions, TlsOptions {}
 
 /** Open a TLS connection to a STOMP broker (verification on by default). */
 export function connectTls(options: TlsTransportOptions): Promise<Transport> {
@@ -187,7 +178,7 @@ export function socketTransport(
 /** Chunks at least this large are written by reference; smaller ones are copied together. */
 const COPY_LIMIT = 16 * 1024;
 
-class SocketTransport implements Transport, SyncReadable, SyncWritable {
+class SocketTransport implements Transport {
   readonly closed: Promise<Error | undefined>;
   private readonly source: ChunkSource;
   private failure: Error | undefined;
@@ -239,19 +230,15 @@ class SocketTransport implements Transport, SyncReadable, SyncWritable {
     return this.source[Symbol.asyncIterator]();
   }
 
-  [readNow](): Uint8Array | undefined {
+  readNow(): Uint8Array | undefined {
     return this.source.shift();
   }
 
   write(chunks: readonly Uint8Array[]): Promise<void> {
-    try {
-      return this[writeNow](chunks) ?? Promise.resolve();
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+    return writeAsPromise(this, chunks);
   }
 
-  [writeNow](chunks: readonly Uint8Array[]): Promise<void> | undefined {
+  writeNow(chunks: readonly Uint8Array[]): Promise<void> | undefined {
     const socket = this.socket;
     if (this.ending || socket.destroyed || !socket.writable) throw closedError(this.failure);
     const pending = this.pending;

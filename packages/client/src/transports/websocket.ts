@@ -11,104 +11,18 @@
 // browsers need a string, decoded once.
 import { ErrorCode, StompConnectionError, utf8Encode } from '@stompede/core';
 import { concatBytes } from '@stompede/core/internal';
-import {
-  afterTick,
-  brokerServer,
-  ChunkSource,
-  closedError,
-  DEFAULT_READ_NAP_MS,
-  ReadPacer,
-  readNow,
-  type ServerAware,
-  type SyncReadable,
-  type SyncWritable,
-  type Transport,
-  writeNow,
-} from '../transport.js';
+import type { Transport, TransportConnectedInfo } from '../transport.js';
 import { delay } from '../ticker.js';
 import { abortError, deferred } from '../util.js';
-
-/** The subset of the W3C `WebSocket` this transport uses (matches browsers and `ws`). */
-export interface WebSocketLike {
-  binaryType: string;
-  /** `ws` (Node) only: stop reading the socket. Browsers have no way to pause a WebSocket. */
-  pause?: () => void;
-  /** `ws` (Node) only: resume reading. */
-  resume?: () => void;
-  /** `ws` (Node) only: destroy the socket at once. */
-  terminate?: () => void;
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  readonly protocol: string;
-  send(data: string | ArrayBuffer | ArrayBufferView): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { readonly data: unknown }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-  onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null;
-}
-
-/** A `WebSocket` constructor: `globalThis.WebSocket` in browsers, `ws`'s default export on Node. */
-export type WebSocketConstructor = new (
-  url: string,
-  protocols?: string | string[],
-) => WebSocketLike;
-
-/** Options for {@link connectWebSocket}. */
-export interface WebSocketTransportOptions {
-  /** The WebSocket class to use (default `globalThis.WebSocket`, which Node 20 lacks). */
-  readonly WebSocket?: WebSocketConstructor | undefined;
-  /** Subprotocols to offer (default `v12.stomp`, `v11.stomp`, `v10.stomp`). */
-  readonly protocols?: readonly string[] | undefined;
-  /** Abort the connect attempt (the socket is closed). */
-  readonly signal?: AbortSignal | undefined;
-  /**
-   * Writes wait while more than this many bytes are queued in the socket (default 1 MiB);
-   * writes under the mark never wait. With `ws` (Node) a writer wakes when `ws` reports a send
-   * written out. A browser WebSocket has no drain event (`bufferedAmount` is its only
-   * backpressure signal), so there the buffer is polled every `pollInterval` ms while it is over
-   * the mark.
-   */
-  readonly highWaterMark?: number | undefined;
-  /** Browsers: poll interval in ms while waiting for the send buffer to drain (default 10). */
-  readonly pollInterval?: number | undefined;
-  /**
-   * Messages received and not yet read by the client before reading pauses (default 16). With a
-   * WebSocket that can pause (`ws` on Node) the socket is paused there, so memory stays bounded.
-   */
-  readonly readHighWaterMark?: number | undefined;
-  /**
-   * For a WebSocket that cannot pause (a browser's): bytes received and not yet read by the
-   * client before the connection is failed with `ERR_STOMP_LIMIT_EXCEEDED` (default 64 MiB).
-   * Bound what a broker may send ahead with STOMP flow control (a client ack mode and a
-   * `prefetch`) so that this limit is never reached.
-   */
-  readonly maxUnreadBytes?: number | undefined;
-  /**
-   * The constructor's third argument, where `ws` takes its options (browsers ignore it), laid over
-   * the defaults, which it overrides one by one: `perMessageDeflate: false`, as `ws` would offer
-   * compression, which costs several times the CPU of STOMP itself for small messages and buys
-   * little on a LAN (pass `{ perMessageDeflate: true }`, or `ws`'s deflate settings, to offer
-   * it); `allowSynchronousEvents: true`, so that a read's messages are handed over in one go
-   * (`ws` 8.15.1 to 8.16 otherwise hand over one message per microtask).
-   */
-  readonly webSocketOptions?: object | undefined;
-  /**
-   * `ws` (Node) only: while messages keep arriving, pause reading for this many ms after each
-   * read so that what arrives meanwhile is read in one go (default 1; 0 turns it off; see the
-   * Node client's `readNapMs`).
-   */
-  readonly readNapMs?: number | undefined;
-  /**
-   * Send the frames written in one tick as one WebSocket message (per run of text or binary
-   * frames) instead of one message per frame. Only brokers that read a WebSocket as a byte
-   * stream accept it: ActiveMQ Classic parses one frame per message and drops the others.
-   * Default `'auto'`: once the CONNECTED frame's `server` header names RabbitMQ or stompede,
-   * pack, and send every message as binary (these read bytes either way, and skip a text
-   * message's UTF-8 check); else one message per frame.
-   */
-  readonly packFrames?: boolean | 'auto' | undefined;
-}
+import { afterTick } from './after-tick.js';
+import { ChunkSource } from './chunk-source.js';
+import { closedError, writeAsPromise } from './closed.js';
+import { DEFAULT_READ_NAP_MS, ReadPacer } from './read-pacer.js';
+import type {
+  ConnectWebSocketOptions,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './websocket-options.js';
 
 /** What {@link connectWebSocket} passes as the constructor's third argument, under the caller's. */
 const DEFAULT_WEBSOCKET_OPTIONS: object = Object.freeze({
@@ -188,14 +102,15 @@ type WsSend = (
 /** Open a WebSocket to `url` and wrap it as a {@link Transport}. */
 export function connectWebSocket(
   url: string,
-  options: WebSocketTransportOptions = {},
+  options: ConnectWebSocketOptions = {},
 ): Promise<Transport> {
   const Ctor = options.WebSocket ?? globalWebSocket();
   if (Ctor === undefined) {
     return Promise.reject(
       new StompConnectionError(
         ErrorCode.INVALID_ARGUMENT,
-        'no WebSocket class: pass `WebSocket` (e.g. the `ws` package on Node 20)',
+        'no WebSocket class: pass the transport factory a `WebSocket` (on Node 20 the `ws` ' +
+          "package's: `nodeTransport({ WebSocket })`)",
       ),
     );
   }
@@ -275,7 +190,7 @@ interface WsEvents {
   on(event: 'message', listener: (data: unknown, isBinary: boolean) => void): unknown;
 }
 
-class WebSocketTransport implements Transport, SyncReadable, SyncWritable, ServerAware {
+class WebSocketTransport implements Transport {
   readonly closed: Promise<Error | undefined>;
   /** Messages to send at the end of this tick: each one frame's chunks (or, packing, a run's). */
   private batch: Uint8Array[][] = [];
@@ -302,7 +217,7 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable, Serve
 
   constructor(
     private readonly socket: WebSocketLike,
-    options: WebSocketTransportOptions,
+    options: ConnectWebSocketOptions,
   ) {
     this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.pollInterval = options.pollInterval ?? 10;
@@ -396,25 +311,21 @@ class WebSocketTransport implements Transport, SyncReadable, SyncWritable, Serve
     return this.source[Symbol.asyncIterator]();
   }
 
-  [readNow](): Uint8Array | undefined {
+  readNow(): Uint8Array | undefined {
     return this.source.shift();
   }
 
-  [brokerServer](server: string | undefined): void {
+  onConnected({ server }: TransportConnectedInfo): void {
     if (this.packFramesOption === 'auto') {
       this.packFrames = this.allBinary = server !== undefined && STREAM_READERS.test(server);
     }
   }
 
   write(chunks: readonly Uint8Array[]): Promise<void> {
-    try {
-      return this[writeNow](chunks) ?? Promise.resolve();
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+    return writeAsPromise(this, chunks);
   }
 
-  [writeNow](chunks: readonly Uint8Array[]): Promise<void> | undefined {
+  writeNow(chunks: readonly Uint8Array[]): Promise<void> | undefined {
     if (this.isClosed || this.socket.readyState !== OPEN) throw closedError(this.failure);
     let text = !this.allBinary;
     for (let i = 0; text && i < chunks.length; i++) text = isUtf8(chunks[i]!);

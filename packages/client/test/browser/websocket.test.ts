@@ -13,7 +13,7 @@ import { dirname, extname, join, normalize, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { type Broker, createBroker } from '@stompede/broker';
-import { connect } from '@stompede/client/node';
+import { connect, nodeTransport } from '@stompede/client/node';
 import { uniqueQueue } from '../scenarios.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -162,7 +162,7 @@ describe('the client in headless Chromium', () => {
         if (first === undefined || second === undefined) throw new Error('no message');
         await first.ack({ receipt: true });
         await second.ack({ receipt: true });
-        const keys = Object.getOwnPropertyNames(lib.Client.prototype).filter(
+        const keys = Object.getOwnPropertyNames(Object.getPrototypeOf(client) as object).filter(
           (k) => k === 'undefined',
         );
         const version = client.version;
@@ -192,8 +192,10 @@ describe('the client in headless Chromium', () => {
     // The acks reached the broker: nothing is redelivered to the next subscriber.
     const client = await connect(wsUrl, {
       heartBeat: [0, 0],
-      WebSocket: (await import('ws'))
-        .WebSocket as unknown as import('@stompede/client').WebSocketConstructor,
+      transport: nodeTransport({
+        WebSocket: (await import('ws'))
+          .WebSocket as unknown as import('@stompede/client').WebSocketConstructor,
+      }),
     });
     const sub = await client.subscribe(q, { ack: 'client-individual', receipt: true });
     await client.send(q, 'marker', { receipt: true });

@@ -6,13 +6,21 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Broker, createBroker, type Engine, MemoryEngine } from '@stompede/broker';
+import {
+  type Broker,
+  createBroker,
+  type Engine,
+  hashPassword,
+  LocalEngine,
+} from '@stompede/broker';
 import {
   connect,
   connectTcp,
   ErrorCode,
+  nodeTransport,
   type Message,
   StompError,
+  StompServerError,
   type Transport,
   type WebSocketConstructor,
 } from '@stompede/client/node';
@@ -45,7 +53,9 @@ clientScenarios({ name: 'ours/tcp', url: () => tcpUrl, nack: { redeliver: true }
 clientScenarios({
   name: 'ours/ws',
   url: () => wsUrl,
-  options: () => ({ WebSocket: WebSocket as unknown as WebSocketConstructor }),
+  options: () => ({
+    transport: nodeTransport({ WebSocket: WebSocket as unknown as WebSocketConstructor }),
+  }),
   nack: { redeliver: true },
 });
 
@@ -103,6 +113,48 @@ describe('heart-beats against our broker', () => {
   });
 });
 
+describe("our broker's refusals, by code", () => {
+  let secured: Broker;
+  let url = '';
+  before(async () => {
+    secured = createBroker({
+      listeners: [{ protocol: 'tcp', port: 0 }],
+      allowAnonymous: false,
+      users: { app: { password: await hashPassword('secret') } },
+      permissions: [{ user: 'app', destinations: '/queue/open.>', rights: 'all' }],
+      loginThrottle: { baseDelay: 1, maxDelay: 1 },
+    });
+    const [tcp] = await secured.listen();
+    url = `tcp://127.0.0.1:${String(tcp!.port)}`;
+  });
+  after(async () => {
+    await secured.close();
+  });
+
+  it('[1.2 ERROR] a wrong passcode is ERR_STOMP_AUTHENTICATION_FAILED, not retried', async () => {
+    await assert.rejects(
+      connect(url, { login: 'app', passcode: 'wrong', heartBeat: [0, 0] }),
+      (err: unknown) => {
+        assert.ok(err instanceof StompServerError);
+        assert.equal(err.code, ErrorCode.AUTHENTICATION_FAILED);
+        return true;
+      },
+    );
+  });
+
+  it('[1.2 ERROR] a SEND to a destination without the right is ERR_STOMP_FORBIDDEN', async () => {
+    const client = await connect(url, { login: 'app', passcode: 'secret', heartBeat: [0, 0] });
+    await client.send('/queue/open.a', 'fine', { receipt: true });
+    await assert.rejects(client.send('/queue/closed', 'no', { receipt: true }), {
+      code: ErrorCode.FORBIDDEN,
+      name: 'StompServerError',
+    });
+    const closed = (await client.closed) as StompError;
+    assert.equal(closed.code, ErrorCode.CONNECTION_LOST);
+    assert.equal((closed.cause as StompError).code, ErrorCode.FORBIDDEN);
+  });
+});
+
 describe('TLS against our broker', () => {
   let dir = '';
   let tls: Broker;
@@ -152,7 +204,7 @@ describe('TLS against our broker', () => {
     const ca = readFileSync(join(dir, 'cert.pem'));
     const client = await connect(`ssl://localhost:${String(port)}`, {
       heartBeat: [0, 0],
-      tls: { ca },
+      transport: nodeTransport({ tls: { ca } }),
     });
     const q = uniqueQueue('tls');
     const sub = await client.subscribe(q);
@@ -178,7 +230,7 @@ describe('failover between two brokers', () => {
     // Two brokers over one store, as ActiveMQ brokers sharing storage: a message left
     // unacknowledged on the broker that stops is requeued in the store and delivered again by
     // the other one. `close` is the store's, so the first broker stopping must not close it.
-    const store = new MemoryEngine();
+    const store = new LocalEngine();
     const shared = (): Engine =>
       new Proxy(store, {
         get(target, prop) {
@@ -267,7 +319,9 @@ describe('a slow application and a fast broker', () => {
         transport === 'ws'
           ? {
               heartBeat: [0, 0] as const,
-              WebSocket: CountingWebSocket as unknown as WebSocketConstructor,
+              transport: nodeTransport({
+                WebSocket: CountingWebSocket as unknown as WebSocketConstructor,
+              }),
             }
           : { heartBeat: [0, 0] as const };
       const url = transport === 'ws' ? wsUrl : tcpUrl;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createRequire } from 'node:module';
-import { connect, ErrorCode } from '@stompede/client/node';
+import { connect, ErrorCode, nodeTransport } from '@stompede/client/node';
 import { connectWebSocket, type WebSocketConstructor } from '@stompede/client';
 import { FakeServer } from '@stompede/testkit';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -79,7 +79,7 @@ describe('WebSocket (ws on 127.0.0.1)', () => {
       });
     });
     const client = await connect(`ws://127.0.0.1:${String(port)}/`, {
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      transport: nodeTransport({ WebSocket: WebSocket as unknown as WebSocketConstructor }),
       heartBeat: [0, 0],
     });
     assert.equal(await offered, 'v12.stomp,v11.stomp,v10.stomp');

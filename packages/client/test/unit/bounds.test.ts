@@ -2,18 +2,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  Client,
   connect,
   connectWebSocket,
   ErrorCode,
   StompError,
-  Subscription,
-  Transaction,
+  type Subscription,
 } from '@stompede/client';
 import { encodeFrameBytes, Frame } from '@stompede/core';
 import { concatBytes } from '@stompede/core/internal';
 import { FakeServer, trackTransports } from '@stompede/testkit';
-import { fakeWebSocket, flush } from './helpers.js';
+import { connected, fakeWebSocket, flush } from './helpers.js';
 
 /** Read through a function, so the assertions above do not narrow the type. */
 const buffered = (sub: Subscription): number => sub.buffered;
@@ -133,11 +131,16 @@ describe('send backpressure', () => {
 });
 
 describe('Symbol.asyncDispose', () => {
-  it('is defined under the real symbol, never under an "undefined" key', () => {
-    for (const cls of [Client, Subscription, Transaction]) {
-      assert.equal(typeof cls.prototype[Symbol.asyncDispose], 'function');
-      assert.ok(!Object.getOwnPropertyNames(cls.prototype).includes('undefined'));
+  it('is defined under the real symbol, never under an "undefined" key', async () => {
+    const { conn, client } = await connected();
+    conn.autoReceipt = true;
+    const handles: object[] = [client, await client.subscribe('/queue/a'), await client.begin()];
+    for (const handle of handles) {
+      const proto = Object.getPrototypeOf(handle) as Record<PropertyKey, unknown>;
+      assert.equal(typeof proto[Symbol.asyncDispose], 'function');
+      assert.ok(!Object.getOwnPropertyNames(proto).includes('undefined'));
     }
+    client.destroy();
   });
 });
 

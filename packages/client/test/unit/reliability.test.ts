@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Client, connect, ErrorCode, StompError, type StatusEvent } from '@stompede/client';
+import {
+  type Client,
+  connect,
+  ErrorCode,
+  StompError,
+  StompServerError,
+  type StatusEvent,
+} from '@stompede/client';
 import { FakeNetwork, FakeServer, type MemoryClientTransport } from '@stompede/testkit';
 import { connected, flush } from './helpers.js';
 
@@ -67,7 +74,7 @@ describe('heart-beating', () => {
 });
 
 describe('failover', () => {
-  it('[failover] walks the broker list in order with growing delays, then reconnects', async (t) => {
+  it('[failover] after a loss tries the other brokers first, announcing every attempt, with growing delays', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
     const network = new FakeNetwork();
     const a = network.server('a:61613');
@@ -81,31 +88,62 @@ describe('failover', () => {
     await first.handshake();
     const client = await pending;
     const events = record(client);
-    a.refuse(1);
     b.refuse(1);
-    first.drop();
+    c.refuse(1);
+    first.drop(); // a is lost: it is tried last (ActiveMQ), b at once
     await flush();
     t.mock.timers.tick(100);
     await flush();
     t.mock.timers.tick(200);
     await flush();
-    const second = await c.accept();
+    const second = await a.accept();
     await second.handshake();
     await flush();
-    assert.deepEqual(network.attempts, ['a:61613', 'a:61613', 'b:61613', 'c:61613']);
+    assert.deepEqual(network.attempts, ['a:61613', 'b:61613', 'c:61613', 'a:61613']);
     const steps = events.filter((e) => e.type === 'reconnecting');
     assert.deepEqual(
-      steps.map((e) => [e.broker.host, e.delay]),
+      steps.map((e) => [e.broker.host, e.attempt, e.delay]),
       [
-        ['b', 100],
-        ['c', 200],
+        ['b', 1, 0],
+        ['c', 2, 100],
+        ['a', 3, 200],
       ],
     );
     assert.deepEqual(
       events.map((e) => e.type),
-      ['disconnected', 'reconnecting', 'reconnecting', 'connected'],
+      ['disconnected', 'reconnecting', 'reconnecting', 'reconnecting', 'connected'],
     );
     assert.equal(client.state, 'connected');
+    client.destroy();
+  });
+
+  it('[failover] after a heart-beat timeout the hung broker is tried last, not first', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    const network = new FakeNetwork();
+    const a = network.server('a:61613');
+    const b = network.server('b:61613');
+    const pending = connect('failover:(tcp://a:61613,tcp://b:61613)?randomize=false', {
+      transport: network.transport,
+      heartBeat: [0, 100],
+      heartBeatGrace: 50,
+      connectTimeout: 30_000,
+    });
+    const hung = await a.accept();
+    await hung.handshake({ heartBeat: '100,0' });
+    const client = await pending;
+    const events = record(client);
+    await flush();
+    t.mock.timers.tick(150); // a says nothing (it still accepts TCP: a connect there would hang)
+    await flush();
+    const next = await b.accept();
+    await next.handshake();
+    await flush();
+    assert.deepEqual(network.attempts, ['a:61613', 'b:61613']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['disconnected', 'reconnecting', 'connected'],
+    );
+    assert.equal(client.broker?.host, 'b');
     client.destroy();
   });
 
@@ -229,9 +267,10 @@ describe('failover', () => {
     first.drop();
     const second = await server.accept();
     await second.next('CONNECT');
-    second.error('login expired');
+    second.error('login expired', undefined, 'ERR_STOMP_AUTHENTICATION_FAILED: login expired');
     const error = await client.closed;
-    assert.equal((error as StompError).code, ErrorCode.CONNECTION_REFUSED);
+    assert.ok(error instanceof StompServerError);
+    assert.equal(error.code, ErrorCode.AUTHENTICATION_FAILED);
     assert.equal(server.connections.length, 2);
   });
 });

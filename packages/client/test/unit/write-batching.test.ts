@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import {
   type Client,
   connect,
+  nodeTransport,
   socketTransport,
   type Transport,
   type WebSocketConstructor,
@@ -274,7 +275,10 @@ describe('WebSocket write batching', () => {
   for (const ws of [true, false]) {
     it(`[WebSocket] one message per frame by default, all sent at the end of the tick (${ws ? 'ws' : 'browser'})`, async () => {
       const { Ctor, sent } = fakeWebSocket(ws);
-      const client = await connect('ws://broker/ws', { WebSocket: Ctor, heartBeat: [0, 0] });
+      const client = await connect('ws://broker/ws', {
+        transport: nodeTransport({ WebSocket: Ctor }),
+        heartBeat: [0, 0],
+      });
       sent.length = 0;
       const sending = Promise.all([
         client.send('/q', 'one'),
@@ -300,12 +304,11 @@ describe('WebSocket write batching', () => {
       client.destroy();
     });
 
-    it(`[WebSocket] webSocketPackFrames: one message per run of text or binary frames in a tick (${ws ? 'ws' : 'browser'})`, async () => {
+    it(`[WebSocket] packFrames: one message per run of text or binary frames in a tick (${ws ? 'ws' : 'browser'})`, async () => {
       const { Ctor, sent } = fakeWebSocket(ws);
       const client = await connect('ws://broker/ws', {
-        WebSocket: Ctor,
+        transport: nodeTransport({ WebSocket: Ctor, packFrames: true }),
         heartBeat: [0, 0],
-        webSocketPackFrames: true,
       });
       sent.length = 0;
       await Promise.all([
@@ -333,9 +336,12 @@ describe('WebSocket write batching', () => {
     ['ActiveMQ/5.17.2', false],
     [undefined, false],
   ] as const) {
-    it(`[WebSocket] webSocketPackFrames 'auto' ${packs ? 'packs, as binary,' : 'does not pack'} for server ${String(server)}`, async () => {
+    it(`[WebSocket] packFrames 'auto' ${packs ? 'packs, as binary,' : 'does not pack'} for server ${String(server)}`, async () => {
       const { Ctor, sent } = fakeWebSocket(true, server);
-      const client = await connect('ws://broker/ws', { WebSocket: Ctor, heartBeat: [0, 0] });
+      const client = await connect('ws://broker/ws', {
+        transport: nodeTransport({ WebSocket: Ctor }),
+        heartBeat: [0, 0],
+      });
       sent.length = 0;
       await Promise.all([client.send('/q', 'one'), client.send('/q', 'two')]);
       await flush();
@@ -351,7 +357,10 @@ describe('WebSocket write batching', () => {
 
   it("[WebSocket] ws: a tick's messages are handed to ws with its socket corked (one write)", async () => {
     const { Ctor, sent, socket } = fakeWebSocket(true);
-    const client = await connect('ws://broker/ws', { WebSocket: Ctor, heartBeat: [0, 0] });
+    const client = await connect('ws://broker/ws', {
+      transport: nodeTransport({ WebSocket: Ctor }),
+      heartBeat: [0, 0],
+    });
     const raw = (socket() as unknown as { _socket: { corks: number; uncorks: number } })._socket;
     sent.length = 0;
     const corks = raw.corks;
@@ -370,7 +379,10 @@ describe('WebSocket write batching', () => {
 
   it('[WebSocket] ws: a send over the high-water mark waits until ws reports the data written, and goes on at once', async () => {
     const { Ctor, sent, socket } = fakeWebSocket(true);
-    const client = await connect('ws://broker/ws', { WebSocket: Ctor, heartBeat: [0, 0] });
+    const client = await connect('ws://broker/ws', {
+      transport: nodeTransport({ WebSocket: Ctor }),
+      heartBeat: [0, 0],
+    });
     sent.length = 0;
     socket().bufferedAmount = 2 * 1024 * 1024; // over the 1 MiB default
     let settled = false;
@@ -389,7 +401,10 @@ describe('WebSocket write batching', () => {
 
   it('[WebSocket] ws: a writer waiting for the buffer to drain fails when the socket closes', async () => {
     const { Ctor, socket } = fakeWebSocket(true);
-    const client = await connect('ws://broker/ws', { WebSocket: Ctor, heartBeat: [0, 0] });
+    const client = await connect('ws://broker/ws', {
+      transport: nodeTransport({ WebSocket: Ctor }),
+      heartBeat: [0, 0],
+    });
     socket().bufferedAmount = 2 * 1024 * 1024;
     const sending = client.send('/q', 'never written');
     await flush();

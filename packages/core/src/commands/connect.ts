@@ -1,12 +1,7 @@
 // CONNECT (or STOMP) and its answer CONNECTED: the builders, and the rules each side reads them by
 // ("Connecting" and "Protocol Negotiation" in the specs). A CONNECT that shares no version with
 // the server is answered with unsupportedVersionFrame (error.ts).
-import {
-  ErrorCode,
-  StompInvalidArgumentError,
-  StompProtocolError,
-  StompServerError,
-} from '../errors.js';
+import { ErrorCode, StompInvalidArgumentError, StompProtocolError } from '../errors.js';
 import { ClientCommand, Frame, type HeadersInit, ServerCommand } from '../frame.js';
 import {
   type HeartBeat,
@@ -19,6 +14,7 @@ import {
 } from '../negotiate.js';
 import { SUPPORTED_VERSIONS, type StompVersion, isStompVersion } from '../version.js';
 import { assembleHeaders, missingHeader, rejectBody, unexpectedFrame } from './common.js';
+import { interpretError } from './error.js';
 
 /** Options of {@link connectFrame}. */
 export interface ConnectFrameOptions {
@@ -191,7 +187,7 @@ export function checkConnect(
 
 /** Options of {@link connectedFrame}. */
 export interface ConnectedFrameOptions {
-  /** The negotiated version. Written as `version` from 1.1 on; 1.0 CONNECTED frames have none. */
+  /** The negotiated version, written as `version` (also `1.0`, as RabbitMQ and ActiveMQ do). */
   readonly version: StompVersion;
   /** A session identifier (`session`). */
   readonly session?: string;
@@ -210,7 +206,10 @@ export function connectedFrame(options: ConnectedFrameOptions): Frame {
     'CONNECTED',
     assembleHeaders(
       [
-        ['version', modern ? options.version : undefined],
+        // A 1.0 session says `version:1.0` too: the 1.0 spec has no such header but does not
+        // forbid extra ones; RabbitMQ and ActiveMQ send it, and clients and test suites written
+        // against them expect it.
+        ['version', options.version],
         [
           'heart-beat',
           modern && options.heartBeat !== undefined
@@ -243,7 +242,8 @@ export interface ConnectedInfo {
  * Read the server's answer to CONNECT.
  *
  * @param offered - the versions the CONNECT offered; a version outside them is an error
- * @throws StompServerError `ERR_STOMP_CONNECTION_REFUSED` when the answer is an ERROR frame
+ * @throws StompServerError when the answer is an ERROR frame, with the code it reports (see
+ * `interpretError`: `ERR_STOMP_AUTHENTICATION_FAILED` for a refused login, ...)
  * @throws StompProtocolError `ERR_STOMP_UNEXPECTED_FRAME` for any other frame,
  * `ERR_STOMP_UNSUPPORTED_VERSION` for a version not offered or unknown,
  * `ERR_STOMP_INVALID_HEARTBEAT` for a malformed `heart-beat`
@@ -252,9 +252,7 @@ export function interpretConnected(
   frame: Frame,
   offered: readonly StompVersion[] = SUPPORTED_VERSIONS,
 ): ConnectedInfo {
-  if (frame.command === ServerCommand.ERROR) {
-    throw new StompServerError(frame, ErrorCode.CONNECTION_REFUSED);
-  }
+  if (frame.command === ServerCommand.ERROR) throw interpretError(frame);
   if (frame.command !== ServerCommand.CONNECTED) {
     throw unexpectedFrame(frame, 'expected CONNECTED in answer to CONNECT');
   }

@@ -1,7 +1,8 @@
 // ERROR: the builders a server uses (unsupportedVersionFrame answers a CONNECT that shares no
 // version), and how a client reads one ([1.2 ERROR]: `message` sums it up, `receipt-id` names the
-// frame that failed when it asked for a receipt).
-import { StompServerError } from '../errors.js';
+// frame that failed when it asked for a receipt). The error's code travels in a `code` header
+// (stompede's own; other brokers send text only, read by serverErrorCode).
+import { ErrorCode, StompServerError } from '../errors.js';
 import { type BodyInit, Frame, type HeadersInit, ServerCommand } from '../frame.js';
 import { formatAcceptVersion } from '../negotiate.js';
 import { SUPPORTED_VERSIONS, type StompVersion } from '../version.js';
@@ -15,7 +16,9 @@ export interface ErrorFrameOptions {
   readonly receiptId?: string;
   /** Details. A text body gets `content-type:text/plain;charset=utf-8` unless headers set one. */
   readonly body?: BodyInit;
-  /** Extra headers; they cannot override `message` or `receipt-id`. */
+  /** The error's code, sent as the `code` header for clients to read (see {@link serverErrorCode}). */
+  readonly code?: ErrorCode;
+  /** Extra headers; they cannot override `message`, `receipt-id` or `code`. */
   readonly headers?: HeadersInit;
 }
 
@@ -25,6 +28,7 @@ export function errorFrame(options: ErrorFrameOptions): Frame {
     [
       ['message', oneLine(options.message)],
       ['receipt-id', options.receiptId],
+      ['code', options.code],
     ],
     options.headers,
   );
@@ -49,14 +53,56 @@ export function unsupportedVersionFrame(
   });
 }
 
+const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/** The first word of stompede's ERROR bodies (`ERR_STOMP_FORBIDDEN: user "x" may not …`). */
+const BODY_CODE = /^(ERR_STOMP_[A-Z_]+):/;
+
+/** How much of an ERROR body is searched (ActiveMQ's carry a Java stack trace). */
+const SCAN_CHARS = 4096;
+
+/** The text other brokers send when they refuse a login or deny an operation. */
+const KNOWN_TEXTS: readonly (readonly [RegExp, ErrorCode])[] = [
+  // RabbitMQ: message "Bad CONNECT", body "Access refused for user 'name'".
+  [/Access refused for user '/, ErrorCode.AUTHENTICATION_FAILED],
+  // RabbitMQ: "Virtual host '/x' access denied"; a user restricted to loopback connections.
+  [/Virtual host '.*' access denied|non-loopback access denied/, ErrorCode.FORBIDDEN],
+  // ActiveMQ Classic (simple and JAAS authentication): "User name [name] or password is invalid."
+  [/User name \[.*\] or password is invalid/, ErrorCode.AUTHENTICATION_FAILED],
+  // ActiveMQ Classic authorization: "User name is not authorized to write to: queue://x".
+  [/User .* is not authorized to /, ErrorCode.FORBIDDEN],
+  // ActiveMQ Artemis: AMQ229031 "Unable to validate user …", AMQ229032 "… does not have permission".
+  [/\bAMQ229031\b|Unable to validate user/, ErrorCode.AUTHENTICATION_FAILED],
+  [/\bAMQ229032\b|does not have permission=/, ErrorCode.FORBIDDEN],
+];
+
 /**
- * The error an ERROR frame reports, to reject or throw: a {@link StompServerError} whose message
- * is the frame's `message` header (or its text body) and whose `frame` is the ERROR frame; its
- * `receipt-id` header, if any, names the failed frame.
+ * The code an ERROR frame reports: the `code` header or the body's leading `ERR_STOMP_…:` when
+ * it names a known code (stompede's broker), else `ERR_STOMP_AUTHENTICATION_FAILED` or
+ * `ERR_STOMP_FORBIDDEN` for the refusals RabbitMQ and ActiveMQ (Classic and Artemis) are known to
+ * send, else `ERR_STOMP_SERVER_ERROR`.
+ */
+export function serverErrorCode(frame: Frame): ErrorCode {
+  const header = frame.header('code');
+  if (header !== undefined && CODES.has(header)) return header as ErrorCode;
+  const body = frame.body.length > 0 ? frame.text.slice(0, SCAN_CHARS) : '';
+  const named = BODY_CODE.exec(body)?.[1];
+  if (named !== undefined && CODES.has(named)) return named as ErrorCode;
+  const text = `${frame.header('message') ?? ''}\n${body}`;
+  for (const [pattern, code] of KNOWN_TEXTS) {
+    if (pattern.test(text)) return code;
+  }
+  return ErrorCode.SERVER_ERROR;
+}
+
+/**
+ * The error an ERROR frame reports, to reject or throw: a {@link StompServerError} whose code is
+ * {@link serverErrorCode}'s, whose message is the frame's `message` header (or its text body) and
+ * whose `frame` is the ERROR frame; its `receipt-id` header, if any, names the failed frame.
  *
  * @throws StompProtocolError `ERR_STOMP_UNEXPECTED_FRAME` for another frame
  */
 export function interpretError(frame: Frame): StompServerError {
   if (frame.command !== ServerCommand.ERROR) throw unexpectedFrame(frame, 'expected ERROR');
-  return new StompServerError(frame);
+  return new StompServerError(frame, serverErrorCode(frame));
 }

@@ -31,5 +31,5 @@ export { disconnectFrame } from './disconnect.js';
 export { messageFrame, interpretMessage } from './message.js';
 export type { MessageFrameOptions, MessageInfo } from './message.js';
 export { receiptFrame, interpretReceipt } from './receipt.js';
-export { errorFrame, unsupportedVersionFrame, interpretError } from './error.js';
+export { errorFrame, unsupportedVersionFrame, interpretError, serverErrorCode } from './error.js';
 export type { ErrorFrameOptions } from './error.js';

@@ -56,6 +56,10 @@ export interface FailoverAttempt {
  * - The brokers are walked in passes. At the start of every pass the list is shuffled when
  *   `randomize` is set (Fisher–Yates, one `random()` call per position from the last down to the
  *   second), then, when `priorityBackup` is set, local brokers are moved to the front (stable).
+ * - In the first pass after a connection was lost, the broker it was made to (the one passed to
+ *   {@link FailoverSchedule.connected}) is tried last, as ActiveMQ's failover transport does: a
+ *   broker that stopped answering heart-beats may still accept TCP connections, and would cost a
+ *   whole connect timeout before any other broker is tried.
  * - Attempt 0 has delay 0. Attempt `k ≥ 1` has delay
  *   `min(d + random() * reconnectDelayJitter, maxReconnectDelay)` where `d` starts at
  *   `initialReconnectDelay` and is multiplied by `backOffMultiplier` after every reconnect
@@ -66,8 +70,9 @@ export interface FailoverAttempt {
  *   `attempt` would exceed the limit, and keeps doing so until {@link FailoverSchedule.connected} or
  *   {@link FailoverSchedule.restart}.
  *
- * These are stompest's rules; the only difference is the default of
- * `startupMaxReconnectAttempts` (see {@link FailoverOptions.startupMaxReconnectAttempts}).
+ * These are stompest's rules, with two differences: the default of
+ * `startupMaxReconnectAttempts` (see {@link FailoverOptions.startupMaxReconnectAttempts}), and
+ * the broker just lost tried last (ActiveMQ's rule).
  *
  * @example
  * ```ts
@@ -93,6 +98,8 @@ export class FailoverSchedule implements Iterable<FailoverAttempt> {
   #reconnectDelay = 0;
   #order: BrokerAddress[] = [];
   #index = 0;
+  /** Passes started in this sequence. */
+  #passes = 0;
   #gaveUp = false;
 
   /**
@@ -133,6 +140,7 @@ export class FailoverSchedule implements Iterable<FailoverAttempt> {
     if (this.#index >= this.#order.length) {
       this.#order = this.#pass();
       this.#index = 0;
+      this.#passes++;
     }
     const broker = this.#order[this.#index++]!;
     let delay = 0;
@@ -178,11 +186,21 @@ export class FailoverSchedule implements Iterable<FailoverAttempt> {
     this.#attempt = -1;
     this.#order = [];
     this.#index = 0;
+    this.#passes = 0;
     this.#gaveUp = false;
   }
 
   /** The broker order of one pass through the list. */
   #pass(): BrokerAddress[] {
+    const order = this.#shuffled();
+    const lost = this.#passes === 0 ? this.#connectedTo : undefined;
+    const at = lost === undefined ? -1 : order.findIndex((b) => b.uri === lost.uri);
+    if (at >= 0) order.push(...order.splice(at, 1));
+    return order;
+  }
+
+  /** The brokers, shuffled with `randomize` and local ones first with `priorityBackup`. */
+  #shuffled(): BrokerAddress[] {
     const order = [...this.brokers];
     if (this.options.randomize) {
       for (let i = order.length - 1; i > 0; i--) {

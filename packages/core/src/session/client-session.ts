@@ -1,13 +1,13 @@
 // The client's session state, with no I/O: which state the connection is in, the negotiated
 // version and heart-beats, the subscriptions to replay after a reconnect, the open transactions
 // and the receipts still awaited. Each operation returns the frame to write; the caller owns the
-// socket and the timers.
+// socket and the timers. A caller keeps its own handle of a subscription or a receipt here (the
+// `data` of each), so that the state is held once.
 import {
   type AckFrameOptions,
   type ConnectFrameOptions,
   type FrameOptions,
   type SendFrameOptions,
-  type SubscribeFrameOptions,
   abortFrame,
   ackFrame,
   ackHeaders,
@@ -16,77 +16,50 @@ import {
   connectFrame,
   disconnectFrame,
   interpretConnected,
+  interpretError,
   interpretReceipt,
   nackFrame,
   sendFrame,
   subscribeFrame,
   unsubscribeFrame,
 } from '../commands/index.js';
-import { type AckMode, missingHeader, unexpectedFrame } from '../commands/common.js';
+import { missingHeader, unexpectedFrame } from '../commands/common.js';
 import { validateClientFrame } from '../commands/validate.js';
-import { ErrorCode, StompInvalidArgumentError, StompProtocolError } from '../errors.js';
-import { Frame, type HeaderEntry, ServerCommand } from '../frame.js';
+import {
+  ErrorCode,
+  StompInvalidArgumentError,
+  StompProtocolError,
+  type StompServerError,
+} from '../errors.js';
+import { Frame, ServerCommand } from '../frame.js';
 import { type NegotiatedHeartBeat, NO_HEART_BEAT, negotiateHeartBeat } from '../negotiate.js';
 import { SUPPORTED_VERSIONS, type StompVersion } from '../version.js';
+import {
+  type PendingReceipt,
+  type PendingWork,
+  type SessionInfo,
+  type SessionSubscribeOptions,
+  SessionState,
+  type SessionSubscription,
+} from './client-session-types.js';
+import { invalidState, unknownReceipt, unknownSubscription } from './session-errors.js';
 
-/** Where a {@link ClientSession} is in its life. */
-export const SessionState = {
-  /** No connection, or the previous one ended. */
-  DISCONNECTED: 'disconnected',
-  /** CONNECT was sent; waiting for CONNECTED. */
-  CONNECTING: 'connecting',
-  /** CONNECTED was received: frames may be sent. */
-  CONNECTED: 'connected',
-  /** DISCONNECT was sent: waiting for its receipt or the socket to close. */
-  DISCONNECTING: 'disconnecting',
-} as const;
-/** A {@link SessionState} value. */
-export type SessionState = (typeof SessionState)[keyof typeof SessionState];
-
-/** A subscription the session remembers (and replays after a reconnect). */
-export interface SessionSubscription {
-  /** Its `id`. */
-  readonly id: string;
-  /** Its `destination`. */
-  readonly destination: string;
-  /** Its `ack` mode (`auto` when none was given). */
-  readonly ack: AckMode;
-  /** Every header of its SUBSCRIBE frame but `receipt`, in order: what {@link ClientSession.replay} sends. */
-  readonly headers: readonly HeaderEntry[];
-}
-
-/** A receipt asked for and not yet received. */
-export interface PendingReceipt {
-  /** The `receipt` header sent, which the RECEIPT's `receipt-id` will match. */
-  readonly receiptId: string;
-  /** The command of the frame that asked for it, e.g. `SEND` or `DISCONNECT`. */
-  readonly command: string;
-}
-
-/** What will never complete once a connection ends, so that a client can fail it. */
-export interface PendingWork {
-  /** Transactions still open (the server aborts them implicitly). */
-  readonly transactions: readonly string[];
-  /** Receipts still awaited. */
-  readonly receipts: readonly PendingReceipt[];
-}
-
-/** What a successful CONNECTED established (see {@link ClientSession.connected}). */
-export interface SessionInfo {
-  /** The negotiated version. */
-  readonly version: StompVersion;
-  /** The heart-beat periods this client keeps (`send`) and checks (`receive`), in ms. */
-  readonly heartBeat: NegotiatedHeartBeat;
-  /** The server's `session` header. */
-  readonly session: string | undefined;
-  /** The server's `server` header. */
-  readonly server: string | undefined;
-}
-
-/** Options of {@link ClientSession.subscribe}: {@link SubscribeFrameOptions} with an optional id. */
-export type SessionSubscribeOptions = SubscribeFrameOptions;
+export { SessionState } from './client-session-types.js';
+export type {
+  PendingReceipt,
+  PendingWork,
+  SessionInfo,
+  SessionSubscribeOptions,
+  SessionSubscription,
+} from './client-session-types.js';
 
 const NO_BEATS: NegotiatedHeartBeat = Object.freeze({ send: 0, receive: 0 });
+
+/**
+ * How many unsubscribed ids a connection remembers, so that a MESSAGE still in flight when its
+ * UNSUBSCRIBE was sent is told apart from one for a subscription never made (the oldest go first).
+ */
+const ENDED_IDS = 1024;
 
 /**
  * The client side of a STOMP session as a state machine without I/O (after stompest's
@@ -105,8 +78,12 @@ const NO_BEATS: NegotiatedHeartBeat = Object.freeze({ send: 0, receive: 0 });
  * Subscription ids are generated (`0`, `1`, ...) when not given, in every version, so that a
  * subscription can be replayed and unsubscribed whatever version the next connection speaks.
  * Receipts are tracked from the `receipt` header of every frame built here, wherever it was set.
+ *
+ * `S` and `R` are what a caller keeps with a subscription and with an awaited receipt (the
+ * `data` of {@link SessionSubscription} and {@link PendingReceipt}): a client keeps its consumer
+ * and its waiter there instead of in maps of its own.
  */
-export class ClientSession {
+export class ClientSession<S = unknown, R = unknown> {
   #state: SessionState = SessionState.DISCONNECTED;
   #version: StompVersion | undefined;
   #heartBeat: NegotiatedHeartBeat = NO_BEATS;
@@ -116,9 +93,11 @@ export class ClientSession {
   #localHeartBeat = NO_HEART_BEAT;
   #nextSubscription = 0;
   #nextTransaction = 0;
-  readonly #subscriptions = new Map<string, SessionSubscription>();
+  readonly #subscriptions = new Map<string, SessionSubscription<S>>();
+  /** Ids unsubscribed on this connection, with their destinations, oldest first (bounded). */
+  readonly #ended = new Map<string, string>();
   readonly #transactions = new Set<string>();
-  readonly #receipts = new Map<string, PendingReceipt>();
+  readonly #receipts = new Map<string, PendingReceipt<R>>();
 
   /** The current state. */
   get state(): SessionState {
@@ -146,13 +125,21 @@ export class ClientSession {
   }
 
   /** The subscriptions in the order they were made. */
-  get subscriptions(): SessionSubscription[] {
+  get subscriptions(): SessionSubscription<S>[] {
     return [...this.#subscriptions.values()];
   }
 
   /** The subscription with this id, if any. */
-  subscription(id: string): SessionSubscription | undefined {
+  subscription(id: string): SessionSubscription<S> | undefined {
     return this.#subscriptions.get(id);
+  }
+
+  /** A subscription id not in use (`0`, `1`, ...): what {@link subscribe} generates. */
+  nextSubscriptionId(): string {
+    let id: string;
+    do id = String(this.#nextSubscription++);
+    while (this.#subscriptions.has(id));
+    return id;
   }
 
   /** The open transactions, in the order they began. */
@@ -161,8 +148,28 @@ export class ClientSession {
   }
 
   /** The receipts awaited, in the order they were asked for. */
-  get pendingReceipts(): PendingReceipt[] {
+  get pendingReceipts(): PendingReceipt<R>[] {
     return [...this.#receipts.values()];
+  }
+
+  /**
+   * Attach `data` (e.g. whoever waits) to a receipt that a frame built here asked for; {@link
+   * received}, {@link lost} and {@link close} hand it back with the receipt.
+   *
+   * @throws StompProtocolError `ERR_STOMP_UNKNOWN_RECEIPT` for a receipt not awaited
+   */
+  expectReceipt(receiptId: string, data: R): void {
+    const pending = this.#receipts.get(receiptId);
+    if (pending === undefined) throw unknownReceipt(receiptId);
+    this.#receipts.set(receiptId, { receiptId, command: pending.command, data });
+  }
+
+  /**
+   * Stop awaiting a receipt (the caller gave up waiting): a RECEIPT for it arriving later is
+   * unknown to {@link received}. Returns whether it was awaited.
+   */
+  forgetReceipt(receiptId: string): boolean {
+    return this.#receipts.delete(receiptId);
   }
 
   /**
@@ -175,16 +182,22 @@ export class ClientSession {
     this.#offered = options.versions ?? SUPPORTED_VERSIONS;
     this.#localHeartBeat = options.heartBeat ?? NO_HEART_BEAT;
     this.#state = SessionState.CONNECTING;
+    this.#ended.clear();
     return frame;
   }
 
   /**
-   * Take the server's answer to CONNECT. State: connecting → connected; on any error (an ERROR
-   * frame is thrown as a `StompServerError` with `ERR_STOMP_CONNECTION_REFUSED`) → disconnected.
-   * Subscriptions from an earlier connection are kept: call {@link replay} next.
+   * Take the server's answer to CONNECT. State: connecting → connected; on any error →
+   * disconnected (an ERROR frame is thrown as {@link error} makes it: a `StompServerError` with
+   * `ERR_STOMP_AUTHENTICATION_FAILED` for a refused login, ...). Subscriptions from an earlier
+   * connection are kept: call {@link replay} next.
    */
   connected(frame: Frame): SessionInfo {
     this.#expect('connected', SessionState.CONNECTING);
+    if (frame.command === ServerCommand.ERROR) {
+      this.#state = SessionState.DISCONNECTED;
+      throw this.error(frame);
+    }
     let info;
     try {
       info = interpretConnected(frame, this.#offered);
@@ -225,16 +238,15 @@ export class ClientSession {
 
   /**
    * Subscribe: returns the SUBSCRIBE frame (its `id` header is the subscription's id, generated
-   * when not given) and remembers the subscription.
+   * when not given) and remembers the subscription, with `data` when given.
    *
    * @throws StompProtocolError `ERR_STOMP_DUPLICATE_SUBSCRIPTION` for an id already in use
    */
-  subscribe(options: SessionSubscribeOptions): Frame {
+  subscribe(options: SessionSubscribeOptions, data?: S): Frame {
     const version = this.#connected('subscribe');
     let id = options.id;
     if (id === undefined) {
-      do id = String(this.#nextSubscription++);
-      while (this.#subscriptions.has(id));
+      id = this.nextSubscriptionId();
     } else if (this.#subscriptions.has(id)) {
       throw new StompProtocolError(
         ErrorCode.DUPLICATE_SUBSCRIPTION,
@@ -243,12 +255,14 @@ export class ClientSession {
       );
     }
     const frame = this.#track(subscribeFrame(version, { ...options, id }));
-    this.#subscriptions.set(id, {
+    const sub: SessionSubscription<S> = {
       id,
       destination: options.destination,
       ack: options.ack ?? 'auto',
       headers: frame.headers.filter(([name]) => name !== 'receipt'),
-    });
+    };
+    this.#subscriptions.set(id, data === undefined ? sub : { ...sub, data });
+    this.#ended.delete(id);
     return frame;
   }
 
@@ -261,29 +275,47 @@ export class ClientSession {
     const version = this.#connected('unsubscribe');
     if (!this.#subscriptions.has(id)) throw unknownSubscription(id);
     const frame = this.#track(unsubscribeFrame(version, { ...options, id }));
+    const { destination } = this.#subscriptions.get(id)!;
     this.#subscriptions.delete(id);
+    this.#ended.set(id, destination);
+    if (this.#ended.size > ENDED_IDS) this.#ended.delete(this.#ended.keys().next().value!);
     return frame;
   }
 
   /**
-   * The subscription a received MESSAGE belongs to (by its `subscription` header; for a 1.0
-   * server that omits it, the subscription to its destination). Messages may still arrive for
-   * a subscription just removed: the caller decides whether to drop them.
-   *
-   * @throws StompProtocolError `ERR_STOMP_UNKNOWN_SUBSCRIPTION` when no subscription matches,
-   * `ERR_STOMP_MISSING_HEADER` for a MESSAGE without what the version requires
+   * Forget a subscription without an UNSUBSCRIBE, in any state: the connection that carried it
+   * is gone (the broker dropped it with the connection), so it must not be replayed. Returns
+   * whether it was remembered.
    */
-  message(frame: Frame): SessionSubscription {
-    const version = this.#connected('message');
+  forget(id: string): boolean {
+    return this.#subscriptions.delete(id);
+  }
+
+  /**
+   * The subscription a received MESSAGE belongs to (by its `subscription` header; for a 1.0
+   * server that omits it, the subscription to its destination), or `undefined` for one that was
+   * unsubscribed on this connection: messages already on their way when the UNSUBSCRIBE was sent
+   * still arrive, and are dropped. Messages also arrive while disconnecting, until the receipt.
+   *
+   * @throws StompProtocolError `ERR_STOMP_UNKNOWN_SUBSCRIPTION` when no subscription matches
+   * (none was ever made with that id on this connection), `ERR_STOMP_UNEXPECTED_FRAME` before
+   * CONNECTED, `ERR_STOMP_MISSING_HEADER` for a MESSAGE without what the version requires
+   */
+  message(frame: Frame): SessionSubscription<S> | undefined {
+    if (this.#state !== SessionState.CONNECTED && this.#state !== SessionState.DISCONNECTING) {
+      throw unexpectedFrame(frame, `MESSAGE while ${this.#state}`);
+    }
+    const version = this.#version!;
     // The checks of interpretMessage, decoding only the header used (per message, the others
     // are unique strings nobody asked for yet).
     if (frame.command !== ServerCommand.MESSAGE) throw unexpectedFrame(frame, 'expected MESSAGE');
     if (!frame.has('destination')) throw missingHeader(frame, 'destination', version);
     if (!frame.has('message-id')) throw missingHeader(frame, 'message-id', version);
     const subscription = frame.header('subscription');
-    let sub: SessionSubscription | undefined;
+    let sub: SessionSubscription<S> | undefined;
     if (subscription !== undefined) {
       sub = this.#subscriptions.get(subscription);
+      if (sub === undefined && this.#ended.has(subscription)) return undefined;
     } else {
       if (version !== '1.0') throw missingHeader(frame, 'subscription', version);
       const destination = frame.header('destination');
@@ -293,6 +325,7 @@ export class ClientSession {
           break;
         }
       }
+      if (sub === undefined && [...this.#ended.values()].includes(destination!)) return undefined;
     }
     if (sub === undefined) {
       throw unknownSubscription(subscription ?? frame.header('destination') ?? '', frame);
@@ -366,19 +399,36 @@ export class ClientSession {
    *
    * @throws StompProtocolError `ERR_STOMP_UNKNOWN_RECEIPT` for a receipt not awaited
    */
-  received(frame: Frame): PendingReceipt {
+  received(frame: Frame): PendingReceipt<R> {
     if (this.#state !== SessionState.CONNECTED && this.#state !== SessionState.DISCONNECTING) {
       throw invalidState('received', this.#state);
     }
     const receiptId = interpretReceipt(frame);
     const pending = this.#receipts.get(receiptId);
-    if (pending === undefined) {
-      throw new StompProtocolError(
-        ErrorCode.UNKNOWN_RECEIPT,
-        `RECEIPT for ${JSON.stringify(receiptId)}, which no frame asked for or was already received`,
-        { frame, header: 'receipt-id' },
-      );
-    }
+    if (pending === undefined) throw unknownReceipt(receiptId, frame);
+    this.#receipts.delete(receiptId);
+    return pending;
+  }
+
+  /**
+   * Take an ERROR frame: returns the error it reports, a `StompServerError` whose code is the
+   * broker's (`ERR_STOMP_AUTHENTICATION_FAILED`, `ERR_STOMP_FORBIDDEN`, ... when the frame names
+   * or is known to mean one; see `serverErrorCode`), else `ERR_STOMP_SERVER_ERROR`. The receipt
+   * it answers (`receipt-id`), if awaited, is the caller's to fail: see {@link received}. The
+   * server closes the connection after an ERROR: call {@link lost} once it is gone.
+   */
+  error(frame: Frame): StompServerError {
+    return interpretError(frame);
+  }
+
+  /**
+   * The receipt an ERROR frame answers (its `receipt-id`), if it is awaited: no longer awaited
+   * from now on. Returns `undefined` for an ERROR about no awaited receipt.
+   */
+  failedReceipt(frame: Frame): PendingReceipt<R> | undefined {
+    const receiptId = frame.header('receipt-id');
+    if (receiptId === undefined) return undefined;
+    const pending = this.#receipts.get(receiptId);
     this.#receipts.delete(receiptId);
     return pending;
   }
@@ -387,7 +437,7 @@ export class ClientSession {
    * The connection ended on purpose (after DISCONNECT, or by the caller): report what will never
    * complete, then forget it and the subscriptions. State → disconnected. Safe in any state.
    */
-  close(): PendingWork {
+  close(): PendingWork<R> {
     const pending = this.lost();
     this.#subscriptions.clear();
     return pending;
@@ -398,13 +448,14 @@ export class ClientSession {
    * complete) and forget them, but keep the subscriptions for {@link replay} after the next
    * {@link connect}. State → disconnected. Safe in any state.
    */
-  lost(): PendingWork {
-    const pending: PendingWork = {
+  lost(): PendingWork<R> {
+    const pending: PendingWork<R> = {
       transactions: this.transactions,
       receipts: this.pendingReceipts,
     };
     this.#transactions.clear();
     this.#receipts.clear();
+    this.#ended.clear();
     this.#state = SessionState.DISCONNECTED;
     this.#version = undefined;
     this.#heartBeat = NO_BEATS;
@@ -442,23 +493,4 @@ export class ClientSession {
     this.#receipts.set(receiptId, { receiptId, command: frame.command });
     return frame;
   }
-}
-
-function invalidState(
-  operation: string,
-  state: SessionState,
-  needed?: SessionState,
-): StompProtocolError {
-  return new StompProtocolError(
-    ErrorCode.INVALID_STATE,
-    `cannot ${operation} while ${state}` + (needed === undefined ? '' : ` (needs ${needed})`),
-  );
-}
-
-function unknownSubscription(id: string, frame?: Frame): StompProtocolError {
-  return new StompProtocolError(
-    ErrorCode.UNKNOWN_SUBSCRIPTION,
-    `no subscription ${JSON.stringify(id)} on this connection`,
-    frame === undefined ? { header: 'id' } : { frame, header: 'subscription' },
-  );
 }

@@ -348,9 +348,15 @@ describe('interpretConnected', () => {
       () => interpretConnected(error),
       (err: unknown) =>
         err instanceof StompServerError &&
-        err.code === ErrorCode.CONNECTION_REFUSED &&
+        err.code === ErrorCode.SERVER_ERROR &&
         err.message === 'bad login' &&
         err.frame === error,
+    );
+    const refused = new Frame('ERROR', { message: 'no', code: ErrorCode.AUTHENTICATION_FAILED });
+    assert.throws(
+      () => interpretConnected(refused),
+      (err: unknown) =>
+        err instanceof StompServerError && err.code === ErrorCode.AUTHENTICATION_FAILED,
     );
     rejects(
       () => interpretConnected(new Frame('RECEIPT', { 'receipt-id': '1' })),

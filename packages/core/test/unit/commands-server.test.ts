@@ -557,9 +557,12 @@ describe('server frame builders', () => {
     ]);
   });
 
-  it('[1.0 CONNECT] a 1.0 CONNECTED carries neither version nor heart-beat', () => {
+  it('[1.0 CONNECT] a 1.0 CONNECTED says version:1.0 (clients expect it) and has no heart-beat', () => {
     const f = connectedFrame({ version: '1.0', session: 's1', heartBeat: [1000, 1000] });
-    assert.deepEqual(f.headers, [['session', 's1']]);
+    assert.deepEqual(f.headers, [
+      ['version', '1.0'],
+      ['session', 's1'],
+    ]);
   });
 
   it('[1.2 MESSAGE] writes the required headers first; extras cannot override them', () => {

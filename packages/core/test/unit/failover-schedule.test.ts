@@ -143,6 +143,47 @@ describe('failover schedule: stompest sequences [failover: stompest semantics]',
   });
 });
 
+describe('failover schedule: the broker just lost goes last [failover: ActiveMQ semantics]', () => {
+  it('tries the other brokers first in the pass after a loss, then walks the list as before', () => {
+    const schedule = new FailoverSchedule(
+      'failover:(tcp://a:1,tcp://b:2,tcp://c:3)?randomize=false&initialReconnectDelay=10',
+    );
+    const first = schedule.next()!;
+    schedule.connected(first.broker);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4].map(() => {
+        const step = schedule.next()!;
+        return [step.broker.host, step.delay];
+      }),
+      [
+        ['b', 0],
+        ['c', 10],
+        ['a', 20],
+        ['a', 40],
+        ['b', 80],
+      ],
+    );
+  });
+
+  it('moves the lost broker behind the local ones with priorityBackup, and after a shuffle', () => {
+    const local = new FailoverSchedule(
+      'failover:(tcp://remote:1,tcp://localhost:2,tcp://127.0.0.1:3)?randomize=false&priorityBackup=true',
+    );
+    local.connected(local.brokers[1]);
+    assert.deepEqual(
+      [0, 1, 2].map(() => local.next()!.broker.host),
+      ['127.0.0.1', 'remote', 'localhost'],
+    );
+    const shuffled = new FailoverSchedule('failover:(tcp://a:1,tcp://b:2,tcp://c:3)', {
+      random: () => 0,
+    });
+    shuffled.connected(shuffled.brokers[2]);
+    const pass = [0, 1, 2].map(() => shuffled.next()!.broker.host);
+    assert.equal(pass[2], 'c');
+    assert.deepEqual([...pass].sort(), ['a', 'b', 'c']);
+  });
+});
+
 describe('failover schedule: first connect [failover: ActiveMQ semantics]', () => {
   it('by default tries every broker once on the first connect (stompest tries one)', () => {
     const schedule = new FailoverSchedule(

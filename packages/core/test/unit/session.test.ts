@@ -4,12 +4,14 @@ import { describe, it } from 'node:test';
 import {
   ClientSession,
   ErrorCode,
+  errorFrame,
   Frame,
   FrameParser,
   ServerSession,
   SessionState,
   StompError,
   StompServerError,
+  serverErrorCode,
   type StompVersion,
 } from '@stompede/core';
 
@@ -64,10 +66,59 @@ describe('ClientSession: connecting', () => {
     session.connect({ host: 'h' });
     assert.throws(
       () => session.connected(new Frame('ERROR', { message: 'denied' })),
-      (err: unknown) =>
-        err instanceof StompServerError && err.code === ErrorCode.CONNECTION_REFUSED,
+      (err: unknown) => err instanceof StompServerError && err.code === ErrorCode.SERVER_ERROR,
     );
     assert.equal(session.state, SessionState.DISCONNECTED);
+  });
+
+  it('[1.2 ERROR] carries the code a broker names, or the one its known refusal text means', () => {
+    const refusals: [Frame, ErrorCode][] = [
+      // stompede: a `code` header, and the body's first word.
+      [
+        new Frame('ERROR', { message: 'x', code: ErrorCode.AUTHENTICATION_FAILED }),
+        ErrorCode.AUTHENTICATION_FAILED,
+      ],
+      [new Frame('ERROR', { message: 'x' }, 'ERR_STOMP_FORBIDDEN: no'), ErrorCode.FORBIDDEN],
+      [new Frame('ERROR', { message: 'x', code: 'ERR_STOMP_NO_SUCH' }), ErrorCode.SERVER_ERROR],
+      // RabbitMQ
+      [
+        new Frame('ERROR', { message: 'Bad CONNECT' }, "Access refused for user 'bob'\n"),
+        ErrorCode.AUTHENTICATION_FAILED,
+      ],
+      [
+        new Frame('ERROR', { message: 'Bad CONNECT' }, "Virtual host '/x' access denied"),
+        ErrorCode.FORBIDDEN,
+      ],
+      // ActiveMQ Classic and Artemis
+      [
+        new Frame('ERROR', { message: 'User name [bob] or password is invalid.' }, 'at java...'),
+        ErrorCode.AUTHENTICATION_FAILED,
+      ],
+      [
+        new Frame('ERROR', { message: 'User bob is not authorized to write to: queue://a' }),
+        ErrorCode.FORBIDDEN,
+      ],
+      [
+        new Frame('ERROR', { message: 'AMQ229031: Unable to validate user from /127.0.0.1:5' }),
+        ErrorCode.AUTHENTICATION_FAILED,
+      ],
+      [new Frame('ERROR', { message: 'Bad CONNECT' }, 'something else'), ErrorCode.SERVER_ERROR],
+    ];
+    for (const [frame, code] of refusals) {
+      const session = new ClientSession();
+      session.connect({ host: 'h' });
+      assert.throws(
+        () => session.connected(frame),
+        (err: unknown) =>
+          err instanceof StompServerError && err.code === code && err.frame === frame,
+        `${frame.text || String(frame.header('message'))} → ${code}`,
+      );
+      assert.equal(serverErrorCode(frame), code);
+    }
+    const session = connectedSession();
+    const denied = errorFrame({ message: 'no', code: ErrorCode.FORBIDDEN });
+    assert.equal(denied.header('code'), 'ERR_STOMP_FORBIDDEN');
+    assert.equal(session.error(denied).code, ErrorCode.FORBIDDEN);
   });
 
   it('[1.2 Protocol Negotiation] a version not offered is refused', () => {
@@ -124,7 +175,7 @@ describe('ClientSession: subscriptions', () => {
   it('[1.2 MESSAGE] a MESSAGE maps to its subscription by the subscription header', () => {
     const session = connectedSession();
     session.subscribe({ destination: '/queue/a', id: 's' });
-    assert.equal(session.message(message({ subscription: 's' })).id, 's');
+    assert.equal(session.message(message({ subscription: 's' }))?.id, 's');
     rejects(
       () => session.message(message({ subscription: 'nope' })),
       ErrorCode.UNKNOWN_SUBSCRIPTION,
@@ -142,7 +193,7 @@ describe('ClientSession: subscriptions', () => {
       return frames[0]!;
     };
     const ok = parsed('destination:/queue/a\nmessage-id:m\nsubscription:s\ncontent-length:2\n');
-    assert.equal(session.message(ok).id, 's');
+    assert.equal(session.message(ok)?.id, 's');
     rejects(
       () => session.message(parsed('message-id:m\nsubscription:s\ncontent-length:2\n')),
       ErrorCode.MISSING_HEADER,
@@ -160,10 +211,43 @@ describe('ClientSession: subscriptions', () => {
     );
   });
 
+  it('[1.2 MESSAGE] a MESSAGE for a subscription unsubscribed on this connection is undefined (drop it), one never made is an error', () => {
+    const session = connectedSession();
+    session.subscribe({ destination: '/queue/a', id: 's' });
+    session.unsubscribe('s');
+    assert.equal(session.message(message({ subscription: 's' })), undefined);
+    rejects(() => session.message(message({ subscription: 't' })), ErrorCode.UNKNOWN_SUBSCRIPTION);
+    session.lost();
+    session.connect({ host: 'h' });
+    session.connected(new Frame('CONNECTED', { version: '1.2' }));
+    rejects(() => session.message(message({ subscription: 's' })), ErrorCode.UNKNOWN_SUBSCRIPTION);
+    const old = connectedSession('1.0');
+    old.subscribe({ destination: '/q' });
+    old.unsubscribe('0');
+    assert.equal(old.message(message({})), undefined);
+  });
+
+  it('[1.2 MESSAGE] a MESSAGE before CONNECTED is an unexpected frame', () => {
+    const session = new ClientSession();
+    session.connect({ host: 'h' });
+    rejects(() => session.message(message({ subscription: 's' })), ErrorCode.UNEXPECTED_FRAME);
+  });
+
+  it('[1.2 SUBSCRIBE] keeps data with a subscription; forget drops one without a frame', () => {
+    const session = connectedSession();
+    const handle = { name: 'consumer' };
+    const id = session.nextSubscriptionId();
+    session.subscribe({ destination: '/queue/a', id }, handle);
+    assert.equal(session.message(message({ subscription: id }))?.data, handle);
+    assert.equal(session.forget(id), true);
+    assert.equal(session.subscription(id), undefined);
+    assert.equal(session.forget(id), false);
+  });
+
   it('[1.0 SUBSCRIBE] a 1.0 MESSAGE without subscription maps by destination', () => {
     const session = connectedSession('1.0');
     session.subscribe({ destination: '/q' });
-    assert.equal(session.message(message({})).destination, '/q');
+    assert.equal(session.message(message({}))?.destination, '/q');
   });
 
   it('[1.2 SUBSCRIBE] replay rebuilds the same SUBSCRIBE frames after a reconnect', () => {
@@ -271,6 +355,27 @@ describe('ClientSession: transactions', () => {
 });
 
 describe('ClientSession: receipts and closing', () => {
+  it('[1.2 RECEIPT] keeps the data attached to a receipt; an ERROR fails its receipt; a forgotten one is unknown', () => {
+    const session = connectedSession();
+    session.send({ destination: '/q', receipt: 'r1' });
+    session.send({ destination: '/q', receipt: 'r2' });
+    session.send({ destination: '/q', receipt: 'r3' });
+    session.expectReceipt('r1', 'one');
+    session.expectReceipt('r2', 'two');
+    rejects(() => {
+      session.expectReceipt('zz', 'x');
+    }, ErrorCode.UNKNOWN_RECEIPT);
+    assert.equal(session.received(new Frame('RECEIPT', { 'receipt-id': 'r1' })).data, 'one');
+    const error = new Frame('ERROR', { message: 'no', 'receipt-id': 'r2' });
+    assert.equal(session.failedReceipt(error)?.data, 'two');
+    assert.equal(session.failedReceipt(error), undefined);
+    assert.equal(session.forgetReceipt('r3'), true);
+    rejects(
+      () => session.received(new Frame('RECEIPT', { 'receipt-id': 'r3' })),
+      ErrorCode.UNKNOWN_RECEIPT,
+    );
+  });
+
   it('[1.2 RECEIPT] received() resolves the awaited receipt; unknown receipts are errors', () => {
     const session = connectedSession();
     session.send({ destination: '/q', receipt: 'r1' });

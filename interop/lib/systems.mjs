@@ -1,0 +1,210 @@
+// The STOMP systems the project was founded to serve (issue 18), each with where the matrix covers
+// it or why it cannot here. run.mjs puts this table at the top of MATRIX.md, with the counts of
+// each covered system's cells. "Registries" are the ones this machine and CI reach: Debian, npm,
+// PyPI, Maven Central, the Go module proxy and crates.io (RubyGems, CPAN, Packagist and download
+// sites are not reachable). Each "not available" was looked up in every one of them.
+
+/**
+ * @typedef {object} System
+ * @property {string} name
+ * @property {'server' | 'client'} kind
+ * @property {string} language
+ * @property {string[]} [rows] matrix clients that are this system
+ * @property {string[]} [columns] matrix peers (broker columns) that are this system
+ * @property {string} [scenario] a scenario title prefix that covers it too
+ * @property {string} [unavailable] why it cannot have a row here: the exact reason
+ * @property {string} [pending] in a registry here, but not covered yet: what is missing
+ * @property {string} source where the matrix gets it from
+ */
+
+/** @type {System[]} */
+export const SYSTEMS = [
+  {
+    name: 'Apache ActiveMQ (Classic)',
+    kind: 'server',
+    language: 'Java',
+    columns: ['activemq', 'activemq6'],
+    source: "Debian's activemq 5.17; ActiveMQ 6.3.1 from Maven Central (embedded)",
+  },
+  {
+    name: 'Fuse Message Broker',
+    kind: 'server',
+    language: 'Java',
+    unavailable:
+      'Fuse (FuseSource/Red Hat) builds of ActiveMQ were ' +
+      'published to the FuseSource and Red Hat Maven repositories, not Maven Central; Debian, ' +
+      'npm, PyPI, the Go proxy and crates.io have no Fuse package. The broker it packages is ' +
+      'ActiveMQ Classic, which has two columns.',
+    source: '-',
+  },
+  {
+    name: 'Open Message Queue (STOMP bridge)',
+    kind: 'server',
+    language: 'Java',
+    pending:
+      'on Maven Central (org.glassfish.mq 6.x, with its mqbridge-stomp module); no peer script ' +
+      'yet (the broker and its STOMP bridge service need the mq-distribution layout and ' +
+      'imqbrokerd); no Debian package',
+    source: 'Maven Central org.glassfish.mq (not yet used)',
+  },
+  {
+    name: 'RabbitMQ (STOMP, Web-STOMP)',
+    kind: 'server',
+    language: 'Erlang',
+    columns: ['rabbitmq'],
+    source: "Debian's rabbitmq-server 3.10",
+  },
+  {
+    name: "syslog-ng's stomp() destination",
+    kind: 'client',
+    language: 'C',
+    rows: ['syslog-ng'],
+    source: "Debian's syslog-ng-mod-stomp 3.38",
+  },
+  {
+    name: 'activemessaging',
+    kind: 'client',
+    language: 'Ruby',
+    unavailable:
+      'a RubyGems gem (RubyGems is not reachable); no Debian ' +
+      'package (apt-cache search activemessaging: none)',
+    source: '-',
+  },
+  {
+    name: 'stomp gem',
+    kind: 'client',
+    language: 'Ruby',
+    rows: ['ruby-stomp'],
+    source: "Debian's ruby-stomp 1.4",
+  },
+  {
+    name: 'Apache CMS (ActiveMQ-CPP)',
+    kind: 'client',
+    language: 'C++',
+    unavailable:
+      'Debian 12 has no activemq-cpp package (only the Java ' +
+      'libactivemq-*); released as source tarballs from Apache, not to Maven Central',
+    source: '-',
+  },
+  {
+    name: 'Gozirra',
+    kind: 'client',
+    language: 'Java',
+    pending:
+      'the original jar (from its author) is in no registry here, but a fork is on Maven ' +
+      'Central: com.hi3project.vineyard.comm:gozirra-ws 0.5.0 (2015, Gozirra with STOMP over ' +
+      'WebSocket); no driver yet; no Debian package',
+    source: 'Maven Central gozirra-ws (not yet used)',
+  },
+  {
+    name: 'Stampy',
+    kind: 'client',
+    language: 'Java',
+    pending:
+      'on Maven Central (asia.stampy 1.0-RELEASE, STOMP 1.2 on Netty 3; it resolves here); no ' +
+      'driver yet; no Debian package',
+    source: 'Maven Central asia.stampy (not yet used)',
+  },
+  {
+    name: 'Stompy',
+    kind: 'client',
+    language: 'Python',
+    unavailable:
+      'on PyPI (stompy 0.2.9, 2010) but Python 2 only: installing it on Python 3 fails in its ' +
+      'setup.py (`except socket.timeout, exc:` is a SyntaxError); Debian 12 has no Python 2',
+    source: 'PyPI stompy 0.2.9',
+  },
+  {
+    name: 'pyactivemq',
+    kind: 'client',
+    language: 'Python',
+    unavailable:
+      'not on PyPI, no Debian package (it wrapped ActiveMQ-CPP, ' + 'which is not packaged either)',
+    source: '-',
+  },
+  {
+    name: 'stomper',
+    kind: 'client',
+    language: 'Python',
+    rows: ['stomper'],
+    source: "Debian's python3-stomper 0.4",
+  },
+  {
+    name: 'stompest',
+    kind: 'client',
+    language: 'Python',
+    rows: ['stompest'],
+    scenario: 'ours: stompest failover',
+    source: 'PyPI stompest 2.3 (sync client; stompest.async cannot be imported on Python 3.7+)',
+  },
+  {
+    name: 'stomp-php',
+    kind: 'client',
+    language: 'PHP',
+    unavailable:
+      'a Composer package on Packagist (not reachable); no ' +
+      'Debian package (Debian ships the PECL extension, row php-stomp)',
+    source: '-',
+  },
+  {
+    name: 'Zend_Queue (STOMP adapter)',
+    kind: 'client',
+    language: 'PHP',
+    unavailable:
+      'Zend Framework 1 is on Packagist only (not reachable); ' +
+      "Debian's php-zend-* packages are Laminas components without a queue",
+    source: '-',
+  },
+  {
+    name: 'PHP stomp extension',
+    kind: 'client',
+    language: 'PHP (C)',
+    rows: ['php-stomp'],
+    source: "Debian's php-stomp 2.0",
+  },
+  {
+    name: 'stompngo',
+    kind: 'client',
+    language: 'Go',
+    rows: ['stompngo'],
+    source: 'Go module proxy github.com/gmallard/stompngo v1.0.13',
+  },
+  {
+    name: 'AnyEvent::STOMP',
+    kind: 'client',
+    language: 'Perl',
+    unavailable: 'on CPAN only (not reachable); no Debian package',
+    source: '-',
+  },
+  {
+    name: 'Net::Stomp',
+    kind: 'client',
+    language: 'Perl',
+    rows: ['net-stomp'],
+    source: "Debian's libnet-stomp-perl 0.61",
+  },
+  {
+    name: 'Net::STOMP::Client',
+    kind: 'client',
+    language: 'Perl',
+    unavailable: 'on CPAN only (not reachable); no Debian package',
+    source: '-',
+  },
+  {
+    name: 'POE::Component::Client::Stomp',
+    kind: 'client',
+    language: 'Perl',
+    unavailable:
+      'the component is on CPAN only (not reachable); Debian ' +
+      'ships only its frame filter, POE::Filter::Stomp (libpoe-filter-stomp-perl), not the client',
+    source: '-',
+  },
+  {
+    name: "Spring's STOMP support",
+    kind: 'client',
+    language: 'Java',
+    rows: ['spring', 'spring-ws'],
+    scenario: 'ours: a Spring Boot application',
+    source: 'Maven Central spring-messaging + spring-websocket 6.2 (Spring Boot 3.5.7)',
+  },
+];

@@ -1,0 +1,67 @@
+// Per-destination traffic counters of the local engine, for the admin listing. Each queue holds a
+// reference to its destination's counters, so counting is a field increment on the hot path.
+// Bounded: past `max` destinations per engine, new ones are counted together under `(other)`.
+import type { DestinationCounters } from '../engine.js';
+
+/** The counters of one destination (mutable inside the engine). */
+export class Counters implements DestinationCounters {
+  enqueued = 0;
+  delivered = 0;
+  acked = 0;
+  nacked = 0;
+  redelivered = 0;
+  deadLettered = 0;
+  dropped = 0;
+  purged = 0;
+
+  /** A frozen copy, for a listing. */
+  snapshot(): DestinationCounters {
+    return Object.freeze({
+      enqueued: this.enqueued,
+      delivered: this.delivered,
+      acked: this.acked,
+      nacked: this.nacked,
+      redelivered: this.redelivered,
+      deadLettered: this.deadLettered,
+      dropped: this.dropped,
+      purged: this.purged,
+    });
+  }
+}
+
+/** The name under which destinations beyond the table's bound are counted. */
+export const OTHER = '(other)';
+
+/** Counters by destination name, for one virtual host, within a bound shared by the engine. */
+export class CounterTable {
+  private readonly table = new Map<string, Counters>();
+
+  constructor(private readonly budget: { left: number }) {}
+
+  /** The counters of `destination` (created on first use). */
+  of(destination: string): Counters {
+    let c = this.table.get(destination);
+    if (c === undefined) {
+      if (this.budget.left <= 0 && destination !== OTHER) return this.of(OTHER);
+      this.budget.left--;
+      c = new Counters();
+      this.table.set(destination, c);
+    }
+    return c;
+  }
+
+  /** The counters of `destination` if it has any. */
+  get(destination: string): Counters | undefined {
+    return this.table.get(destination);
+  }
+
+  /** Forget a deleted destination's counters. */
+  delete(destination: string): void {
+    if (this.table.delete(destination)) this.budget.left++;
+  }
+
+  /** Every destination with counters. */
+  entries(): IterableIterator<[string, Counters]> {
+    return this.table.entries();
+  }
+}

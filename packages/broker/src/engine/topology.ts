@@ -1,0 +1,218 @@
+// Which queues the local engine has and how they come and go: the virtual hosts, named queues,
+// temporary queues and topic subscriptions (durable ones replaced or recovered), a consumer's
+// detaching, and dead-lettering into `/queue/DLQ.<name>`. LocalEngine (local.ts) puts the Engine
+// API on top; the message flow through the queues is MessageFlow's (flow.ts).
+import { ErrorCode, StompProtocolError } from '@stompede/core';
+import { ORIGINAL_DESTINATION, TEMPORARY, deadLetterQueue } from '../destination.js';
+import { type Store, queueKey } from '../store/store.js';
+import type { Entry } from './entry.js';
+import { type FlowSettings, MessageFlow } from './flow.js';
+import { type Attached, type DurableName, Queue, QueueKind } from './queue.js';
+import { VHost, tempKey } from './vhost.js';
+
+/** What {@link Topology} is built with, beyond the flow's settings. */
+export interface TopologySettings extends FlowSettings {
+  /** Most messages waiting in a non-durable topic subscription (oldest dropped); 0 = no bound. */
+  readonly maxTopicPending: number;
+  /** Most bytes waiting in a non-durable topic subscription (oldest dropped); 0 = no bound. */
+  readonly maxTopicPendingBytes: number;
+  /** Most waiting bytes in memory of any other queue (producers wait); 0 = no bound. */
+  readonly maxQueueBytes: number;
+  /** Destinations whose traffic is counted one by one. */
+  readonly maxCountedDestinations: number;
+}
+
+/** The queues of the local engine (see the file's header). */
+export abstract class Topology extends MessageFlow {
+  private readonly maxTopicPending: number;
+  private readonly maxTopicPendingBytes: number;
+  private readonly maxQueueBytes: number;
+  private readonly budget: { left: number };
+
+  constructor(settings: TopologySettings) {
+    super(settings);
+    this.maxTopicPending = settings.maxTopicPending;
+    this.maxTopicPendingBytes = settings.maxTopicPendingBytes;
+    this.maxQueueBytes = settings.maxQueueBytes;
+    this.budget = { left: settings.maxCountedDestinations };
+  }
+
+  /** Rebuild queues and durable subscriptions from the store; every message counts as delivered once. */
+  protected recover(store: Store): void {
+    const recovery = store.recover();
+    this.seq = Math.max(this.seq, recovery.maxSeq);
+    for (const q of recovery.queues) {
+      const vh = this.vhost(q.vhost);
+      let queue: Queue;
+      if (q.destination !== undefined) {
+        queue = this.namedQueue(vh, q.destination);
+      } else {
+        const d = q.durable!;
+        queue = this.topicSubscription(vh, d.topic, { clientId: d.clientId, name: d.name }, q.key);
+      }
+      // Packed as they come: no object per message until it is paged in.
+      const { seqs, priorities, expires } = q.messages;
+      for (let i = 0; i < q.messages.length; i++) {
+        queue.ready.pushPaged(seqs[i]!, priorities[i]!, expires[i]!, 1);
+      }
+      this.count += q.messages.length;
+    }
+  }
+
+  protected vhost(name: string): VHost {
+    let vh = this.vhosts.get(name);
+    if (vh === undefined) {
+      vh = new VHost(name, this.budget);
+      this.vhosts.set(name, vh);
+    }
+    return vh;
+  }
+
+  protected namedQueue(vh: VHost, destination: string): Queue {
+    let queue = vh.queues.get(destination);
+    if (queue === undefined) {
+      queue = new Queue(
+        vh.name,
+        destination,
+        QueueKind.QUEUE,
+        vh.counters.of(destination),
+        false,
+        0,
+        this.maxQueueBytes,
+      );
+      if (this.store !== undefined) queue.storeKey = queueKey(vh.name, destination);
+      vh.queues.set(destination, queue);
+    }
+    return queue;
+  }
+
+  protected tempQueue(vh: VHost, sessionId: string, name: string): Queue {
+    const key = tempKey(sessionId, name);
+    let queue = vh.queues.get(key);
+    if (queue === undefined) {
+      queue = new Queue(
+        vh.name,
+        key,
+        QueueKind.TEMP,
+        vh.counters.of(TEMPORARY),
+        false,
+        0,
+        this.maxQueueBytes,
+      );
+      vh.queues.set(key, queue);
+      let keys = vh.temps.get(sessionId);
+      if (keys === undefined) {
+        keys = new Set();
+        vh.temps.set(sessionId, keys);
+      }
+      keys.add(key);
+    }
+    return queue;
+  }
+
+  protected topicSubscription(
+    vh: VHost,
+    topic: string,
+    durable: DurableName | undefined,
+    recoveredKey?: string,
+  ): Queue {
+    let durableKey: string | undefined;
+    if (durable !== undefined) {
+      durableKey = `${durable.clientId}\0${durable.name}`;
+      const existing = vh.durables.get(durableKey);
+      if (existing !== undefined) {
+        if (existing.consumers.length > 0) {
+          throw new StompProtocolError(
+            ErrorCode.INVALID_STATE,
+            `durable subscription ${JSON.stringify(durable.name)} is already active`,
+          );
+        }
+        if (existing.topic === topic) return existing;
+        // Same name, other topic: the old subscription is replaced (as ActiveMQ does).
+        this.dropSubscription(vh, existing);
+      }
+    }
+    const queue = new Queue(
+      vh.name,
+      `sub:${String(++this.seq)}`,
+      QueueKind.TOPIC_SUB,
+      vh.counters.of(`/topic/${topic}`),
+      durable === undefined,
+      durable === undefined ? this.maxTopicPending : 0,
+      durable === undefined ? this.maxTopicPendingBytes : this.maxQueueBytes,
+    );
+    queue.topic = topic;
+    if (durable !== undefined) {
+      queue.durable = { clientId: durable.clientId, name: durable.name };
+      queue.durableKey = durableKey;
+      if (this.store !== undefined) {
+        if (recoveredKey !== undefined) {
+          queue.storeKey = recoveredKey;
+        } else {
+          queue.storeKey = `s\0${this.store.id}\0${Date.now().toString(36)}\0${String(this.seq)}`;
+          this.store.defineSubscription(
+            queue.storeKey,
+            vh.name,
+            durable.clientId,
+            durable.name,
+            topic,
+          );
+        }
+      }
+    }
+    vh.addSubscription(queue);
+    return queue;
+  }
+
+  protected dropSubscription(vh: VHost, queue: Queue): void {
+    queue.deleted = true;
+    vh.removeSubscription(queue);
+    this.unlist(queue);
+    if (queue.storeKey !== undefined) this.store!.dropSubscription(queue.storeKey);
+    this.empty(queue, 'forget');
+  }
+
+  /** @internal A consumer detached: requeue its deliveries, clean up what nobody needs. */
+  detach(consumer: Attached): void {
+    const queue = consumer.queue;
+    const vh = this.vhosts.get(queue.vhost);
+    const i = queue.consumers.indexOf(consumer);
+    if (i >= 0) queue.consumers.splice(i, 1);
+    if (queue.rr >= queue.consumers.length) queue.rr = 0;
+    const transient = queue.kind === QueueKind.TOPIC_SUB && queue.durableKey === undefined;
+    if (transient) queue.deleted = true;
+    for (const entry of consumer.takeAll()) this.requeue(queue, entry);
+    if (vh === undefined) return;
+    if (transient) {
+      this.dropSubscription(vh, queue);
+    } else if (queue.kind === QueueKind.QUEUE && queue.idle) {
+      queue.deleted = true;
+      vh.queues.delete(queue.key);
+    } else {
+      this.dispatch(queue);
+    }
+  }
+
+  /** @internal Dead-letter into `/queue/DLQ.<name>`; true when the store recorded something. */
+  deadLetter(queue: Queue, entry: Entry): boolean {
+    const message = entry.message;
+    const dlq = message === undefined ? undefined : deadLetterQueue(message.destination);
+    let stored = false;
+    if (message === undefined || dlq === undefined) {
+      this.metrics.messagesDropped++;
+      queue.counters.dropped++;
+    } else {
+      this.metrics.messagesDeadLettered++;
+      queue.counters.deadLettered++;
+      const target = this.namedQueue(this.vhost(queue.vhost), dlq);
+      target.counters.enqueued++;
+      // The copy is stored before the original's removal is recorded.
+      stored = this.enqueue(
+        target,
+        message.redirect(dlq, [ORIGINAL_DESTINATION, message.destination]),
+      );
+    }
+    this.consume(entry);
+    return stored || entry.stored;
+  }
+}
