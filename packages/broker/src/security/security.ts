@@ -423,6 +423,16 @@ export class Security {
     return this.known.get(vhost)?.has(destination) ?? false;
   }
 
+  /** Record that `destination` exists (e.g. it survived a restart): using it needs no create right. */
+  remember(vhost: string, destination: string): void {
+    let known = this.known.get(vhost);
+    if (known === undefined) {
+      known = new Set();
+      this.known.set(vhost, known);
+    }
+    known.add(destination);
+  }
+
   /** Forget that `destination` exists: the next use needs the create right again. */
   forget(vhost: string, destination: string): void {
     this.known.get(vhost)?.delete(destination);
