@@ -70,9 +70,15 @@ export class Broker {
     // read or write right only, not create (an engine may answer later; listen() waits for it).
     const existing = this.engine.destinations();
     if (existing instanceof Promise) {
-      this.recovered = existing.then((list) => {
-        this.remember(list);
-      });
+      this.recovered = existing.then(
+        (list) => {
+          this.remember(list);
+        },
+        (err: unknown) => {
+          // Not fatal: such destinations then need the create right until they are used.
+          this.options.logger.warn({ err }, 'could not list the engine\'s destinations');
+        },
+      );
     } else {
       this.remember(existing);
     }
