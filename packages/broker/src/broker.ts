@@ -76,7 +76,7 @@ export class Broker {
         },
         (err: unknown) => {
           // Not fatal: such destinations then need the create right until they are used.
-          this.options.logger.warn({ err }, 'could not list the engine\'s destinations');
+          this.options.logger.warn({ err }, "could not list the engine's destinations");
         },
       );
     } else {
