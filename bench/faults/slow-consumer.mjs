@@ -6,10 +6,13 @@
 // writes to it back up). Throughout, a probe sends to an unrelated queue with a receipt every
 // 200 ms, and a consumer of that queue takes the probes.
 //
-// Pass when, with the slow subscriber sitting: the fast subscriber gets messages in every second
-// and at least a quarter of its baseline rate; every probe is receipted and delivered, the worst
-// receipt within 5 s (a stall never answers); no producer is paused; and the broker's message memory stays within its
-// memory limit (the slow backlog is bounded and sheds its oldest).
+// Pass when, with the slow subscriber sitting: the fast subscriber never waits 5 s for a message
+// while the producer sends, and gets at least half of what the producer sent in the same phase;
+// every probe is receipted and delivered, the worst receipt within 5 s (a stall never answers); no
+// producer is paused; and the broker's message memory stays within its memory limit (the slow
+// backlog is bounded and sheds its oldest). Each check compares within one phase or against a
+// bound a stall cannot meet, never against the baseline's rate: the machine's load changes
+// between phases, a blocked broker does not. The baseline's figures are printed for the reader.
 //
 // Usage: node bench/faults/slow-consumer.mjs [--long] [--seed N] [--seconds N]
 import { once } from 'node:events';
@@ -81,10 +84,20 @@ async function stomp(port, onFrame = () => undefined, headers = {}) {
  */
 async function phase(broker, topic, body, withSlow) {
   const port = broker.port;
+  const running = { on: false };
   let memoryMax = 0;
   const perSecond = [];
   let received = 0;
-  const fast = await stomp(port, () => received++);
+  let produced = 0;
+  // The longest wait of the fast subscriber for a message, measured while the producer runs.
+  let last = performance.now();
+  let worstGapMs = 0;
+  const fast = await stomp(port, () => {
+    received++;
+    const now = performance.now();
+    if (running.on) worstGapMs = Math.max(worstGapMs, now - last);
+    last = now;
+  });
   await fast.request('SUBSCRIBE', { id: 'fast', destination: topic });
   let slow;
   if (withSlow) {
@@ -97,9 +110,11 @@ async function phase(broker, topic, body, withSlow) {
   await probeConsumer.request('SUBSCRIBE', { id: 'p', destination: '/queue/faults.unrelated' });
   const prober = await stomp(port);
   const producer = await stomp(port);
-  const running = { on: true };
+  running.on = true;
+  last = performance.now();
   const produce = (async () => {
     for (let n = 1; running.on; n++) {
+      produced++;
       const wait = producer.send('SEND', { destination: topic }, body);
       if (wait !== undefined) await wait;
       // A socket that takes every write at once never says wait: let the timers run.
@@ -121,12 +136,17 @@ async function phase(broker, topic, body, withSlow) {
     perSecond.push(received - before);
     memoryMax = Math.max(memoryMax, (await metrics(broker)).memoryBytes);
   }
+  if (running.on) worstGapMs = Math.max(worstGapMs, performance.now() - last);
   running.on = false;
   await Promise.race([Promise.all([produce, probe]), sleep(WORST_RECEIPT_MS * 2)]);
-  // The last probes reach their consumer.
+  // The last probes and topic messages reach their consumers (until they stop coming, at most 2 s).
+  for (let i = 0, seen = -1; i < 100 && received !== seen; i++) {
+    seen = received;
+    await sleep(20);
+  }
   for (let i = 0; i < 50 && probes.delivered < probes.receipted; i++) await sleep(20);
   for (const c of [fast, probeConsumer, prober, producer, slow]) c?.socket.destroy();
-  return { perSecond, rate: received / seconds, probes, memoryMax };
+  return { perSecond, rate: received / seconds, produced, received, worstGapMs, probes, memoryMax };
 }
 
 /** The broker's metrics (admin server, loopback without credentials). */
@@ -167,14 +187,21 @@ try {
       baselineRate: Math.round(base.rate),
       rate: Math.round(slow.rate),
       perSecond: slow.perSecond,
+      produced: slow.produced,
+      received: slow.received,
+      worstGapMs: Math.round(slow.worstGapMs),
       probes: slow.probes.sent,
       baselineWorstReceiptMs: Math.round(base.probes.worstMs),
       worstReceiptMs: Math.round(slow.probes.worstMs),
       ...m,
     };
     progress(opts, `${label}: ${JSON.stringify(figures[label])}`);
-    if (slow.perSecond.some((n) => n === 0)) failures.push(`${label}: the fast subscriber stalled`);
-    if (slow.rate < base.rate / 4) failures.push(`${label}: the fast subscriber slowed below 1/4`);
+    if (slow.worstGapMs > WORST_RECEIPT_MS) {
+      failures.push(`${label}: the fast subscriber waited ${Math.round(slow.worstGapMs)} ms`);
+    }
+    if (slow.received < slow.produced / 2) {
+      failures.push(`${label}: the fast subscriber got ${slow.received} of ${slow.produced}`);
+    }
     if (slow.probes.receipted < slow.probes.sent || slow.probes.delivered < slow.probes.receipted) {
       failures.push(`${label}: a probe to an unrelated queue went unanswered`);
     }
