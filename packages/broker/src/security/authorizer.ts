@@ -7,6 +7,7 @@ import {
   StompInvalidArgumentError,
   StompProtocolError,
 } from '@stompede/core';
+import { isTemporary } from '../destination.js';
 import type { Principal } from './authenticator.js';
 import { DestinationPattern } from './pattern.js';
 import type { PermissionGrant, Right } from './types.js';
@@ -72,10 +73,9 @@ export class Authorizer {
   ): void {
     if (!this.enforced) return;
     // Temporary queues are private to their session; a reply address is for anyone to answer.
-    if (destination.startsWith('/temp-queue/')) return;
-    if (destination.startsWith('/reply-queue/')) return;
+    if (isTemporary(destination)) return;
     const rights = this.rightsOf(principal, vhost, destination);
-    let known = this.known.get(vhost);
+    const known = this.known.get(vhost);
     const isNew = (known === undefined || !known.has(destination)) && !isPattern(destination);
     if ((rights & BITS[right]) === 0 || (isNew && (rights & CREATE) === 0)) {
       const missing: string[] = [];
@@ -92,18 +92,22 @@ export class Authorizer {
         { frame, header: 'destination' },
       );
     }
-    if (isNew) {
-      if (known === undefined) {
-        known = new Set();
-        this.known.set(vhost, known);
-      }
-      known.add(destination);
-    }
+    if (isNew) this.remember(vhost, destination);
   }
 
   /** Whether `destination` was created (first used) in `vhost`, as far as permissions go. */
   exists(vhost: string, destination: string): boolean {
     return this.known.get(vhost)?.has(destination) ?? false;
+  }
+
+  /** Record that `destination` exists (e.g. it survived a restart): using it needs no create right. */
+  remember(vhost: string, destination: string): void {
+    let known = this.known.get(vhost);
+    if (known === undefined) {
+      known = new Set();
+      this.known.set(vhost, known);
+    }
+    known.add(destination);
   }
 
   /** Forget that `destination` exists: the next use needs the create right again. */
