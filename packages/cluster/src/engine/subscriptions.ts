@@ -24,12 +24,13 @@ export class Subscriptions {
   private readonly doorbells = new Map<string, Doorbell>();
   /** Lease releases in flight (close waits for them). */
   private readonly releasing = new Set<Promise<void>>();
-  /**
-   * Messages of subscriptions that closed, waiting for another subscription of their queue on
-   * this node, or to go back to their queue once the closed pull channel retires.
-   */
-  private parkedList: { readonly w: Waiting; readonly channel: number }[] = [];
+
   private readonly renewTimer: NodeJS.Timeout;
+  /** Messages waiting to go back to their queue (see park), for a subscription started meanwhile. */
+  private parkedList: { readonly w: Waiting; readonly until: number }[] = [];
+  private parkTimer: NodeJS.Timeout | undefined;
+  /** Set while the node shuts down: what would go back to a queue is collected instead. */
+  private leftover: { reply: string; at: number }[] | undefined;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -83,44 +84,70 @@ export class Subscriptions {
   }
 
   /**
-   * Messages a closing subscription leaves (see StoredSubscription.close), or that its pull
-   * channel caught after it closed: to another subscription of the same queue on this node at
-   * once, or back to the queue when that channel retires.
+   * Messages a closing subscription leaves (see StoredSubscription.close): another subscription
+   * of the same queue on this node takes them at once, or one that starts within `delay` ms;
+   * else they go back to the queue then.
    */
-  park(parked: readonly Waiting[], channel: number): void {
+  park(parked: readonly Waiting[], delay: number): void {
+    const until = Date.now() + delay + 100;
     for (const w of parked) {
+      if (this.leftover !== undefined) {
+        this.leftover.push({ reply: w.msg.reply!, at: until });
+        continue;
+      }
       const taker = [...this.stored].find((s) => s.reads(w.info.consumer));
       if (taker !== undefined) taker.adopt([w]);
-      else this.parkedList.push({ w, channel });
+      else if (delay > 0) this.parkedList.push({ w, until });
+      else sendAck(this.ctx.link.nc, w.msg.reply!, AckVerb.NAK);
     }
-    if (!this.ctx.puller.listening(channel)) this.retired(channel);
+    if (this.parkedList.length > 0 && this.parkTimer === undefined) {
+      this.parkTimer = setTimeout(() => {
+        this.parkTimer = undefined;
+        this.unpark(Date.now());
+      }, delay + 100);
+      this.parkTimer.unref();
+    }
   }
 
-  /** A message caught by the pull channel `channel` of a closed subscription. */
-  caught(msg: Msg, channel: number): void {
-    const w = toWaiting(this.ctx, msg);
-    if (w !== undefined) this.park([w], channel);
-  }
-
-  /** The closed pull channel `channel` brings nothing more: its parked messages go back. */
-  retired(channel: number): void {
+  /** Parked messages whose time has come go back to their queue. */
+  private unpark(now: number): void {
     const keep: typeof this.parkedList = [];
     for (const p of this.parkedList) {
-      if (p.channel === channel) sendAck(this.ctx.link.nc, p.w.msg.reply!, AckVerb.NAK);
+      if (p.until <= now) sendAck(this.ctx.link.nc, p.w.msg.reply!, AckVerb.NAK);
       else keep.push(p);
     }
     this.parkedList = keep;
+    const next = keep[0];
+    if (next !== undefined) this.park([], Math.max(0, next.until - now - 100));
   }
 
-  /** Close every subscription (unsettled deliveries go back) and give back every lease. */
-  async close(): Promise<void> {
+  /**
+   * A message that reached a subscription just after it closed (it was on its way). Back to the
+   * queue it is counted once more than clients saw: JetStream counted its delivery to this node.
+   */
+  caught(msg: Msg): void {
+    const w = toWaiting(this.ctx, msg);
+    if (w !== undefined) this.park([w], 0);
+  }
+
+  /**
+   * Close every subscription and give back every lease. Resolves to the deliveries that must go
+   * back to their queues, each with the time it may (when the pull requests this node left at
+   * JetStream have expired): JetStream 2.9.10 mishandles a redelivery that meets a pull request
+   * of a departed connection (it delivered a message twice, and another only after the ack wait,
+   * in our tests).
+   */
+  async close(): Promise<{ reply: string; at: number }[]> {
     clearInterval(this.renewTimer);
+    this.leftover = [];
     for (const sub of [...this.stored]) await sub.close();
-    for (const p of this.parkedList) sendAck(this.ctx.link.nc, p.w.msg.reply!, AckVerb.NAK);
+    clearTimeout(this.parkTimer);
+    for (const p of this.parkedList) this.leftover.push({ reply: p.w.msg.reply!, at: p.until });
     this.parkedList = [];
     await Promise.all(this.releasing);
     for (const d of this.doorbells.values()) d.sub.unsubscribe();
     this.doorbells.clear();
+    return this.leftover;
   }
 
   private async queue(
@@ -153,9 +180,9 @@ export class Subscriptions {
       LEVELS.map((l) => ({ stream: addr.stream, consumer: addr.consumer(l) })),
       LEVELS.indexOf(Level.NORMAL),
       { idPrefix: 'Q-', key: (info) => ctx.keys.queue(info.streamSeq, addr.shard) },
-      (s, parked, channel) => {
+      (s, parked, delay) => {
         this.stored.delete(s);
-        this.park(parked, channel);
+        this.park(parked, delay);
         for (const b of bells) {
           const bell = this.doorbells.get(b.subject);
           bell?.subs.delete(s);
@@ -184,7 +211,7 @@ export class Subscriptions {
     return sub;
   }
 
-  /** Start `sub`, giving it what closed subscriptions of its queue left on this node. */
+  /** Start `sub`, giving it what closed subscriptions of its queue parked on this node. */
   private start(sub: StoredSubscription): void {
     this.stored.add(sub);
     const mine = this.parkedList.filter((p) => sub.reads(p.w.info.consumer));
@@ -225,9 +252,9 @@ export class Subscriptions {
       [{ stream: ctx.names.topicStream, consumer: consumerName }],
       0,
       { idPrefix: `${consumerName}-`, key: (info) => ctx.keys.durable(info.streamSeq) },
-      (s, parked, channel) => {
+      (s, parked, delay) => {
         this.stored.delete(s);
-        this.park(parked, channel);
+        this.park(parked, delay);
         const released = this.leases.release(lease);
         this.releasing.add(released);
         void released.finally(() => this.releasing.delete(released));
