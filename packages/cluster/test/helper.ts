@@ -1,7 +1,7 @@
 // Helpers for the cluster tests: a real JetStream cluster of nats-server processes (skipped with
 // a reason when nats-server is missing, unless STOMPEDE_PEERS=1 — what CI sets — makes that a
 // failure), engines on it, and a recording consumer.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,12 +132,16 @@ export async function startNodes(
   );
   const nodes = Array.from(
     { length: count },
-    () =>
+    (_, i) =>
       new NodeProcess({
         command: brokerCommand(),
         cluster: servers.urls,
         port: 0,
         args: ['--config', file, '--log-level', 'info'],
+        // Kept when STOMPEDE_KEEP_LOGS=1 (the directory is printed), for a failure's story.
+        onLine: (line) => {
+          appendFileSync(join(dir, `node${String(i + 1)}.log`), line + '\n');
+        },
       }),
   );
   await Promise.all(nodes.map((n) => n.start()));
@@ -146,7 +150,8 @@ export async function startNodes(
     urls: nodes.map((n) => `tcp://127.0.0.1:${String(n.stompPort)}`),
     async dispose(): Promise<void> {
       await Promise.all(nodes.map((n) => n.stop()));
-      rmSync(dir, { recursive: true, force: true });
+      if (process.env.STOMPEDE_KEEP_LOGS === '1') process.stderr.write(`node logs: ${dir}\n`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }

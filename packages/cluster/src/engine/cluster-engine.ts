@@ -21,6 +21,7 @@ import {
 import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { Names } from '../names.js';
 import { InterestProbe } from '../nats/interest.js';
+import { unavailable } from '../nats/retry.js';
 import { type LinkEvent, LinkState, NatsLink, authOptions } from '../nats/link.js';
 import { connect } from '@nats-io/transport-node';
 import { sendNakDelay } from '../nats/ack.js';
@@ -255,7 +256,9 @@ export class ClusterEngine implements Engine {
   }
 
   subscribe(request: SubscribeRequest, consumer: Consumer): MaybePromise<ConsumerHandle> {
-    return this.subscriptions.subscribe(request, consumer);
+    return this.subscriptions.subscribe(request, consumer).catch((err: unknown) => {
+      throw unavailable(`subscribing to ${request.destination}`, err);
+    });
   }
 
   commit(
@@ -268,6 +271,14 @@ export class ClusterEngine implements Engine {
   }
 
   async unsubscribeDurable(vhost: string, clientId: string, name: string): Promise<boolean> {
+    try {
+      return await this.deleteDurable(vhost, clientId, name);
+    } catch (err) {
+      throw unavailable(`deleting durable subscription ${JSON.stringify(name)}`, err);
+    }
+  }
+
+  private async deleteDurable(vhost: string, clientId: string, name: string): Promise<boolean> {
     const ctx = this.ctx;
     const lease = ctx.names.durableLease(vhost, clientId, name);
     // Taking the lease proves nobody is attached (and keeps anyone from attaching meanwhile).

@@ -190,25 +190,9 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
       this.consumerGone();
       return;
     }
-    if (why === PullEnd.LOST) {
-      // Silent: its consumer's leader failed over (pull again), or the consumer was deleted.
-      void this.checkConsumers();
-      return;
-    }
-    this.pump();
-  }
-
-  private async checkConsumers(): Promise<void> {
-    try {
-      for (const s of this.sources) {
-        if ((await this.ctx.topology.consumerInfo(s.stream, s.consumer)) === undefined) {
-          this.consumerGone();
-          return;
-        }
-      }
-    } catch {
-      // JetStream does not answer now: pull again, the next silence checks again.
-    }
+    // LOST: unanswered, as when the consumer's leader fails over: ask again. (A consumer deleted
+    // through stompede is announced to every node; one deleted while a request waits answers
+    // 409, GONE.)
     this.pump();
   }
 
@@ -242,7 +226,7 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     return ackConfirmed(this.ctx.link.nc, d.reply, this.ctx.options.publishTimeout).catch(
       (err: unknown) => {
         throw new StompProtocolError(
-          ErrorCode.INVALID_STATE,
+          ErrorCode.UNAVAILABLE,
           `the cluster did not confirm the ACK of ${d.messageId} (${String(err)}); ` +
             'the message may be redelivered',
         );
