@@ -29,6 +29,11 @@ export class Subscriptions {
   /** Messages waiting to go back to their queue (see park), for a subscription started meanwhile. */
   private parkedList: { readonly w: Waiting; readonly until: number }[] = [];
   private parkTimer: NodeJS.Timeout | undefined;
+  /**
+   * Consumers that a subscription being set up on this node will read (count per consumer): what
+   * is parked for them waits for it instead of going back to the queue behind newer messages.
+   */
+  private readonly starting = new Map<string, number>();
   /** Set while the node shuts down: what would go back to a queue is collected instead. */
   private leftover: { reply: string; at: number }[] | undefined;
 
@@ -97,7 +102,7 @@ export class Subscriptions {
       }
       const taker = [...this.stored].find((s) => s.reads(w.info.consumer));
       if (taker !== undefined) taker.adopt([w]);
-      else if (delay > 0) this.parkedList.push({ w, until });
+      else if (delay > 0 || this.starting.has(w.info.consumer)) this.parkedList.push({ w, until });
       else sendAck(this.ctx.link.nc, w.msg.reply!, AckVerb.NAK);
     }
     if (this.parkedList.length > 0 && this.parkTimer === undefined) {
@@ -109,25 +114,61 @@ export class Subscriptions {
     }
   }
 
-  /** Parked messages whose time has come go back to their queue. */
+  /**
+   * Parked messages whose time has come go back to their queue, oldest first (JetStream
+   * redelivers in the order the NAKs arrive), unless a subscription that will read them is
+   * being set up on this node.
+   */
   private unpark(now: number): void {
+    const due: Waiting[] = [];
     const keep: typeof this.parkedList = [];
+    let next = Infinity;
     for (const p of this.parkedList) {
-      if (p.until <= now) sendAck(this.ctx.link.nc, p.w.msg.reply!, AckVerb.NAK);
-      else keep.push(p);
+      if (this.starting.has(p.w.info.consumer)) keep.push(p);
+      else if (p.until <= now) due.push(p.w);
+      else {
+        keep.push(p);
+        next = Math.min(next, p.until);
+      }
     }
     this.parkedList = keep;
-    const next = keep[0];
-    if (next !== undefined) this.park([], Math.max(0, next.until - now - 100));
+    due.sort((a, b) => a.info.streamSeq - b.info.streamSeq);
+    for (const w of due) sendAck(this.ctx.link.nc, w.msg.reply!, AckVerb.NAK);
+    if (next !== Infinity) this.park([], Math.max(0, next - now - 100));
+  }
+
+  /**
+   * Hold back what is parked for `consumers` while a subscription that reads them is set up
+   * (its JetStream consumers are created first, which takes round trips): it takes them when it
+   * starts. Returns the release, to call once it started or failed.
+   */
+  private reserve(consumers: readonly string[]): () => void {
+    for (const c of consumers) this.starting.set(c, (this.starting.get(c) ?? 0) + 1);
+    return () => {
+      for (const c of consumers) {
+        const n = (this.starting.get(c) ?? 1) - 1;
+        if (n > 0) this.starting.set(c, n);
+        else this.starting.delete(c);
+      }
+      this.unpark(Date.now());
+    };
   }
 
   /**
    * A message that reached a subscription just after it closed (it was on its way). Back to the
    * queue it is counted once more than clients saw: JetStream counted its delivery to this node.
+   * It goes back with what its queue's closed subscriptions parked, not ahead of them: those are
+   * older.
    */
   caught(msg: Msg): void {
     const w = toWaiting(this.ctx, msg);
-    if (w !== undefined) this.park([w], 0);
+    if (w === undefined) return;
+    const now = Date.now();
+    let until = now;
+    for (const p of this.parkedList) {
+      if (p.w.info.consumer === w.info.consumer) until = Math.max(until, p.until);
+    }
+    this.park([w], Math.max(0, until - now - 100));
   }
 
   /**
@@ -158,57 +199,62 @@ export class Subscriptions {
     const ctx = this.ctx;
     const addr = ctx.names.queue(request.vhost, name);
     const record = { vhost: request.vhost, queue: name };
-    for (const level of LEVELS) {
-      await ctx.topology.ensureQueueConsumer(
-        addr.stream,
-        addr.consumer(level),
-        addr.subject(level),
-        record,
-      );
-    }
-    // Doorbells: the levels the subscription does not wait on tell it when messages arrive.
-    const bells = LEVELS.filter((l) => l !== Level.NORMAL).map((l) => ({
-      subject: addr.subject(l),
-      consumer: addr.consumer(l),
-    }));
-    const sub = new StoredSubscription(
-      ctx,
-      request.vhost,
-      request.destination,
-      consumer,
-      request.autoAck,
-      LEVELS.map((l) => ({ stream: addr.stream, consumer: addr.consumer(l) })),
-      LEVELS.indexOf(Level.NORMAL),
-      { idPrefix: 'Q-', key: (info) => ctx.keys.queue(info.streamSeq, addr.shard) },
-      (s, parked, delay) => {
-        this.stored.delete(s);
-        this.park(parked, delay);
-        for (const b of bells) {
-          const bell = this.doorbells.get(b.subject);
-          bell?.subs.delete(s);
-          if (bell?.subs.size === 0) {
-            bell.sub.unsubscribe();
-            this.doorbells.delete(b.subject);
-          }
-        }
-      },
-    );
-    for (const b of bells) {
-      let bell = this.doorbells.get(b.subject);
-      if (bell === undefined) {
-        const subs = new Set<StoredSubscription>();
-        const natsSub = ctx.link.nc.subscribe(b.subject, {
-          callback: () => {
-            for (const s of subs) s.ring(b.consumer);
-          },
-        });
-        bell = { sub: natsSub, subs };
-        this.doorbells.set(b.subject, bell);
+    const release = this.reserve(LEVELS.map((l) => addr.consumer(l)));
+    try {
+      for (const level of LEVELS) {
+        await ctx.topology.ensureQueueConsumer(
+          addr.stream,
+          addr.consumer(level),
+          addr.subject(level),
+          record,
+        );
       }
-      bell.subs.add(sub);
+      // Doorbells: the levels the subscription does not wait on tell it when messages arrive.
+      const bells = LEVELS.filter((l) => l !== Level.NORMAL).map((l) => ({
+        subject: addr.subject(l),
+        consumer: addr.consumer(l),
+      }));
+      const sub = new StoredSubscription(
+        ctx,
+        request.vhost,
+        request.destination,
+        consumer,
+        request.autoAck,
+        LEVELS.map((l) => ({ stream: addr.stream, consumer: addr.consumer(l) })),
+        LEVELS.indexOf(Level.NORMAL),
+        { idPrefix: 'Q-', key: (info) => ctx.keys.queue(info.streamSeq, addr.shard) },
+        (s, parked, delay) => {
+          this.stored.delete(s);
+          this.park(parked, delay);
+          for (const b of bells) {
+            const bell = this.doorbells.get(b.subject);
+            bell?.subs.delete(s);
+            if (bell?.subs.size === 0) {
+              bell.sub.unsubscribe();
+              this.doorbells.delete(b.subject);
+            }
+          }
+        },
+      );
+      for (const b of bells) {
+        let bell = this.doorbells.get(b.subject);
+        if (bell === undefined) {
+          const subs = new Set<StoredSubscription>();
+          const natsSub = ctx.link.nc.subscribe(b.subject, {
+            callback: () => {
+              for (const s of subs) s.ring(b.consumer);
+            },
+          });
+          bell = { sub: natsSub, subs };
+          this.doorbells.set(b.subject, bell);
+        }
+        bell.subs.add(sub);
+      }
+      this.start(sub);
+      return sub;
+    } finally {
+      release();
     }
-    this.start(sub);
-    return sub;
   }
 
   /** Start `sub`, giving it what closed subscriptions of its queue parked on this node. */
@@ -230,38 +276,43 @@ export class Subscriptions {
     const ctx = this.ctx;
     const { clientId, name } = request.durable!;
     const lease = ctx.names.durableLease(request.vhost, clientId, name);
-    await this.leases.acquire(lease, request.sessionId, name);
     const consumerName = ctx.names.durableConsumer(request.vhost, clientId, name);
+    const release = this.reserve([consumerName]);
     try {
-      await ctx.topology.ensureDurableConsumer(consumerName, {
-        vhost: request.vhost,
-        clientId,
-        name,
-        topic,
-      });
-    } catch (err) {
-      await this.leases.release(lease);
-      throw err;
+      await this.leases.acquire(lease, request.sessionId, name);
+      try {
+        await ctx.topology.ensureDurableConsumer(consumerName, {
+          vhost: request.vhost,
+          clientId,
+          name,
+          topic,
+        });
+      } catch (err) {
+        await this.leases.release(lease);
+        throw err;
+      }
+      const sub = new StoredSubscription(
+        ctx,
+        request.vhost,
+        request.destination,
+        consumer,
+        request.autoAck,
+        [{ stream: ctx.names.topicStream, consumer: consumerName }],
+        0,
+        { idPrefix: `${consumerName}-`, key: (info) => ctx.keys.durable(info.streamSeq) },
+        (s, parked, delay) => {
+          this.stored.delete(s);
+          this.park(parked, delay);
+          const released = this.leases.release(lease);
+          this.releasing.add(released);
+          void released.finally(() => this.releasing.delete(released));
+        },
+      );
+      this.start(sub);
+      return sub;
+    } finally {
+      release();
     }
-    const sub = new StoredSubscription(
-      ctx,
-      request.vhost,
-      request.destination,
-      consumer,
-      request.autoAck,
-      [{ stream: ctx.names.topicStream, consumer: consumerName }],
-      0,
-      { idPrefix: `${consumerName}-`, key: (info) => ctx.keys.durable(info.streamSeq) },
-      (s, parked, delay) => {
-        this.stored.delete(s);
-        this.park(parked, delay);
-        const released = this.leases.release(lease);
-        this.releasing.add(released);
-        void released.finally(() => this.releasing.delete(released));
-      },
-    );
-    this.start(sub);
-    return sub;
   }
 
   private async live(
