@@ -19,6 +19,7 @@ import { type BrokerOptions, type ResolvedOptions, resolveOptions } from './opti
 import { Authenticator } from './security/authenticator.js';
 import { Authorizer } from './security/authorizer.js';
 import { Sessions } from './sessions.js';
+import { PartialFrames } from './session/partial-frames.js';
 
 /** A STOMP broker. Create one with {@link createBroker}. */
 export class Broker {
@@ -35,6 +36,7 @@ export class Broker {
   /** Checks rights on destinations. */
   readonly authorizer: Authorizer;
   private readonly admission: Admission;
+  private readonly partialFrames: PartialFrames;
   private listeners: Listener[] = [];
   private closing: Promise<void> | undefined;
   private adminServer: AdminServer | undefined;
@@ -77,6 +79,10 @@ export class Broker {
     this.authenticator = new Authenticator(o.security);
     this.authorizer = new Authorizer(o.security);
     this.admission = new Admission(o, this.metrics.errors);
+    this.partialFrames = new PartialFrames({
+      total: o.maxPartialFrameBytes,
+      perAddress: o.maxPartialFrameBytesPerAddress,
+    });
     // Queues and durable subscriptions that survived a restart exist: using them needs the
     // read or write right only, not create (an engine may answer later; listen() waits for it).
     const existing = this.engine.destinations();
@@ -129,7 +135,7 @@ export class Broker {
       throw new Error('the broker is closing');
     }
     const peer = peerOf(stream, info);
-    const conn = new Connection(
+    const conn: Connection = new Connection(
       stream,
       {
         options: this.options,
@@ -139,8 +145,9 @@ export class Broker {
         clock: this.options.clock,
         authenticator: this.authenticator,
         authorizer: this.authorizer,
-        onClosed: (c) => {
-          this.sessions.remove(c);
+        partialFrames: this.partialFrames,
+        onClosed: () => {
+          this.sessions.remove(conn);
         },
       },
       peer,

@@ -5,7 +5,7 @@
 // redelivered, delivery-count). The connection writes deliveries straight into its output buffer
 // (message-writer.ts): bodies up to COPY_LIMIT are copied there, so a tick's worth of
 // frames is one write; larger bodies are written by reference.
-import { type StompVersion, encodeHeaderToken } from '@stompede/core';
+import { Frame, type StompVersion, encodeHeaderToken, escapesApply } from '@stompede/core';
 import type { Message } from './message.js';
 
 const SMALL_BODY = 4096;
@@ -58,6 +58,45 @@ const NAME = Object.freeze({ name: true });
 export function headerText(text: string, version: StompVersion, name = false): string | undefined {
   const r = encodeHeaderToken(text, version, name ? NAME : undefined);
   return typeof r === 'string' ? r : undefined;
+}
+
+/**
+ * `frame` without the headers that cannot be written in `version` (core's rule, as for MESSAGE
+ * frames in {@link putShared}), and their names: every frame the broker sends treats such a
+ * header the same way, left out of the frame (the caller logs it), never the frame dropped.
+ */
+export function withoutUnwritable(
+  frame: Frame,
+  version: StompVersion,
+): { readonly frame: Frame; readonly left: readonly string[] } {
+  const escape = escapesApply(frame.command, version);
+  const raw = frame.rawHeaders;
+  const kept: [string, string][] = [];
+  const left: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const ok =
+      typeof encodeHeaderToken(name, version, { name: true, escape }) === 'string' &&
+      typeof encodeHeaderToken(value, version, { escape }) === 'string';
+    if (ok) kept.push([name, value]);
+    else left.push(name);
+  }
+  return { frame: new Frame(frame.command, kept, frame.body), left };
+}
+
+/**
+ * Refuse (`ERR_STOMP_INVALID_HEADER_VALUE`) a value the broker will have to write back in
+ * `version` and cannot, e.g. a 1.1 `receipt` ending in CR: core's rule, checked when it arrives.
+ */
+export function checkWritable(
+  value: string,
+  header: string,
+  version: StompVersion,
+  frame: Frame,
+): void {
+  const r = encodeHeaderToken(value, version, { header, frame });
+  if (typeof r !== 'string') throw r;
 }
 
 let scratch = Buffer.allocUnsafe(16 * 1024);

@@ -2,7 +2,8 @@
  * Unstable pieces for sibling packages and tests. May change in any release.
  * @packageDocumentation
  */
-export { Connection, ConnectionState } from './session/connection.js';
+export { Connection } from './session/connection.js';
+export { ConnectionState } from './session/lifecycle.js';
 export { encodeDelivery, putDigits, sharedBytes } from './encode.js';
 export { ackKeyOf, isIdOf } from './delivery.js';
 export { Fifo } from './fifo.js';

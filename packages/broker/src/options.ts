@@ -101,6 +101,19 @@ export interface BrokerOptions {
   readonly connectTimeout?: number;
   /** Bytes a connection may send before its CONNECT frame is complete. Default 64 KiB. */
   readonly maxPreConnectBytes?: number;
+  /**
+   * Milliseconds a frame may take to arrive, from the chunk it begins in to its last byte,
+   * whatever the heart-beats (time the broker itself stops reading, while a frame before it is
+   * processed, does not count). Default 30000; 0 = no limit.
+   */
+  readonly frameTimeout?: number;
+  /**
+   * Bytes all connections together may hold in frames not received whole yet; the connection that
+   * goes over gets an ERROR. Default: `memoryLimit` (256 MiB); 0 = no limit.
+   */
+  readonly maxPartialFrameBytes?: number;
+  /** The same, for the connections from one address. Default: twice `limits.maxFrameSize`; 0 = no limit. */
+  readonly maxPartialFrameBytesPerAddress?: number;
   /** Frame size limits (see core's `DEFAULT_LIMITS`). */
   readonly limits?: Partial<ParserLimits>;
   /** Bytes of message data held before producers are paused. Default 256 MiB; 0 = no limit. */
@@ -187,6 +200,9 @@ export interface ResolvedOptions {
   readonly heartbeatGrace: number;
   readonly connectTimeout: number;
   readonly maxPreConnectBytes: number;
+  readonly frameTimeout: number;
+  readonly maxPartialFrameBytes: number;
+  readonly maxPartialFrameBytesPerAddress: number;
   readonly limits: ParserLimits;
   readonly memoryLimit: number;
   readonly maxDeliveries: number;
@@ -215,6 +231,7 @@ export const DEFAULTS = Object.freeze({
   heartbeatGrace: 1.5,
   connectTimeout: 10_000,
   maxPreConnectBytes: 64 * 1024,
+  frameTimeout: 30_000,
   memoryLimit: 256 * 1024 * 1024,
   maxDeliveries: 10,
   defaultPrefetch: 1000,
@@ -252,12 +269,13 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
   if (versions.length === 0 || versions.some((v) => !isStompVersion(v))) {
     throw new StompInvalidArgumentError('versions must list one or more of 1.0, 1.1, 1.2');
   }
+  const limits = resolveLimits(options.limits);
+  const memoryLimit = count('memoryLimit', options.memoryLimit, DEFAULTS.memoryLimit);
   const heartbeat = options.heartbeat ?? DEFAULTS.heartbeat;
   count('heartbeat[0]', heartbeat[0], 0);
   count('heartbeat[1]', heartbeat[1], 0);
   const grace = options.heartbeatGrace ?? DEFAULTS.heartbeatGrace;
   if (!(grace >= 1)) throw new StompInvalidArgumentError('heartbeatGrace must be >= 1');
-  const memoryLimit = count('memoryLimit', options.memoryLimit, DEFAULTS.memoryLimit);
   const listeners = (options.listeners ?? [{ protocol: 'tcp' }]).map((l, i) => {
     const where = `listeners[${String(i)}]`;
     switch (l.protocol) {
@@ -329,7 +347,14 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
       DEFAULTS.maxPreConnectBytes,
       64,
     ),
-    limits: resolveLimits(options.limits),
+    frameTimeout: count('frameTimeout', options.frameTimeout, DEFAULTS.frameTimeout),
+    maxPartialFrameBytes: count('maxPartialFrameBytes', options.maxPartialFrameBytes, memoryLimit),
+    maxPartialFrameBytesPerAddress: count(
+      'maxPartialFrameBytesPerAddress',
+      options.maxPartialFrameBytesPerAddress,
+      2 * limits.maxFrameSize,
+    ),
+    limits,
     memoryLimit,
     maxDeliveries: count('maxDeliveries', options.maxDeliveries, DEFAULTS.maxDeliveries),
     defaultPrefetch: count('defaultPrefetch', options.defaultPrefetch, DEFAULTS.defaultPrefetch, 1),

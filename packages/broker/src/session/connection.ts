@@ -1,22 +1,20 @@
-// One client connection: bytes in through the frame parser, frames processed strictly in order
-// (a handler that returns a promise holds the frames behind it and pauses the socket), and the
-// connection's lifecycle, from the CONNECT timeout to the four ways it ends. Output is the
-// outbox's job (outbox.ts), heart-beats heartbeat.ts's, subscriptions and transactions state.ts's;
-// command handlers (handlers/) see this class only through the Session interface (session.ts).
+// One client connection: frames processed strictly in order (a handler that returns a promise
+// holds the frames behind it and pauses the socket), and the connection's lifecycle, from the
+// CONNECT timeout to the four ways it ends. Input is the reader's job (reader.ts: the parser and
+// the bounds on unfinished frames), output the outbox's (outbox.ts), heart-beats heartbeat.ts's,
+// subscriptions and transactions state.ts's; command handlers (handlers/) see this class only
+// through the Session interface (session.ts).
 import type { Duplex } from 'node:stream';
 import {
   ErrorCode,
   type Frame,
-  FrameParser,
   HEARTBEAT_BYTES,
   type StompVersion,
-  StompError,
+  type StompError,
   StompProtocolError,
   connectedFrame,
   encodeFrame,
   errorFrame,
-  negotiateHeartBeat,
-  negotiateVersion,
   receiptFrame,
   validateClientFrame,
 } from '@stompede/core';
@@ -25,49 +23,22 @@ import type { Engine, MaybePromise } from '../engine.js';
 import { HANDLERS, handleConnect } from '../handlers/index.js';
 import type { Peer } from '../listen/peer.js';
 import { type Message } from '../message.js';
+import { checkWritable, withoutUnwritable } from '../encode.js';
 import { writeMessage } from '../message-writer.js';
 import type { Metrics } from '../metrics.js';
 import type { ResolvedOptions } from '../options.js';
 import { ANONYMOUS, type Authenticator, type Principal } from '../security/authenticator.js';
-import type { Authorizer } from '../security/authorizer.js';
 import type { Clock, TimerHandle } from './clock.js';
+import type { ConnectionContext } from './context.js';
 import { HeartBeats } from './heartbeat.js';
+import { ConnectionState } from './lifecycle.js';
 import { Outbox } from './outbox.js';
+import { FrameReader } from './reader.js';
 import type { Session, SessionTerms } from './session.js';
 import { SessionState } from './state.js';
 import type { Subscription, SubscriptionOwner } from './subscription.js';
 import type { AckIndex } from './ack-index.js';
-
-/** Lifecycle of a connection. */
-export const ConnectionState = {
-  /** Waiting for CONNECT. */
-  NEW: 0,
-  /** CONNECTED was sent. */
-  CONNECTED: 1,
-  /** Ending: after DISCONNECT, an ERROR, or broker shutdown. Nothing more is processed. */
-  CLOSING: 2,
-  /** The stream closed. */
-  CLOSED: 3,
-} as const;
-/** A connection state. */
-export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
-
-/** What the broker shares with its connections. */
-export interface ConnectionContext {
-  readonly options: ResolvedOptions;
-  readonly engine: Engine;
-  readonly metrics: Metrics;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly authenticator: Authenticator;
-  readonly authorizer: Authorizer;
-  /** Called once when the connection has released everything. */
-  readonly onClosed: (conn: Connection) => void;
-}
-
-// Every frame ends with NUL and then LF, as RabbitMQ and ActiveMQ send them. The spec allows EOLs
-// after the NUL; php-stomp and stomper's stream parser need this one (interop/MATRIX.md).
-const FRAME_TRAILER = Uint8Array.of(10);
+import { toStompError } from './stomp-error.js';
 
 let sessionCounter = 0;
 const sessionPrefix = Math.random().toString(36).slice(2, 8);
@@ -94,19 +65,17 @@ export class Connection implements Session, SubscriptionOwner {
   private readonly ctx: ConnectionContext;
   private readonly metrics: Metrics;
   private readonly clock: Clock;
-  private readonly parser: FrameParser;
+  private readonly reader: FrameReader;
   private readonly outbox: Outbox;
   private logger: Logger | undefined;
   private inbox: Frame[] = [];
   private inboxHead = 0;
   private busy = false;
   private parseError: StompError | undefined;
-  private connectSeen = false;
   private endRequested = false;
   private released = false;
   /** Connected, and the stream's write buffer has room (read on every delivery). */
   private canWrite = false;
-  private lastRead: number;
   private heartBeats: HeartBeats | undefined;
   private connectTimer: TimerHandle | undefined;
   private lingerTimer: TimerHandle | undefined;
@@ -127,19 +96,25 @@ export class Connection implements Session, SubscriptionOwner {
     this.outbox = new Outbox(stream, ctx.clock, () => {
       this.canWrite = false;
     });
-    this.lastRead = ctx.clock.now();
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.parser = new FrameParser(
+    this.reader = new FrameReader(
       {
-        onFrame: (frame) => {
-          this.onFrame(frame);
+        frame: (frame) => {
+          this.metrics.framesIn++;
+          this.inbox.push(frame);
         },
-        onHeartbeat: () => {
+        heartbeat: () => {
           this.metrics.heartbeatsIn++;
         },
+        timedOut: (err) => {
+          this.fail(err);
+        },
       },
-      // 1.0 until CONNECT says otherwise: CONNECT is never escaped, and a 1.0 CONNECT is trimmed.
-      { version: '1.0', limits: ctx.options.limits },
+      ctx.options,
+      ctx.clock,
+      ctx.metrics,
+      ctx.partialFrames,
+      peer.address,
     );
     const s = stream as Duplex & { setNoDelay?: (on: boolean) => unknown };
     if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
@@ -218,34 +193,9 @@ export class Connection implements Session, SubscriptionOwner {
   // ---- reading ----
 
   private onData(chunk: Buffer): void {
-    this.lastRead = this.clock.now();
-    this.metrics.bytesIn += chunk.length;
     if (this.lifecycle >= ConnectionState.CLOSING || this.parseError !== undefined) return;
-    try {
-      this.parser.push(chunk);
-      if (!this.connectSeen && this.parser.bufferedBytes > this.options.maxPreConnectBytes) {
-        throw new StompProtocolError(
-          ErrorCode.FRAME_TOO_LARGE,
-          `the CONNECT frame exceeds ${String(this.options.maxPreConnectBytes)} bytes`,
-        );
-      }
-    } catch (err) {
-      this.parseError = toStompError(err);
-    }
+    this.parseError = this.reader.push(chunk);
     this.pump();
-  }
-
-  private onFrame(frame: Frame): void {
-    this.metrics.framesIn++;
-    if (!this.connectSeen) {
-      this.connectSeen = true;
-      if (frame.command === 'CONNECT' || frame.command === 'STOMP') {
-        // Later frames in the same chunk must already be read with the session's escaping.
-        const v = negotiateVersion(frame.header('accept-version'), this.options.versions);
-        if (v !== undefined) this.parser.setVersion(v);
-      }
-    }
-    this.inbox.push(frame);
   }
 
   private pump(): void {
@@ -254,8 +204,11 @@ export class Connection implements Session, SubscriptionOwner {
     while (this.inboxHead < this.inbox.length && this.lifecycle < ConnectionState.CLOSING) {
       const frame = this.inbox[this.inboxHead]!;
       this.inboxHead++;
+      const receipt = frame.header('receipt');
       let result: MaybePromise<void>;
       try {
+        // A receipt that its RECEIPT could not carry is refused before the frame takes effect.
+        if (receipt !== undefined) checkWritable(receipt, 'receipt', this.versionSpoken, frame);
         result = this.process(frame);
       } catch (err) {
         this.busy = false;
@@ -264,11 +217,15 @@ export class Connection implements Session, SubscriptionOwner {
       }
       if (result instanceof Promise) {
         this.stream.pause();
+        this.reader.hold();
         result.then(
           () => {
             this.busy = false;
-            this.finish(frame);
-            if (this.lifecycle < ConnectionState.CLOSING) this.stream.resume();
+            this.finish(frame, receipt);
+            if (this.lifecycle < ConnectionState.CLOSING) {
+              this.stream.resume();
+              this.reader.resume();
+            }
             this.pump();
           },
           (err: unknown) => {
@@ -278,7 +235,7 @@ export class Connection implements Session, SubscriptionOwner {
         );
         return;
       }
-      this.finish(frame);
+      this.finish(frame, receipt);
     }
     this.inbox.length = 0;
     this.inboxHead = 0;
@@ -312,9 +269,8 @@ export class Connection implements Session, SubscriptionOwner {
   }
 
   /** After a frame was processed: its receipt, and the end of the session after DISCONNECT. */
-  private finish(frame: Frame): void {
+  private finish(frame: Frame, receipt: string | undefined): void {
     if (this.lifecycle >= ConnectionState.CLOSING) return;
-    const receipt = frame.header('receipt');
     if (receipt !== undefined && frame.command !== 'CONNECT' && frame.command !== 'STOMP') {
       this.sendFrame(receiptFrame(receipt));
     }
@@ -331,7 +287,7 @@ export class Connection implements Session, SubscriptionOwner {
     if (this.lifecycle !== ConnectionState.NEW) return;
     const { version, heartBeat } = terms;
     this.versionSpoken = version;
-    this.parser.setVersion(version);
+    this.reader.setVersion(version);
     this.sessionState = new SessionState(version, this.options);
     this.vhostName = terms.vhost;
     this.clientKey = terms.clientId;
@@ -340,35 +296,34 @@ export class Connection implements Session, SubscriptionOwner {
     this.canWrite = !this.outbox.blocked;
     this.clock.clearTimer(this.connectTimer);
     this.connectTimer = undefined;
-    const local = this.options.heartbeat;
-    const hb = version === '1.0' ? { send: 0, receive: 0 } : negotiateHeartBeat(local, heartBeat);
     this.sendFrame(
       connectedFrame({
         version,
         session: this.id,
         server: this.options.serverName,
-        heartBeat: local,
+        heartBeat: this.options.heartbeat,
       }),
     );
-    if (hb.send > 0 || hb.receive > 0) {
-      this.heartBeats = new HeartBeats(
-        this.clock,
-        {
-          lastWrite: () => this.outbox.lastWrite,
-          lastRead: () => this.lastRead,
-          beat: () => {
-            this.metrics.heartbeatsOut++;
-            this.outbox.write(HEARTBEAT_BYTES);
-          },
-          silent: (idle) => {
-            this.log.debug({ idle }, 'heart-beat timeout: closing');
-            this.destroy();
-          },
+    const { negotiated: hb, timers } = HeartBeats.start(
+      this.clock,
+      {
+        lastWrite: () => this.outbox.lastWrite,
+        lastRead: () => this.reader.lastRead,
+        beat: () => {
+          this.metrics.heartbeatsOut++;
+          this.outbox.write(HEARTBEAT_BYTES);
         },
-        hb.send,
-        hb.receive > 0 ? Math.ceil(hb.receive * this.options.heartbeatGrace) : 0,
-      );
-    }
+        silent: (idle) => {
+          this.log.debug({ idle }, 'heart-beat timeout: closing');
+          this.destroy();
+        },
+      },
+      version,
+      this.options.heartbeat,
+      heartBeat,
+      this.options.heartbeatGrace,
+    );
+    this.heartBeats = timers;
     this.log.debug({ version, vhost: terms.vhost, heartBeat: hb }, 'session connected');
   }
 
@@ -392,16 +347,18 @@ export class Connection implements Session, SubscriptionOwner {
 
   /** Send a frame in the session's version. */
   sendFrame(frame: Frame): void {
+    const version = this.versionSpoken;
     let chunks: Uint8Array[];
     try {
-      chunks = encodeFrame(frame, { version: this.versionSpoken });
+      chunks = encodeFrame(frame, { version });
     } catch (err) {
-      this.log.warn({ err }, 'could not encode a frame');
-      return;
+      // A header the version cannot carry is left out, as MESSAGE frames do (encode.ts).
+      const fixed = withoutUnwritable(frame, version);
+      this.log.warn({ err, command: frame.command, left: fixed.left }, 'headers left out');
+      chunks = encodeFrame(fixed.frame, { version });
     }
     this.metrics.framesOut++;
-    for (const chunk of chunks) this.outbox.write(chunk);
-    this.outbox.write(FRAME_TRAILER);
+    this.outbox.writeFrame(chunks);
   }
 
   writeMessage(
@@ -446,7 +403,8 @@ export class Connection implements Session, SubscriptionOwner {
     const e = toStompError(err);
     this.log.debug({ code: e.code, command: frame?.command }, e.message);
     this.metrics.errors.count(e.code);
-    const receiptId = frame?.header('receipt');
+    // A frame too malformed to be processed may still have had its receipt header read.
+    const receiptId = frame?.header('receipt') ?? e.receipt;
     this.sendError(
       errorFrame({
         message: e.message.slice(0, 1024),
@@ -524,6 +482,7 @@ export class Connection implements Session, SubscriptionOwner {
     if (this.lifecycle < ConnectionState.CLOSING) this.lifecycle = ConnectionState.CLOSING;
     this.clock.clearTimer(this.connectTimer);
     this.heartBeats?.stop();
+    this.reader.release();
     this.inbox = [];
     this.inboxHead = 0;
     this.sessionState.release((err) => {
@@ -532,12 +491,6 @@ export class Connection implements Session, SubscriptionOwner {
     this.engine.sessionClosed(this.vhostName, this.id);
     this.metrics.connectionsClosed++;
     if (this.ctx.logger.isLevelEnabled('debug')) this.log.debug('connection closed');
-    this.ctx.onClosed(this);
+    this.ctx.onClosed();
   }
-}
-
-function toStompError(err: unknown): StompError {
-  if (err instanceof StompError) return err;
-  // Not a protocol error: a bug, or an engine failure. The client gets a generic ERROR.
-  return new StompProtocolError(ErrorCode.INVALID_STATE, 'internal error', { cause: err });
 }

@@ -1,6 +1,12 @@
 // Heart-beats of one session ([1.1/1.2 Heart-beating]): an EOL is written when nothing else was
 // for the negotiated send period, and the peer is dropped when it was silent for longer than its
 // period times the grace factor. One timer per direction, re-armed for the time still to wait.
+import {
+  type HeartBeat,
+  type NegotiatedHeartBeat,
+  negotiateHeartBeat,
+  type StompVersion,
+} from '@stompede/core';
 import type { Clock, TimerHandle } from './clock.js';
 
 /** What the heart-beats watch and do. */
@@ -17,6 +23,26 @@ export interface HeartBeatLink {
 
 /** Timers of the negotiated heart-beats; {@link HeartBeats.stop} cancels them. */
 export class HeartBeats {
+  /**
+   * Negotiate the heart-beats of a session in `version` (none in 1.0) from ours (`local`) and
+   * the CONNECT's (`requested`), and start them; `timers` is undefined when neither side beats.
+   * The peer is dropped after its period times `grace` of silence.
+   */
+  static start(
+    clock: Clock,
+    link: HeartBeatLink,
+    version: StompVersion,
+    local: HeartBeat,
+    requested: HeartBeat,
+    grace: number,
+  ): { readonly negotiated: NegotiatedHeartBeat; readonly timers: HeartBeats | undefined } {
+    const hb = version === '1.0' ? { send: 0, receive: 0 } : negotiateHeartBeat(local, requested);
+    const receive = hb.receive > 0 ? Math.ceil(hb.receive * grace) : 0;
+    const timers =
+      hb.send > 0 || receive > 0 ? new HeartBeats(clock, link, hb.send, receive) : undefined;
+    return { negotiated: hb, timers };
+  }
+
   private writeTimer: TimerHandle | undefined;
   private readTimer: TimerHandle | undefined;
   private stopped = false;

@@ -44,6 +44,10 @@ class OutBuffer {
   }
 }
 
+// Every frame ends with NUL and then LF, as RabbitMQ and ActiveMQ send them. The spec allows EOLs
+// after the NUL; php-stomp and stomper's stream parser need this one (interop/MATRIX.md).
+const FRAME_TRAILER = Uint8Array.of(10);
+
 /** The output side of one connection. */
 export class Outbox implements ByteSink {
   private readonly stream: Duplex;
@@ -99,6 +103,12 @@ export class Outbox implements ByteSink {
   /** Where the next byte goes in the buffer {@link Outbox.room} returned. */
   get end(): number {
     return this.endOffset;
+  }
+
+  /** Write an encoded frame (core's encodeFrame) and the LF after its NUL. */
+  writeFrame(chunks: readonly Uint8Array[]): void {
+    for (const chunk of chunks) this.write(chunk);
+    this.write(FRAME_TRAILER);
   }
 
   /** Copy a chunk in (or write it by reference when large). */
