@@ -56,7 +56,7 @@ describe('authentication', () => {
     const p = pair(broker);
     p.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'alice', passcode: 'nope' });
     p.send('SEND', { destination: '/queue/never', receipt: 'r2' }, 'must not arrive');
-    const error = await p.next('ERROR');
+    const error = await p.error(ErrorCode.AUTHENTICATION_FAILED);
     assert.match(error.header('message') ?? '', /authentication failed/);
     await p.ended;
     broker.authenticator.throttle.success('local');
@@ -82,7 +82,7 @@ describe('authentication', () => {
     ] as const) {
       const p = pair(broker);
       p.send('CONNECT', { 'accept-version': '1.2', host: '/', login, passcode });
-      const f = await p.next('ERROR');
+      const f = await p.error(ErrorCode.AUTHENTICATION_FAILED);
       answers.push(`${f.header('message') ?? ''}|${f.text}`);
       await p.ended;
     }
@@ -96,7 +96,7 @@ describe('authentication', () => {
   test('[Authentication] anonymous clients are refused when allowAnonymous is false', async () => {
     const p = pair(broker);
     p.send('CONNECT', { 'accept-version': '1.2', host: '/' });
-    const f = await p.next('ERROR');
+    const f = await p.error(ErrorCode.AUTHENTICATION_FAILED);
     assert.match(f.header('message') ?? '', /authentication required/);
     await p.ended;
   });
@@ -108,7 +108,7 @@ describe('authentication', () => {
     for (let i = 0; i < 4; i++) {
       const p = pair(broker);
       p.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'alice', passcode: 'no' });
-      await p.next('ERROR');
+      await p.error(ErrorCode.AUTHENTICATION_FAILED);
       await p.ended;
       delays.push(throttle.delay('local'));
     }
@@ -137,7 +137,7 @@ describe('authentication', () => {
     ok.close();
     const p = pair(broker);
     p.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'bob', passcode: 'builder' });
-    const f = await p.next('ERROR');
+    const f = await p.error(ErrorCode.FORBIDDEN);
     assert.match(f.header('message') ?? '', /may not use virtual host "\/"/);
     await p.ended;
   });
@@ -166,7 +166,7 @@ describe('authentication without users', () => {
     const broker = memoryBroker({ allowAnonymous: false });
     const p = pair(broker);
     p.send('CONNECT', { 'accept-version': '1.2', host: '/' });
-    const f = await p.next('ERROR');
+    const f = await p.error(ErrorCode.AUTHENTICATION_FAILED);
     assert.match(f.header('message') ?? '', /no users/);
     await broker.close();
   });
