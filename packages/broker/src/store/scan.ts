@@ -66,6 +66,19 @@ export function scan(state: JournalState, files: readonly number[]): ScanResult 
     const buf = readFileSync(seg.path);
     const visit = (payload: Buffer, off: number, len: number): void => {
       records++;
+      try {
+        apply(payload, off, len);
+      } catch (err) {
+        // It passed its checks, yet cannot be read: written by a newer format, or a bug.
+        records--;
+        state.damaged(1, 0);
+        state.log.error(
+          { segment: no, offset: off, err },
+          'journal: a record that passes its checks cannot be read (written by a newer version?); it is skipped',
+        );
+      }
+    };
+    const apply = (payload: Buffer, off: number, len: number): void => {
       const r = new Reader(payload);
       switch (payload[0]) {
         case RecordType.ENQUEUE: {
@@ -105,8 +118,6 @@ export function scan(state: JournalState, files: readonly number[]): ScanResult 
           notes.add(`${String(r.u32())}:${String(r.u32())}`);
           break;
         default:
-          // An intact record of a type this version does not know: a newer format.
-          records--;
           throw new RangeError(`unknown record type ${String(payload[0])}`);
       }
     };
@@ -166,7 +177,8 @@ export function scan(state: JournalState, files: readonly number[]): ScanResult 
     const read = reads[i]!;
     const seg = read.seg;
     if (read.headless) {
-      if (read.blank) {
+      // Blank (a crash while it was created) only with nothing intact after it; else damage.
+      if (read.blank && (i > lastValid || read.length === 0)) {
         cut(state, seg, 0, true);
         if (read.length > 0) {
           state.log.info(

@@ -269,6 +269,32 @@ describe('journal damage', () => {
     await b.broker.close();
   });
 
+  test('[Recovery] a segment zeroed in the middle of the journal is damage, reported and moved aside', async () => {
+    const dir = newDir();
+    const a = new JournalStore({
+      dir,
+      logger: keptLogger([]),
+      fsync: false,
+      segmentSize: 64 * 1024,
+    });
+    a.recover();
+    for (let seq = 1; seq <= 300; seq++) a.enqueue('q\0/\0/queue/z', seq, message('y'.repeat(500)));
+    await a.close();
+    crashed(dir);
+    const files = segments(dir);
+    assert.ok(files.length >= 3);
+    const first = inspectSegment(files[0]!).map((r) => r.seqs[0]);
+    writeFileSync(files[0]!, Buffer.alloc(statSync(files[0]!).size));
+    const logs: LogLine[] = [];
+    const b = store(dir, logs);
+    const r = b.recover();
+    assert.ok(errors(logs).some((l) => l.msg.includes('unreadable header')));
+    assert.ok(existsSync(`${files[0]!}.damaged`));
+    const live = [...r.queues[0]!.messages.seqs];
+    assert.equal(live.length, 300 - first.filter((s) => s !== undefined).length);
+    await b.close();
+  });
+
   test('[Recovery] crash after crash with torn tails: no copies pile up beside the journal', async () => {
     const dir = newDir();
     for (let round = 0; round < 4; round++) {
