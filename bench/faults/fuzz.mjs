@@ -15,6 +15,7 @@
 import { connect as tcpConnect } from 'node:net';
 import { connect } from '@stompede/client/node';
 import { startBroker } from './lib/broker.mjs';
+import { startWatchdog } from './lib/watchdog.mjs';
 import { faultOptions, progress, random, sleep, verdict } from './lib/verdict.mjs';
 
 const opts = faultOptions(import.meta.url, { connections: { type: 'string' } });
@@ -94,22 +95,7 @@ const figures = { connections: total, bytes: 0, errors: {}, uncoded: 0, closedBy
 const failures = [];
 const broker = await startBroker({ args: [] });
 try {
-  const watch = await connect(broker.url, { reconnect: false, heartBeat: [0, 0] });
-  const sub = await watch.subscribe('/queue/faults.fuzz.watch');
-  let worst = 0;
-  let rounds = 0;
-  let watching = true;
-  const watchdog = (async () => {
-    while (watching) {
-      const t = Date.now();
-      await watch.send('/queue/faults.fuzz.watch', String(rounds), { receipt: true });
-      const m = await sub.receive({ timeout: 10_000 });
-      if (m.text !== String(rounds)) throw new Error(`watchdog: got ${m.text}, sent ${rounds}`);
-      worst = Math.max(worst, Date.now() - t);
-      rounds++;
-      await sleep(100);
-    }
-  })();
+  const dog = await startWatchdog(broker.url, '/queue/faults.fuzz.watch');
 
   async function fuzzOne(i) {
     // Each connection draws from its own seeded source: its bytes and splits do not depend on
@@ -153,11 +139,10 @@ try {
       }
     }),
   );
-  watching = false;
-  await watchdog;
-  await watch.close();
-  figures.watchdog = { rounds, worstMs: worst };
-  if (worst >= 2000) failures.push(`the watchdog waited ${worst} ms`);
+  figures.watchdog = await dog.stop();
+  if (figures.watchdog.worstMs >= 2000) {
+    failures.push(`the watchdog waited ${figures.watchdog.worstMs} ms`);
+  }
   if (figures.uncoded > 0)
     failures.push(`${figures.uncoded} ERROR frames without an ERR_STOMP_ code`);
   const fresh = await connect(broker.url, { reconnect: false });
