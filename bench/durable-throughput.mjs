@@ -6,7 +6,9 @@
 //
 // One target, JSON lines on stdout (bench/report.mjs reads them):
 //   node bench/durable-throughput.mjs --target ours|rabbitmq|activemq [--count N] [--restart N]
-//   --count N      messages of the every-100th scenario (every-message: min(N, 2000)); 0 skips both
+//   --count N      messages of the every-100th scenario (every-message: min(N, 2000)); 0 skips them
+//   --scenarios 0,1,2   only these (0: receipt on every message, 1 in flight; 1: the same with an
+//                  auto-ack consumer attached; 2: a receipt on every 100th); default all
 //   --restart N    queue N messages, then restart the broker and drain them. Ours runs in a child
 //                  process (stopped with SIGTERM); RabbitMQ is stopped and started with
 //                  interop/peers/rabbitmq.sh, which interrupts everyone else using it; ActiveMQ
@@ -35,12 +37,12 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Frame, FrameParser, encodeFrameBytes } from '@stompede/core';
 import { Message, createBroker } from '@stompede/broker';
+import { client } from './lib/raw-client.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const repo = join(dirname(self), '..');
@@ -61,71 +63,6 @@ const RESTART_QUEUE = '/queue/bench-durable-restart';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-
-function client(port, headers) {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const waiting = [];
-    const frames = [];
-    let closed = false;
-    const parser = new FrameParser({
-      onFrame: (f) => {
-        const w = waiting.shift();
-        if (w !== undefined) w.resolve(f);
-        else frames.push(f);
-      },
-      onHeartbeat: () => undefined,
-    });
-    socket.on('data', (c) => parser.push(c));
-    socket.once('error', (err) => {
-      closed = true;
-      reject(err);
-      for (const w of waiting.splice(0)) w.reject(err);
-    });
-    socket.once('close', () => {
-      closed = true;
-      for (const w of waiting.splice(0)) w.reject(new Error('connection closed'));
-    });
-    const next = (timeoutMs) => {
-      if (frames.length > 0) return Promise.resolve(frames.shift());
-      if (closed) return Promise.reject(new Error('connection closed'));
-      return new Promise((resolve, rej) => {
-        let timer;
-        const w = {
-          resolve: (f) => {
-            clearTimeout(timer);
-            resolve(f);
-          },
-          reject: (err) => {
-            clearTimeout(timer);
-            rej(err);
-          },
-        };
-        waiting.push(w);
-        if (timeoutMs !== undefined) {
-          timer = setTimeout(() => {
-            const i = waiting.indexOf(w);
-            if (i >= 0) {
-              waiting.splice(i, 1);
-              resolve(undefined);
-            }
-          }, timeoutMs);
-        }
-      });
-    };
-    const send = (command, h, b) => socket.write(encodeFrameBytes(new Frame(command, h, b)));
-    socket.once('connect', async () => {
-      send('CONNECT', { 'accept-version': '1.2', 'heart-beat': '0,0', ...headers });
-      try {
-        const f = await next();
-        if (f.command !== 'CONNECTED') reject(new Error(`${f.command}: ${f.header('message')}`));
-        else resolve({ socket, next, send });
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
-}
 
 /**
  * Send `n` persistent messages, a receipt every `every`, at most `window` receipts awaited; fail
@@ -161,8 +98,9 @@ async function produce(c, queue, n, every, window, timeoutMs = 120_000, progress
 }
 
 /** Subscribe with auto-ack and a large prefetch (each broker's own header). */
-function subscribe(c, queue, id) {
+function subscribe(c, queue, id, receipt = undefined) {
   c.send('SUBSCRIBE', {
+    ...(receipt === undefined ? {} : { receipt }),
     destination: queue,
     id,
     ack: 'auto',
@@ -517,10 +455,29 @@ async function runTarget(target) {
       headers = { host: p.host, login: p.login, passcode: p.passcode };
     }
     const c = await client(port, headers);
-    for (const [label, every, window, n] of [
-      ['receipt on every message, 1 in flight', 1, 1, Math.min(count, 2000)],
-      ['receipt on every 100th message', 100, 4, count],
-    ]) {
+    const one = Math.min(count, 2000);
+    const only = opt('scenarios')?.split(',').map(Number);
+    for (const [label, every, window, n, consumer] of [
+      [SCENARIOS[0], 1, 1, one, false],
+      [SCENARIOS[1], 1, 1, one, true],
+      [SCENARIOS[2], 100, 4, count, false],
+    ].filter((_, i) => only === undefined || only.includes(i))) {
+      say(`${target}: ${label}, ${fmt(n)} messages`);
+      // The consumer (auto ack) is on its own connection, subscribed before the first SEND.
+      const taker = consumer ? await client(port, headers) : undefined;
+      let taken;
+      if (taker !== undefined) {
+        subscribe(taker, QUEUE, 'taker', 'taker');
+        // Its RECEIPT: the subscription is in place before the first SEND.
+        if ((await taker.next(30_000))?.command !== 'RECEIPT')
+          throw new Error('no SUBSCRIBE receipt');
+        taken = (async () => {
+          for (let i = 0; i < n; i++) {
+            if ((await taker.next(120_000)) === undefined)
+              throw new Error(`consumer: ${String(i)} of ${String(n)} messages`);
+          }
+        })();
+      }
       const s = await produce(c, QUEUE, n, every, window);
       results.push({
         target,
@@ -529,7 +486,13 @@ async function runTarget(target) {
         seconds: s,
         perSecond: Math.round(n / s),
       });
-      await drain(c, QUEUE, n);
+      say(`${target}: ${label}: ${fmt(Math.round(n / s))} msgs/s`);
+      if (taker !== undefined) {
+        await taken;
+        taker.socket.destroy();
+      } else {
+        await drain(c, QUEUE, n);
+      }
     }
     c.socket.destroy();
     await broker?.close();
@@ -702,7 +665,11 @@ async function runAll() {
   say(`wrote ${join(outDir, 'durable.md')} and durable.json`);
 }
 
-const SCENARIOS = ['receipt on every message, 1 in flight', 'receipt on every 100th message'];
+const SCENARIOS = [
+  'receipt on every message, 1 in flight',
+  'receipt on every message, 1 in flight, a consumer attached',
+  'receipt on every 100th message',
+];
 const shownTargets = (runs) =>
   ['ours', 'rabbitmq', 'activemq'].filter((t) => runs.some((r) => r.target === t));
 
