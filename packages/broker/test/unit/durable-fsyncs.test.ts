@@ -80,12 +80,18 @@ async function afterCrash(dir: string): Promise<string[]> {
   return bodies;
 }
 
+/** A store on a fresh directory, recovered (nothing), its writes counted. */
+function freshStore(): { dir: string; disk: CountingIO; store: JournalStore } {
+  const dir = newDir();
+  const disk = new CountingIO();
+  const store = openStore(dir, disk);
+  store.recover();
+  return { dir, disk, store };
+}
+
 describe('one fdatasync per persistent message at most', () => {
   test('[Durability] a message consumed before it was written costs no write and no fdatasync, and a crash does not bring it back', async () => {
-    const dir = newDir();
-    const disk = new CountingIO();
-    const store = openStore(dir, disk);
-    store.recover();
+    const { dir, disk, store } = freshStore();
     store.enqueue(Q, 1, message('kept'));
     await store.sync();
     const synced = disk.syncs;
@@ -100,10 +106,7 @@ describe('one fdatasync per persistent message at most', () => {
   });
 
   test('[Durability] a REMOVE nothing waits for rides with the next message: one fdatasync each', async () => {
-    const dir = newDir();
-    const disk = new CountingIO();
-    const store = openStore(dir, disk);
-    store.recover();
+    const { dir, disk, store } = freshStore();
     store.enqueue(Q, 1, message('one'));
     await store.sync();
     const synced = disk.syncs;
@@ -118,10 +121,7 @@ describe('one fdatasync per persistent message at most', () => {
   });
 
   test('[Durability] a REMOVE someone waits for (an ACK with a receipt) is made durable at once', async () => {
-    const dir = newDir();
-    const disk = new CountingIO();
-    const store = openStore(dir, disk);
-    store.recover();
+    const { dir, store } = freshStore();
     store.enqueue(Q, 1, message('one'));
     await store.sync();
     store.remove(1);
@@ -131,10 +131,7 @@ describe('one fdatasync per persistent message at most', () => {
   });
 
   test('[Durability] a record taken back while an earlier write is in flight still releases its waiters', async () => {
-    const dir = newDir();
-    const disk = new CountingIO();
-    const store = openStore(dir, disk);
-    store.recover();
+    const { dir, disk, store } = freshStore();
     const held = disk.hold();
     store.enqueue(Q, 1, message('one'));
     const first = store.sync();
@@ -150,10 +147,7 @@ describe('one fdatasync per persistent message at most', () => {
   });
 
   test('[Durability] a consumed record that is not the last one appended is written, with its REMOVE', async () => {
-    const dir = newDir();
-    const disk = new CountingIO();
-    const store = openStore(dir, disk);
-    store.recover();
+    const { dir, store } = freshStore();
     store.enqueue(Q, 1, message('one'));
     store.enqueue(Q, 2, message('two'));
     store.remove(1); // not the last record appended: written, with a REMOVE
