@@ -133,7 +133,11 @@ export function decodeRange(bytes: Uint8Array, start: number, end: number): stri
   return decoder.decode(bytes.subarray(start, end));
 }
 
-/** Concatenate byte arrays into one new array (returns the only part itself when there is one). */
+/**
+ * Concatenate byte arrays into one new array (returns the only part itself when there is one):
+ * for a transport that reassembles frames from chunks. `total`, when known, is the sum of the
+ * parts' lengths.
+ */
 export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   if (parts.length === 0) return EMPTY_BYTES;
