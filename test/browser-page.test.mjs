@@ -1,3 +1,4 @@
+/* global document -- the functions given to waitForFunction and evaluate run in the page */
 // The README's web page ("In a web page"), in a real headless Chromium (Debian's /usr/bin/chromium
 // driven by playwright-core): its files are written as the README shows them, the bundle is made
 // with the README's own esbuild command, and both pages (the bundled one, and the one with an
