@@ -60,7 +60,12 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
   },
   {
-    files: ['**/test/**/*.ts'],
+    // The engine conformance suite is tests too, shipped by testkit for other packages to run.
+    files: [
+      '**/test/**/*.ts',
+      'packages/testkit/src/conformance/**/*.ts',
+      'packages/testkit/src/engine-conformance.ts',
+    ],
     rules: {
       // node:test's describe/it return promises that the runner awaits itself.
       '@typescript-eslint/no-floating-promises': 'off',

@@ -81,3 +81,4 @@ export function describeFrame(frame: Frame): {
   };
 }
 export * from './fake-server.js';
+export * from './stomp-peer.js';

@@ -1,0 +1,218 @@
+// Conformance rules through the broker's session layer over the engine under test: the three
+// header dialects of durable topic subscriptions (ActiveMQ, RabbitMQ, Artemis) map onto the
+// engine's durable identity, and ACKs find deliveries by whatever message-ids the engine gives.
+import assert from 'node:assert/strict';
+import { duplexPair } from 'node:stream';
+import { test } from 'node:test';
+import { type Broker, type Engine, createBroker } from '@stompede/broker';
+import { ErrorCode } from '@stompede/core';
+import { Peer } from '../stomp-peer.js';
+import type { Group, Rule } from './harness.js';
+
+/** A broker over the rule's engine (which the rule, not the broker, closes). */
+function brokerOver(engine: Engine): Broker {
+  const kept = new Proxy(engine, {
+    get(target, prop) {
+      if (prop === 'close') return () => undefined;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
+  return createBroker({ listeners: [], engine: kept, errorLinger: 50, closeTimeout: 500 });
+}
+
+/** A peer connected to `broker` (with `client-id` when given). */
+async function peer(broker: Broker, clientId?: string, version = '1.2'): Promise<Peer> {
+  const [server, client] = duplexPair();
+  broker.handle(server, { transport: 'memory' });
+  const p = new Peer(client);
+  await p.connect({
+    'accept-version': version,
+    host: '/',
+    'heart-beat': '0,0',
+    ...(clientId === undefined ? {} : { 'client-id': clientId }),
+  });
+  return p;
+}
+
+/** DISCONNECT with a receipt and wait for the end of the session. */
+async function leave(p: Peer): Promise<void> {
+  p.send('DISCONNECT', { receipt: 'bye' });
+  await p.next('RECEIPT');
+  await p.ended;
+}
+
+/**
+ * Subscribe with `headers` (a durable dialect), leave, publish while away, come back with the same
+ * headers: the message published while away arrives.
+ */
+async function durableRoundTrip(
+  r: Rule,
+  clientId: string | undefined,
+  headers: Record<string, string>,
+  unsubscribe: Record<string, string>,
+): Promise<void> {
+  const broker = brokerOver(r.engine);
+  try {
+    const sub = { id: 'sub-1', destination: '/topic/dialect', ...headers };
+    const first = await peer(broker, clientId);
+    await first.sendSync('SUBSCRIBE', sub);
+    await leave(first);
+    const producer = await peer(broker);
+    await producer.sendSync('SEND', { destination: '/topic/dialect' }, 'while away');
+    const back = await peer(broker, clientId);
+    await back.sendSync('SUBSCRIBE', sub);
+    const [m] = await back.messages(1);
+    assert.equal(m!.text, 'while away');
+    // UNSUBSCRIBE naming the subscription deletes it: nothing is kept for it any more.
+    await back.sendSync('UNSUBSCRIBE', { id: 'sub-1', ...unsubscribe });
+    await producer.sendSync('SEND', { destination: '/topic/dialect' }, 'after');
+    const infos = await r.engine.destinations('/');
+    assert.ok(!infos.some((i) => i.durable !== undefined), 'the subscription was deleted');
+    back.close();
+    producer.close();
+  } finally {
+    await broker.close();
+  }
+}
+
+export const sessionRules: Group = (run) => {
+  test('[Engine session] ActiveMQ durable subscription: client-id and activemq.subscriptionName', () =>
+    run({}, (r) =>
+      durableRoundTrip(
+        r,
+        'amq-client',
+        { 'activemq.subscriptionName': 'amq-sub' },
+        { 'activemq.subscriptionName': 'amq-sub' },
+      ),
+    ));
+
+  test('[Engine session] RabbitMQ durable subscription: durable:true, auto-delete:false, named by its id', () =>
+    run({}, (r) =>
+      durableRoundTrip(
+        r,
+        undefined,
+        { durable: 'true', 'auto-delete': 'false' },
+        { durable: 'true', 'auto-delete': 'false' },
+      ),
+    ));
+
+  test('[Engine session] Artemis durable subscription: client-id and durable-subscription-name', () =>
+    run({}, (r) =>
+      durableRoundTrip(
+        r,
+        'artemis-client',
+        { 'durable-subscription-name': 'art-sub' },
+        { 'durable-subscription-name': 'art-sub' },
+      ),
+    ));
+
+  test("[Engine session] [1.2 ACK] a MESSAGE's ack header settles it; [1.1 ACK] its message-id does, and no other id", () =>
+    run({}, async (r) => {
+      const broker = brokerOver(r.engine);
+      try {
+        const p = await peer(broker);
+        await p.sendSync('SUBSCRIBE', {
+          id: '1',
+          destination: '/queue/acks',
+          ack: 'client-individual',
+        });
+        for (const b of ['one', 'two']) await p.sendSync('SEND', { destination: '/queue/acks' }, b);
+        const [one] = await p.messages(2);
+        assert.equal(one!.header('ack'), one!.header('message-id'));
+        await p.sendSync('ACK', { id: one!.header('ack')! });
+        // 'two' was not acknowledged: it goes back to the queue with the session.
+        await leave(p);
+        const c = await peer(broker, undefined, '1.1');
+        await c.sendSync('SUBSCRIBE', { id: '2', destination: '/queue/acks', ack: 'client' });
+        const [again] = await c.messages(1);
+        assert.equal(again!.text, 'two');
+        const id = again!.header('message-id')!;
+        c.send('ACK', { 'message-id': `${id}0`, subscription: '2' });
+        const error = await c.next('ERROR');
+        assert.match(error.text, new RegExp(ErrorCode.INVALID_HEADER_VALUE));
+        await c.ended;
+        const d = await peer(broker);
+        await d.sendSync('SUBSCRIBE', { id: '3', destination: '/queue/acks', ack: 'client' });
+        const [third] = await d.messages(1);
+        assert.equal(
+          third!.header('message-id'),
+          id,
+          'the message-id is stable across redeliveries',
+        );
+        await d.sendSync('ACK', { id: third!.header('ack')! });
+        await leave(d);
+        const e = await peer(broker);
+        await e.sendSync('SUBSCRIBE', { id: '4', destination: '/queue/acks' });
+        await e.sendSync('SEND', { destination: '/queue/acks' }, 'last');
+        assert.deepEqual(
+          (await e.messages(1)).map((m) => m.text),
+          ['last'],
+        );
+        e.close();
+      } finally {
+        await broker.close();
+      }
+    }));
+
+  test('[Engine session] [1.2 ACK] in client mode an ACK settles the delivery it names and every earlier one', () =>
+    run({}, async (r) => {
+      const broker = brokerOver(r.engine);
+      try {
+        const p = await peer(broker);
+        await p.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/cumulative', ack: 'client' });
+        for (const b of ['a', 'b', 'c']) {
+          await p.sendSync('SEND', { destination: '/queue/cumulative' }, b);
+        }
+        const [, b] = await p.messages(3);
+        await p.sendSync('ACK', { id: b!.header('ack')! });
+        await leave(p);
+        const q = await peer(broker);
+        await q.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/cumulative' });
+        await q.sendSync('SEND', { destination: '/queue/cumulative' }, 'd');
+        assert.deepEqual(
+          (await q.messages(2)).map((m) => m.text),
+          ['c', 'd'],
+        );
+        q.close();
+      } finally {
+        await broker.close();
+      }
+    }));
+
+  test("[Engine session] [1.2 COMMIT] a transaction's SENDs and ACKs take effect at COMMIT; [1.2 ABORT] discards them", () =>
+    run({}, async (r) => {
+      const broker = brokerOver(r.engine);
+      try {
+        const p = await peer(broker);
+        await p.sendSync('SEND', { destination: '/queue/tx-in' }, 'work');
+        await p.sendSync('SUBSCRIBE', {
+          id: '1',
+          destination: '/queue/tx-in',
+          ack: 'client-individual',
+        });
+        const [m] = await p.messages(1);
+        await p.sendSync('BEGIN', { transaction: 't1' });
+        await p.sendSync('SEND', { destination: '/queue/tx-out', transaction: 't1' }, 'aborted');
+        await p.sendSync('ABORT', { transaction: 't1' });
+        await p.sendSync('BEGIN', { transaction: 't2' });
+        await p.sendSync('SEND', { destination: '/queue/tx-out', transaction: 't2' }, 'result');
+        await p.sendSync('ACK', { id: m!.header('ack')!, transaction: 't2' });
+        const before = await r.engine.destinations('/');
+        assert.ok(!before.some((i) => i.destination === '/queue/tx-out' && i.depth > 0));
+        await p.sendSync('COMMIT', { transaction: 't2' });
+        await leave(p);
+        const q = await peer(broker);
+        await q.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/tx-out' });
+        await q.sendSync('SUBSCRIBE', { id: '2', destination: '/queue/tx-in' });
+        await q.sendSync('SEND', { destination: '/queue/tx-in' }, 'next');
+        assert.deepEqual(
+          (await q.messages(2)).map((f) => f.text),
+          ['result', 'next'],
+        );
+        q.close();
+      } finally {
+        await broker.close();
+      }
+    }));
+};
