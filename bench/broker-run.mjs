@@ -1,9 +1,10 @@
 // The broker benchmark: the same load generator (`stompede bench`, raw frames) against our broker
-// (in its own process), RabbitMQ and ActiveMQ on this machine; several repetitions interleaved
-// between brokers; medians and ranges; writes bench/results/broker.{md,json}.
+// (in its own process), RabbitMQ, ActiveMQ and Artemis on this machine; several repetitions
+// interleaved between brokers; medians and ranges; writes bench/results/broker.{md,json}.
 //
 // Usage: npm run build && node bench/broker-run.mjs [--reps 3] [--seconds 5]
-//          [--only ours,rabbitmq,activemq] [--scenarios q100-auto,...,idle] [--quick] [--out DIR]
+//          [--only ours,rabbitmq,activemq,artemis] [--scenarios q100-auto,...,idle] [--quick]
+//          [--out DIR]
 //          [--baseline DIR]   also run another build of our broker (DIR/index.js): before/after
 // Results are written to bench/results only by a full run (no --quick/--only/--scenarios),
 // or to --out DIR.
@@ -14,6 +15,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureIdle } from './broker-idle.mjs';
+import { artemisVersion } from './lib/peers.mjs';
 import {
   BROKER_SCENARIOS,
   CLASSIC_SCENARIOS,
@@ -65,7 +67,17 @@ const BROKERS = [
     name: 'ActiveMQ',
     url: 'tcp://127.0.0.1:61623',
     args: [],
-    process: /java .*activemq/,
+    // activemq.jar: Artemis's JVM mentions org.apache.activemq too.
+    process: /java .*activemq\.jar/,
+    memoryNote: 'JVM (java) process RSS',
+  },
+  {
+    // ActiveMQ Artemis from Maven Central (interop/peers/artemis.sh).
+    id: 'artemis',
+    name: 'Artemis',
+    url: 'stomp://127.0.0.1:61653',
+    args: ['--login', 'guest', '--passcode', 'guest'],
+    process: /java .*org\.apache\.activemq\.artemis\.boot\.Artemis/,
     memoryNote: 'JVM (java) process RSS',
   },
 ].filter(
@@ -244,6 +256,7 @@ function machine() {
     platform: `${process.platform} ${process.arch}`,
     rabbitmq: version('dpkg-query', ['-W', '-f=${Version}', 'rabbitmq-server']),
     activemq: version('dpkg-query', ['-W', '-f=${Version}', 'activemq']),
+    artemis: artemisVersion(),
     loadAverageAtStart: loadavg().map((x) => Number(x.toFixed(2))),
   };
 }
@@ -451,7 +464,7 @@ try {
       const settle =
         own !== undefined
           ? () => ask(own.child, 'mem', 'mem')
-          : b.id === 'activemq'
+          : b.id === 'activemq' || b.id === 'artemis'
             ? async () => {
                 const heap = jvmHeapUsed(b.pid);
                 if (heap !== undefined) jvmHeaps.push(heap);
@@ -543,7 +556,7 @@ const show = (r, unit) => {
 const lines = [];
 lines.push('# Broker benchmark', '');
 lines.push(
-  `${startedAt.toISOString().slice(0, 10)}, ${info.cpu}, ${info.nproc} cores, ${info.memoryGiB} GiB, Node ${info.node}, ${info.platform}; RabbitMQ ${info.rabbitmq ?? '?'}, ActiveMQ ${info.activemq ?? '?'}.`,
+  `${startedAt.toISOString().slice(0, 10)}, ${info.cpu}, ${info.nproc} cores, ${info.memoryGiB} GiB, Node ${info.node}, ${info.platform}; RabbitMQ ${info.rabbitmq ?? '?'}, ActiveMQ ${info.activemq ?? '?'}, Artemis ${info.artemis ?? '?'}.`,
 );
 lines.push(
   `Load average at start ${info.loadAverageAtStart.join(' ')}; 1-minute load average during the runs ${fmt(Math.min(...loads), 'ms')}–${fmt(Math.max(...loads), 'ms')} (other engineers' builds and tests share the machine).`,
@@ -635,7 +648,7 @@ if (results.ours?.latency !== undefined) {
 if (results.ours?.idle?.heapPerConnection !== undefined) {
   lines.push(
     '',
-    `Memory: the second of two rounds of ${idleConnections} idle connections (the first pays one-time costs); our figure is the RSS delta / ${idleConnections} of a freshly started broker process, read after a forced GC (JS heap + external alone: ${fmt(results.ours.idle.heapPerConnection / 1000, 'ms')} KB per connection); RabbitMQ: beam.smp RSS delta; ActiveMQ: the JVM's RSS delta (heap is pre-sized with -Xms256M, so this is pages the JVM touched, not live objects).`,
+    `Memory: the second of two rounds of ${idleConnections} idle connections (the first pays one-time costs); our figure is the RSS delta / ${idleConnections} of a freshly started broker process, read after a forced GC (JS heap + external alone: ${fmt(results.ours.idle.heapPerConnection / 1000, 'ms')} KB per connection); RabbitMQ: beam.smp RSS delta; ActiveMQ and Artemis: the JVM's RSS delta (heap is pre-sized with -Xms, so this is pages the JVM touched, not live objects).`,
   );
 }
 // Targets

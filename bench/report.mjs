@@ -1,7 +1,8 @@
 // The benchmark report: every scenario of the benchmark issues side by side in one run — our
-// broker against RabbitMQ and ActiveMQ, our client against @stomp/stompjs and stompit, our parser
-// against stompjs's, durable messaging with receipts — several repetitions each (interleaved
-// between implementations by the per-area runners), then bench/results/report.{md,json}, plots in
+// broker against RabbitMQ, ActiveMQ and Artemis, our client against @stomp/stompjs and stompit,
+// our parser against stompjs's, durable messaging with receipts — several repetitions each
+// (interleaved between implementations by the per-area runners), then
+// bench/results/report.{md,json}, plots in
 // bench/results/plots/*.svg and the headline section of README.md.
 //
 // Usage: npm run bench:report                (build, then the full run: ≈ 15 min on 2 cores)
@@ -20,6 +21,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { REPORT_SCENARIOS } from './lib/broker-scenarios.mjs';
+import { artemisVersion } from './lib/peers.mjs';
 import { BUDGET_SECONDS, DURABLE_TARGETS, reportPlan, reportSettings } from './lib/plan.mjs';
 import { buildReport, headline, renderPlots, replaceHeadline } from './lib/report-build.mjs';
 
@@ -97,6 +99,7 @@ function machine() {
     kernel: version('uname', ['-r']),
     rabbitmq: version('dpkg-query', ['-W', '-f=${Version}', 'rabbitmq-server']),
     activemq: version('dpkg-query', ['-W', '-f=${Version}', 'activemq']),
+    artemis: artemisVersion(),
     erlang: version('dpkg-query', ['-W', '-f=${Version}', 'erlang-base']),
     java: /version "([^"]+)"/.exec(javaVersion())?.[1],
     stompjs: packageVersion('@stomp/stompjs'),
@@ -134,9 +137,9 @@ function portOpen(port) {
   });
 }
 
-/** RabbitMQ and ActiveMQ up, started with interop/peers/*.sh if not; what happened, per peer. */
+/** RabbitMQ, ActiveMQ and Artemis up (interop/peers/*.sh start if not); what happened, per peer. */
 async function ensurePeers() {
-  const peers = { rabbitmq: 61633, activemq: 61623 };
+  const peers = { rabbitmq: 61633, activemq: 61623, artemis: 61653 };
   const status = {};
   for (const [id, port] of Object.entries(peers)) {
     if (await portOpen(port)) {

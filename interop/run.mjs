@@ -7,6 +7,7 @@
 //          stompede-ws,stomper,ruby-stomp,net-stomp,php-stomp,spring-messaging,syslog-ng]
 //          [--versions 1.0,1.1,1.2] [--cases a,b] [--out-dir interop] [--driver-timeout 600]
 //          [--budget 1500] (seconds: each client's progress line shows the run's time against it)
+//          [--lanes 1] (peers run side by side, N at a time; their lines are prefixed [peer])
 //
 // Peers:
 //   ours      @stompede/broker from packages/broker/dist (build first: `npm run build`), started
@@ -45,7 +46,9 @@ const args = parseArgs(process.argv.slice(2), {
   'out-dir': fileURLToPath(new URL('.', import.meta.url)),
   'driver-timeout': '600',
   budget: '1500',
+  lanes: '1',
 });
+const lanes = Math.max(1, Number(args.lanes));
 // The time budget (seconds) the whole run is meant to fit in (.ci/run's hard timeout is a minute
 // past it): every client's line says how much of it is used, so a slow peer shows before it bites.
 const runStarted = Date.now();
@@ -153,6 +156,8 @@ const CLIENTS = [
   {
     name: 'stompjs-browser',
     transport: 'ws',
+    // Its page is served on pagePort, the origin our broker allows: one run at a time (--lanes).
+    exclusive: true,
     command: (peer, vs) => [
       process.execPath,
       here('./browser/stompjs-browser-driver.mjs'),
@@ -902,16 +907,29 @@ function runDriver(argv, onResult, onRestart) {
   });
 }
 
+/** Runs `fn` after every earlier call's `fn` has settled (clients marked `exclusive`). */
+let exclusiveTail = Promise.resolve();
+function oneAtATime(fn) {
+  const run = exclusiveTail.then(fn);
+  exclusiveTail = run.catch(() => {});
+  return run;
+}
+
 const results = []; // { peer, client, version, case, status, detail }
 const peerInfo = []; // { name, state: 'started' | 'not started', note }
 const pad = (s, n) => String(s).padEnd(n);
 
-for (const peerName of peersAsked) {
-  console.log(`== ${peerName}: starting`);
+/**
+ * Starts one peer, runs every client (and its scenarios) against it, stops it. `log` prefixes
+ * the peer's name to its lines when peers run side by side (--lanes).
+ */
+async function runPeer(peerName) {
+  const log = (line) => console.log(lanes > 1 ? `[${peerName}] ${line}` : line);
+  log(`== ${peerName}: starting`);
   let peer;
   try {
     peer = await PEERS[peerName]();
-    console.log(`== ${peerName}: ${peer.note.split('\n').pop()}`);
+    log(`== ${peerName}: ${peer.note.split('\n').pop()}`);
     peerInfo.push({
       name: peerName,
       state: 'started',
@@ -920,7 +938,7 @@ for (const peerName of peersAsked) {
     });
   } catch (err) {
     const note = String(err.message ?? err);
-    console.log(`== ${peerName}: NOT STARTED: ${note}`);
+    log(`== ${peerName}: NOT STARTED: ${note}`);
     peerInfo.push({ name: peerName, state: 'not started', note, quirks: [] });
     for (const client of clientNames) {
       for (const version of versions) {
@@ -937,7 +955,7 @@ for (const peerName of peersAsked) {
         }
       }
     }
-    continue;
+    return;
   }
 
   try {
@@ -962,21 +980,21 @@ for (const peerName of peersAsked) {
         continue;
       }
       if (client.unavailable) {
-        console.log(`-- ${peerName} × ${client.name}: not available (${client.unavailable})`);
+        log(`-- ${peerName} × ${client.name}: not available (${client.unavailable})`);
         fill('not available', client.unavailable);
         continue;
       }
       const endpoint = client.transport === 'tcp' ? peer.tcp : peer.ws;
       if (!endpoint) {
         const why = peer.wsMissing ?? `no ${client.transport} endpoint`;
-        console.log(`-- ${peerName} × ${client.name}: n/a (${why})`);
+        log(`-- ${peerName} × ${client.name}: n/a (${why})`);
         fill('n/a', why);
         continue;
       }
       const missing = (client.needs ?? []).filter((path) => !existsSync(path));
       if (missing.length > 0) {
         const why = `not installed: ${missing.join(', ')} (see interop/README.md for the packages)`;
-        console.log(`-- ${peerName} × ${client.name}: FAIL (${why})`);
+        log(`-- ${peerName} × ${client.name}: FAIL (${why})`);
         fill('fail', why);
         continue;
       }
@@ -989,7 +1007,7 @@ for (const peerName of peersAsked) {
         versions.filter((v) => !runVersions.includes(v)),
       );
       if (runVersions.length === 0) continue;
-      console.log(`-- ${peerName} × ${client.name}`);
+      log(`-- ${peerName} × ${client.name}`);
       const started = Date.now();
       const got = new Map();
       // Cases the peer settles itself (`skip`: no login there, no restart of that broker).
@@ -998,19 +1016,21 @@ for (const peerName of peersAsked) {
           if (caseNames.includes(name)) got.set(`${version}|${name}`, row);
         }
       }
+      const drive = () =>
+        runDriver(
+          client.command(peer, runVersions),
+          (r) => {
+            got.set(`${r.version}|${r.case}`, r);
+            const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : r.status;
+            log(`   ${pad(client.name, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
+          },
+          peer.restart,
+        );
       const { code, stderr } = await (casesFor(peer).length === 0
         ? { code: 0, stderr: '' }
-        : runDriver(
-            client.command(peer, runVersions),
-            (r) => {
-              got.set(`${r.version}|${r.case}`, r);
-              const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : r.status;
-              console.log(
-                `   ${pad(client.name, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`,
-              );
-            },
-            peer.restart,
-          ));
+        : client.exclusive
+          ? oneAtATime(drive)
+          : drive());
       // Every expected cell gets a result: a driver that crashed or timed out is a fail.
       for (const version of runVersions) {
         for (const name of caseNames) {
@@ -1035,7 +1055,7 @@ for (const peerName of peersAsked) {
       }
       const dead = peer.health?.();
       if (dead) {
-        console.log(`   ${peerName}: ${dead}`);
+        log(`   ${peerName}: ${dead}`);
         for (const r of results) {
           if (r.peer === peerName && r.client === client.name && r.status === 'fail') {
             r.detail += ` [${dead}]`;
@@ -1045,22 +1065,33 @@ for (const peerName of peersAsked) {
         if (!info.quirks.includes(`**died**: ${dead}`)) info.quirks.push(`**died**: ${dead}`);
       }
       const secs = ((Date.now() - started) / 1000).toFixed(1);
-      console.log(`   (${client.name}: exit ${code}, ${secs} s; ${budgetNote()})`);
-      if (stderr.trim() && code !== 0) console.log(`   stderr: ${tail(stderr, 400)}`);
+      log(`   (${client.name}: exit ${code}, ${secs} s; ${budgetNote()})`);
+      if (stderr.trim() && code !== 0) log(`   stderr: ${tail(stderr, 400)}`);
     }
     for (const sc of SCENARIOS.filter((x) => x.peer === peerName && wanted(x))) {
-      await runScenario(sc, peer);
+      await runScenario(sc, peer, log);
     }
   } finally {
     if (peer.stop) await peer.stop();
   }
 }
 
+// Peers run one after another, or `--lanes N` at a time: the drivers mostly wait (heart-beat
+// periods, receipts, DLQ waits), so two peers side by side take little more than the longest.
+// peerInfo keeps the order asked for, whatever order they finish in.
+const queue = [...peersAsked];
+await Promise.all(
+  Array.from({ length: Math.min(lanes, queue.length) }, async () => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) await runPeer(next);
+  }),
+);
+peerInfo.sort((a, b) => peersAsked.indexOf(a.name) - peersAsked.indexOf(b.name));
+
 // --- scenarios ----------------------------------------------------------------------------------
 
 /** Runs one scenario (SCENARIOS, above); its results go to scenarioResults, one per version × case. */
-async function runScenario(sc, peer) {
-  console.log(`== ${sc.title} (${sc.script})`);
+async function runScenario(sc, peer, log = console.log) {
+  log(`== ${sc.title} (${sc.script})`);
   const missing = (sc.needs ?? []).filter((path) => !existsSync(path));
   const got = new Map();
   let code = 0;
@@ -1071,7 +1102,7 @@ async function runScenario(sc, peer) {
       (r) => {
         got.set(`${r.version}|${r.case}`, r);
         const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : `${r.status}  ${r.detail}`;
-        console.log(`   ${pad(r.client, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
+        log(`   ${pad(r.client, 16)} ${pad(r.version, 4)} ${pad(r.case, 18)} ${mark}`);
       },
       peer?.restart,
     ));

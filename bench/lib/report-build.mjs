@@ -19,6 +19,7 @@ const BROKERS = [
   { id: 'ours', name: 'stompede' },
   { id: 'rabbitmq', name: 'RabbitMQ' },
   { id: 'activemq', name: 'ActiveMQ' },
+  { id: 'artemis', name: 'Artemis' },
 ];
 const PEERS = BROKERS.slice(1);
 const CLIENTS = [
@@ -102,7 +103,7 @@ function brokerThroughputRatios(broker, sid) {
 }
 
 function brokerSection(broker, notes) {
-  const lines = ['## Broker: ours vs RabbitMQ vs ActiveMQ', ''];
+  const lines = ['## Broker: ours vs RabbitMQ vs ActiveMQ vs Artemis', ''];
   if (broker === undefined || broker.failed !== undefined) {
     return [...lines, `Not run${broker?.failed ? `: ${broker.failed}` : ''}.`, ''];
   }
@@ -207,7 +208,7 @@ function brokerSection(broker, notes) {
       }),
     ),
     '',
-    "RSS: the delta of the broker process over the measured round (a warm-up round of up to 1,000 connections comes first), divided by the connections open. Heap: ours, JS heap + external after a forced GC (a fresh broker process); ActiveMQ, the JVM heap after a full GC (`jcmd PID GC.run`, `GC.heap_info`); RabbitMQ, not measured (`rabbitmqctl` takes tens of seconds here). RabbitMQ (beam.smp) and ActiveMQ (JVM, heap pre-sized with -Xms) are long-running processes that keep memory they freed earlier, so their RSS deltas **understate** what a connection costs once earlier runs have grown them (a first 10,000-connection round on a RabbitMQ that had not held that many gave ≈ 158 KB per connection on this machine). Comparisons use ours by RSS against the larger of a peer's two figures. Connect rate: CONNECT + SUBSCRIBE with receipt, 100 handshakes in flight.",
+    "RSS: the delta of the broker process over the measured round (a warm-up round of up to 1,000 connections comes first), divided by the connections open. Heap: ours, JS heap + external after a forced GC (a fresh broker process); ActiveMQ and Artemis, the JVM heap after a full GC (`jcmd PID GC.run`, `GC.heap_info`); RabbitMQ, not measured (`rabbitmqctl` takes tens of seconds here). RabbitMQ (beam.smp) and ActiveMQ (JVM, heap pre-sized with -Xms) are long-running processes that keep memory they freed earlier, so their RSS deltas **understate** what a connection costs once earlier runs have grown them (a first 10,000-connection round on a RabbitMQ that had not held that many gave ≈ 158 KB per connection on this machine). Comparisons use ours by RSS against the larger of a peer's two figures. Connect rate: CONNECT + SUBSCRIBE with receipt, 100 handshakes in flight.",
     '',
   );
   // Slow consumer
@@ -578,7 +579,7 @@ export function buildReport(data) {
     '## Machine',
     '',
     `- CPU: ${m.cpu ?? '?'}, ${m.cores} cores; ${m.memoryGiB} GiB memory; ${m.platform}, kernel ${m.kernel ?? '?'}`,
-    `- Node ${m.node}; RabbitMQ ${m.rabbitmq ?? '?'} (Erlang ${m.erlang ?? '?'}), ActiveMQ ${m.activemq ?? '?'} (Java ${m.java ?? '?'}); @stomp/stompjs ${m.stompjs ?? '?'}, stompit ${m.stompit ?? '?'}; open files limit ${m.openFilesLimit ?? '?'}`,
+    `- Node ${m.node}; RabbitMQ ${m.rabbitmq ?? '?'} (Erlang ${m.erlang ?? '?'}), ActiveMQ ${m.activemq ?? '?'}, Artemis ${m.artemis ?? '?'} (Java ${m.java ?? '?'}); @stomp/stompjs ${m.stompjs ?? '?'}, stompit ${m.stompit ?? '?'}; open files limit ${m.openFilesLimit ?? '?'}`,
     `- Peers: ${Object.entries(m.peers ?? {})
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}; all on loopback, sharing the cores with the load generators.`,

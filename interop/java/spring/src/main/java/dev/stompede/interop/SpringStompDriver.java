@@ -139,16 +139,19 @@ public final class SpringStompDriver {
 
   private Conn connect(String login, String passcode, long heartbeatMs) throws Exception {
     Conn c = tryConnect(login, passcode, heartbeatMs);
-    StompHeaders connected = c.handler.connected.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     c.session.setAutoReceipt(true);
-    return new Conn(c.session, connected, c.handler, c.stomp);
+    return c;
   }
 
   private Conn connect() throws Exception {
     return connect(args.get("login"), args.get("passcode"), 0);
   }
 
-  /** Starts connecting; the handler's `connected` future says how it went. */
+  /**
+   * Connects: waits for CONNECTED, an ERROR or the connection's end, whichever comes first (the
+   * session future alone completes only on CONNECTED or a transport error: after an ERROR that
+   * leaves the connection open a while, as RabbitMQ's for a wrong passcode does, it would wait).
+   */
   private Conn tryConnect(String login, String passcode, long heartbeatMs) throws Exception {
     StompClientSupport stomp = newClient(heartbeatMs);
     StompHeaders h = new StompHeaders();
@@ -162,8 +165,16 @@ public final class SpringStompDriver {
         ws ? ((WebSocketStompClient) stomp).connectAsync(args.get("url"), new WebSocketHttpHeaders(), h, handler)
             : ((ReactorNettyTcpStompClient) stomp).connectAsync(h, handler);
     future.whenComplete((s, e) -> { if (e != null) handler.connected.completeExceptionally(e); });
-    StompSession session = future.get(Harness.LOGIN_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-    return new Conn(session, null, handler, stomp);
+    StompHeaders connected;
+    try {
+      connected = handler.connected.get(Harness.LOGIN_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      if (stomp instanceof WebSocketStompClient w) w.stop();
+      if (stomp instanceof ReactorNettyTcpStompClient t) t.shutdown();
+      throw e;
+    }
+    StompSession session = future.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    return new Conn(session, connected, handler, stomp);
   }
 
   /** Subscribes; MESSAGEs go to the returned queue. Waits for the SUBSCRIBE's RECEIPT. */
@@ -415,19 +426,14 @@ public final class SpringStompDriver {
     String[] cred = args.loginCredentials();
     if (cred == null) throw new Unsupported("no credentials given: the server under test runs without logins");
     String refused;
-    Conn bad = null;
     try {
-      bad = tryConnect(cred[0], cred[1] + "-wrong", 0);
-      bad.handler.connected.get(Harness.LOGIN_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-      bad.close();
+      tryConnect(cred[0], cred[1] + "-wrong", 0).close();
       throw new AssertionError("CONNECTED with a wrong passcode");
     } catch (java.util.concurrent.ExecutionException e) {
       refused = String.valueOf(e.getCause());
     } catch (java.util.concurrent.TimeoutException e) {
       throw new AssertionError("connect with a wrong passcode neither failed nor succeeded within "
           + Harness.LOGIN_WAIT);
-    } finally {
-      if (bad != null) bad.close();
     }
     Conn good = connect(cred[0], cred[1], 0);
     String got = good.connected.getFirst("version");
