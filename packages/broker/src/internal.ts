@@ -12,6 +12,8 @@ export { originAllowed, originPolicy } from './listen/origin.js';
 export { resolveOptions } from './options.js';
 export { JournalStore } from './store/journal.js';
 export { SeqIndex } from './store/seq-index.js';
+export { inspectSegment } from './store/inspect.js';
+export type { InspectedRecord } from './store/inspect.js';
 export { ReadyQueue } from './engine/ready-queue.js';
 export type { Entry } from './engine/entry.js';
 export type { JournalOptions } from './store/journal.js';

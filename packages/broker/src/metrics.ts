@@ -1,5 +1,7 @@
+import type { StoreCounters } from './store/state.js';
+
 /** Broker counters. Plain numbers, incremented on the hot path; read with {@link Metrics.snapshot}. */
-export class Metrics {
+export class Metrics implements StoreCounters {
   /** Connections accepted since start. */
   connectionsOpened = 0;
   /** Connections ended since start. */
@@ -32,6 +34,16 @@ export class Metrics {
   errorsSent = 0;
   /** Times a producer's socket was paused because the memory limit was reached. */
   producersPaused = 0;
+  /** Damaged journal records found (at recovery, by the background verification, or by a read). */
+  journalDamagedRecords = 0;
+  /** Stored messages lost to journal damage. */
+  journalMessagesLost = 0;
+  /** Free bytes of the data directory's disk at the last reading (-1: no store, or not read). */
+  diskFreeBytes = -1;
+  /** 1 while persistent messages are refused for lack of disk space, else 0. */
+  diskRefusing = 0;
+  /** Persistent messages refused for lack of disk space (ERR_STOMP_DISK_FULL). */
+  persistentSendsRefused = 0;
 
   /** Connections open now. */
   get connectionsActive(): number {
@@ -58,6 +70,11 @@ export class Metrics {
       messagesDropped: this.messagesDropped,
       errorsSent: this.errorsSent,
       producersPaused: this.producersPaused,
+      journalDamagedRecords: this.journalDamagedRecords,
+      journalMessagesLost: this.journalMessagesLost,
+      diskFreeBytes: this.diskFreeBytes,
+      diskRefusing: this.diskRefusing,
+      persistentSendsRefused: this.persistentSendsRefused,
     };
   }
 }
@@ -81,4 +98,9 @@ export interface MetricsSnapshot {
   readonly messagesDropped: number;
   readonly errorsSent: number;
   readonly producersPaused: number;
+  readonly journalDamagedRecords: number;
+  readonly journalMessagesLost: number;
+  readonly diskFreeBytes: number;
+  readonly diskRefusing: number;
+  readonly persistentSendsRefused: number;
 }

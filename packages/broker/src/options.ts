@@ -100,6 +100,15 @@ export interface PersistenceOptions {
    * found when a message is read). Default false.
    */
   readonly verifyOnStart?: boolean;
+  /**
+   * Free bytes on the disk of `dataDir` below which persistent SENDs are refused with
+   * ERR_STOMP_DISK_FULL (non-persistent messages, ACKs and NACKs go on, so consumers can free
+   * space; persistent SENDs are taken again once space is back). Default 50 MiB (RabbitMQ's
+   * `disk_free_limit`); 0 refuses only once a write finds the disk full.
+   */
+  readonly diskFreeLimit?: number;
+  /** Milliseconds between readings of the free disk space (every second while refusing). Default 5000. */
+  readonly diskCheckInterval?: number;
 }
 
 /** Options of {@link createBroker}. Every field is optional. */
@@ -301,6 +310,17 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
         options.persistence?.segmentSize,
         64 * 1024 * 1024,
         64 * 1024,
+      ),
+      diskFreeLimit: count(
+        'persistence.diskFreeLimit',
+        options.persistence?.diskFreeLimit,
+        50 * 1024 * 1024,
+      ),
+      diskCheckInterval: count(
+        'persistence.diskCheckInterval',
+        options.persistence?.diskCheckInterval,
+        5000,
+        10,
       ),
       pageOutBytes:
         options.persistence?.pageOutBytes === undefined

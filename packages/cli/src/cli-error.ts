@@ -21,6 +21,35 @@ export function parsePort(flag: string, value: string): number {
   return port;
 }
 
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+};
+
+/**
+ * A byte size: an integer, or a number with a unit (`50MiB`, `50MB`, `2G`, `512k`; k, M and G
+ * alone are binary, as RabbitMQ's disk_free_limit reads them). Undefined when `value` is none.
+ */
+export function parseSize(value: unknown): number | undefined {
+  if (typeof value === 'number')
+    return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = SIZE_UNITS[m?.[2]?.toLowerCase() ?? 'x'];
+  if (m === null || unit === undefined) return undefined;
+  const bytes = Math.round(Number(m[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
 /**
  * `parseArgs` for subcommand `command`: a bad flag becomes a usage error (exit 2) that points at
  * the subcommand's --help.

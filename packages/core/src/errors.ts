@@ -47,6 +47,7 @@ export const ErrorCode = {
   FORBIDDEN: 'ERR_STOMP_FORBIDDEN',
   LIMIT_EXCEEDED: 'ERR_STOMP_LIMIT_EXCEEDED',
   STALE_MESSAGE: 'ERR_STOMP_STALE_MESSAGE',
+  DISK_FULL: 'ERR_STOMP_DISK_FULL',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

@@ -96,6 +96,36 @@ export function prometheusText(view: AdminView, rows: readonly DestinationRow[])
     'Producers paused by the memory limit.',
     m.producersPaused,
   );
+  w.one(
+    'stompede_journal_damaged_records_total',
+    'counter',
+    'Damaged journal records found (recovery, background verification, reads).',
+    m.journalDamagedRecords,
+  );
+  w.one(
+    'stompede_journal_messages_lost_total',
+    'counter',
+    'Stored messages lost to journal damage.',
+    m.journalMessagesLost,
+  );
+  w.one(
+    'stompede_disk_free_bytes',
+    'gauge',
+    'Free bytes of the data directory disk at the last reading (-1 without a data directory).',
+    m.diskFreeBytes,
+  );
+  w.one(
+    'stompede_disk_full',
+    'gauge',
+    '1 while persistent messages are refused for lack of disk space.',
+    m.diskRefusing,
+  );
+  w.one(
+    'stompede_persistent_sends_refused_total',
+    'counter',
+    'Persistent messages refused for lack of disk space (ERR_STOMP_DISK_FULL).',
+    m.persistentSendsRefused,
+  );
   w.one('stompede_errors_sent_total', 'counter', 'ERROR frames sent.', m.errorsSent);
   w.metric(
     'stompede_errors_total',

@@ -142,8 +142,12 @@ export class LocalEngine extends Topology implements Engine {
     ops: readonly TxOp[],
     awaitDurable = true,
   ): MaybePromise<void> {
-    // Checked first, so a transaction naming a consumer of another engine changes nothing.
+    // Checked first, so a transaction naming a consumer of another engine, or holding a
+    // persistent message while the store is short of disk space, changes nothing.
     for (const op of ops) if (op.kind !== 'publish') this.attached(op.consumer);
+    if (ops.some((op) => op.kind === 'publish' && (op.message.persistent || this.persistAll))) {
+      this.store?.admit?.();
+    }
     const vh = this.vhost(vhost);
     const full: Queue[] = [];
     const touched = new Set<Attached>();
@@ -202,6 +206,10 @@ export class LocalEngine extends Topology implements Engine {
           route.counters.dropped++;
           return false;
         }
+        // A store short of disk space refuses it (ERR_STOMP_DISK_FULL) before any copy is made.
+        if (message.persistent && route.subs.some((s) => s.storeKey !== undefined)) {
+          this.store?.admit?.();
+        }
         for (const sub of route.subs) {
           if (this.enqueue(sub, message)) stored = true;
           if (sub.full) full.push(sub);
@@ -214,6 +222,7 @@ export class LocalEngine extends Topology implements Engine {
       queue.counters.dropped++;
       return false;
     }
+    if (message.persistent && queue.storeKey !== undefined) this.store?.admit?.();
     stored = this.enqueue(queue, message);
     if (queue.full) full.push(queue);
     return stored;

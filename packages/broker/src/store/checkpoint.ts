@@ -23,7 +23,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from './codec.js';
+import { crc32 } from './checksum.js';
 import type { PackedIndex } from './seq-index.js';
 
 /** Bumped whenever the layout or the meaning of a field changes: an older file is not used. */

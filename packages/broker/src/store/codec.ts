@@ -1,66 +1,10 @@
-// Journal record encoding. A record is `[u32 payload length][u32 CRC-32 of the payload][payload]`
-// (little-endian); the payload's first byte is its type.
-import * as zlib from 'node:zlib';
+// Journal record payloads: their types, encoders and decoders (the framing around a payload is
+// record.ts). A payload's first byte is its type; numbers are little-endian, strings a u32 byte
+// length and UTF-8.
 import { Message } from '../message.js';
 import { small } from '../small-int.js';
-
-/** Record types. */
-export const RecordType = {
-  /** A message stored in a queue: seq, priority, expires, queue key, destination, headers, body. */
-  ENQUEUE: 1,
-  /** Copies consumed: a list of seqs. */
-  REMOVE: 2,
-  /** A durable subscription: key, vhost, client id, name, topic. */
-  SUBSCRIPTION: 3,
-  /** A durable subscription deleted, with every message stored for it: key. */
-  DROP: 4,
-} as const;
-/** A record type. */
-export type RecordType = (typeof RecordType)[keyof typeof RecordType];
-
-/** Bytes before a record's payload. */
-export const RECORD_HEADER = 8;
-/** Largest payload accepted when reading (a longer length field is damage). */
-export const MAX_RECORD = 1 << 30;
-
-const crcTable = ((): Int32Array => {
-  const t = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c;
-  }
-  return t;
-})();
-
-function crc32js(data: Uint8Array): number {
-  let c = -1;
-  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ -1) >>> 0;
-}
-
-const nativeCrc = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
-
-/** CRC-32 (IEEE, as zlib and gzip): native when Node has `zlib.crc32` (20.15+), else a table. */
-export const crc32: (data: Uint8Array) => number =
-  nativeCrc === undefined ? crc32js : (data) => nativeCrc(data);
-
-/** True when a raw record's length and checksum hold. */
-export function intact(record: Buffer): boolean {
-  return (
-    record.length >= RECORD_HEADER &&
-    record.readUInt32LE(0) === record.length - RECORD_HEADER &&
-    crc32(record.subarray(RECORD_HEADER)) === record.readUInt32LE(4)
-  );
-}
-
-/** Finish a record: write its length and checksum in the first 8 bytes. */
-function seal(buf: Buffer): Buffer {
-  const payload = buf.subarray(RECORD_HEADER);
-  buf.writeUInt32LE(payload.length, 0);
-  buf.writeUInt32LE(crc32(payload), 4);
-  return buf;
-}
+import { seqCheck } from './checksum.js';
+import { RECORD_HEADER, RecordType, seal } from './record.js';
 
 /** An ENQUEUE record. */
 export function encodeEnqueue(queueKey: string, seq: number, message: Message): Buffer {
@@ -103,17 +47,59 @@ export function encodeEnqueue(queueKey: string, seq: number, message: Message): 
   return seal(buf);
 }
 
+/** Bytes per seq in a REMOVE record. */
+const REMOVED = 12;
+
 /** A REMOVE record for `seqs`. */
-export function encodeRemove(seqs: readonly number[]): Buffer {
-  const buf = Buffer.allocUnsafe(RECORD_HEADER + 1 + 4 + 8 * seqs.length);
+export function encodeRemove(seqs: ArrayLike<number>): Buffer {
+  const buf = Buffer.allocUnsafe(RECORD_HEADER + 1 + 4 + REMOVED * seqs.length);
   let o = RECORD_HEADER;
   buf[o++] = RecordType.REMOVE;
   buf.writeUInt32LE(seqs.length, o);
   o += 4;
-  for (const s of seqs) {
-    buf.writeDoubleLE(s, o);
-    o += 8;
+  for (let i = 0; i < seqs.length; i++) {
+    buf.writeDoubleLE(seqs[i]!, o);
+    buf.writeUInt32LE(seqCheck(buf, o), o + 8);
+    o += REMOVED;
   }
+  return seal(buf);
+}
+
+/**
+ * The seqs of a REMOVE payload, to `out`. With `damaged` (its checksum failed but its head
+ * holds), only the seqs whose own check holds; the number of the others is returned.
+ */
+export function decodeRemove(payload: Buffer, out: (seq: number) => void, damaged = false): number {
+  const n = payload.readUInt32LE(1);
+  if (5 + n * REMOVED !== payload.length) {
+    if (!damaged) throw new RangeError('seq count does not match the record length');
+  }
+  let bad = 0;
+  for (let k = 0, o = 5; k < n; k++, o += REMOVED) {
+    if (o + REMOVED > payload.length) {
+      bad += n - k;
+      break;
+    }
+    if (damaged && seqCheck(payload, o) !== payload.readUInt32LE(o + 8)) bad++;
+    else out(payload.readDoubleLE(o));
+  }
+  return bad;
+}
+
+/** A DAMAGE record: `length` damaged bytes at `offset` of segment `segment`, found at `time`. */
+export function encodeDamage(
+  segment: number,
+  offset: number,
+  length: number,
+  time: number,
+): Buffer {
+  const buf = Buffer.allocUnsafe(RECORD_HEADER + 1 + 4 + 4 + 4 + 8);
+  let o = RECORD_HEADER;
+  buf[o++] = RecordType.DAMAGE;
+  o = buf.writeUInt32LE(segment, o);
+  o = buf.writeUInt32LE(offset, o);
+  o = buf.writeUInt32LE(length, o);
+  buf.writeDoubleLE(time, o);
   return seal(buf);
 }
 

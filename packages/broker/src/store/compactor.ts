@@ -5,13 +5,16 @@
 // Segments are thus still deleted oldest-first only, so a REMOVE record never disappears before
 // the ENQUEUE it cancels; a crash between copy and delete leaves two copies of a seq, and
 // recovery keeps the later one.
-import { MAX_RECORD, RECORD_HEADER, RecordType, intact } from './codec.js';
+import { fromLegacy, legacyIntact } from './legacy.js';
+import { Probe, RECORD_HEADER, RecordType, probe, recordIntact } from './record.js';
 import type { Segment } from './segment.js';
 import type { JournalState } from './state.js';
 import type { Writer } from './writer.js';
 
 /** Live bytes copied per compaction step (one group of its own, so receipts wait for at most this). */
 const COMPACT_STEP = 256 * 1024;
+/** Dead bytes worth a compaction when disk space is short. */
+const URGENT_MIN = 256 * 1024;
 /** Bytes of the oldest segment read per compaction step at most. */
 const COMPACT_READ = 4 * COMPACT_STEP;
 
@@ -32,6 +35,8 @@ export class Compactor {
   private running = false;
   private waiters: (() => void)[] = [];
   private stopped = false;
+  /** Disk space is short: compact as soon as the dead bytes are worth it, however few. */
+  urgent = false;
 
   constructor(
     private readonly state: JournalState,
@@ -47,6 +52,7 @@ export class Compactor {
     const oldest = segs[0];
     if (oldest === undefined || oldest === this.state.cur) return false;
     if (this.writer.failed !== undefined || this.writer.closed || this.stopped) return false;
+    if (oldest.format === 1) return true; // migrated from the first start
     let total = 0;
     let live = 0;
     for (const seg of segs) {
@@ -54,8 +60,12 @@ export class Compactor {
       live += seg.liveBytes;
     }
     const dead = total - live;
-    // At least a segment's worth must be reclaimable, so a lone small journal is left alone.
-    return dead >= this.options.segmentSize && dead >= this.options.ratio * total;
+    // At least a segment's worth must be reclaimable, so a lone small journal is left alone;
+    // short of space, any worthwhile amount.
+    const least = this.urgent
+      ? Math.min(URGENT_MIN, this.options.segmentSize)
+      : this.options.segmentSize;
+    return dead >= least && dead >= this.options.ratio * total;
   }
 
   /** Start a step later when compaction is worth it (called after every durable batch). */
@@ -124,7 +134,8 @@ export class Compactor {
   private step(budget: number): void {
     const seg = this.state.segs[0]!;
     if (seg.durable !== seg.size) return; // its last group is still being written
-    const index = this.state.index;
+    // A format-1 segment is migrated whole (its records cannot be walked as format 2).
+    if (seg.format === 1) this.byIndex(seg);
     let copied = 0;
     let read = 0;
     while (seg.scan < seg.size && copied < budget && read < COMPACT_READ) {
@@ -138,49 +149,38 @@ export class Compactor {
         break;
       }
       read += got;
+      const view = block.subarray(0, got);
       let o = 0;
-      while (o + RECORD_HEADER <= got && copied < budget) {
-        const len = block.readUInt32LE(o);
-        const end = o + RECORD_HEADER + len;
-        if (len === 0 || len > MAX_RECORD || seg.scan + end > seg.size) {
-          o = -1;
+      let broken = false;
+      while (o < got && copied < budget) {
+        const p = probe(view, o, seg.no, seg.salt, seg.scan + o);
+        if (p === Probe.CUT) break; // continues in the next block
+        if (p !== Probe.OK) {
+          broken = true;
           break;
         }
-        if (end > got) break; // continues in the next block
-        const record = block.subarray(o, end);
-        if (!intact(record)) {
-          o = -1;
-          break;
-        }
-        if (record[RECORD_HEADER] === RecordType.ENQUEUE) {
-          const pos = index.find(record.readDoubleLE(RECORD_HEADER + 1));
-          if (pos >= 0 && index.seg(pos) === seg.no && index.off(pos) === seg.scan + o) {
-            this.relocate(seg, pos, record);
-            copied += record.length;
-          }
-        }
+        const end = o + RECORD_HEADER + view.readUInt32LE(o + 4);
+        const record = view.subarray(o, end);
+        this.copyIfLive(seg, record, seg.scan + o);
+        copied += record.length;
         o = end;
       }
-      if (o < 0) {
-        // Damaged since recovery checked it: its records can no longer be walked in order.
+      if (broken) {
+        // Damaged: its records can no longer be walked in order.
         this.byIndex(seg);
         break;
       }
       if (o === 0) {
         // One record larger than a block: read it whole.
-        const record = Buffer.allocUnsafe(RECORD_HEADER + block.readUInt32LE(0));
-        if (seg.readAt(record, seg.scan) < record.length) {
+        const record = Buffer.allocUnsafe(RECORD_HEADER + view.readUInt32LE(4));
+        if (
+          seg.readAt(record, seg.scan) < record.length ||
+          !recordIntact(record, seg.no, seg.scan, seg.salt)
+        ) {
           this.byIndex(seg);
           break;
         }
-        const pos =
-          record[RECORD_HEADER] === RecordType.ENQUEUE && intact(record)
-            ? index.find(record.readDoubleLE(RECORD_HEADER + 1))
-            : -1;
-        if (pos >= 0 && index.seg(pos) === seg.no && index.off(pos) === seg.scan) {
-          this.relocate(seg, pos, record);
-          copied += record.length;
-        }
+        this.copyIfLive(seg, record, seg.scan);
         o = record.length;
       }
       seg.scan += o;
@@ -191,21 +191,30 @@ export class Compactor {
     seg.until = { seg: cur, end: cur.size };
   }
 
+  /** Copy the intact `record` at `off` of `seg` when it is the live copy of its seq. */
+  private copyIfLive(seg: Segment, record: Buffer, off: number): void {
+    if (record[RECORD_HEADER] !== RecordType.ENQUEUE) return;
+    const index = this.state.index;
+    const pos = index.find(record.readDoubleLE(RECORD_HEADER + 1));
+    if (pos >= 0 && index.seg(pos) === seg.no && index.off(pos) === off) {
+      this.relocate(seg, pos, record);
+    }
+  }
+
   /** Copy `record` (the live copy at index position `pos`, in `from`) to the current segment. */
   private relocate(from: Segment, pos: number, record: Buffer): void {
     from.live--;
-    from.liveBytes -= record.length;
+    from.liveBytes -= this.state.index.len(pos);
     const off = this.writer.append(record);
     const to = this.state.cur!;
-    this.state.index.move(pos, to.no, off);
+    this.state.index.move(pos, to.no, off, record.length);
     to.live++;
     to.liveBytes += record.length;
   }
 
   /**
    * Copy, one by one, every live record the index places in `seg` (when the segment cannot be
-   * walked in order); an unreadable one is lost: the engine's load of it reports it and drops
-   * the message.
+   * walked in order, or is of format 1); an unreadable one is lost, and reported.
    */
   private byIndex(seg: Segment): void {
     const index = this.state.index;
@@ -214,17 +223,19 @@ export class Compactor {
       const record = Buffer.allocUnsafe(len!);
       let ok = false;
       try {
-        ok = seg.readAt(record, off!) === len && intact(record);
+        ok =
+          seg.readAt(record, off!) === len &&
+          (seg.format === 1 ? legacyIntact(record) : recordIntact(record, seg.no, off!, seg.salt));
       } catch {
         ok = false;
       }
       if (ok) {
-        this.relocate(seg, pos, record);
+        this.relocate(seg, pos, seg.format === 1 ? fromLegacy(record) : record);
       } else {
+        this.state.lost(seq!, seg.no, off!, 'the record fails its checksum (found by compaction)');
         seg.live--;
         seg.liveBytes -= len!;
-        index.move(pos, 0, off!);
-        this.state.lost(seg.no, off!, 'the record fails its checksum (found by compaction)');
+        index.move(pos, 0, off!, len!);
       }
     }
     seg.scan = seg.size;

@@ -2,7 +2,10 @@
 // checked before it is decoded. A record that cannot be read is reported and comes back
 // undefined (the engine drops that message alone).
 import type { Message } from '../message.js';
-import { RECORD_HEADER, crc32, decodeEnqueue } from './codec.js';
+import { decodeEnqueue } from './codec.js';
+import { LEGACY_RECORD_HEADER, legacyIntact } from './legacy.js';
+import { RECORD_HEADER, recordIntact } from './record.js';
+import type { Segment } from './segment.js';
 import type { JournalState } from './state.js';
 import type { Writer } from './writer.js';
 
@@ -43,14 +46,18 @@ export function load(
     const start = offOf[first]!;
     const seg = state.byNo.get(no);
     if (seg === undefined) {
-      state.lost(no, start, 'its segment is gone');
+      if (no === 0) {
+        // Found damaged earlier (and reported then): dropped now.
+        state.log.warn({ seq: seqs[first] }, 'journal: a message reported lost before is dropped');
+      } else state.lost(seqs[first]!, no, start, 'its segment is gone');
       i++;
       continue;
     }
     if (start + lenOf[first]! > seg.durable) {
       const record = writer.unwritten(seg, start);
-      if (record === undefined) state.lost(no, start, 'not found in the unwritten records');
-      else out[first] = decode(state, record, no, start);
+      if (record === undefined) {
+        state.lost(seqs[first]!, no, start, 'not found in the unwritten records');
+      } else out[first] = decode(state, seg, record, seqs[first]!, start);
       i++;
       continue;
     }
@@ -72,13 +79,16 @@ export function load(
         const r = order[k]!;
         const at = offOf[r]! - start;
         if (at + lenOf[r]! <= got) {
-          out[r] = decode(state, block.subarray(at, at + lenOf[r]!), no, offOf[r]!);
+          out[r] = decode(state, seg, block.subarray(at, at + lenOf[r]!), seqs[r]!, offOf[r]!);
         } else {
-          state.lost(no, offOf[r]!, 'short read');
+          state.lost(seqs[r]!, no, offOf[r]!, 'short read');
         }
       }
     } catch (err) {
-      for (let k = i; k < j; k++) state.lost(no, offOf[order[k]!]!, String(err));
+      for (let k = i; k < j; k++) {
+        const r = order[k]!;
+        state.lost(seqs[r]!, no, offOf[r]!, String(err));
+      }
     }
     i = j;
   }
@@ -87,20 +97,20 @@ export function load(
 
 function decode(
   state: JournalState,
+  seg: Segment,
   record: Buffer,
-  seg: number,
+  seq: number,
   off: number,
 ): Message | undefined {
-  const len = record.readUInt32LE(0);
-  const payload = record.subarray(RECORD_HEADER);
-  if (len !== payload.length || crc32(payload) !== record.readUInt32LE(4)) {
-    state.lost(seg, off, 'the record fails its checksum');
+  const legacy = seg.format === 1;
+  if (legacy ? !legacyIntact(record) : !recordIntact(record, seg.no, off, seg.salt)) {
+    state.lost(seq, seg.no, off, 'the record fails its checksum');
     return undefined;
   }
   try {
-    return decodeEnqueue(payload);
+    return decodeEnqueue(record.subarray(legacy ? LEGACY_RECORD_HEADER : RECORD_HEADER));
   } catch (err) {
-    state.lost(seg, off, String(err));
+    state.lost(seq, seg.no, off, String(err));
     return undefined;
   }
 }

@@ -2,7 +2,7 @@
 // still matches the segments (restore.ts), else by reading every record (scan.ts), and hand the
 // engine its queues.
 import { removeCheckpoint } from './checkpoint.js';
-import { type ScanStats, scan } from './scan.js';
+import { type ScanResult, scan } from './scan.js';
 import { fromCheckpoint } from './restore.js';
 import { listSegments } from './segment.js';
 import type { JournalState } from './state.js';
@@ -16,7 +16,7 @@ export interface RecoveryStats {
   /** Segment files found. */
   readonly segments: number;
   /** Undefined when the checkpoint was used. */
-  readonly scan: ScanStats | undefined;
+  readonly scan: ScanResult | undefined;
 }
 
 /**

@@ -10,9 +10,9 @@ import {
   removeCheckpoint,
   writeCheckpoint,
 } from './checkpoint.js';
-import { crc32 } from './codec.js';
+import { crc32 } from './checksum.js';
 import { QueueKeys } from './queue-keys.js';
-import { segmentPath } from './segment.js';
+import { SEGMENT_HEADER, type SegmentHead, readSegmentHead, segmentPath } from './segment.js';
 import { SeqIndex } from './seq-index.js';
 import type { JournalState } from './state.js';
 
@@ -36,9 +36,10 @@ export function fromCheckpoint(state: JournalState, files: readonly number[]): b
     return false;
   }
   let c: Checkpoint;
+  let heads: SegmentHead[];
   try {
     c = decodeCheckpoint(file);
-    matches(state.jdir, c, files);
+    heads = matches(state.jdir, c, files);
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     log.warn(
@@ -47,17 +48,28 @@ export function fromCheckpoint(state: JournalState, files: readonly number[]): b
     );
     return false;
   }
-  return restore(state, c);
+  return restore(state, c, heads);
 }
 
-/** Throws a RangeError unless the segments on disk are exactly those `c` describes. */
-function matches(jdir: string, c: Checkpoint, files: readonly number[]): void {
+/**
+ * Throws a RangeError unless the segments on disk are exactly those `c` describes; their formats
+ * and salts (from their headers) otherwise.
+ */
+function matches(jdir: string, c: Checkpoint, files: readonly number[]): SegmentHead[] {
   if (c.segments.length !== files.length || c.segments.some((s, i) => s.no !== files[i])) {
     throw new RangeError('the segments on disk are not those it lists');
   }
+  const heads: SegmentHead[] = [];
   for (const s of c.segments) {
     const fd = openSync(segmentPath(jdir, s.no), 'r');
     try {
+      const first = Buffer.alloc(Math.min(SEGMENT_HEADER, s.size));
+      readSync(fd, first, 0, first.length, 0);
+      const head = readSegmentHead(first, s.no);
+      if (head === undefined || (head.format === 2 && head.salt === undefined)) {
+        throw new RangeError(`segment ${String(s.no)} has a damaged header`);
+      }
+      heads.push(head);
       if (fstatSync(fd).size !== s.size) {
         throw new RangeError(`segment ${String(s.no)} changed size since`);
       }
@@ -72,13 +84,17 @@ function matches(jdir: string, c: Checkpoint, files: readonly number[]): void {
       closeSync(fd);
     }
   }
+  return heads;
 }
 
 /** Take the state `c` holds (checked for consistency first); false when it does not hold. */
-function restore(state: JournalState, c: Checkpoint): boolean {
-  const segs = c.segments.map((s) => {
+function restore(state: JournalState, c: Checkpoint, heads: readonly SegmentHead[]): boolean {
+  const segs = c.segments.map((s, i) => {
     const seg = state.segment(s.no);
     seg.size = seg.durable = s.size;
+    const head = heads[i]!;
+    if (head.format === 1) seg.format = 1;
+    else seg.salt = head.salt!;
     return seg;
   });
   const byNo = new Map(segs.map((seg) => [seg.no, seg]));

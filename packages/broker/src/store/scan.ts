@@ -1,127 +1,213 @@
 // Recovery's scan: read and check every record of every segment, in order, and rebuild the
-// index, the queue keys and the durable subscriptions; damage is reported and cut off.
+// index, the queue keys and the durable subscriptions. Damage costs only the records it touched:
+// the walk (walk.ts) goes on past it and every intact REMOVE is applied, wherever it is. Damage
+// at the very end of the journal is a torn write (a crash in the middle of a group: never synced,
+// so never receipted): it is cut off and logged at info. Damage anywhere else is reported as an
+// error with exactly what it cost (damage.ts), and left in place.
 import {
-  copyFileSync,
   closeSync,
   fsyncSync,
   ftruncateSync,
   openSync,
   readFileSync,
+  renameSync,
   unlinkSync,
 } from 'node:fs';
-import { MAX_RECORD, RECORD_HEADER, Reader, RecordType, crc32 } from './codec.js';
+import { Reader } from './codec.js';
+import { type DamageReport, reportScanDamage } from './damage.js';
 import { FoundRecords, SeqList } from './found.js';
+import { legacyRecords } from './legacy.js';
 import { QueueKeys } from './queue-keys.js';
-import { SEGMENT_HEADER, type Segment, hasSegmentHeader } from './segment.js';
+import { RecordType, findRecord } from './record.js';
+import { SEGMENT_HEADER, type Segment, readSegmentHead } from './segment.js';
 import type { JournalState } from './state.js';
+import { type Region, walkSegment } from './walk.js';
 
-/** What a scan read. */
-export interface ScanStats {
+/** What a scan read and found. */
+export interface ScanResult {
   readonly records: number;
-  readonly damaged: number;
+  /** Damage in the middle of the journal (reported as errors). */
+  readonly damage: DamageReport;
 }
 
-/** True when `buf` holds only zeros from `from` on (a preallocated tail, never written). */
-function zeroTail(buf: Buffer, from: number): boolean {
-  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
+interface Read {
+  readonly seg: Segment;
+  readonly length: number;
+  readonly regions: Region[];
+  /** Where its records end (a zero tail starts there). */
+  readonly end: number;
+  /** Intact records in it. */
+  readonly records: number;
+  /** The header cannot be used (no record of it can be checked). */
+  readonly headless: boolean;
+  /** Headless, and empty, zeros or the start of a header (a crash while it was created). */
+  readonly blank: boolean;
 }
 
 /** Read and check every record of `files` into `state` (which is empty). */
-export function scan(state: JournalState, files: readonly number[]): ScanStats {
+export function scan(state: JournalState, files: readonly number[]): ScanResult {
   const removed = new SeqList();
   const dropped = new Set<string>();
   const found = new FoundRecords();
+  const notes = new Set<string>();
   /** Queue keys found, by number (FoundRecords.queue). */
   const keys: string[] = [];
   const keyNo = new Map<string, number>();
   let maxSeq = 0;
   let records = 0;
-  let damaged = 0;
-  for (let i = 0; i < files.length; i++) {
-    const no = files[i]!;
+  const reads: Read[] = [];
+  const remove = (seq: number): void => {
+    if (seq > maxSeq) maxSeq = seq;
+    removed.push(seq);
+  };
+
+  for (const no of files) {
     const seg = state.segment(no);
     const buf = readFileSync(seg.path);
-    const last = i === files.length - 1;
-    if (!hasSegmentHeader(buf)) {
-      damaged++;
-      damage(state, seg, buf, 0, last, 'the segment header is missing or damaged');
+    const visit = (payload: Buffer, off: number, len: number): void => {
+      records++;
+      const r = new Reader(payload);
+      switch (payload[0]) {
+        case RecordType.ENQUEUE: {
+          const seq = r.f64();
+          const priority = r.u8();
+          const expires = r.f64();
+          const key = r.str();
+          if (seq > maxSeq) maxSeq = seq;
+          let q = keyNo.get(key);
+          if (q === undefined) {
+            q = keys.length;
+            keys.push(key);
+            keyNo.set(key, q);
+          }
+          found.push(seq, no, off, len, q, Math.min(9, priority), expires);
+          break;
+        }
+        case RecordType.REMOVE:
+          // Format 2 only: format 1 hands its seqs over through `remove` below.
+          for (let k = 0, o = 5, n = payload.readUInt32LE(1); k < n; k++, o += 12) {
+            remove(payload.readDoubleLE(o));
+          }
+          break;
+        case RecordType.SUBSCRIPTION: {
+          const key = r.str();
+          const def = { vhost: r.str(), clientId: r.str(), name: r.str(), topic: r.str() };
+          if (!dropped.has(key)) state.subs.set(key, def);
+          break;
+        }
+        case RecordType.DROP: {
+          const key = r.str();
+          dropped.add(key);
+          state.subs.delete(key);
+          break;
+        }
+        case RecordType.DAMAGE:
+          notes.add(`${String(r.u32())}:${String(r.u32())}`);
+          break;
+        default:
+          // An intact record of a type this version does not know: a newer format.
+          records--;
+          throw new RangeError(`unknown record type ${String(payload[0])}`);
+      }
+    };
+    const before = records;
+    const head = readSegmentHead(buf, no);
+    let regions: Region[] = [];
+    let end = buf.length;
+    let headless = false;
+    let blank = false;
+    if (head?.format === 1) {
+      seg.format = 1;
+      const r = legacyRecords(buf, visit, remove);
+      end = r.end;
+      if (!r.clean) {
+        regions = [
+          {
+            seg: no,
+            off: r.end,
+            end: buf.length,
+            tail: true,
+            records: [],
+            unknown: buf.length - r.end,
+          },
+        ];
+      }
+    } else {
+      let salt = head?.salt;
+      // Both copies of the header damaged: the salt that checks the records is the one.
+      for (const s of head?.salts ?? []) {
+        if (salt === undefined && findRecord(buf, SEGMENT_HEADER, no, s) >= 0) salt = s;
+      }
+      if (salt === undefined) {
+        headless = true;
+        blank = isBlank(buf);
+      } else {
+        seg.salt = salt;
+        ({ regions, end } = walkSegment(buf, no, salt, visit));
+      }
+    }
+    reads.push({
+      seg,
+      length: buf.length,
+      regions,
+      end,
+      records: records - before,
+      headless,
+      blank,
+    });
+  }
+
+  // Damage after the last intact record of the journal is a torn write; any other is damage.
+  let lastValid = -1;
+  for (let i = 0; i < reads.length; i++) if (reads[i]!.records > 0) lastValid = i;
+  const middle: Region[] = [];
+  const torn: Region[] = [];
+  for (let i = 0; i < reads.length; i++) {
+    const read = reads[i]!;
+    const seg = read.seg;
+    if (read.headless) {
+      if (read.blank) {
+        cut(state, seg, 0, true);
+        if (read.length > 0) {
+          state.log.info(
+            { segment: seg.path, bytes: read.length },
+            'journal: a segment cut short while it was created (a crash) is deleted',
+          );
+        }
+      } else moveAside(state, seg, read.length);
       continue;
     }
-    let o = SEGMENT_HEADER;
-    let problem: string | undefined;
-    while (o < buf.length) {
-      // Zeros written ahead of the records (see Writer.write()): the end of the segment.
-      if (buf[o] === 0 && zeroTail(buf, o)) break;
-      if (o + RECORD_HEADER > buf.length) {
-        problem = 'a record header is cut short';
-        break;
-      }
-      const len = buf.readUInt32LE(o);
-      if (len === 0 || len > MAX_RECORD || o + RECORD_HEADER + len > buf.length) {
-        problem =
-          len === 0 || len > MAX_RECORD ? 'a record length is invalid' : 'a record is cut short';
-        break;
-      }
-      const payload = buf.subarray(o + RECORD_HEADER, o + RECORD_HEADER + len);
-      if (crc32(payload) !== buf.readUInt32LE(o + 4)) {
-        problem = 'a record fails its checksum';
-        break;
-      }
-      try {
-        const r = new Reader(payload);
-        switch (payload[0]) {
-          case RecordType.ENQUEUE: {
-            const seq = r.f64();
-            const priority = r.u8();
-            const expires = r.f64();
-            const key = r.str();
-            if (seq > maxSeq) maxSeq = seq;
-            let q = keyNo.get(key);
-            if (q === undefined) {
-              q = keys.length;
-              keys.push(key);
-              keyNo.set(key, q);
-            }
-            found.push(seq, no, o, RECORD_HEADER + len, q, Math.min(9, priority), expires);
-            break;
+    // Zeros after the records (preallocated, then a crash) are the end.
+    let size = read.end;
+    let tornHere = false;
+    for (const region of read.regions) {
+      if (region.tail && i >= lastValid) {
+        torn.push(region);
+        tornHere = true;
+        size = Math.min(size, region.off);
+      } else {
+        middle.push(region);
+        for (const rec of region.records) {
+          if (rec.type === RecordType.ENQUEUE && rec.seq !== undefined && rec.seq > maxSeq) {
+            maxSeq = rec.seq;
           }
-          case RecordType.REMOVE: {
-            const n = r.u32();
-            if (n * 8 + 5 > payload.length) throw new RangeError('seq count past the end');
-            for (let k = 0; k < n; k++) removed.push(r.f64());
-            break;
-          }
-          case RecordType.SUBSCRIPTION: {
-            const key = r.str();
-            const def = { vhost: r.str(), clientId: r.str(), name: r.str(), topic: r.str() };
-            if (!dropped.has(key)) state.subs.set(key, def);
-            break;
-          }
-          case RecordType.DROP: {
-            const key = r.str();
-            dropped.add(key);
-            state.subs.delete(key);
-            break;
-          }
-          default:
-            throw new RangeError(`unknown record type ${String(payload[0])}`);
+          for (const seq of rec.removed ?? []) remove(seq);
         }
-      } catch (err) {
-        if (!(err instanceof RangeError)) throw err;
-        problem = `a record cannot be decoded (${err.message})`;
-        break;
       }
-      records++;
-      o += RECORD_HEADER + len;
     }
-    if (problem !== undefined) {
-      damaged++;
-      damage(state, seg, buf, o, last, problem);
+    const last = i === reads.length - 1;
+    // Nothing intact here nor after: nothing to keep, unless the writer can go on in it.
+    if (i > lastValid && (!last || seg.format === 1)) {
+      cut(state, seg, 0, true);
+      continue;
     }
-    seg.size = seg.durable = Math.min(o, buf.length);
+    // Cut what is dropped, so the next start does not meet it again; the newest segment's zero
+    // tail stays (the writer goes on over it).
+    if (size < read.length && (tornHere || !last)) cut(state, seg, size, false);
+    seg.size = seg.durable = size;
     state.add(seg);
   }
+
   // Which queues survive: named queues, and durable subscriptions still defined.
   const accepted = keys.map((key) => {
     if (dropped.has(key)) return false;
@@ -144,7 +230,8 @@ export function scan(state: JournalState, files: readonly number[]): ScanStats {
       continue;
     }
     const len = found.len[k]!;
-    const seg = state.byNo.get(found.seg[k]!)!;
+    const seg = state.byNo.get(found.seg[k]!);
+    if (seg === undefined) continue; // in a segment cut away as torn
     seg.live++;
     seg.liveBytes += len;
     state.index.add(seq, seg.no, found.off[k]!, len, q, found.priority[k], found.expires[k]);
@@ -158,55 +245,53 @@ export function scan(state: JournalState, files: readonly number[]): ScanStats {
       'journal: messages of a durable subscription whose definition was lost are dropped',
     );
   }
-  return { records, damaged };
+  const damage = reportScanDamage(state, { torn, middle, notes, removed: gone, dropped });
+  return { records, damage };
 }
 
-/** Report damage at `offset` of a segment, keep the bytes that are dropped, cut the file. */
-function damage(
-  state: JournalState,
-  seg: Segment,
-  buf: Buffer,
-  offset: number,
-  last: boolean,
-  problem: string,
-): void {
-  const lost = buf.length - offset;
-  const aside = `${seg.path}.damaged-${String(Date.now())}`;
-  let kept = false;
+/** Cut `seg`'s file to `size` bytes (durably), or delete it. */
+function cut(state: JournalState, seg: Segment, size: number, remove: boolean): void {
   try {
-    copyFileSync(seg.path, aside);
-    kept = true;
-  } catch {
-    // best effort: the report below still says what was lost
-  }
-  const torn = last && problem !== 'a record fails its checksum' && offset > 0;
-  const detail = {
-    segment: seg.path,
-    offset,
-    bytesDropped: lost,
-    ...(kept ? { copy: aside } : {}),
-  };
-  if (torn) {
-    state.log.warn(
-      detail,
-      `journal: torn last write (${problem}); the valid prefix is kept. Unsynced writes are never receipted, so no acknowledged message is lost`,
-    );
-  } else {
-    state.log.error(
-      detail,
-      `journal: ${problem}; the valid prefix is kept, the records after it in this segment are lost`,
-    );
-  }
-  try {
+    if (remove) {
+      unlinkSync(seg.path);
+      return;
+    }
     const fd = openSync(seg.path, 'r+');
     try {
-      ftruncateSync(fd, Math.max(offset, 0));
+      ftruncateSync(fd, size);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    if (offset === 0) unlinkSync(seg.path);
   } catch (err) {
-    state.log.error({ err, segment: seg.path }, 'journal: cannot cut the damaged segment');
+    state.log.error({ err, segment: seg.path }, 'journal: cannot cut a torn segment');
   }
+}
+
+/** True when `buf` is empty, zeros, or the start of a segment header (being created). */
+function isBlank(buf: Buffer): boolean {
+  if (buf.length >= SEGMENT_HEADER) return buf.every((b) => b === 0);
+  const magic = Buffer.from('STMPJRN2', 'latin1');
+  return (
+    buf.every((b) => b === 0) ||
+    buf.subarray(0, 8).equals(magic.subarray(0, Math.min(8, buf.length)))
+  );
+}
+
+/**
+ * A segment whose header is unreadable (no record of it can be checked): renamed aside (so the
+ * journal goes on without it, and its bytes stay for a look), and reported.
+ */
+function moveAside(state: JournalState, seg: Segment, bytes: number): void {
+  const aside = `${seg.path}.damaged`;
+  try {
+    renameSync(seg.path, aside);
+  } catch (err) {
+    state.log.error({ err, segment: seg.path }, 'journal: cannot move a damaged segment aside');
+  }
+  state.damaged(1, 0);
+  state.log.error(
+    { segment: seg.no, bytes, copy: aside },
+    `journal: segment ${String(seg.no)} has an unreadable header, so none of its ${String(bytes)} bytes can be checked: the messages stored in it are lost and the acknowledgements recorded in it undone; it is moved aside to ${aside}`,
+  );
 }

@@ -1,12 +1,20 @@
 // A journal segment file (`journal/0000000001.log`, ...): its name, its header, and what the
 // store keeps about it while open (sizes, live counts, file descriptors).
+//
+// Header (format 2), 32 bytes: 'STMPJRN2', u32 segment number, u32 salt, u32 CRC-32 of those 16
+// bytes; then the number and the salt again with a CRC-32 of their 8 bytes, so that one damaged
+// copy leaves the other. The salt, random per segment, seeds every record's position check
+// (record.ts). Format 1 ('STMPJRN1', 16 bytes) is read for migration only (legacy.ts).
+import { randomBytes } from 'node:crypto';
 import { openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from './checksum.js';
 import { readFully } from './files.js';
 
 /** Bytes before a segment's first record. */
-export const SEGMENT_HEADER = 16;
-const MAGIC = Buffer.from('STMPJRN1', 'latin1');
+export const SEGMENT_HEADER = 32;
+const MAGIC = Buffer.from('STMPJRN2', 'latin1');
+const MAGIC_V1 = Buffer.from('STMPJRN1', 'latin1');
 const SEGMENT_NAME = /^(\d{10})\.log$/;
 
 /** The file name of segment `no`. */
@@ -23,17 +31,46 @@ export function listSegments(jdir: string): number[] {
     .sort((a, b) => a - b);
 }
 
-/** The header of segment `no`. */
-export function segmentHeader(no: number): Buffer {
-  const header = Buffer.alloc(SEGMENT_HEADER);
-  MAGIC.copy(header, 0);
-  header.writeUInt32LE(no, 8);
-  return header;
+/** A new random salt. */
+export function newSalt(): number {
+  return randomBytes(4).readUInt32LE(0);
 }
 
-/** True when `buf` starts with a segment header. */
-export function hasSegmentHeader(buf: Buffer): boolean {
-  return buf.length >= SEGMENT_HEADER && buf.subarray(0, 8).equals(MAGIC);
+/** The header of segment `no` with salt `salt`. */
+export function segmentHeader(no: number, salt: number): Buffer {
+  const h = Buffer.alloc(SEGMENT_HEADER);
+  MAGIC.copy(h, 0);
+  h.writeUInt32LE(no, 8);
+  h.writeUInt32LE(salt, 12);
+  h.writeUInt32LE(crc32(h.subarray(0, 16)), 16);
+  h.writeUInt32LE(no, 20);
+  h.writeUInt32LE(salt, 24);
+  h.writeUInt32LE(crc32(h.subarray(20, 28)), 28);
+  return h;
+}
+
+/** What a segment's first bytes say. */
+export type SegmentHead =
+  /** Format 2 with its salt; `salts` are the candidates when neither copy holds. */
+  | { readonly format: 2; readonly salt: number | undefined; readonly salts: readonly number[] }
+  | { readonly format: 1 }
+  /** Nothing usable: too short, or neither format. */
+  | undefined;
+
+/** Read the header of segment `no` from its first bytes. */
+export function readSegmentHead(buf: Buffer, no: number): SegmentHead {
+  if (buf.length >= 16 && buf.subarray(0, 8).equals(MAGIC_V1)) return { format: 1 };
+  if (buf.length < SEGMENT_HEADER) return undefined;
+  const first = crc32(buf.subarray(0, 16)) === buf.readUInt32LE(16);
+  if (first && buf.subarray(0, 8).equals(MAGIC) && buf.readUInt32LE(8) === no) {
+    return { format: 2, salt: buf.readUInt32LE(12), salts: [] };
+  }
+  if (crc32(buf.subarray(20, 28)) === buf.readUInt32LE(28) && buf.readUInt32LE(20) === no) {
+    return { format: 2, salt: buf.readUInt32LE(24), salts: [] };
+  }
+  // Both copies damaged: the salt is one of the two as read; the records will tell.
+  const salts = [buf.readUInt32LE(12), buf.readUInt32LE(24)];
+  return { format: 2, salt: undefined, salts };
 }
 
 /** An open segment. */
@@ -57,6 +94,10 @@ export class Segment {
   sealed = false;
   /** Its directory entry must be synced with its first group. */
   created = false;
+  /** Format 1 segments are only read, and compacted away (legacy.ts). */
+  format: 1 | 2 = 2;
+  /** Seeds its records' position checks. */
+  salt = 0;
 
   constructor(
     readonly no: number,

@@ -266,11 +266,15 @@ export class SeqIndex {
     return this.chunks[pos >>> SHIFT]!.lens[pos & (CHUNK - 1)]!;
   }
 
-  /** The entry at `pos` now lives at `seg`/`off` (moved by compaction; 0 = lost). */
-  move(pos: number, seg: number, off: number): void {
+  /**
+   * The entry at `pos` now lives at `seg`/`off` (moved by compaction; 0 = lost), `len` bytes long
+   * (a migrated record's header is longer).
+   */
+  move(pos: number, seg: number, off: number, len: number): void {
     const c = this.chunks[pos >>> SHIFT]!;
     c.segs[pos & (CHUNK - 1)] = seg;
     c.offs[pos & (CHUNK - 1)] = off;
+    c.lens[pos & (CHUNK - 1)] = len;
   }
 
   /** Remove the entry at `pos`. */

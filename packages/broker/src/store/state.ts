@@ -15,7 +15,31 @@ export interface SubscriptionDef {
   readonly topic: string;
 }
 
+/** The counters the store keeps up to date (the broker's {@link Metrics} has them). */
+export interface StoreCounters {
+  /** Damaged journal records found (by recovery, the background verification or a read). */
+  journalDamagedRecords: number;
+  /** Stored messages lost to damage. */
+  journalMessagesLost: number;
+  /** Free bytes of the data directory's disk at the last reading (-1: not read). */
+  diskFreeBytes: number;
+  /** 1 while persistent messages are refused for lack of disk space. */
+  diskRefusing: number;
+  /** Persistent messages refused for lack of disk space. */
+  persistentSendsRefused: number;
+}
+
 export class JournalState {
+  /** The store's id (the prefix of message ids). */
+  id = '';
+  /** Where damage is counted. */
+  counters: StoreCounters = {
+    journalDamagedRecords: 0,
+    journalMessagesLost: 0,
+    diskFreeBytes: -1,
+    diskRefusing: 0,
+    persistentSendsRefused: 0,
+  };
   /** Open segments, oldest first. */
   readonly segs: Segment[] = [];
   readonly byNo = new Map<number, Segment>();
@@ -69,8 +93,32 @@ export class JournalState {
     seg.liveBytes -= len;
   }
 
-  /** Report a stored message that cannot be read. */
-  lost(segment: number, offset: number, why: string): void {
-    this.log.error({ segment, offset }, `journal: a stored message cannot be read: ${why}`);
+  /** A queue key as a report names it: a named queue's vhost and destination, or a subscription. */
+  whereIs(key: string): { vhost: string; queue?: string; subscription?: string } {
+    if (key.startsWith('q\0')) {
+      const sep = key.indexOf('\0', 2);
+      return { vhost: key.slice(2, sep), queue: key.slice(sep + 1) };
+    }
+    const def = this.subs.get(key);
+    if (def === undefined) return { vhost: '?', subscription: JSON.stringify(key) };
+    return { vhost: def.vhost, subscription: `${def.clientId}/${def.name} (${def.topic})` };
+  }
+
+  /** Count damage found. */
+  damaged(records: number, messagesLost: number): void {
+    this.counters.journalDamagedRecords += records;
+    this.counters.journalMessagesLost += messagesLost;
+  }
+
+  /** Report a stored message that cannot be read (it is lost), with its queue and id. */
+  lost(seq: number, segment: number, offset: number, why: string): void {
+    const pos = this.index.find(seq);
+    const key = pos < 0 ? undefined : this.keys.table[this.index.queue(pos)];
+    const where = key === undefined ? {} : this.whereIs(key);
+    this.damaged(1, 1);
+    this.log.error(
+      { segment, offset, seq, id: `${this.id}-${String(seq)}`, ...where },
+      `journal: a stored message cannot be read (${why}); it is lost`,
+    );
   }
 }

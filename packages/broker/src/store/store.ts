@@ -47,6 +47,12 @@ export interface Store {
   /** Read back what the store holds. Called once, before any write. */
   recover(): Recovery;
   /**
+   * Throws a StompError with code `ERR_STOMP_DISK_FULL` while the store cannot take new messages
+   * (its disk is below the free-space limit, or full). The engine asks before it stores a
+   * persistent message; everything else (removals, subscriptions) is always taken.
+   */
+  admit?(): void;
+  /**
    * Store `message` in queue `queueKey` as copy `seq`, which is above every seq stored or
    * recovered before.
    */

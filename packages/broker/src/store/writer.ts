@@ -1,25 +1,35 @@
 // The journal's group-commit writer. Appends are synchronous and in memory: a record gets its
-// offset at once and joins the pending batch; at the end of the current task (a microtask) the
-// batch is written, one writev per segment it touches and one fdatasync, and its waiters are
-// resolved; writes made meanwhile form the next batch. REMOVEs of a batch share one record.
-import { fsyncSync, ftruncateSync, openSync, writevSync, closeSync } from 'node:fs';
-import { RecordType, encodeRemove, encodeStrings } from './codec.js';
+// offset (and its position check, record.ts) at once and joins the pending batch; at the end of
+// the current task (a microtask) the batch is written, one writev per segment it touches and one
+// fdatasync, and its waiters are resolved; writes made meanwhile form the next batch. REMOVEs of
+// a batch share one record.
+//
+// A full disk (ENOSPC, EDQUOT) does not stop the writer: the batch stays where it is, its waiters
+// wait, and it is written again (positional writes, so a retry rewrites the same bytes) when
+// {@link Writer.retry} is called: by the disk monitor once space is back, and after a segment is
+// deleted. Any other write error stops it for good (fail-stop: persistent messages are refused).
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync } from 'node:fs';
+import { StompProtocolError, ErrorCode } from '@stompede/core';
+import { encodeRemove, encodeStrings } from './codec.js';
 import {
+  type WriteIO,
   ZEROS_MAX,
   closeAsync,
-  shortWrite,
-  syncData,
+  isNoSpace,
   syncDir,
   truncateAsync,
-  writeAll,
+  writeFully,
   writeZeros,
 } from './files.js';
-import { SEGMENT_HEADER, type Segment, segmentHeader } from './segment.js';
+import { RecordType, place } from './record.js';
+import { SEGMENT_HEADER, type Segment, newSalt, segmentHeader } from './segment.js';
 import type { JournalState } from './state.js';
 
 /** Groups up to this size are written synchronously (a copy into the page cache), saving a
  * thread-pool round trip per group; only the fdatasync goes to the pool. */
 const SYNC_WRITE = 256 * 1024;
+/** Seqs per REMOVE record at most. */
+const REMOVES_PER_RECORD = 65536;
 
 /** Options of the {@link Writer}. */
 export interface WriterOptions {
@@ -27,8 +37,12 @@ export interface WriterOptions {
   readonly segmentSize: number;
   /** fdatasync every group before it counts as written. */
   readonly fsync: boolean;
-  /** Called after every batch made durable. */
-  readonly written: () => void;
+  /** The file writes (tests stage a full disk with their own). */
+  readonly io: WriteIO;
+  /** Called after every batch made durable, with its size. */
+  readonly written: (bytes: number) => void;
+  /** Called when a write found the disk full (the batch waits for {@link Writer.retry}). */
+  readonly full: (err: unknown) => void;
 }
 
 interface Group {
@@ -41,6 +55,8 @@ interface Group {
 class Batch {
   readonly groups: Group[] = [];
   bytes = 0;
+  /** Groups already durable (a batch retried after a full disk starts there). */
+  done = 0;
   promise: Promise<void> | undefined;
   resolve: (() => void) | undefined;
   reject: ((err: unknown) => void) | undefined;
@@ -52,6 +68,11 @@ class Batch {
     });
     return this.promise;
   }
+
+  fail(err: unknown): void {
+    this.wait().catch(() => undefined);
+    this.reject?.(err);
+  }
 }
 
 export class Writer {
@@ -61,14 +82,18 @@ export class Writer {
   private scheduled = false;
   /** The write error that stopped the writer (fail-stop). */
   failed: unknown;
+  /** The in-flight batch waits for disk space. */
+  blocked = false;
   closed = false;
+  /** No zeros are written ahead of the records (the disk is nearly full). */
+  lowSpace = false;
   private readonly prealloc: number;
 
   constructor(
     private readonly state: JournalState,
     private readonly options: WriterOptions,
   ) {
-    // Extend files with zeros ahead of the records only when syncing: see write().
+    // Extend files with zeros ahead of the records only when syncing: see writeGroup().
     this.prealloc = options.fsync
       ? Math.max(16 * 1024, Math.min(ZEROS_MAX, options.segmentSize >> 4))
       : 0;
@@ -89,18 +114,30 @@ export class Writer {
     const state = this.state;
     const prev = state.cur;
     const seg = state.segment((state.segs.at(-1)?.no ?? 0) + 1);
+    seg.salt = newSalt();
     seg.wfd = openSync(seg.path, 'wx');
     seg.created = true;
     if (prev !== undefined) prev.sealed = true;
     state.add(seg);
     state.cur = seg;
-    this.put(seg, segmentHeader(seg.no));
+    this.put(seg, segmentHeader(seg.no, seg.salt), false);
     for (const [key, def] of state.subs) {
       this.put(
         seg,
         encodeStrings(RecordType.SUBSCRIPTION, [key, def.vhost, def.clientId, def.name, def.topic]),
       );
     }
+  }
+
+  /**
+   * Go on appending to `seg`, the newest segment as recovered (so that a start writes no new
+   * segment, which a nearly full disk may not have room for).
+   */
+  resume(seg: Segment): void {
+    seg.wfd = openSync(seg.path, 'r+');
+    // Bytes past its end are zeros written ahead (or nothing): they are written over.
+    seg.allocated = Math.max(seg.size, fstatSync(seg.wfd).size);
+    this.state.cur = seg;
   }
 
   /** Append a record to the current segment (which `state.cur` is afterwards); its offset. */
@@ -119,8 +156,9 @@ export class Writer {
     this.schedule();
   }
 
-  private put(seg: Segment, buf: Buffer): number {
+  private put(seg: Segment, buf: Buffer, record = true): number {
     const off = seg.size;
+    if (record) place(buf, seg.no, off, seg.salt);
     seg.size += buf.length;
     const groups = this.pending.groups;
     let group = groups.at(-1);
@@ -157,6 +195,30 @@ export class Writer {
     return undefined;
   }
 
+  /**
+   * Forget the writes not yet made to `seg`, which is being deleted (nothing in it is live: they
+   * are REMOVEs and the like, needed no more).
+   */
+  discard(seg: Segment): void {
+    for (const batch of [this.inflight, this.pending]) {
+      if (batch === undefined) continue;
+      for (let i = batch.groups.length - 1; i >= batch.done; i--) {
+        const g = batch.groups[i]!;
+        if (g.seg !== seg) continue;
+        batch.bytes -= g.end - g.offs[0]!;
+        batch.groups.splice(i, 1);
+      }
+    }
+  }
+
+  /** Write the batch that waits for disk space again (nothing when none waits). */
+  retry(): void {
+    const batch = this.inflight;
+    if (!this.blocked || batch === undefined) return;
+    this.blocked = false;
+    this.run(batch);
+  }
+
   private schedule(): void {
     if (this.scheduled || this.inflight !== undefined) return;
     this.scheduled = true;
@@ -171,8 +233,9 @@ export class Writer {
     if (this.removes.length > 0) {
       const seqs = this.removes;
       this.removes = [];
-      for (let i = 0; i < seqs.length; i += 65536)
-        this.append(encodeRemove(seqs.slice(i, i + 65536)));
+      for (let i = 0; i < seqs.length; i += REMOVES_PER_RECORD) {
+        this.append(encodeRemove(seqs.slice(i, i + REMOVES_PER_RECORD)));
+      }
       this.scheduled = false;
     }
     const batch = this.pending;
@@ -183,71 +246,108 @@ export class Writer {
     }
     this.pending = new Batch();
     this.inflight = batch;
-    this.write(batch).then(
+    this.run(batch);
+  };
+
+  /** The last write attempt (settles whatever its outcome). */
+  private attempt: Promise<void> = Promise.resolve();
+
+  private run(batch: Batch): void {
+    this.attempt = this.write(batch).then(
       () => {
         this.inflight = undefined;
         batch.resolve?.();
-        this.options.written();
+        this.options.written(batch.bytes);
         if (this.pending.groups.length > 0 || this.removes.length > 0) this.flush();
       },
       (err: unknown) => {
+        if (isNoSpace(err) && !this.closed) {
+          // It stays in flight; its waiters wait for space.
+          this.blocked = true;
+          this.options.full(err);
+          return;
+        }
         this.inflight = undefined;
+        this.blocked = false;
         this.failed = err;
         this.state.log.error(
           { err },
           'journal: write failed; persistent messages are refused from now on',
         );
-        batch.wait().catch(() => undefined);
-        batch.reject?.(err);
-        this.pending.wait().catch(() => undefined);
-        this.pending.reject?.(err);
+        batch.fail(err);
+        this.pending.fail(err);
       },
     );
-  };
+  }
 
   private async write(batch: Batch): Promise<void> {
     if (this.failed !== undefined) throw toError(this.failed);
-    for (const group of batch.groups) {
-      const seg = group.seg;
-      const start = group.offs[0]!;
-      if (group.end > seg.allocated && this.prealloc > 0) {
-        // Extend the file with zeros ahead of the records: an fdatasync of data written over
-        // allocated blocks need not commit a change of the file's size (≈ half the cost here).
-        const to = Math.max(
-          group.end,
-          Math.min(group.end + this.prealloc, this.options.segmentSize),
-        );
-        if (to > group.end) await writeZeros(seg.wfd, group.end, to - group.end);
-        seg.allocated = to;
-      }
-      if (group.end - start <= SYNC_WRITE) {
-        const written = writevSync(seg.wfd, group.bufs, start);
-        if (written !== group.end - start) throw shortWrite(written, group.end - start);
-      } else {
-        await writeAll(seg.wfd, group.bufs, start);
-      }
-      if (seg.allocated < group.end) seg.allocated = group.end;
-      if (this.options.fsync) await syncData(seg.wfd);
-      if (seg.created) {
-        seg.created = false;
-        if (this.options.fsync) syncDir(this.state.jdir);
-      }
-      seg.durable = group.end;
-      if (seg.sealed && seg.durable === seg.size && seg.wfd >= 0) {
-        const fd = seg.wfd;
-        seg.wfd = -1;
-        if (seg.allocated > seg.size) await truncateAsync(fd, seg.size);
-        await closeAsync(fd);
-      }
+    for (; batch.done < batch.groups.length; batch.done++) {
+      await this.writeGroup(batch.groups[batch.done]!);
     }
   }
 
-  /** Write everything appended, then stop taking writes; true when it all became durable. */
+  private async writeGroup(group: Group): Promise<void> {
+    const seg = group.seg;
+    const io = this.options.io;
+    const start = group.offs[0]!;
+    if (group.end > seg.allocated && this.prealloc > 0 && !this.lowSpace) {
+      // Extend the file with zeros ahead of the records: an fdatasync of data written over
+      // allocated blocks need not commit a change of the file's size (≈ half the cost here).
+      const to = Math.max(group.end, Math.min(group.end + this.prealloc, this.options.segmentSize));
+      try {
+        if (to > group.end) await writeZeros(io, seg.wfd, group.end, to - group.end);
+        seg.allocated = to;
+      } catch (err) {
+        if (!isNoSpace(err)) throw err;
+        // No room for zeros ahead: the records themselves may still fit.
+        this.lowSpace = true;
+      }
+    }
+    await writeFully(
+      io,
+      seg.wfd,
+      group.bufs,
+      start,
+      group.end - start,
+      group.end - start <= SYNC_WRITE,
+    );
+    if (seg.allocated < group.end) seg.allocated = group.end;
+    if (this.options.fsync) await io.fdatasync(seg.wfd);
+    if (seg.created) {
+      seg.created = false;
+      if (this.options.fsync) syncDir(this.state.jdir);
+    }
+    seg.durable = group.end;
+    if (seg.sealed && seg.durable === seg.size && seg.wfd >= 0) {
+      const fd = seg.wfd;
+      seg.wfd = -1;
+      if (seg.allocated > seg.size) await truncateAsync(fd, seg.size);
+      await closeAsync(fd);
+    }
+  }
+
+  /**
+   * Write everything appended, then stop taking writes; true when it all became durable. Writes
+   * that still wait for disk space are given up: their waiters fail with ERR_STOMP_DISK_FULL.
+   */
   async close(): Promise<boolean> {
-    try {
-      while (this.failed === undefined && this.busy) await this.sync();
-    } catch {
-      // reported when it failed
+    while (this.failed === undefined && this.busy) {
+      if (this.inflight === undefined) this.flush();
+      else if (this.blocked) this.retry();
+      // Settles when the batch is written, or waits for space again.
+      await this.attempt;
+      if (this.blocked) {
+        const err = new StompProtocolError(
+          ErrorCode.DISK_FULL,
+          'the broker stopped while its journal waited for disk space; the write was not made',
+        );
+        this.failed = err;
+        this.inflight?.fail(err);
+        this.pending.fail(err);
+        this.inflight = undefined;
+        this.blocked = false;
+      }
     }
     this.closed = true;
     const clean = this.failed === undefined;

@@ -20,7 +20,7 @@ import { after, describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
 import { pino } from 'pino';
 import { Message } from '@stompede/broker';
-import { JournalStore, SeqIndex } from '@stompede/broker/internal';
+import { JournalStore, SeqIndex, inspectSegment } from '@stompede/broker/internal';
 
 type Recovery = ReturnType<JournalStore['recover']>;
 // The checkpoint's checksum (Node 20.15+ has zlib.crc32).
@@ -399,17 +399,21 @@ describe('clean-shutdown checkpoint', () => {
     const journal = join(dir, 'journal');
     let spoiled = false;
     for (const name of readdirSync(journal).filter((f) => f.endsWith('.log'))) {
-      const bytes = readFileSync(join(journal, name));
-      for (let o = 16; o + 8 < bytes.length - 4096 && !spoiled;) {
-        const len = bytes.readUInt32LE(o);
-        // An ENQUEUE (type 1) record of a live seq.
-        if (bytes[o + 8] === 1 && live.has(bytes.readDoubleLE(o + 9))) {
-          const at = o + 8 + len - 1; // the body's last byte
+      const path = join(journal, name);
+      const bytes = readFileSync(path);
+      for (const rec of inspectSegment(path)) {
+        // An ENQUEUE (type 1) record of a live seq, outside the tail the checkpoint covers.
+        if (
+          rec.type === 1 &&
+          live.has(rec.seqs[0]!) &&
+          rec.offset + rec.length < bytes.length - 4096
+        ) {
+          const at = rec.offset + rec.length - 1; // the body's last byte
           bytes[at] = bytes[at]! ^ 0x10;
-          writeFileSync(join(journal, name), bytes);
+          writeFileSync(path, bytes);
           spoiled = true;
+          break;
         }
-        o += 8 + len;
       }
       if (spoiled) break;
     }

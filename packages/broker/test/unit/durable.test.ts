@@ -1,76 +1,23 @@
-// Durable messages: restart, acknowledgment, durable subscriptions, priority, expiry, paging and
-// the damage checks of the journal, over in-memory streams with a real data directory.
+// Durable messages: restart, acknowledgment, durable subscriptions, priority, expiry and paging,
+// over in-memory streams with a real data directory (damage: journal-damage.test.ts).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { pino } from 'pino';
-import type { Frame } from '@stompede/core';
-import { type Broker, type BrokerOptions, Message } from '@stompede/broker';
-import { type Peer, connected, memoryBroker } from '../helper.js';
+import { describe, test } from 'node:test';
+import { type Broker, Message } from '@stompede/broker';
+import { connected } from '../helper.js';
+import {
+  type LogLine,
+  ackAll,
+  drain,
+  open,
+  range,
+  sendAll,
+  take,
+  tempDirs,
+} from '../durable-helper.js';
 
-const root = mkdtempSync(join(tmpdir(), 'stompede-durable-'));
-after(() => {
-  rmSync(root, { recursive: true, force: true });
-});
-let dirs = 0;
-function newDir(): string {
-  return join(root, String(++dirs));
-}
-
-interface LogLine {
-  level: number;
-  msg: string;
-  [k: string]: unknown;
-}
-
-function open(dataDir: string, options: BrokerOptions = {}): { broker: Broker; logs: LogLine[] } {
-  const logs: LogLine[] = [];
-  const logger = pino(
-    { level: 'info' },
-    {
-      write(line: string) {
-        logs.push(JSON.parse(line) as LogLine);
-      },
-    },
-  );
-  return { broker: memoryBroker({ dataDir, logger, ...options }), logs };
-}
-
-async function sendAll(
-  peer: Peer,
-  destination: string,
-  bodies: readonly string[],
-  headers: Record<string, string> = { persistent: 'true' },
-): Promise<void> {
-  for (const body of bodies) await peer.sendSync('SEND', { destination, ...headers }, body);
-}
-
-/** Subscribe with client-individual acks and take `n` messages. */
-async function take(peer: Peer, destination: string, n: number, id = 's'): Promise<Frame[]> {
-  peer.send('SUBSCRIBE', { destination, id, ack: 'client-individual' });
-  return peer.messages(n);
-}
-
-async function ackAll(peer: Peer, frames: readonly Frame[]): Promise<void> {
-  for (const f of frames) await peer.sendSync('ACK', { id: f.header('ack')! });
-}
-
-/** What is left in `destination` after a restart: drained until a marker sent last comes back. */
-async function drain(peer: Peer, destination: string): Promise<string[]> {
-  peer.send('SUBSCRIBE', { destination, id: 'drain', ack: 'auto' });
-  peer.send('SEND', { destination }, '#end');
-  const out: string[] = [];
-  for (;;) {
-    const f = await peer.next('MESSAGE');
-    if (f.text === '#end') return out;
-    out.push(f.text);
-  }
-}
-
-const range = (n: number, prefix = 'm'): string[] =>
-  Array.from({ length: n }, (_, i) => `${prefix}${String(i)}`);
+const newDir = tempDirs('stompede-durable-');
 
 describe('durable queues across restarts', () => {
   test("[Durability] stomp.py's persistent:True is persistent too", async () => {
@@ -526,103 +473,5 @@ describe('paging: packed backlog', () => {
     // Nothing live is left: every segment but the newest two is gone.
     const segments = readdirSync(join(dir, 'journal')).filter((f) => f.endsWith('.log'));
     assert.ok(segments.length <= 2, `segments left: ${segments.join(' ')}`);
-  });
-});
-
-describe('journal damage', () => {
-  async function filled(n: number): Promise<string> {
-    const dir = newDir();
-    const a = open(dir);
-    const p = await connected(a.broker);
-    await sendAll(p, '/queue/d', range(n));
-    await a.broker.close();
-    // As after a crash: no clean-shutdown checkpoint, so recovery reads (and checks) every record.
-    rmSync(join(dir, 'journal', 'checkpoint'));
-    return dir;
-  }
-
-  function segment(dir: string): string {
-    const names = readdirSync(join(dir, 'journal'))
-      .filter((f) => f.endsWith('.log'))
-      .sort();
-    // The newest segment is the empty one the broker started with; the data is before it.
-    for (const name of names) {
-      const path = join(dir, 'journal', name);
-      if (statSync(path).size > 4096) return path;
-    }
-    throw new Error('no segment with data');
-  }
-
-  test('[Recovery] a torn last write: the valid prefix is recovered and the damage logged', async () => {
-    const dir = await filled(50);
-    const path = segment(dir);
-    const size = statSync(path).size;
-    writeFileSync(path, readFileSync(path).subarray(0, size - 10));
-    const b = open(dir);
-    const warn = b.logs.find((l) => l.level >= 40 && l.msg.includes('journal'));
-    assert.ok(warn, 'the damage is reported');
-    const q = await connected(b.broker);
-    assert.deepEqual(await drain(q, '/queue/d'), range(49));
-    await b.broker.close();
-    // Reported once: the file was cut to its valid prefix.
-    const c = open(dir);
-    assert.equal(c.logs.filter((l) => l.level >= 40).length, 0);
-    await c.broker.close();
-  });
-
-  test('[Recovery] zeros after the last record (preallocated, then killed) are the clean end', async () => {
-    const dir = await filled(50);
-    const path = segment(dir);
-    writeFileSync(path, Buffer.concat([readFileSync(path), Buffer.alloc(64 * 1024)]));
-    const b = open(dir);
-    assert.deepEqual(
-      b.logs.filter((l) => l.level >= 40),
-      [],
-    );
-    const q = await connected(b.broker);
-    assert.deepEqual(await drain(q, '/queue/d'), range(50));
-    await b.broker.close();
-  });
-
-  test('[Recovery] zeros followed by other bytes are damage, not an end', async () => {
-    const dir = await filled(50);
-    const path = segment(dir);
-    const junk = Buffer.alloc(4096);
-    junk[4000] = 7;
-    writeFileSync(path, Buffer.concat([readFileSync(path), junk]));
-    const b = open(dir);
-    assert.ok(b.logs.some((l) => l.level >= 40 && l.msg.includes('journal')));
-    const q = await connected(b.broker);
-    assert.deepEqual(await drain(q, '/queue/d'), range(50));
-    await b.broker.close();
-  });
-
-  test('[Recovery] a flipped bit: the checksum catches it, records before it are kept', async () => {
-    const dir = await filled(50);
-    const path = segment(dir);
-    const bytes = readFileSync(path);
-    const at = Math.floor(bytes.length / 2);
-    bytes[at] = bytes[at]! ^ 0x10;
-    writeFileSync(path, bytes);
-    const b = open(dir);
-    const error = b.logs.find((l) => l.level >= 50);
-    assert.ok(error, 'the damage is reported as an error');
-    assert.match(error.msg, /checksum|invalid|cut short|decoded/);
-    const q = await connected(b.broker);
-    const left = await drain(q, '/queue/d');
-    assert.ok(left.length > 0 && left.length < 50, `kept ${String(left.length)}`);
-    assert.deepEqual(left, range(left.length));
-    await b.broker.close();
-  });
-
-  test('[Recovery] garbage and empty segments never crash the broker', async () => {
-    const dir = await filled(5);
-    writeFileSync(join(dir, 'journal', '0000000100.log'), Buffer.from('not a journal at all'));
-    writeFileSync(join(dir, 'journal', '0000000101.log'), Buffer.alloc(0));
-    const b = open(dir);
-    assert.ok(b.logs.some((l) => l.level >= 50));
-    const q = await connected(b.broker);
-    assert.deepEqual(await drain(q, '/queue/d'), range(5));
-    await b.broker.close();
   });
 });

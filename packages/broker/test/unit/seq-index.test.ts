@@ -94,7 +94,7 @@ function run(ops: readonly Op[]): void {
         const keys = live();
         if (keys.length === 0) break;
         const s = keys[o.pick % keys.length]!;
-        index.move(index.find(s), o.seg, o.off);
+        index.move(index.find(s), o.seg, o.off, model.get(s)!.len);
         const loc = model.get(s)!;
         loc.seg = o.seg;
         loc.off = o.off;

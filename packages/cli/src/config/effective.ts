@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import type { BrokerOptions, ListenerOptions } from '@stompede/broker';
 import { stringify } from 'yaml';
-import { CliError, parsePort } from '../cli-error.js';
+import { CliError, parsePort, parseSize } from '../cli-error.js';
 import { type Problem, problemsOf, renderPath } from './problems.js';
 import { type ConfigFile, configSchema, LOG_LEVELS, TLS_VERSIONS } from './schema.js';
 
@@ -201,6 +201,25 @@ export const SETTINGS: readonly Setting[] = [
     help: 'at start, read and checksum every journal record even after a clean stop',
     key: ['persistence', 'verifyOnStart'],
     apply: (d) => (section(d, 'persistence').verifyOnStart = true),
+  },
+  {
+    flag: 'disk-free-limit',
+    arg: 'SIZE',
+    env: 'STOMPEDE_DISK_FREE_LIMIT',
+    shown: '50MiB',
+    help:
+      "refuse persistent SENDs (ERR_STOMP_DISK_FULL) while the data directory's\n" +
+      'disk has less free space (50MiB, 1GB, ...); ACKs go on. 0: only once full',
+    key: ['persistence', 'diskFreeLimit'],
+    apply: (d, v, name) => {
+      const bytes = parseSize(v);
+      if (bytes === undefined) {
+        throw new CliError(
+          `${name} must be a size such as 50MiB, 1GB or 52428800, got ${JSON.stringify(v)}`,
+        );
+      }
+      section(d, 'persistence').diskFreeLimit = bytes;
+    },
   },
   {
     flag: 'log-level',

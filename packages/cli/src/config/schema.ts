@@ -20,6 +20,7 @@ import { parsePasswordHash } from '@stompede/broker';
 import { DestinationPattern, originPolicy } from '@stompede/broker/internal';
 import type { ParserLimits } from '@stompede/core';
 import { z } from 'zod';
+import { parseSize } from '../cli-error.js';
 
 /** Levels `logLevel` (`--log-level`) takes. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -133,12 +134,24 @@ const tlsSchema = z
     }
   });
 
+/** A byte size: a whole number, or one with a unit (`50MiB`, `1GB`; see parseSize). */
+function size() {
+  const error = 'must be a size such as 50MiB, 1GB or 52428800';
+  return z.union([z.number({ error }), z.string({ error })], { error }).transform((value, ctx) => {
+    const bytes = parseSize(value);
+    if (bytes === undefined) ctx.addIssue({ code: 'custom', message: error, input: value });
+    return bytes ?? 0;
+  });
+}
+
 const persistenceSchema = z.strictObject({
   persistAll: bool().exactOptional(),
   fsync: bool().exactOptional(),
   segmentSize: int(64 * 1024).exactOptional(),
   pageOutBytes: int(0).exactOptional(),
   verifyOnStart: bool().exactOptional(),
+  diskFreeLimit: size().exactOptional(),
+  diskCheckInterval: int(10).exactOptional(),
 });
 
 const limitsSchema = z.strictObject({

@@ -305,3 +305,44 @@ describe('flags and environment over the file', () => {
     );
   });
 });
+
+describe('the free-disk limit', () => {
+  it('persistence.diskFreeLimit takes a size with a unit; a bad size names its line', () => {
+    const config = parseConfig(
+      'persistence:\n  diskFreeLimit: 50MiB\n  diskCheckInterval: 1000\n',
+      'broker.yaml',
+    );
+    assert.deepEqual(config.persistence, {
+      diskFreeLimit: 50 * 1024 * 1024,
+      diskCheckInterval: 1000,
+    });
+    assert.equal(
+      parseConfig('persistence: { diskFreeLimit: 1GB }', 'b.yaml').persistence?.diskFreeLimit,
+      1e9,
+    );
+    assert.equal(
+      parseConfig('persistence: { diskFreeLimit: 0 }', 'b.yaml').persistence?.diskFreeLimit,
+      0,
+    );
+    assert.match(
+      failure('persistence:\n  diskFreeLimit: lots\n'),
+      /^broker\.yaml:2: persistence\.diskFreeLimit must be a size/,
+    );
+  });
+
+  it('--disk-free-limit and STOMPEDE_DISK_FREE_LIMIT set it, over the file', () => {
+    const file = parseConfig('persistence: { diskFreeLimit: 1GiB }', 'b.yaml');
+    assert.equal(
+      mergeConfig(file, { 'disk-free-limit': '2GiB' }, {}).config.persistence?.diskFreeLimit,
+      2 * 1024 ** 3,
+    );
+    assert.equal(
+      mergeConfig({}, {}, { STOMPEDE_DISK_FREE_LIMIT: '0' }).config.persistence?.diskFreeLimit,
+      0,
+    );
+    assert.throws(
+      () => mergeConfig({}, { 'disk-free-limit': 'much' }, {}),
+      /--disk-free-limit must be a size/,
+    );
+  });
+});
