@@ -6,6 +6,7 @@
 // owns the connection's life: connecting, reading, losing it, closing.
 import {
   type BodyInit,
+  type BrokerAddress,
   ClientSession,
   ErrorCode,
   FailoverSchedule,
@@ -35,11 +36,14 @@ import {
 import type { MessageHandler, Subscription, SubscriptionImpl } from './subscription.js';
 import type { Transaction } from './transaction.js';
 import type { TransportFactory } from './transport.js';
-import { type Deferred, deferred, defineAsyncDispose, waitFor, type WaitOptions } from './util.js';
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
+import {
+  type Deferred,
+  deferred,
+  defineAsyncDispose,
+  waitFor,
+  type WaitOptions,
+  toError,
+} from './util.js';
 
 /** How an entry point opens transports when the options name no factory. */
 export type DefaultTransport = () => TransportFactory;
@@ -100,7 +104,7 @@ export class ClientImpl implements Client, ConnectorHost, OperationsHost {
     return this.#link?.version;
   }
 
-  get broker(): Client['broker'] {
+  get broker(): BrokerAddress | undefined {
     return this.#link?.connected === true ? this.#link.broker : undefined;
   }
 

@@ -14,7 +14,7 @@ import {
 import type { StatusEvent } from './events.js';
 import { closedError, type Link } from './link.js';
 import type { TransportFactory, Transport } from './transport.js';
-import { abortError, sleep, waitFor } from './util.js';
+import { abortError, sleep, toError, waitFor } from './util.js';
 
 /** What the connector needs from its client. */
 export interface ConnectorHost {
@@ -83,7 +83,7 @@ export class Connector {
         if (err instanceof StompServerError) throw err;
         const stopped = this.#stopped(signal);
         if (stopped !== undefined) throw stopped;
-        lastError = err instanceof Error ? err : new Error(String(err));
+        lastError = toError(err);
         host.emit({ type: 'error', error: lastError });
       }
     }

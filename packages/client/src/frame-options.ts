@@ -1,12 +1,17 @@
 // The session's frame options for what the client sends, built from the caller's options.
-import type { BodyInit, SendFrameOptions } from '@stompede/core';
-import type { SendOptions } from './options.js';
+import type { BodyInit, HeadersInit, SendFrameOptions } from '@stompede/core';
+
+/** What a SEND's frame takes from the caller's options (`SendOptions`). */
+interface SendHeaders {
+  readonly headers?: HeadersInit | undefined;
+  readonly contentType?: string | undefined;
+}
 
 /** The session's options for a SEND: one object, only the keys that are set. */
 export function sendFrameOptions(
   destination: string,
   body: BodyInit,
-  options: SendOptions,
+  options: SendHeaders,
   transaction: string | undefined,
   receipt: string | undefined,
 ): SendFrameOptions {
@@ -38,7 +43,7 @@ export function frameOptions(
 }
 
 /** Headers given as a record or as pairs, as pairs (a record's undefined values left out). */
-export function headerPairs(init: SendOptions['headers']): [string, string][] {
+export function headerPairs(init: HeadersInit | undefined): [string, string][] {
   if (init === undefined) return [];
   if (Symbol.iterator in init) {
     return [...(init as Iterable<readonly [string, string]>)].map(([k, v]) => [k, v]);
@@ -52,6 +57,6 @@ export function headerPairs(init: SendOptions['headers']): [string, string][] {
   return out;
 }
 
-function hasHeader(init: SendOptions['headers'], name: string): boolean {
+function hasHeader(init: HeadersInit | undefined, name: string): boolean {
   return init !== undefined && headerPairs(init).some(([k]) => k === name);
 }

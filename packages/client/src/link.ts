@@ -16,7 +16,7 @@ import {
 } from '@stompede/core';
 import { type Beating, Heartbeats } from './heartbeats.js';
 import type { Transport } from './transport.js';
-import { type Deferred, deferred, waitFor, type WaitOptions } from './util.js';
+import { type Deferred, deferred, toError, waitFor, type WaitOptions } from './util.js';
 
 /** What a link hands its frames to. */
 export interface LinkReader {
@@ -117,7 +117,7 @@ export class Link implements Beating {
         inBody = false;
       }
     } catch (err) {
-      error = err instanceof Error ? err : new Error(String(err));
+      error = toError(err);
     }
     // As `for await` does when its body leaves early (or throws): the transport stops reading.
     if (inBody) {
@@ -154,7 +154,7 @@ export class Link implements Beating {
     try {
       chunks = encodeFrame(frame, ENCODE_OPTIONS[this.version]);
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(toError(err));
     }
     return this.#write(chunks, what, wait);
   }

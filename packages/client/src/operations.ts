@@ -24,13 +24,9 @@ import {
 } from './options.js';
 import { type MessageHandler, SubscriptionImpl, type SubscriptionOwner } from './subscription.js';
 import { type Transaction, TransactionImpl, type TransactionOwner } from './transaction.js';
-import { abortError, type Deferred, deferred, waitFor, type WaitOptions } from './util.js';
+import { abortError, type Deferred, deferred, waitFor, type WaitOptions, toError } from './util.js';
 
 const DONE: Promise<void> = Promise.resolve();
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
 
 /** What the operations need from their client. */
 export interface OperationsHost {

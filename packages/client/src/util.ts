@@ -1,6 +1,11 @@
 // Small async helpers: deferreds and waits that honour a timeout and an AbortSignal.
 import { StompAbortError, StompTimeoutError, type StompError } from '@stompede/core';
 
+/** `err` as an Error (a thrown non-Error wrapped). */
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 /** A promise with its settle functions exposed. */
 export interface Deferred<T> {
   readonly promise: Promise<T>;

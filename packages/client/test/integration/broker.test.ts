@@ -6,7 +6,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Broker, createBroker, type Engine, LocalEngine } from '@stompede/broker';
+import {
+  type Broker,
+  createBroker,
+  type Engine,
+  hashPassword,
+  LocalEngine,
+} from '@stompede/broker';
 import {
   connect,
   connectTcp,
@@ -14,6 +20,7 @@ import {
   nodeTransport,
   type Message,
   StompError,
+  StompServerError,
   type Transport,
   type WebSocketConstructor,
 } from '@stompede/client/node';
@@ -103,6 +110,48 @@ describe('heart-beats against our broker', () => {
     await client.send(q, 'still here', { receipt: true });
     assert.equal((await next(sub)).text, 'still here');
     await client.close();
+  });
+});
+
+describe("our broker's refusals, by code", () => {
+  let secured: Broker;
+  let url = '';
+  before(async () => {
+    secured = createBroker({
+      listeners: [{ protocol: 'tcp', port: 0 }],
+      allowAnonymous: false,
+      users: { app: { password: await hashPassword('secret') } },
+      permissions: [{ user: 'app', destinations: '/queue/open.>', rights: 'all' }],
+      loginThrottle: { baseDelay: 1, maxDelay: 1 },
+    });
+    const [tcp] = await secured.listen();
+    url = `tcp://127.0.0.1:${String(tcp!.port)}`;
+  });
+  after(async () => {
+    await secured.close();
+  });
+
+  it('[1.2 ERROR] a wrong passcode is ERR_STOMP_AUTHENTICATION_FAILED, not retried', async () => {
+    await assert.rejects(
+      connect(url, { login: 'app', passcode: 'wrong', heartBeat: [0, 0] }),
+      (err: unknown) => {
+        assert.ok(err instanceof StompServerError);
+        assert.equal(err.code, ErrorCode.AUTHENTICATION_FAILED);
+        return true;
+      },
+    );
+  });
+
+  it('[1.2 ERROR] a SEND to a destination without the right is ERR_STOMP_FORBIDDEN', async () => {
+    const client = await connect(url, { login: 'app', passcode: 'secret', heartBeat: [0, 0] });
+    await client.send('/queue/open.a', 'fine', { receipt: true });
+    await assert.rejects(client.send('/queue/closed', 'no', { receipt: true }), {
+      code: ErrorCode.FORBIDDEN,
+      name: 'StompServerError',
+    });
+    const closed = (await client.closed) as StompError;
+    assert.equal(closed.code, ErrorCode.CONNECTION_LOST);
+    assert.equal((closed.cause as StompError).code, ErrorCode.FORBIDDEN);
   });
 });
 

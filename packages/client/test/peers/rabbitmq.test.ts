@@ -1,7 +1,15 @@
 // The client against a real RabbitMQ (interop/peers/rabbitmq.sh): STOMP on 127.0.0.1:61633 and
 // Web-STOMP on ws://127.0.0.1:15683/ws, guest/guest, virtual host "/". Skipped with a reason
 // when RabbitMQ is not running, unless STOMPEDE_PEERS=1 makes a missing peer a failure.
-import { nodeTransport, type WebSocketConstructor } from '@stompede/client/node';
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import {
+  connect,
+  ErrorCode,
+  nodeTransport,
+  StompServerError,
+  type WebSocketConstructor,
+} from '@stompede/client/node';
 import { WebSocket } from 'ws';
 import { clientScenarios, unreachable } from '../scenarios.js';
 
@@ -36,4 +44,29 @@ clientScenarios({
   // body).
   required,
   unavailable: () => unreachable(host, wsPort),
+});
+
+// RabbitMQ names no code in its ERROR frames: its refusals are recognised by their text.
+describe('rabbitmq refusals, by code', () => {
+  let skip: string | undefined;
+  before(async () => {
+    skip = await unreachable(host, stompPort);
+  });
+  const refusals = [
+    ['a wrong passcode', { ...login, passcode: 'wrong' }, ErrorCode.AUTHENTICATION_FAILED],
+    ['an unknown virtual host', { ...login, host: '/no-such-vhost' }, ErrorCode.FORBIDDEN],
+  ] as const;
+  for (const [what, options, code] of refusals) {
+    it(`[1.2 ERROR] ${what} rejects connect() with ${code}`, async (t) => {
+      if (skip !== undefined) {
+        if (required) assert.fail(`rabbitmq is required: ${skip}`);
+        t.skip(skip);
+        return;
+      }
+      await assert.rejects(
+        connect(`tcp://${host}:${String(stompPort)}`, { ...options, heartBeat: [0, 0] }),
+        (err: unknown) => err instanceof StompServerError && err.code === code,
+      );
+    });
+  }
 });
