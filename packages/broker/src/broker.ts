@@ -21,8 +21,8 @@ export class Broker {
   readonly options: ResolvedOptions;
   /** The message store and router. */
   readonly engine: Engine;
-  /** Counters. */
-  readonly metrics = new Metrics();
+  /** Counters (BrokerOptions.metrics, or new ones). */
+  readonly metrics: Metrics;
   private readonly sessions = new Set<Connection>();
   private listeners: Listener[] = [];
   private closing: Promise<void> | undefined;
@@ -36,6 +36,7 @@ export class Broker {
    */
   constructor(options: BrokerOptions = {}) {
     this.options = resolveOptions(options);
+    this.metrics = this.options.metrics ?? new Metrics();
     const o = this.options;
     const p = o.persistence;
     this.engine =
@@ -139,7 +140,10 @@ export class Broker {
       }
       const admin = this.options.admin;
       if (admin !== undefined && this.adminServer === undefined) {
-        const view = brokerView(this, () => this.closing === undefined);
+        const view = brokerView(
+          this,
+          () => this.closing === undefined && (this.engine.ready?.() ?? true),
+        );
         this.adminServer = await startAdmin(admin, view, log);
       }
     } catch (err) {

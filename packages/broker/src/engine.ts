@@ -45,6 +45,14 @@ export interface Consumer {
    * delivering to this consumer until {@link ConsumerHandle.resume} is called.
    */
   ready(message: Message): boolean;
+  /**
+   * How many more deliveries the consumer can take now, if nothing changes: its free prefetch
+   * (client acknowledgment modes), `Infinity` without a bound (`auto`), 0 while its transport is
+   * full. For engines that fetch messages from elsewhere in batches (a clustered engine pulls
+   * this many); {@link ready} still decides each delivery. A byte-based window is not counted
+   * here. Optional: an engine without it asks one message at a time.
+   */
+  credit?(): number;
   /** Take a delivery. Must not call back into the engine synchronously. */
   deliver(delivery: Delivery): void;
   /**
@@ -173,6 +181,23 @@ export interface EngineStats {
   readonly queues: number;
 }
 
+/** A number an engine reports to Prometheus, as the gauge `stompede_<name>`. */
+export interface EngineGauge {
+  /** `[a-z_]+`, e.g. `cluster_pending_acks`. */
+  readonly name: string;
+  readonly help: string;
+  readonly value: number;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** What an engine tells operators about itself beyond {@link EngineStats}. */
+export interface EngineReport {
+  /** Shown as `engine` in the admin API's `/api/stats` and on the dashboard. */
+  readonly state: Readonly<Record<string, unknown>>;
+  /** Appended to `/metrics`. */
+  readonly gauges: readonly EngineGauge[];
+}
+
 /**
  * The message store and router. Every method may throw (or reject with) a `StompError`, which
  * the session layer turns into an ERROR frame (or the admin API into a 400 answer).
@@ -241,6 +266,16 @@ export interface Engine {
   flush?(): MaybePromise<void>;
   /** Current counters. */
   stats(): EngineStats;
+  /**
+   * State for operators, for engines with more to tell than {@link stats} (a clustered engine:
+   * its connection to the cluster, leaders, pending acknowledgements). Optional.
+   */
+  report?(): MaybePromise<EngineReport>;
+  /**
+   * False while the engine cannot serve (a cluster node that lost its cluster): the admin API's
+   * `/readyz` then answers 503. Optional; an engine without it is always ready.
+   */
+  ready?(): boolean;
   /** Release everything. */
   close(): MaybePromise<void>;
 }

@@ -20,6 +20,8 @@ export type {
   Delivery,
   DestinationCounters,
   DestinationInfo,
+  EngineGauge,
+  EngineReport,
   EngineStats,
   MaybePromise,
   PeekedMessage,

@@ -9,6 +9,7 @@ import {
 import { resolveLimits } from '@stompede/core/internal';
 import { type Logger, pino } from 'pino';
 import type { Engine } from './engine.js';
+import type { Metrics } from './metrics.js';
 import { type ResolvedAdminOptions, resolveAdmin } from './admin/options.js';
 import { Security } from './security/security.js';
 import { checkTls } from './listen/tls-options.js';
@@ -120,6 +121,11 @@ export interface BrokerOptions {
   /** The message store and router. Default: a new engine, durable with `dataDir`. */
   readonly engine?: Engine;
   /**
+   * The counters the broker keeps. Pass the ones an {@link engine} built outside the broker
+   * counts into (e.g. a cluster engine), so that the admin API shows one set. Default: new ones.
+   */
+  readonly metrics?: Metrics;
+  /**
    * Directory of the embedded store: persistent messages (`persistent:true`) sent to queues and
    * durable subscriptions are written there before their RECEIPT and survive restarts and
    * crashes. Default: none, every message in memory (the `stompede broker` command defaults to
@@ -195,6 +201,7 @@ export interface ResolvedOptions {
   readonly listeners: readonly ListenerOptions[];
   readonly logger: Logger;
   readonly engine: Engine | undefined;
+  readonly metrics: Metrics | undefined;
   readonly dataDir: string | undefined;
   readonly persistence: Required<Omit<PersistenceOptions, 'pageOutBytes'>> & {
     readonly pageOutBytes: number | undefined;
@@ -300,6 +307,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     listeners: Object.freeze(listeners),
     logger: options.logger ?? pino({ level: 'silent' }),
     engine: options.engine,
+    metrics: options.metrics,
     dataDir: options.dataDir,
     persistence: Object.freeze({
       persistAll: options.persistence?.persistAll ?? false,

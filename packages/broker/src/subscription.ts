@@ -60,6 +60,13 @@ export class Subscription implements Consumer {
     );
   }
 
+  credit(): number {
+    if (!this.conn.writable) return 0;
+    if (this.auto) return Infinity;
+    if (this.windowBytes !== 0 && this.unackedBytes >= this.windowBytes) return 0;
+    return Math.max(0, this.prefetch - this.unacked.size);
+  }
+
   deliver(delivery: Delivery): void {
     const conn = this.conn;
     const key = delivery.ackKey;

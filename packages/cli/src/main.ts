@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { CliError } from './cli-error.js';
 import { BENCH_HELP, runBenchCommand } from './subcommands/bench.js';
 import { BROKER_HELP, runBroker } from './subcommands/broker.js';
+import { CLUSTER_HELP, runCluster } from './subcommands/cluster.js';
 import { PASSWD_HELP, runPasswd } from './subcommands/passwd.js';
 import { runSend, SEND_HELP } from './subcommands/send.js';
 import { runSubscribe, SUBSCRIBE_HELP } from './subcommands/subscribe.js';
@@ -13,6 +14,7 @@ const HELP = `Usage: stompede <command> [options]
 Commands:
   bench       load generator: producers and consumers, throughput, latency, loss checks
   broker      run a STOMP broker (TCP 127.0.0.1:61613, WebSocket ws://127.0.0.1:15674/ws)
+  cluster     cluster up: a local cluster (NATS JetStream servers and stompede nodes) to try
   passwd      print a password hash for the broker's users (read without echo)
   send        send a message, or one per line of standard input, with receipts
   subscribe   print the messages arriving at a destination
@@ -28,6 +30,7 @@ const commands: Record<
 > = {
   bench: { run: runBenchCommand, help: BENCH_HELP },
   broker: { run: runBroker, help: BROKER_HELP },
+  cluster: { run: runCluster, help: CLUSTER_HELP },
   passwd: { run: runPasswd, help: PASSWD_HELP },
   send: { run: runSend, help: SEND_HELP },
   subscribe: { run: runSubscribe, help: SUBSCRIBE_HELP },
@@ -56,7 +59,9 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
     // Handles (sockets, timers) are all closed by now; exit promptly even if a client lingers.
-    if (code !== 0 || process.argv[2] === 'broker') setImmediate(() => process.exit(code));
+    if (code !== 0 || process.argv[2] === 'broker' || process.argv[2] === 'cluster') {
+      setImmediate(() => process.exit(code));
+    }
   },
   (err: unknown) => {
     if (err instanceof CliError) {

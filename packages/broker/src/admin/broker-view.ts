@@ -26,6 +26,7 @@ export function brokerView(broker: Broker, ready: () => boolean): AdminView {
     errors: broker.errorCounts,
     ready,
     engineStats: () => broker.engine.stats(),
+    engineReport: async () => engine.report?.(),
     bytesOut: () => {
       track();
       let n = closedBytes;

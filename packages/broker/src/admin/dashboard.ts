@@ -16,6 +16,7 @@ td:first-child,th:first-child,td.name{text-align:left}
 <canvas id="chart" width="900" height="240"></canvas>
 <h2>Destinations</h2>
 <table id="destinations"><thead><tr><th>vhost</th><th>destination</th><th>depth</th><th>consumers</th><th>in/s</th><th>out/s</th><th>enqueued</th><th>delivered</th><th>acked</th><th>dead-lettered</th></tr></thead><tbody></tbody></table>
+<section id="engine" hidden><h2>Engine</h2><pre id="engine-state"></pre></section>
 <h2>Connections</h2>
 <table id="connections"><thead><tr><th>id</th><th>user</th><th>vhost</th><th>transport</th><th>address</th><th>version</th><th>subscriptions</th></tr></thead><tbody></tbody></table>
 <script>
@@ -52,6 +53,8 @@ function render(s) {
     tr.dataset.vhost = d.vhost;
     return tr;
   }));
+  $('engine').hidden = !s.engine;
+  if (s.engine) $('engine-state').textContent = JSON.stringify(s.engine, null, 2);
   $('connections').tBodies[0].replaceChildren(...s.connections.map((c) =>
     row([c.id, c.user, c.vhost, c.transport, c.remoteAddress, c.version, c.subscriptions], ['name'])));
   history.push({ time: s.time, connections: s.totals.connections,

@@ -1,5 +1,6 @@
 // The Prometheus text exposition format (version 0.0.4), written by hand.
 import type { DestinationRow } from './stats.js';
+import type { EngineReport } from '../engine.js';
 import type { AdminView } from './view.js';
 
 function esc(value: string): string {
@@ -26,7 +27,11 @@ class Writer {
 }
 
 /** Every metric, as Prometheus text; `rows` are the view's destinations. */
-export function prometheusText(view: AdminView, rows: readonly DestinationRow[]): string {
+export function prometheusText(
+  view: AdminView,
+  rows: readonly DestinationRow[],
+  report?: EngineReport,
+): string {
   const w = new Writer();
   const m = view.metrics.snapshot();
   w.one('stompede_connections', 'gauge', 'Connections open now.', m.connectionsActive);
@@ -210,6 +215,16 @@ export function prometheusText(view: AdminView, rows: readonly DestinationRow[])
       client_id: d.durable.clientId,
       name: d.durable.name,
     });
+  }
+  // The engine's own gauges, one HELP/TYPE per name.
+  const described = new Set<string>();
+  for (const g of report?.gauges ?? []) {
+    const name = `stompede_${g.name}`;
+    if (!described.has(name)) {
+      described.add(name);
+      w.metric(name, 'gauge', g.help);
+    }
+    w.sample(name, g.value, g.labels);
   }
   return w.text;
 }

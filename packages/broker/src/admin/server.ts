@@ -14,6 +14,7 @@ import type { ResolvedAdminOptions } from './options.js';
 import { prometheusText } from './prometheus.js';
 import type { AdminView } from './view.js';
 import type { DestinationRow } from './stats.js';
+import type { EngineReport } from '../engine.js';
 
 /** A running admin server. */
 export interface AdminServer {
@@ -130,7 +131,7 @@ export async function startAdmin(
             res,
             200,
             'text/plain; version=0.0.4; charset=utf-8',
-            prometheusText(view, await view.destinations()),
+            prometheusText(view, await view.destinations(), await view.engineReport()),
           );
           return;
         case '/':
@@ -142,7 +143,7 @@ export async function startAdmin(
           send(res, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
           return;
         case '/api/stats':
-          json(res, 200, statsJson(view, await view.destinations()));
+          json(res, 200, statsJson(view, await view.destinations(), await view.engineReport()));
           return;
         default:
           send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
@@ -232,9 +233,14 @@ export async function startAdmin(
 }
 
 /** The JSON the dashboard polls; `rows` are the view's destinations. */
-export function statsJson(view: AdminView, rows: readonly DestinationRow[]): unknown {
+export function statsJson(
+  view: AdminView,
+  rows: readonly DestinationRow[],
+  report?: EngineReport,
+): unknown {
   const m = view.metrics.snapshot();
   return {
+    ...(report === undefined ? {} : { engine: report.state }),
     time: Date.now(),
     totals: {
       connections: m.connectionsActive,

@@ -1,6 +1,6 @@
 // What the admin server reads from and does to the broker.
 import type { Connection } from '../connection.js';
-import type { EngineStats, PeekedMessage } from '../engine.js';
+import type { EngineReport, EngineStats, PeekedMessage } from '../engine.js';
 import type { Metrics } from '../metrics.js';
 import type { ErrorCounts } from '../security/errors.js';
 import type { DestinationRow } from './stats.js';
@@ -22,6 +22,8 @@ export interface AdminView {
   readonly errors: ErrorCounts;
   ready(): boolean;
   engineStats(): EngineStats;
+  /** The engine's own report, when it gives one (Engine.report). */
+  engineReport(): Promise<EngineReport | undefined>;
   bytesOut(): number;
   /** Every destination the engine lists, with its counts. */
   destinations(): Promise<DestinationRow[]>;

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Broker, createBroker, hashPassword } from '@stompede/broker';
+import {
+  type Broker,
+  type Engine,
+  type EngineReport,
+  LocalEngine,
+  Metrics,
+  createBroker,
+  hashPassword,
+} from '@stompede/broker';
 import { ErrorCode } from '@stompede/core';
 import { connected } from '../helper.js';
 
@@ -222,6 +230,54 @@ describe('admin server without credentials', () => {
       req.end();
     });
     assert.equal(status, 403);
+    await broker.close();
+  });
+});
+
+describe('admin server with an engine of its own', () => {
+  test('[Admin engine] shared counters, the engine report in /api/stats and /metrics, readiness', async () => {
+    const metrics = new Metrics();
+    let ready = true;
+    // An engine built outside the broker (as a cluster engine is) that reports on itself.
+    class Reporting extends LocalEngine {
+      report(): EngineReport {
+        return {
+          state: { cluster: 'up', leaders: { s1: 'n1' } },
+          gauges: [
+            { name: 'cluster_connected', help: 'Connected to the cluster.', value: 1 },
+            {
+              name: 'cluster_stream_messages',
+              help: 'Per stream.',
+              value: 3,
+              labels: { stream: 's1' },
+            },
+            {
+              name: 'cluster_stream_messages',
+              help: 'Per stream.',
+              value: 4,
+              labels: { stream: 's2' },
+            },
+          ],
+        };
+      }
+      ready(): boolean {
+        return ready;
+      }
+    }
+    const engine: Engine = new Reporting({ metrics });
+    const broker = createBroker({ listeners: [], engine, metrics, admin: { port: 0 } });
+    await broker.listen();
+    const base = broker.adminUrl!;
+    assert.equal(broker.metrics, metrics);
+    const stats = JSON.parse((await get(`${base}/api/stats`)).text) as { engine?: unknown };
+    assert.deepEqual(stats.engine, { cluster: 'up', leaders: { s1: 'n1' } });
+    const text = (await get(`${base}/metrics`)).text;
+    assert.equal(sample(text, 'stompede_cluster_connected'), 1);
+    assert.equal(sample(text, 'stompede_cluster_stream_messages', '{stream="s2"}'), 4);
+    assert.equal(text.split('# TYPE stompede_cluster_stream_messages gauge').length, 2);
+    assert.equal((await get(`${base}/readyz`)).status, 200);
+    ready = false;
+    assert.equal((await get(`${base}/readyz`)).status, 503);
     await broker.close();
   });
 });

@@ -239,6 +239,24 @@ export const SETTINGS: readonly Setting[] = [
     apply: (d) => (d.allowAnonymous = true),
   },
   {
+    flag: 'cluster',
+    arg: 'URLS',
+    env: 'STOMPEDE_CLUSTER',
+    shown: 'off',
+    help:
+      'cluster mode: NATS JetStream servers, comma-separated\n' +
+      '(nats://10.0.0.1:4222,nats://10.0.0.2:4222); the node then keeps no\n' +
+      'messages of its own and any node serves any client (docs/cluster.md;\n' +
+      'needs the @stompede/cluster package)',
+    key: ['cluster', 'servers'],
+    apply: (d, v) => {
+      section(d, 'cluster').servers = (v as string)
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+    },
+  },
+  {
     flag: 'admin-port',
     arg: 'N',
     env: 'STOMPEDE_ADMIN_PORT',
@@ -340,6 +358,16 @@ export function mergeConfig(
       );
     }
     draft.tls = { port: DEFAULT_TLS_PORT, requireClientCert: false, ...tls };
+  }
+  if (draft.cluster !== undefined) {
+    // A cluster node journals nothing: its messages live in JetStream.
+    if (draft.dataDir !== undefined && draft.dataDir !== false) {
+      throw new CliError(
+        `${setBy.get('dataDir') ?? 'dataDir'} has no effect in cluster mode (messages live in ` +
+          'NATS JetStream): remove it',
+      );
+    }
+    draft.dataDir = false;
   }
   draft.dataDir ??= resolve('./data');
   draft.logLevel ??= 'info';

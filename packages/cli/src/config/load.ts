@@ -30,7 +30,8 @@ export async function loadConfig(path: string): Promise<ConfigFile> {
 
 /**
  * Parse and check configuration text. `source` names it in errors; relative paths in it
- * (dataDir, tls.cert, tls.key, tls.ca) are resolved against `baseDir`, by default the
+ * (dataDir, tls.cert, tls.key, tls.ca, and cluster.auth.credsFile, cluster.tls.*) are resolved
+ * against `baseDir`, by default the
  * directory of `source`.
  */
 export function parseConfig(
@@ -206,6 +207,21 @@ function withPathsFrom(baseDir: string, config: ConfigFile): ConfigFile {
       cert: abs(config.tls.cert),
       key: abs(config.tls.key),
       ...(config.tls.ca === undefined ? {} : { ca: abs(config.tls.ca) }),
+    };
+  }
+  const cluster = config.cluster;
+  if (cluster !== undefined) {
+    const files = <T extends Record<string, unknown>>(o: T, keys: readonly (keyof T)[]): T => {
+      const copy = { ...o };
+      for (const k of keys) if (typeof copy[k] === 'string') copy[k] = abs(copy[k]) as T[keyof T];
+      return copy;
+    };
+    out.cluster = {
+      ...cluster,
+      ...(cluster.auth === undefined ? {} : { auth: files(cluster.auth, ['credsFile']) }),
+      ...(cluster.tls === undefined
+        ? {}
+        : { tls: files(cluster.tls, ['caFile', 'certFile', 'keyFile']) }),
     };
   }
   return out;

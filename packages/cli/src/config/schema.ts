@@ -17,6 +17,7 @@ import type {
   UserOptions,
 } from '@stompede/broker';
 import { parsePasswordHash } from '@stompede/broker';
+import type { ClusterOptions } from '@stompede/cluster';
 import { DestinationPattern, originPolicy } from '@stompede/broker/internal';
 import type { ParserLimits } from '@stompede/core';
 import { z } from 'zod';
@@ -223,6 +224,48 @@ const adminSchema = z
     }
   });
 
+const clusterSchema = z
+  .strictObject({
+    servers: list(text('a NATS server URL (nats://HOST:PORT)'), 'NATS server URLs').min(1, {
+      error: 'must list one or more NATS server URLs',
+    }),
+    nodeName: text('a name').exactOptional(),
+    auth: z
+      .strictObject({
+        user: text('a user name').exactOptional(),
+        password: text('a password').exactOptional(),
+        token: text('a token').exactOptional(),
+        credsFile: filePath().exactOptional(),
+      })
+      .exactOptional(),
+    tls: z
+      .strictObject({
+        caFile: filePath().exactOptional(),
+        certFile: filePath().exactOptional(),
+        keyFile: filePath().exactOptional(),
+      })
+      .exactOptional(),
+    replicas: int(1, 5).exactOptional(),
+    prefix: z
+      .string({ error: 'must be 1-32 of A-Z, a-z, 0-9, _ and -' })
+      .regex(/^[A-Za-z0-9_-]{1,32}$/, { error: 'must be 1-32 of A-Z, a-z, 0-9, _ and -' })
+      .exactOptional(),
+    queueShards: int(1, 64).exactOptional(),
+    ackWait: int(1000).exactOptional(),
+    duplicateWindow: int(1000).exactOptional(),
+    publishTimeout: int(100).exactOptional(),
+    maxAge: int(0).exactOptional(),
+    maxStreamBytes: int(-1).exactOptional(),
+    maxInflightBytes: int(1024).exactOptional(),
+    connectTimeout: int(0).exactOptional(),
+  })
+  .superRefine((c, ctx) => {
+    // The rest (odd replicas, auth combinations, …) is checked by @stompede/cluster at start.
+    if (c.replicas !== undefined && c.replicas % 2 === 0) {
+      ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'must be 1, 3 or 5' });
+    }
+  });
+
 const VERSIONS = ['1.0', '1.1', '1.2'] as const;
 
 /** Every key of the file; cross-references (users, groups, vhosts) are checked in load.ts. */
@@ -291,6 +334,8 @@ export const configSchema = z.strictObject({
   maxConnectionsPerAddress: int(1).exactOptional(),
   maxUnackedPerSubscription: int(1).exactOptional(),
   admin: adminSchema.exactOptional(),
+  // Cluster mode (docs/cluster.md): the node's messages live in NATS JetStream.
+  cluster: clusterSchema.exactOptional(),
 });
 
 /** A valid configuration file. */
@@ -304,7 +349,7 @@ type NoneMissing<K> = [K] extends [never] ? true : { missing: K };
 /** Compiles only when T is `true`. */
 type Agree<T extends true> = T;
 /** Options the file cannot hold: listeners and the logger come from the CLI's keys. */
-type CodeOnly = 'listeners' | 'logger' | 'engine';
+type CodeOnly = 'listeners' | 'logger' | 'engine' | 'metrics';
 type Persistence = NonNullable<BrokerOptions['persistence']>;
 type FileUser = NonNullable<ConfigFile['users']>[string];
 type FileGrant = NonNullable<ConfigFile['permissions']>[number];
@@ -317,6 +362,7 @@ export type _SchemaCoversBrokerOptions = [
   Agree<NoneMissing<MissingKeys<UserOptions, FileUser>>>,
   Agree<NoneMissing<MissingKeys<PermissionGrant, FileGrant>>>,
   Agree<NoneMissing<MissingKeys<AdminOptions, NonNullable<ConfigFile['admin']>>>>,
+  Agree<NoneMissing<MissingKeys<ClusterOptions, NonNullable<ConfigFile['cluster']>>>>,
 ];
 // That values fit is checked where they are used: brokerOptionsOf() (effective.ts) builds
 // BrokerOptions from a valid configuration.

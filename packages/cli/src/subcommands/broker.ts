@@ -1,7 +1,7 @@
 // `stompede broker`: run a broker with embedded defaults (TCP 127.0.0.1:61613 and WebSocket
 // ws://127.0.0.1:15674/ws), configured by a file, environment variables and flags, in that order
 // (config/effective.ts).
-import { createBroker } from '@stompede/broker';
+import { DEFAULTS, type Engine, Metrics, createBroker } from '@stompede/broker';
 import { StompError } from '@stompede/core';
 import { pino } from 'pino';
 import { CliError, parseCommandArgs } from '../cli-error.js';
@@ -15,6 +15,7 @@ import {
   settingsHelp,
 } from '../config/effective.js';
 import { loadConfig } from '../config/load.js';
+import { startClusterEngine } from '../cluster.js';
 
 export const BROKER_HELP = `Usage: stompede broker [options]
 
@@ -72,10 +73,31 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
   if (overrides.length > 0) {
     logger.info({ overrides }, 'flags and environment variables override the config file');
   }
+  const options = brokerOptionsOf(config);
+  // Cluster mode: the engine connects to NATS first (a clear error and exit 1 when it cannot).
+  let clustered: { engine: Engine; metrics: Metrics } | undefined;
+  if (config.cluster !== undefined) {
+    const metrics = new Metrics();
+    const engine = await startClusterEngine(
+      config.cluster,
+      {
+        ...(options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }),
+        maxDeliveries: options.maxDeliveries ?? DEFAULTS.maxDeliveries,
+        ...(options.maxTopicPending === undefined
+          ? {}
+          : { maxTopicPending: options.maxTopicPending }),
+        persistAll: options.persistence?.persistAll === true,
+      },
+      metrics,
+      logger,
+    );
+    clustered = { engine, metrics };
+  }
   let broker;
   try {
-    broker = createBroker({ ...brokerOptionsOf(config), logger });
+    broker = createBroker({ ...options, ...clustered, logger });
   } catch (err) {
+    await clustered?.engine.close();
     if (err instanceof StompError) throw new CliError(`invalid configuration: ${err.message}`);
     throw err;
   }

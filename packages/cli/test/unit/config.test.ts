@@ -306,6 +306,60 @@ describe('flags and environment over the file', () => {
   });
 });
 
+describe('cluster mode settings', () => {
+  it('reads the cluster block, resolving its file paths against the file', () => {
+    const config = parseConfig(
+      [
+        'cluster:',
+        '  servers: [nats://10.0.0.1:4222, nats://10.0.0.2:4222]',
+        '  replicas: 3',
+        '  prefix: prod',
+        '  auth: { credsFile: node.creds }',
+        '  tls: { caFile: ca.pem }',
+        '',
+      ].join('\n'),
+      '/etc/stompede/broker.yaml',
+    );
+    assert.deepEqual(config.cluster, {
+      servers: ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222'],
+      replicas: 3,
+      prefix: 'prod',
+      auth: { credsFile: '/etc/stompede/node.creds' },
+      tls: { caFile: '/etc/stompede/ca.pem' },
+    });
+  });
+
+  it('checks the block: unknown keys, even replicas, a bad prefix, no servers', () => {
+    assert.match(failure('cluster:\n  servers: [nats://a:1]\n  replica: 3\n'), /broker.yaml:3: /);
+    assert.match(
+      failure('cluster:\n  servers: [nats://a:1]\n  replicas: 2\n'),
+      /must be 1, 3 or 5/,
+    );
+    assert.match(failure('cluster:\n  servers: [nats://a:1]\n  prefix: a.b\n'), /prefix must be/);
+    assert.match(failure('cluster:\n  servers: []\n'), /one or more NATS server/);
+  });
+
+  it('--cluster (or STOMPEDE_CLUSTER) lists the servers; the node then journals nothing', () => {
+    const { config } = mergeConfig({}, { cluster: 'nats://a:4222, nats://b:4222' }, {});
+    assert.deepEqual(config.cluster?.servers, ['nats://a:4222', 'nats://b:4222']);
+    assert.equal(config.dataDir, false);
+    const fromEnv = mergeConfig({}, {}, { STOMPEDE_CLUSTER: 'nats://c:4222' }).config;
+    assert.deepEqual(fromEnv.cluster?.servers, ['nats://c:4222']);
+    assert.equal(mergeConfig({}, {}, {}).config.cluster, undefined);
+  });
+
+  it('a data directory in cluster mode is refused, naming where it came from', () => {
+    assert.throws(
+      () => mergeConfig({}, { cluster: 'nats://a:4222', 'data-dir': '/x' }, {}),
+      /--data-dir has no effect in cluster mode/,
+    );
+    assert.throws(
+      () => mergeConfig({ dataDir: '/x', cluster: { servers: ['nats://a:4222'] } }, {}, {}),
+      /dataDir has no effect in cluster mode/,
+    );
+  });
+});
+
 describe('the free-disk limit', () => {
   it('persistence.diskFreeLimit takes a size with a unit; a bad size names its line', () => {
     const config = parseConfig(

@@ -38,6 +38,12 @@ export interface EngineUnderTest {
    */
   restart?(): Promise<Engine>;
   /**
+   * True when a restart is the engine's and not its storage's: non-persistent messages held by
+   * the storage stay (a cluster node's restart leaves JetStream, which holds every queue's
+   * messages in one stream to keep their order, as it was).
+   */
+  readonly keepsNonPersistent?: boolean;
+  /**
    * Resolves once the engine has done everything asked of it so far (deliveries pushed, counts
    * up to date). Default: two turns of the event loop, enough for an engine that works in
    * process; a networked engine waits for its round trips.
@@ -255,6 +261,11 @@ export class Rule {
   /** True when the engine under test can be restarted over its storage (it is durable). */
   get canRestart(): boolean {
     return this.made.restart !== undefined;
+  }
+
+  /** See {@link EngineUnderTest.keepsNonPersistent}. */
+  get keepsNonPersistent(): boolean {
+    return this.made.keepsNonPersistent === true;
   }
 
   /** Wait until the engine has done what it was asked. */

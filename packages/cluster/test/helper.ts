@@ -1,0 +1,100 @@
+// Helpers for the cluster tests: a real JetStream cluster of nats-server processes (skipped with
+// a reason when nats-server is missing, unless STOMPEDE_PEERS=1 — what CI sets — makes that a
+// failure), engines on it, and a recording consumer.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Consumer, Delivery, Message } from '@stompede/broker';
+import { StompError } from '@stompede/core';
+import {
+  ClusterEngine,
+  type ClusterEngineOptions,
+  type NatsServers,
+  ensureNatsServer,
+  startNatsServers,
+} from '@stompede/cluster';
+
+/** Why the cluster tests cannot run here, or undefined when they can. */
+export function natsMissing(): string | undefined {
+  try {
+    ensureNatsServer();
+    return undefined;
+  } catch (err) {
+    if (process.env.STOMPEDE_PEERS === '1') throw err;
+    return `nats-server is not installed (${(err as Error).message})`;
+  }
+}
+
+/** A 3-server JetStream cluster in a temporary directory; `stop()` removes it. */
+export async function natsCluster(size = 3): Promise<NatsServers & { dispose(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'stompede-nats-'));
+  const servers = await startNatsServers({ dir, size });
+  return Object.assign(servers, {
+    async dispose(): Promise<void> {
+      await servers.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** An engine (a "node") on `servers`, quick to redeliver and with a unique prefix per test file. */
+export function engineOn(
+  servers: NatsServers,
+  options: Partial<ClusterEngineOptions> = {},
+): Promise<ClusterEngine> {
+  return ClusterEngine.start({
+    servers: servers.urls.split(','),
+    ackWait: 2000,
+    publishTimeout: 5000,
+    ...options,
+  });
+}
+
+/** Poll `check` until it is true; throws after `ms` (a deadline, never a bare sleep). */
+export async function until(check: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${String(ms)} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A consumer that records its deliveries and takes up to `prefetch` unsettled ones. */
+export class Recorder implements Consumer {
+  readonly deliveries: Delivery[] = [];
+  readonly unsettled = new Set<number>();
+  detachedWith: StompError | undefined;
+
+  constructor(
+    private readonly prefetch = 1000,
+    private readonly auto = false,
+  ) {}
+
+  ready(_message: Message): boolean {
+    return this.auto || this.unsettled.size < this.prefetch;
+  }
+
+  credit(): number {
+    return this.auto ? 1000 : this.prefetch - this.unsettled.size;
+  }
+
+  deliver(delivery: Delivery): void {
+    this.deliveries.push(delivery);
+    if (!this.auto) this.unsettled.add(delivery.ackKey);
+  }
+
+  detached(reason: StompError): void {
+    this.detachedWith = reason;
+  }
+
+  /** Bodies received, as text. */
+  get bodies(): string[] {
+    return this.deliveries.map((d) => Buffer.from(d.message.body).toString());
+  }
+
+  /** Forget `d` as unsettled (call after acking it through the handle). */
+  settled(d: Delivery): void {
+    this.unsettled.delete(d.ackKey);
+  }
+}

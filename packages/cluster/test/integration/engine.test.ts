@@ -1,0 +1,284 @@
+// The cluster engine on a real three-server JetStream cluster, with two engines standing for two
+// nodes: what holds across nodes.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Message, type ConsumerHandle } from '@stompede/broker';
+import { ErrorCode, StompError } from '@stompede/core';
+import type { ClusterEngine } from '@stompede/cluster';
+import { Recorder, engineOn, natsCluster, natsMissing, until } from '../helper.js';
+
+const skip = natsMissing();
+
+const persistent = (dest: string, body: string, headers: string[] = []): Message =>
+  new Message(dest, ['persistent', 'true', ...headers], Buffer.from(body));
+
+describe('cluster engine (two nodes, three NATS servers)', { skip }, () => {
+  let nats: Awaited<ReturnType<typeof natsCluster>>;
+  let a: ClusterEngine;
+  let b: ClusterEngine;
+
+  before(async () => {
+    nats = await natsCluster();
+    [a, b] = await Promise.all([
+      engineOn(nats, { maxDeliveries: 3 }),
+      engineOn(nats, { maxDeliveries: 3 }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([a.close(), b.close()]);
+    await nats.dispose();
+  });
+
+  const sub = (
+    engine: ClusterEngine,
+    destination: string,
+    consumer: Recorder,
+    extra: {
+      autoAck?: boolean;
+      durable?: { clientId: string; name: string };
+      session?: string;
+    } = {},
+  ): Promise<ConsumerHandle> =>
+    Promise.resolve(
+      engine.subscribe(
+        {
+          vhost: '/',
+          sessionId: extra.session ?? 's',
+          destination,
+          autoAck: extra.autoAck ?? false,
+          ...(extra.durable === undefined ? {} : { durable: extra.durable }),
+        },
+        consumer,
+      ),
+    );
+
+  test('a queue message sent on one node reaches a consumer on the other, in order', async () => {
+    for (let i = 0; i < 5; i++)
+      await a.publish('/', 'p', persistent('/queue/order', `m${String(i)}`));
+    const r = new Recorder();
+    const h = await sub(b, '/queue/order', r);
+    await until(() => r.deliveries.length === 5);
+    assert.deepEqual(r.bodies, ['m0', 'm1', 'm2', 'm3', 'm4']);
+    assert.ok(r.deliveries.every((d) => d.deliveryCount === 1));
+    for (const d of r.deliveries) await h.ack(d.ackKey, true);
+    await h.close();
+  });
+
+  test('competing consumers on both nodes: each message goes to exactly one', async () => {
+    const ra = new Recorder(5);
+    const rb = new Recorder(5);
+    const ha = await sub(a, '/queue/compete', ra);
+    const hb = await sub(b, '/queue/compete', rb);
+    for (let i = 0; i < 40; i++) await a.publish('/', 'p', persistent('/queue/compete', String(i)));
+    const ack = (r: Recorder, h: ConsumerHandle): void => {
+      for (const d of [...r.deliveries]) {
+        if (!r.unsettled.has(d.ackKey)) continue;
+        r.settled(d);
+        void h.ack(d.ackKey, false);
+        h.resume();
+      }
+    };
+    await until(
+      () => {
+        ack(ra, ha);
+        ack(rb, hb);
+        return ra.deliveries.length + rb.deliveries.length >= 40;
+      },
+      20_000,
+      'all 40 messages',
+    );
+    const all = [...ra.bodies, ...rb.bodies].map(Number).sort((x, y) => x - y);
+    assert.deepEqual(
+      all,
+      Array.from({ length: 40 }, (_, i) => i),
+    );
+    assert.ok(ra.deliveries.length > 0 && rb.deliveries.length > 0, 'both nodes took a share');
+    await ha.close();
+    await hb.close();
+  });
+
+  test('prefetch bounds a subscription: no more than its window unsettled', async () => {
+    for (let i = 0; i < 10; i++) await a.publish('/', 'p', persistent('/queue/window', String(i)));
+    const r = new Recorder(3);
+    const h = await sub(b, '/queue/window', r);
+    await until(() => r.deliveries.length === 3);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(r.deliveries.length, 3, 'nothing beyond the window');
+    const first = r.deliveries[0]!;
+    r.settled(first);
+    await h.ack(first.ackKey, true);
+    h.resume();
+    await until(() => r.deliveries.length === 4);
+    await h.close();
+  });
+
+  test('high priority (5-9) is delivered before normal', async () => {
+    await a.publish('/', 'p', persistent('/queue/prio', 'low1'));
+    await a.publish('/', 'p', persistent('/queue/prio', 'high', ['priority', '9']));
+    await a.publish('/', 'p', persistent('/queue/prio', 'low2'));
+    const r = new Recorder();
+    const h = await sub(b, '/queue/prio', r);
+    await until(() => r.deliveries.length === 3);
+    assert.deepEqual(r.bodies, ['high', 'low1', 'low2']);
+    await h.close();
+  });
+
+  test('NACK requeues with a higher delivery count; past the limit it is dead-lettered', async () => {
+    await a.publish('/', 'p', persistent('/queue/poison', 'bad'));
+    const r = new Recorder();
+    const h = await sub(b, '/queue/poison', r);
+    for (let n = 1; n <= 3; n++) {
+      await until(() => r.deliveries.length === n, 10_000, `delivery ${String(n)}`);
+      const d = r.deliveries[n - 1]!;
+      assert.equal(d.deliveryCount, n);
+      assert.equal(d.messageId, r.deliveries[0]!.messageId, 'message-id stable on redelivery');
+      r.settled(d);
+      await h.nack(d.ackKey, true, true);
+    }
+    const dlq = new Recorder();
+    const hd = await sub(a, '/queue/DLQ.poison', dlq, { autoAck: true });
+    await until(() => dlq.deliveries.length === 1);
+    const headers = dlq.deliveries[0]!.message.headers;
+    assert.equal(headers[headers.indexOf('original-destination') + 1], '/queue/poison');
+    await h.close();
+    await hd.close();
+  });
+
+  test('closing a subscription returns its unacked messages, redelivered', async () => {
+    await a.publish('/', 'p', persistent('/queue/back', 'x'));
+    const r1 = new Recorder();
+    const h1 = await sub(a, '/queue/back', r1);
+    await until(() => r1.deliveries.length === 1);
+    await h1.close();
+    const r2 = new Recorder();
+    const h2 = await sub(b, '/queue/back', r2);
+    await until(() => r2.deliveries.length === 1);
+    assert.equal(r2.deliveries[0]!.deliveryCount, 2);
+    assert.equal(r2.deliveries[0]!.messageId, r1.deliveries[0]!.messageId);
+    await h2.ack(r2.deliveries[0]!.ackKey, true);
+    await h2.close();
+  });
+
+  test('live topics with wildcards: one copy per subscriber, across nodes', async () => {
+    const star = new Recorder(1000, true);
+    const rest = new Recorder(1000, true);
+    const exact = new Recorder(1000, true);
+    const hs = await sub(b, '/topic/news.*', star, { autoAck: true });
+    const hr = await sub(b, '/topic/news.#', rest, { autoAck: true });
+    const he = await sub(b, '/topic/news.eu', exact, { autoAck: true });
+    await a.publish('/', 'p', new Message('/topic/news.eu', [], Buffer.from('1')));
+    await a.publish('/', 'p', new Message('/topic/news', [], Buffer.from('2')));
+    await a.publish('/', 'p', new Message('/topic/news.eu.fr', [], Buffer.from('3')));
+    await until(() => rest.deliveries.length === 3);
+    await until(() => star.deliveries.length === 1 && exact.deliveries.length === 1);
+    assert.deepEqual(rest.bodies, ['1', '2', '3']);
+    assert.deepEqual(star.bodies, ['1']);
+    assert.deepEqual(exact.bodies, ['1']);
+    await Promise.all([hs.close(), hr.close(), he.close()]);
+  });
+
+  test('a durable subscription keeps messages while detached and moves between nodes', async () => {
+    const durable = { clientId: 'app', name: 'keep' };
+    const r1 = new Recorder();
+    const h1 = await sub(a, '/topic/orders.>', r1, { durable });
+    await assert.rejects(
+      sub(b, '/topic/orders.>', new Recorder(), { durable }),
+      (err: unknown) => err instanceof StompError && err.code === ErrorCode.INVALID_STATE,
+    );
+    await h1.close();
+    await b.publish('/', 'p', persistent('/topic/orders.new', 'while away'));
+    const r2 = new Recorder();
+    const h2 = await sub(b, '/topic/orders.>', r2, { durable });
+    await until(() => r2.deliveries.length === 1);
+    assert.deepEqual(r2.bodies, ['while away']);
+    await h2.ack(r2.deliveries[0]!.ackKey, true);
+    await h2.close();
+    assert.equal(await a.unsubscribeDurable('/', 'app', 'keep'), true);
+    assert.equal(await a.unsubscribeDurable('/', 'app', 'keep'), false);
+  });
+
+  test('a reply to a temporary queue sent on another node reaches the requester', async () => {
+    const address = a.replyAddress('/', 'requester', 'replies');
+    const r = new Recorder(1000, true);
+    const h = await sub(a, '/temp-queue/replies', r, { autoAck: true, session: 'requester' });
+    await b.publish('/', 'responder', new Message(address, [], Buffer.from('pong')));
+    await until(() => r.deliveries.length === 1);
+    assert.deepEqual(r.bodies, ['pong']);
+    await h.close();
+    a.sessionClosed('/', 'requester');
+  });
+
+  test('COMMIT publishes the SENDs and applies the ACKs together', async () => {
+    await a.publish('/', 'p', persistent('/queue/tx-in', 'job'));
+    const r = new Recorder();
+    const h = await sub(b, '/queue/tx-in', r);
+    await until(() => r.deliveries.length === 1);
+    await b.commit(
+      '/',
+      'worker',
+      [
+        { kind: 'publish', message: persistent('/queue/tx-out', 'result') },
+        { kind: 'ack', consumer: h, ackKey: r.deliveries[0]!.ackKey },
+      ],
+      true,
+    );
+    const out = new Recorder();
+    const ho = await sub(a, '/queue/tx-out', out);
+    await until(() => out.deliveries.length === 1);
+    await h.close();
+    // The ACK took: nothing comes back to a new subscriber.
+    const again = new Recorder();
+    const h2 = await sub(a, '/queue/tx-in', again);
+    await new Promise((res) => setTimeout(res, 500));
+    assert.equal(again.deliveries.length, 0);
+    await Promise.all([h2.close(), ho.close()]);
+  });
+
+  test('an idempotency-key makes a repeated SEND store one message', async () => {
+    const m = (): Message => persistent('/queue/idem', 'once', ['idempotency-key', 'order-17']);
+    await a.publish('/', 'p', m());
+    await b.publish('/', 'p', m());
+    const r = new Recorder();
+    const h = await sub(a, '/queue/idem', r);
+    await until(() => r.deliveries.length === 1);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(r.deliveries.length, 1);
+    await h.close();
+  });
+
+  test('a body over the NATS payload limit gets ERR_STOMP_BODY_TOO_LARGE', () => {
+    const big = new Message('/queue/big', [], new Uint8Array(2 * 1024 * 1024));
+    assert.throws(
+      () => a.publish('/', 'p', big),
+      (err: unknown) => err instanceof StompError && err.code === ErrorCode.BODY_TOO_LARGE,
+    );
+  });
+
+  test('admin: list, peek and purge a queue from either node', async () => {
+    for (let i = 0; i < 3; i++) await a.publish('/', 'p', persistent('/queue/adm', String(i)));
+    const listed = (await b.destinations('/')).find((d) => d.destination === '/queue/adm');
+    assert.equal(listed?.depth, 3);
+    const peeked = await b.peek('/', '/queue/adm', 2);
+    assert.deepEqual(
+      peeked.map((p) => Buffer.from(p.message.body).toString()),
+      ['0', '1'],
+    );
+    assert.equal(await a.purge('/', '/queue/adm'), 3);
+    const after = (await b.destinations('/')).find((d) => d.destination === '/queue/adm');
+    assert.equal(after?.depth ?? 0, 0);
+  });
+
+  test('deleting a queue detaches its subscribers on every node', async () => {
+    const r = new Recorder();
+    await sub(b, '/queue/doomed', r);
+    await a.deleteDestination('/', '/queue/doomed');
+    await until(() => r.detachedWith !== undefined, 20_000, 'detached');
+  });
+
+  test('cluster status names stream leaders and the NATS connection', async () => {
+    const s = await a.clusterStatus();
+    assert.equal(s.nats.state, 'connected');
+    assert.ok(s.streams.length >= 5);
+    assert.ok(s.streams.every((x) => x.leader !== ''));
+  });
+});
