@@ -109,9 +109,10 @@ export const SYSTEMS = [
     name: 'Stompy',
     kind: 'client',
     language: 'Python',
-    unavailable:
-      'on PyPI (stompy 0.2.9, 2010) but Python 2 only: installing it on Python 3 fails in its ' +
-      'setup.py (`except socket.timeout, exc:` is a SyntaxError); Debian 12 has no Python 2',
+    pending:
+      'on PyPI (stompy 0.2.9, 2010), Python 2 only: on Python 3 its setup.py fails ' +
+      '(`except socket.timeout, exc:` is a SyntaxError) and Debian 12 has no Python 2, but this ' +
+      "machine image's pyenv has 2.7.18 (/root/.pyenv/versions/2.7.18): no driver yet",
     source: 'PyPI stompy 0.2.9',
   },
   {
