@@ -2,7 +2,8 @@
 // decoded short ASCII strings (nearly all header names and most values repeat).
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8');
+// ignoreBOM: a header value or text body may begin with U+FEFF; the default decoder drops it.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** An empty body, shared: never written to. */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
