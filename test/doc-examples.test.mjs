@@ -1,4 +1,5 @@
-// Every ```js block in README.md and docs/*.md is a runnable ES module: this test extracts each
+// Every ```js block in README.md and docs/*.md (but ```js browser, code for a page: see
+// browser-page.test.mjs) is a runnable ES module: this test extracts each
 // one, runs it with node from the repository root (so `@stompede/*` imports resolve to the built
 // packages), and fails if it exits non-zero. A block states its output with lines of the form
 // `// prints: TEXT` (`// prints:` alone for an empty line): its stdout must be exactly those
@@ -13,7 +14,7 @@ import { codeBlocks, documents, root } from './lib/markdown.mjs';
 
 const examples = documents().flatMap((doc) =>
   codeBlocks(doc)
-    .filter((b) => b.lang === 'js')
+    .filter((b) => b.lang === 'js' && b.meta !== 'browser')
     .map((b) => ({ doc, ...b })),
 );
 
