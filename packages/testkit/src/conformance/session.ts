@@ -23,6 +23,16 @@ function brokerOver(engine: Engine): Broker {
   return createBroker({ listeners: [], engine: kept, errorLinger: 50, closeTimeout: 500 });
 }
 
+/** Run `body` with a broker over the rule's engine; the broker is closed afterwards. */
+async function viaBroker(r: Rule, body: (broker: Broker) => Promise<void>): Promise<void> {
+  const broker = brokerOver(r.engine);
+  try {
+    await body(broker);
+  } finally {
+    await broker.close();
+  }
+}
+
 /** A peer connected to `broker` (with `client-id` when given). */
 async function peer(broker: Broker, clientId?: string, version = '1.2'): Promise<Peer> {
   const [server, client] = duplexPair();
@@ -54,8 +64,7 @@ async function durableRoundTrip(
   headers: Record<string, string>,
   unsubscribe: Record<string, string>,
 ): Promise<void> {
-  const broker = brokerOver(r.engine);
-  try {
+  await viaBroker(r, async (broker) => {
     const sub = { id: 'sub-1', destination: '/topic/dialect', ...headers };
     const first = await peer(broker, clientId);
     await first.sendSync('SUBSCRIBE', sub);
@@ -73,9 +82,7 @@ async function durableRoundTrip(
     assert.ok(!infos.some((i) => i.durable !== undefined), 'the subscription was deleted');
     back.close();
     producer.close();
-  } finally {
-    await broker.close();
-  }
+  });
 }
 
 /** SEND each of `bodies` to `destination` with a receipt, in order. */
@@ -127,9 +134,8 @@ export const sessionRules: Group = (run) => {
     ));
 
   test("[Engine session] [1.2 ACK] a MESSAGE's ack header settles it; [1.1 ACK] its message-id does, and no other id", () =>
-    run({}, async (r) => {
-      const broker = brokerOver(r.engine);
-      try {
+    run({}, (r) =>
+      viaBroker(r, async (broker) => {
         const p = await peer(broker);
         await p.sendSync('SUBSCRIBE', {
           id: '1',
@@ -169,15 +175,12 @@ export const sessionRules: Group = (run) => {
           ['last'],
         );
         e.close();
-      } finally {
-        await broker.close();
-      }
-    }));
+      }),
+    ));
 
   test('[Engine session] [1.2 ACK] in client mode an ACK settles the delivery it names and every earlier one', () =>
-    run({}, async (r) => {
-      const broker = brokerOver(r.engine);
-      try {
+    run({}, (r) =>
+      viaBroker(r, async (broker) => {
         const p = await peer(broker);
         await p.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/cumulative', ack: 'client' });
         for (const b of ['a', 'b', 'c']) {
@@ -194,15 +197,12 @@ export const sessionRules: Group = (run) => {
           ['c', 'd'],
         );
         q.close();
-      } finally {
-        await broker.close();
-      }
-    }));
+      }),
+    ));
 
   test("[Engine session] [1.2 COMMIT] a transaction's SENDs and ACKs take effect at COMMIT; [1.2 ABORT] discards them", () =>
-    run({}, async (r) => {
-      const broker = brokerOver(r.engine);
-      try {
+    run({}, (r) =>
+      viaBroker(r, async (broker) => {
         const p = await peer(broker);
         await p.sendSync('SEND', { destination: '/queue/tx-in' }, 'work');
         await p.sendSync('SUBSCRIBE', {
@@ -228,15 +228,12 @@ export const sessionRules: Group = (run) => {
         // Two destinations: an engine may deliver them in either order.
         assert.deepEqual((await q.messages(2)).map((f) => f.text).sort(), ['next', 'result']);
         q.close();
-      } finally {
-        await broker.close();
-      }
-    }));
+      }),
+    ));
 
   test('[Engine session] [1.2 ACK] in client-individual mode an ACK settles only the delivery it names', () =>
-    run({}, async (r) => {
-      const broker = brokerOver(r.engine);
-      try {
+    run({}, (r) =>
+      viaBroker(r, async (broker) => {
         const p = await peer(broker);
         await p.sendSync('SUBSCRIBE', {
           id: '1',
@@ -255,15 +252,12 @@ export const sessionRules: Group = (run) => {
         assert.deepEqual([...texts].sort(), ['a', 'c', 'd']);
         assert.deepEqual(await arrived(r, q), []);
         q.close();
-      } finally {
-        await broker.close();
-      }
-    }));
+      }),
+    ));
 
   test('[Engine session] [1.2 NACK] a NACKed message comes back with redelivered:true, the next delivery-count and the same message-id; requeue:false dead-letters it', () =>
-    run({}, async (r) => {
-      const broker = brokerOver(r.engine);
-      try {
+    run({}, (r) =>
+      viaBroker(r, async (broker) => {
         const p = await peer(broker);
         await p.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/nacked', ack: 'client' });
         await sendAll(p, '/queue/nacked', ['x']);
@@ -283,15 +277,12 @@ export const sessionRules: Group = (run) => {
         assert.equal(dead!.text, 'x');
         assert.equal(dead!.header('original-destination'), '/queue/nacked');
         await leave(p);
-      } finally {
-        await broker.close();
-      }
-    }));
+      }),
+    ));
 
   test('[Engine session] [1.1 NACK] the message-id and subscription headers name the delivery', () =>
-    run({}, async (r) => {
-      const broker = brokerOver(r.engine);
-      try {
+    run({}, (r) =>
+      viaBroker(r, async (broker) => {
         const p = await peer(broker, undefined, '1.1');
         await p.sendSync('SUBSCRIBE', { id: '7', destination: '/queue/nack11', ack: 'client' });
         await sendAll(p, '/queue/nack11', ['y']);
@@ -306,16 +297,13 @@ export const sessionRules: Group = (run) => {
         await q.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/nack11' });
         assert.deepEqual(await arrived(r, q), []);
         q.close();
-      } finally {
-        await broker.close();
-      }
-    }));
+      }),
+    ));
 
   for (const prefetch of ['prefetch-count', 'activemq.prefetchSize']) {
     test(`[Engine session] ${prefetch} bounds a client-mode subscription's unacknowledged messages; an ACK lets the next through`, () =>
-      run({}, async (r) => {
-        const broker = brokerOver(r.engine);
-        try {
+      run({}, (r) =>
+        viaBroker(r, async (broker) => {
           const p = await peer(broker);
           await p.sendSync('SUBSCRIBE', {
             id: '1',
@@ -334,16 +322,13 @@ export const sessionRules: Group = (run) => {
           assert.deepEqual(await arrived(r, p), []);
           await leave(p);
           producer.close();
-        } finally {
-          await broker.close();
-        }
-      }));
+        }),
+      ));
   }
 
   test('[Engine session] ack:auto: what was delivered is consumed, and not held back by unacknowledged messages', () =>
-    run({}, async (r) => {
-      const broker = brokerOver(r.engine);
-      try {
+    run({}, (r) =>
+      viaBroker(r, async (broker) => {
         const p = await peer(broker);
         await p.sendSync('SUBSCRIBE', {
           id: '1',
@@ -360,8 +345,6 @@ export const sessionRules: Group = (run) => {
         await q.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/auto', ack: 'client' });
         assert.deepEqual(await arrived(r, q), []);
         q.close();
-      } finally {
-        await broker.close();
-      }
-    }));
+      }),
+    ));
 };
