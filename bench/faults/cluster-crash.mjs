@@ -72,6 +72,8 @@ const deliveryTimes = Array.from({ length: consumerCount }, () => []);
 let nats;
 const nodes = [];
 const clients = [];
+/** Producers run while this is on; off in `finally` too, so a failed run ends (no resends). */
+const running = { on: true };
 try {
   nats = await startNatsServers({
     dir: join(dir, 'nats'),
@@ -94,7 +96,6 @@ try {
   const failover = `failover:(${nodes.map((n) => `tcp://127.0.0.1:${n.stompPort}`).join(',')})`;
   progress(opts, `NATS ${nats.urls}; nodes ${failover}`);
 
-  const running = { on: true };
   const work = [];
   for (let c = 0; c < consumerCount; c++) {
     // Consumers start on different nodes (randomized failover picks a first node at random).
@@ -220,6 +221,7 @@ try {
 } catch (err) {
   verdict(opts, false, {}, String(err?.stack ?? err));
 } finally {
+  running.on = false;
   for (const c of clients) c.destroy();
   await Promise.all(nodes.map((n) => n.kill('SIGKILL')));
   await nats?.stop();
