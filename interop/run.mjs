@@ -2,7 +2,7 @@
 // The interop matrix: start the peers asked for, run every client driver against each, print
 // progress, write interop/MATRIX.md and interop/matrix.json, exit 1 on any fail.
 //
-// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|activemq6|artemis|vertx|stompserver|all] (default all; a
+// Usage: node interop/run.mjs [--against ours|cluster|rabbitmq|activemq|activemq6|artemis|vertx|stompserver|all] (default all; a
 //          comma list works too) [--clients stomp.py,stompit,stompjs,stompjs-browser,stompede,
 //          stompede-ws,stomper,ruby-stomp,net-stomp,php-stomp,spring-messaging,syslog-ng]
 //          [--versions 1.0,1.1,1.2] [--cases a,b] [--out-dir interop] [--driver-timeout 600]
@@ -12,6 +12,8 @@
 // Peers:
 //   ours      @stompede/broker from packages/broker/dist (build first: `npm run build`), started
 //             by lib/ours-broker.mjs in a child process on 127.0.0.1 port 0, TCP and WebSocket.
+//   cluster   two @stompede/cli nodes in cluster mode over three nats-servers (JetStream), behind
+//             a round-robin balancer (lib/cluster-peer.mjs): stompede, stomp.py and stompjs.
 //   rabbitmq  interop/peers/rabbitmq.sh start (idempotent; left running afterwards).
 //   activemq  interop/peers/activemq.sh start (idempotent; left running afterwards).
 //   activemq6 ActiveMQ Classic 6 embedded (interop/java/activemq6), a child process of this run.
@@ -58,7 +60,16 @@ const budgetNote = () => {
   return `run ${used} s of the ${budgetS} s budget${used > budgetS ? ' (OVER BUDGET)' : ''}`;
 };
 
-const ALL_PEERS = ['ours', 'rabbitmq', 'activemq', 'activemq6', 'artemis', 'vertx', 'stompserver'];
+const ALL_PEERS = [
+  'ours',
+  'cluster',
+  'rabbitmq',
+  'activemq',
+  'activemq6',
+  'artemis',
+  'vertx',
+  'stompserver',
+];
 const peersAsked = args.against === 'all' ? ALL_PEERS : list(args.against);
 for (const p of peersAsked) {
   if (!ALL_PEERS.includes(p)) throw new Error(`--against: unknown peer ${p}; known: ${ALL_PEERS}`);
@@ -779,6 +790,59 @@ const PEERS = {
           'dropped, an unacknowledged one is not redelivered to a later subscriber; the cases ' +
           'that need either are peer limits (listed below with the failure).',
       ],
+    };
+  },
+
+  async cluster() {
+    // Two stompede nodes over a 3-server NATS JetStream cluster, behind a round-robin balancer
+    // (lib/cluster-peer.mjs): a driver's successive connections alternate between the nodes.
+    const auth = { login: 'interop', passcode: randomBytes(9).toString('base64url') };
+    const cur = await startBrokerProcess([
+      process.execPath,
+      here('./lib/cluster-peer.mjs'),
+      '--user',
+      `${auth.login}:${auth.passcode}`,
+      '--ws-allowed-origin',
+      pageOrigin,
+    ]);
+    const lines = createInterface({ input: cur.child.stdout });
+    return {
+      tcp: { host: '127.0.0.1', port: cur.info.tcp },
+      ws: `ws://127.0.0.1:${cur.info.ws}/ws`,
+      auth,
+      driverArgs: [],
+      // The issue's minimum (stomp.py, stompjs and ours): three NATS servers and two nodes on
+      // two cores make every case slower than against the single node.
+      clients: ['stompede', 'stomp.py', 'stompjs'],
+      note:
+        `two stompede nodes (stompede broker --cluster, ${cur.info.nodes.map((n) => n.stomp).join(' and ')}) ` +
+        `over three nats-servers (${cur.info.nats}), behind a round-robin balancer at ` +
+        `tcp://127.0.0.1:${cur.info.tcp} and ws://127.0.0.1:${cur.info.ws}/ws`,
+      quirks: [
+        'interop/lib/cluster-peer.mjs: three nats-server processes with JetStream (R3 streams) and ' +
+          'two nodes in cluster mode, each with the same config file (1 s heart-beats, one user, ' +
+          'the browser page origin allowed, `ackWait` 3 s). A round-robin TCP balancer hands ' +
+          'successive connections to node 1, node 2, node 1, …, so a case whose producer and ' +
+          'consumer use two connections has them on different nodes.',
+        '`durable_restart`: run.mjs has both nodes killed with SIGKILL and started again on the ' +
+          'same ports; the messages live in JetStream, and the delivered but unacknowledged ones ' +
+          'come back after the 3 s ack wait.',
+      ],
+      restart: async () => {
+        const done = new Promise((resolve) => lines.once('line', resolve));
+        cur.child.kill('SIGUSR2');
+        const answer = JSON.parse(await done);
+        return `both nodes killed (SIGKILL) and started again in ${answer.restarted} ms`;
+      },
+      health: () => cur.exited.value,
+      stop: async () => {
+        if (cur.exited.value === undefined) {
+          cur.child.stdin.end();
+          const killer = setTimeout(() => cur.child.kill('SIGKILL'), 30_000);
+          await cur.exited.promise;
+          clearTimeout(killer);
+        }
+      },
     };
   },
 
