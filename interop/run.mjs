@@ -58,7 +58,16 @@ const budgetNote = () => {
   return `run ${used} s of the ${budgetS} s budget${used > budgetS ? ' (OVER BUDGET)' : ''}`;
 };
 
-const ALL_PEERS = ['ours', 'rabbitmq', 'activemq', 'activemq6', 'artemis', 'vertx', 'stompserver'];
+const ALL_PEERS = [
+  'ours',
+  'rabbitmq',
+  'activemq',
+  'activemq6',
+  'artemis',
+  'vertx',
+  'openmq',
+  'stompserver',
+];
 const peersAsked = args.against === 'all' ? ALL_PEERS : list(args.against);
 for (const p of peersAsked) {
   if (!ALL_PEERS.includes(p)) throw new Error(`--against: unknown peer ${p}; known: ${ALL_PEERS}`);
@@ -179,6 +188,7 @@ const CLIENTS = [
       '--url',
       `tcp://${peer.tcp.host}:${peer.tcp.port}`,
       ...authArgs(peer, vs),
+      ...loginCodeArgs(peer),
     ],
   },
   {
@@ -192,6 +202,7 @@ const CLIENTS = [
       '--url',
       peer.ws,
       ...authArgs(peer, vs),
+      ...loginCodeArgs(peer),
     ],
   },
   {
@@ -417,6 +428,13 @@ function authArgs(peer, vs = versions) {
   return out;
 }
 
+// Our client names a refused login `ERR_STOMP_AUTHENTICATION_FAILED` when the broker's ERROR says
+// so recognisably (ours, RabbitMQ, ActiveMQ, Artemis, Open MQ, Vert.x: core's serverErrorCode);
+// against those peers its login case requires that code (`loginRefusal: true` on the peer).
+const LOGIN_REFUSED_CODE = 'ERR_STOMP_AUTHENTICATION_FAILED';
+const loginCodeArgs = (peer) =>
+  peer.loginRefusal ? ['--auth-error-code', LOGIN_REFUSED_CODE] : [];
+
 /** The cases a driver runs against `peer`: all asked for but those the peer settles itself. */
 const casesFor = (peer) => caseNames.filter((c) => !peer.skip?.[c]);
 
@@ -447,6 +465,55 @@ const VERTX_LIMITS = {
     when: /no MESSAGE|neither redelivered|\bEmpty\b|connection to the broker was lost|must be set/,
   },
 };
+
+// What Open Message Queue's STOMP bridge does not do; each limit applies only to the failure it
+// names, any other failure stays a fail. The bridge maps a SEND's headers to JMS properties,
+// whose names must be Java identifiers, and answers one it cannot map with an ERROR and a close.
+const OPENMQ_HEADERS =
+  'Open MQ refuses a SEND carrying `content-type` or any header whose name has a hyphen: it maps ' +
+  "every header to a JMS property and answers \"[C4043]: Illegal character '-' used in property " +
+  'name content-type" (STOMP 1.0-1.2 define content-type and allow any header on SEND)';
+const openmqHeaders = {
+  reason: OPENMQ_HEADERS,
+  when: /C4043|Illegal character|connection to the broker was lost|\bEmpty\b|no MESSAGE/,
+};
+const OPENMQ_LIMITS = {
+  // Any case whose SEND the bridge refused, for a client that shows the ERROR.
+  '*': { reason: OPENMQ_HEADERS, when: /\[C4043\]/ },
+  text_and_headers: openmqHeaders,
+  binary: openmqHeaders,
+  // go-stomp sees the refused transactional SEND as "connection closed unexpectedly".
+  transaction: { reason: OPENMQ_HEADERS, when: /C4043|connection closed unexpectedly/ },
+  client_cumulative: {
+    reason:
+      'on STOMP 1.0 Open MQ refuses an ACK without a `subscription` header ("[BSS4008]: Can not ' +
+      'determine subscriber to ACK message …"), a header 1.0 ACK frames do not have',
+    when: /cumulative ACK left|BSS4008/,
+  },
+  client_individual: {
+    reason:
+      'Open MQ redelivers an unacknowledged message to the next subscriber without ' +
+      '`redelivered:true`',
+    when: /redelivered/,
+  },
+  nack: {
+    reason: 'Open MQ has no NACK: "[BSS4038]: Unknown STOMP command: NACK", even on STOMP 1.2',
+    when: /NACK|\bEmpty\b|no MESSAGE|neither redelivered|connection/,
+  },
+  heartbeat: {
+    reason: 'Open MQ offers no heart-beats: it answers every heart-beat request with `0,0`',
+    when: /no heart-beats|0,0|not negotiated/,
+  },
+  disconnect: {
+    reason:
+      'Open MQ sends the RECEIPT for DISCONNECT but leaves the connection open (the client has ' +
+      'to close it)',
+    when: /did not close/,
+  },
+};
+// Our client and three others of three languages: a column of mostly peer limits does not
+// need every client, and CI's time budget is shared.
+const OPENMQ_CLIENTS = ['stompede', 'stomp.py', 'stompest', 'go-stomp'];
 
 // --- peers --------------------------------------------------------------------------------------
 
@@ -559,6 +626,7 @@ const PEERS = {
       tcp: { host: tcp.host, port: tcp.port },
       ws: ws.url,
       auth,
+      loginRefusal: true,
       driverArgs: [],
       note: `createBroker() in a child process (interop/lib/ours-broker.mjs), ${tcp.url} and ${ws.url}`,
       quirks: [
@@ -609,6 +677,7 @@ const PEERS = {
       ws: `ws://127.0.0.1:${env.RABBITMQ_WS_PORT ?? 15683}/ws`,
       login: 'guest',
       passcode: 'guest',
+      loginRefusal: true,
       vhost: '/',
       driverArgs: [],
       skip: { durable_restart: { status: 'n/a', detail: NO_RESTART } },
@@ -677,6 +746,7 @@ const PEERS = {
       ws: `ws://127.0.0.1:${port}/stomp`,
       login: 'guest',
       passcode: 'guest',
+      loginRefusal: true,
       driverArgs: [],
       skip: { durable_restart: { status: 'n/a', detail: NO_RESTART } },
       limits: {
@@ -726,6 +796,7 @@ const PEERS = {
       wsMissing: 'the embedded ActiveMQ 6 opens no WebSocket connector (it needs activemq-http)',
       login: 'guest',
       passcode: 'guest',
+      loginRefusal: true,
       driverArgs: ['--nack-dlq', '/queue/ActiveMQ.DLQ'],
       skip: { durable_restart: { status: 'n/a', detail: NO_RESTART } },
       // Our client and two others: Debian's ActiveMQ 5.17 column runs every client, and the
@@ -760,6 +831,7 @@ const PEERS = {
       ws: `ws://127.0.0.1:${run.info.ws}/stomp`,
       login: 'guest',
       passcode: 'guest',
+      loginRefusal: true,
       driverArgs: [],
       skip: {
         durable_restart: {
@@ -778,6 +850,42 @@ const PEERS = {
         'It is an in-memory router, not a store: a message sent while nobody subscribes is ' +
           'dropped, an unacknowledged one is not redelivered to a later subscriber; the cases ' +
           'that need either are peer limits (listed below with the failure).',
+      ],
+    };
+  },
+
+  async openmq() {
+    // Open Message Queue 6.5 with its STOMP bridge (interop/java/openmq, started by
+    // lib/openmq-broker.mjs on ports of its own with a fresh instance directory).
+    const run = await childPeer([process.execPath, here('./lib/openmq-broker.mjs')]);
+    return {
+      ...run,
+      tcp: { host: '127.0.0.1', port: run.info.tcp },
+      wsMissing:
+        "Open MQ's STOMP bridge listens on TCP only (its WebSocket STOMP is the broker's wsjms " +
+        'service, not started here)',
+      login: 'guest',
+      passcode: 'guest',
+      loginRefusal: true,
+      driverArgs: [],
+      skip: { durable_restart: { status: 'n/a', detail: NO_RESTART } },
+      // STOMP 1.0 and 1.2: it answers a 1.1-only CONNECT with ERROR "[BSS4040]: STOMP protocol
+      // versions 1.1 are not supported".
+      versions: ['1.0', '1.2'],
+      versionLimit:
+        'peer limit: Open MQ 6.5 speaks STOMP 1.0 and 1.2, not 1.1 (ERROR "[BSS4040]: STOMP ' +
+        'protocol versions 1.1 are not supported")',
+      limits: OPENMQ_LIMITS,
+      clients: OPENMQ_CLIENTS,
+      note: `Open Message Queue 6.5.0 (interop/java/openmq), STOMP bridge 127.0.0.1:${run.info.tcp}`,
+      quirks: [
+        'org.glassfish.mq:mq-distribution 6.5.0 from Maven Central (6.6 and 6.7 need Java 21), ' +
+          '`imqbrokerd` run by lib/openmq-broker.mjs with a fresh instance, every listener on ' +
+          '127.0.0.1 and the STOMP bridge enabled (`imq.bridge.activelist=stomp`); its default ' +
+          'users (guest/guest for the drivers).',
+        'Destination names must be Java identifiers: the drivers name theirs with underscores ' +
+          '(`/queue/py_text_…`); a hyphen is refused ("[C4050]: Invalid destination name").',
+        ...new Set(Object.values(OPENMQ_LIMITS).map((l) => `${l.reason}.`)),
       ],
     };
   },
@@ -1044,9 +1152,14 @@ async function runPeer(peerName) {
           // A failure the peer is known to cause is the peer's limit (see its `limits`).
           // A limit may be keyed by case, or by transport and case (`ws:disconnect`), and may
           // apply only to a failure whose detail matches (`{ reason, when: RegExp }`).
-          let limit = peer.limits?.[`${client.transport}:${name}`] ?? peer.limits?.[name];
-          if (typeof limit === 'object')
-            limit = limit.when.test(row.detail) ? limit.reason : undefined;
+          // A `*` limit applies to every case, for a failure whose detail it names.
+          const limit = [`${client.transport}:${name}`, name, '*']
+            .map((key) => peer.limits?.[key])
+            .filter((l) => l !== undefined)
+            .map((l) =>
+              typeof l === 'object' ? (l.when.test(row.detail) ? l.reason : undefined) : l,
+            )
+            .find((reason) => reason !== undefined);
           if (row.status === 'fail' && limit) {
             row = { status: 'peer limit', detail: `${limit} (driver: ${row.detail})` };
           }

@@ -162,7 +162,7 @@ const PRODUCER_ONLY = "syslog-ng's stomp() is a producer: it never subscribes or
 
 const cases = {
   async connect(track) {
-    const dest = `/queue/syslog-ng-conn-${uid()}`;
+    const dest = `/queue/syslog_ng_conn_${uid()}`;
     const c = track(await consumer());
     const sub = await c.subscribe(dest, { receipt: true });
     const sng = track(await startSyslogNg(`destination(${str(dest)}) body("\${MSG}")`));
@@ -173,7 +173,7 @@ const cases = {
   },
 
   async text_and_headers(track) {
-    const dest = `/queue/syslog-ng-text-${uid()}`;
+    const dest = `/queue/syslog_ng_text_${uid()}`;
     const lines = Array.from({ length: 200 }, (_, i) => `${i} héllo wörld: key=value ${uid()}`);
     const c = track(await consumer());
     const sub = await c.subscribe(dest, { receipt: true });
@@ -204,7 +204,7 @@ const cases = {
   transaction: () => ({ unsupported: "syslog-ng's stomp() sends no BEGIN/COMMIT/ABORT" }),
 
   async receipt(track) {
-    const dest = `/queue/syslog-ng-rcpt-${uid()}`;
+    const dest = `/queue/syslog_ng_rcpt_${uid()}`;
     const lines = Array.from({ length: 50 }, (_, i) => `receipted ${i}`);
     const c = track(await consumer());
     const sub = await c.subscribe(dest, { receipt: true });
@@ -221,7 +221,7 @@ const cases = {
   },
 
   async topic(track) {
-    const dest = `/topic/syslog-ng-${uid()}`;
+    const dest = `/topic/syslog_ng_${uid()}`;
     const lines = Array.from({ length: 20 }, (_, i) => `fan ${i}`);
     const a = track(await consumer());
     const b = track(await consumer());
@@ -253,7 +253,7 @@ const cases = {
     if (login === undefined) {
       return { unsupported: 'no credentials given: the server under test runs without logins' };
     }
-    const dest = `/queue/syslog-ng-login-${uid()}`;
+    const dest = `/queue/syslog_ng_login_${uid()}`;
     const c = track(await consumer());
     const sub = await c.subscribe(dest, { receipt: true });
     const bad = await startSyslogNg(`destination(${str(dest)}) body("\${MSG}")`, {

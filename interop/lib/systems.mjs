@@ -41,11 +41,10 @@ export const SYSTEMS = [
     name: 'Open Message Queue (STOMP bridge)',
     kind: 'server',
     language: 'Java',
-    pending:
-      'on Maven Central (org.glassfish.mq 6.x, with its mqbridge-stomp module); no peer script ' +
-      'yet (the broker and its STOMP bridge service need the mq-distribution layout and ' +
-      'imqbrokerd); no Debian package',
-    source: 'Maven Central org.glassfish.mq (not yet used)',
+    columns: ['openmq'],
+    source:
+      'Maven Central org.glassfish.mq:mq-distribution 6.5.0 (imqbrokerd with its STOMP bridge; ' +
+      '6.6 and 6.7 need Java 21); no Debian package',
   },
   {
     name: 'RabbitMQ (STOMP, Web-STOMP)',
