@@ -297,6 +297,16 @@ const CLIENTS = [
     ],
   },
   {
+    name: 'stampy',
+    transport: 'tcp',
+    needs: [javaClasspathFile('stampy')],
+    command: (peer, vs) => [
+      ...javaCommand('stampy', 'dev.stompede.interop.StampyDriver'),
+      ...tcpArgs(peer),
+      ...authArgs(peer, vs),
+    ],
+  },
+  {
     name: 'syslog-ng',
     transport: 'tcp',
     needs: ['/usr/sbin/syslog-ng'],

@@ -99,10 +99,12 @@ export const SYSTEMS = [
     name: 'Stampy',
     kind: 'client',
     language: 'Java',
-    pending:
-      'on Maven Central (asia.stampy 1.0-RELEASE, STOMP 1.2 on Netty 3; it resolves here); no ' +
-      'driver yet; no Debian package',
-    source: 'Maven Central asia.stampy (not yet used)',
+    rows: ['stampy'],
+    source:
+      'Maven Central asia.stampy 1.0-RELEASE (stampy-NETTY-client-server-RI, Netty 3): its ' +
+      'client, STOMP 1.2 only. Its server half is no broker column: it is a toolkit of ' +
+      'listeners (connect, login, heart-beat, receipt, ack, transaction) with no destinations ' +
+      'and no routing of SEND to subscribers, so there is nothing to run the cases against',
   },
   {
     name: 'Stompy',
