@@ -2,9 +2,10 @@
 // The interop matrix: start the peers asked for, run every client driver against each, print
 // progress, write interop/MATRIX.md and interop/matrix.json, exit 1 on any fail.
 //
-// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|activemq6|artemis|vertx|stompserver|all] (default all; a
-//          comma list works too) [--clients stomp.py,stompit,stompjs,stompjs-browser,stompede,
-//          stompede-ws,stomper,ruby-stomp,net-stomp,php-stomp,spring-messaging,syslog-ng]
+// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|activemq6|artemis|vertx|openmq|
+//          stompserver|all] (default all; a comma list works too) [--clients stomp.py,stompest,
+//          stompit,stompjs,stompjs-browser,stompede,stompede-ws,stomper,ruby-stomp,net-stomp,
+//          php-stomp,go-stomp,stompngo,spring,spring-ws,vertx-stomp,stampy,gozirra,syslog-ng]
 //          [--versions 1.0,1.1,1.2] [--cases a,b] [--out-dir interop] [--driver-timeout 600]
 //          [--budget 1500] (seconds: each client's progress line shows the run's time against it)
 //          [--lanes 1] (peers run side by side, N at a time; their lines are prefixed [peer])
@@ -17,6 +18,7 @@
 //   activemq6 ActiveMQ Classic 6 embedded (interop/java/activemq6), a child process of this run.
 //   artemis   interop/peers/artemis.sh start (ActiveMQ Artemis from Maven Central; idempotent).
 //   vertx     the Vert.x STOMP server (interop/java/vertx), a child process of this run.
+//   openmq    Open Message Queue 6.5 (interop/java/openmq) by lib/openmq-broker.mjs, a child process.
 //   stompserver  interop/peers/stompserver.sh start (Ruby stompserver, STOMP 1.0; our client only).
 // Scenarios (SCENARIOS below, each its own table): with `ours`, scenarios/failover.mjs (failover
 // between two of our broker processes) and stompest's failover URI + subscription replay.
@@ -37,6 +39,17 @@ import { SYSTEMS } from './lib/systems.mjs';
 import { CASES, VERSIONS } from './clients/stompjs-cases.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+// --help: the usage above (this file's leading comment), and nothing else.
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  const usage = lines.slice(
+    1,
+    lines.findIndex((l) => l.startsWith('import ')),
+  );
+  console.log(usage.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
 
 const args = parseArgs(process.argv.slice(2), {
   against: 'all',
@@ -302,6 +315,18 @@ const CLIENTS = [
     needs: [javaClasspathFile('stampy')],
     command: (peer, vs) => [
       ...javaCommand('stampy', 'dev.stompede.interop.StampyDriver'),
+      ...tcpArgs(peer),
+      ...authArgs(peer, vs),
+    ],
+  },
+  {
+    name: 'gozirra',
+    transport: 'tcp',
+    needs: [javaClasspathFile('gozirra')],
+    command: (peer, vs) => [
+      ...javaCommand('gozirra', 'dev.stompede.interop.GozirraDriver'),
+      '--transport',
+      'tcp',
       ...tcpArgs(peer),
       ...authArgs(peer, vs),
     ],

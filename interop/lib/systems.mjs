@@ -89,11 +89,15 @@ export const SYSTEMS = [
     name: 'Gozirra',
     kind: 'client',
     language: 'Java',
-    pending:
-      'the original jar (from its author) is in no registry here, but a fork is on Maven ' +
-      'Central: com.hi3project.vineyard.comm:gozirra-ws 0.5.0 (2015, Gozirra with STOMP over ' +
-      'WebSocket); no driver yet; no Debian package',
-    source: 'Maven Central gozirra-ws (not yet used)',
+    rows: ['gozirra'],
+    source:
+      'Maven Central com.hi3project.vineyard.comm:gozirra-ws 0.5.0 (2015), a fork of Gozirra ' +
+      "that adds STOMP over WebSocket (Java-WebSocket 1.3.0); the original jar was its author's " +
+      'download only, in no registry here; no Debian package. Its TCP client is the row (STOMP ' +
+      '1.0 only, no ACK frame). Its WebSocket client has no row yet: against RabbitMQ Web-STOMP ' +
+      'and Artemis no CONNECTED reaches it (the server closes the WebSocket, 1000 and 1006); ' +
+      'against ours it parses only the first frame of a WebSocket message, and our broker sends ' +
+      'the frames it writes in one tick (a MESSAGE and the RECEIPT after it) as one message',
   },
   {
     name: 'Stampy',
@@ -112,8 +116,10 @@ export const SYSTEMS = [
     language: 'Python',
     pending:
       'on PyPI (stompy 0.2.9, 2010), Python 2 only: on Python 3 its setup.py fails ' +
-      '(`except socket.timeout, exc:` is a SyntaxError) and Debian 12 has no Python 2, but this ' +
-      "machine image's pyenv has 2.7.18 (/root/.pyenv/versions/2.7.18): no driver yet",
+      '(`except socket.timeout, exc:` is a SyntaxError). No CPython 2 is in any registry here ' +
+      '(Debian 12 has none; the pyenv 2.7.18 of this machine image is no install step CI can ' +
+      'repeat). Jython 2.7.4 is on Maven Central (org.python:jython-standalone) and could run ' +
+      'its pure-Python code: no driver yet',
     source: 'PyPI stompy 0.2.9',
   },
   {
@@ -137,7 +143,12 @@ export const SYSTEMS = [
     language: 'Python',
     rows: ['stompest'],
     scenario: 'ours: stompest failover',
-    source: 'PyPI stompest 2.3 (sync client; stompest.async cannot be imported on Python 3.7+)',
+    source:
+      'PyPI stompest 2.3, its sync client. PyPI stompest.async 2.3.0 (Twisted) has no row: ' +
+      'its package is named `async`, a keyword since Python 3.7, and its own modules import it ' +
+      'by name (`from stompest.async.client import Stomp` is a SyntaxError on 3.7+, even through ' +
+      'importlib); it needs CPython 2.7 or 3.6 or older, and no registry here has one (Debian 12 ' +
+      'ships 3.11)',
   },
   {
     name: 'stomp-php',

@@ -348,10 +348,19 @@ public final class VertxStompDriver {
   private String heartbeat(String v) throws Exception {
     only11(v, "heart-beating");
     Conn c = connect(v, args.get("login"), args.get("passcode"), Harness.HEARTBEAT_MS);
+    // Who ended it, when it ends: Vert.x's own check (no server data within twice the
+    // negotiated interval) or the server closing the connection.
+    java.util.concurrent.atomic.AtomicReference<String> dropped = new java.util.concurrent.atomic.AtomicReference<>();
+    long started = System.nanoTime();
+    c.c.connectionDroppedHandler(x -> dropped.compareAndSet(null,
+        "Vert.x dropped it: no server data in time, after " + (System.nanoTime() - started) / 1_000_000 + " ms"));
+    c.c.closeHandler(x -> dropped.compareAndSet(null,
+        "closed by the server after " + (System.nanoTime() - started) / 1_000_000 + " ms"));
     try {
       Thread.sleep(3L * Harness.HEARTBEAT_MS + 1200);
       int beats = c.pings.get();
-      check(c.c.isConnected(), "connection dropped while heart-beating");
+      check(c.c.isConnected(), "connection dropped while heart-beating (" + dropped.get() + ", "
+          + beats + " server beats before)");
       send(c, "/queue/vertx_hb_" + unique(), new byte[0]);
       check(beats > 0, "no server heart-beat in " + (3 * Harness.HEARTBEAT_MS + 1200) + " ms");
       return "heart-beats negotiated, connection kept, " + beats + " server beats";
