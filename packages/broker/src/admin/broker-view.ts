@@ -1,52 +1,46 @@
 // The AdminView of a Broker.
 import { ErrorCode, StompProtocolError } from '@stompede/core';
-import type { Broker } from '../broker.js';
-import type { Connection } from '../connection.js';
+import type { Engine } from '../engine.js';
+import type { ErrorCounts, Metrics } from '../metrics.js';
+import type { Authorizer } from '../security/authorizer.js';
+import type { Connection } from '../session/connection.js';
+import type { Sessions } from '../sessions.js';
 import { destinationRows } from './stats.js';
 import type { AdminView, ConnectionView } from './view.js';
 
+/** The parts of a Broker the admin view reads and acts on. */
+export interface ViewedBroker {
+  readonly metrics: Metrics;
+  readonly errorCounts: ErrorCounts;
+  readonly engine: Engine;
+  readonly sessions: Sessions;
+  readonly authorizer: Authorizer;
+}
+
 /** Build the admin view of `broker`. */
-export function brokerView(broker: Broker, ready: () => boolean): AdminView {
-  const security = broker.options.security;
+export function brokerView(broker: ViewedBroker, ready: () => boolean): AdminView {
   const engine = broker.engine;
-  let closedBytes = 0;
-  const counted = new WeakSet<Connection>();
-  const sessions = (): Iterable<Connection> => broker.sessionList;
-  const track = (): void => {
-    for (const c of sessions()) {
-      if (counted.has(c)) continue;
-      counted.add(c);
-      void c.closed.then(() => {
-        closedBytes += security.bytesWritten(c);
-      });
-    }
-  };
+  const sessions = (): Iterable<Connection> => broker.sessions;
   return {
     metrics: broker.metrics,
     errors: broker.errorCounts,
     ready,
     engineStats: () => broker.engine.stats(),
     engineReport: async () => engine.report?.(),
-    bytesOut: () => {
-      track();
-      let n = closedBytes;
-      for (const c of sessions()) n += security.bytesWritten(c);
-      return n;
-    },
+    bytesOut: () => broker.sessions.bytesWritten(),
     destinations: async () => destinationRows(await engine.destinations()),
     connections: () => {
-      track();
       const out: ConnectionView[] = [];
       for (const c of sessions()) {
-        const info = security.infoOf(c);
+        const info = c.peer.info;
         out.push({
           id: c.id,
-          user: security.principal(c).user,
+          user: c.principal.user,
           vhost: c.vhost,
           transport: info.transport ?? '',
           remoteAddress: info.remoteAddress ?? '',
           version: c.version,
-          subscriptions: c.subscriptions.size,
+          subscriptions: c.state.subscriptions.size,
         });
       }
       return out;
@@ -55,18 +49,15 @@ export function brokerView(broker: Broker, ready: () => boolean): AdminView {
     deleteDestination: async (vhost, destination) => {
       // The engine detaches the destination's consumers; their sessions end with an ERROR.
       const n = await engine.deleteDestination(vhost, destination);
-      security.forget(vhost, destination);
+      broker.authorizer.forget(vhost, destination);
       return n;
     },
     peek: async (vhost, destination, limit) => engine.peek(vhost, destination, limit),
     closeConnection: (id) => {
-      for (const c of sessions()) {
-        if (c.id === id) {
-          c.fail(new StompProtocolError(ErrorCode.CONNECTION_CLOSED, 'closed by an administrator'));
-          return true;
-        }
-      }
-      return false;
+      const c = broker.sessions.byId(id);
+      if (c === undefined) return false;
+      c.fail(new StompProtocolError(ErrorCode.CONNECTION_CLOSED, 'closed by an administrator'));
+      return true;
     },
     sessions,
   };

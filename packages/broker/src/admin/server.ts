@@ -6,7 +6,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { Logger } from 'pino';
 import { StompError } from '@stompede/core';
 import { verifyPassword } from '../security/password.js';
-import { addressOf, isLoopback } from '../security/security.js';
+import { addressOf, isLoopback } from '../listen/address.js';
 import { listenOn } from '../listen/listener.js';
 import { LoginThrottle } from '../security/throttle.js';
 import { DASHBOARD_HTML } from './dashboard.js';

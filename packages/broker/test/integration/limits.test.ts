@@ -86,7 +86,7 @@ describe('limits', () => {
     for (const id of ['1', '2', '3'])
       await p.sendSync('SUBSCRIBE', { id, destination: `/queue/s${id}` });
     p.send('SUBSCRIBE', { id: '4', destination: '/queue/s4' });
-    const f = await p.next('ERROR');
+    const f = await p.error(ErrorCode.LIMIT_EXCEEDED);
     assert.match(f.header('message') ?? '', /more than 3 subscriptions/);
     assert.match(f.text, new RegExp(ErrorCode.LIMIT_EXCEEDED));
   });
@@ -124,7 +124,10 @@ describe('limits', () => {
     await p.sendSync('BEGIN', { transaction: 'a' });
     await p.sendSync('BEGIN', { transaction: 'b' });
     p.send('BEGIN', { transaction: 'c' });
-    assert.match((await p.next('ERROR')).header('message') ?? '', /more than 2 open transactions/);
+    assert.match(
+      (await p.error(ErrorCode.LIMIT_EXCEEDED)).header('message') ?? '',
+      /more than 2 open transactions/,
+    );
   });
 
   test('[Limits transaction size] maxTransactionFrames frames pass, one more is an ERROR', async () => {
@@ -133,7 +136,10 @@ describe('limits', () => {
     await p.sendSync('SEND', { destination: '/queue/tx', transaction: 't' }, '1');
     await p.sendSync('SEND', { destination: '/queue/tx', transaction: 't' }, '2');
     p.send('SEND', { destination: '/queue/tx', transaction: 't' }, '3');
-    assert.match((await p.next('ERROR')).header('message') ?? '', /holds more than 2 frames/);
+    assert.match(
+      (await p.error(ErrorCode.LIMIT_EXCEEDED)).header('message') ?? '',
+      /holds more than 2 frames/,
+    );
   });
 
   test('[Limits CONNECT time] CONNECT within connectTimeout is served; silence is dropped', async () => {
@@ -180,7 +186,7 @@ describe('connection limits', () => {
     await a.connect();
     await b.connect();
     const c = await open();
-    const f = await c.next('ERROR');
+    const f = await c.error(ErrorCode.LIMIT_EXCEEDED);
     assert.match(f.header('message') ?? '', /too many connections from 127\.0\.0\.1 \(limit 2\)/);
     await c.ended;
     assert.equal(broker.errorCounts.refusedByCode.get(ErrorCode.LIMIT_EXCEEDED), 1);
@@ -204,7 +210,10 @@ describe('connection limits', () => {
     await a.connect();
     await b.connect();
     const c = await open();
-    assert.match((await c.next('ERROR')).header('message') ?? '', /limit of 3 connections/);
+    assert.match(
+      (await c.error(ErrorCode.LIMIT_EXCEEDED)).header('message') ?? '',
+      /limit of 3 connections/,
+    );
     for (const p of [inMemory, a, b]) p.close();
   });
 });
