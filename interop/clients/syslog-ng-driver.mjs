@@ -135,9 +135,26 @@ log { source(s_in); destination(d_stomp); };
   const exited = new Promise((resolve) => child.on('close', resolve));
   let dead = false;
   exited.then(() => (dead = true));
-  // Up to 20 s: under load (2 cores shared with test runs) syslog-ng once took over 5 s.
-  for (let i = 0; i < 400 && !existsSync(sock) && !dead; i++) await sleep(50);
-  if (!existsSync(sock)) {
+  // Up to 20 s: under load (2 cores shared with test runs) syslog-ng once took over 5 s. Ready
+  // means accepting: the socket file appears at bind(), before listen(), and a connection made
+  // between the two is refused (ECONNREFUSED), so the probe connects (and sends nothing).
+  const accepts = () =>
+    new Promise((resolve) => {
+      const probe = netConnect(sock, () => {
+        probe.end();
+        resolve(true);
+      });
+      probe.on('error', () => resolve(false));
+    });
+  let ready = false;
+  for (let i = 0; i < 400 && !dead; i++) {
+    if (existsSync(sock) && (await accepts())) {
+      ready = true;
+      break;
+    }
+    await sleep(50);
+  }
+  if (!ready) {
     child.kill('SIGTERM');
     throw new Error(`syslog-ng did not open ${sock}: ${output.trim().slice(-600)}`);
   }
