@@ -5,11 +5,10 @@
 // bound a subscription's unacknowledged messages.
 import assert from 'node:assert/strict';
 import { duplexPair } from 'node:stream';
-import { test } from 'node:test';
 import { type Broker, type Engine, createBroker } from '@stompede/broker';
 import { ErrorCode } from '@stompede/core';
 import { Peer } from '../stomp-peer.js';
-import type { Group, Rule } from './harness.js';
+import { type Group, type Rule, rule as test } from './harness.js';
 
 /** A broker over the rule's engine (which the rule, not the broker, closes). */
 function brokerOver(engine: Engine): Broker {
