@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { connect } from '@stompede/client/node';
 import { NodeProcess, ensureNatsServer, startNatsServers } from '@stompede/cluster';
 import { CLI } from './lib/broker.mjs';
-import { faultOptions, progress, random, skip, sleep, verdict } from './lib/verdict.mjs';
+import { faultOptions, progress, random, skip, sleep, verdict, verdictOf } from './lib/verdict.mjs';
 
 const opts = faultOptions(import.meta.url, {
   cycles: { type: 'string' },
@@ -217,7 +217,7 @@ try {
     );
   }
   if (receipted.size === 0) reasons.push('no message was receipted at all');
-  verdict(opts, reasons.length === 0, figures, reasons.join('; ') || undefined);
+  verdictOf(opts, figures, reasons);
 } catch (err) {
   verdict(opts, false, {}, String(err?.stack ?? err));
 } finally {

@@ -16,7 +16,7 @@ import { connect as tcpConnect } from 'node:net';
 import { connect } from '@stompede/client/node';
 import { startBroker } from './lib/broker.mjs';
 import { startWatchdog } from './lib/watchdog.mjs';
-import { faultOptions, progress, random, sleep, verdict } from './lib/verdict.mjs';
+import { faultOptions, progress, random, sleep, verdictOf } from './lib/verdict.mjs';
 
 const opts = faultOptions(import.meta.url, { connections: { type: 'string' } });
 const total = Number(opts.connections ?? (opts.long ? 20_000 : 300));
@@ -156,9 +156,4 @@ try {
 } finally {
   await broker.stop();
 }
-verdict(
-  opts,
-  failures.length === 0,
-  figures,
-  failures.length === 0 ? undefined : failures.join('; '),
-);
+verdictOf(opts, figures, failures);

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker } from './lib/broker.mjs';
 import { startWatchdog } from './lib/watchdog.mjs';
-import { faultOptions, progress, sleep, verdict } from './lib/verdict.mjs';
+import { faultOptions, progress, sleep, verdictOf } from './lib/verdict.mjs';
 
 const opts = faultOptions(import.meta.url, { connections: { type: 'string' } });
 const n = Number(opts.connections ?? (opts.long ? 10_000 : 1000));
@@ -112,9 +112,4 @@ try {
   await broker.stop();
   rmSync(dir, { recursive: true, force: true });
 }
-verdict(
-  opts,
-  failures.length === 0,
-  figures,
-  failures.length === 0 ? undefined : failures.join('; '),
-);
+verdictOf(opts, figures, failures);
