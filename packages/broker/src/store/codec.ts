@@ -4,10 +4,16 @@
 import { Message } from '../message.js';
 import { small } from '../small-int.js';
 import { seqCheck } from './checksum.js';
-import { RECORD_HEADER, RecordType, seal } from './record.js';
+import { RECORD_HEADER, RecordType, seal, sealWith } from './record.js';
 
-/** An ENQUEUE record. */
-export function encodeEnqueue(queueKey: string, seq: number, message: Message): Buffer {
+/** Bodies of at least this many bytes stay out of the record's head buffer (no copy). */
+const BODY_APART = 4096;
+
+/**
+ * An ENQUEUE record of `message` for `queueKey` as copy `seq`: one buffer, or for a large body
+ * the head and the body itself (the record is their concatenation, written with one writev).
+ */
+export function encodeEnqueue(queueKey: string, seq: number, message: Message): Buffer[] {
   const headers = message.headers;
   let size = RECORD_HEADER + 1 + 8 + 1 + 8 + 4 + 4 + 4 + 4;
   const keyLen = Buffer.byteLength(queueKey);
@@ -19,7 +25,10 @@ export function encodeEnqueue(queueKey: string, seq: number, message: Message): 
     lens[i] = l;
     size += 4 + l;
   }
-  size += message.body.length;
+  const body = message.body;
+  // A large body is written from where it is (a second iovec), not copied into the record.
+  const apart = body.length >= BODY_APART;
+  if (!apart) size += body.length;
   const buf = Buffer.allocUnsafe(size);
   let o = RECORD_HEADER;
   buf[o++] = RecordType.ENQUEUE;
@@ -41,10 +50,14 @@ export function encodeEnqueue(queueKey: string, seq: number, message: Message): 
     o += 4;
     o += buf.write(headers[i]!, o);
   }
-  buf.writeUInt32LE(message.body.length, o);
+  buf.writeUInt32LE(body.length, o);
   o += 4;
-  buf.set(message.body, o);
-  return seal(buf);
+  if (!apart) {
+    buf.set(body, o);
+    return [seal(buf)];
+  }
+  const tail = Buffer.from(body.buffer, body.byteOffset, body.length);
+  return [sealWith(buf, tail), tail];
 }
 
 /** Bytes per seq in a REMOVE record. */
