@@ -27,7 +27,6 @@ export function brokerView(broker: ViewedBroker, ready: () => boolean): AdminVie
     ready,
     engineStats: () => broker.engine.stats(),
     engineReport: async () => engine.report?.(),
-    bytesOut: () => broker.sessions.bytesWritten(),
     destinations: async () => destinationRows(await engine.destinations()),
     connections: () => {
       const out: ConnectionView[] = [];

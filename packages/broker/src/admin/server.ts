@@ -247,7 +247,7 @@ export function statsJson(
       framesIn: m.framesIn,
       framesOut: m.framesOut,
       bytesIn: m.bytesIn,
-      bytesOut: view.bytesOut(),
+      bytesOut: m.bytesOut,
       messagesEnqueued: m.messagesEnqueued,
       messagesDelivered: m.messagesDelivered,
       messagesAcked: m.messagesAcked,

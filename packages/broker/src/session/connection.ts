@@ -93,7 +93,7 @@ export class Connection implements Session, SubscriptionOwner {
     this.clock = ctx.clock;
     this.vhostName = ctx.options.defaultVhost;
     this.sessionState = new SessionState('1.0', ctx.options);
-    this.outbox = new Outbox(stream, ctx.clock, () => {
+    this.outbox = new Outbox(stream, ctx.clock, ctx.metrics, () => {
       this.canWrite = false;
     });
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));

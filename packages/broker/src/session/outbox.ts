@@ -65,10 +65,14 @@ export class Outbox implements ByteSink {
   private tickScheduled = false;
   private lastWriteAt: number;
 
-  /** @param onBlocked - called when a write fills the stream's buffer (until 'drain') */
+  /**
+   * @param counters - where the bytes handed to the stream are counted
+   * @param onBlocked - called when a write fills the stream's buffer (until 'drain')
+   */
   constructor(
     stream: Duplex,
     clock: Clock,
+    private readonly counters: { bytesOut: number },
     private readonly onBlocked: () => void,
   ) {
     this.stream = stream;
@@ -197,6 +201,7 @@ export class Outbox implements ByteSink {
   private streamWrite(chunk: Uint8Array, owner?: OutBuffer): void {
     const stream = this.stream;
     if (stream.destroyed || stream.writableEnded) return;
+    this.counters.bytesOut += chunk.length;
     // More than one write this tick: cork so that the stream writes them together.
     if (this.tickScheduled && !this.corked) {
       this.corked = true;
