@@ -15,6 +15,9 @@ import { RECORD_HEADER, RecordType, seal, sealWith } from './record.js';
 /** Bodies of at least this many bytes stay out of the record's head buffer (no copy). */
 const BODY_APART = 4096;
 
+/** Bytes of an ENQUEUE record before its queue key (framing, type, seq, priority, expiry, n). */
+const ENQUEUE_HEAD = RECORD_HEADER + 1 + 8 + 1 + 8 + 4;
+
 /**
  * An ENQUEUE record: `[type][f64 seq][u8 priority][f64 expires][u32 n + n bytes queue key]` and
  * the message's content as message-codec.ts lays it out (destination, headers, body). One buffer,
@@ -25,10 +28,8 @@ export function encodeEnqueue(queueKey: string, seq: number, message: Message): 
   const keyLen = Buffer.byteLength(queueKey);
   // A large body is written from where it is (a second iovec), not copied into the record.
   const apart = message.bodyLength >= BODY_APART;
-  const buf = Buffer.allocUnsafe(
-    RECORD_HEADER +
-      1 + 8 + 1 + 8 + 4 + keyLen + contentLength(message) - (apart ? message.bodyLength : 0),
-  );
+  const size = ENQUEUE_HEAD + keyLen + contentLength(message);
+  const buf = Buffer.allocUnsafe(apart ? size - message.bodyLength : size);
   let o = RECORD_HEADER;
   buf[o++] = RecordType.ENQUEUE;
   o = buf.writeDoubleLE(seq, o);
