@@ -5,8 +5,8 @@
 // Usage: node interop/run.mjs [--against ours|cluster|rabbitmq|activemq|activemq6|artemis|vertx|
 //          openmq|stompserver|all] (default all; a comma list works too) [--clients stomp.py,
 //          stompest,stompit,stompjs,stompjs-browser,stompede,stompede-ws,stomper,ruby-stomp,
-//          net-stomp,php-stomp,go-stomp,stompngo,spring,spring-ws,vertx-stomp,stampy,gozirra,
-//          syslog-ng]
+//          stompy,net-stomp,php-stomp,go-stomp,stompngo,spring,spring-ws,vertx-stomp,stampy,
+//          gozirra,syslog-ng]
 //          [--versions 1.0,1.1,1.2] [--cases a,b] [--out-dir interop] [--driver-timeout 600]
 //          [--budget 1500] (seconds: each client's progress line shows the run's time against it)
 //          [--lanes 1] (peers run side by side, N at a time; their lines are prefixed [peer])
@@ -126,6 +126,13 @@ const javaCommand = (module, main) => [
   main,
 ];
 
+// Stompy (PyPI stompy 0.2.9, Python 2 only) runs on Jython 2.7.4 from Maven Central, both
+// installed by `interop/setup.sh stompy`. Jython's package cache is skipped (it would be written
+// beside the jar); C1 only: the driver is short-lived and the JIT's later tiers cost more CPU
+// than they save.
+const JYTHON_JAR = here('./java/jython/target/jython-standalone.jar');
+const STOMPY_DIR = here('./.stompy/stompy-0.2.9');
+
 /** `--host H --port N` for a TCP driver. */
 const tcpArgs = (peer) => ['--host', peer.tcp.host, '--port', String(peer.tcp.port)];
 
@@ -229,6 +236,22 @@ const CLIENTS = [
     command: (peer, vs) => [
       '/usr/bin/python3',
       here('./clients/stomper_driver.py'),
+      ...tcpArgs(peer),
+      ...authArgs(peer, vs),
+    ],
+  },
+  {
+    name: 'stompy',
+    transport: 'tcp',
+    needs: [JYTHON_JAR, STOMPY_DIR],
+    command: (peer, vs) => [
+      'java',
+      '-XX:TieredStopAtLevel=1',
+      '-Dpython.cachedir.skip=true',
+      `-Dpython.path=${STOMPY_DIR}`,
+      '-jar',
+      JYTHON_JAR,
+      here('./clients/stompy_driver.py'),
       ...tcpArgs(peer),
       ...authArgs(peer, vs),
     ],
