@@ -41,6 +41,9 @@ Stompy 0.2.9's limits (library, not peer), kept visible:
     DISCONNECT through Stompy's `Frame` (`build_frame` + `send_frame`, which returns the
     RECEIPT) and then reads the socket itself for end-of-stream.
   - It adds an `x-client: LOCAL-ADDRESS` header to every frame it writes; brokers ignore it.
+Peers: RabbitMQ holds back the RECEIPT of a transactional SEND until COMMIT and sends none after
+ABORT, so Stompy's SEND inside a transaction that will be aborted never returns: `transaction`
+fails there with "no RECEIPT for SEND", which run.mjs lists as RabbitMQ's peer limit.
 """
 from __future__ import print_function
 
