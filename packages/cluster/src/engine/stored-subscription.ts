@@ -27,6 +27,7 @@ import {
 } from '@stompede/broker';
 import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { type AckInfo, AckVerb, ackConfirmed, parseAckSubject, sendAck } from '../nats/ack.js';
+import { RETRIED_HEADER } from '../nats/publisher.js';
 import { type PullChannel, PullEnd, type PullSink } from '../nats/puller.js';
 import type { Held, NodeContext } from './context.js';
 
@@ -114,8 +115,13 @@ function redelivery(d: StoredDelivery): Waiting {
  * it is not a stompede message: TERM keeps it from blocking its queue.
  */
 export function toWaiting(ctx: NodeContext, msg: Msg): Waiting | undefined {
-  const info = parseAckSubject(msg.reply ?? '');
+  let info = parseAckSubject(msg.reply ?? '');
   if (info === undefined) return undefined;
+  // A copy stored by a publish retried after a timeout may duplicate one stored by the timed-out
+  // attempt (publisher.ts): it counts as delivered once already, so clients see redelivered.
+  if (msg.headers?.has(RETRIED_HEADER) === true) {
+    info = { ...info, deliveryCount: info.deliveryCount + 1 };
+  }
   try {
     return { msg, info, message: decodeMessage(msg.data), renewed: Date.now() };
   } catch (err) {
