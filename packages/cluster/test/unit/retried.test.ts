@@ -22,6 +22,7 @@ const ctx = undefined as never;
 test('a copy stored by a retried publish counts as delivered once already (redelivered)', () => {
   assert.equal(toWaiting(ctx, pulled(false))?.info.deliveryCount, 1);
   const w = toWaiting(ctx, pulled(true));
-  assert.equal(w?.info.deliveryCount, 2);
-  assert.equal(w?.info.streamSeq, 7);
+  assert.ok(w !== undefined);
+  assert.equal(w.info.deliveryCount, 2);
+  assert.equal(w.info.streamSeq, 7);
 });
