@@ -511,7 +511,15 @@ try {
       const before = own !== undefined ? r.settledBefore : undefined;
       const heap = own !== undefined ? r.settledAfter : undefined;
       const entry = ((results[b.id] ??= {}).idle = {
-        runs: [{ value: r.perConnection, ok: r.failed === undefined, ...r, settledBefore: undefined, settledAfter: undefined }],
+        runs: [
+          {
+            value: r.perConnection,
+            ok: r.failed === undefined,
+            ...r,
+            settledBefore: undefined,
+            settledAfter: undefined,
+          },
+        ],
       });
       if (jvmHeaps.length === 2 && r.opened > 0)
         entry.heapPerConnection = (jvmHeaps[1] - jvmHeaps[0]) / r.opened;
