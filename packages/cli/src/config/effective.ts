@@ -8,11 +8,11 @@ import type { BrokerOptions, ListenerOptions } from '@stompede/broker';
 import { stringify } from 'yaml';
 import { CliError, parsePort, parseSize } from '../cli-error.js';
 import { type Problem, problemsOf, renderPath } from './problems.js';
-import { type ConfigFile, configSchema, LOG_LEVELS, TLS_VERSIONS } from './schema.js';
+import { type ConfigFile, configSchema, LOG_FORMATS, LOG_LEVELS, TLS_VERSIONS } from './schema.js';
 
 /** The configuration after merging: the listeners, logging and data directory always set. */
 export type Effective = ConfigFile &
-  Required<Pick<ConfigFile, 'host' | 'port' | 'ws' | 'logLevel' | 'dataDir'>>;
+  Required<Pick<ConfigFile, 'host' | 'port' | 'ws' | 'logLevel' | 'logFormat' | 'dataDir'>>;
 
 /** A mutable configuration under construction. */
 type Draft = Record<string, unknown>;
@@ -231,6 +231,15 @@ export const SETTINGS: readonly Setting[] = [
     apply: (d, v) => (d.logLevel = v),
   },
   {
+    flag: 'log-format',
+    arg: 'FORMAT',
+    env: 'STOMPEDE_LOG_FORMAT',
+    shown: 'auto',
+    help: `${LOG_FORMATS.join(', ')}: auto writes readable lines to a terminal,\nJSON lines otherwise`,
+    key: ['logFormat'],
+    apply: (d, v) => (d.logFormat = v),
+  },
+  {
     flag: 'allow-anonymous',
     help:
       'accept clients that do not log in, even on a non-loopback --host\n' +
@@ -371,6 +380,7 @@ export function mergeConfig(
   }
   draft.dataDir ??= resolve('./data');
   draft.logLevel ??= 'info';
+  draft.logFormat ??= 'auto';
 
   const checked = configSchema.safeParse(draft);
   if (!checked.success) {
@@ -426,7 +436,16 @@ export function listenersOf(config: Effective): ListenerOptions[] {
 
 /** The options of createBroker() the configuration sets, with its listeners. */
 export function brokerOptionsOf(config: Effective): BrokerOptions {
-  const { host: _h, port: _p, ws: _w, tls: _t, logLevel: _l, dataDir, ...rest } = config;
+  const {
+    host: _h,
+    port: _p,
+    ws: _w,
+    tls: _t,
+    logLevel: _l,
+    logFormat: _f,
+    dataDir,
+    ...rest
+  } = config;
   return {
     ...rest,
     ...(dataDir === false ? {} : { dataDir }),

@@ -25,6 +25,10 @@ import { parseSize } from '../cli-error.js';
 
 /** Levels `logLevel` (`--log-level`) takes. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Values of `logFormat` (`--log-format`): auto is pretty on a terminal, JSON otherwise. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+/** A log format. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
 /** Protocol versions `tls.minVersion` (`--tls-min-version`) takes. */
 export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 
@@ -281,6 +285,9 @@ export const configSchema = z.strictObject({
   tls: tlsSchema.exactOptional(),
   logLevel: z
     .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
+    .exactOptional(),
+  logFormat: z
+    .enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` })
     .exactOptional(),
   dataDir: z
     .union([z.literal(false), text('a directory')], {
