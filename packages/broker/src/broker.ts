@@ -71,6 +71,11 @@ export class Broker {
     return this.adminServer?.url;
   }
 
+  /** @internal The admin server's API (for tests that take samples themselves). */
+  get adminApi(): AdminServer['api'] | undefined {
+    return this.adminServer?.api;
+  }
+
   /** @internal Open sessions (for the admin server). */
   get sessionList(): ReadonlySet<Connection> {
     return this.sessions;

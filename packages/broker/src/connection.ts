@@ -165,6 +165,12 @@ export class Connection {
   disconnectRequested = false;
   /** Resolves once the stream has closed and everything is released. */
   readonly closed: Promise<void>;
+  /** When the connection was accepted (ms since the epoch). */
+  readonly connectedAt = Date.now();
+  /** Negotiated heart-beats in ms (0: none): what the broker sends, what it expects. */
+  heartBeat: { readonly send: number; readonly receive: number } = { send: 0, receive: 0 };
+  /** This connection's traffic, for the admin API (SENDs in, MESSAGEs out). */
+  readonly traffic = { framesIn: 0, framesOut: 0, bytesIn: 0, messagesIn: 0, messagesOut: 0 };
 
   private readonly stream: Duplex;
   private readonly ctx: ConnectionContext;
@@ -263,6 +269,7 @@ export class Connection {
   private onData(chunk: Buffer): void {
     this.lastRead = Date.now();
     this.metrics.bytesIn += chunk.length;
+    this.traffic.bytesIn += chunk.length;
     if (this.state >= ConnectionState.CLOSING || this.parseError !== undefined) return;
     try {
       this.parser.push(chunk);
@@ -280,6 +287,7 @@ export class Connection {
 
   private onFrame(frame: Frame): void {
     this.metrics.framesIn++;
+    this.traffic.framesIn++;
     if (!this.connectSeen) {
       this.connectSeen = true;
       if (frame.command === 'CONNECT' || frame.command === 'STOMP') {
@@ -388,6 +396,7 @@ export class Connection {
         heartBeat: local,
       }),
     );
+    this.heartBeat = hb;
     if (hb.send > 0) {
       this.sendEvery = hb.send;
       this.writeTimer = setTimeout(this.onWriteTimer, hb.send);
@@ -406,6 +415,8 @@ export class Connection {
    * behind the SEND wait.
    */
   publish(message: Message, awaitDurable = true): MaybePromise<void> {
+    this.metrics.messagesPublished++;
+    this.traffic.messagesIn++;
     return this.engine.publish(this.vhost, this.id, message, awaitDurable);
   }
 
@@ -463,6 +474,7 @@ export class Connection {
       return;
     }
     this.metrics.framesOut++;
+    this.traffic.framesOut++;
     for (const chunk of chunks) this.write(chunk);
     this.write(FRAME_TRAILER);
   }
@@ -471,6 +483,8 @@ export class Connection {
   writeMessage(chunks: readonly Uint8Array[]): void {
     this.metrics.framesOut++;
     this.metrics.messagesDelivered++;
+    this.traffic.framesOut++;
+    this.traffic.messagesOut++;
     for (const chunk of chunks) this.write(chunk);
     this.write(FRAME_TRAILER);
   }
@@ -490,6 +504,9 @@ export class Connection {
   ): void {
     this.metrics.framesOut++;
     this.metrics.messagesDelivered++;
+    if (deliveryCount > 1) this.metrics.messagesRedelivered++;
+    this.traffic.framesOut++;
+    this.traffic.messagesOut++;
     const stream = this.stream;
     if (stream.destroyed || stream.writableEnded) return;
     // The shared headers are encoded in place on a message's first delivery in this version, and

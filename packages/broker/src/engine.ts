@@ -190,12 +190,41 @@ export interface EngineGauge {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
+/** One node of a cluster, as {@link ClusterReport} lists it. */
+export interface ClusterNodeReport {
+  readonly name: string;
+  /** `broker` for a stompede node; `store` for a server of the store the nodes share (NATS). */
+  readonly role: string;
+  readonly status: 'up' | 'down' | 'unknown';
+  /** True for the node making the report. */
+  readonly self?: boolean;
+  readonly address?: string;
+  readonly version?: string;
+  /** A short note, e.g. `leader of 4 streams` or `lag 12`. */
+  readonly note?: string;
+}
+
+/**
+ * The cluster as one node sees it: the admin API's `GET /api/cluster` and the console's cluster
+ * panel show it (docs/console.md). Engines that are not clustered leave it out.
+ */
+export interface ClusterReport {
+  /** The reporting node's name. */
+  readonly node: string;
+  /** The nodes it knows of, itself included. */
+  readonly nodes: readonly ClusterNodeReport[];
+  /** Anything else worth showing (stream leaders, pending acknowledgements), shown as it is. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
 /** What an engine tells operators about itself beyond {@link EngineStats}. */
 export interface EngineReport {
-  /** Shown as `engine` in the admin API's `/api/stats` and on the dashboard. */
+  /** Shown as `engine` in the admin API's `/api/overview` and `/api/stats`, and in the console. */
   readonly state: Readonly<Record<string, unknown>>;
   /** Appended to `/metrics`. */
   readonly gauges: readonly EngineGauge[];
+  /** Set by a clustered engine: its view of the cluster. */
+  readonly cluster?: ClusterReport;
 }
 
 /**

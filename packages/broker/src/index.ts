@@ -14,6 +14,8 @@ export { DEFAULTS } from './options.js';
 export type { ListenerAddress, CertificateReload } from './listen/listener.js';
 export type { Connection, ConnectionInfo } from './connection.js';
 export type {
+  ClusterNodeReport,
+  ClusterReport,
   Engine,
   Consumer,
   ConsumerHandle,
@@ -51,6 +53,7 @@ export {
   replyOwner,
 } from './destination.js';
 export type { ParsedDestination } from './destination.js';
+export type * from './admin/api-types.js';
 export { Metrics } from './metrics.js';
 export type { MetricsSnapshot } from './metrics.js';
 export type {

@@ -22,3 +22,5 @@ export { LoginThrottle } from './security/throttle.js';
 export { DestinationPattern } from './security/pattern.js';
 export { Security, isLoopback, addressOf } from './security/security.js';
 export { prometheusText } from './admin/prometheus.js';
+export { Sampler, rowKey } from './admin/sampler.js';
+export { clusterJson } from './admin/cluster.js';

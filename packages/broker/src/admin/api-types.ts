@@ -127,14 +127,17 @@ export interface HistoryJson {
   readonly points: readonly HistoryPointJson[];
 }
 
-/** What a destination row is. */
-export type DestinationKind = 'queue' | 'topic' | 'durable' | 'temporary';
+/**
+ * What a destination row is: `other` counts together the destinations past the engine's
+ * counting bound (10000).
+ */
+export type DestinationRowKind = 'queue' | 'topic' | 'durable' | 'temporary' | 'other';
 
 /** One destination, in `GET /api/destinations` and `GET /api/destination`. */
 export interface DestinationJson {
   readonly vhost: string;
   readonly destination: string;
-  readonly kind: DestinationKind;
+  readonly kind: DestinationRowKind;
   /** Set for a durable topic subscription (`destination` is its topic). */
   readonly durable?: { readonly clientId: string; readonly name: string };
   /** Messages held (waiting or unacknowledged); null for a topic. */

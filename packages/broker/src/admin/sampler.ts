@@ -41,6 +41,25 @@ export interface DestinationPoint extends Rates {
   readonly depth: number | null;
 }
 
+/** A connection's traffic counters, as one sample reads them. */
+export interface ConnectionCounts {
+  readonly id: string;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+/** A connection's traffic per second over the last interval. */
+export type ConnectionRates = Omit<ConnectionCounts, 'id'>;
+
+const NO_TRAFFIC: ConnectionRates = Object.freeze({
+  messagesIn: 0,
+  messagesOut: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+});
+
 /** Sampler settings. */
 export interface SamplerOptions {
   /** Milliseconds between samples. */
@@ -82,7 +101,6 @@ interface DestinationState {
   time: number;
   rates: Rates;
   series: Ring<DestinationPoint> | undefined;
-  seen: number;
 }
 
 const ZERO: Rates = Object.freeze({ published: 0, delivered: 0, acked: 0, redelivered: 0 });
@@ -127,6 +145,10 @@ export class Sampler {
   private readonly destinationPoints: number;
   private readonly maxDestinations: number;
   private withSeries = 0;
+  private readonly connections = new Map<
+    string,
+    { counts: ConnectionCounts; time: number; rates: ConnectionRates }
+  >();
 
   constructor(options: SamplerOptions) {
     this.interval = options.interval;
@@ -137,7 +159,12 @@ export class Sampler {
   }
 
   /** Record the readings taken at `time` (milliseconds since the epoch). */
-  record(time: number, reading: TotalsReading, rows: readonly DestinationRow[]): void {
+  record(
+    time: number,
+    reading: TotalsReading,
+    rows: readonly DestinationRow[],
+    connections: readonly ConnectionCounts[] = [],
+  ): void {
     const before = this.last;
     if (before !== undefined && time <= before.time) return;
     if (before !== undefined) {
@@ -155,17 +182,48 @@ export class Sampler {
       this.lastRates = point;
     }
     this.last = { time, reading };
-    for (const row of rows) this.recordRow(time, row);
-    // Destinations that are gone are forgotten.
+    // Destinations that are gone are forgotten first, so that new ones can have their series.
+    const keys = new Set(rows.map(rowKey));
     for (const [key, state] of this.destinations) {
-      if (state.seen === time) continue;
+      if (keys.has(key)) continue;
       if (state.series !== undefined) this.withSeries--;
       this.destinations.delete(key);
     }
+    for (const row of rows) this.recordRow(time, row);
+    this.recordConnections(time, connections);
+  }
+
+  private recordConnections(time: number, connections: readonly ConnectionCounts[]): void {
+    const seen = new Set<string>();
+    for (const c of connections) {
+      seen.add(c.id);
+      const before = this.connections.get(c.id);
+      const ms = before === undefined ? 0 : time - before.time;
+      const r = (a: number | undefined, b: number): number =>
+        a !== undefined && ms > 0 && b > a ? ((b - a) * 1000) / ms : 0;
+      this.connections.set(c.id, {
+        counts: c,
+        time,
+        rates: {
+          messagesIn: r(before?.counts.messagesIn, c.messagesIn),
+          messagesOut: r(before?.counts.messagesOut, c.messagesOut),
+          bytesIn: r(before?.counts.bytesIn, c.bytesIn),
+          bytesOut: r(before?.counts.bytesOut, c.bytesOut),
+        },
+      });
+    }
+    for (const id of this.connections.keys()) if (!seen.has(id)) this.connections.delete(id);
+  }
+
+  /** A connection's traffic per second over the last interval (zeros before its second sample). */
+  connectionRates(id: string): ConnectionRates {
+    return this.connections.get(id)?.rates ?? NO_TRAFFIC;
   }
 
   private recordRow(time: number, row: DestinationRow): void {
     const key = rowKey(row);
+    // A key listed twice in one sample (never by an engine) is recorded once.
+    if (this.destinations.get(key)?.time === time) return;
     const counts = countsOf(row);
     const state = this.destinations.get(key);
     if (state === undefined) {
@@ -174,13 +232,12 @@ export class Sampler {
           ? new Ring<DestinationPoint>(this.destinationPoints)
           : undefined;
       if (series !== undefined) this.withSeries++;
-      this.destinations.set(key, { counts, time, rates: ZERO, series, seen: time });
+      this.destinations.set(key, { counts, time, rates: ZERO, series });
       return;
     }
     state.rates = ratesBetween(state.counts, counts, time - state.time);
     state.counts = counts;
     state.time = time;
-    state.seen = time;
     state.series?.push({ time, ...state.rates, depth: row.depth ?? null });
   }
 

@@ -1,11 +1,12 @@
 // What the admin server reads from and does to the broker.
-import type { Connection } from '../connection.js';
 import type { EngineReport, EngineStats, PeekedMessage } from '../engine.js';
 import type { Metrics } from '../metrics.js';
 import type { ErrorCounts } from '../security/errors.js';
+import type { Connection } from '../connection.js';
+import type { UsersJson } from './api-types.js';
 import type { DestinationRow } from './stats.js';
 
-/** One connection, as the admin API shows it. */
+/** One connection, as the admin API shows it (rates are the API's). */
 export interface ConnectionView {
   readonly id: string;
   readonly user: string;
@@ -13,13 +14,48 @@ export interface ConnectionView {
   readonly transport: string;
   readonly remoteAddress: string;
   readonly version: string;
+  readonly connected: boolean;
+  readonly connectedAt: number;
+  readonly heartBeat: { readonly send: number; readonly receive: number };
   readonly subscriptions: number;
+  readonly framesIn: number;
+  readonly framesOut: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+}
+
+/** One subscription of a connection. */
+export interface SubscriptionView {
+  readonly connection: string;
+  readonly user: string;
+  readonly remoteAddress: string;
+  readonly vhost: string;
+  readonly id: string;
+  readonly destination: string;
+  readonly ack: 'auto' | 'client' | 'client-individual';
+  readonly prefetch: number | null;
+  readonly unacked: number;
+  /** For a durable subscription: its client id and name. */
+  readonly durable: { readonly clientId: string; readonly name: string } | null;
+}
+
+/** What the overview says about the node and its storage. */
+export interface NodeView {
+  /** `serverName`. */
+  readonly name: string;
+  readonly startedAt: number;
+  readonly memoryLimit: number;
+  readonly dataDir: string | undefined;
+  readonly diskFreeLimit: number | undefined;
 }
 
 /** The broker as the admin server sees it. */
 export interface AdminView {
   readonly metrics: Metrics;
   readonly errors: ErrorCounts;
+  readonly node: NodeView;
   ready(): boolean;
   engineStats(): EngineStats;
   /** The engine's own report, when it gives one (Engine.report). */
@@ -28,14 +64,26 @@ export interface AdminView {
   /** Every destination the engine lists, with its counts. */
   destinations(): Promise<DestinationRow[]>;
   connections(): ConnectionView[];
+  subscriptions(): SubscriptionView[];
+  /** Users, groups and permissions as configured (connection counts are filled in by the API). */
+  users(): UsersJson;
   /** Purge a queue; resolves to the messages removed. */
   purge(vhost: string, destination: string): Promise<number>;
   /** Delete a destination: its consumers' sessions get an ERROR, its messages are removed. */
   deleteDestination(vhost: string, destination: string): Promise<number>;
+  /** Delete a durable subscription; false when there was none. */
+  deleteDurable(vhost: string, clientId: string, name: string): Promise<boolean>;
   /** Up to `limit` messages waiting in a queue, left in place. */
   peek(vhost: string, destination: string, limit: number): Promise<PeekedMessage[]>;
-  /** Close a connection with an ERROR; false when there is none with that id. */
-  closeConnection(id: string): boolean;
+  /** Publish a message as an administrator (no permission check); settles once it is stored. */
+  publish(
+    vhost: string,
+    destination: string,
+    headers: readonly (readonly [string, string])[],
+    body: Uint8Array,
+  ): Promise<void>;
+  /** Close a connection with an ERROR that gives `reason`; false when there is none with that id. */
+  closeConnection(id: string, reason: string | undefined): boolean;
   /** The session objects (for tests). */
   sessions(): Iterable<Connection>;
 }

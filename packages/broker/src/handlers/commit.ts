@@ -11,7 +11,11 @@ export function handleCommit(conn: Connection, frame: Frame): MaybePromise<void>
   conn.transactions.delete(tx);
   const ops: TxOp[] = [];
   for (const op of pending) {
-    if (op.kind === 'publish') ops.push(op);
+    if (op.kind === 'publish') {
+      ops.push(op);
+      conn.metrics.messagesPublished++;
+      conn.traffic.messagesIn++;
+    }
     // An ACK of a subscription that has since gone settles nothing: its deliveries were requeued.
     else if (conn.subscriptions.get(op.sub.id) === op.sub) {
       for (const o of op.sub.commitOps(op.key, op.kind === 'nack', op.requeue)) ops.push(o);

@@ -189,6 +189,41 @@ export class Security {
     return this.users.size > 0;
   }
 
+  /**
+   * Users, groups and rules as configured, for the admin API (never a password hash): each user
+   * with its groups and virtual hosts, and whether it has a password.
+   */
+  describe(): {
+    users: { name: string; groups: string[]; vhosts: string[] | null; password: boolean }[];
+    permissions: {
+      user?: string;
+      group?: string;
+      vhost: string;
+      destinations: string[];
+      rights: Right[];
+    }[];
+  } {
+    const rights = (bits: number): Right[] =>
+      (Object.entries(BITS) as [Right, number][])
+        .filter(([, b]) => (bits & b) !== 0)
+        .map(([r]) => r);
+    return {
+      users: [...this.users.entries()].map(([name, u]) => ({
+        name,
+        groups: [...u.principal.groups].sort(),
+        vhosts: u.vhosts === undefined ? null : [...u.vhosts],
+        password: u.hash !== undefined,
+      })),
+      permissions: this.grants.map((g) => ({
+        ...(g.user === undefined ? {} : { user: g.user }),
+        ...(g.group === undefined ? {} : { group: g.group }),
+        vhost: g.vhost,
+        destinations: g.patterns.map((p) => p.source),
+        rights: rights(g.rights),
+      })),
+    };
+  }
+
   /** The session's principal (anonymous until it logged in). */
   principal(conn: Connection): Principal {
     return this.principals.get(conn) ?? ANONYMOUS;

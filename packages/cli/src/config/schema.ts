@@ -217,6 +217,7 @@ const adminSchema = z
     port: port().exactOptional(),
     user: text('a user name').exactOptional(),
     password: passwordHash.exactOptional(),
+    sampleInterval: int(10).exactOptional(),
   })
   .superRefine((a, ctx) => {
     if ((a.user === undefined) !== (a.password === undefined)) {

@@ -54,8 +54,7 @@ describe('log format', () => {
       'pretty',
     );
     assert.equal(
-      mergeConfig({}, { 'log-format': 'json' }, { STOMPEDE_LOG_FORMAT: 'pretty' }).config
-        .logFormat,
+      mergeConfig({}, { 'log-format': 'json' }, { STOMPEDE_LOG_FORMAT: 'pretty' }).config.logFormat,
       'json',
     );
     assert.throws(

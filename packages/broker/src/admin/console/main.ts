@@ -12,6 +12,9 @@ import { usersPage } from './pages/users.js';
 
 const interval = Number(new URLSearchParams(location.search).get('interval')) || 2000;
 
+/** Set by `go`: the next page keeps the notice up. */
+let keepNotice = false;
+
 const shell: Shell = {
   interval,
   notify(message, kind) {
@@ -21,6 +24,8 @@ const shell: Shell = {
     el.hidden = false;
   },
   go(to) {
+    // The notice of the action that moved here stays up on the page it moved to.
+    keepNotice = true;
     location.hash = to;
   },
 };
@@ -75,7 +80,8 @@ function open(): void {
     if (a.dataset.nav === nav) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  byId('notice').hidden = true;
+  if (!keepNotice) byId('notice').hidden = true;
+  keepNotice = false;
   replace(byId('page'), page.element);
   window.scrollTo(0, 0);
   void refresh(page, mine);

@@ -83,7 +83,7 @@ export class DataTable<T> {
     const col = this.columns.find((c) => c.key === this.sortKey);
     if (col !== undefined) {
       const sign = this.descending ? -1 : 1;
-      rows = [...rows].sort((a, b) => sign * compare(col.value(a), col.value(b)));
+      rows = [...rows].sort((a, b) => compare(col.value(a), col.value(b), sign));
     }
     for (const th of this.headers) {
       const sorted = th.dataset.key === this.sortKey;
@@ -112,11 +112,11 @@ function cls<T>(c: Column<T>): string {
   return `col-${c.key}${c.numeric === true ? ' num' : ''}${c.wide === true ? ' wide' : ''}`;
 }
 
-/** Numbers before text, null last; text in natural order. */
-function compare(a: string | number | null, b: string | number | null): number {
+/** Numbers by value, text in natural order, `sign` -1 to reverse; null last either way. */
+function compare(a: string | number | null, b: string | number | null, sign: number): number {
   if (a === b) return 0;
   if (a === null) return 1;
   if (b === null) return -1;
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  return String(a).localeCompare(String(b), undefined, { numeric: true });
+  if (typeof a === 'number' && typeof b === 'number') return sign * (a - b);
+  return sign * String(a).localeCompare(String(b), undefined, { numeric: true });
 }
