@@ -3,7 +3,7 @@
 // callgrind twice (N and 2N passes) and the difference of the totals is the cost of N passes, free
 // of start-up, fixture building and most JIT warm-up. `callgrind-parse.sh` does exactly that.
 //
-// Usage: node --single-threaded bench/tools/callgrind-parse.mjs DIST_DIR WORKLOAD PASSES
+// Usage: node --predictable bench/tools/callgrind-parse.mjs DIST_DIR WORKLOAD PASSES
 // Workloads:
 //   small          8192 MESSAGE frames, 5 headers, 100 B bodies, 16-64 KiB chunks (the fast path)
 //   small-decoded  the same, and the handler reads every header (frame.rawHeaders)

@@ -44,10 +44,11 @@ import type { WaitOptions } from './util.js';
  *   "the next frame of any kind" like stompest's `receiveFrame`: RECEIPT and ERROR frames
  *   settle the operations that asked for them and appear as status events, so a pull of any
  *   frame would only ever see messages, and each subscription keeps its own bounded buffer.
- * - **Nothing the broker sends is dropped silently.** A MESSAGE for a subscription never made,
- *   or one before CONNECTED, is reported as an `error` event (`ERR_STOMP_UNKNOWN_SUBSCRIPTION`,
- *   `ERR_STOMP_UNEXPECTED_FRAME`); only messages still on their way when the application
- *   unsubscribed are dropped without a word.
+ * - **No MESSAGE is dropped silently.** One for a subscription never made is reported as an
+ *   `error` event (`ERR_STOMP_UNKNOWN_SUBSCRIPTION`) and the client goes on; one before
+ *   CONNECTED fails that connect attempt (`ERR_STOMP_UNEXPECTED_FRAME`: the `error` event of a
+ *   failed attempt, or the `cause` of `connect()`'s rejection). Only messages still on their
+ *   way when the application unsubscribed are dropped without a word.
  */
 export interface Client {
   /** Same as {@link Client.close} (defined only where the runtime has `Symbol.asyncDispose`). */

@@ -51,9 +51,10 @@ export type StatusEvent =
   | {
       /**
        * Something went wrong and the client goes on: an ERROR frame (before the connection
-       * closes), a failed connect attempt, a failing message handler, or a frame the broker
-       * should not have sent (e.g. `ERR_STOMP_UNKNOWN_SUBSCRIPTION`: a MESSAGE for a
-       * subscription never made; `ERR_STOMP_UNEXPECTED_FRAME`: a MESSAGE before CONNECTED).
+       * closes), a failed attempt to reconnect (e.g. `ERR_STOMP_UNEXPECTED_FRAME` for a MESSAGE
+       * before CONNECTED), a failing message handler, or a frame the broker should not have
+       * sent (`ERR_STOMP_UNKNOWN_SUBSCRIPTION`: a MESSAGE for a subscription never made;
+       * `ERR_STOMP_UNEXPECTED_FRAME`: a second CONNECTED, a client command).
        */
       readonly type: 'error';
       readonly error: Error;

@@ -155,9 +155,11 @@ const SMALL_PIECE = 512;
 const BLOCK_SIZE = 8192;
 
 /**
- * Collects the pieces of a frame that spans chunks. Large pieces are kept by reference (copied
- * once, by {@link ByteAccumulator.take}); small ones are packed into a reusable block. Memory held is
- * at most a small constant factor over {@link ByteAccumulator.size}, whatever the chunk sizes.
+ * Collects the pieces of a frame that spans chunks. Large pieces are kept by reference; small ones
+ * are packed into a block. Memory held is at most a small constant factor over
+ * {@link ByteAccumulator.size}, whatever the chunk sizes. What was appended comes out either as
+ * one array ({@link ByteAccumulator.take}, a frame head) or as the pieces themselves, copied
+ * nowhere ({@link ByteAccumulator.takePieces}, a body).
  */
 export class ByteAccumulator {
   /** Bytes appended since the last take. */
@@ -166,6 +168,8 @@ export class ByteAccumulator {
   private block: Uint8Array = EMPTY_BYTES;
   private blockStart = 0;
   private blockUsed = 0;
+  // Bytes at the start of the block handed out by takePieces: never written again.
+  private blockKept = 0;
 
   /** Add a piece. The piece must not be modified afterwards (it may be kept by reference). */
   append(piece: Uint8Array): void {
@@ -182,20 +186,10 @@ export class ByteAccumulator {
       this.block = new Uint8Array(BLOCK_SIZE);
       this.blockStart = 0;
       this.blockUsed = 0;
+      this.blockKept = 0;
     }
     this.block.set(piece, this.blockUsed);
     this.blockUsed += n;
-  }
-
-  /** Copy everything appended so far into `target` at 0, and forget it. */
-  moveTo(target: Uint8Array): void {
-    this.flushBlock();
-    let offset = 0;
-    for (const part of this.parts) {
-      target.set(part, offset);
-      offset += part.length;
-    }
-    this.reset();
   }
 
   /**
@@ -207,12 +201,9 @@ export class ByteAccumulator {
     this.flushBlock();
     const parts = this.parts;
     if (last.length > 0) parts.push(last);
-    const total = this.size + last.length;
-    let out: Uint8Array;
-    if (parts.length === 1 && parts[0]!.buffer !== this.block.buffer) {
-      out = parts[0]!;
-    } else {
-      out = new Uint8Array(total);
+    let out = parts[0]!;
+    if (parts.length > 1 || out.buffer === this.block.buffer) {
+      out = new Uint8Array(this.size + last.length);
       let offset = 0;
       for (const part of parts) {
         out.set(part, offset);
@@ -223,18 +214,35 @@ export class ByteAccumulator {
     return out;
   }
 
-  /** Forget everything (the block is kept for reuse: nothing outside refers to it). */
+  /**
+   * Everything appended so far, as the pieces to read in order, and forget it. Nothing is copied:
+   * a large piece is the caller's own, small ones are views of a block that is never written
+   * again.
+   */
+  takePieces(): Uint8Array[] {
+    this.flushBlock();
+    const parts = this.parts;
+    this.parts = [];
+    this.size = 0;
+    this.blockKept = this.blockUsed;
+    return parts;
+  }
+
+  /** Forget everything (the block is kept for reuse, but for what was handed out). */
   reset(): void {
     this.parts = [];
     this.size = 0;
-    this.blockStart = 0;
-    this.blockUsed = 0;
+    this.blockStart = this.blockKept;
+    this.blockUsed = this.blockKept;
   }
 
   /** Drop all memory, the block included. */
   release(): void {
     this.reset();
     this.block = EMPTY_BYTES;
+    this.blockStart = 0;
+    this.blockUsed = 0;
+    this.blockKept = 0;
   }
 
   private flushBlock(): void {

@@ -145,3 +145,10 @@ export class StompServerError extends StompError {
     super(code, summary, { frame });
   }
 }
+
+/** A malformed failover or broker URI. `code` is always `ERR_STOMP_INVALID_URI`. */
+export class StompInvalidUriError extends StompError {
+  constructor(message: string, options: StompErrorOptions = {}) {
+    super(ErrorCode.INVALID_URI, message, options);
+  }
+}

@@ -3,12 +3,14 @@
 // adds \r. CONNECT, STOMP and CONNECTED frames are never escaped.
 import { ErrorCode, StompProtocolError } from './errors.js';
 import type { Frame } from './frame.js';
+import * as octets from './octets.js';
 import type { StompVersion } from './version.js';
 
-const LF = 10;
-const CR = 13;
-const COLON = 58;
-const BACKSLASH = 92;
+// Module-level copies, which V8 folds (see head.ts).
+const BACKSLASH = octets.BACKSLASH;
+const COLON = octets.COLON;
+const CR = octets.CR;
+const LF = octets.LF;
 
 /** True when header escaping applies to `command` in `version`. */
 export function escapesApply(command: string, version: StompVersion): boolean {
@@ -65,6 +67,28 @@ export function unescapeHeader(text: string, version: StompVersion): string {
     from = i + 2;
   }
   return out + text.slice(from);
+}
+
+/**
+ * The position of the first backslash in `bytes[from, to)` that does not start an escape defined
+ * in `version` (`\n`, `\c`, `\\`, and `\r` in 1.2), or -1: the parser's check, on bytes, of what
+ * {@link unescapeHeader} would refuse.
+ */
+export function badEscape(
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  version: StompVersion,
+): number {
+  for (let i = from; i < to; i++) {
+    if (bytes[i] !== BACKSLASH) continue;
+    const next = i + 1 < to ? bytes[i + 1] : -1;
+    if (next !== 110 && next !== 99 && next !== BACKSLASH && (next !== 114 || version !== '1.2')) {
+      return i;
+    }
+    i++;
+  }
+  return -1;
 }
 
 /** Where a header token goes, for {@link encodeHeaderToken}. */

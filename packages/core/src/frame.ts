@@ -1,4 +1,9 @@
+// Frame: one STOMP frame as the codec hands it over and takes it in (command, ordered headers,
+// body), and the command names. A parsed frame may keep its head as byte spans and its body as the
+// pieces it arrived in; both are turned into strings and one array only when asked for, here and
+// nowhere else (decodeAll, lazyHeader, joinPieces).
 import { decodeRange, EMPTY_BYTES, utf8Decode, utf8EncodeShared } from './bytes.js';
+import { unescapeHeader } from './escape.js';
 
 /** Frames a client sends. */
 export const ClientCommand = {
@@ -91,62 +96,143 @@ function isIterable(value: HeadersInit): value is Iterable<readonly [string, str
 const LAZY: HeadersInit = Object.freeze([]);
 
 /**
+ * A body the parser received in pieces (views of the chunks, in order), or whole. See
+ * {@link Frame.bodyChunks}.
+ * @internal
+ */
+export type ParsedBody = Uint8Array | readonly Uint8Array[];
+
+/**
  * One STOMP frame: a command, an ordered list of headers (repeats are kept; lookups return the
  * first, as the spec requires), and a body of bytes.
  *
- * Frames produced by the parser may share memory with the chunk they were parsed from, and a
+ * Frames produced by the parser may share memory with the chunks they were parsed from, and a
  * short text body is encoded into memory shared with other frames; treat bodies as read-only.
  *
  * Headers of a parsed frame may be decoded on demand: {@link Frame.header} then compares bytes
  * and decodes only the value it returns, and {@link Frame.rawHeaders} (and everything built on
- * it) decodes all of them on first use and caches them. Until then the frame refers to the chunk
- * its head was parsed from, which is always the chunk its body is a view of: it keeps nothing
- * alive that the body does not already keep. (The parser decodes the headers of any other frame,
- * e.g. one with an empty or copied body, before emitting it.) The first full decode drops that
+ * it) decodes all of them on first use and caches them. Until then the frame refers to the bytes
+ * its head was parsed from: the chunk its body is a view of (so it keeps alive nothing the body
+ * does not), or a copy of a head that straddled chunks. The first full decode drops that
  * reference.
+ *
+ * A body that straddled chunks is kept as the pieces it arrived in ({@link Frame.bodyChunks}, for
+ * a vectored write with no copy); {@link Frame.body} joins them into one array on first use.
  */
 export class Frame {
   /** The command, e.g. `SEND`. */
   readonly command: string;
-  /** The body bytes (empty when there is no body). */
-  readonly body: Uint8Array;
+  // The body's length; the body itself, or undefined while it is only in `pieces`.
+  private size: number;
+  private whole: Uint8Array | undefined;
+  private pieces: readonly Uint8Array[] | undefined;
   // Decoded headers, flattened; undefined while they are only in `src`.
   private raw: readonly string[] | undefined;
-  // Head bytes of a lazily decoded frame, and per header: name start, colon, value end in `src`.
+  // Head bytes of a lazily decoded frame, and per header: name start and end, value start and end
+  // in `src`; and whether the tokens hold escapes to undo.
   private src: Uint8Array | undefined;
   private spans: readonly number[] | undefined;
+  private unescape: boolean;
 
   constructor(command: string, headers?: HeadersInit, body?: BodyInit) {
     this.command = command;
-    this.body = bodyBytes(body);
+    const bytes = bodyBytes(body);
+    this.whole = bytes;
+    this.pieces = undefined;
+    this.size = bytes.length;
     this.raw = headers === LAZY ? undefined : flattenHeaders(headers);
     this.src = undefined;
     this.spans = undefined;
+    this.unescape = false;
   }
 
   /** Build a frame from already-flattened headers without copying them (used by the parser). */
-  static fromRaw(command: string, rawHeaders: readonly string[], body: Uint8Array): Frame {
-    const frame = new Frame(command, LAZY, body);
+  static fromRaw(command: string, rawHeaders: readonly string[], body: ParsedBody): Frame {
+    const frame = new Frame(command, LAZY);
     frame.raw = rawHeaders;
+    frame.setBody(body);
     return frame;
   }
 
   /**
-   * Build a frame whose headers are decoded on demand (used by the parser). `src[spans[3k],
-   * spans[3k+1])` is the name of header k, `spans[3k+1]` its colon and `spans[3k+2]` the end of
-   * its value. The bytes must need no unescaping and no trimming; `spans` is kept, not copied.
+   * Build a frame whose headers are decoded on demand (used by the parser). Header k's name is
+   * `src[spans[4k], spans[4k+1])` and its value `src[spans[4k+2], spans[4k+3])`, already trimmed;
+   * with `unescape`, tokens may hold escapes to undo (checked by the parser). `spans` is kept, not
+   * copied.
    * @internal
    */
   static fromSpans(
     command: string,
     src: Uint8Array,
     spans: readonly number[],
-    body: Uint8Array,
+    unescape: boolean,
+    body: ParsedBody,
   ): Frame {
-    const frame = new Frame(command, LAZY, body);
+    const frame = new Frame(command, LAZY);
     frame.src = src;
     frame.spans = spans;
+    frame.unescape = unescape;
+    frame.setBody(body);
     return frame;
+  }
+
+  private setBody(body: ParsedBody): void {
+    // (Array.isArray is cheaper than instanceof, which walks the prototype chain.)
+    if (!Array.isArray(body)) {
+      const bytes = body as Uint8Array;
+      this.whole = bytes;
+      this.size = bytes.length;
+      return;
+    }
+    const pieces = body as readonly Uint8Array[];
+    let length = 0;
+    for (const piece of pieces) length += piece.length;
+    this.size = length;
+    if (pieces.length === 1) {
+      this.whole = pieces[0]!;
+    } else {
+      this.whole = length === 0 ? EMPTY_BYTES : undefined;
+      this.pieces = length === 0 ? undefined : pieces;
+    }
+  }
+
+  /** The body's length in bytes (reading it never joins a body received in pieces). */
+  get bodyLength(): number {
+    return this.size;
+  }
+
+  /** The body bytes (empty when there is no body); joins a body received in pieces, once. */
+  get body(): Uint8Array {
+    return this.whole ?? this.joinPieces();
+  }
+
+  /**
+   * The body as the pieces it arrived in, in order: views of the received chunks, for a vectored
+   * write that copies nothing. One piece for a body that is whole, none for an empty one. Never
+   * copies; a new array on each call.
+   */
+  get bodyChunks(): readonly Uint8Array[] {
+    const pieces = this.pieces;
+    if (pieces !== undefined) return pieces.slice();
+    return this.size === 0 ? [] : [this.whole!];
+  }
+
+  /** The pieces of a body received in pieces, until joined; undefined for a whole body. @internal */
+  get pieceList(): readonly Uint8Array[] | undefined {
+    return this.pieces;
+  }
+
+  private joinPieces(): Uint8Array {
+    const pieces = this.pieces!;
+    const out = new Uint8Array(this.size);
+    let offset = 0;
+    for (const piece of pieces) {
+      out.set(piece, offset);
+      offset += piece.length;
+    }
+    this.whole = out;
+    this.pieces = undefined;
+    return out;
   }
 
   /**
@@ -157,13 +243,29 @@ export class Frame {
     return this.raw ?? this.decodeAll();
   }
 
-  private decodeAll(): readonly string[] {
+  /**
+   * Decode every header now, and drop the head's bytes (the parser's call for a frame that must
+   * not keep its chunk). The only place header bytes become strings, but for single lookups.
+   * @internal
+   */
+  decodeAll(): readonly string[] {
     const src = this.src!;
     const spans = this.spans!;
     const raw: string[] = [];
-    for (let k = 0; k < spans.length; k += 3) {
-      const colon = spans[k + 1]!;
-      raw.push(decodeRange(src, spans[k]!, colon), decodeRange(src, colon + 1, spans[k + 2]!));
+    if (this.unescape) {
+      // The parser rejected every escape the frame's version does not define: 1.2's set applies.
+      for (let k = 0; k < spans.length; k += 2) {
+        const text = decodeRange(src, spans[k]!, spans[k + 1]!);
+        raw.push(text.includes('\\') ? unescapeHeader(text, '1.2') : text);
+      }
+    } else {
+      // (decodeRange is called here directly, not through a helper, so that V8 inlines it.)
+      for (let k = 0; k < spans.length; k += 4) {
+        raw.push(
+          decodeRange(src, spans[k]!, spans[k + 1]!),
+          decodeRange(src, spans[k + 2]!, spans[k + 3]!),
+        );
+      }
     }
     this.raw = raw;
     this.src = undefined;
@@ -184,6 +286,8 @@ export class Frame {
   // Undefined when `name` can be looked up in the bytes (it is ASCII: a wire name equals it exactly
   // when its bytes are its character codes); otherwise the decoded headers.
   private lazyRaw(name: string): readonly string[] | undefined {
+    // Escaped names differ from their bytes.
+    if (this.unescape) return this.decodeAll();
     for (let i = 0; i < name.length; i++) {
       if (name.charCodeAt(i) >= 0x80) return this.decodeAll();
     }
@@ -194,7 +298,7 @@ export class Frame {
     const k = this.lazyIndex(name);
     if (k < 0) return undefined;
     const spans = this.spans!;
-    return decodeRange(this.src!, spans[k + 1]! + 1, spans[k + 2]!);
+    return decodeRange(this.src!, spans[k + 2]!, spans[k + 3]!);
   }
 
   // The span index of the first header called `name` (ASCII) in `src`, or -1.
@@ -202,7 +306,7 @@ export class Frame {
     const src = this.src!;
     const spans = this.spans!;
     const n = name.length;
-    for (let k = 0; k < spans.length; k += 3) {
+    for (let k = 0; k < spans.length; k += 4) {
       const start = spans[k]!;
       if (spans[k + 1]! - start !== n) continue;
       let i = 0;

@@ -31,6 +31,7 @@ export {
   StompTimeoutError,
   StompAbortError,
   StompServerError,
+  StompInvalidUriError,
 } from './errors.js';
 export type { StompErrorOptions } from './errors.js';
 export { FrameParser, parseFrames } from './parser.js';
@@ -109,14 +110,12 @@ export type {
   MessageInfo,
   ErrorFrameOptions,
 } from './commands/index.js';
-export {
-  parseFailoverUri,
-  parseBrokerUri,
-  BrokerScheme,
-  FAILOVER_DEFAULTS,
-  StompInvalidUriError,
-} from './failover-uri.js';
-export type { BrokerAddress, FailoverOptions, FailoverUri } from './failover-uri.js';
+export { parseFailoverUri, parseBrokerUri } from './failover/uri.js';
+export type { FailoverUri } from './failover/uri.js';
+export { BrokerScheme } from './failover/broker.js';
+export type { BrokerAddress } from './failover/broker.js';
+export { FAILOVER_DEFAULTS } from './failover/options.js';
+export type { FailoverOptions } from './failover/options.js';
 export { FailoverSchedule, DEFAULT_LOCAL_HOSTS } from './failover/schedule.js';
 export type { FailoverScheduleOptions, FailoverAttempt } from './failover/schedule.js';
 export { ClientSession, SessionState } from './session/client-session.js';

@@ -1,41 +1,38 @@
 // Streaming STOMP frame parser: a byte state machine over Uint8Array chunks.
 //
-// Frames that fit in one chunk are emitted with bodies that are views (subarray) of that chunk;
-// only a frame that straddles chunks is copied, once. Every limit is checked before bytes are
-// buffered, so a hostile stream can neither exhaust memory nor make the parser quadratic.
+// Frames that fit in one chunk are emitted with bodies that are views (subarray) of that chunk. A
+// body that straddles chunks is never copied here: the frame gets the pieces it arrived in (views
+// of the chunks; pieces under 512 bytes packed into a shared block) and joins them only if its
+// `body` is read (Frame.bodyChunks hands them out for a vectored write). Every limit is checked
+// before bytes are kept, so a hostile stream can neither exhaust memory nor make the parser
+// quadratic.
 //
-// Fast path: a head that lies within one chunk is parsed in one pass (tryFastHead). When it needs
-// no unescaping and the body is a view of the same chunk, the headers are not decoded at all: the
-// frame keeps the positions of each name and value and decodes on demand (Frame.fromSpans), so it
-// keeps alive nothing its body does not. Any other head is decoded before the frame is emitted
-// (escapes are therefore still checked, and raised, by push). Anything unusual (1.0 padding, a
-// head split across chunks, a malformed line, a limit) takes the general path: scanHead, which
-// checks limits as bytes arrive, then parseHead.
-import { ByteAccumulator, decodeRange, EMPTY_BYTES } from './bytes.js';
+// Heads take one path (head.ts): parseHead scans each line once into byte spans, which the frame
+// decodes on demand (Frame.fromSpans). A head that lies in one chunk is parsed where it lies; one
+// that straddles chunks, or breaks a limit, is first scanned byte by byte as it arrives
+// (scanHead: it checks the limits and reports them by byte position, so the error does not depend
+// on chunking) and gathered, then parsed the same way. A frame keeps its head's chunk only if its
+// body is a view of the same chunk: a head whose body comes later is copied out of its chunk
+// before push returns, and the headers of a frame with an empty body are decoded at once.
+import { ByteAccumulator, EMPTY_BYTES } from './bytes.js';
 import { ErrorCode, StompError, StompProtocolError } from './errors.js';
-import { escapesApply, unescapeHeader } from './escape.js';
-import { Command, Frame } from './frame.js';
+import { Frame, type ParsedBody } from './frame.js';
+import { type Head, parseHead, scanLine } from './head.js';
 import { type ParserLimits, resolveLimits } from './limits.js';
+import * as octets from './octets.js';
 import type { StompVersion } from './version.js';
 
-const LF = 10;
-const CR = 13;
-const COLON = 58;
-const BACKSLASH = 92;
-const NUL = 0;
-const SPACE = 32;
-const TAB = 9;
-
-// A content-length body up to this size is allocated as soon as its head is parsed; a larger one
-// only once half of it has arrived, so a peer cannot make the parser allocate far more than it sent.
-const EAGER_BODY = 64 * 1024;
+// Module-level copies, which V8 folds (see head.ts).
+const CR = octets.CR;
+const LF = octets.LF;
+const NUL = octets.NUL;
 
 const State = {
   /** Between frames: EOLs here are heart-beats. */
   Idle: 0,
   /** Saw a CR between frames; an LF must follow. */
   IdleCR: 1,
-  /** Inside the command line and headers, looking for the blank line. */
+  /** Inside a head that straddles chunks (or breaks a limit), looking for the blank line. */
   Head: 2,
   /** Reading a body whose length the content-length header gave. */
   FixedBody: 3,
@@ -64,38 +61,6 @@ export interface ParserOptions {
   readonly limits?: Partial<ParserLimits>;
 }
 
-// Commands grouped by length, so recognising one costs a few byte comparisons and no decoding.
-const COMMANDS_BY_LENGTH: ReadonlyMap<number, readonly (readonly [Uint8Array, string])[]> = (() => {
-  const names: readonly string[] = Object.values(Command);
-  const map = new Map<number, [Uint8Array, string][]>();
-  for (const name of names) {
-    const bytes = Uint8Array.from(name, (ch) => ch.charCodeAt(0));
-    const group = map.get(bytes.length) ?? [];
-    group.push([bytes, name]);
-    map.set(bytes.length, group);
-  }
-  return map;
-})();
-
-const CONTENT_LENGTH = Uint8Array.from('content-length', (ch) => ch.charCodeAt(0));
-
-function matchCommand(buf: Uint8Array, start: number, end: number): string | undefined {
-  const group = COMMANDS_BY_LENGTH.get(end - start);
-  if (group === undefined) return undefined;
-  outer: for (const [bytes, name] of group) {
-    for (let i = 0; i < bytes.length; i++) {
-      if (buf[start + i] !== bytes[i]) continue outer;
-    }
-    return name;
-  }
-  return undefined;
-}
-
-function preview(buf: Uint8Array, start: number, end: number): string {
-  const shown = decodeRange(buf, start, Math.min(end, start + 32));
-  return JSON.stringify(end - start > 32 ? `${shown}…` : shown);
-}
-
 /**
  * Incremental STOMP frame parser.
  *
@@ -104,8 +69,9 @@ function preview(buf: Uint8Array, start: number, end: number): string {
  * raises a {@link StompProtocolError} from `push` after every frame before the bad bytes was
  * delivered; the parser then stays failed.
  *
- * Emitted frames may share memory with the pushed chunks: do not modify a chunk after pushing it.
- * If the handler throws, the parser fails too (it cannot know which frames were handled).
+ * Emitted frames may share memory with the pushed chunks (bodies are views of them, or lists of
+ * views for a body that straddled chunks): do not modify a chunk after pushing it. If the handler
+ * throws, the parser fails too (it cannot know which frames were handled).
  *
  * @example
  * ```ts
@@ -122,21 +88,21 @@ export class FrameParser {
   /** Bytes consumed over the parser's life: error offsets point into the stream. */
   private consumed = 0;
 
-  // Head scanning, kept across chunks.
+  // A head that straddles chunks, scanned as it arrives (its bytes gather in `pending`).
   private readonly pending = new ByteAccumulator();
   private headSize = 0;
   private lineLength = 0;
   private lineFirstByte = -1;
   private lines = 0;
 
-  // The frame being read once its head is parsed.
-  private command = '';
-  private headers: string[] = [];
-  // Or, for a head the fast path left undecoded, the chunk it is in and its spans (see
-  // Frame.fromSpans). The frame keeps that chunk only if its body is a view of the same chunk;
-  // otherwise, and before push returns with the frame incomplete, the headers are decoded.
-  private lazySrc: Uint8Array | undefined = undefined;
-  private lazySpans: number[] = [];
+  // The frame being read once its head is parsed: the head, as spans into `headSrc`, which is the
+  // chunk being parsed (from `headStart`) when `headInChunk`, else the head's own copy.
+  private readonly head: Head = { command: '', spans: [], unescape: false, contentLength: -1 };
+  private headSrc: Uint8Array | undefined = undefined;
+  private headStart = 0;
+  private headInChunk = false;
+  // The body: its size (so far, for ScanBody), and how much of a FixedBody has arrived. The bytes
+  // are a view of the chunk (`body`) or, when they straddle chunks, pieces in `pending`.
   private body: Uint8Array = EMPTY_BYTES;
   private bodyFilled = 0;
   private bodySize = 0;
@@ -154,7 +120,7 @@ export class FrameParser {
 
   /**
    * Switch the version mid-stream, e.g. from the handler when CONNECTED arrives. It applies to
-   * the next frame whose headers are decoded, including frames later in the same chunk.
+   * the next frame whose head is parsed, including frames later in the same chunk.
    */
   setVersion(version: StompVersion): void {
     this.currentVersion = version;
@@ -184,17 +150,13 @@ export class FrameParser {
     try {
       this.run(chunk);
     } catch (err) {
-      this.state = State.Failed;
-      this.failure =
+      this.failWith(
         err instanceof StompError
           ? err
           : new StompProtocolError(ErrorCode.PARSER_FAILED, 'the frame handler threw', {
               cause: err,
-            });
-      this.pending.release();
-      this.body = EMPTY_BYTES;
-      this.lazySrc = undefined;
-      throw this.failure;
+            }),
+      );
     }
   }
 
@@ -204,29 +166,29 @@ export class FrameParser {
   end(): void {
     if (this.failure !== undefined) throw this.failure;
     if (this.state !== State.Idle && this.state !== State.IdleCR) {
-      this.state = State.Failed;
-      this.failure = new StompProtocolError(
-        ErrorCode.TRUNCATED_FRAME,
-        'the stream ended inside a frame',
-        { offset: this.consumed },
+      this.failWith(
+        new StompProtocolError(ErrorCode.TRUNCATED_FRAME, 'the stream ended inside a frame', {
+          offset: this.consumed,
+        }),
       );
-      this.pending.release();
-      this.body = EMPTY_BYTES;
-      this.lazySrc = undefined;
-      throw this.failure;
     }
+  }
+
+  private failWith(error: StompError): never {
+    this.state = State.Failed;
+    this.failure = error;
+    this.pending.release();
+    this.body = EMPTY_BYTES;
+    this.headSrc = undefined;
+    throw error;
   }
 
   private fail(
     code: (typeof ErrorCode)[keyof typeof ErrorCode],
     message: string,
     pos: number,
-    header?: string,
   ): never {
-    throw new StompProtocolError(code, message, {
-      offset: this.consumed + pos,
-      ...(header === undefined ? {} : { header }),
-    });
+    throw new StompProtocolError(code, message, { offset: this.consumed + pos });
   }
 
   private run(buf: Uint8Array): void {
@@ -248,13 +210,23 @@ export class FrameParser {
           }
           if (b === NUL)
             this.fail(ErrorCode.INVALID_COMMAND, 'a NUL octet where a command was expected', pos);
-          {
-            // Common case: the whole head is in this chunk and nothing is unusual.
-            const next = this.tryFastHead(buf, pos);
-            if (next !== -1) {
-              pos = next;
-              continue;
-            }
+          // Common case: the whole head is in this chunk and within the limits.
+          const next = parseHead(
+            buf,
+            pos,
+            this.limits,
+            this.currentVersion,
+            this.consumed,
+            this.head,
+          );
+          if (next !== -1) {
+            this.headSize = next - pos;
+            this.headSrc = buf;
+            this.headStart = pos;
+            this.headInChunk = true;
+            this.startBody(next);
+            pos = next;
+            continue;
           }
           this.state = State.Head;
           this.headSize = 0;
@@ -283,24 +255,12 @@ export class FrameParser {
             this.state = State.Terminator;
             continue;
           }
+          // It straddles chunks: keep the pieces (views, or packed when small), copy nothing.
           const take = Math.min(want, end - pos);
-          const piece = buf.subarray(pos, pos + take);
-          const filled = this.bodyFilled + take;
-          if (this.body.length === 0) {
-            // Not allocated yet: allocate once the peer has sent enough to justify it.
-            if (this.bodySize <= EAGER_BODY || filled * 2 >= this.bodySize) {
-              this.body = new Uint8Array(this.bodySize);
-              this.pending.moveTo(this.body);
-              this.body.set(piece, this.bodyFilled);
-            } else {
-              this.pending.append(piece);
-            }
-          } else {
-            this.body.set(piece, this.bodyFilled);
-          }
-          this.bodyFilled = filled;
+          this.pending.append(buf.subarray(pos, pos + take));
+          this.bodyFilled += take;
           pos += take;
-          if (filled === this.bodySize) this.state = State.Terminator;
+          if (this.bodyFilled === this.bodySize) this.state = State.Terminator;
           continue;
         }
         case State.Terminator:
@@ -312,7 +272,7 @@ export class FrameParser {
             );
           }
           pos++;
-          this.emit(this.body);
+          this.emit(this.pending.size === 0 ? this.body : this.pending.takePieces());
           continue;
         case State.ScanBody: {
           const nul = buf.indexOf(NUL, pos);
@@ -325,7 +285,11 @@ export class FrameParser {
             pos = end;
             continue;
           }
-          const body = this.pending.take(buf.subarray(pos, nul));
+          let body: ParsedBody = buf.subarray(pos, nul);
+          if (this.pending.size > 0) {
+            this.pending.append(body);
+            body = this.pending.takePieces();
+          }
           pos = nul + 1;
           this.emit(body);
           continue;
@@ -334,25 +298,34 @@ export class FrameParser {
           throw this.failure!;
       }
     }
-    // Never keep a chunk alive between pushes for a head.
-    if (this.lazySrc !== undefined) this.decodeLazyHead();
+    // Never keep a chunk alive between pushes for a head: copy the head out of it.
+    if (this.headInChunk && this.state !== State.Idle) this.copyHead();
     this.consumed += end;
   }
 
-  /**
-   * Decode the headers the fast path left in the chunk (they need no unescaping), and forget the
-   * chunk. Cheaper than copying the header lines: repeated tokens come from the token cache.
-   */
-  private decodeLazyHead(): void {
-    const src = this.lazySrc!;
-    const spans = this.lazySpans;
-    const headers: string[] = [];
-    for (let k = 0; k < spans.length; k += 3) {
-      const colon = spans[k + 1]!;
-      headers.push(decodeRange(src, spans[k]!, colon), decodeRange(src, colon + 1, spans[k + 2]!));
+  /** Give the head bytes of their own (the frame will outlive the chunk they are in). */
+  private copyHead(): void {
+    const start = this.headStart;
+    const spans = this.head.spans;
+    for (let k = 0; k < spans.length; k++) spans[k] = spans[k]! - start;
+    this.headSrc = this.headSrc!.slice(start, start + this.headSize);
+    this.headStart = 0;
+    this.headInChunk = false;
+  }
+
+  /** Set up the body state for the head just parsed; the body starts at `bodyPos`. */
+  private startBody(bodyPos: number): void {
+    const size = this.head.contentLength;
+    this.bodyFilled = 0;
+    this.body = EMPTY_BYTES;
+    if (size === -1) {
+      this.state = State.ScanBody;
+      this.bodySize = 0;
+      return;
     }
-    this.headers = headers;
-    this.lazySrc = undefined;
+    this.checkBodySize(size, bodyPos);
+    this.bodySize = size;
+    this.state = size === 0 ? State.Terminator : State.FixedBody;
   }
 
   /**
@@ -366,35 +339,30 @@ export class FrameParser {
     const room = limits.maxFrameSize - this.headSize - 1;
     if (size <= limits.maxBodySize && size <= room) return;
     if (seen !== undefined) pos += Math.max(0, Math.min(limits.maxBodySize, room) - seen);
+    const command = this.head.command;
     if (limits.maxBodySize <= room) {
       this.fail(
         ErrorCode.BODY_TOO_LARGE,
-        `the ${this.command} body exceeds ${String(limits.maxBodySize)} bytes`,
+        `the ${command} body exceeds ${String(limits.maxBodySize)} bytes`,
         pos,
       );
     }
     this.fail(
       ErrorCode.FRAME_TOO_LARGE,
-      `the ${this.command} frame exceeds ${String(limits.maxFrameSize)} bytes`,
+      `the ${command} frame exceeds ${String(limits.maxFrameSize)} bytes`,
       pos,
     );
   }
 
-  private emit(body: Uint8Array): void {
-    let frame: Frame;
-    const src = this.lazySrc;
-    // A lazy head is still set only when the whole frame was in this chunk (see the end of run),
-    // so its body, unless it is the shared empty one, is a view of the same chunk: the body keeps
-    // the chunk alive anyway, and the frame may as well decode its headers from it.
-    if (src !== undefined && body !== EMPTY_BYTES) {
-      frame = Frame.fromSpans(this.command, src, this.lazySpans, body);
-      this.lazySrc = undefined;
-    } else {
-      if (src !== undefined) this.decodeLazyHead();
-      frame = Frame.fromRaw(this.command, this.headers, body);
-      this.headers = [];
-    }
+  private emit(body: ParsedBody): void {
+    const head = this.head;
+    // The body is a view of the head's chunk (see the end of run), or the head has its own bytes.
+    const frame = Frame.fromSpans(head.command, this.headSrc!, head.spans, head.unescape, body);
+    // Nothing of the chunk would be kept but the head: decode it now, keep nothing.
+    if (this.headInChunk && body === EMPTY_BYTES) frame.decodeAll();
     this.state = State.Idle;
+    this.headSrc = undefined;
+    this.headInChunk = false;
     this.body = EMPTY_BYTES;
     this.bodyFilled = 0;
     this.bodySize = 0;
@@ -405,7 +373,7 @@ export class FrameParser {
   /**
    * Look for the blank line that ends the head, from `pos`. Returns the position after the
    * consumed bytes. Line length, line count and head size are checked as bytes are seen, before
-   * any of them is kept.
+   * any of them is kept; the head is then parsed by parseHead, like one that lies in one chunk.
    */
   private scanHead(buf: Uint8Array, pos: number): number {
     const end = buf.length;
@@ -415,9 +383,7 @@ export class FrameParser {
     const maxHead = Math.min(limits.maxHeaderBytes, limits.maxFrameSize - 1);
     let lineStart = pos;
     for (;;) {
-      // A JS loop: header lines are short, and indexOf costs a builtin call per line.
-      let stop = pos;
-      while (stop < end && buf[stop] !== LF) stop++;
+      const stop = scanLine(buf, pos, end);
       const lf = stop === end ? -1 : stop;
       const lineLength = this.lineLength + (stop - lineStart);
       // Bytes of the head so far, this line's LF included.
@@ -441,17 +407,17 @@ export class FrameParser {
       pos = lf + 1;
       lineStart = pos;
       if (blank && this.lines > 0) {
-        let head: Uint8Array;
-        let headStart: number;
-        if (this.pending.size === 0) {
-          head = buf;
-          headStart = segmentStart;
-        } else {
-          head = this.pending.take(buf.subarray(segmentStart, pos));
-          headStart = 0;
-        }
+        // The head is complete and within the limits: parse it from one array.
+        const inChunk = this.pending.size === 0;
+        const head = inChunk ? buf : this.pending.take(buf.subarray(segmentStart, pos));
+        const start = inChunk ? segmentStart : 0;
+        const base = this.consumed + pos - (start + headSize);
+        parseHead(head, start, limits, this.currentVersion, base, this.head);
         this.headSize = headSize;
-        this.parseHead(head, headStart, headStart + headSize, pos);
+        this.headSrc = head;
+        this.headStart = start;
+        this.headInChunk = inChunk;
+        this.startBody(pos);
         return pos;
       }
       this.lines++;
@@ -498,279 +464,6 @@ export class FrameParser {
       headAt,
     );
   }
-
-  /** Decode the command and headers in `head[start, end)`, then set up the body state. */
-  private parseHead(head: Uint8Array, start: number, end: number, bodyPos: number): void {
-    // Where head[k] sits in the current chunk (negative when it came in an earlier one).
-    const shift = bodyPos - end;
-    // Command line.
-    let lf = head.indexOf(LF, start);
-    let lineEnd = lf > start && head[lf - 1] === CR ? lf - 1 : lf;
-    const command = matchCommand(head, start, lineEnd);
-    if (command === undefined) {
-      this.fail(
-        ErrorCode.INVALID_COMMAND,
-        `unknown command ${preview(head, start, lineEnd)}`,
-        shift + start,
-      );
-    }
-    this.command = command;
-    const version = this.currentVersion;
-    const unescape = escapesApply(command, version);
-    const headers: string[] = [];
-    let lineStart = lf + 1;
-    // The head ends with the blank line; stop before it.
-    while (lineStart < end) {
-      // One pass per line finds the LF, the first colon and any backslash. The head ends with
-      // the blank line's LF, so the loop stops within it.
-      let colon = -1;
-      let escaped = false;
-      let i = lineStart;
-      for (; ; i++) {
-        const b = head[i]!;
-        if (b === LF) break;
-        if (b === COLON) {
-          if (colon === -1) colon = i;
-        } else if (b === BACKSLASH) {
-          escaped = true;
-        }
-      }
-      lf = i;
-      lineEnd = head[lf - 1] === CR && lf - 1 >= lineStart ? lf - 1 : lf;
-      if (lineEnd === lineStart) break;
-      if (colon === -1) {
-        this.fail(
-          ErrorCode.INVALID_HEADER,
-          `header line ${preview(head, lineStart, lineEnd)} has no ':'`,
-          shift + lineStart,
-        );
-      }
-      if (colon === lineStart) {
-        this.fail(
-          ErrorCode.INVALID_HEADER,
-          `header line ${preview(head, lineStart, lineEnd)} has an empty name`,
-          shift + lineStart,
-        );
-      }
-      let name = decodeRange(head, lineStart, colon);
-      let value = decodeRange(head, colon + 1, lineEnd);
-      if (unescape && escaped) {
-        try {
-          name = unescapeHeader(name, version);
-          value = unescapeHeader(value, version);
-        } catch (err) {
-          if (!(err instanceof StompError)) throw err;
-          this.fail(err.code, err.message, shift + lineStart, name);
-        }
-      }
-      headers.push(name, value);
-      lineStart = lf + 1;
-    }
-    if (version === '1.0' && shouldTrim10(command, headers)) trimPadding(headers);
-    this.finishHead(headers, bodyPos);
-  }
-
-  /** Find content-length in the decoded `headers` and set up the body state. */
-  private finishHead(headers: string[], bodyPos: number): void {
-    let contentLength: string | undefined;
-    for (let i = 0; i < headers.length; i += 2) {
-      if (headers[i] === 'content-length') {
-        contentLength = headers[i + 1];
-        break;
-      }
-    }
-    this.headers = headers;
-    if (contentLength === undefined) {
-      this.state = State.ScanBody;
-      this.bodySize = 0;
-      return;
-    }
-    const size = parseContentLength(contentLength);
-    if (size === undefined) {
-      throw new StompProtocolError(
-        ErrorCode.INVALID_CONTENT_LENGTH,
-        `content-length ${JSON.stringify(contentLength)} is not a non-negative integer`,
-        { header: 'content-length', offset: this.consumed + bodyPos },
-      );
-    }
-    this.checkBodySize(size, bodyPos);
-    this.bodySize = size;
-    this.bodyFilled = 0;
-    this.body = EMPTY_BYTES;
-    this.state = size === 0 ? State.Terminator : State.FixedBody;
-  }
-
-  /**
-   * Like {@link finishHead}, with content-length (header `k` in `spans`, or -1) parsed from the
-   * bytes.
-   */
-  private finishLazyHead(
-    buf: Uint8Array,
-    spans: readonly number[],
-    k: number,
-    bodyPos: number,
-  ): void {
-    if (k === -1) {
-      this.state = State.ScanBody;
-      this.bodySize = 0;
-      return;
-    }
-    const from = spans[k + 1]! + 1;
-    const to = spans[k + 2]!;
-    let size = 0;
-    for (let i = from; i < to; i++) {
-      const d = buf[i]! - 48;
-      if (d < 0 || d > 9) {
-        size = -1;
-        break;
-      }
-      size = size * 10 + d;
-    }
-    if (size === -1 || from === to) {
-      throw new StompProtocolError(
-        ErrorCode.INVALID_CONTENT_LENGTH,
-        `content-length ${JSON.stringify(decodeRange(buf, from, to))} is not a non-negative integer`,
-        { header: 'content-length', offset: this.consumed + bodyPos },
-      );
-    }
-    if (!Number.isSafeInteger(size)) size = Infinity;
-    this.checkBodySize(size, bodyPos);
-    this.bodySize = size;
-    this.bodyFilled = 0;
-    this.body = EMPTY_BYTES;
-    this.state = size === 0 ? State.Terminator : State.FixedBody;
-  }
-
-  /**
-   * The common case in one pass: when the whole head (command line to blank line) is in `buf`
-   * from `start`, nothing breaks a limit and every line is well formed, parse it here and return
-   * the position after it. Otherwise return -1 having changed nothing: {@link scanHead} and
-   * {@link parseHead} then run and raise the same errors as always. STOMP 1.0 (padding) always
-   * takes that path.
-   */
-  private tryFastHead(buf: Uint8Array, start: number): number {
-    const version = this.currentVersion;
-    if (version === '1.0') return -1;
-    const limits = this.limits;
-    const maxLine = limits.maxHeaderLineLength;
-    // The blank line's LF must lie before `limit`: the chunk's end or the head size limit.
-    const limit = Math.min(
-      buf.length,
-      start + Math.min(limits.maxHeaderBytes, limits.maxFrameSize - 1),
-    );
-    let i = start;
-    while (i < limit && buf[i] !== LF) i++;
-    if (i === limit || i - start > maxLine) return -1;
-    const command = matchCommand(buf, start, i > start && buf[i - 1] === CR ? i - 1 : i);
-    if (command === undefined) return -1;
-    // Per header: name start, colon, value end (positions in buf).
-    const spans: number[] = [];
-    // Index in spans of the first content-length header.
-    let contentLength = -1;
-    let escaped = false;
-    let lineStart = i + 1;
-    for (;;) {
-      let colon = -1;
-      let j = lineStart;
-      for (; j < limit; j++) {
-        const b = buf[j]!;
-        if (b === LF) break;
-        if (b === COLON) {
-          if (colon === -1) colon = j;
-        } else if (b === BACKSLASH) {
-          escaped = true;
-        }
-      }
-      if (j === limit || j - lineStart > maxLine) return -1;
-      const lineEnd = j > lineStart && buf[j - 1] === CR ? j - 1 : j;
-      if (lineEnd === lineStart) {
-        lineStart = j + 1;
-        break;
-      }
-      // A line without ':' or with an empty name, or too many headers: the slow path reports it.
-      if (colon === -1 || colon === lineStart || spans.length >= limits.maxHeaders * 3) return -1;
-      if (contentLength === -1 && colon - lineStart === CONTENT_LENGTH.length) {
-        let k = 0;
-        while (k < CONTENT_LENGTH.length && buf[lineStart + k] === CONTENT_LENGTH[k]) k++;
-        if (k === CONTENT_LENGTH.length) contentLength = spans.length;
-      }
-      spans.push(lineStart, colon, lineEnd);
-      lineStart = j + 1;
-    }
-    // The head is complete and within every limit: from here on, errors are final.
-    this.command = command;
-    this.headSize = lineStart - start;
-    const unescape = escaped && escapesApply(command, version);
-    if (!unescape && spans.length > 0) {
-      // Nothing to unescape: the frame decodes its headers when asked. (A head with escapes is
-      // decoded below, now, so that an undefined escape is still raised by push.)
-      this.lazySrc = buf;
-      this.lazySpans = spans;
-      this.finishLazyHead(buf, spans, contentLength, lineStart);
-      return lineStart;
-    }
-    const headers: string[] = [];
-    for (let k = 0; k < spans.length; k += 3) {
-      const nameStart = spans[k]!;
-      const colon = spans[k + 1]!;
-      let name = decodeRange(buf, nameStart, colon);
-      let value = decodeRange(buf, colon + 1, spans[k + 2]!);
-      if (unescape) {
-        try {
-          name = unescapeHeader(name, version);
-          value = unescapeHeader(value, version);
-        } catch (err) {
-          if (!(err instanceof StompError)) throw err;
-          this.fail(err.code, err.message, nameStart, name);
-        }
-      }
-      headers.push(name, value);
-    }
-    this.finishHead(headers, lineStart);
-    return lineStart;
-  }
-}
-
-// STOMP 1.0 peers pad headers ("destination: /queue/a", as in the 1.0 spec's own examples), so
-// 1.0 frames are trimmed. A CONNECT with accept-version comes from a 1.1+ client and is not:
-// 1.1 and 1.2 forbid trimming.
-function shouldTrim10(command: string, headers: readonly string[]): boolean {
-  if (command !== 'CONNECT' && command !== 'STOMP') return true;
-  for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'accept-version') return false;
-  return true;
-}
-
-// Only the spaces and tabs 1.0 peers pad with: String#trim would also eat CR, NBSP and other
-// Unicode spaces that belong to the value.
-function trimPadding(headers: string[]): void {
-  for (let i = 0; i < headers.length; i++) {
-    const text = headers[i]!;
-    const n = text.length;
-    let start = 0;
-    let end = n;
-    while (start < end && isPadding(text.charCodeAt(start))) start++;
-    while (end > start && isPadding(text.charCodeAt(end - 1))) end--;
-    if (start !== 0 || end !== n) headers[i] = text.slice(start, end);
-  }
-}
-
-function isPadding(c: number): boolean {
-  return c === SPACE || c === TAB;
-}
-
-/**
- * Parse a content-length value: ASCII digits only, no sign, no spaces. Returns `undefined` when it
- * is not a number, and `Infinity` for a number too large to represent (it breaks every limit).
- */
-function parseContentLength(value: string): number | undefined {
-  if (value.length === 0) return undefined;
-  let n = 0;
-  for (let i = 0; i < value.length; i++) {
-    const d = value.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return undefined;
-    n = n * 10 + d;
-  }
-  return Number.isSafeInteger(n) ? n : Infinity;
 }
 
 /**

@@ -1,6 +1,6 @@
-// Frame serializer. A frame becomes up to three chunks: the encoded command and headers, the body
-// by reference (never copied), and a shared NUL terminator, so a transport can write them with
-// writev or cork/uncork.
+// Frame serializer. A frame becomes a few chunks: the encoded command and headers, the body by
+// reference (never copied; a parsed body that straddled chunks as its pieces), and a shared NUL
+// terminator, so a transport can write them with writev or cork/uncork.
 import {
   claimShared,
   concatBytes,
@@ -13,8 +13,15 @@ import {
 import { ErrorCode, StompProtocolError } from './errors.js';
 import { encodeHeaderToken, escapesApply } from './escape.js';
 import { type Frame, isClientCommand, isServerCommand } from './frame.js';
-import { BACKSLASH, COLON, CR, LF, trimPadding } from './octets.js';
+import * as octets from './octets.js';
 import type { StompVersion } from './version.js';
+
+// Module-level copies, which V8 folds (see head.ts).
+const BACKSLASH = octets.BACKSLASH;
+const COLON = octets.COLON;
+const CR = octets.CR;
+const LF = octets.LF;
+const trimPadding = octets.trimPadding;
 
 /** When to write a `content-length` header. */
 export type ContentLengthMode =
@@ -40,7 +47,9 @@ const NUL_BYTES: Uint8Array = Uint8Array.of(0);
 
 /**
  * Encode a frame as chunks to write in order: `[head, body, NUL]`, or `[head]` when the body is
- * empty (the head then ends with the NUL). The body chunk is the frame's own body, not a copy.
+ * empty (the head then ends with the NUL). The body chunk is the frame's own body, not a copy; a
+ * parsed body that straddled chunks is passed on as its pieces (`[head, ...bodyChunks, NUL]`), so
+ * relaying a frame copies none of its body.
  *
  * A user `content-length` header is replaced by the true length. Throws a
  * {@link StompProtocolError} when the command is not a STOMP command (`ERR_STOMP_INVALID_COMMAND`)
@@ -51,9 +60,9 @@ const NUL_BYTES: Uint8Array = Uint8Array.of(0);
  */
 export function encodeFrame(frame: Frame, options: SerializerOptions = {}): Uint8Array[] {
   const head = encodeHead(frame, options);
-  const body = frame.body;
-  if (body.length === 0) return [head];
-  return [head, body, NUL_BYTES];
+  if (frame.bodyLength === 0) return [head];
+  const pieces = frame.pieceList;
+  return pieces === undefined ? [head, frame.body, NUL_BYTES] : [head, ...pieces, NUL_BYTES];
 }
 
 /** Encode a frame into one contiguous byte array (copies the body; prefer {@link encodeFrame}). */
@@ -72,7 +81,6 @@ function encodeHead(frame: Frame, options: SerializerOptions): Uint8Array {
       { frame },
     );
   }
-  const body = frame.body;
   const escape = escapesApply(command, version);
   const raw = frame.rawHeaders;
   // Escaping at most doubles an ASCII character, UTF-8 takes at most 3 bytes per UTF-16 unit:
@@ -89,8 +97,8 @@ function encodeHead(frame: Frame, options: SerializerOptions): Uint8Array {
     text += token(frame, name, name, true, escape, version) + ':';
     text += token(frame, raw[i + 1]!, name, false, escape, version) + '\n';
   }
-  const length = body.length;
-  if (mode === 'always' || (length > 0 && (mode === 'auto' || hasNul(body)))) {
+  const length = frame.bodyLength;
+  if (mode === 'always' || (length > 0 && (mode === 'auto' || bodyHasNul(frame)))) {
     text += 'content-length:' + String(length) + '\n';
   }
   text += length === 0 ? '\n\0' : '\n';
@@ -125,9 +133,8 @@ function writeHead(
     at = end;
     out[at++] = LF;
   }
-  const body = frame.body;
-  const length = body.length;
-  if (mode === 'always' || (length > 0 && (mode === 'auto' || hasNul(body)))) {
+  const length = frame.bodyLength;
+  if (mode === 'always' || (length > 0 && (mode === 'auto' || bodyHasNul(frame)))) {
     at = writeUtf8(out, at, 'content-length:');
     at = writeUtf8(out, at, String(length));
     out[at++] = LF;
@@ -163,6 +170,12 @@ function token(
   const encoded = encodeHeaderToken(text, version, { name, escape, header, frame });
   if (typeof encoded !== 'string') throw encoded;
   return encoded;
+}
+
+/** True when the body holds a NUL octet (it then needs a content-length), read piece by piece. */
+function bodyHasNul(frame: Frame): boolean {
+  const pieces = frame.pieceList;
+  return pieces === undefined ? hasNul(frame.body) : pieces.some(hasNul);
 }
 
 /** True for `content-length` padded with spaces or tabs, which a 1.0 parser trims to the real one. */

@@ -27,6 +27,8 @@ export interface CompactorOptions {
   readonly rate: number;
   /** Delete the segments nothing needs any more. */
   readonly collect: () => void;
+  /** Bytes that may be written now without filling the disk (checked while it is short). */
+  readonly room: () => number;
 }
 
 export class Compactor {
@@ -60,6 +62,8 @@ export class Compactor {
       live += seg.liveBytes;
     }
     const dead = total - live;
+    // Short of space, only a compaction whose copies fit: the copies come before the deletion.
+    if (this.urgent && oldest.liveBytes + COMPACT_STEP > this.options.room()) return false;
     // At least a segment's worth must be reclaimable, so a lone small journal is left alone;
     // short of space, any worthwhile amount.
     const least = this.urgent

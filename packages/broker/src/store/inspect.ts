@@ -2,6 +2,7 @@
 // chosen places and check what recovery reports): where each record is, its type and seq.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { decodeEnqueue } from './codec.js';
 import { RECORD_HEADER } from './record.js';
 import { readSegmentHead } from './segment.js';
 import { walkSegment } from './walk.js';
@@ -17,6 +18,8 @@ export interface InspectedRecord {
   readonly type: number;
   /** An ENQUEUE's seq; a REMOVE's seqs. */
   readonly seqs: readonly number[];
+  /** An ENQUEUE's message body, as text. */
+  readonly body?: string;
 }
 
 /** The intact records of the segment file `path` (format 2), in order. */
@@ -36,7 +39,15 @@ export function inspectSegment(path: string): InspectedRecord[] {
       for (let k = 0, n = payload.readUInt32LE(1); k < n; k++)
         seqs.push(payload.readDoubleLE(5 + 12 * k));
     }
-    out.push({ offset, length, payload: offset + RECORD_HEADER, type, seqs });
+    const body = type === 1 ? decodeEnqueue(payload).body.toString() : undefined;
+    out.push({
+      offset,
+      length,
+      payload: offset + RECORD_HEADER,
+      type,
+      seqs,
+      ...(body === undefined ? {} : { body }),
+    });
   });
   return out;
 }

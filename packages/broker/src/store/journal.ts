@@ -2,7 +2,8 @@
 // groups (one writev and one fdatasync for every write made while the previous group was being
 // written), and read back by recovery and by paging.
 //
-// Layout of `dataDir`: `LOCK` (the owning process id), `ID` (the store's id) and `journal/`, whose
+// Layout of `dataDir`: `LOCK` (the owning process id), `ID` (the store's id), `RESERVE` (disk
+// space kept for acknowledgements, disk.ts) and `journal/`, whose
 // segments `0000000001.log`, ... start with a 32-byte header (`STMPJRN2`, the segment number, a
 // random salt; segment.ts) and hold records framed so that a reader can find the next record
 // again after damage (record.ts; payloads in codec.ts). A segment is deleted once it is the oldest
@@ -80,6 +81,11 @@ export interface JournalOptions {
   readonly diskCheckInterval?: number;
   /** Where damage and disk space are counted (the broker's metrics). */
   readonly counters?: StoreCounters;
+  /**
+   * Bytes of the reserve file kept in the data directory and deleted when a write meets a full
+   * disk, so that acknowledgements have room (disk.ts). Default 1 MiB; 0: none.
+   */
+  readonly diskReserve?: number;
   /** @internal Free bytes of the disk (tests stage a small disk). Default: statfs. */
   readonly freeBytes?: (dir: string) => number;
   /** @internal The file writes (tests stage a full disk). */
@@ -130,7 +136,12 @@ export class JournalStore implements Store {
       full: (err) => {
         this.writer.lowSpace = true;
         this.compactor.urgent = true;
-        this.disk.noSpace(err);
+        // The reserve released makes room for this write at once.
+        if (this.disk.noSpace(err)) {
+          queueMicrotask(() => {
+            this.writer.retry();
+          });
+        }
         this.reclaim();
       },
     });
@@ -138,6 +149,7 @@ export class JournalStore implements Store {
       dir: this.dir,
       limit: options.diskFreeLimit ?? DEFAULT_DISK_FREE_LIMIT,
       interval: options.diskCheckInterval ?? 5000,
+      reserve: options.diskReserve ?? 1024 * 1024,
       ...(options.freeBytes === undefined ? {} : { freeBytes: options.freeBytes }),
       log: options.logger,
       counters: this.state.counters,
@@ -156,6 +168,7 @@ export class JournalStore implements Store {
       collect: () => {
         this.collect();
       },
+      room: () => this.disk.room(),
     });
     this.verifier = new Verifier(this.state, this.writer, options.verifyRate ?? 64 * 1024 * 1024);
     this.id = readId(join(this.dir, 'ID'));

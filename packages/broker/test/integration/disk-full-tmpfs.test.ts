@@ -96,7 +96,8 @@ describe('a full disk, for real (8 MiB tmpfs)', () => {
     assert.ok(logs.some((l) => l.level === 40 && l.msg.includes('below the limit')));
     // Every acknowledgement is taken while the disk is short, and frees it.
     await consumeAll(await connected(b), taken);
-    assert.ok(free() > 6 * MiB, `space came back: ${String(free())} bytes free`);
+    // (1 MiB of it is the reserve: see durability.md)
+    assert.ok(free() > 5 * MiB, `space came back: ${String(free())} bytes free`);
     assert.equal(b.metrics.snapshot().diskRefusing, 0);
     const p = await connected(b);
     await p.sendSync('SEND', { destination: '/queue/after', persistent: 'true' }, 'taken again');

@@ -73,7 +73,13 @@ function message(size: number): Message {
 
 function open(
   disk: FakeDisk,
-  options: { limit: number; fsync?: boolean; segmentSize?: number; logs?: LogLine[] },
+  options: {
+    limit: number;
+    fsync?: boolean;
+    segmentSize?: number;
+    logs?: LogLine[];
+    reserve?: number;
+  },
 ): JournalStore {
   return new JournalStore({
     dir: disk.dir,
@@ -82,6 +88,7 @@ function open(
     segmentSize: options.segmentSize ?? 256 * KiB,
     diskFreeLimit: options.limit,
     diskCheckInterval: 60_000,
+    diskReserve: options.reserve ?? 0,
     freeBytes: disk.free,
     io: disk.io,
     compactRate: 1e12,
@@ -167,6 +174,31 @@ describe('a full disk', () => {
     assert.deepEqual([...r.queues[0]!.messages.seqs], [seq - 2, seq - 1, seq]);
     assert.equal(again.load([seq])[0]?.body.length, 16 * KiB);
     await again.close();
+  });
+
+  test('[Disk] the reserve: at a full disk it is released, so the write and every acknowledgement go on; messages stay refused until it is back', async () => {
+    const disk = new FakeDisk(newDir(), 3072 * KiB);
+    const logs: LogLine[] = [];
+    const store = open(disk, { limit: 0, logs, reserve: 512 * KiB });
+    store.recover();
+    assert.ok(existsSync(join(disk.dir, 'RESERVE')), 'the reserve is written at start');
+    let seq = 0;
+    while (!refuses(store)) {
+      store.enqueue(Q, ++seq, message(16 * KiB));
+      assert.ok(await settles(store.sync()), `message ${String(seq)} does not wait`);
+    }
+    assert.ok(disk.refused > 0, 'a write met the full disk');
+    assert.ok(logs.some((l) => l.msg.includes('reserve is released')));
+    assert.ok(!existsSync(join(disk.dir, 'RESERVE')));
+    // Each acknowledgement is durable on its own (a consumer waiting for each receipt).
+    for (let s = 1; s <= seq; s++) {
+      store.remove(s);
+      assert.ok(await settles(store.sync()), `the removal of ${String(s)} does not wait`);
+    }
+    store.checkDisk();
+    assert.ok(!refuses(store), 'taken again once the reserve is back');
+    assert.ok(existsSync(join(disk.dir, 'RESERVE')));
+    await store.close();
   });
 
   test('[Disk] zeros written ahead of the records never make the disk look full', async () => {

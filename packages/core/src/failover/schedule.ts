@@ -6,12 +6,9 @@
  * The sequence is the one Python stompest's `StompFailoverTransport` yields for the same options
  * (with delays in ms instead of seconds); see {@link FailoverSchedule} for the algorithm.
  */
-import {
-  parseFailoverUri,
-  type BrokerAddress,
-  type FailoverOptions,
-  type FailoverUri,
-} from '../failover-uri.js';
+import type { BrokerAddress } from './broker.js';
+import type { FailoverOptions } from './options.js';
+import { type FailoverUri, parseFailoverUri } from './uri.js';
 
 /** Host names {@link FailoverOptions.priorityBackup} treats as local unless told otherwise. */
 export const DEFAULT_LOCAL_HOSTS: readonly string[] = Object.freeze([

@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import {
+  encodeFrame,
   encodeFrameBytes,
   ErrorCode,
   Frame,
@@ -283,16 +284,78 @@ describe('large bodies that straddle chunks', () => {
     });
   }
 
-  it('a body is not changed by later writes to the chunks it came from [1.2 STOMP Frames]', () => {
+  it('a straddling body is handed over as views of its chunks, and joined once when read [1.2 STOMP Frames]', () => {
     const { data, body } = frameBytes(200 * 1024);
     const chunks = splitAt(data, [5000, 70000, 150000]);
     const frames: Frame[] = [];
     const parser = new FrameParser({ onFrame: (f) => frames.push(f) });
     for (const chunk of chunks) parser.push(chunk);
+    const frame = frames[0]!;
+    assert.equal(frame.bodyLength, body.length);
+    const pieces = frame.bodyChunks;
+    // Four pieces, each a view of the chunk it came in: nothing was copied.
+    assert.equal(pieces.length, 4);
+    pieces.forEach((piece, i) => {
+      assert.equal(piece.buffer, chunks[i]!.buffer);
+    });
+    assert.deepEqual(concat(pieces), body);
+    // Reading body joins the pieces into an array of its own, once.
+    const joined = frame.body;
+    assert.equal(joined.byteLength, joined.buffer.byteLength);
+    assert.equal(frame.body, joined);
+    assert.deepEqual(frame.bodyChunks, [joined]);
     for (const chunk of chunks) chunk.fill(0);
+    assert.deepEqual(frame.body, body);
+  });
+
+  it('a straddling body is encoded again as its pieces, copied nowhere [1.2 STOMP Frames]', () => {
+    const { data, body } = frameBytes(100 * 1024);
+    const chunks = splitAt(data, [30000, 60000]);
+    const [frame] = parseChunks(chunks).frames;
+    const encoded = encodeFrame(frame!, { version: '1.2' });
+    // head, three pieces, NUL
+    assert.equal(encoded.length, 5);
+    for (let i = 1; i <= 3; i++) assert.equal(encoded[i]!.buffer, chunks[i - 1]!.buffer);
+    assert.deepEqual(concat(encoded.slice(1, 4)), body);
+    assert.deepEqual(parseChunks([concat(encoded)]).frames[0]!.body, body);
+    // content-length when-required looks for NUL octets piece by piece, without joining.
+    const bare = encodeFrame(frame!, { contentLength: 'when-required' });
+    assert.ok(new TextDecoder().decode(bare[0]).includes('content-length:'));
+  });
+
+  it('a body that trickles in byte by byte is packed, not kept as one view per byte [1.2 Size Limits]', () => {
+    const { data, body } = frameBytes(100 * 1024);
+    const frames = parseChunks(byteByByte(data)).frames;
+    const pieces = frames[0]!.bodyChunks;
+    // Small pieces share 8 KiB blocks.
+    assert.ok(pieces.length <= Math.ceil(body.length / 8192) + 1, String(pieces.length));
     assert.deepEqual(frames[0]!.body, body);
   });
+
+  it('a body without content-length that straddles chunks comes in pieces too [1.2 STOMP Frames]', () => {
+    const text = 'x'.repeat(3000);
+    const data = bytes(`MESSAGE\nid:y\n\n${text}\0`);
+    const out = parseChunks(splitAt(data, [1000, 2000]));
+    assert.equal(out.error, undefined, inspect(out.error));
+    const frame = out.frames[0]!;
+    assert.equal(frame.bodyLength, 3000);
+    assert.equal(frame.bodyChunks.length, 3);
+    assert.equal(frame.text, text);
+    assert.equal(frame.header('id'), 'y');
+  });
 });
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
 
 describe('shared encoding of short strings (frame heads, small text bodies)', () => {
   it('gives every string its own bytes, across slabs, and large strings their own array', () => {
