@@ -5,6 +5,7 @@
 // @stompede/testkit (`engineConformance`); docs/broker.md says how to run it against a new engine.
 import type { StompError } from '@stompede/core';
 import type { Message } from './message.js';
+import type { ClusterNodeJson } from './admin/api-types.js';
 
 /** A value, or a promise of it: engines backed by storage or a network may answer asynchronously. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -190,19 +191,8 @@ export interface EngineGauge {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-/** One node of a cluster, as {@link ClusterReport} lists it. */
-export interface ClusterNodeReport {
-  readonly name: string;
-  /** `broker` for a stompede node; `store` for a server of the store the nodes share (NATS). */
-  readonly role: string;
-  readonly status: 'up' | 'down' | 'unknown';
-  /** True for the node making the report. */
-  readonly self?: boolean;
-  readonly address?: string;
-  readonly version?: string;
-  /** A short note, e.g. `leader of 4 streams` or `lag 12`. */
-  readonly note?: string;
-}
+/** One node of a cluster, as {@link ClusterReport} lists it (the admin API shows it as it is). */
+export type ClusterNodeReport = ClusterNodeJson;
 
 /**
  * The cluster as one node sees it: the admin API's `GET /api/cluster` and the console's cluster

@@ -2,21 +2,9 @@
 // publish a test message, close a connection. Each is logged with what it did.
 import { DestinationKind, parseDestination } from '../destination.js';
 import type { Logger } from 'pino';
+import { NOT_COPIED } from '../handlers/send.js';
 import { type Fields, HttpError } from './http.js';
 import type { AdminView } from './view.js';
-
-/** Headers a published message may not carry: the broker sets them, or they mean nothing here. */
-const RESERVED = new Set([
-  'destination',
-  'transaction',
-  'receipt',
-  'content-length',
-  'message-id',
-  'subscription',
-  'ack',
-  'redelivered',
-  'delivery-count',
-]);
 
 /** Longest reason a close sends to the client. */
 const MAX_REASON = 200;
@@ -26,7 +14,7 @@ function checkHeader(name: string, value: string): void {
   const bad = /[\0\r\n]/;
   if (name === '' || name.includes(':') || bad.test(name) || bad.test(value))
     throw new HttpError(400, `header ${JSON.stringify(name)} is not a valid STOMP header`);
-  if (RESERVED.has(name))
+  if (NOT_COPIED.has(name))
     throw new HttpError(400, `header ${name} is set by the broker, not by a publisher`);
 }
 

@@ -225,8 +225,8 @@ export interface MessagesJson {
   readonly messages: readonly PeekedMessageJson[];
 }
 
-/** One connection, in `GET /api/connections` and `GET /api/connection`. */
-export interface ConnectionJson {
+/** What the broker knows of one connection (ConnectionJson without its rates). */
+export interface ConnectionFacts {
   /** The session id (CONNECTED's `session` header). */
   readonly id: string;
   readonly user: string;
@@ -251,6 +251,10 @@ export interface ConnectionJson {
   readonly messagesIn: number;
   /** MESSAGE frames sent. */
   readonly messagesOut: number;
+}
+
+/** One connection, in `GET /api/connections` and `GET /api/connection`. */
+export interface ConnectionJson extends ConnectionFacts {
   /** Per second over the last sample interval. */
   readonly rates: {
     readonly messagesIn: number;

@@ -3,40 +3,14 @@ import type { EngineReport, EngineStats, PeekedMessage } from '../engine.js';
 import type { Metrics } from '../metrics.js';
 import type { ErrorCounts } from '../security/errors.js';
 import type { Connection } from '../connection.js';
-import type { UsersJson } from './api-types.js';
+import type { ConnectionFacts, SubscriptionJson, UsersJson } from './api-types.js';
 import type { DestinationRow } from './stats.js';
 
 /** One connection, as the admin API shows it (rates are the API's). */
-export interface ConnectionView {
-  readonly id: string;
-  readonly user: string;
-  readonly vhost: string;
-  readonly transport: string;
-  readonly remoteAddress: string;
-  readonly version: string;
-  readonly connected: boolean;
-  readonly connectedAt: number;
-  readonly heartBeat: { readonly send: number; readonly receive: number };
-  readonly subscriptions: number;
-  readonly framesIn: number;
-  readonly framesOut: number;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-  readonly messagesIn: number;
-  readonly messagesOut: number;
-}
+export type ConnectionView = ConnectionFacts;
 
-/** One subscription of a connection. */
-export interface SubscriptionView {
-  readonly connection: string;
-  readonly user: string;
-  readonly remoteAddress: string;
-  readonly vhost: string;
-  readonly id: string;
-  readonly destination: string;
-  readonly ack: 'auto' | 'client' | 'client-individual';
-  readonly prefetch: number | null;
-  readonly unacked: number;
+/** One subscription of a connection (the API shows a durable one by its name). */
+export interface SubscriptionView extends Omit<SubscriptionJson, 'durable'> {
   /** For a durable subscription: its client id and name. */
   readonly durable: { readonly clientId: string; readonly name: string } | null;
 }
