@@ -2,7 +2,7 @@
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '@stompede/core';
 import { Connection, type ConnectionInfo } from './connection.js';
-import type { Engine } from './engine.js';
+import type { DestinationInfo, Engine } from './engine.js';
 import { LocalEngine } from './engine/local.js';
 import { JournalStore } from './store/journal.js';
 import type { CertificateReload, Listener, ListenerAddress } from './listen/listener.js';
@@ -45,6 +45,8 @@ export class Broker {
         memoryLimit: o.memoryLimit,
         maxDeliveries: o.maxDeliveries,
         maxTopicPending: o.maxTopicPending,
+        maxTopicPendingBytes: o.maxTopicPendingBytes,
+        maxQueueBytes: o.maxQueueBytes,
         metrics: this.metrics,
         ...(o.dataDir === undefined
           ? {}
@@ -64,6 +66,31 @@ export class Broker {
             }),
       });
     this.options.security.errors = this.errorCounts;
+    // Queues and durable subscriptions that survived a restart exist: using them needs the
+    // read or write right only, not create (an engine may answer later; listen() waits for it).
+    const existing = this.engine.destinations();
+    if (existing instanceof Promise) {
+      this.recovered = existing.then(
+        (list) => {
+          this.remember(list);
+        },
+        (err: unknown) => {
+          // Not fatal: such destinations then need the create right until they are used.
+          this.options.logger.warn({ err }, "could not list the engine's destinations");
+        },
+      );
+    } else {
+      this.remember(existing);
+    }
+  }
+
+  /** Settles once the destinations the engine already had are known to the permission checks. */
+  private readonly recovered: Promise<void> | undefined;
+
+  private remember(list: readonly DestinationInfo[]): void {
+    for (const d of list) {
+      if (d.destination.startsWith('/')) this.options.security.remember(d.vhost, d.destination);
+    }
   }
 
   /** The admin server's URL, once {@link Broker.listen} started it. */
@@ -116,6 +143,7 @@ export class Broker {
 
   /** Open every configured listener; resolves to their addresses (actual ports included). */
   async listen(): Promise<ListenerAddress[]> {
+    await this.recovered;
     const accept = (stream: Duplex, info: ConnectionInfo): void => {
       if (this.closing !== undefined) {
         stream.destroy();

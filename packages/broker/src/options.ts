@@ -163,6 +163,18 @@ export interface BrokerOptions {
   readonly defaultPrefetch?: number;
   /** Messages a slow non-durable topic subscriber may have pending before the oldest are dropped. Default 10000. */
   readonly maxTopicPending?: number;
+  /**
+   * Bytes a slow non-durable topic subscriber may have pending before the oldest are dropped.
+   * Default a sixteenth of `memoryLimit` (16 MiB); 0 = no limit.
+   */
+  readonly maxTopicPendingBytes?: number;
+  /**
+   * Bytes of waiting messages a queue, temporary queue or durable subscription may hold in
+   * memory: beyond it, persistent messages stay on disk only (with `dataDir`), and producers of
+   * that destination (only) wait until it has room. Default a quarter of `memoryLimit` (64 MiB);
+   * 0 = no limit.
+   */
+  readonly maxQueueBytes?: number;
   /** Subscriptions per connection. Default 1000. */
   readonly maxSubscriptions?: number;
   /** Open transactions per connection. Default 100. */
@@ -219,6 +231,8 @@ export interface ResolvedOptions {
   readonly maxDeliveries: number;
   readonly defaultPrefetch: number;
   readonly maxTopicPending: number;
+  readonly maxTopicPendingBytes: number;
+  readonly maxQueueBytes: number;
   readonly maxSubscriptions: number;
   readonly maxTransactions: number;
   readonly maxTransactionFrames: number;
@@ -278,6 +292,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
   count('heartbeat[1]', heartbeat[1], 0);
   const grace = options.heartbeatGrace ?? DEFAULTS.heartbeatGrace;
   if (!(grace >= 1)) throw new StompInvalidArgumentError('heartbeatGrace must be >= 1');
+  const memoryLimit = count('memoryLimit', options.memoryLimit, DEFAULTS.memoryLimit);
   const listeners = (options.listeners ?? [{ protocol: 'tcp' }]).map((l, i) => {
     const where = `listeners[${String(i)}]`;
     switch (l.protocol) {
@@ -349,10 +364,16 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
       64,
     ),
     limits: resolveLimits(options.limits),
-    memoryLimit: count('memoryLimit', options.memoryLimit, DEFAULTS.memoryLimit),
+    memoryLimit,
     maxDeliveries: count('maxDeliveries', options.maxDeliveries, DEFAULTS.maxDeliveries),
     defaultPrefetch: count('defaultPrefetch', options.defaultPrefetch, DEFAULTS.defaultPrefetch, 1),
     maxTopicPending: count('maxTopicPending', options.maxTopicPending, DEFAULTS.maxTopicPending),
+    maxTopicPendingBytes: count(
+      'maxTopicPendingBytes',
+      options.maxTopicPendingBytes,
+      Math.floor(memoryLimit / 16),
+    ),
+    maxQueueBytes: count('maxQueueBytes', options.maxQueueBytes, Math.floor(memoryLimit / 4)),
     maxSubscriptions: count(
       'maxSubscriptions',
       options.maxSubscriptions,

@@ -1,9 +1,12 @@
 // The admin server's rows of destinations: the engine's listing (Engine.destinations) flattened
 // into one row per destination, with its traffic counters (zero where the engine keeps none).
-import type { DestinationInfo } from '../engine.js';
+import type { DestinationCounters, DestinationInfo } from '../engine.js';
 
-/** One destination as the admin API, the dashboard and the metrics show it. */
-export interface DestinationRow {
+/**
+ * One destination as the admin API, the dashboard and the metrics show it: its live counts and
+ * its traffic counters (see {@link DestinationCounters}).
+ */
+export interface DestinationRow extends DestinationCounters {
   readonly vhost: string;
   readonly destination: string;
   /** Set for a durable topic subscription (its `destination` is its topic). */
@@ -16,14 +19,6 @@ export interface DestinationRow {
   /** Of those, delivered and not yet acknowledged (for a topic: by its subscriptions). */
   readonly unacked: number;
   readonly consumers: number;
-  readonly enqueued: number;
-  readonly delivered: number;
-  readonly acked: number;
-  readonly nacked: number;
-  readonly redelivered: number;
-  readonly deadLettered: number;
-  readonly dropped: number;
-  readonly purged: number;
   /** True when the engine keeps traffic counters for it. */
   readonly counted: boolean;
 }

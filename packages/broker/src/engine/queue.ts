@@ -212,11 +212,6 @@ export class Attached implements ConsumerHandle {
     return entries;
   }
 
-  /** The unacknowledged deliveries, oldest first (for a listing). */
-  *deliveries(): IterableIterator<Unacked> {
-    for (let d = this.head; d !== undefined; d = d.next) yield d;
-  }
-
   ack(ackKey: number, awaitDurable = true): MaybePromise<void> {
     const entry = this.take(ackKey);
     if (entry === undefined) return;

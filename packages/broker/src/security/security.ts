@@ -11,6 +11,7 @@ import {
   errorFrame,
 } from '@stompede/core';
 import type { Connection, ConnectionInfo } from '../connection.js';
+import { isTemporary } from '../destination.js';
 import type { MaybePromise } from '../engine.js';
 import type { ErrorCounts } from './errors.js';
 import { InsecureConfigurationError } from './errors.js';
@@ -422,8 +423,7 @@ export class Security {
   authorize(conn: Connection, right: 'read' | 'write', destination: string, frame: Frame): void {
     if (!this.enforced) return;
     // Temporary queues are private to their session; a reply address is for anyone to answer.
-    if (destination.startsWith('/temp-queue/')) return;
-    if (destination.startsWith('/reply-queue/')) return;
+    if (isTemporary(destination)) return;
     const vhost = conn.vhost;
     const principal = this.principal(conn);
     const rights = this.rightsOf(principal, vhost, destination);
@@ -456,6 +456,16 @@ export class Security {
   /** Whether `destination` was created (first used) in `vhost`, as far as permissions go. */
   exists(vhost: string, destination: string): boolean {
     return this.known.get(vhost)?.has(destination) ?? false;
+  }
+
+  /** Record that `destination` exists (e.g. it survived a restart): using it needs no create right. */
+  remember(vhost: string, destination: string): void {
+    let known = this.known.get(vhost);
+    if (known === undefined) {
+      known = new Set();
+      this.known.set(vhost, known);
+    }
+    known.add(destination);
   }
 
   /** Forget that `destination` exists: the next use needs the create right again. */

@@ -319,6 +319,8 @@ export const configSchema = z.strictObject({
   maxDeliveries: int(0).exactOptional(),
   defaultPrefetch: int(1).exactOptional(),
   maxTopicPending: int(0).exactOptional(),
+  maxTopicPendingBytes: int(0).exactOptional(),
+  maxQueueBytes: int(0).exactOptional(),
   maxSubscriptions: int(1).exactOptional(),
   maxTransactions: int(1).exactOptional(),
   maxTransactionFrames: int(1).exactOptional(),
