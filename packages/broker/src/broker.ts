@@ -149,8 +149,15 @@ export class Broker {
         stream.destroy();
         return;
       }
-      if (!this.options.security.admit(stream, info, this.sessions.size)) return;
-      this.handle(stream, info);
+      const refused = this.options.security.admit(stream, info, this.sessions.size);
+      if (refused === undefined) this.handle(stream, info);
+      else if (refused.log) {
+        const { limit, address, suppressed } = refused;
+        this.options.logger.warn(
+          { limit, address, suppressed },
+          `connection refused: ${refused.message}`,
+        );
+      }
     };
     const log = this.options.logger;
     try {

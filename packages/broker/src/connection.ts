@@ -21,7 +21,6 @@ import {
   connectedFrame,
   encodeFrame,
   errorFrame,
-  negotiateHeartBeat,
   negotiateVersion,
   receiptFrame,
   validateClientFrame,
@@ -38,6 +37,7 @@ import {
   sharedMax,
 } from './encode.js';
 import { HANDLERS, handleConnect } from './handlers/index.js';
+import { brokerHeartBeat } from './heartbeat.js';
 import { ackKeyOf, isIdOf } from './delivery.js';
 import type { Message } from './message.js';
 import type { Metrics } from './metrics.js';
@@ -386,17 +386,17 @@ export class Connection {
     this.state = ConnectionState.CONNECTED;
     clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
-    const local = this.options.heartbeat;
-    const hb = version === '1.0' ? { send: 0, receive: 0 } : negotiateHeartBeat(local, heartBeat);
+    // STOMP 1.0 has no heart-beats.
+    const hb = brokerHeartBeat(this.options.heartbeat, version === '1.0' ? [0, 0] : heartBeat);
     this.sendFrame(
       connectedFrame({
         version,
         session: this.id,
         server: this.options.serverName,
-        heartBeat: local,
+        heartBeat: hb.header,
       }),
     );
-    this.heartBeat = hb;
+    this.heartBeat = { send: hb.send, receive: hb.receive };
     if (hb.send > 0) {
       this.sendEvery = hb.send;
       this.writeTimer = setTimeout(this.onWriteTimer, hb.send);

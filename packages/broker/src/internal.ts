@@ -24,3 +24,4 @@ export { Security, isLoopback, addressOf } from './security/security.js';
 export { prometheusText } from './admin/prometheus.js';
 export { Sampler, rowKey } from './admin/sampler.js';
 export { clusterJson } from './admin/cluster.js';
+export { brokerHeartBeat } from './heartbeat.js';

@@ -5,3 +5,5 @@
 export { Level, Names, decodeToken, encodeToken, levelOf, nameHash, validPrefix } from './names.js';
 export { KeySpace } from './engine/keys.js';
 export { parseAckSubject } from './nats/ack.js';
+export { clusterReportOf } from './engine/cluster-report.js';
+export { gaugesOf } from './engine/admin.js';

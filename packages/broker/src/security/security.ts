@@ -86,6 +86,21 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
+/** Milliseconds between two log lines about connections refused by the same limit. */
+const REFUSAL_LOG_INTERVAL = 10_000;
+
+/** A connection refused by a limit. */
+export interface Refusal {
+  readonly limit: 'maxConnections' | 'maxConnectionsPerAddress';
+  readonly address: string;
+  /** The ERROR frame's `message`. */
+  readonly message: string;
+  /** Whether to log it (at most one line per limit every 10 s). */
+  readonly log: boolean;
+  /** Refusals by the same limit since the last line logged, not logged themselves. */
+  readonly suppressed: number;
+}
+
 /** Limits on connections, checked when a listener accepts one. */
 export interface AdmissionLimits {
   readonly maxConnections: number;
@@ -110,6 +125,7 @@ export class Security {
   private readonly known = new Map<string, Set<string>>();
   private readonly tracked = new WeakMap<Connection, Tracked>();
   private readonly perAddress = new Map<string, number>();
+  private readonly refusalLog = new Map<Refusal['limit'], { at: number; suppressed: number }>();
 
   /**
    * Validate the security options. `hosts` are the listeners' bind addresses: a non-loopback one
@@ -233,31 +249,50 @@ export class Security {
   // ---- admission ----
 
   /**
-   * A listener accepted `stream`: false (and an ERROR written, the stream ended) when a
-   * connection limit is reached. `open` is the number of sessions open now.
+   * A listener accepted `stream`: undefined when it is admitted; when a connection limit is
+   * reached, an ERROR is written, the stream ended, and the refusal returned (for the log).
    */
-  admit(stream: Duplex, info: ConnectionInfo, open: number): boolean {
+  admit(stream: Duplex, info: ConnectionInfo, open: number): Refusal | undefined {
     const address = addressOf(info.remoteAddress);
-    let reason: string | undefined;
-    if (open >= this.limits.maxConnections) {
-      reason = `the broker has reached its limit of ${String(this.limits.maxConnections)} connections`;
-    } else if ((this.perAddress.get(address) ?? 0) >= this.limits.maxConnectionsPerAddress) {
-      reason = `too many connections from ${address} (limit ${String(this.limits.maxConnectionsPerAddress)})`;
+    const { maxConnections, maxConnectionsPerAddress } = this.limits;
+    let limit: Refusal['limit'];
+    let message: string;
+    let detail: string;
+    if (open >= maxConnections) {
+      limit = 'maxConnections';
+      message = `the broker has reached its limit of ${String(maxConnections)} connections (maxConnections)`;
+      detail = `${String(open)} connections are open, the broker's limit (maxConnections).`;
+    } else if ((this.perAddress.get(address) ?? 0) >= maxConnectionsPerAddress) {
+      limit = 'maxConnectionsPerAddress';
+      message = `too many connections from ${address}: the limit per address is ${String(maxConnectionsPerAddress)} (maxConnectionsPerAddress)`;
+      detail =
+        `${String(maxConnectionsPerAddress)} connections are open from ${address}, the broker's ` +
+        'limit per address (maxConnectionsPerAddress). Behind a load balancer or a NAT every ' +
+        'client shares one address.';
+    } else {
+      return undefined;
     }
-    if (reason === undefined) return true;
     this.errors?.refused(ErrorCode.LIMIT_EXCEEDED);
     stream.on('error', () => undefined);
     stream.end(
       encodeFrameBytes(
         errorFrame({
-          message: reason,
+          message,
           code: ErrorCode.LIMIT_EXCEEDED,
-          body: `${ErrorCode.LIMIT_EXCEEDED}: ${reason}`,
+          body: `${ErrorCode.LIMIT_EXCEEDED}: ${detail} An operator can raise ${limit} in the broker's configuration.`,
         }),
       ),
     );
     setTimeout(() => stream.destroy(), 1000).unref();
-    return false;
+    // One log line per limit every REFUSAL_LOG_INTERVAL at most: a flood is summed up, not echoed.
+    const now = Date.now();
+    const last = this.refusalLog.get(limit);
+    if (last !== undefined && now - last.at < REFUSAL_LOG_INTERVAL) {
+      last.suppressed++;
+      return { limit, address, message, log: false, suppressed: 0 };
+    }
+    this.refusalLog.set(limit, { at: now, suppressed: 0 });
+    return { limit, address, message, log: true, suppressed: last?.suppressed ?? 0 };
   }
 
   /** Remember where a session came from; counted per address until it closes. */

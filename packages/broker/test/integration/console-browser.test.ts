@@ -301,7 +301,7 @@ describe(
       const row = page.locator('#connections tbody tr[data-user=alice]');
       await row.waitFor(WAIT);
       assert.equal(await row.locator('td.col-transport').textContent(), 'memory');
-      assert.equal(await row.locator('td.col-heartbeat').textContent(), '10 s / off');
+      assert.equal(await row.locator('td.col-heartbeat').textContent(), '5 s / off');
       assert.equal(await row.locator('td.col-subscriptions').textContent(), '1');
       await shot(page, 'connections');
       await row.locator('a').click();

@@ -114,8 +114,8 @@ export const SETTINGS: readonly Setting[] = [
     help:
       'a browser origin (https://app.example.com) allowed to open a WebSocket,\n' +
       "or '*' for all; repeatable; replaces the config file's ws.allowedOrigins\n" +
-      "(default: only clients without Origin and pages from the broker's own\n" +
-      'host:port)',
+      "(default: clients without Origin, pages from the broker's own host:port,\n" +
+      'and on a loopback listener pages from any loopback origin)',
     key: ['ws', 'allowedOrigins'],
     apply: (d, v, name) => (wsSection(d, name).allowedOrigins = v),
   },

@@ -305,7 +305,7 @@ export const configSchema = z.strictObject({
   defaultVhost: text('a virtual host').exactOptional(),
   heartbeat: z
     .tuple([int(0), int(0)], {
-      error: 'must be [can send every ms, wants to receive every ms], e.g. [10000, 10000]',
+      error: 'must be [floor ms, ceiling ms] ([0, 0]: off), e.g. [1000, 60000]',
     })
     .exactOptional(),
   heartbeatGrace: z
