@@ -1,15 +1,17 @@
 // Helpers for the cluster tests: a real JetStream cluster of nats-server processes (skipped with
 // a reason when nats-server is missing, unless STOMPEDE_PEERS=1 — what CI sets — makes that a
 // failure), engines on it, and a recording consumer.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Consumer, Delivery, Message } from '@stompede/broker';
 import { StompError } from '@stompede/core';
 import {
   ClusterEngine,
   type ClusterEngineOptions,
   type NatsServers,
+  NodeProcess,
   ensureNatsServer,
   startNatsServers,
 } from '@stompede/cluster';
@@ -97,4 +99,59 @@ export class Recorder implements Consumer {
   settled(d: Delivery): void {
     this.unsettled.delete(d.ackKey);
   }
+}
+
+/** The `stompede broker` command of this repository's CLI. */
+export function brokerCommand(): string[] {
+  const main = fileURLToPath(
+    new URL('./dist/main.js', import.meta.resolve('@stompede/cli/package.json')),
+  );
+  return [process.execPath, main, 'broker'];
+}
+
+/** Nodes (`stompede broker --cluster …` processes) on `servers`, with a config file of theirs. */
+export async function startNodes(
+  servers: NatsServers,
+  count: number,
+  config: Record<string, unknown> = {},
+): Promise<{ nodes: NodeProcess[]; urls: string[]; dispose(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'stompede-nodes-'));
+  const file = join(dir, 'broker.yaml');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ...config,
+      cluster: {
+        servers: servers.urls.split(','),
+        ackWait: 2000,
+        publishTimeout: 4000,
+        connectTimeout: 15_000,
+        ...(config.cluster as Record<string, unknown> | undefined),
+      },
+    }),
+  );
+  const nodes = Array.from(
+    { length: count },
+    (_, i) =>
+      new NodeProcess({
+        command: brokerCommand(),
+        cluster: servers.urls,
+        port: 0,
+        args: ['--config', file, '--log-level', 'info'],
+        // Kept when STOMPEDE_KEEP_LOGS=1 (the directory is printed), for a failure's story.
+        onLine: (line) => {
+          appendFileSync(join(dir, `node${String(i + 1)}.log`), line + '\n');
+        },
+      }),
+  );
+  await Promise.all(nodes.map((n) => n.start()));
+  return {
+    nodes,
+    urls: nodes.map((n) => `tcp://127.0.0.1:${String(n.stompPort)}`),
+    async dispose(): Promise<void> {
+      await Promise.all(nodes.map((n) => n.stop()));
+      if (process.env.STOMPEDE_KEEP_LOGS === '1') process.stderr.write(`node logs: ${dir}\n`);
+      else rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -48,6 +48,7 @@ export const ErrorCode = {
   LIMIT_EXCEEDED: 'ERR_STOMP_LIMIT_EXCEEDED',
   STALE_MESSAGE: 'ERR_STOMP_STALE_MESSAGE',
   DISK_FULL: 'ERR_STOMP_DISK_FULL',
+  UNAVAILABLE: 'ERR_STOMP_UNAVAILABLE',
 } as const;
 
 /** One of the {@link ErrorCode} values. */

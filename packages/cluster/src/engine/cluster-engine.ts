@@ -21,7 +21,10 @@ import {
 import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { Names } from '../names.js';
 import { InterestProbe } from '../nats/interest.js';
-import { type LinkEvent, LinkState, NatsLink } from '../nats/link.js';
+import { unavailable } from '../nats/retry.js';
+import { type LinkEvent, LinkState, NatsLink, authOptions } from '../nats/link.js';
+import { connect } from '@nats-io/transport-node';
+import { sendNakDelay } from '../nats/ack.js';
 import { Publisher } from '../nats/publisher.js';
 import { PULL_TIMING, Puller } from '../nats/puller.js';
 import { Topology } from '../nats/topology.js';
@@ -61,6 +64,25 @@ export interface ClusterEngineOptions extends ClusterOptions {
   readonly now?: () => number;
 }
 
+/** NAK deliveries, each redelivered from `at`, over a connection of their own (see shutdown()). */
+async function nakLater(
+  options: ResolvedClusterOptions,
+  deliveries: readonly { reply: string; at: number }[],
+): Promise<void> {
+  try {
+    const nc = await connect({
+      servers: [...options.servers],
+      timeout: 2000,
+      ...authOptions(options),
+    });
+    const now = Date.now();
+    for (const d of deliveries) sendNakDelay(nc, d.reply, Math.max(1, d.at - now));
+    await nc.drain();
+  } catch {
+    // NATS is away: the ack wait brings them back.
+  }
+}
+
 /** A stompede node's engine in cluster mode. Create one with {@link ClusterEngine.start}. */
 export class ClusterEngine implements Engine {
   private readonly ctx: NodeContext;
@@ -92,17 +114,9 @@ export class ClusterEngine implements Engine {
       options,
       keys: new KeySpace(options.queueShards),
       publisher,
-      puller: new Puller(
-        link.nc,
-        `_INBOX.${nodeId}.p`,
-        PULL_TIMING,
-        (msg, channel) => {
-          this.subscriptions.caught(msg, channel);
-        },
-        (channel) => {
-          this.subscriptions.retired(channel);
-        },
-      ),
+      puller: new Puller(link.nc, `_INBOX.${nodeId}.p`, PULL_TIMING, (msg) => {
+        this.subscriptions.caught(msg);
+      }),
       topology: new Topology(link.jsm, names, options),
       metrics,
       maxDeliveries: engineOptions.maxDeliveries ?? 0,
@@ -243,7 +257,9 @@ export class ClusterEngine implements Engine {
   }
 
   subscribe(request: SubscribeRequest, consumer: Consumer): MaybePromise<ConsumerHandle> {
-    return this.subscriptions.subscribe(request, consumer);
+    return this.subscriptions.subscribe(request, consumer).catch((err: unknown) => {
+      throw unavailable(`subscribing to ${request.destination}`, err);
+    });
   }
 
   commit(
@@ -256,6 +272,14 @@ export class ClusterEngine implements Engine {
   }
 
   async unsubscribeDurable(vhost: string, clientId: string, name: string): Promise<boolean> {
+    try {
+      return await this.deleteDurable(vhost, clientId, name);
+    } catch (err) {
+      throw unavailable(`deleting durable subscription ${JSON.stringify(name)}`, err);
+    }
+  }
+
+  private async deleteDurable(vhost: string, clientId: string, name: string): Promise<boolean> {
     const ctx = this.ctx;
     const lease = ctx.names.durableLease(vhost, clientId, name);
     // Taking the lease proves nobody is attached (and keeps anyone from attaching meanwhile).
@@ -345,10 +369,14 @@ export class ClusterEngine implements Engine {
 
   private async shutdown(): Promise<void> {
     this.tx.stop();
-    await this.subscriptions.close();
+    const back = await this.subscriptions.close();
     await this.local.close();
     this.ctx.puller.close();
     await this.probe.close();
     await this.link.close();
+    // Once JetStream has dropped this connection's waiting pull requests, the deliveries it held
+    // go back to their queues (over a connection of their own; when NATS is away, the ack wait
+    // returns them instead).
+    if (back.length > 0) await nakLater(this.options, back);
   }
 }

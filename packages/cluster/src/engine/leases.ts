@@ -8,6 +8,7 @@
 import type { Msg } from '@nats-io/nats-core';
 import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { apiCode } from '../nats/publisher.js';
+import { retrying, transient, unavailable } from '../nats/retry.js';
 import type { NodeContext } from './context.js';
 
 const encoder = new TextEncoder();
@@ -41,8 +42,10 @@ export class Leases {
    */
   async acquire(subject: string, session: string, name: string): Promise<void> {
     const ctx = this.ctx;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = await this.read(subject);
+    const action = `attaching durable subscription ${JSON.stringify(name)}`;
+    const deadline = Date.now() + ctx.options.publishTimeout;
+    while (Date.now() < deadline) {
+      const current = await retrying(action, ctx.options.publishTimeout, () => this.read(subject));
       if (current.holder !== undefined && (await this.alive(subject, current.holder))) {
         throw new StompProtocolError(
           ErrorCode.INVALID_STATE,
@@ -58,8 +61,9 @@ export class Leases {
         this.held.set(subject, ack.seq);
         return;
       } catch (err) {
-        // Someone else wrote the lease between our read and write: look again.
-        if (apiCode(err) !== 10071) throw err;
+        // Someone else wrote the lease between our read and write (or our write timed out and
+        // may have been stored): look again.
+        if (apiCode(err) !== 10071 && !transient(err)) throw unavailable(action, err);
       }
     }
     throw new StompProtocolError(

@@ -140,10 +140,10 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     waitIndex: number,
     private readonly identity: Identity,
     /**
-     * Called once when the subscription closes, with what it parks (see close()) and its pull
-     * channel's id (the node returns the parked messages when that channel retires).
+     * Called once when the subscription closes, with what it leaves and the ms before it may go
+     * back to the queue (see close()).
      */
-    private readonly onClose: (sub: StoredSubscription, parked: Waiting[], channel: number) => void,
+    private readonly onClose: (sub: StoredSubscription, parked: Waiting[], delay: number) => void,
   ) {
     this.channel = ctx.puller.channel(this);
     this.levels = sources.map((source) => ({ source, waiting: [], maybe: true }));
@@ -190,25 +190,9 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
       this.consumerGone();
       return;
     }
-    if (why === PullEnd.LOST) {
-      // Silent: its consumer's leader failed over (pull again), or the consumer was deleted.
-      void this.checkConsumers();
-      return;
-    }
-    this.pump();
-  }
-
-  private async checkConsumers(): Promise<void> {
-    try {
-      for (const s of this.sources) {
-        if ((await this.ctx.topology.consumerInfo(s.stream, s.consumer)) === undefined) {
-          this.consumerGone();
-          return;
-        }
-      }
-    } catch {
-      // JetStream does not answer now: pull again, the next silence checks again.
-    }
+    // LOST: unanswered, as when the consumer's leader fails over: ask again. (A consumer deleted
+    // through stompede is announced to every node; one deleted while a request waits answers
+    // 409, GONE.)
     this.pump();
   }
 
@@ -242,7 +226,7 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     return ackConfirmed(this.ctx.link.nc, d.reply, this.ctx.options.publishTimeout).catch(
       (err: unknown) => {
         throw new StompProtocolError(
-          ErrorCode.INVALID_STATE,
+          ErrorCode.UNAVAILABLE,
           `the cluster did not confirm the ACK of ${d.messageId} (${String(err)}); ` +
             'the message may be redelivered',
         );
@@ -281,9 +265,8 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     if (this.closed) return;
     this.closed = true;
     // Its unsettled deliveries (a client saw them: the next delivery counts one more) and what
-    // was pulled for it are parked with the node: another subscription of the same queue on
-    // this node takes them at once, or they go back to the queue once this subscription's
-    // waiting pull requests are over (see PULL_TIMING).
+    // was pulled for it go to another subscription of the same queue on this node, or back to
+    // the queue (see Subscriptions.park).
     const parked: Waiting[] = [];
     const max = this.ctx.maxDeliveries;
     for (const d of this.held) {
@@ -304,8 +287,11 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     }
     this.held.clear();
     for (const level of this.levels) parked.push(...level.waiting.splice(0));
+    // What goes back to the queue goes once this subscription's waiting request has expired
+    // (see PULL_TIMING): JetStream would try that stale request first.
+    const delay = Math.max(0, this.channel.quietAt() - Date.now());
     this.channel.close();
-    this.onClose(this, parked, this.channel.id);
+    this.onClose(this, parked, delay);
   }
 
   /** True when this open subscription reads `consumer` (it can take messages parked for it). */
@@ -431,15 +417,19 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     return window - this.channel.owed - this.waitingCount();
   }
 
-  /** Open pull requests for what the subscription can take. */
+  /**
+   * Open pull requests for what the subscription can take. Levels that may hold messages are
+   * asked without waiting (as many as the window takes), highest first; when none does, the
+   * subscription waits on its normal level with a single request for one message: the only
+   * request that can outlive the subscription (JetStream cannot withdraw a waiting request).
+   */
   private pump(doorbell = false): void {
     if (this.closed || this.probing) return;
     let credit = this.credit();
-    // A doorbell may open one more request even when the window is taken by a waiting pull:
+    // A doorbell may open one more request even when the window is taken by the waiting one:
     // at most one message beyond the window waits here.
     if (doorbell && credit <= 0) credit = 1;
     if (credit <= 0) return;
-    // Levels that may hold messages are asked without waiting, highest first…
     for (const level of this.levels) {
       if (!level.maybe) continue;
       level.maybe = false;
@@ -447,12 +437,9 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
       this.channel.pull(level.source.stream, level.source.consumer, credit, true);
       return;
     }
-    // …then the subscription waits on its normal level (one request at a time, unless the
-    // window is large enough to keep two busy).
     const source = this.waitLevel.source;
-    const waiting = this.channel.pendingFor(source.consumer);
-    if (waiting >= 2 || (waiting === 1 && credit < 8)) return;
-    this.channel.pull(source.stream, source.consumer, credit);
+    if (this.channel.pendingFor(source.consumer) > 0) return;
+    this.channel.pull(source.stream, source.consumer, 1);
   }
 
   /** Store a dead-letter copy, then acknowledge the original. */

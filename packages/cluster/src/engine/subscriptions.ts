@@ -24,12 +24,18 @@ export class Subscriptions {
   private readonly doorbells = new Map<string, Doorbell>();
   /** Lease releases in flight (close waits for them). */
   private readonly releasing = new Set<Promise<void>>();
-  /**
-   * Messages of subscriptions that closed, waiting for another subscription of their queue on
-   * this node, or to go back to their queue once the closed pull channel retires.
-   */
-  private parkedList: { readonly w: Waiting; readonly channel: number }[] = [];
+
   private readonly renewTimer: NodeJS.Timeout;
+  /** Messages waiting to go back to their queue (see park), for a subscription started meanwhile. */
+  private parkedList: { readonly w: Waiting; readonly until: number }[] = [];
+  private parkTimer: NodeJS.Timeout | undefined;
+  /**
+   * Consumers that a subscription being set up on this node will read (count per consumer): what
+   * is parked for them waits for it instead of going back to the queue behind newer messages.
+   */
+  private readonly starting = new Map<string, number>();
+  /** Set while the node shuts down: what would go back to a queue is collected instead. */
+  private leftover: { reply: string; at: number }[] | undefined;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -83,44 +89,106 @@ export class Subscriptions {
   }
 
   /**
-   * Messages a closing subscription leaves (see StoredSubscription.close), or that its pull
-   * channel caught after it closed: to another subscription of the same queue on this node at
-   * once, or back to the queue when that channel retires.
+   * Messages a closing subscription leaves (see StoredSubscription.close): another subscription
+   * of the same queue on this node takes them at once, or one that starts within `delay` ms;
+   * else they go back to the queue then.
    */
-  park(parked: readonly Waiting[], channel: number): void {
+  park(parked: readonly Waiting[], delay: number): void {
+    const until = Date.now() + delay + 100;
     for (const w of parked) {
+      if (this.leftover !== undefined) {
+        this.leftover.push({ reply: w.msg.reply!, at: until });
+        continue;
+      }
       const taker = [...this.stored].find((s) => s.reads(w.info.consumer));
       if (taker !== undefined) taker.adopt([w]);
-      else this.parkedList.push({ w, channel });
+      else if (delay > 0 || this.starting.has(w.info.consumer)) this.parkedList.push({ w, until });
+      else sendAck(this.ctx.link.nc, w.msg.reply!, AckVerb.NAK);
     }
-    if (!this.ctx.puller.listening(channel)) this.retired(channel);
+    if (this.parkedList.length > 0 && this.parkTimer === undefined) {
+      this.parkTimer = setTimeout(() => {
+        this.parkTimer = undefined;
+        this.unpark(Date.now());
+      }, delay + 100);
+      this.parkTimer.unref();
+    }
   }
 
-  /** A message caught by the pull channel `channel` of a closed subscription. */
-  caught(msg: Msg, channel: number): void {
-    const w = toWaiting(this.ctx, msg);
-    if (w !== undefined) this.park([w], channel);
-  }
-
-  /** The closed pull channel `channel` brings nothing more: its parked messages go back. */
-  retired(channel: number): void {
+  /**
+   * Parked messages whose time has come go back to their queue, oldest first (JetStream
+   * redelivers in the order the NAKs arrive), unless a subscription that will read them is
+   * being set up on this node.
+   */
+  private unpark(now: number): void {
+    const due: Waiting[] = [];
     const keep: typeof this.parkedList = [];
+    let next = Infinity;
     for (const p of this.parkedList) {
-      if (p.channel === channel) sendAck(this.ctx.link.nc, p.w.msg.reply!, AckVerb.NAK);
-      else keep.push(p);
+      if (this.starting.has(p.w.info.consumer)) keep.push(p);
+      else if (p.until <= now) due.push(p.w);
+      else {
+        keep.push(p);
+        next = Math.min(next, p.until);
+      }
     }
     this.parkedList = keep;
+    due.sort((a, b) => a.info.streamSeq - b.info.streamSeq);
+    for (const w of due) sendAck(this.ctx.link.nc, w.msg.reply!, AckVerb.NAK);
+    if (next !== Infinity) this.park([], Math.max(0, next - now - 100));
   }
 
-  /** Close every subscription (unsettled deliveries go back) and give back every lease. */
-  async close(): Promise<void> {
+  /**
+   * Hold back what is parked for `consumers` while a subscription that reads them is set up
+   * (its JetStream consumers are created first, which takes round trips): it takes them when it
+   * starts. Returns the release, to call once it started or failed.
+   */
+  private reserve(consumers: readonly string[]): () => void {
+    for (const c of consumers) this.starting.set(c, (this.starting.get(c) ?? 0) + 1);
+    return () => {
+      for (const c of consumers) {
+        const n = (this.starting.get(c) ?? 1) - 1;
+        if (n > 0) this.starting.set(c, n);
+        else this.starting.delete(c);
+      }
+      this.unpark(Date.now());
+    };
+  }
+
+  /**
+   * A message that reached a subscription just after it closed (it was on its way). Back to the
+   * queue it is counted once more than clients saw: JetStream counted its delivery to this node.
+   * It goes back with what its queue's closed subscriptions parked, not ahead of them: those are
+   * older.
+   */
+  caught(msg: Msg): void {
+    const w = toWaiting(this.ctx, msg);
+    if (w === undefined) return;
+    const now = Date.now();
+    let until = now;
+    for (const p of this.parkedList) {
+      if (p.w.info.consumer === w.info.consumer) until = Math.max(until, p.until);
+    }
+    this.park([w], Math.max(0, until - now - 100));
+  }
+
+  /**
+   * Close every subscription and give back every lease. Resolves to the deliveries that must go
+   * back to their queues, each with the time it may (when the pull requests this node left at
+   * JetStream have expired): JetStream 2.9.10 mishandles a redelivery that meets a pull request
+   * of a departed connection (it delivered a message twice, and another only after the ack wait,
+   * in our tests).
+   */
+  async close(): Promise<{ reply: string; at: number }[]> {
     clearInterval(this.renewTimer);
+    this.leftover = [];
     for (const sub of [...this.stored]) await sub.close();
-    for (const p of this.parkedList) sendAck(this.ctx.link.nc, p.w.msg.reply!, AckVerb.NAK);
+    clearTimeout(this.parkTimer);
+    for (const p of this.parkedList) this.leftover.push({ reply: p.w.msg.reply!, at: p.until });
     this.parkedList = [];
     await Promise.all(this.releasing);
     for (const d of this.doorbells.values()) d.sub.unsubscribe();
     this.doorbells.clear();
+    return this.leftover;
   }
 
   private async queue(
@@ -131,60 +199,65 @@ export class Subscriptions {
     const ctx = this.ctx;
     const addr = ctx.names.queue(request.vhost, name);
     const record = { vhost: request.vhost, queue: name };
-    for (const level of LEVELS) {
-      await ctx.topology.ensureQueueConsumer(
-        addr.stream,
-        addr.consumer(level),
-        addr.subject(level),
-        record,
-      );
-    }
-    // Doorbells: the levels the subscription does not wait on tell it when messages arrive.
-    const bells = LEVELS.filter((l) => l !== Level.NORMAL).map((l) => ({
-      subject: addr.subject(l),
-      consumer: addr.consumer(l),
-    }));
-    const sub = new StoredSubscription(
-      ctx,
-      request.vhost,
-      request.destination,
-      consumer,
-      request.autoAck,
-      LEVELS.map((l) => ({ stream: addr.stream, consumer: addr.consumer(l) })),
-      LEVELS.indexOf(Level.NORMAL),
-      { idPrefix: 'Q-', key: (info) => ctx.keys.queue(info.streamSeq, addr.shard) },
-      (s, parked, channel) => {
-        this.stored.delete(s);
-        this.park(parked, channel);
-        for (const b of bells) {
-          const bell = this.doorbells.get(b.subject);
-          bell?.subs.delete(s);
-          if (bell?.subs.size === 0) {
-            bell.sub.unsubscribe();
-            this.doorbells.delete(b.subject);
-          }
-        }
-      },
-    );
-    for (const b of bells) {
-      let bell = this.doorbells.get(b.subject);
-      if (bell === undefined) {
-        const subs = new Set<StoredSubscription>();
-        const natsSub = ctx.link.nc.subscribe(b.subject, {
-          callback: () => {
-            for (const s of subs) s.ring(b.consumer);
-          },
-        });
-        bell = { sub: natsSub, subs };
-        this.doorbells.set(b.subject, bell);
+    const release = this.reserve(LEVELS.map((l) => addr.consumer(l)));
+    try {
+      for (const level of LEVELS) {
+        await ctx.topology.ensureQueueConsumer(
+          addr.stream,
+          addr.consumer(level),
+          addr.subject(level),
+          record,
+        );
       }
-      bell.subs.add(sub);
+      // Doorbells: the levels the subscription does not wait on tell it when messages arrive.
+      const bells = LEVELS.filter((l) => l !== Level.NORMAL).map((l) => ({
+        subject: addr.subject(l),
+        consumer: addr.consumer(l),
+      }));
+      const sub = new StoredSubscription(
+        ctx,
+        request.vhost,
+        request.destination,
+        consumer,
+        request.autoAck,
+        LEVELS.map((l) => ({ stream: addr.stream, consumer: addr.consumer(l) })),
+        LEVELS.indexOf(Level.NORMAL),
+        { idPrefix: 'Q-', key: (info) => ctx.keys.queue(info.streamSeq, addr.shard) },
+        (s, parked, delay) => {
+          this.stored.delete(s);
+          this.park(parked, delay);
+          for (const b of bells) {
+            const bell = this.doorbells.get(b.subject);
+            bell?.subs.delete(s);
+            if (bell?.subs.size === 0) {
+              bell.sub.unsubscribe();
+              this.doorbells.delete(b.subject);
+            }
+          }
+        },
+      );
+      for (const b of bells) {
+        let bell = this.doorbells.get(b.subject);
+        if (bell === undefined) {
+          const subs = new Set<StoredSubscription>();
+          const natsSub = ctx.link.nc.subscribe(b.subject, {
+            callback: () => {
+              for (const s of subs) s.ring(b.consumer);
+            },
+          });
+          bell = { sub: natsSub, subs };
+          this.doorbells.set(b.subject, bell);
+        }
+        bell.subs.add(sub);
+      }
+      this.start(sub);
+      return sub;
+    } finally {
+      release();
     }
-    this.start(sub);
-    return sub;
   }
 
-  /** Start `sub`, giving it what closed subscriptions of its queue left on this node. */
+  /** Start `sub`, giving it what closed subscriptions of its queue parked on this node. */
   private start(sub: StoredSubscription): void {
     this.stored.add(sub);
     const mine = this.parkedList.filter((p) => sub.reads(p.w.info.consumer));
@@ -203,38 +276,43 @@ export class Subscriptions {
     const ctx = this.ctx;
     const { clientId, name } = request.durable!;
     const lease = ctx.names.durableLease(request.vhost, clientId, name);
-    await this.leases.acquire(lease, request.sessionId, name);
     const consumerName = ctx.names.durableConsumer(request.vhost, clientId, name);
+    const release = this.reserve([consumerName]);
     try {
-      await ctx.topology.ensureDurableConsumer(consumerName, {
-        vhost: request.vhost,
-        clientId,
-        name,
-        topic,
-      });
-    } catch (err) {
-      await this.leases.release(lease);
-      throw err;
+      await this.leases.acquire(lease, request.sessionId, name);
+      try {
+        await ctx.topology.ensureDurableConsumer(consumerName, {
+          vhost: request.vhost,
+          clientId,
+          name,
+          topic,
+        });
+      } catch (err) {
+        await this.leases.release(lease);
+        throw err;
+      }
+      const sub = new StoredSubscription(
+        ctx,
+        request.vhost,
+        request.destination,
+        consumer,
+        request.autoAck,
+        [{ stream: ctx.names.topicStream, consumer: consumerName }],
+        0,
+        { idPrefix: `${consumerName}-`, key: (info) => ctx.keys.durable(info.streamSeq) },
+        (s, parked, delay) => {
+          this.stored.delete(s);
+          this.park(parked, delay);
+          const released = this.leases.release(lease);
+          this.releasing.add(released);
+          void released.finally(() => this.releasing.delete(released));
+        },
+      );
+      this.start(sub);
+      return sub;
+    } finally {
+      release();
     }
-    const sub = new StoredSubscription(
-      ctx,
-      request.vhost,
-      request.destination,
-      consumer,
-      request.autoAck,
-      [{ stream: ctx.names.topicStream, consumer: consumerName }],
-      0,
-      { idPrefix: `${consumerName}-`, key: (info) => ctx.keys.durable(info.streamSeq) },
-      (s, parked, channel) => {
-        this.stored.delete(s);
-        this.park(parked, channel);
-        const released = this.leases.release(lease);
-        this.releasing.add(released);
-        void released.finally(() => this.releasing.delete(released));
-      },
-    );
-    this.start(sub);
-    return sub;
   }
 
   private async live(

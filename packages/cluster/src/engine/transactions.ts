@@ -227,7 +227,7 @@ export class Transactions {
         await ackConfirmed(ctx.link.nc, s.reply, ctx.options.publishTimeout);
       } catch (err) {
         throw new StompProtocolError(
-          ErrorCode.INVALID_STATE,
+          ErrorCode.UNAVAILABLE,
           `the cluster did not confirm an ACK of the transaction (${String(err)})`,
         );
       }

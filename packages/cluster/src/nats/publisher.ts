@@ -110,7 +110,7 @@ export class Publisher {
     }
     this.failures++;
     throw new StompProtocolError(
-      ErrorCode.INVALID_STATE,
+      ErrorCode.UNAVAILABLE,
       `the cluster could not store the message within ${String(this.timeout)} ms (${last}); ` +
         'it may or may not have been stored',
     );

@@ -3,39 +3,36 @@
 // The client library's fetch() opens a subscription per batch; a broker pulling for thousands of
 // STOMP subscriptions, one small batch at a time, needs less. Here each channel (one STOMP
 // subscription) has one subscription, `<root>.<channel>.*`, and every pull request its own reply
-// subject `<root>.<channel>.<request>`. Statuses (100 idle heartbeat, 404/408 nothing left or
-// expired, 409 consumer deleted or too many waiting pulls) arrive on that subject, so they name
-// their request; messages arrive under their own subject, and JetStream serves a consumer's
-// waiting requests in order, so a message is counted against the channel's oldest open request
-// to the consumer its reply subject names. That keeps the count of messages still owed exact,
-// which is what bounds a subscription's prefetch across every node.
+// subject `<root>.<channel>.<request>`. Statuses (404/408: nothing left, or expired; 409: consumer
+// deleted, or too many waiting pulls) arrive on that subject, so they name their request;
+// messages arrive under their own subject, and JetStream serves a consumer's waiting requests in
+// order, so a message is counted against the channel's oldest open request to the consumer its
+// reply subject names. That keeps the count of messages still owed exact, which is what bounds a
+// subscription's prefetch across every node.
 //
-// A request ends when its batch is filled, on a terminal status, or when it falls silent for two
-// heartbeats and a margin (its consumer's leader died with it, or the consumer is gone); its
-// unfilled part is released and the channel's sink decides whether to pull again.
+// A request ends when its batch is filled, on a status, or when it stays unanswered past its
+// expiry (its consumer's leader died with it, or the consumer is gone); its unfilled part is
+// released and the channel's sink decides whether to pull again.
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { parseAckSubject } from './ack.js';
 
-const HEARTBEAT = 100;
-
 /** Timing of pull requests. */
 export interface PullTiming {
-  /** ms a pull request waits at the server for messages. */
+  /** ms a waiting pull request stays at the server. */
   readonly expires: number;
-  /** ms between the server's idle heartbeats on a waiting request. */
-  readonly heartbeat: number;
+  /** ms a closed channel keeps listening for messages already on their way. */
+  readonly grace: number;
 }
 
 /**
- * Defaults: a waiting pull is renewed every 5 s and heard from every 2 s. Short, because a
- * request outlives the subscription that made it (JetStream has no way to withdraw one): a
- * closed channel keeps listening until its requests are over, so that what they still bring is
- * caught and handed to the node (see {@link PullChannel.close}). Were its subscription dropped at
- * once, JetStream 2.9.10 would hand a redelivery to the stale request first and, finding no
- * interest, lower the message's delivery count again: the next consumer would get it without
- * `redelivered`.
+ * Defaults: a waiting pull request lasts 2 s. Short, because a request outlives the subscription
+ * that made it (JetStream 2.9 cannot withdraw one): when a message NAKed by a closing
+ * subscription first meets that stale request, JetStream finds no interest and lowers the
+ * message's delivery count again, so the next consumer would get it without `redelivered`. A
+ * closing subscription therefore returns its messages once its waiting request has expired (see
+ * {@link PullChannel.quietAt}), at most 2 s later.
  */
-export const PULL_TIMING: PullTiming = { expires: 5_000, heartbeat: 2_000 };
+export const PULL_TIMING: PullTiming = { expires: 2_000, grace: 250 };
 
 /** Why a request ended. */
 export const PullEnd = { DONE: 0, LOST: 1, GONE: 2 } as const;
@@ -47,8 +44,8 @@ export interface PullSink {
   /** A stored message, with its `$JS.ACK…` reply subject. */
   onMessage(msg: Msg): void;
   /**
-   * A request ended: filled or expired (DONE), silent (LOST: its consumer may be gone), or told
-   * that its consumer was deleted (GONE). `noWait` says which kind of request it was.
+   * A request ended: filled or expired (DONE), unanswered (LOST: its consumer may be gone), or
+   * told that its consumer was deleted (GONE). `noWait` says which kind of request it was.
    */
   onEnded(noWait: boolean, why: PullEnd): void;
 }
@@ -60,7 +57,8 @@ class Request {
     readonly consumer: string,
     readonly batch: number,
     readonly noWait: boolean,
-    public lastHeard: number,
+    /** When the server drops it at the latest (ms since the epoch). */
+    readonly expiresAt: number,
   ) {}
 }
 
@@ -99,15 +97,21 @@ export class PullChannel {
     return n;
   }
 
+  /** When the last open waiting request expires at the server; 0 when none is open. */
+  quietAt(): number {
+    let at = 0;
+    for (const r of this.requests.values()) if (!r.noWait && r.expiresAt > at) at = r.expiresAt;
+    return at;
+  }
+
   /**
-   * Stop asking. The channel keeps listening while its open requests last (at most the pull
-   * expiry): messages they still bring go to the puller's orphan handler, and once they are over
-   * the puller's `retired` handler is told, and the channel unsubscribes.
+   * Stop. The channel listens a little longer (the grace period) for messages already on their
+   * way, which go to the puller's orphan handler; then it unsubscribes.
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.puller.retireIfDone(this);
+    this.puller.retire(this);
   }
 }
 
@@ -123,15 +127,13 @@ export class Puller {
     private readonly nc: NatsConnection,
     private readonly root: string,
     private readonly timing: PullTiming,
-    /** A message brought to a closed channel by one of its open requests. */
-    private readonly orphan: (msg: Msg, channel: number) => void,
-    /** A closed channel's requests are all over: nothing more comes to it. */
-    private readonly retired: (channel: number) => void,
+    /** A message that reached a channel after it closed. */
+    private readonly orphan: (msg: Msg) => void,
     private readonly now: () => number = Date.now,
   ) {
     this.timer = setInterval(() => {
       this.sweep();
-    }, timing.heartbeat);
+    }, timing.expires);
     this.timer.unref();
   }
 
@@ -145,11 +147,6 @@ export class Puller {
     });
     this.channels.set(ch.id, ch);
     return ch;
-  }
-
-  /** True while channel `id` is open or closed but still listening for its open requests. */
-  listening(id: number): boolean {
-    return this.channels.has(id);
   }
 
   /** Every open request is presumed lost (after a reconnection): channels pull again. */
@@ -168,13 +165,17 @@ export class Puller {
 
   /** @internal */
   request(ch: PullChannel, stream: string, consumer: string, batch: number, noWait: boolean): void {
-    const r = new Request(++this.nextRequest, consumer, batch, noWait, this.now());
+    const t = this.timing;
+    const r = new Request(
+      ++this.nextRequest,
+      consumer,
+      batch,
+      noWait,
+      this.now() + (noWait ? 0 : t.expires),
+    );
     ch.requests.set(r.id, r);
     ch.owed += batch;
-    const t = this.timing;
-    const body = noWait
-      ? { batch, no_wait: true }
-      : { batch, expires: t.expires * 1e6, idle_heartbeat: t.heartbeat * 1e6 };
+    const body = noWait ? { batch, no_wait: true } : { batch, expires: t.expires * 1e6 };
     this.nc.publish(
       `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
       this.encoder.encode(JSON.stringify(body)),
@@ -182,19 +183,21 @@ export class Puller {
     );
   }
 
-  /** @internal A closed channel with no open request: done. */
-  retireIfDone(ch: PullChannel): void {
-    if (ch.requests.size > 0 || !this.channels.has(ch.id)) return;
-    ch.sub?.unsubscribe();
-    this.channels.delete(ch.id);
-    this.retired(ch.id);
+  /** @internal A closed channel unsubscribes after the grace period. */
+  retire(ch: PullChannel): void {
+    ch.requests.clear();
+    ch.owed = 0;
+    const timer = setTimeout(() => {
+      ch.sub?.unsubscribe();
+      this.channels.delete(ch.id);
+    }, this.timing.grace);
+    timer.unref();
   }
 
   private end(ch: PullChannel, r: Request, why: PullEnd): void {
     if (!ch.requests.delete(r.id)) return;
     ch.owed -= r.batch - r.received;
-    if (ch.closed) this.retireIfDone(ch);
-    else ch.sink.onEnded(r.noWait, why);
+    if (!ch.closed) ch.sink.onEnded(r.noWait, why);
   }
 
   private receive(ch: PullChannel, msg: Msg): void {
@@ -203,13 +206,13 @@ export class Puller {
     if (status !== 0 || reply === '') {
       // A status for the request its subject names; it carries no message.
       const r = ch.requests.get(Number(msg.subject.slice(msg.subject.lastIndexOf('.') + 1)));
-      if (r === undefined) return;
-      if (status === HEARTBEAT) {
-        r.lastHeard = this.now();
-        return;
-      }
+      if (r === undefined || status === 100) return;
       const gone = status === 409 && /deleted/i.test(msg.headers?.description ?? '');
       this.end(ch, r, gone ? PullEnd.GONE : PullEnd.DONE);
+      return;
+    }
+    if (ch.closed) {
+      this.orphan(msg);
       return;
     }
     const consumer = parseAckSubject(reply)?.consumer;
@@ -222,23 +225,19 @@ export class Puller {
     }
     if (r !== undefined) {
       r.received++;
-      r.lastHeard = this.now();
       ch.owed--;
     }
-    if (ch.closed) this.orphan(msg, ch.id);
-    else ch.sink.onMessage(msg);
+    ch.sink.onMessage(msg);
     // Filled: ended after the message, so the sink counts it before pulling again.
     if (r !== undefined && r.received >= r.batch) this.end(ch, r, PullEnd.DONE);
   }
 
-  /** End requests that fell silent, and retire closed channels whose requests are over. */
+  /** End requests that went unanswered well past their expiry. */
   private sweep(): void {
-    const now = this.now();
-    const silent = 2 * this.timing.heartbeat + 1000;
+    const late = this.now() - 2000;
     for (const ch of [...this.channels.values()]) {
       for (const r of [...ch.requests.values()]) {
-        // A no-wait request is answered at once; one that is not was lost.
-        if (now - r.lastHeard > (r.noWait ? 5000 : silent)) this.end(ch, r, PullEnd.LOST);
+        if (r.expiresAt < late) this.end(ch, r, PullEnd.LOST);
       }
     }
   }

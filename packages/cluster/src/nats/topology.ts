@@ -15,6 +15,7 @@ import {
 import type { Names } from '../names.js';
 import type { ResolvedClusterOptions } from '../options.js';
 import { apiCode } from './publisher.js';
+import { retrying } from './retry.js';
 
 /** Nanoseconds, as JetStream's API counts durations. */
 const ns = (ms: number): number => ms * 1e6;
@@ -131,13 +132,15 @@ export class Topology {
   ): Promise<void> {
     const key = `${stream}/${consumer}`;
     if (this.known.has(key)) return;
-    await this.jsm.consumers.add(stream, {
-      ...this.consumerBase(),
-      durable_name: consumer,
-      filter_subject: subject,
-      deliver_policy: DeliverPolicy.All,
-      description: JSON.stringify(record),
-    });
+    await this.retry(`subscribing to /queue/${record.queue}`, () =>
+      this.jsm.consumers.add(stream, {
+        ...this.consumerBase(),
+        durable_name: consumer,
+        filter_subject: subject,
+        deliver_policy: DeliverPolicy.All,
+        description: JSON.stringify(record),
+      }),
+    );
     this.known.add(key);
   }
 
@@ -151,13 +154,15 @@ export class Topology {
     const existing = await this.consumerFilter(stream, consumer);
     if (existing === filter) return false;
     if (existing !== undefined) await this.deleteConsumer(stream, consumer);
-    await this.jsm.consumers.add(stream, {
-      ...this.consumerBase(),
-      durable_name: consumer,
-      filter_subject: filter,
-      deliver_policy: DeliverPolicy.New,
-      description: JSON.stringify(record),
-    });
+    await this.retry(`attaching durable subscription ${JSON.stringify(record.name)}`, () =>
+      this.jsm.consumers.add(stream, {
+        ...this.consumerBase(),
+        durable_name: consumer,
+        filter_subject: filter,
+        deliver_policy: DeliverPolicy.New,
+        description: JSON.stringify(record),
+      }),
+    );
     return true;
   }
 
@@ -178,23 +183,31 @@ export class Topology {
 
   /** A consumer's state, or undefined when it does not exist. */
   async consumerInfo(stream: string, consumer: string): Promise<ConsumerInfo | undefined> {
-    try {
-      return await this.jsm.consumers.info(stream, consumer);
-    } catch (err) {
-      if (apiCode(err) === 10014 || /not found/i.test(String(err))) return undefined;
-      throw err;
-    }
+    return this.retry(`reading consumer ${consumer}`, async () => {
+      try {
+        return await this.jsm.consumers.info(stream, consumer);
+      } catch (err) {
+        if (apiCode(err) === 10014 || /not found/i.test(String(err))) return undefined;
+        throw err;
+      }
+    });
   }
 
   /** Delete a consumer; false when it did not exist. */
   async deleteConsumer(stream: string, consumer: string): Promise<boolean> {
     this.known.delete(`${stream}/${consumer}`);
-    try {
-      return await this.jsm.consumers.delete(stream, consumer);
-    } catch (err) {
-      if (apiCode(err) === 10014 || /not found/i.test(String(err))) return false;
-      throw err;
-    }
+    return this.retry(`deleting consumer ${consumer}`, async () => {
+      try {
+        return await this.jsm.consumers.delete(stream, consumer);
+      } catch (err) {
+        if (apiCode(err) === 10014 || /not found/i.test(String(err))) return false;
+        throw err;
+      }
+    });
+  }
+
+  private retry<T>(action: string, call: () => Promise<T>): Promise<T> {
+    return retrying(action, this.options.publishTimeout, call);
   }
 
   /** Forget that a consumer exists (it was deleted elsewhere). */
