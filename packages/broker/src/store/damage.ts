@@ -139,13 +139,6 @@ export function reportScanDamage(
   },
 ): DamageReport {
   const log = state.log;
-  for (const region of found.torn) {
-    const seqs = region.records.flatMap((r) => (r.seq === undefined ? [] : [r.seq]));
-    log.info(
-      { segment: region.seg, offset: region.off, bytes: region.end - region.off, seqs },
-      `journal: torn write at the end of the journal (a crash during a write) cut off: ${String(region.end - region.off)} bytes of segment ${String(region.seg)}; never synced, so never receipted`,
-    );
-  }
   const fate = (rec: DamagedRecord): Fate => {
     const seq = rec.seq!;
     if (has(found.removed, seq)) return Fate.CONSUMED;
@@ -154,6 +147,15 @@ export function reportScanDamage(
     const kept = !found.dropped.has(key) && (key.startsWith('q\0') || state.subs.has(key));
     return kept ? Fate.LOST : Fate.CONSUMED;
   };
+  for (const region of found.torn) {
+    // Said in full: a crash cannot be told from damage to the last records synced.
+    const seqs = region.records.flatMap((r) => (r.seq === undefined ? [] : [r.seq]));
+    const d = describe(state, region, fate);
+    log.info(
+      { ...d.fields, seqs },
+      `journal: torn write at the end of the journal (a crash during a write) cut off: ${String(region.end - region.off)} bytes of segment ${String(region.seg)} (${d.text}); a write cut short by a crash was never synced, so never receipted`,
+    );
+  }
   const fresh: Region[] = [];
   let lost = 0;
   let records = 0;

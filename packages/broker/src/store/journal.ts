@@ -289,6 +289,7 @@ export class JournalStore implements Store {
    * compaction, hurried, copies out what is), and consumed segments are deleted at once.
    */
   private reclaim(): void {
+    if (this.closed) return;
     const cur = this.state.cur!;
     const dead = cur.size - SEGMENT_HEADER - cur.liveBytes;
     if (dead >= RECLAIM_MIN && dead * 2 >= cur.size) this.writer.startSegment();

@@ -17,32 +17,54 @@ import { SeqIndex } from './seq-index.js';
 import type { JournalState } from './state.js';
 
 /**
- * Rebuild `state` from the clean-shutdown checkpoint when it matches `files` exactly (same
- * segments, sizes and last bytes); false, saying why, otherwise.
+ * The clean-shutdown checkpoint, when there is one that can be read (its own checks hold);
+ * undefined, saying why, otherwise.
  */
-export function fromCheckpoint(state: JournalState, files: readonly number[]): boolean {
+export function readCheckpoint(
+  state: JournalState,
+  files: readonly number[],
+): Checkpoint | undefined {
   const log = state.log;
   let file: Buffer | undefined;
   try {
     file = readCheckpointFile(state.jdir);
   } catch (err) {
     log.warn({ err }, 'journal: cannot read the checkpoint; every record is read instead');
-    return false;
+    return undefined;
   }
   if (file === undefined) {
     if (files.length > 0) {
       log.info('journal: no checkpoint (the last stop was not clean); every record is read');
     }
-    return false;
+    return undefined;
   }
-  let c: Checkpoint;
-  let heads: SegmentHead[];
   try {
-    c = decodeCheckpoint(file);
-    heads = matches(state.jdir, c, files);
+    return decodeCheckpoint(file);
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     log.warn(
+      { reason: err.message },
+      `journal: the checkpoint is not used (${err.message}); every record is read instead`,
+    );
+    return undefined;
+  }
+}
+
+/**
+ * Rebuild `state` from checkpoint `c` when it matches `files` exactly (same segments, sizes and
+ * last bytes); false, saying why, otherwise.
+ */
+export function fromCheckpoint(
+  state: JournalState,
+  c: Checkpoint,
+  files: readonly number[],
+): boolean {
+  let heads: SegmentHead[];
+  try {
+    heads = matches(state.jdir, c, files);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    state.log.warn(
       { reason: err.message },
       `journal: the checkpoint is not used (${err.message}); every record is read instead`,
     );

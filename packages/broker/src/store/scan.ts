@@ -44,8 +44,15 @@ interface Read {
   readonly blank: boolean;
 }
 
-/** Read and check every record of `files` into `state` (which is empty). */
-export function scan(state: JournalState, files: readonly number[]): ScanResult {
+/**
+ * Read and check every record of `files` into `state` (which is empty). `synced`: how many bytes
+ * of each segment a clean stop had synced (its checkpoint's sizes), when one did.
+ */
+export function scan(
+  state: JournalState,
+  files: readonly number[],
+  synced: ReadonlyMap<number, number> = new Map(),
+): ScanResult {
   const removed = new SeqList();
   const dropped = new Set<string>();
   const found = new FoundRecords();
@@ -66,6 +73,19 @@ export function scan(state: JournalState, files: readonly number[]): ScanResult 
     const buf = readFileSync(seg.path);
     const visit = (payload: Buffer, off: number, len: number): void => {
       records++;
+      try {
+        apply(payload, off, len);
+      } catch (err) {
+        // It passed its checks, yet cannot be read: written by a newer format, or a bug.
+        records--;
+        state.damaged(1, 0);
+        state.log.error(
+          { segment: no, offset: off, err },
+          'journal: a record that passes its checks cannot be read (written by a newer version?); it is skipped',
+        );
+      }
+    };
+    const apply = (payload: Buffer, off: number, len: number): void => {
       const r = new Reader(payload);
       switch (payload[0]) {
         case RecordType.ENQUEUE: {
@@ -105,8 +125,6 @@ export function scan(state: JournalState, files: readonly number[]): ScanResult 
           notes.add(`${String(r.u32())}:${String(r.u32())}`);
           break;
         default:
-          // An intact record of a type this version does not know: a newer format.
-          records--;
           throw new RangeError(`unknown record type ${String(payload[0])}`);
       }
     };
@@ -157,7 +175,8 @@ export function scan(state: JournalState, files: readonly number[]): ScanResult 
     });
   }
 
-  // Damage after the last intact record of the journal is a torn write; any other is damage.
+  // Damage after the last intact record of the journal is a torn write, unless a clean stop
+  // synced it; any other is damage.
   let lastValid = -1;
   for (let i = 0; i < reads.length; i++) if (reads[i]!.records > 0) lastValid = i;
   const middle: Region[] = [];
@@ -165,8 +184,11 @@ export function scan(state: JournalState, files: readonly number[]): ScanResult 
   for (let i = 0; i < reads.length; i++) {
     const read = reads[i]!;
     const seg = read.seg;
+    const clean = synced.get(seg.no) ?? 0;
     if (read.headless) {
-      if (read.blank) {
+      // Blank (a crash while it was created) only with nothing intact after it and no record
+      // synced by a clean stop; else damage.
+      if (read.blank && clean <= SEGMENT_HEADER && (i > lastValid || read.length === 0)) {
         cut(state, seg, 0, true);
         if (read.length > 0) {
           state.log.info(
@@ -180,11 +202,14 @@ export function scan(state: JournalState, files: readonly number[]): ScanResult 
     // Zeros after the records (preallocated, then a crash) are the end.
     let size = read.end;
     let tornHere = false;
+    if (read.end < clean) read.regions.push(missing(seg.no, read.end, clean));
     for (const region of read.regions) {
-      if (region.tail && i >= lastValid) {
+      if (region.tail && i >= lastValid && region.off >= clean) {
         torn.push(region);
         tornHere = true;
         size = Math.min(size, region.off);
+        // Acknowledgements of a cut REMOVE whose own checks hold were made: they stand.
+        for (const rec of region.records) for (const seq of rec.removed ?? []) remove(seq);
       } else {
         middle.push(region);
         for (const rec of region.records) {
@@ -196,8 +221,9 @@ export function scan(state: JournalState, files: readonly number[]): ScanResult 
       }
     }
     const last = i === reads.length - 1;
-    // Nothing intact here nor after: nothing to keep, unless the writer can go on in it.
-    if (i > lastValid && (!last || seg.format === 1)) {
+    // Nothing intact here nor after: nothing to keep (no damage reported in it), unless the
+    // writer can go on in it.
+    if (i > lastValid && clean === 0 && (!last || seg.format === 1)) {
       cut(state, seg, 0, true);
       continue;
     }
@@ -247,6 +273,14 @@ export function scan(state: JournalState, files: readonly number[]): ScanResult 
   }
   const damage = reportScanDamage(state, { torn, middle, notes, removed: gone, dropped });
   return { records, damage };
+}
+
+/**
+ * Bytes a clean stop synced that are no longer there (the segment is shorter, or zeros where
+ * records were): damage of unknown content.
+ */
+function missing(seg: number, end: number, synced: number): Region {
+  return { seg, off: end, end: synced, tail: false, records: [], unknown: synced - end };
 }
 
 /** Cut `seg`'s file to `size` bytes (durably), or delete it. */

@@ -177,6 +177,90 @@ describe('journal damage', () => {
     await b.close();
   });
 
+  for (const how of ['verifyOnStart', 'the checkpoint (which no longer matches)'] as const) {
+    test(`[Recovery] after a clean stop, damage to the last record is damage, not a torn write (restart with ${how})`, async () => {
+      const dir = newDir();
+      const a = await storedThenRemoved(dir, 'q\0/\0/queue/x', 20, 10);
+      await a.close();
+      const [path] = segments(dir);
+      const rem = inspectSegment(path!).at(-1)!;
+      assert.equal(rem.type, 2, 'the last record is the REMOVE');
+      flip(path!, rem.payload + 5 + 12 * 3, 8);
+      const logs: LogLine[] = [];
+      const counters = {
+        journalDamagedRecords: 0,
+        journalMessagesLost: 0,
+        diskFreeBytes: -1,
+        diskRefusing: 0,
+        persistentSendsRefused: 0,
+      };
+      const b = new JournalStore({
+        dir,
+        logger: keptLogger(logs),
+        fsync: false,
+        compactRate: 1e12,
+        verifyOnStart: how === 'verifyOnStart',
+        counters,
+      });
+      const r = b.recover();
+      assert.deepEqual(
+        r.queues.flatMap((q) => [...q.messages.seqs]),
+        [4, ...range(10).map((_, i) => i + 11)],
+      );
+      assert.ok(!logs.some((l) => l.msg.includes('torn write')), 'synced, so not torn');
+      const report = errors(logs).find((l) => l.unreadableAcks !== undefined)!;
+      assert.equal(report.unreadableAcks, 1);
+      assert.equal(counters.journalDamagedRecords, 1);
+      await b.close();
+    });
+  }
+
+  test('[Recovery] records a clean stop synced and now missing (the segment cut short) are reported', async () => {
+    const dir = newDir();
+    const a = await storedThenRemoved(dir, 'q\0/\0/queue/x', 20, 0);
+    await a.close();
+    const [path] = segments(dir);
+    const recs = inspectSegment(path!);
+    const cutAt = recs.at(-2)!.offset;
+    const size = statSync(path!).size;
+    writeFileSync(path!, readFileSync(path!).subarray(0, cutAt));
+    const logs: LogLine[] = [];
+    const b = store(dir, logs);
+    const r = b.recover();
+    assert.deepEqual(
+      r.queues.flatMap((q) => [...q.messages.seqs]),
+      range(18).map((_, i) => i + 1),
+    );
+    const report = errors(logs).find((l) => l.unknownBytes !== undefined)!;
+    assert.ok(report, 'the missing bytes are reported as damage');
+    assert.equal(report.offset, cutAt);
+    assert.equal(report.unknownBytes, size - cutAt);
+    await b.close();
+  });
+
+  test('[Recovery] a torn REMOVE after a crash: the acknowledgements it still tells stand, the others are counted', async () => {
+    const dir = newDir();
+    const a = await storedThenRemoved(dir, 'q\0/\0/queue/x', 20, 10);
+    await a.close();
+    crashed(dir);
+    const [path] = segments(dir);
+    const rem = inspectSegment(path!).at(-1)!;
+    assert.equal(rem.type, 2, 'the last record is the REMOVE');
+    flip(path!, rem.payload + 5 + 12 * 3, 8);
+    const logs: LogLine[] = [];
+    const b = store(dir, logs);
+    const r = b.recover();
+    assert.deepEqual(
+      r.queues.flatMap((q) => [...q.messages.seqs]),
+      [4, ...range(10).map((_, i) => i + 11)],
+    );
+    assert.deepEqual(problems(logs), []);
+    const torn = logs.find((l) => l.level === 30 && l.msg.includes('torn write'))!;
+    assert.ok(torn, 'cut as a torn write, at info');
+    assert.equal(torn.unreadableAcks, 1);
+    await b.close();
+  });
+
   test('[Recovery] a torn last write is cut and logged at info; nothing is copied aside', async () => {
     const dir = newDir();
     const a = open(dir);
@@ -267,6 +351,32 @@ describe('journal damage', () => {
     assert.ok(!existsSync(join(dir, 'journal', '0000000101.log')));
     assert.deepEqual(await drain(await connected(b.broker), '/queue/g'), range(5));
     await b.broker.close();
+  });
+
+  test('[Recovery] a segment zeroed in the middle of the journal is damage, reported and moved aside', async () => {
+    const dir = newDir();
+    const a = new JournalStore({
+      dir,
+      logger: keptLogger([]),
+      fsync: false,
+      segmentSize: 64 * 1024,
+    });
+    a.recover();
+    for (let seq = 1; seq <= 300; seq++) a.enqueue('q\0/\0/queue/z', seq, message('y'.repeat(500)));
+    await a.close();
+    crashed(dir);
+    const files = segments(dir);
+    assert.ok(files.length >= 3);
+    const first = inspectSegment(files[0]!).map((r) => r.seqs[0]);
+    writeFileSync(files[0]!, Buffer.alloc(statSync(files[0]!).size));
+    const logs: LogLine[] = [];
+    const b = store(dir, logs);
+    const r = b.recover();
+    assert.ok(errors(logs).some((l) => l.msg.includes('unreadable header')));
+    assert.ok(existsSync(`${files[0]!}.damaged`));
+    const live = [...r.queues[0]!.messages.seqs];
+    assert.equal(live.length, 300 - first.filter((s) => s !== undefined).length);
+    await b.close();
   });
 
   test('[Recovery] crash after crash with torn tails: no copies pile up beside the journal', async () => {
