@@ -1,7 +1,7 @@
 // The broker: owns the engine, the sessions and the listeners.
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '@stompede/core';
-import { Connection, type ConnectionInfo } from './connection.js';
+import { Connection } from './session/connection.js';
 import type { DestinationInfo, Engine } from './engine.js';
 import { LocalEngine } from './engine/local.js';
 import { JournalStore } from './store/journal.js';
@@ -9,11 +9,17 @@ import type { CertificateReload, Listener, ListenerAddress } from './listen/list
 import { listenTcp } from './listen/tcp.js';
 import { listenTls } from './listen/tls.js';
 import { listenWs } from './listen/ws.js';
-import { Metrics } from './metrics.js';
+import { addressOf } from './listen/address.js';
+import { Admission } from './listen/admission.js';
+import { type ConnectionInfo, peerOf } from './listen/peer.js';
+import { type ErrorCounts, Metrics } from './metrics.js';
 import { brokerView } from './admin/broker-view.js';
 import { type AdminServer, startAdmin } from './admin/server.js';
-import { ErrorCounts } from './security/errors.js';
 import { type BrokerOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { Authenticator } from './security/authenticator.js';
+import { Authorizer } from './security/authorizer.js';
+import { Sessions } from './sessions.js';
+import { PartialFrames } from './session/partial-frames.js';
 
 /** A STOMP broker. Create one with {@link createBroker}. */
 export class Broker {
@@ -23,11 +29,16 @@ export class Broker {
   readonly engine: Engine;
   /** Counters (BrokerOptions.metrics, or new ones). */
   readonly metrics: Metrics;
-  private readonly sessions = new Set<Connection>();
+  /** The open sessions. */
+  readonly sessions = new Sessions();
+  /** Checks CONNECT credentials. */
+  readonly authenticator: Authenticator;
+  /** Checks rights on destinations. */
+  readonly authorizer: Authorizer;
+  private readonly admission: Admission;
+  private readonly partialFrames: PartialFrames;
   private listeners: Listener[] = [];
   private closing: Promise<void> | undefined;
-  /** ERROR frames and refused connections by error code. */
-  readonly errorCounts = new ErrorCounts();
   private adminServer: AdminServer | undefined;
 
   /**
@@ -65,7 +76,13 @@ export class Broker {
               ...(p.pageOutBytes === undefined ? {} : { pageOutBytes: p.pageOutBytes }),
             }),
       });
-    this.options.security.errors = this.errorCounts;
+    this.authenticator = new Authenticator(o.security);
+    this.authorizer = new Authorizer(o.security);
+    this.admission = new Admission(o, this.metrics.errors);
+    this.partialFrames = new PartialFrames({
+      total: o.maxPartialFrameBytes,
+      perAddress: o.maxPartialFrameBytesPerAddress,
+    });
     // Queues and durable subscriptions that survived a restart exist: using them needs the
     // read or write right only, not create (an engine may answer later; listen() waits for it).
     const existing = this.engine.destinations();
@@ -89,7 +106,7 @@ export class Broker {
 
   private remember(list: readonly DestinationInfo[]): void {
     for (const d of list) {
-      if (d.destination.startsWith('/')) this.options.security.remember(d.vhost, d.destination);
+      if (d.destination.startsWith('/')) this.authorizer.remember(d.vhost, d.destination);
     }
   }
 
@@ -103,9 +120,9 @@ export class Broker {
     return this.adminServer?.api;
   }
 
-  /** @internal Open sessions (for the admin server). */
-  get sessionList(): ReadonlySet<Connection> {
-    return this.sessions;
+  /** ERROR frames and refused connections by error code. */
+  get errorCounts(): ErrorCounts {
+    return this.metrics.errors;
   }
 
   /** Open connections. */
@@ -122,22 +139,29 @@ export class Broker {
       stream.destroy();
       throw new Error('the broker is closing');
     }
-    const conn = new Connection(
+    const peer = peerOf(stream, info);
+    const conn: Connection = new Connection(
       stream,
       {
         options: this.options,
         engine: this.engine,
         metrics: this.metrics,
         logger: this.options.logger,
-        onClosed: (c) => {
-          this.sessions.delete(c);
+        clock: this.options.clock,
+        authenticator: this.authenticator,
+        authorizer: this.authorizer,
+        partialFrames: this.partialFrames,
+        onClosed: () => {
+          this.sessions.remove(conn);
         },
       },
-      info,
+      peer,
     );
-    this.sessions.add(conn);
-    this.options.security.track(conn, stream, info);
-    this.errorCounts.watch(conn);
+    this.sessions.add(conn, stream);
+    this.admission.opened(peer.address);
+    void conn.closed.then(() => {
+      this.admission.closed(peer.address);
+    });
     return conn;
   }
 
@@ -149,10 +173,11 @@ export class Broker {
         stream.destroy();
         return;
       }
-      const refused = this.options.security.admit(stream, info, this.sessions.size);
+      const address = addressOf(info.remoteAddress);
+      const refused = this.admission.admit(stream, address, this.sessions.size);
       if (refused === undefined) this.handle(stream, info);
       else if (refused.log) {
-        const { limit, address, suppressed } = refused;
+        const { limit, suppressed } = refused;
         this.options.logger.warn(
           { limit, address, suppressed },
           `connection refused: ${refused.message}`,

@@ -3,9 +3,9 @@
 // beside the Message (a WeakMap, so the Message stays immutable) from its second delivery on;
 // each delivery only encodes its own headers (subscription, message-id, ack,
 // redelivered, delivery-count). The connection writes deliveries straight into its output buffer
-// (see Connection.writeDelivery): bodies up to COPY_LIMIT are copied there, so a tick's worth of
+// (message-writer.ts): bodies up to COPY_LIMIT are copied there, so a tick's worth of
 // frames is one write; larger bodies are written by reference.
-import { type StompVersion, escapeHeader } from '@stompede/core';
+import { Frame, type StompVersion, encodeHeaderToken, escapesApply } from '@stompede/core';
 import type { Message } from './message.js';
 
 const SMALL_BODY = 4096;
@@ -49,13 +49,54 @@ export function putBytes(buf: Buffer, off: number, bytes: Uint8Array): number {
   return off + n;
 }
 
-/** Escape a header name or value for `version`, or undefined when it cannot be written. */
-export function headerText(text: string, version: StompVersion): string | undefined {
-  if (version === '1.0') {
-    return text.includes('\n') || text.endsWith('\r') ? undefined : text;
+const NAME = Object.freeze({ name: true });
+
+/**
+ * A header name (`name`) or value as a MESSAGE frame writes it in `version` (escaped from 1.1
+ * on), or undefined when it cannot be written: core's one rule (`encodeHeaderToken`).
+ */
+export function headerText(text: string, version: StompVersion, name = false): string | undefined {
+  const r = encodeHeaderToken(text, version, name ? NAME : undefined);
+  return typeof r === 'string' ? r : undefined;
+}
+
+/**
+ * `frame` without the headers that cannot be written in `version` (core's rule, as for MESSAGE
+ * frames in {@link putShared}), and their names: every frame the broker sends treats such a
+ * header the same way, left out of the frame (the caller logs it), never the frame dropped.
+ */
+export function withoutUnwritable(
+  frame: Frame,
+  version: StompVersion,
+): { readonly frame: Frame; readonly left: readonly string[] } {
+  const escape = escapesApply(frame.command, version);
+  const raw = frame.rawHeaders;
+  const kept: [string, string][] = [];
+  const left: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const ok =
+      typeof encodeHeaderToken(name, version, { name: true, escape }) === 'string' &&
+      typeof encodeHeaderToken(value, version, { escape }) === 'string';
+    if (ok) kept.push([name, value]);
+    else left.push(name);
   }
-  const escaped = escapeHeader(text, version);
-  return version === '1.1' && escaped.endsWith('\r') ? undefined : escaped;
+  return { frame: new Frame(frame.command, kept, frame.body), left };
+}
+
+/**
+ * Refuse (`ERR_STOMP_INVALID_HEADER_VALUE`) a value the broker will have to write back in
+ * `version` and cannot, e.g. a 1.1 `receipt` ending in CR: core's rule, checked when it arrives.
+ */
+export function checkWritable(
+  value: string,
+  header: string,
+  version: StompVersion,
+  frame: Frame,
+): void {
+  const r = encodeHeaderToken(value, version, { header, frame });
+  if (typeof r !== 'string') throw r;
 }
 
 let scratch = Buffer.allocUnsafe(16 * 1024);
@@ -90,10 +131,12 @@ export function putShared(
     buf[off++] = 10;
   }
   for (let i = 0; i < raw.length; i += 2) {
-    const name = headerText(raw[i]!, version);
+    const name = headerText(raw[i]!, version, true);
     const value = headerText(raw[i + 1]!, version);
-    if (name === undefined || value === undefined || name.length === 0) continue;
-    if (version === '1.0' && name.includes(':')) continue;
+    // Not reached for messages sent through this broker: SEND refuses a header that the
+    // strictest version it speaks cannot carry. A message stored before the broker was set to
+    // speak a stricter version may still hold one; a MESSAGE cannot carry it.
+    if (name === undefined || value === undefined) continue;
     off = putString(buf, off, name);
     buf[off++] = 58;
     off = putString(buf, off, value);

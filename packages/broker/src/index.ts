@@ -12,7 +12,14 @@ export type {
 } from './options.js';
 export { DEFAULTS } from './options.js';
 export type { ListenerAddress, CertificateReload } from './listen/listener.js';
-export type { Connection, ConnectionInfo } from './connection.js';
+export type { Connection } from './session/connection.js';
+export type { ConnectionInfo } from './listen/peer.js';
+export type { Clock, TimerHandle } from './session/clock.js';
+export type { Principal } from './security/authenticator.js';
+export type { Authenticator } from './security/authenticator.js';
+export type { Authorizer } from './security/authorizer.js';
+export type { Sessions } from './sessions.js';
+export type { ErrorCounts } from './metrics.js';
 export type {
   ClusterNodeReport,
   ClusterReport,

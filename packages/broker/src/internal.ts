@@ -2,7 +2,8 @@
  * Unstable pieces for sibling packages and tests. May change in any release.
  * @packageDocumentation
  */
-export { Connection, ConnectionState } from './connection.js';
+export { Connection } from './session/connection.js';
+export { ConnectionState } from './session/lifecycle.js';
 export { encodeDelivery, putDigits, sharedBytes } from './encode.js';
 export { ackKeyOf, isIdOf } from './delivery.js';
 export { Fifo } from './fifo.js';
@@ -20,8 +21,8 @@ export type { JournalOptions } from './store/journal.js';
 export type { ResolvedOptions } from './options.js';
 export { LoginThrottle } from './security/throttle.js';
 export { DestinationPattern } from './security/pattern.js';
-export { Security, isLoopback, addressOf } from './security/security.js';
+export { isLoopback, addressOf } from './listen/address.js';
 export { prometheusText } from './admin/prometheus.js';
 export { Sampler, rowKey } from './admin/sampler.js';
 export { clusterJson } from './admin/cluster.js';
-export { brokerHeartBeat } from './heartbeat.js';
+export { brokerHeartBeat } from './session/heartbeat.js';

@@ -1,7 +1,36 @@
+// Broker counters: plain numbers incremented on the hot path, and ERROR frames counted by code.
 import type { StoreCounters } from './store/state.js';
+
+/** ERROR frames sent, and connections refused, by error code. */
+export class ErrorCounts {
+  /** ERROR frames by code. */
+  readonly byCode = new Map<string, number>();
+  /** Connections refused at accept (connection limits, WebSocket origins), by code. */
+  readonly refusedByCode = new Map<string, number>();
+
+  /** An ERROR with `code` was sent. */
+  count(code: string): void {
+    this.byCode.set(code, (this.byCode.get(code) ?? 0) + 1);
+  }
+
+  /** A connection was refused. */
+  refused(code: string): void {
+    this.refusedByCode.set(code, (this.refusedByCode.get(code) ?? 0) + 1);
+    this.count(code);
+  }
+
+  /** Total connections refused. */
+  get refusedTotal(): number {
+    let n = 0;
+    for (const v of this.refusedByCode.values()) n += v;
+    return n;
+  }
+}
 
 /** Broker counters. Plain numbers, incremented on the hot path; read with {@link Metrics.snapshot}. */
 export class Metrics implements StoreCounters {
+  /** ERROR frames and refused connections by error code. */
+  readonly errors = new ErrorCounts();
   /** Connections accepted since start. */
   connectionsOpened = 0;
   /** Connections ended since start. */

@@ -9,76 +9,23 @@ import {
 import { resolveLimits } from '@stompede/core/internal';
 import { type Logger, pino } from 'pino';
 import type { Engine } from './engine.js';
+import type { ListenerOptions } from './listen/listener-options.js';
 import type { Metrics } from './metrics.js';
 import { type ResolvedAdminOptions, resolveAdmin } from './admin/options.js';
-import { Security } from './security/security.js';
+import { type ResolvedAuthentication, resolveAuthentication } from './security/authenticator.js';
+import { type ResolvedAuthorization, resolveAuthorization } from './security/authorizer.js';
+import { type Clock, systemClock } from './session/clock.js';
 import { checkTls } from './listen/tls-options.js';
 import { originPolicy } from './listen/origin.js';
 import type { LoginThrottleOptions } from './security/throttle.js';
 import type { AdminOptions, PermissionGrant, UserOptions } from './security/types.js';
 
-/** A plain TCP listener. */
-export interface TcpListenerOptions {
-  readonly protocol: 'tcp';
-  /** Default `127.0.0.1`. */
-  readonly host?: string;
-  /** Default 61613; 0 picks a free port (see {@link Broker.addresses}). */
-  readonly port?: number;
-}
-
-/** A TLS listener. */
-export interface TlsListenerOptions {
-  readonly protocol: 'tls';
-  /** Default `127.0.0.1`. */
-  readonly host?: string;
-  /** Default 61614. */
-  readonly port?: number;
-  /** Path to the PEM certificate chain. */
-  readonly certFile: string;
-  /** Path to the PEM private key. */
-  readonly keyFile: string;
-  /** Path to PEM CA certificates that client certificates must chain to. */
-  readonly caFile?: string;
-  /** Ask clients for a certificate and reject those without a valid one. Default false. */
-  readonly requireClientCert?: boolean;
-  /** Lowest protocol version accepted. Default `TLSv1.2`. */
-  readonly minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
-  /**
-   * OpenSSL cipher list, e.g. `TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-AES128-GCM-SHA256`. The `TLS_…`
-   * names are the TLS 1.3 suites (none listed: Node's default ones), the others the TLS 1.2
-   * ciphers (none listed: TLS 1.2 clients are refused). Default: Node's default list.
-   */
-  readonly ciphers?: string;
-  /**
-   * Authenticate clients by certificate: the value of this subject field (`CN`, `emailAddress`,
-   * `UID`, …) of a certificate verified against `caFile` names the user (docs/security.md).
-   * Needs `caFile`. Default: certificates are not mapped to users.
-   */
-  readonly clientCertUser?: string;
-}
-
-/** A WebSocket listener (STOMP over WebSocket, as RabbitMQ Web-STOMP). */
-export interface WsListenerOptions {
-  readonly protocol: 'ws';
-  /** Default `127.0.0.1`. */
-  readonly host?: string;
-  /** Default 15674. */
-  readonly port?: number;
-  /** URL path to accept upgrades on. Default `/ws`. */
-  readonly path?: string;
-  /** Enable permessage-deflate. Default false. */
-  readonly perMessageDeflate?: boolean;
-  /**
-   * Browser origins (`https://app.example.com`) allowed to open a WebSocket, or `*` for every
-   * one. Always allowed: upgrades without `Origin` (non-browser clients), pages from the
-   * broker's own host:port, and on a loopback listener pages from any loopback origin; others
-   * get HTTP 403 (docs/security.md). Default: none listed.
-   */
-  readonly allowedOrigins?: readonly string[];
-}
-
-/** Any listener. */
-export type ListenerOptions = TcpListenerOptions | TlsListenerOptions | WsListenerOptions;
+export type {
+  ListenerOptions,
+  TcpListenerOptions,
+  TlsListenerOptions,
+  WsListenerOptions,
+} from './listen/listener-options.js';
 
 /** How persistent messages are stored (with {@link BrokerOptions.dataDir}). */
 export interface PersistenceOptions {
@@ -158,6 +105,19 @@ export interface BrokerOptions {
   readonly connectTimeout?: number;
   /** Bytes a connection may send before its CONNECT frame is complete. Default 64 KiB. */
   readonly maxPreConnectBytes?: number;
+  /**
+   * Milliseconds a frame may take to arrive, from the chunk it begins in to its last byte,
+   * whatever the heart-beats (time the broker itself stops reading, while a frame before it is
+   * processed, does not count). Default 30000; 0 = no limit.
+   */
+  readonly frameTimeout?: number;
+  /**
+   * Bytes all connections together may hold in frames not received whole yet; the connection that
+   * goes over gets an ERROR. Default: `memoryLimit` (256 MiB); 0 = no limit.
+   */
+  readonly maxPartialFrameBytes?: number;
+  /** The same, for the connections from one address. Default: twice `limits.maxFrameSize`; 0 = no limit. */
+  readonly maxPartialFrameBytesPerAddress?: number;
   /** Frame size limits (see core's `DEFAULT_LIMITS`). */
   readonly limits?: Partial<ParserLimits>;
   /** Bytes of message data held before producers are paused. Default 256 MiB; 0 = no limit. */
@@ -215,7 +175,15 @@ export interface BrokerOptions {
   readonly maxUnackedPerSubscription?: number;
   /** The HTTP admin server (metrics, health, actions, dashboard). Default: off. */
   readonly admin?: AdminOptions;
+  /**
+   * The source of time for the session layer's timers (CONNECT timeout, heart-beats, ERROR
+   * linger). Default: the system clock. Tests inject a manual clock to make timing exact.
+   */
+  readonly clock?: Clock;
 }
+
+/** The security settings after validation: authentication and authorization. */
+export type ResolvedSecurity = ResolvedAuthentication & ResolvedAuthorization;
 
 /** Options after defaults and validation. */
 export interface ResolvedOptions {
@@ -229,12 +197,20 @@ export interface ResolvedOptions {
   };
   readonly serverName: string;
   readonly versions: readonly StompVersion[];
+  /**
+   * The oldest of `versions`: its header rules are the strictest (1.0 escapes nothing, 1.1 has
+   * no escape for CR), so a header it can carry can go to every subscriber.
+   */
+  readonly strictestVersion: StompVersion;
   readonly vhosts: readonly string[];
   readonly defaultVhost: string;
   readonly heartbeat: readonly [number, number];
   readonly heartbeatGrace: number;
   readonly connectTimeout: number;
   readonly maxPreConnectBytes: number;
+  readonly frameTimeout: number;
+  readonly maxPartialFrameBytes: number;
+  readonly maxPartialFrameBytesPerAddress: number;
   readonly limits: ParserLimits;
   readonly memoryLimit: number;
   readonly maxDeliveries: number;
@@ -247,11 +223,12 @@ export interface ResolvedOptions {
   readonly maxTransactionFrames: number;
   readonly errorLinger: number;
   readonly closeTimeout: number;
-  readonly security: Security;
+  readonly security: ResolvedSecurity;
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
   readonly maxUnackedPerSubscription: number;
   readonly admin: ResolvedAdminOptions | undefined;
+  readonly clock: Clock;
 }
 
 /** The defaults. */
@@ -262,6 +239,7 @@ export const DEFAULTS = Object.freeze({
   heartbeatGrace: 1.5,
   connectTimeout: 10_000,
   maxPreConnectBytes: 64 * 1024,
+  frameTimeout: 30_000,
   memoryLimit: 256 * 1024 * 1024,
   maxDeliveries: 10,
   defaultPrefetch: 1000,
@@ -290,12 +268,17 @@ function port(name: string, value: number | undefined, fallback: number): number
   return p;
 }
 
-/** Merge `options` over {@link DEFAULTS} and validate every field; the result is frozen. */
+/**
+ * Merge `options` over {@link DEFAULTS} and validate every field, once; the result is frozen
+ * data (the broker builds its services from it and never changes it).
+ */
 export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
   const versions = options.versions ?? SUPPORTED_VERSIONS;
   if (versions.length === 0 || versions.some((v) => !isStompVersion(v))) {
     throw new StompInvalidArgumentError('versions must list one or more of 1.0, 1.1, 1.2');
   }
+  const limits = resolveLimits(options.limits);
+  const memoryLimit = count('memoryLimit', options.memoryLimit, DEFAULTS.memoryLimit);
   const heartbeat = options.heartbeat ?? DEFAULTS.heartbeat;
   count('heartbeat[0]', heartbeat[0], 0);
   count('heartbeat[1]', heartbeat[1], 0);
@@ -306,7 +289,6 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
   }
   const grace = options.heartbeatGrace ?? DEFAULTS.heartbeatGrace;
   if (!(grace >= 1)) throw new StompInvalidArgumentError('heartbeatGrace must be >= 1');
-  const memoryLimit = count('memoryLimit', options.memoryLimit, DEFAULTS.memoryLimit);
   const listeners = (options.listeners ?? [{ protocol: 'tcp' }]).map((l, i) => {
     const where = `listeners[${String(i)}]`;
     switch (l.protocol) {
@@ -366,6 +348,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     }),
     serverName: options.serverName ?? DEFAULTS.serverName,
     versions: Object.freeze([...versions]),
+    strictestVersion: [...versions].sort()[0]!,
     vhosts: Object.freeze([...(options.vhosts ?? [])]),
     defaultVhost: options.defaultVhost ?? DEFAULTS.defaultVhost,
     heartbeat: Object.freeze([heartbeat[0], heartbeat[1]] as const),
@@ -377,7 +360,14 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
       DEFAULTS.maxPreConnectBytes,
       64,
     ),
-    limits: resolveLimits(options.limits),
+    frameTimeout: count('frameTimeout', options.frameTimeout, DEFAULTS.frameTimeout),
+    maxPartialFrameBytes: count('maxPartialFrameBytes', options.maxPartialFrameBytes, memoryLimit),
+    maxPartialFrameBytesPerAddress: count(
+      'maxPartialFrameBytesPerAddress',
+      options.maxPartialFrameBytesPerAddress,
+      2 * limits.maxFrameSize,
+    ),
+    limits,
     memoryLimit,
     maxDeliveries: count('maxDeliveries', options.maxDeliveries, DEFAULTS.maxDeliveries),
     defaultPrefetch: count('defaultPrefetch', options.defaultPrefetch, DEFAULTS.defaultPrefetch, 1),
@@ -403,6 +393,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     ),
     errorLinger: count('errorLinger', options.errorLinger, DEFAULTS.errorLinger),
     closeTimeout: count('closeTimeout', options.closeTimeout, DEFAULTS.closeTimeout),
+    clock: options.clock ?? systemClock,
     ...resolveSecurity(options, listeners),
   });
 }
@@ -439,7 +430,10 @@ function resolveSecurity(
       DEFAULTS.maxUnackedPerSubscription,
       1,
     ),
-    security: new Security(options, hosts, vhost, limits),
+    security: Object.freeze({
+      ...resolveAuthentication(options, hosts),
+      ...resolveAuthorization(options.permissions, vhost),
+    }),
     admin: resolveAdmin(options.admin),
   };
 }

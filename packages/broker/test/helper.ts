@@ -2,9 +2,9 @@
 import { duplexPair } from 'node:stream';
 import type { HeadersInit } from '@stompede/core';
 import { type Broker, type BrokerOptions, createBroker } from '@stompede/broker';
-import { Peer } from '@stompede/testkit';
+import { Peer, TestClock } from '@stompede/testkit';
 
-export { Peer };
+export { Peer, TestClock };
 
 /** A broker with no listeners, for unit tests over in-memory streams. */
 export function memoryBroker(options: BrokerOptions = {}): Broker {
@@ -26,4 +26,20 @@ export async function connected(
   const p = pair(broker);
   await p.connect(headers);
   return p;
+}
+
+/**
+ * Wait until `predicate` holds for state the broker changes (checked on every turn of the event
+ * loop); fails after `deadlineMs` so a test that goes wrong ends with a clear error.
+ */
+export async function eventually(
+  predicate: () => boolean,
+  what: string,
+  deadlineMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`not within ${String(deadlineMs)} ms: ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }

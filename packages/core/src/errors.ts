@@ -64,6 +64,11 @@ export interface StompErrorOptions {
   readonly header?: string;
   /** Byte offset into the input stream, for codec errors. */
   readonly offset?: number;
+  /**
+   * The `receipt` header of a frame too malformed to become a {@link Frame}, when the parser
+   * could read it (a server answers with `receipt-id` on its ERROR).
+   */
+  readonly receipt?: string | undefined;
 }
 
 const kStompError = Symbol.for('stompede.error');
@@ -81,6 +86,8 @@ export class StompError extends Error {
   readonly header: string | undefined;
   /** Byte offset in the input stream where a codec error was found. */
   readonly offset: number | undefined;
+  /** The `receipt` header of a malformed frame, when it could be read (codec errors). */
+  readonly receipt: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: StompErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -88,6 +95,7 @@ export class StompError extends Error {
     this.frame = options.frame;
     this.header = options.header;
     this.offset = options.offset;
+    this.receipt = options.receipt;
   }
 
   override get name(): string {

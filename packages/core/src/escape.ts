@@ -4,6 +4,7 @@
 import { ErrorCode, StompProtocolError } from './errors.js';
 import type { Frame } from './frame.js';
 import * as octets from './octets.js';
+import { unescapeText } from './unescape.js';
 import type { StompVersion } from './version.js';
 
 // Module-level copies, which V8 folds (see head.ts).
@@ -48,25 +49,13 @@ export function escapeHeader(text: string, version: StompVersion): string {
  * trailing backslash, is a fatal protocol error as the spec requires.
  */
 export function unescapeHeader(text: string, version: StompVersion): string {
-  let out = '';
-  let from = 0;
-  for (let i = text.indexOf('\\'); i !== -1; i = text.indexOf('\\', from)) {
-    out += text.slice(from, i);
-    const next = text.charCodeAt(i + 1);
-    if (next === 110) out += '\n';
-    else if (next === 99) out += ':';
-    else if (next === BACKSLASH) out += '\\';
-    else if (next === 114 && version === '1.2') out += '\r';
-    else {
-      const seq = Number.isNaN(next) ? '\\ at the end of the value' : `\\${text[i + 1] ?? ''}`;
-      throw new StompProtocolError(
-        ErrorCode.INVALID_ESCAPE,
-        `undefined escape sequence ${seq} in a STOMP ${version} header`,
-      );
-    }
-    from = i + 2;
-  }
-  return out + text.slice(from);
+  const out = unescapeText(text, version);
+  if (typeof out === 'string') return out;
+  const seq = out + 1 >= text.length ? '\\ at the end of the value' : `\\${text[out + 1]}`;
+  throw new StompProtocolError(
+    ErrorCode.INVALID_ESCAPE,
+    `undefined escape sequence ${seq} in a STOMP ${version} header`,
+  );
 }
 
 /**

@@ -3,7 +3,7 @@
 // pieces it arrived in; both are turned into strings and one array only when asked for, here and
 // nowhere else (decodeAll, lazyHeader, joinPieces).
 import { decodeRange, EMPTY_BYTES, utf8Decode, utf8EncodeShared } from './bytes.js';
-import { unescapeHeader } from './escape.js';
+import { unescapeText } from './unescape.js';
 
 /** Frames a client sends. */
 export const ClientCommand = {
@@ -256,7 +256,7 @@ export class Frame {
       // The parser rejected every escape the frame's version does not define: 1.2's set applies.
       for (let k = 0; k < spans.length; k += 2) {
         const text = decodeRange(src, spans[k]!, spans[k + 1]!);
-        raw.push(text.includes('\\') ? unescapeHeader(text, '1.2') : text);
+        raw.push(text.includes('\\') ? (unescapeText(text, '1.2') as string) : text);
       }
     } else {
       // (decodeRange is called here directly, not through a helper, so that V8 inlines it.)

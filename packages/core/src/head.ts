@@ -93,6 +93,7 @@ const COMMANDS_BY_LENGTH: ReadonlyMap<number, readonly (readonly [Uint8Array, st
 
 const CONTENT_LENGTH = ascii('content-length');
 const ACCEPT_VERSION = ascii('accept-version');
+const RECEIPT = ascii('receipt');
 
 function ascii(text: string): Uint8Array {
   return Uint8Array.from(text, (ch) => ch.charCodeAt(0));
@@ -121,6 +122,23 @@ function findHeader(buf: Uint8Array, spans: readonly number[], name: Uint8Array)
     if (i === n) return k;
   }
   return -1;
+}
+
+/**
+ * The `receipt` header among `spans` (escapes undone when `escapes`), if there is one: a frame
+ * that is refused as malformed is still answered with its `receipt-id` ([1.2 ERROR]). The spans
+ * hold only lines already checked, so undoing their escapes cannot fail.
+ */
+export function receiptOf(
+  buf: Uint8Array,
+  spans: readonly number[],
+  escapes: boolean,
+  version: StompVersion,
+): string | undefined {
+  const k = findHeader(buf, spans, RECEIPT);
+  if (k < 0) return undefined;
+  const value = decodeRange(buf, spans[k + 2]!, spans[k + 3]!);
+  return escapes ? unescapeHeader(value, version) : value;
 }
 
 function preview(buf: Uint8Array, start: number, end: number): string {
@@ -198,7 +216,8 @@ export function parseHead(
     lineStart = lf + 1;
   }
   if (fault !== Fault.None) {
-    throw faultError(fault, buf, faultStart, faultColon, faultEnd, version, base);
+    const receipt = receiptOf(buf, spans, escapes, version);
+    throw faultError(fault, buf, faultStart, faultColon, faultEnd, version, base, receipt);
   }
   // STOMP 1.0 peers pad headers ("destination: /queue/a", as in the 1.0 spec's own examples), so
   // 1.0 frames are trimmed. A CONNECT with accept-version comes from a 1.1+ client and is not:
@@ -217,7 +236,11 @@ export function parseHead(
       throw new StompProtocolError(
         ErrorCode.INVALID_CONTENT_LENGTH,
         `content-length ${JSON.stringify(decodeRange(buf, spans[k + 2]!, spans[k + 3]!))} is not a non-negative integer`,
-        { header: 'content-length', offset: base + lineStart },
+        {
+          header: 'content-length',
+          offset: base + lineStart,
+          receipt: receiptOf(buf, spans, escapes, version),
+        },
       );
     }
   }
@@ -240,20 +263,21 @@ function faultError(
   end: number,
   version: StompVersion,
   base: number,
+  receipt: string | undefined,
 ): StompProtocolError {
   const offset = base + start;
   if (fault === Fault.Command) {
     return new StompProtocolError(
       ErrorCode.INVALID_COMMAND,
       `unknown command ${preview(buf, start, end)}`,
-      { offset },
+      { offset, receipt },
     );
   }
   if (fault !== Fault.Escape) {
     return new StompProtocolError(
       ErrorCode.INVALID_HEADER,
       `header line ${preview(buf, start, end)} ${fault === Fault.NoColon ? "has no ':'" : 'has an empty name'}`,
-      { offset },
+      { offset, receipt },
     );
   }
   // Named as far as it can be read: the name unescaped, unless the bad escape is in it.
@@ -267,7 +291,7 @@ function faultError(
   return new StompProtocolError(
     ErrorCode.INVALID_ESCAPE,
     `undefined escape sequence ${seq} in a STOMP ${version} header`,
-    { offset, header: inName >= 0 ? name : unescapeHeader(name, version) },
+    { offset, header: inName >= 0 ? name : unescapeHeader(name, version), receipt },
   );
 }
 

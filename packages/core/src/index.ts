@@ -40,7 +40,7 @@ export { DEFAULT_LIMITS } from './limits.js';
 export type { ParserLimits } from './limits.js';
 export { encodeFrame, encodeFrameBytes, encodeFrames, HEARTBEAT_BYTES } from './serializer.js';
 export type { ContentLengthMode, SerializerOptions } from './serializer.js';
-export { escapeHeader, unescapeHeader, encodeHeaderToken } from './escape.js';
+export { escapeHeader, escapesApply, unescapeHeader, encodeHeaderToken } from './escape.js';
 export type { HeaderTokenOptions } from './escape.js';
 export { utf8Encode, utf8Decode } from './bytes.js';
 export {
@@ -127,4 +127,8 @@ export type {
   SessionInfo,
 } from './session/client-session.js';
 export { ServerSession } from './session/server-session.js';
-export type { ServerSessionOptions, ServerSessionLeftovers } from './session/server-session.js';
+export type {
+  ServerSessionOptions,
+  ServerSessionLeftovers,
+  CommittedTransaction,
+} from './session/server-session.js';

@@ -17,7 +17,7 @@
 import { ByteAccumulator, EMPTY_BYTES } from './bytes.js';
 import { ErrorCode, StompError, StompProtocolError } from './errors.js';
 import { Frame, type ParsedBody } from './frame.js';
-import { type Head, parseHead, scanLine } from './head.js';
+import { type Head, parseHead, receiptOf, scanLine } from './head.js';
 import { type ParserLimits, resolveLimits } from './limits.js';
 import * as octets from './octets.js';
 import type { StompVersion } from './version.js';
@@ -187,8 +187,15 @@ export class FrameParser {
     code: (typeof ErrorCode)[keyof typeof ErrorCode],
     message: string,
     pos: number,
+    receipt?: string,
   ): never {
-    throw new StompProtocolError(code, message, { offset: this.consumed + pos });
+    throw new StompProtocolError(code, message, { offset: this.consumed + pos, receipt });
+  }
+
+  /** The `receipt` header of the frame whose head was parsed, for the error that refuses it. */
+  private headReceipt(): string | undefined {
+    // The parser checked the head's escapes: 1.2's set undoes them (as Frame does).
+    return receiptOf(this.headSrc!, this.head.spans, this.head.unescape, '1.2');
   }
 
   private run(buf: Uint8Array): void {
@@ -269,6 +276,7 @@ export class FrameParser {
               ErrorCode.MISSING_NULL,
               `the ${String(this.bodySize)}-byte body given by content-length is not followed by NUL`,
               pos,
+              this.headReceipt(),
             );
           }
           pos++;
@@ -345,12 +353,14 @@ export class FrameParser {
         ErrorCode.BODY_TOO_LARGE,
         `the ${command} body exceeds ${String(limits.maxBodySize)} bytes`,
         pos,
+        this.headReceipt(),
       );
     }
     this.fail(
       ErrorCode.FRAME_TOO_LARGE,
       `the ${command} frame exceeds ${String(limits.maxFrameSize)} bytes`,
       pos,
+      this.headReceipt(),
     );
   }
 

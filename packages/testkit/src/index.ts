@@ -81,4 +81,6 @@ export function describeFrame(frame: Frame): {
   };
 }
 export * from './fake-server.js';
+export * from './fake-transport.js';
 export * from './stomp-peer.js';
+export * from './test-clock.js';

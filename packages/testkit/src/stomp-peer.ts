@@ -80,6 +80,16 @@ export class Peer {
     }
   }
 
+  /** The next frame, which must be an ERROR whose `code` header is `code`; returns it. */
+  async error(code: string): Promise<Frame> {
+    const f = await this.next('ERROR');
+    const got = f.header('code');
+    if (got !== code) {
+      throw new Error(`expected an ERROR with code ${code}, got ${got ?? 'none'}: ${f.text}`);
+    }
+    return f;
+  }
+
   /** Wait until `predicate` holds (re-checked whenever something arrives). */
   async until(predicate: () => boolean): Promise<void> {
     while (!predicate()) {

@@ -1,9 +1,14 @@
 // The AdminView of a Broker.
 import { ErrorCode, StompProtocolError } from '@stompede/core';
-import type { Broker } from '../broker.js';
-import type { Connection } from '../connection.js';
-import { ConnectionState } from '../connection.js';
+import type { Engine } from '../engine.js';
 import { Message } from '../message.js';
+import type { ErrorCounts, Metrics } from '../metrics.js';
+import type { ResolvedOptions } from '../options.js';
+import { rightsOf } from '../security/authorizer.js';
+import type { Authorizer } from '../security/authorizer.js';
+import type { Connection } from '../session/connection.js';
+import { ConnectionState } from '../session/lifecycle.js';
+import type { Sessions } from '../sessions.js';
 import type { UsersJson } from './api-types.js';
 import { destinationRows } from './stats.js';
 import type { AdminView, ConnectionView, SubscriptionView } from './view.js';
@@ -11,23 +16,55 @@ import type { AdminView, ConnectionView, SubscriptionView } from './view.js';
 /** The session id the admin API publishes test messages as. */
 const ADMIN_SESSION = 'admin';
 
-/** Build the admin view of `broker`. */
-export function brokerView(broker: Broker, ready: () => boolean): AdminView {
-  const options = broker.options;
+/** The parts of a Broker the admin view reads and acts on. */
+export interface ViewedBroker {
+  readonly options: ResolvedOptions;
+  readonly metrics: Metrics;
+  readonly errorCounts: ErrorCounts;
+  readonly engine: Engine;
+  readonly sessions: Sessions;
+  readonly authorizer: Authorizer;
+}
+
+/** Users, groups and rules as configured (never a password hash). */
+function usersOf(options: ResolvedOptions): UsersJson {
   const security = options.security;
-  const engine = broker.engine;
-  let closedBytes = 0;
-  const counted = new WeakSet<Connection>();
-  const sessions = (): Iterable<Connection> => broker.sessionList;
-  const track = (): void => {
-    for (const c of sessions()) {
-      if (counted.has(c)) continue;
-      counted.add(c);
-      void c.closed.then(() => {
-        closedBytes += security.bytesWritten(c);
-      });
-    }
+  const users = Object.keys(security.users)
+    .sort()
+    .map((name) => {
+      const u = security.users[name]!;
+      return {
+        name,
+        groups: [...u.principal.groups].sort(),
+        vhosts: u.vhosts === undefined ? null : [...u.vhosts],
+        password: u.hash !== undefined,
+        connections: 0,
+      };
+    });
+  const groups = new Map<string, string[]>();
+  for (const u of users)
+    for (const g of u.groups) groups.set(g, [...(groups.get(g) ?? []), u.name]);
+  return {
+    allowAnonymous: security.allowAnonymous,
+    defaultVhost: options.defaultVhost,
+    vhosts: options.vhosts.length === 0 ? null : [...options.vhosts],
+    users,
+    groups: [...groups.entries()].sort().map(([name, members]) => ({ name, members })),
+    permissions: security.grants.map((g) => ({
+      ...(g.user === undefined ? {} : { user: g.user }),
+      ...(g.group === undefined ? {} : { group: g.group }),
+      vhost: g.vhost,
+      destinations: g.patterns.map((p) => p.source),
+      rights: rightsOf(g.rights),
+    })),
   };
+}
+
+/** Build the admin view of `broker`. */
+export function brokerView(broker: ViewedBroker, ready: () => boolean): AdminView {
+  const options = broker.options;
+  const engine = broker.engine;
+  const sessions = (): Iterable<Connection> => broker.sessions;
   return {
     metrics: broker.metrics,
     errors: broker.errorCounts,
@@ -41,31 +78,25 @@ export function brokerView(broker: Broker, ready: () => boolean): AdminView {
     ready,
     engineStats: () => broker.engine.stats(),
     engineReport: async () => engine.report?.(),
-    bytesOut: () => {
-      track();
-      let n = closedBytes;
-      for (const c of sessions()) n += security.bytesWritten(c);
-      return n;
-    },
+    bytesOut: () => broker.sessions.bytesWritten(),
     destinations: async () => destinationRows(await engine.destinations()),
     connections: () => {
-      track();
       const out: ConnectionView[] = [];
       for (const c of sessions()) {
-        const info = security.infoOf(c);
+        const info = c.peer.info;
         out.push({
           id: c.id,
-          user: security.principal(c).user,
+          user: c.principal.user,
           vhost: c.vhost,
           transport: info.transport ?? '',
           remoteAddress: info.remoteAddress ?? '',
           version: c.version,
-          connected: c.state >= ConnectionState.CONNECTED,
+          connected: c.lifecycleState >= ConnectionState.CONNECTED,
           connectedAt: c.connectedAt,
           heartBeat: c.heartBeat,
-          subscriptions: c.subscriptions.size,
+          subscriptions: c.state.subscriptions.size,
           ...c.traffic,
-          bytesOut: security.bytesWritten(c),
+          bytesOut: broker.sessions.bytesWrittenTo(c),
         });
       }
       return out;
@@ -73,9 +104,9 @@ export function brokerView(broker: Broker, ready: () => boolean): AdminView {
     subscriptions: () => {
       const out: SubscriptionView[] = [];
       for (const c of sessions()) {
-        const user = security.principal(c).user;
-        const remoteAddress = security.infoOf(c).remoteAddress ?? '';
-        for (const s of c.subscriptions.values()) {
+        const user = c.principal.user;
+        const remoteAddress = c.peer.info.remoteAddress ?? '';
+        for (const s of c.state.subscriptions.values()) {
           out.push({
             connection: c.id,
             user,
@@ -93,26 +124,12 @@ export function brokerView(broker: Broker, ready: () => boolean): AdminView {
       }
       return out;
     },
-    users: (): UsersJson => {
-      const d = security.describe();
-      const groups = new Map<string, string[]>();
-      for (const u of d.users) {
-        for (const g of u.groups) groups.set(g, [...(groups.get(g) ?? []), u.name]);
-      }
-      return {
-        allowAnonymous: security.allowAnonymous,
-        defaultVhost: options.defaultVhost,
-        vhosts: options.vhosts.length === 0 ? null : [...options.vhosts],
-        users: d.users.map((u) => ({ ...u, connections: 0 })),
-        groups: [...groups.entries()].sort().map(([name, members]) => ({ name, members })),
-        permissions: d.permissions,
-      };
-    },
+    users: () => usersOf(options),
     purge: async (vhost, destination) => engine.purge(vhost, destination),
     deleteDestination: async (vhost, destination) => {
       // The engine detaches the destination's consumers; their sessions end with an ERROR.
       const n = await engine.deleteDestination(vhost, destination);
-      security.forget(vhost, destination);
+      broker.authorizer.forget(vhost, destination);
       return n;
     },
     // One in use by a connection is refused by the engine (ERR_STOMP_INVALID_STATE).
@@ -128,20 +145,17 @@ export function brokerView(broker: Broker, ready: () => boolean): AdminView {
       await engine.publish(vhost, ADMIN_SESSION, message, true);
     },
     closeConnection: (id, reason) => {
-      for (const c of sessions()) {
-        if (c.id === id) {
-          c.fail(
-            new StompProtocolError(
-              ErrorCode.CONNECTION_CLOSED,
-              reason === undefined
-                ? 'closed by an administrator'
-                : `closed by an administrator: ${reason}`,
-            ),
-          );
-          return true;
-        }
-      }
-      return false;
+      const c = broker.sessions.byId(id);
+      if (c === undefined) return false;
+      c.fail(
+        new StompProtocolError(
+          ErrorCode.CONNECTION_CLOSED,
+          reason === undefined
+            ? 'closed by an administrator'
+            : `closed by an administrator: ${reason}`,
+        ),
+      );
+      return true;
     },
     sessions,
   };

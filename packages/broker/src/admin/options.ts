@@ -2,7 +2,7 @@
 import { StompInvalidArgumentError } from '@stompede/core';
 import { InsecureConfigurationError } from '../security/errors.js';
 import { type PasswordHash, parsePasswordHash } from '../security/password.js';
-import { isLoopback } from '../security/security.js';
+import { isLoopback } from '../listen/address.js';
 import type { AdminOptions } from '../security/types.js';
 
 /** Admin options after defaults and validation. */

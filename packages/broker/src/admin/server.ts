@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { StompError } from '@stompede/core';
 import { verifyPassword } from '../security/password.js';
-import { addressOf, isLoopback } from '../security/security.js';
+import { addressOf, isLoopback } from '../listen/address.js';
 import { listenOn } from '../listen/listener.js';
 import { LoginThrottle } from '../security/throttle.js';
 import { runAction } from './actions.js';

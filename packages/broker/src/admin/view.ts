@@ -1,8 +1,7 @@
 // What the admin server reads from and does to the broker.
 import type { EngineReport, EngineStats, PeekedMessage } from '../engine.js';
-import type { Metrics } from '../metrics.js';
-import type { ErrorCounts } from '../security/errors.js';
-import type { Connection } from '../connection.js';
+import type { ErrorCounts, Metrics } from '../metrics.js';
+import type { Connection } from '../session/connection.js';
 import type { ConnectionFacts, SubscriptionJson, UsersJson } from './api-types.js';
 import type { DestinationRow } from './stats.js';
 

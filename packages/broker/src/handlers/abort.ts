@@ -1,9 +1,7 @@
 // ABORT: discard the transaction's frames. Messages it ACKed stay unacknowledged.
 import type { Frame } from '@stompede/core';
-import type { Connection } from '../connection.js';
-import { unknownTransaction } from './commit.js';
+import type { Session } from '../session/session.js';
 
-export function handleAbort(conn: Connection, frame: Frame): void {
-  const tx = frame.header('transaction')!;
-  if (!conn.transactions.delete(tx)) throw unknownTransaction(frame, tx);
+export function handleAbort(session: Session, frame: Frame): void {
+  session.state.abort(frame);
 }

@@ -7,18 +7,20 @@ import {
   unsupportedVersionFrame,
 } from '@stompede/core';
 import type { MaybePromise } from '../engine.js';
-import type { Connection } from '../connection.js';
+import type { Principal } from '../security/authenticator.js';
+import type { Session } from '../session/session.js';
 
 /** The first frame of a session: it must be CONNECT or STOMP. */
-export function handleConnect(conn: Connection, frame: Frame): MaybePromise<void> {
-  const request = interpretConnect(frame, { supported: conn.options.versions });
+export function handleConnect(session: Session, frame: Frame): MaybePromise<void> {
+  const options = session.options;
+  const request = interpretConnect(frame, { supported: options.versions });
   if (request.version === undefined) {
     // [1.1/1.2 Protocol Negotiation] no common version: ERROR listing ours, then close.
-    conn.sendError(unsupportedVersionFrame(conn.options.versions));
+    session.refuse(unsupportedVersionFrame(options.versions));
     return;
   }
-  let vhost = conn.options.defaultVhost;
-  const vhosts = conn.options.vhosts;
+  let vhost = options.defaultVhost;
+  const vhosts = options.vhosts;
   if (vhosts.length > 0 && request.host !== undefined) {
     if (!vhosts.includes(request.host)) {
       throw new StompProtocolError(
@@ -30,15 +32,24 @@ export function handleConnect(conn: Connection, frame: Frame): MaybePromise<void
     vhost = request.host;
   }
   const version = request.version;
-  // Authentication (login/passcode, anonymous access): accepts now, or once the password is
-  // checked (that promise never rejects: failures are answered with an ERROR). Returning it makes
-  // the connection hold the frames a client pipelined after CONNECT until the login is decided.
-  return conn.options.security.authenticate(conn, frame, vhost, () => {
+  const accept = (principal: Principal): void => {
     // Durable subscriptions are found by client-id: scope it to the logged-in user, so one user
     // naming another's client-id cannot attach to (and drain) that user's subscriptions.
     const clientId = request.headers['client-id'] ?? '';
-    const who = conn.options.security.principal(conn);
-    const owner = who.anonymous ? clientId : JSON.stringify([who.user, clientId]);
-    conn.accept(version, vhost, owner, request.heartBeat);
+    const owner = principal.anonymous ? clientId : JSON.stringify([principal.user, clientId]);
+    session.accept({ version, vhost, clientId: owner, heartBeat: request.heartBeat, principal });
+  };
+  // Authentication (login/passcode, client certificate, anonymous access): now, or once the
+  // password is checked. Returning that promise makes the connection hold the frames a client
+  // pipelined after CONNECT until the login is decided; a refusal rejects it (an ERROR).
+  const principal = session.authenticator.authenticate({
+    frame,
+    vhost,
+    address: session.peer.address,
+    cert: session.peer.cert,
+    log: session.log,
   });
+  if (principal instanceof Promise) return principal.then(accept);
+  accept(principal);
+  return undefined;
 }

@@ -1,7 +1,7 @@
 // Client command → handler. One file per command.
 import type { Frame } from '@stompede/core';
-import type { Connection } from '../connection.js';
 import type { MaybePromise } from '../engine.js';
+import type { Session } from '../session/session.js';
 import { handleAbort } from './abort.js';
 import { handleAck } from './ack.js';
 import { handleBegin } from './begin.js';
@@ -16,9 +16,9 @@ export { handleConnect } from './connect.js';
 
 /**
  * A handler for one client command on a connected session. The frame is already validated, except
- * for SEND, ACK and NACK, whose handlers validate it themselves (see Connection.process).
+ * for SEND, ACK and NACK, whose handlers validate it themselves (see session/connection.ts).
  */
-export type Handler = (conn: Connection, frame: Frame) => MaybePromise<void>;
+export type Handler = (session: Session, frame: Frame) => MaybePromise<void>;
 
 /** Handlers of every command a connected session may send. */
 export const HANDLERS: Readonly<Record<string, Handler>> = Object.freeze({

@@ -1,11 +1,11 @@
 // SEND: build the message (user headers kept, reply-to to a temp queue rewritten) and publish
-// it now, or at COMMIT when it names a transaction.
-import type { Frame } from '@stompede/core';
-import type { Connection } from '../connection.js';
+// it now, or at COMMIT when it names a transaction. A header that some subscriber's version could
+// not be given is refused here, with the SEND, rather than dropped from a MESSAGE later.
+import { type Frame, encodeHeaderToken, interpretSend } from '@stompede/core';
 import { DestinationKind, parseDestination } from '../destination.js';
 import type { MaybePromise } from '../engine.js';
 import { Message } from '../message.js';
-import { rejectFrame } from './invalid.js';
+import type { Session } from '../session/session.js';
 
 /** Headers the broker sets on MESSAGE frames, or that only mean something on SEND. */
 export const NOT_COPIED: ReadonlySet<string> = new Set([
@@ -20,25 +20,20 @@ export const NOT_COPIED: ReadonlySet<string> = new Set([
   'delivery-count',
 ]);
 
-export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
-  // Validated here rather than by validateClientFrame (see Connection.process): a SEND needs
-  // only a non-empty destination; without one, validateClientFrame throws the usual error.
-  const destination = frame.header('destination');
-  if (destination === undefined || destination.length === 0) rejectFrame(conn, frame);
+export function handleSend(session: Session, frame: Frame): MaybePromise<void> {
+  const request = interpretSend(frame, session.version);
+  const destination = request.destination;
   parseDestination(destination);
-  conn.options.security.authorize(conn, 'write', destination, frame);
+  // Every MESSAGE of this message carries these headers, in the version of its subscriber: each
+  // must be writable in the strictest version the broker speaks (core's rule for writing one).
+  const strictest = session.options.strictestVersion;
+  writable(frame, destination, 'destination', strictest, false);
+  session.authorize('write', destination, frame);
   const raw = frame.rawHeaders;
   // Kept for every queued message: an array of exactly the copied headers (a growing one holds
-  // room for 17), and the transaction and receipt found on the way.
+  // room for 17).
   let copied = 0;
-  let tx: string | undefined;
-  let receipt = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (!NOT_COPIED.has(name)) copied += 2;
-    else if (name === 'transaction') tx ??= raw[i + 1];
-    else if (name === 'receipt') receipt = true;
-  }
+  for (let i = 0; i < raw.length; i += 2) if (!NOT_COPIED.has(raw[i]!)) copied += 2;
   const headers = new Array<string>(copied);
   let k = 0;
   for (let i = 0; i < raw.length && k < copied; i += 2) {
@@ -48,22 +43,42 @@ export function handleSend(conn: Connection, frame: Frame): MaybePromise<void> {
     if (name === 'reply-to' && value.startsWith('/temp-queue/')) {
       const reply = parseDestination(value, 'reply-to');
       if (reply.kind === DestinationKind.TEMP_QUEUE) {
-        value = conn.engine.replyAddress(conn.vhost, conn.id, reply.name);
+        value = session.engine.replyAddress(session.vhost, session.id, reply.name);
       }
     }
+    writable(frame, name, name, strictest, true);
+    writable(frame, value, name, strictest, false);
     headers[k++] = name;
     headers[k++] = value;
   }
   // The body may be a view into the socket chunk: the engine copies it (Message.own) only if it
   // keeps the message, so one delivered at once is never copied.
   const message = new Message(destination, headers, frame.body);
+  const tx = request.transaction;
   if (tx !== undefined) {
     message.own();
     // Durable by the COMMIT's RECEIPT (the engine syncs once for the whole transaction).
-    conn.addToTransaction(tx, frame, { kind: 'publish', message });
+    session.state.enlist(frame, tx, { kind: 'publish', message });
     return;
   }
   // Only a RECEIPT needs the message on disk first; without one, waiting for each fsync would
   // cap a producer at one message per disk sync. Later receipts cover it: the journal is a log.
-  return conn.publish(message, receipt);
+  return session.publish(message, request.receipt !== undefined);
+}
+
+const NAME = Object.freeze({ name: true });
+const VALUE = Object.freeze({ name: false });
+
+/** Throw the coded error when `text` cannot be written in a MESSAGE in `version`. */
+function writable(
+  frame: Frame,
+  text: string,
+  header: string,
+  version: Session['version'],
+  name: boolean,
+): void {
+  // Asked without the frame first, so the common case builds no options object.
+  if (typeof encodeHeaderToken(text, version, name ? NAME : VALUE) === 'string') return;
+  const r = encodeHeaderToken(text, version, { name, header, frame });
+  if (typeof r !== 'string') throw r;
 }

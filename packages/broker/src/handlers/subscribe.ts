@@ -1,11 +1,11 @@
 // SUBSCRIBE: ack mode, prefetch (prefetch-count, activemq.prefetchSize, consumer-window-size)
 // and durable topic subscriptions (ActiveMQ, RabbitMQ and Artemis header conventions).
-import { ErrorCode, type Frame, StompProtocolError, interpretSubscribe } from '@stompede/core';
-import type { Connection } from '../connection.js';
+import { ErrorCode, type Frame, StompProtocolError, encodeHeaderToken } from '@stompede/core';
 import { isTrueHeader } from '../boolean-header.js';
 import { DestinationKind, parseDestination } from '../destination.js';
 import type { MaybePromise } from '../engine.js';
-import { Subscription } from '../subscription.js';
+import type { Session } from '../session/session.js';
+import { Subscription } from '../session/subscription.js';
 
 function positiveInt(frame: Frame, header: string): number | undefined {
   const value = frame.header(header);
@@ -35,73 +35,60 @@ export function durableName(frame: Frame, id: string | undefined): string | unde
   return undefined;
 }
 
-export function handleSubscribe(conn: Connection, frame: Frame): MaybePromise<void> {
-  const request = interpretSubscribe(frame, conn.version);
-  if (conn.subscriptions.has(request.id)) {
-    throw new StompProtocolError(
-      ErrorCode.DUPLICATE_SUBSCRIPTION,
-      `subscription id ${JSON.stringify(request.id)} is already in use on this connection`,
-      { frame, header: 'id' },
+export function handleSubscribe(session: Session, frame: Frame): MaybePromise<void> {
+  const options = session.options;
+  const state = session.state;
+  // The session's rule: a valid frame, an id not in use, at most maxSubscriptions.
+  const sub = state.subscribe(frame, (request) => {
+    const dest = parseDestination(request.destination);
+    // MESSAGE frames carry the id as `subscription`: refused now if it cannot be written.
+    const id = encodeHeaderToken(request.id, session.version, { header: 'id', frame });
+    if (typeof id !== 'string') throw id;
+    session.authorize('read', request.destination, frame);
+    let prefetch =
+      positiveInt(frame, 'prefetch-count') ??
+      positiveInt(frame, 'activemq.prefetchSize') ??
+      options.defaultPrefetch;
+    if (prefetch <= 0 || prefetch > options.maxUnackedPerSubscription) {
+      prefetch = options.maxUnackedPerSubscription;
+    }
+    const window = positiveInt(frame, 'consumer-window-size') ?? 0;
+    const name = dest.kind === DestinationKind.TOPIC ? durableName(frame, request.id) : undefined;
+    return new Subscription(
+      session.output,
+      request.id,
+      request.destination,
+      request.ack,
+      request.explicitId,
+      prefetch,
+      window > 0 ? window : 0,
+      name,
     );
-  }
-  if (conn.subscriptions.size >= conn.options.maxSubscriptions) {
-    throw new StompProtocolError(
-      ErrorCode.LIMIT_EXCEEDED,
-      `more than ${String(conn.options.maxSubscriptions)} subscriptions on one connection`,
-      { frame },
-    );
-  }
-  const dest = parseDestination(request.destination);
-  conn.options.security.authorize(conn, 'read', request.destination, frame);
-  let prefetch =
-    positiveInt(frame, 'prefetch-count') ??
-    positiveInt(frame, 'activemq.prefetchSize') ??
-    conn.options.defaultPrefetch;
-  if (prefetch <= 0 || prefetch > conn.options.maxUnackedPerSubscription) {
-    prefetch = conn.options.maxUnackedPerSubscription;
-  }
-  const window = positiveInt(frame, 'consumer-window-size') ?? 0;
-  const name = dest.kind === DestinationKind.TOPIC ? durableName(frame, request.id) : undefined;
-  const sub = new Subscription(
-    conn,
-    request.id,
-    request.destination,
-    request.ack,
-    request.explicitId,
-    prefetch,
-    window > 0 ? window : 0,
-    name,
-  );
-  conn.subscriptions.set(request.id, sub);
-  const attach = (): MaybePromise<void> => {
-    const handle = conn.engine.subscribe(
+  });
+  const name = sub.durableName;
+  const detached = (err: unknown): never => {
+    state.remove(sub.id);
+    throw err;
+  };
+  try {
+    const handle = session.engine.subscribe(
       {
-        vhost: conn.vhost,
-        sessionId: conn.id,
-        destination: request.destination,
-        autoAck: request.ack === 'auto',
-        ...(name === undefined ? {} : { durable: { clientId: conn.clientId, name } }),
+        vhost: session.vhost,
+        sessionId: session.id,
+        destination: sub.destination,
+        autoAck: sub.mode === 'auto',
+        ...(name === undefined ? {} : { durable: { clientId: session.clientId, name } }),
       },
       sub,
     );
     if (handle instanceof Promise) {
-      return handle.then(
-        (h) => {
-          sub.handle = h;
-        },
-        (err: unknown) => {
-          conn.subscriptions.delete(request.id);
-          throw err;
-        },
-      );
+      return handle.then((h) => {
+        sub.handle = h;
+      }, detached);
     }
     sub.handle = handle;
     return undefined;
-  };
-  try {
-    return attach();
   } catch (err) {
-    conn.subscriptions.delete(request.id);
-    throw err;
+    return detached(err);
   }
 }

@@ -1,6 +1,6 @@
 import type { AddressInfo, Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ConnectionInfo } from '../connection.js';
+import type { ConnectionInfo } from './peer.js';
 
 /** Where a listener accepts connections. */
 export interface ListenerAddress {

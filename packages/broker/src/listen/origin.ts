@@ -4,7 +4,7 @@
 // hijacking. Non-browser clients send no `Origin` (and could send any), so it is not an
 // authentication: logins and permissions still apply.
 import { StompInvalidArgumentError } from '@stompede/core';
-import { isLoopback } from '../security/security.js';
+import { isLoopback } from './address.js';
 
 /** Which origins a WebSocket listener accepts (compiled from `allowedOrigins`). */
 export interface OriginPolicy {

@@ -1,6 +1,16 @@
-// The identity a TLS listener proved for a stream (a verified client certificate), handed to the
+// Where a connection came from: what the listener reported (transport, remote address) and the
+// identity a TLS listener proved for the stream (a verified client certificate), handed to the
 // broker's security layer without widening ConnectionInfo (which is spread into session logs).
 import type { Duplex } from 'node:stream';
+import { addressOf } from './address.js';
+
+/** Where a connection came from (for logs). */
+export interface ConnectionInfo {
+  /** `tcp`, `tls`, `ws` or whatever the caller of `handle()` says. */
+  readonly transport?: string;
+  /** The peer's address. */
+  readonly remoteAddress?: string;
+}
 
 /** A verified client certificate. */
 export interface ClientCertificate {
@@ -10,6 +20,16 @@ export interface ClientCertificate {
   readonly field: string;
   /** SHA-256 fingerprint of the certificate. */
   readonly fingerprint256: string;
+}
+
+/** Everything known about a connection's other end when it is accepted. */
+export interface Peer {
+  /** What the listener reported. */
+  readonly info: ConnectionInfo;
+  /** The address part of `info.remoteAddress` (`local` for in-memory streams). */
+  readonly address: string;
+  /** The verified client certificate, on listeners that map certificates to users. */
+  readonly cert: ClientCertificate | undefined;
 }
 
 const identities = new WeakMap<Duplex, ClientCertificate>();
@@ -22,4 +42,13 @@ export function setClientCertificate(stream: Duplex, cert: ClientCertificate): v
 /** The verified certificate `stream` presented, if its listener maps certificates to users. */
 export function clientCertificateOf(stream: Duplex): ClientCertificate | undefined {
   return identities.get(stream);
+}
+
+/** What is known of the other end of `stream`, accepted with `info`. */
+export function peerOf(stream: Duplex, info: ConnectionInfo): Peer {
+  return Object.freeze({
+    info,
+    address: addressOf(info.remoteAddress),
+    cert: clientCertificateOf(stream),
+  });
 }

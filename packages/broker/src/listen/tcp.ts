@@ -1,7 +1,7 @@
 // TCP listener: a thin adapter from sockets to Broker.handle() (TLS is in tls.ts).
 import { type Server, type Socket, createServer } from 'node:net';
 import type { Logger } from 'pino';
-import type { TcpListenerOptions } from '../options.js';
+import type { TcpListenerOptions } from './listener-options.js';
 import { type Accept, type Listener, type ListenerAddress, listenOn, urlHost } from './listener.js';
 
 function closer(server: Server): () => Promise<void> {

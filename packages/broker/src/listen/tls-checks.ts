@@ -5,7 +5,7 @@ import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { getCiphers } from 'node:tls';
 import { StompInvalidArgumentError } from '@stompede/core';
-import type { TlsListenerOptions } from '../options.js';
+import type { TlsListenerOptions } from './listener-options.js';
 
 /** OpenSSL's reason without its `error:0480006C:PEM routines::` prefix. */
 function reasonOf(err: unknown): string {

@@ -1,6 +1,6 @@
 // Validation of a TLS listener's hardening options (called by resolveOptions).
 import { StompInvalidArgumentError } from '@stompede/core';
-import type { TlsListenerOptions } from '../options.js';
+import type { TlsListenerOptions } from './listener-options.js';
 
 /** Protocol versions a TLS listener may require at least. */
 export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;

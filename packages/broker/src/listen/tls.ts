@@ -8,7 +8,7 @@ import {
   createServer,
 } from 'node:tls';
 import type { Logger } from 'pino';
-import type { TlsListenerOptions } from '../options.js';
+import type { TlsListenerOptions } from './listener-options.js';
 import {
   type Accept,
   type CertificateReload,

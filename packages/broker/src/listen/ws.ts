@@ -7,7 +7,7 @@ import { Duplex } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { WsListenerOptions } from '../options.js';
+import type { WsListenerOptions } from './listener-options.js';
 import { type Accept, type Listener, type ListenerAddress, listenOn, urlHost } from './listener.js';
 import { originAllowed, originPolicy } from './origin.js';
 

@@ -99,7 +99,7 @@ describe('admin server', () => {
     await consumer.sendSync('NACK', { id: m2!.header('ack')!, requeue: 'false' });
     const bad = await connected(broker);
     bad.send('SEND', { destination: '/nowhere' });
-    await bad.next('ERROR');
+    await bad.error(ErrorCode.INVALID_HEADER_VALUE);
 
     const { status, text, type } = await get(`${base}/metrics`, AUTH);
     assert.equal(status, 200);
@@ -156,7 +156,10 @@ describe('admin server', () => {
     await c.messages(1);
     const r = await post(`${base}/api/destinations/delete`, { destination: '/queue/doomed' });
     assert.deepEqual(r, { status: 200, json: { purged: 1 } });
-    assert.match((await c.next('ERROR')).header('message') ?? '', /\/queue\/doomed was deleted/);
+    assert.match(
+      (await c.error(ErrorCode.INVALID_STATE)).header('message') ?? '',
+      /\/queue\/doomed was deleted/,
+    );
     p.close();
   });
 
@@ -173,7 +176,10 @@ describe('admin server', () => {
       status: 200,
       json: { closed: id },
     });
-    assert.match((await c.next('ERROR')).header('message') ?? '', /closed by an administrator/);
+    assert.match(
+      (await c.error(ErrorCode.CONNECTION_CLOSED)).header('message') ?? '',
+      /closed by an administrator/,
+    );
     await c.ended;
     assert.equal((await post(`${base}/api/connections/close`, { id: 'nope' })).status, 404);
   });

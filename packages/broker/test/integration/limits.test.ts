@@ -90,7 +90,7 @@ describe('limits', () => {
     for (const id of ['1', '2', '3'])
       await p.sendSync('SUBSCRIBE', { id, destination: `/queue/s${id}` });
     p.send('SUBSCRIBE', { id: '4', destination: '/queue/s4' });
-    const f = await p.next('ERROR');
+    const f = await p.error(ErrorCode.LIMIT_EXCEEDED);
     assert.match(f.header('message') ?? '', /more than 3 subscriptions/);
     assert.match(f.text, new RegExp(ErrorCode.LIMIT_EXCEEDED));
   });
@@ -128,7 +128,10 @@ describe('limits', () => {
     await p.sendSync('BEGIN', { transaction: 'a' });
     await p.sendSync('BEGIN', { transaction: 'b' });
     p.send('BEGIN', { transaction: 'c' });
-    assert.match((await p.next('ERROR')).header('message') ?? '', /more than 2 open transactions/);
+    assert.match(
+      (await p.error(ErrorCode.LIMIT_EXCEEDED)).header('message') ?? '',
+      /more than 2 open transactions/,
+    );
   });
 
   test('[Limits transaction size] maxTransactionFrames frames pass, one more is an ERROR', async () => {
@@ -137,7 +140,10 @@ describe('limits', () => {
     await p.sendSync('SEND', { destination: '/queue/tx', transaction: 't' }, '1');
     await p.sendSync('SEND', { destination: '/queue/tx', transaction: 't' }, '2');
     p.send('SEND', { destination: '/queue/tx', transaction: 't' }, '3');
-    assert.match((await p.next('ERROR')).header('message') ?? '', /holds more than 2 frames/);
+    assert.match(
+      (await p.error(ErrorCode.LIMIT_EXCEEDED)).header('message') ?? '',
+      /holds more than 2 frames/,
+    );
   });
 
   test('[Limits CONNECT time] CONNECT within connectTimeout is served; silence is dropped', async () => {
@@ -192,8 +198,7 @@ describe('connection limits', () => {
     await a.connect();
     await b.connect();
     const c = await open();
-    const f = await c.next('ERROR');
-    assert.equal(f.header('code'), ErrorCode.LIMIT_EXCEEDED);
+    const f = await c.error(ErrorCode.LIMIT_EXCEEDED);
     assert.equal(
       f.header('message'),
       'too many connections from 127.0.0.1: the limit per address is 2 (maxConnectionsPerAddress)',
@@ -229,7 +234,7 @@ describe('connection limits', () => {
     await a.connect();
     await b.connect();
     const c = await open();
-    const f = await c.next('ERROR');
+    const f = await c.error(ErrorCode.LIMIT_EXCEEDED);
     assert.equal(
       f.header('message'),
       'the broker has reached its limit of 3 connections (maxConnections)',

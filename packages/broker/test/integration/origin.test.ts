@@ -1,6 +1,7 @@
 // The WebSocket listener's Origin check, and WebSocket sessions going through the same
 // authentication and permissions as TCP ones. Real sockets on 127.0.0.1, ws as the client.
 import assert from 'node:assert/strict';
+import { ErrorCode } from '@stompede/core';
 import { connect as netConnect } from 'node:net';
 import { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -228,12 +229,12 @@ describe('WebSocket sessions: the same authentication and permissions as TCP', (
     const seen: Record<string, string[]> = {};
     for (const [name, p] of await peers()) {
       p.send('CONNECT', { 'accept-version': '1.2', host: '/' });
-      seen[name] = [(await p.next('ERROR')).header('message') ?? ''];
+      seen[name] = [(await p.error(ErrorCode.AUTHENTICATION_FAILED)).header('message') ?? ''];
       await p.ended;
     }
     for (const [name, p] of await peers()) {
       p.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'alice', passcode: 'no' });
-      seen[name]!.push((await p.next('ERROR')).header('message') ?? '');
+      seen[name]!.push((await p.error(ErrorCode.AUTHENTICATION_FAILED)).header('message') ?? '');
       await p.ended;
     }
     assert.deepEqual(seen.ws, seen.tcp);
@@ -252,7 +253,7 @@ describe('WebSocket sessions: the same authentication and permissions as TCP', (
       });
       await p.sendSync('SEND', { destination: '/queue/out' }, name);
       p.send('SUBSCRIBE', { id: '1', destination: '/queue/out' });
-      seen[name] = (await p.next('ERROR')).header('message') ?? '';
+      seen[name] = (await p.error(ErrorCode.FORBIDDEN)).header('message') ?? '';
       await p.ended;
     }
     assert.equal(seen.ws, seen.tcp);

@@ -2,6 +2,7 @@
 // client certificates mapped to users (whose permissions then apply). Certificates are made with
 // openssl (tls-helpers.ts).
 import assert from 'node:assert/strict';
+import { ErrorCode } from '@stompede/core';
 import { after, before, describe, test } from 'node:test';
 import {
   type Broker,
@@ -182,7 +183,7 @@ describe('TLS client certificates mapped to users', () => {
     await peer.connect();
     await peer.sendSync('SEND', { destination: '/queue/in' }, 'from a certificate');
     peer.send('SUBSCRIBE', { id: '1', destination: '/queue/in', receipt: 's' });
-    const error = await peer.next('ERROR');
+    const error = await peer.error(ErrorCode.FORBIDDEN);
     assert.match(
       error.header('message') ?? '',
       /user "producer" has no read permission on \/queue\/in/,
@@ -194,7 +195,7 @@ describe('TLS client certificates mapped to users', () => {
     const address = await secured();
     const { peer } = await tlsPeer(address, client('stranger'));
     peer.send('CONNECT', { 'accept-version': '1.2', host: '/' });
-    const error = await peer.next('ERROR');
+    const error = await peer.error(ErrorCode.AUTHENTICATION_FAILED);
     assert.match(error.header('message') ?? '', /client certificate CN="stranger" is not a user/);
     assert.match(error.text, /ERR_STOMP_AUTHENTICATION_FAILED/);
     await peer.ended;
@@ -206,7 +207,7 @@ describe('TLS client certificates mapped to users', () => {
     await peer.connect();
     await peer.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/anon' });
     peer.send('SEND', { destination: '/queue/anon' }, 'x');
-    const error = await peer.next('ERROR');
+    const error = await peer.error(ErrorCode.FORBIDDEN);
     assert.match(error.header('message') ?? '', /anonymous clients have no write permission/);
   });
 
@@ -215,7 +216,7 @@ describe('TLS client certificates mapped to users', () => {
     const a = (await tlsPeer(address, client('producer'))).peer;
     a.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'carol', passcode: 'c4rol' });
     assert.match(
-      (await a.next('ERROR')).header('message') ?? '',
+      (await a.error(ErrorCode.AUTHENTICATION_FAILED)).header('message') ?? '',
       /"carol" is not the user of the client certificate \("producer"\)/,
     );
     const b = (await tlsPeer(address, client('producer'))).peer;
@@ -232,7 +233,10 @@ describe('TLS client certificates mapped to users', () => {
     assert.equal(forged.frames.length, 0);
     const none = (await tlsPeer(address, client())).peer;
     none.send('CONNECT', { 'accept-version': '1.2', host: '/' });
-    assert.match((await none.next('ERROR')).header('message') ?? '', /authentication required/);
+    assert.match(
+      (await none.error(ErrorCode.AUTHENTICATION_FAILED)).header('message') ?? '',
+      /authentication required/,
+    );
     const carol = (await tlsPeer(address, client())).peer;
     await carol.connect({ 'accept-version': '1.2', host: '/', login: 'carol', passcode: 'c4rol' });
     carol.close();
@@ -243,7 +247,7 @@ describe('TLS client certificates mapped to users', () => {
     const p = (await tlsPeer(address, client())).peer;
     p.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'producer', passcode: '' });
     assert.match(
-      (await p.next('ERROR')).header('message') ?? '',
+      (await p.error(ErrorCode.AUTHENTICATION_FAILED)).header('message') ?? '',
       /unknown login or wrong passcode/,
     );
   });

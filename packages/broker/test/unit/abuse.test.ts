@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { ErrorCode } from '@stompede/core';
 import { randomBytes } from 'node:crypto';
 import { duplexPair } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { connected, memoryBroker, pair } from '../helper.js';
+import { type Peer, connected, eventually, memoryBroker, pair } from '../helper.js';
 
 describe('abuse', () => {
   const broker = memoryBroker({
@@ -29,7 +30,7 @@ describe('abuse', () => {
   test('[1.2 Size Limits] an oversized frame gets an ERROR', async () => {
     const p = await connected(broker);
     p.send('SEND', { destination: '/queue/big' }, 'x'.repeat(10_000));
-    const f = await p.next('ERROR');
+    const f = await p.error(ErrorCode.BODY_TOO_LARGE);
     assert.match(f.header('message') ?? '', /exceeds/);
     await p.ended;
   });
@@ -39,7 +40,7 @@ describe('abuse', () => {
     let text = 'SEND\ndestination:/queue/h\n';
     for (let i = 0; i < 500; i++) text += `h${String(i)}:v\n`;
     p.raw(text + '\n\0');
-    const f = await p.next('ERROR');
+    const f = await p.error(ErrorCode.TOO_MANY_HEADERS);
     assert.match(f.header('message') ?? '', /headers/);
     await p.ended;
   });
@@ -110,5 +111,61 @@ describe('memory limit', () => {
     assert.equal(r.header('receipt-id'), 'done');
     producer.close();
     consumer.close();
+  });
+});
+
+describe('unfinished frames are bounded in memory', () => {
+  // A SEND head announcing a 5000-byte body, and 600 bytes of it: about 650 bytes held.
+  const half = `SEND\ndestination:/queue/half\ncontent-length:5000\nreceipt:done\n\n${'x'.repeat(600)}`;
+  const rest = `${'x'.repeat(4400)}\0`;
+
+  async function holding(broker: ReturnType<typeof memoryBroker>): Promise<Peer> {
+    const p = await connected(broker);
+    const bytes = broker.metrics.bytesIn;
+    p.raw(half);
+    await eventually(() => broker.metrics.bytesIn >= bytes + half.length, 'the half frame read');
+    return p;
+  }
+
+  test('[Limits unfinished frames] per address: the connection that goes over gets an ERROR, what it held is given back', async () => {
+    const broker = memoryBroker({ maxPartialFrameBytesPerAddress: 1500 });
+    after(() => broker.close());
+    const a = await holding(broker);
+    // a holds about 660 bytes; b's 960 more go over 1500.
+    const b = await connected(broker);
+    b.raw(`SEND\ndestination:/queue/half\ncontent-length:5000\n\n${'x'.repeat(900)}`);
+    const e = await b.error(ErrorCode.LIMIT_EXCEEDED);
+    assert.match(
+      e.header('message') ?? '',
+      /unfinished frames from this address exceed 1500 bytes/,
+    );
+    await b.ended;
+    // b's bytes were given back, so c's 660 fit beside a's.
+    const c = await holding(broker);
+    for (const p of [a, c]) {
+      p.raw(rest);
+      assert.equal((await p.next('RECEIPT')).header('receipt-id'), 'done');
+      p.close();
+    }
+  });
+
+  test('[Limits unfinished frames] across the broker, and given back when a connection closes', async () => {
+    const broker = memoryBroker({ maxPartialFrameBytes: 1000, maxPartialFrameBytesPerAddress: 0 });
+    after(() => broker.close());
+    const a = await holding(broker);
+    a.close();
+    await a.ended;
+    await eventually(() => broker.connections === 0, 'a closed');
+    const b = await holding(broker);
+    const c = await connected(broker);
+    c.raw(half);
+    const e = await c.error(ErrorCode.LIMIT_EXCEEDED);
+    assert.match(
+      e.header('message') ?? '',
+      /unfinished frames of all connections exceed 1000 bytes/,
+    );
+    b.raw(rest);
+    assert.equal((await b.next('RECEIPT')).header('receipt-id'), 'done');
+    b.close();
   });
 });

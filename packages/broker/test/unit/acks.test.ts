@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { ErrorCode } from '@stompede/core';
 import { after, describe, test } from 'node:test';
 import { connected, memoryBroker } from '../helper.js';
 
@@ -208,28 +209,28 @@ describe('transactions', () => {
     await c.sendSync('ACK', { id: m!.header('ack')!, transaction: 't' });
     await c.sendSync('COMMIT', { transaction: 't' });
     c.send('ACK', { id: m!.header('ack')! });
-    await c.next('ERROR');
+    await c.error(ErrorCode.INVALID_HEADER_VALUE);
   });
 
   test('[1.2 BEGIN] a transaction id already open is an error', async () => {
     const c = await connected(broker);
     c.send('BEGIN', { transaction: 't' });
     c.send('BEGIN', { transaction: 't' });
-    const f = await c.next('ERROR');
+    const f = await c.error(ErrorCode.DUPLICATE_TRANSACTION);
     assert.match(f.header('message') ?? '', /already open/);
   });
 
   test('[1.2 COMMIT] an unknown transaction is an error', async () => {
     const c = await connected(broker);
     c.send('COMMIT', { transaction: 'nope', receipt: 'r' });
-    const f = await c.next('ERROR');
+    const f = await c.error(ErrorCode.UNKNOWN_TRANSACTION);
     assert.equal(f.header('receipt-id'), 'r');
   });
 
   test('[1.2 SEND transaction] a SEND naming an unknown transaction is an error', async () => {
     const c = await connected(broker);
     c.send('SEND', { destination: '/queue/x', transaction: 'nope' }, 'x');
-    await c.next('ERROR');
+    await c.error(ErrorCode.UNKNOWN_TRANSACTION);
   });
 
   test('[1.2 DISCONNECT] disconnect discards an open transaction', async () => {

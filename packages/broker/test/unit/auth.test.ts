@@ -28,8 +28,8 @@ describe('authentication', () => {
       login: 'alice',
       passcode: 'wonderland',
     });
-    const conn = [...broker.sessionList].at(-1)!;
-    assert.equal(broker.options.security.principal(conn).user, 'alice');
+    const conn = [...broker.sessions].at(-1)!;
+    assert.equal(conn.principal.user, 'alice');
     await p.sendSync('SEND', { destination: '/queue/auth' }, 'hi');
     p.close();
   });
@@ -56,10 +56,10 @@ describe('authentication', () => {
     const p = pair(broker);
     p.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'alice', passcode: 'nope' });
     p.send('SEND', { destination: '/queue/never', receipt: 'r2' }, 'must not arrive');
-    const error = await p.next('ERROR');
+    const error = await p.error(ErrorCode.AUTHENTICATION_FAILED);
     assert.match(error.header('message') ?? '', /authentication failed/);
     await p.ended;
-    broker.options.security.throttle.success('local');
+    broker.authenticator.throttle.success('local');
     const q = await connected(broker, {
       'accept-version': '1.2',
       host: '/',
@@ -82,7 +82,7 @@ describe('authentication', () => {
     ] as const) {
       const p = pair(broker);
       p.send('CONNECT', { 'accept-version': '1.2', host: '/', login, passcode });
-      const f = await p.next('ERROR');
+      const f = await p.error(ErrorCode.AUTHENTICATION_FAILED);
       answers.push(`${f.header('message') ?? ''}|${f.text}`);
       await p.ended;
     }
@@ -90,25 +90,25 @@ describe('authentication', () => {
     assert.match(answers[0]!, /authentication failed/);
     assert.match(answers[0]!, new RegExp(ErrorCode.AUTHENTICATION_FAILED));
     assert.doesNotMatch(answers[0]!, /mallory|alice/);
-    broker.options.security.throttle.success('local');
+    broker.authenticator.throttle.success('local');
   });
 
   test('[Authentication] anonymous clients are refused when allowAnonymous is false', async () => {
     const p = pair(broker);
     p.send('CONNECT', { 'accept-version': '1.2', host: '/' });
-    const f = await p.next('ERROR');
+    const f = await p.error(ErrorCode.AUTHENTICATION_FAILED);
     assert.match(f.header('message') ?? '', /authentication required/);
     await p.ended;
   });
 
   test('[Login throttling] each failure from an address raises its delay; a success resets it', async () => {
-    const throttle = broker.options.security.throttle;
+    const throttle = broker.authenticator.throttle;
     throttle.success('local');
     const delays: number[] = [];
     for (let i = 0; i < 4; i++) {
       const p = pair(broker);
       p.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'alice', passcode: 'no' });
-      await p.next('ERROR');
+      await p.error(ErrorCode.AUTHENTICATION_FAILED);
       await p.ended;
       delays.push(throttle.delay('local'));
     }
@@ -137,7 +137,7 @@ describe('authentication', () => {
     ok.close();
     const p = pair(broker);
     p.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'bob', passcode: 'builder' });
-    const f = await p.next('ERROR');
+    const f = await p.error(ErrorCode.FORBIDDEN);
     assert.match(f.header('message') ?? '', /may not use virtual host "\/"/);
     await p.ended;
   });
@@ -157,7 +157,7 @@ describe('authentication without users', () => {
       login: 'guest',
       passcode: 'guest',
     });
-    assert.equal(broker.options.security.principal([...broker.sessionList][0]!).user, 'anonymous');
+    assert.equal([...broker.sessions][0]!.principal.user, 'anonymous');
     p.close();
     await broker.close();
   });
@@ -166,7 +166,7 @@ describe('authentication without users', () => {
     const broker = memoryBroker({ allowAnonymous: false });
     const p = pair(broker);
     p.send('CONNECT', { 'accept-version': '1.2', host: '/' });
-    const f = await p.next('ERROR');
+    const f = await p.error(ErrorCode.AUTHENTICATION_FAILED);
     assert.match(f.header('message') ?? '', /no users/);
     await broker.close();
   });

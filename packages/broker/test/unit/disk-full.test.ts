@@ -265,7 +265,7 @@ describe('a full disk', () => {
     // Not persistent: taken (memory only).
     await p.sendSync('SEND', { destination: '/queue/a' }, 'transient');
     p.send('SEND', { destination: '/queue/a', persistent: 'true', receipt: 'r9' }, 'refused');
-    const error = await p.next('ERROR');
+    const error = await p.error(ErrorCode.DISK_FULL);
     assert.equal(error.header('receipt-id'), 'r9');
     assert.match(error.text, /ERR_STOMP_DISK_FULL/);
     assert.equal(metrics.snapshot().persistentSendsRefused, 1);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { encodeFrameBytes, messageFrame, parseFrames } from '@stompede/core';
+import { ErrorCode, encodeFrameBytes, messageFrame, parseFrames } from '@stompede/core';
 import { Message, TopicPattern, createBroker } from '@stompede/broker';
 import { encodeDelivery } from '@stompede/broker/internal';
 import { connected, memoryBroker } from '../helper.js';
@@ -85,7 +85,7 @@ describe('delivery under backpressure', () => {
     await a.sendSync('SUBSCRIBE', s);
     const b = await connected(broker, h);
     b.send('SUBSCRIBE', s);
-    const f = await b.next('ERROR');
+    const f = await b.error(ErrorCode.INVALID_STATE);
     assert.match(f.header('message') ?? '', /already active/);
     a.close();
   });

@@ -1,6 +1,7 @@
 // The delivery hot path's shortcuts keep the protocol's behaviour: numeric ack keys, ids and
 // counts written as digits, bodies copied only when kept, frames checked by their handlers.
 import assert from 'node:assert/strict';
+import { ErrorCode } from '@stompede/core';
 import { after, describe, test } from 'node:test';
 import { type Delivery, LocalEngine, Message } from '@stompede/broker';
 import { ackKeyOf, isIdOf, putDigits } from '@stompede/broker/internal';
@@ -113,20 +114,20 @@ describe('frames checked by their handlers', () => {
     assert.equal(id, m.header('message-id'));
     const cut = id.lastIndexOf('-') + 1;
     c.send('ACK', { id: `${id.slice(0, cut)}0${id.slice(cut)}` });
-    const e = await c.next('ERROR');
+    const e = await c.error(ErrorCode.INVALID_HEADER_VALUE);
     assert.match(e.text, /ERR_STOMP_INVALID_HEADER_VALUE/);
   });
 
   test('[1.2 ACK] an ACK without id is a missing header', async () => {
     const c = await connected(broker);
     c.send('ACK', { 'message-id': 'x' });
-    assert.match((await c.next('ERROR')).text, /ERR_STOMP_MISSING_HEADER/);
+    assert.match((await c.error(ErrorCode.MISSING_HEADER)).text, /ERR_STOMP_MISSING_HEADER/);
   });
 
   test('[1.2 ACK] an ACK with a body is refused', async () => {
     const c = await connected(broker);
     c.send('ACK', { id: 'x' }, 'body');
-    assert.match((await c.next('ERROR')).text, /ERR_STOMP_BODY_NOT_ALLOWED/);
+    assert.match((await c.error(ErrorCode.BODY_NOT_ALLOWED)).text, /ERR_STOMP_BODY_NOT_ALLOWED/);
   });
 
   test('[1.1 ACK] message-id and subscription are required; with them the ACK settles', async () => {
@@ -136,22 +137,25 @@ describe('frames checked by their handlers', () => {
     const m = await c.next('MESSAGE');
     await c.sendSync('ACK', { 'message-id': m.header('message-id')!, subscription: 's' });
     c.send('ACK', { 'message-id': m.header('message-id')! });
-    assert.match((await c.next('ERROR')).text, /ERR_STOMP_MISSING_HEADER/);
+    assert.match((await c.error(ErrorCode.MISSING_HEADER)).text, /ERR_STOMP_MISSING_HEADER/);
   });
 
   test('[1.0 NACK] NACK does not exist in 1.0', async () => {
     const c = await connected(broker, { host: '/' });
     c.send('NACK', { 'message-id': 'x' });
-    assert.match((await c.next('ERROR')).text, /ERR_STOMP_UNEXPECTED_FRAME/);
+    assert.match((await c.error(ErrorCode.UNEXPECTED_FRAME)).text, /ERR_STOMP_UNEXPECTED_FRAME/);
   });
 
   test('[1.2 SEND] a SEND without destination, or with an empty one, is refused', async () => {
     const a = await connected(broker);
     a.send('SEND', {}, 'x');
-    assert.match((await a.next('ERROR')).text, /ERR_STOMP_MISSING_HEADER/);
+    assert.match((await a.error(ErrorCode.MISSING_HEADER)).text, /ERR_STOMP_MISSING_HEADER/);
     const b = await connected(broker);
     b.send('SEND', { destination: '' }, 'x');
-    assert.match((await b.next('ERROR')).text, /ERR_STOMP_INVALID_HEADER_VALUE/);
+    assert.match(
+      (await b.error(ErrorCode.INVALID_HEADER_VALUE)).text,
+      /ERR_STOMP_INVALID_HEADER_VALUE/,
+    );
   });
 
   test('[1.2 MESSAGE] redeliveries keep the message-id and count up', async () => {
@@ -191,6 +195,9 @@ describe('unacknowledged deliveries in any order', () => {
       ['1', '2', '4'],
     );
     c.send('ACK', { id: ms[6]!.header('ack')! });
-    assert.match((await c.next('ERROR')).text, /ERR_STOMP_INVALID_HEADER_VALUE/);
+    assert.match(
+      (await c.error(ErrorCode.INVALID_HEADER_VALUE)).text,
+      /ERR_STOMP_INVALID_HEADER_VALUE/,
+    );
   });
 });

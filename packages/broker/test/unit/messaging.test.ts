@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { ErrorCode } from '@stompede/core';
 import { after, describe, test } from 'node:test';
 import { connected, memoryBroker } from '../helper.js';
 
@@ -180,7 +181,7 @@ describe('temporary queues', () => {
     assert.equal(reply!.header('subscription'), 'replies');
     // Another session cannot subscribe to it.
     server.send('SUBSCRIBE', { id: 'steal', destination: replyTo });
-    await server.next('ERROR');
+    await server.error(ErrorCode.FORBIDDEN);
     requester.close();
   });
 

@@ -50,7 +50,7 @@ describe('permissions', () => {
 
   async function denied(p: Peer, command: string, headers: Record<string, string>, right: RegExp) {
     p.send(command, { ...headers, receipt: 'r' });
-    const f = await p.next('ERROR');
+    const f = await p.error(ErrorCode.FORBIDDEN);
     const message = f.header('message') ?? '';
     assert.match(message, right);
     assert.ok(message.includes(headers.destination!), message);

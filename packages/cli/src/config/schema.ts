@@ -314,6 +314,9 @@ export const configSchema = z.strictObject({
     .exactOptional(),
   connectTimeout: int(1).exactOptional(),
   maxPreConnectBytes: int(64).exactOptional(),
+  frameTimeout: int(0).exactOptional(),
+  maxPartialFrameBytes: int(0).exactOptional(),
+  maxPartialFrameBytesPerAddress: int(0).exactOptional(),
   limits: limitsSchema.exactOptional(),
   memoryLimit: int(0).exactOptional(),
   maxDeliveries: int(0).exactOptional(),
@@ -358,8 +361,8 @@ type MissingKeys<A, B> = Exclude<keyof A, keyof B>;
 type NoneMissing<K> = [K] extends [never] ? true : { missing: K };
 /** Compiles only when T is `true`. */
 type Agree<T extends true> = T;
-/** Options the file cannot hold: listeners and the logger come from the CLI's keys. */
-type CodeOnly = 'listeners' | 'logger' | 'engine' | 'metrics';
+/** Options the file cannot hold: listeners and the logger come from the CLI's keys; engine, metrics and clock are objects. */
+type CodeOnly = 'listeners' | 'logger' | 'engine' | 'metrics' | 'clock';
 type Persistence = NonNullable<BrokerOptions['persistence']>;
 type FileUser = NonNullable<ConfigFile['users']>[string];
 type FileGrant = NonNullable<ConfigFile['permissions']>[number];

@@ -48,6 +48,7 @@ export function unsupportedVersionFrame(
   const list = formatAcceptVersion(supported);
   return errorFrame({
     message: 'Unsupported STOMP version',
+    code: ErrorCode.UNSUPPORTED_VERSION,
     headers: [['version', list]],
     body: `Supported protocol versions are ${list.split(',').join(' ')}`,
   });

@@ -2,7 +2,7 @@
 // with the errors the spec implies for duplicates and unknown ids. No I/O, no delivery.
 import { type SubscribeRequest, interpretSubscribe } from '../commands/subscribe.js';
 import { interpretUnsubscribe } from '../commands/unsubscribe.js';
-import { type TransactionCommand, readTransaction } from '../commands/transaction.js';
+import { readTransaction } from '../commands/transaction.js';
 import { ErrorCode, StompProtocolError } from '../errors.js';
 import type { Frame } from '../frame.js';
 import type { StompVersion } from '../version.js';
@@ -13,52 +13,67 @@ export interface ServerSessionOptions {
   readonly maxSubscriptions?: number;
   /** Most transactions open at once (`ERR_STOMP_LIMIT_EXCEEDED` beyond). Default unlimited. */
   readonly maxTransactions?: number;
+  /** Most operations one transaction holds (`ERR_STOMP_LIMIT_EXCEEDED` beyond). Default unlimited. */
+  readonly maxTransactionOps?: number;
 }
 
 /** What a connection leaves behind when it ends (see {@link ServerSession.close}). */
-export interface ServerSessionLeftovers {
+export interface ServerSessionLeftovers<S = SubscribeRequest> {
   /** Subscriptions still open, to remove from the destinations. */
-  readonly subscriptions: readonly SubscribeRequest[];
+  readonly subscriptions: readonly S[];
   /** Transactions still open, to abort implicitly as the spec requires. */
   readonly transactions: readonly string[];
 }
 
+/** A transaction closed by COMMIT (see {@link ServerSession.commit}). */
+export interface CommittedTransaction<Op> {
+  /** The transaction. */
+  readonly transaction: string;
+  /** What it holds, in the order it was enlisted. */
+  readonly ops: readonly Op[];
+}
+
+/** Ids are quoted in errors up to this many characters. */
+const SHOWN = 200;
+
 /**
- * One client connection's subscriptions and transactions, as a broker tracks them after
- * CONNECTED. Each method reads the frame with its command's interpreter (which applies the
- * rules of the session's version), then applies it.
+ * One client connection's subscriptions and transactions, as a server tracks them after
+ * CONNECTED, with the rules the spec implies: subscription and transaction ids are unique among
+ * the open ones, and naming one that is not open is an error. Each method reads its frame with
+ * the command's interpreter (which applies the rules of the session's version), then applies it.
+ *
+ * It holds what the server wants per subscription (`S`: by default the {@link SubscribeRequest})
+ * and per enlisted operation (`Op`: by default the frame), so a server keeps its bookkeeping here
+ * rather than in a copy.
  *
  * A finished transaction's id is forgotten, so a client may reuse it later; only ids of open
  * transactions are checked for duplicates (remembering every id ever used would let a client
  * grow the server's memory without bound).
  */
-export class ServerSession {
+export class ServerSession<S = SubscribeRequest, Op = Frame> {
   /** The version the connection speaks. */
   readonly version: StompVersion;
   readonly #maxSubscriptions: number;
   readonly #maxTransactions: number;
-  readonly #subscriptions = new Map<string, SubscribeRequest>();
-  readonly #transactions = new Set<string>();
+  readonly #maxTransactionOps: number;
+  readonly #subscriptions = new Map<string, S>();
+  readonly #transactions = new Map<string, Op[]>();
 
   constructor(version: StompVersion, options: ServerSessionOptions = {}) {
     this.version = version;
     this.#maxSubscriptions = options.maxSubscriptions ?? Infinity;
     this.#maxTransactions = options.maxTransactions ?? Infinity;
+    this.#maxTransactionOps = options.maxTransactionOps ?? Infinity;
   }
 
-  /** The open subscriptions, oldest first. */
-  get subscriptions(): SubscribeRequest[] {
-    return [...this.#subscriptions.values()];
-  }
-
-  /** The open subscription with this id (for 1.0 subscriptions without id: the destination). */
-  subscription(id: string): SubscribeRequest | undefined {
-    return this.#subscriptions.get(id);
+  /** The open subscriptions by id, oldest first. */
+  get subscriptions(): ReadonlyMap<string, S> {
+    return this.#subscriptions;
   }
 
   /** The open transactions, oldest first. */
   get transactions(): string[] {
-    return [...this.#transactions];
+    return [...this.#transactions.keys()];
   }
 
   /** True when `transaction` is open. */
@@ -67,29 +82,33 @@ export class ServerSession {
   }
 
   /**
-   * Apply a SUBSCRIBE frame and return the new subscription.
+   * Apply a SUBSCRIBE frame and return the new subscription: the request itself, or what
+   * `create` makes of it (nothing is opened when `create` throws).
    *
    * @throws StompProtocolError `ERR_STOMP_DUPLICATE_SUBSCRIPTION` for an id already open,
    * `ERR_STOMP_LIMIT_EXCEEDED` beyond `maxSubscriptions`, or a validation error
    */
-  subscribe(frame: Frame): SubscribeRequest {
+  subscribe(this: ServerSession<SubscribeRequest, Op>, frame: Frame): SubscribeRequest;
+  subscribe(frame: Frame, create: (request: SubscribeRequest) => S): S;
+  subscribe(frame: Frame, create?: (request: SubscribeRequest) => S): S | SubscribeRequest {
     const request = interpretSubscribe(frame, this.version);
     if (this.#subscriptions.has(request.id)) {
       throw new StompProtocolError(
         ErrorCode.DUPLICATE_SUBSCRIPTION,
-        `subscription id ${JSON.stringify(request.id)} is already in use on this connection`,
+        `subscription id ${quote(request.id)} is already in use on this connection`,
         { frame, header: request.explicitId ? 'id' : 'destination' },
       );
     }
     if (this.#subscriptions.size >= this.#maxSubscriptions) {
       throw new StompProtocolError(
         ErrorCode.LIMIT_EXCEEDED,
-        `too many subscriptions on this connection (at most ${this.#maxSubscriptions})`,
+        `more than ${String(this.#maxSubscriptions)} subscriptions on one connection`,
         { frame },
       );
     }
-    this.#subscriptions.set(request.id, request);
-    return request;
+    const sub = create === undefined ? (request as S) : create(request);
+    this.#subscriptions.set(request.id, sub);
+    return sub;
   }
 
   /**
@@ -97,18 +116,29 @@ export class ServerSession {
    *
    * @throws StompProtocolError `ERR_STOMP_UNKNOWN_SUBSCRIPTION` for an id not open
    */
-  unsubscribe(frame: Frame): SubscribeRequest {
+  unsubscribe(frame: Frame): S {
     const id = interpretUnsubscribe(frame, this.version);
-    const request = this.#subscriptions.get(id);
-    if (request === undefined) {
-      throw new StompProtocolError(
-        ErrorCode.UNKNOWN_SUBSCRIPTION,
-        `no subscription ${JSON.stringify(id)} on this connection`,
-        { frame, header: frame.has('id') ? 'id' : 'destination' },
-      );
-    }
+    const sub = this.#subscriptions.get(id);
+    if (sub === undefined) throw ServerSession.unknownSubscription(frame, id);
     this.#subscriptions.delete(id);
-    return request;
+    return sub;
+  }
+
+  /** Forget subscription `id` without a frame (it could not be set up); true when it was open. */
+  remove(id: string): boolean {
+    return this.#subscriptions.delete(id);
+  }
+
+  /**
+   * The error for an UNSUBSCRIBE naming subscription `id`, which is not open on the connection
+   * (for a server that first looks elsewhere, e.g. for a durable subscription of that name).
+   */
+  static unknownSubscription(frame: Frame, id: string): StompProtocolError {
+    return new StompProtocolError(
+      ErrorCode.UNKNOWN_SUBSCRIPTION,
+      `no subscription ${quote(id)} on this connection`,
+      { frame, header: frame.has('id') ? 'id' : 'destination' },
+    );
   }
 
   /**
@@ -118,43 +148,60 @@ export class ServerSession {
    * `ERR_STOMP_LIMIT_EXCEEDED` beyond `maxTransactions`
    */
   begin(frame: Frame): string {
-    const transaction = this.#transactionOf(frame, 'BEGIN');
+    const transaction = readTransaction(frame, this.version, 'BEGIN').transaction;
     if (this.#transactions.has(transaction)) {
       throw new StompProtocolError(
         ErrorCode.DUPLICATE_TRANSACTION,
-        `transaction ${JSON.stringify(transaction)} is already open on this connection`,
+        `transaction ${quote(transaction)} is already open on this connection`,
         { frame, header: 'transaction' },
       );
     }
     if (this.#transactions.size >= this.#maxTransactions) {
       throw new StompProtocolError(
         ErrorCode.LIMIT_EXCEEDED,
-        `too many open transactions on this connection (at most ${this.#maxTransactions})`,
-        { frame },
+        `more than ${String(this.#maxTransactions)} open transactions on this connection`,
+        { frame, header: 'transaction' },
       );
     }
-    this.#transactions.add(transaction);
+    this.#transactions.set(transaction, []);
     return transaction;
   }
 
-  /** Apply a COMMIT frame; returns the transaction id. Throws `ERR_STOMP_UNKNOWN_TRANSACTION`. */
-  commit(frame: Frame): string {
-    return this.#finish(frame, 'COMMIT');
+  /**
+   * Add `op` to `transaction`, which the SEND, ACK or NACK `frame` names (as its interpreter
+   * read it), to apply at COMMIT.
+   *
+   * @throws StompProtocolError `ERR_STOMP_UNKNOWN_TRANSACTION` for a transaction not open,
+   * `ERR_STOMP_LIMIT_EXCEEDED` beyond `maxTransactionOps`
+   */
+  enlist(frame: Frame, transaction: string, op: Op): void {
+    const ops = this.#open(frame, transaction);
+    if (ops.length >= this.#maxTransactionOps) {
+      throw new StompProtocolError(
+        ErrorCode.LIMIT_EXCEEDED,
+        `transaction ${quote(transaction)} holds more than ${String(this.#maxTransactionOps)} frames`,
+        { frame, header: 'transaction' },
+      );
+    }
+    ops.push(op);
+  }
+
+  /**
+   * Apply a COMMIT frame: the transaction closes, and what it held is returned to apply.
+   * Throws `ERR_STOMP_UNKNOWN_TRANSACTION`.
+   */
+  commit(frame: Frame): CommittedTransaction<Op> {
+    const transaction = readTransaction(frame, this.version, 'COMMIT').transaction;
+    const ops = this.#open(frame, transaction);
+    this.#transactions.delete(transaction);
+    return { transaction, ops };
   }
 
   /** Apply an ABORT frame; returns the transaction id. Throws `ERR_STOMP_UNKNOWN_TRANSACTION`. */
   abort(frame: Frame): string {
-    return this.#finish(frame, 'ABORT');
-  }
-
-  /**
-   * The transaction a SEND, ACK or NACK belongs to (`undefined` when none), checked to be open.
-   *
-   * @throws StompProtocolError `ERR_STOMP_UNKNOWN_TRANSACTION` for a transaction not open
-   */
-  transactionOf(frame: Frame): string | undefined {
-    const transaction = frame.header('transaction');
-    if (transaction !== undefined) this.#requireOpen(frame, transaction);
+    const transaction = readTransaction(frame, this.version, 'ABORT').transaction;
+    this.#open(frame, transaction);
+    this.#transactions.delete(transaction);
     return transaction;
   }
 
@@ -162,31 +209,29 @@ export class ServerSession {
    * The connection ended: return what was still open (abort the transactions, remove the
    * subscriptions) and forget it.
    */
-  close(): ServerSessionLeftovers {
-    const leftovers = { subscriptions: this.subscriptions, transactions: this.transactions };
+  close(): ServerSessionLeftovers<S> {
+    const leftovers = {
+      subscriptions: [...this.#subscriptions.values()],
+      transactions: this.transactions,
+    };
     this.#subscriptions.clear();
     this.#transactions.clear();
     return leftovers;
   }
 
-  #transactionOf(frame: Frame, command: TransactionCommand): string {
-    return readTransaction(frame, this.version, command).transaction;
-  }
-
-  #finish(frame: Frame, command: TransactionCommand): string {
-    const transaction = this.#transactionOf(frame, command);
-    this.#requireOpen(frame, transaction);
-    this.#transactions.delete(transaction);
-    return transaction;
-  }
-
-  #requireOpen(frame: Frame, transaction: string): void {
-    if (!this.#transactions.has(transaction)) {
+  #open(frame: Frame, transaction: string): Op[] {
+    const ops = this.#transactions.get(transaction);
+    if (ops === undefined) {
       throw new StompProtocolError(
         ErrorCode.UNKNOWN_TRANSACTION,
-        `transaction ${JSON.stringify(transaction)} is not open on this connection`,
+        `${frame.command} names transaction ${quote(transaction)}, which is not open on this connection`,
         { frame, header: 'transaction' },
       );
     }
+    return ops;
   }
+}
+
+function quote(id: string): string {
+  return JSON.stringify(id.length > SHOWN ? `${id.slice(0, SHOWN)}…` : id);
 }

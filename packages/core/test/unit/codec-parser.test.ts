@@ -370,3 +370,38 @@ describe('version switches', () => {
     assert.deepEqual(values, ['a\nb', 'a\rb']);
   });
 });
+
+describe('the receipt of a malformed frame', () => {
+  // [1.2 ERROR] a server answers a frame with a receipt header with receipt-id, also when it
+  // refuses the frame as malformed: the parser names the receipt it could read.
+  function receiptOf(text: string, code: string): string | undefined {
+    const data = bytes(text);
+    const whole = parseChunks([data]);
+    const split = parseChunks(byteByByte(data));
+    assert.equal(codeOf(whole.error), code);
+    const a = (whole.error as StompError).receipt;
+    assert.equal((split.error as StompError).receipt, a);
+    return a;
+  }
+
+  it('[1.2 ERROR] read before a bad escape, a bad line, or a bad content-length', () => {
+    assert.equal(receiptOf('SEND\nreceipt:r1\nx:a\\tb\n\n\0', ErrorCode.INVALID_ESCAPE), 'r1');
+    assert.equal(receiptOf('SEND\nreceipt:r\\c2\nno colon\n\n\0', ErrorCode.INVALID_HEADER), 'r:2');
+    assert.equal(
+      receiptOf('SEND\nreceipt:r3\ncontent-length:x\n\n\0', ErrorCode.INVALID_CONTENT_LENGTH),
+      'r3',
+    );
+  });
+
+  it('[1.2 ERROR] read from a parsed head whose body breaks a rule', () => {
+    assert.equal(
+      receiptOf('SEND\nreceipt:r4\ncontent-length:1\n\nxy\0', ErrorCode.MISSING_NULL),
+      'r4',
+    );
+  });
+
+  it('[1.2 ERROR] absent when the frame had none, or it came after the fault', () => {
+    assert.equal(receiptOf('SEND\nx:a\\tb\nreceipt:r5\n\n\0', ErrorCode.INVALID_ESCAPE), undefined);
+    assert.equal(receiptOf('SEND\ncontent-length:1\n\nxy\0', ErrorCode.MISSING_NULL), undefined);
+  });
+});

@@ -482,7 +482,7 @@ describe('ServerSession', () => {
       'destination',
     );
     assert.equal(server.unsubscribe(new Frame('UNSUBSCRIBE', { destination: '/q' })).id, '/q');
-    assert.deepEqual(server.subscriptions, []);
+    assert.equal(server.subscriptions.size, 0);
   });
 
   it('[1.2 BEGIN] tracks transactions; reuse and unknown ids are errors', () => {
@@ -493,21 +493,23 @@ describe('ServerSession', () => {
       ErrorCode.DUPLICATE_TRANSACTION,
       'transaction',
     );
-    assert.equal(
-      server.transactionOf(new Frame('SEND', { destination: '/q', transaction: 't' })),
-      't',
-    );
-    assert.equal(server.transactionOf(new Frame('SEND', { destination: '/q' })), undefined);
+    const send = new Frame('SEND', { destination: '/q', transaction: 't' }, 'a');
+    server.enlist(send, 't', send);
     rejects(
-      () => server.transactionOf(new Frame('ACK', { id: '1', transaction: 'x' })),
+      () => {
+        server.enlist(new Frame('ACK', { id: '1', transaction: 'x' }), 'x', send);
+      },
       ErrorCode.UNKNOWN_TRANSACTION,
+      'transaction',
     );
     rejects(
       () => server.commit(new Frame('COMMIT', { transaction: 'x' })),
       ErrorCode.UNKNOWN_TRANSACTION,
       'transaction',
     );
-    assert.equal(server.commit(new Frame('COMMIT', { transaction: 't' })), 't');
+    const committed = server.commit(new Frame('COMMIT', { transaction: 't' }));
+    assert.equal(committed.transaction, 't');
+    assert.deepEqual(committed.ops, [send]);
     rejects(
       () => server.abort(new Frame('ABORT', { transaction: 't' })),
       ErrorCode.UNKNOWN_TRANSACTION,
@@ -532,8 +534,29 @@ describe('ServerSession', () => {
     assert.deepEqual(server.close(), { subscriptions: [], transactions: [] });
   });
 
-  it('[1.2 Size Limits] limits on subscriptions and transactions', () => {
-    const server = new ServerSession('1.2', { maxSubscriptions: 1, maxTransactions: 1 });
+  it('[1.2 SUBSCRIBE] holds what the server makes of each subscription', () => {
+    const server = new ServerSession<{ id: string; n: number }, string>('1.2');
+    const sub = server.subscribe(new Frame('SUBSCRIBE', { id: 'a', destination: '/q' }), (r) => ({
+      id: r.id,
+      n: 1,
+    }));
+    assert.equal(server.subscriptions.get('a'), sub);
+    assert.throws(() =>
+      server.subscribe(new Frame('SUBSCRIBE', { id: 'b', destination: '/q' }), () => {
+        throw new Error('refused');
+      }),
+    );
+    assert.equal(server.subscriptions.has('b'), false);
+    assert.equal(server.remove('a'), true);
+    assert.equal(server.subscriptions.size, 0);
+  });
+
+  it('[1.2 Size Limits] limits on subscriptions, transactions and their operations', () => {
+    const server = new ServerSession('1.2', {
+      maxSubscriptions: 1,
+      maxTransactions: 1,
+      maxTransactionOps: 1,
+    });
     server.subscribe(new Frame('SUBSCRIBE', { id: 'a', destination: '/q' }));
     rejects(
       () => server.subscribe(new Frame('SUBSCRIBE', { id: 'b', destination: '/q' })),
@@ -543,6 +566,15 @@ describe('ServerSession', () => {
     rejects(
       () => server.begin(new Frame('BEGIN', { transaction: 't2' })),
       ErrorCode.LIMIT_EXCEEDED,
+    );
+    const ack = new Frame('ACK', { id: '1', transaction: 't1' });
+    server.enlist(ack, 't1', ack);
+    rejects(
+      () => {
+        server.enlist(ack, 't1', ack);
+      },
+      ErrorCode.LIMIT_EXCEEDED,
+      'transaction',
     );
   });
 });

@@ -1,17 +1,34 @@
 // The session side of one subscription: ack mode, prefetch window, unacknowledged deliveries,
 // and the per-delivery MESSAGE encoding.
-import type { AckMode } from '@stompede/core';
-import type { StompError } from '@stompede/core';
-import type { AckKey, Connection } from './connection.js';
-import { headerText } from './encode.js';
-import type { Consumer, ConsumerHandle, Delivery, MaybePromise, TxOp } from './engine.js';
-import type { Message } from './message.js';
+import type { AckMode, StompError, StompVersion } from '@stompede/core';
+import { headerText } from '../encode.js';
+import type { Consumer, ConsumerHandle, Delivery, MaybePromise, TxOp } from '../engine.js';
+import type { Message } from '../message.js';
+import type { AckIndex, AckKey } from './ack-index.js';
 
-/**
- * Up to this many subscriptions on a connection, an ACK is found by asking each of them
- * ({@link Connection.findUnacked}); beyond, deliveries are also indexed in `pendingAcks`.
- */
-export const SCAN_LIMIT = 8;
+/** The session a subscription delivers on. */
+export interface SubscriptionOwner {
+  /** The session's version (fixed once connected). */
+  readonly version: StompVersion;
+  /** False while the session cannot take more output (its stream is full, or it is ending). */
+  readonly writable: boolean;
+  /** The session's unacknowledged deliveries. */
+  readonly acks: AckIndex<Subscription>;
+  /**
+   * Write one MESSAGE frame: `message-id` (and 1.2's `ack`) is `idPrefix` followed by the digits
+   * of `ackKey` (see `writeMessage` in message-writer.ts).
+   */
+  writeMessage(
+    prefix: Uint8Array,
+    idPrefix: string,
+    ackKey: number,
+    ack: boolean,
+    deliveryCount: number,
+    message: Message,
+  ): void;
+  /** End the session with an ERROR for `err`. */
+  fail(err: unknown): void;
+}
 
 /** A client's subscription, as the engine's {@link Consumer}. */
 export class Subscription implements Consumer {
@@ -19,6 +36,8 @@ export class Subscription implements Consumer {
   /** Unacknowledged deliveries by {@link Delivery.ackKey}, in delivery order. */
   readonly unacked = new Map<AckKey, Delivery>();
   private unackedBytes = 0;
+  /** The session's unacknowledged deliveries. */
+  private readonly acks: AckIndex<Subscription>;
   private readonly auto: boolean;
   /** `MESSAGE\n` and the subscription header, encoded once. */
   private readonly prefix: Uint8Array;
@@ -26,7 +45,7 @@ export class Subscription implements Consumer {
   private readonly ackHeader: boolean;
 
   constructor(
-    readonly conn: Connection,
+    private readonly owner: SubscriptionOwner,
     readonly id: string,
     readonly destination: string,
     readonly mode: AckMode,
@@ -39,20 +58,22 @@ export class Subscription implements Consumer {
     readonly durableName: string | undefined,
   ) {
     this.auto = mode === 'auto';
-    const subId = headerText(id, conn.version);
+    this.acks = owner.acks;
+    const version = owner.version;
+    // Checked by the SUBSCRIBE handler: always writable.
+    const subId = headerText(id, version);
     this.prefix = Buffer.from(
       'MESSAGE\n' +
-        ((conn.version !== '1.0' || explicitId) && subId !== undefined
+        ((version !== '1.0' || explicitId) && subId !== undefined
           ? 'subscription:' + subId + '\n'
           : ''),
       'utf8',
     );
-    this.ackHeader = !this.auto && conn.version === '1.2';
+    this.ackHeader = !this.auto && version === '1.2';
   }
 
   ready(_message: Message): boolean {
-    const conn = this.conn;
-    if (!conn.writable) return false;
+    if (!this.owner.writable) return false;
     if (this.auto) return true;
     return (
       this.unacked.size < this.prefetch &&
@@ -61,22 +82,21 @@ export class Subscription implements Consumer {
   }
 
   credit(): number {
-    if (!this.conn.writable) return 0;
+    if (!this.owner.writable) return 0;
     if (this.auto) return Infinity;
     if (this.windowBytes !== 0 && this.unackedBytes >= this.windowBytes) return 0;
     return Math.max(0, this.prefetch - this.unacked.size);
   }
 
   deliver(delivery: Delivery): void {
-    const conn = this.conn;
     const key = delivery.ackKey;
     if (!this.auto) {
       this.unacked.set(key, delivery);
       this.unackedBytes += delivery.message.size;
-      if (conn.subscriptions.size > SCAN_LIMIT) conn.pendingAcks.set(key, this);
+      this.acks.added(key, this);
     }
     // The message-id (and 1.2's ack header) is written as the prefix and then the key's digits.
-    conn.writeDelivery(
+    this.owner.writeMessage(
       this.prefix,
       delivery.idPrefix,
       key,
@@ -92,11 +112,10 @@ export class Subscription implements Consumer {
    */
   private take(key: AckKey): Delivery[] {
     const taken: Delivery[] = [];
-    const pending = this.conn.pendingAcks;
     const untrack = (k: AckKey, d: Delivery): void => {
       this.unacked.delete(k);
       this.unackedBytes -= d.message.size;
-      if (pending.size > 0) pending.delete(k);
+      this.acks.removed(k);
       taken.push(d);
     };
     if (this.mode !== 'client') {
@@ -151,13 +170,13 @@ export class Subscription implements Consumer {
 
   /** The engine detached this subscription (its destination was deleted): end the session. */
   detached(reason: StompError): void {
-    this.conn.fail(reason);
+    this.owner.fail(reason);
   }
 
   /** Detach from the engine: unacknowledged deliveries are requeued. */
   close(): MaybePromise<void> {
-    const pending = this.conn.pendingAcks;
-    if (pending.size > 0) for (const k of this.unacked.keys()) pending.delete(k);
+    const acks = this.acks;
+    for (const k of this.unacked.keys()) acks.removed(k);
     this.unacked.clear();
     this.unackedBytes = 0;
     return this.handle?.close();
