@@ -3,7 +3,7 @@
 import { StompError } from '@stompede/core';
 import { DestinationKind, TEMPORARY, parseDestination } from '../destination.js';
 import type { EngineReport } from '../engine.js';
-import { OTHER } from '../engine/counters.js';
+import { OTHER } from '../destination.js';
 import type {
   ClusterJson,
   ConnectionDetailJson,
