@@ -6,6 +6,8 @@
 //          [--only ours,rabbitmq,activemq,artemis] [--scenarios q100-auto,...,idle] [--quick]
 //          [--out DIR]
 //          [--baseline DIR]   also run another build of our broker (DIR/index.js): before/after
+//          [--relay]          also run the relay (bench/relay-server.mjs: a trivial STOMP relay,
+//                             not ours) on RELAY_SCENARIOS: the ceiling of a broker here
 // Results are written to bench/results only by a full run (no --quick/--only/--scenarios),
 // or to --out DIR.
 import { execFileSync, fork, spawn } from 'node:child_process';
@@ -20,6 +22,7 @@ import {
   BROKER_SCENARIOS,
   CLASSIC_SCENARIOS,
   IDLE_SCENARIO,
+  RELAY_SCENARIOS,
   runTiming,
 } from './lib/broker-scenarios.mjs';
 
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     connections: { type: 'string' },
     baseline: { type: 'string' },
+    relay: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick;
@@ -80,8 +84,13 @@ const BROKERS = [
     process: /java .*org\.apache\.activemq\.artemis\.boot\.Artemis/,
     memoryNote: 'JVM (java) process RSS',
   },
+  ...(values.relay ? [{ id: 'relay', name: 'relay (limit)', args: [], relay: true }] : []),
 ].filter(
-  (b) => values.only === undefined || values.only.split(',').includes(b.id) || b.id === 'baseline',
+  (b) =>
+    values.only === undefined ||
+    values.only.split(',').includes(b.id) ||
+    b.id === 'baseline' ||
+    b.id === 'relay',
 );
 
 // Scenarios: see lib/broker-scenarios.mjs. Without --scenarios, the classic set; `--scenarios all`
@@ -130,11 +139,12 @@ const median = (xs) => {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-function startOurs(dist) {
+/** Our broker (or, for `b.relay`, the relay) in a process of its own. */
+function startOurs(dist, script = 'broker-server.mjs') {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
     if (dist !== undefined) env.STOMPEDE_BROKER = join(resolvePath(dist), 'index.js');
-    const child = fork(join(here, 'broker-server.mjs'), [], {
+    const child = fork(join(here, script), [], {
       env,
       execArgv: ['--expose-gc'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -308,8 +318,8 @@ log(
   `broker bench: ${BROKERS.map((b) => b.id).join(', ')}; ${SCENARIOS.map((s) => s.id).join(', ')}${runIdle ? ', idle' : ''}; ${reps} rep(s) of ${seconds} s; load ${info.loadAverageAtStart.join(' ')}`,
 );
 const servers = {};
-for (const b of BROKERS.filter((x) => x.id === 'ours' || x.id === 'baseline')) {
-  const server = await startOurs(b.dist);
+for (const b of BROKERS.filter((x) => x.id === 'ours' || x.id === 'baseline' || x.relay)) {
+  const server = await startOurs(b.dist, b.relay ? 'relay-server.mjs' : undefined);
   servers[b.id] = server;
   const tcp = server.ready.addresses.find((a) => a.protocol === 'tcp');
   b.url = `tcp://127.0.0.1:${tcp.port}`;
@@ -333,6 +343,8 @@ try {
   for (const s of SCENARIOS) {
     for (let rep = 0; rep < reps; rep++) {
       for (const b of BROKERS) {
+        // The relay is a ceiling for a few throughput rows only.
+        if (b.relay && !RELAY_SCENARIOS.includes(s.id)) continue;
         const kind = s.args.includes('topic') ? 'topic' : 'queue';
         const args = [
           '--broker',
@@ -436,7 +448,7 @@ try {
     }
   }
   if (runIdle) {
-    for (const b of BROKERS) {
+    for (const b of BROKERS.filter((x) => !x.relay)) {
       let own = servers[b.id];
       if (own !== undefined) {
         // A fresh process: what the load runs left on the heap would blur a few KB.

@@ -4,6 +4,7 @@
 //
 // Usage: node --expose-gc bench/broker-server.mjs   (normally forked by bench/broker-run.mjs)
 //        STOMPEDE_BROKER=/path/to/broker/dist/index.js ...   runs another build (a baseline)
+//        BENCH_DATA_DIR=DIR ...   with the embedded store in DIR (persistent messages)
 const { createBroker } = await import(process.env.STOMPEDE_BROKER ?? '@stompede/broker');
 
 const broker = createBroker({
@@ -11,6 +12,7 @@ const broker = createBroker({
   // 1,000 per address, which a benchmark from loopback would hit).
   maxConnections: 100_000,
   maxConnectionsPerAddress: 100_000,
+  ...(process.env.BENCH_DATA_DIR === undefined ? {} : { dataDir: process.env.BENCH_DATA_DIR }),
   listeners: [
     { protocol: 'tcp', host: '127.0.0.1', port: Number(process.env.BENCH_TCP_PORT ?? 0) },
     { protocol: 'ws', host: '127.0.0.1', port: 0, path: '/ws' },

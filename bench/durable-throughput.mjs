@@ -6,7 +6,10 @@
 //
 // One target, JSON lines on stdout (bench/report.mjs reads them):
 //   node bench/durable-throughput.mjs --target ours|rabbitmq|activemq [--count N] [--restart N]
-//   --count N      messages of the every-100th scenario (every-message: min(N, 2000)); 0 skips both
+//   --count N      messages of the every-100th scenario (every-message: min(N, 2000), half that
+//                  with a consumer); 0 skips them
+//   --scenarios 0,1,2   only these (0: receipt on every message, 1 in flight; 1: the same with an
+//                  auto-ack consumer attached; 2: a receipt on every 100th); default all
 //   --restart N    queue N messages, then restart the broker and drain them. Ours runs in a child
 //                  process (stopped with SIGTERM); RabbitMQ is stopped and started with
 //                  interop/peers/rabbitmq.sh, which interrupts everyone else using it; ActiveMQ
@@ -17,6 +20,8 @@
 //                  [--targets ours,rabbitmq,activemq] [--out bench/results] [--merge]
 //   --merge        replace only these targets' runs in the existing durable.json, keep the rest
 // Write durable.md again from durable.json: node bench/durable-throughput.mjs --render [--out DIR]
+// This disk's limit (1 KiB write + fdatasync in a loop, S seconds; one JSON line):
+//   node bench/durable-throughput.mjs --disk-rate S
 // Memory per queued message of ours after a restart (in-process fill, no fsync, 1 KiB bodies):
 //   node bench/durable-throughput.mjs --memory 1000000
 // Memory is heapUsed + arrayBuffers after GC (once the reading settles): the store's index and the
@@ -35,12 +40,12 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Frame, FrameParser, encodeFrameBytes } from '@stompede/core';
 import { Message, createBroker } from '@stompede/broker';
+import { client } from './lib/raw-client.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const repo = join(dirname(self), '..');
@@ -61,71 +66,6 @@ const RESTART_QUEUE = '/queue/bench-durable-restart';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-
-function client(port, headers) {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const waiting = [];
-    const frames = [];
-    let closed = false;
-    const parser = new FrameParser({
-      onFrame: (f) => {
-        const w = waiting.shift();
-        if (w !== undefined) w.resolve(f);
-        else frames.push(f);
-      },
-      onHeartbeat: () => undefined,
-    });
-    socket.on('data', (c) => parser.push(c));
-    socket.once('error', (err) => {
-      closed = true;
-      reject(err);
-      for (const w of waiting.splice(0)) w.reject(err);
-    });
-    socket.once('close', () => {
-      closed = true;
-      for (const w of waiting.splice(0)) w.reject(new Error('connection closed'));
-    });
-    const next = (timeoutMs) => {
-      if (frames.length > 0) return Promise.resolve(frames.shift());
-      if (closed) return Promise.reject(new Error('connection closed'));
-      return new Promise((resolve, rej) => {
-        let timer;
-        const w = {
-          resolve: (f) => {
-            clearTimeout(timer);
-            resolve(f);
-          },
-          reject: (err) => {
-            clearTimeout(timer);
-            rej(err);
-          },
-        };
-        waiting.push(w);
-        if (timeoutMs !== undefined) {
-          timer = setTimeout(() => {
-            const i = waiting.indexOf(w);
-            if (i >= 0) {
-              waiting.splice(i, 1);
-              resolve(undefined);
-            }
-          }, timeoutMs);
-        }
-      });
-    };
-    const send = (command, h, b) => socket.write(encodeFrameBytes(new Frame(command, h, b)));
-    socket.once('connect', async () => {
-      send('CONNECT', { 'accept-version': '1.2', 'heart-beat': '0,0', ...headers });
-      try {
-        const f = await next();
-        if (f.command !== 'CONNECTED') reject(new Error(`${f.command}: ${f.header('message')}`));
-        else resolve({ socket, next, send });
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
-}
 
 /**
  * Send `n` persistent messages, a receipt every `every`, at most `window` receipts awaited; fail
@@ -161,8 +101,9 @@ async function produce(c, queue, n, every, window, timeoutMs = 120_000, progress
 }
 
 /** Subscribe with auto-ack and a large prefetch (each broker's own header). */
-function subscribe(c, queue, id) {
+function subscribe(c, queue, id, receipt = undefined) {
   c.send('SUBSCRIBE', {
+    ...(receipt === undefined ? {} : { receipt }),
     destination: queue,
     id,
     ack: 'auto',
@@ -517,10 +458,30 @@ async function runTarget(target) {
       headers = { host: p.host, login: p.login, passcode: p.passcode };
     }
     const c = await client(port, headers);
-    for (const [label, every, window, n] of [
-      ['receipt on every message, 1 in flight', 1, 1, Math.min(count, 2000)],
-      ['receipt on every 100th message', 100, 4, count],
-    ]) {
+    const one = Math.min(count, 2000);
+    const only = opt('scenarios')?.split(',').map(Number);
+    for (const [label, every, window, n, consumer] of [
+      [SCENARIOS[0], 1, 1, one, false],
+      // No disk in the way for ours (see docs/durability.md): half as many suffice.
+      [SCENARIOS[1], 1, 1, Math.ceil(one / 2), true],
+      [SCENARIOS[2], 100, 4, count, false],
+    ].filter((_, i) => only === undefined || only.includes(i))) {
+      say(`${target}: ${label}, ${fmt(n)} messages`);
+      // The consumer (auto ack) is on its own connection, subscribed before the first SEND.
+      const taker = consumer ? await client(port, headers) : undefined;
+      let taken;
+      if (taker !== undefined) {
+        subscribe(taker, QUEUE, 'taker', 'taker');
+        // Its RECEIPT: the subscription is in place before the first SEND.
+        if ((await taker.next(30_000))?.command !== 'RECEIPT')
+          throw new Error('no SUBSCRIBE receipt');
+        taken = (async () => {
+          for (let i = 0; i < n; i++) {
+            if ((await taker.next(120_000)) === undefined)
+              throw new Error(`consumer: ${String(i)} of ${String(n)} messages`);
+          }
+        })();
+      }
       const s = await produce(c, QUEUE, n, every, window);
       results.push({
         target,
@@ -529,7 +490,13 @@ async function runTarget(target) {
         seconds: s,
         perSecond: Math.round(n / s),
       });
-      await drain(c, QUEUE, n);
+      say(`${target}: ${label}: ${fmt(Math.round(n / s))} msgs/s`);
+      if (taker !== undefined) {
+        await taken;
+        taker.socket.destroy();
+      } else {
+        await drain(c, QUEUE, n);
+      }
     }
     c.socket.destroy();
     await broker?.close();
@@ -570,6 +537,51 @@ function fdatasyncCost() {
   }
   t.sort((a, b) => a - b);
   return t[t.length >> 1];
+}
+
+/**
+ * This disk's limit for a producer that waits for each message to be durable: 1 KiB written and
+ * fdatasync'd, again and again, for `seconds` (half appending to a growing file, half writing
+ * over preallocated blocks, as the journal does); the better of the two, per second.
+ */
+function diskRate(seconds) {
+  const dir = mkdtempSync(join(tmpdir(), 'stompede-disk-rate-'));
+  const buf = Buffer.alloc(1024, 'x');
+  const rate = (preallocated) => {
+    const fd = openSync(join(dir, preallocated ? 'pre' : 'append'), 'w');
+    try {
+      if (preallocated) {
+        writeSync(fd, Buffer.alloc(16 * 1024 * 1024));
+        fdatasyncSync(fd);
+      }
+      let n = 0;
+      const t0 = now();
+      while (now() - t0 < (seconds * 1000) / 2) {
+        writeSync(fd, buf, 0, buf.length, n * buf.length);
+        fdatasyncSync(fd);
+        n++;
+      }
+      return Math.round((n * 1000) / (now() - t0));
+    } finally {
+      closeSync(fd);
+    }
+  };
+  try {
+    const appending = rate(false);
+    const overwriting = rate(true);
+    say(
+      `disk (${dir}): append + fdatasync ${fmt(appending)}/s, over preallocated ${fmt(overwriting)}/s`,
+    );
+    return {
+      target: 'disk',
+      scenario: DISK_SCENARIO,
+      perSecond: Math.max(appending, overwriting),
+      appending,
+      overwriting,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function version(pkg) {
@@ -702,7 +714,13 @@ async function runAll() {
   say(`wrote ${join(outDir, 'durable.md')} and durable.json`);
 }
 
-const SCENARIOS = ['receipt on every message, 1 in flight', 'receipt on every 100th message'];
+/** The label of the disk's own rate (the limit of SCENARIOS[0]). */
+const DISK_SCENARIO = 'this disk: 1 KiB write + fdatasync, one at a time (limit)';
+const SCENARIOS = [
+  'receipt on every message, 1 in flight',
+  'receipt on every message, 1 in flight, a consumer attached',
+  'receipt on every 100th message',
+];
 const shownTargets = (runs) =>
   ['ours', 'rabbitmq', 'activemq'].filter((t) => runs.some((r) => r.target === t));
 
@@ -890,6 +908,8 @@ if (flag('serve')) {
   process.on('SIGTERM', () => {
     void broker.close().then(() => process.exit(0));
   });
+} else if (flag('disk-rate')) {
+  console.log(JSON.stringify(diskRate(Number(opt('disk-rate', '2')))));
 } else if (flag('memory')) {
   await memoryScenario(Number(opt('memory', '1000000')));
 } else if (flag('render')) {

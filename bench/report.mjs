@@ -235,6 +235,7 @@ async function phaseBroker() {
     String(settings.connections),
     '--scenarios',
     REPORT_SCENARIOS.join(','),
+    '--relay',
   ];
   commands.push(`ulimit -n "$(ulimit -Hn)"; ${nodeCmd('bench/broker-run.mjs', args)}`);
   const r = await run('broker', process.execPath, ['bench/broker-run.mjs', ...args, '--out', dir], {
@@ -273,6 +274,17 @@ async function phaseGenerator() {
 async function phaseDurable() {
   const runs = [];
   for (let rep = 0; rep < settings.reps; rep++) {
+    // This disk's limit for one receipted message at a time, measured beside the brokers.
+    const diskArgs = ['--disk-rate', String(settings.quick ? 1 : 2)];
+    if (rep === 0) commands.push(nodeCmd('bench/durable-throughput.mjs', diskArgs));
+    log(`[durable] rep ${rep + 1}/${settings.reps} disk: append + fdatasync of 1 KiB`);
+    const d = await run('durable', process.execPath, ['bench/durable-throughput.mjs', ...diskArgs]);
+    const disk = d.out.split('\n').find((l) => l.startsWith('{'));
+    runs.push(
+      disk === undefined
+        ? { target: 'disk', rep, failed: `exit ${d.code}, no result` }
+        : { ...JSON.parse(disk), rep },
+    );
     // Rotate the order per repetition, so that no target always runs first.
     const order = DURABLE_TARGETS.map(
       (_, i) => DURABLE_TARGETS[(i + rep) % DURABLE_TARGETS.length],

@@ -8,6 +8,7 @@ import {
   HEADLINE_END,
   HEADLINE_START,
   allTargets,
+  loaded,
   buildReport,
   headline,
   renderPlots,
@@ -213,11 +214,25 @@ function fixture() {
           activemq: {
             'q100-auto': { runs: [{ value: null, ok: false, failed: 'connection refused' }] },
           },
+          relay: { 'q100-auto': { runs: [run(550)] } },
         },
       },
       durable: {
         runs: [
           { target: 'ours', scenario: 'receipt on every 100th message', perSecond: 12000 },
+          { target: 'disk', scenario: 'this disk', perSecond: 500 },
+          { target: 'ours', scenario: 'receipt on every message, 1 in flight', perSecond: 450 },
+          { target: 'rabbitmq', scenario: 'receipt on every message, 1 in flight', perSecond: 600 },
+          {
+            target: 'ours',
+            scenario: 'receipt on every message, 1 in flight, a consumer attached',
+            perSecond: 2000,
+          },
+          {
+            target: 'rabbitmq',
+            scenario: 'receipt on every message, 1 in flight, a consumer attached',
+            perSecond: 1500,
+          },
           { target: 'rabbitmq', scenario: 'receipt on every 100th message', perSecond: 6000 },
           { target: 'activemq', scenario: 'receipt on every 100th message', perSecond: 5000 },
         ],
@@ -232,16 +247,40 @@ describe('bench report', () => {
     const { markdown } = buildReport(data);
     assert.match(
       markdown,
-      // Columns: stompede, RabbitMQ, ActiveMQ, Artemis (not run here), then the three ratios.
-      /\| queue 1→1, 100 B, auto ack \(msgs\/s\) \| 440 \(400–480\) \| 110 \(100–120\) \| failed \(1\/1 runs failed: connection refused\) \| — \| 4\.00× \| — \| — \|/,
+      // Columns: stompede, RabbitMQ, ActiveMQ, Artemis (not run here), the relay, then the three
+      // ratios to the peers and the one to the relay.
+      /\| queue 1→1, 100 B, auto ack \(msgs\/s\) \| 440 \(400–480\) \| 110 \(100–120\) \| failed \(1\/1 runs failed: connection refused\) \| — \| 550 \| 4\.00× \| — \| — \| 0\.80× \|/,
     );
     assert.match(markdown, /cannot sustain 50,000\/s/);
     assert.match(markdown, /Test CPU, 2 cores/);
     const targets = allTargets(data);
     const q = targets.find((t) => t.target.startsWith('queue 1→1, 100 B'));
     assert.equal(q.met, true);
-    assert.equal(targets.find((t) => t.target.startsWith('< 10 KB')).met, true);
-    assert.equal(targets.find((t) => t.area === 'durable').met, true);
+    assert.equal(targets.find((t) => t.target.startsWith('≤ 8 KB')).met, true);
+    assert.equal(
+      targets.find((t) => t.target === 'receipt on every 100th message: ahead of both peers').met,
+      true,
+    );
+    // Issue 17: against the relay and the disk, in the same run.
+    const find = (text) => targets.find((t) => t.target === text);
+    assert.equal(find('queue 1→1, 100 B, auto ack: ≥ 60% of the relay').met, true);
+    assert.equal(find('queue 1→1, 100 B, auto ack: broker CPU ≤ 3 µs per message').met, false);
+    const oneInFlight = find(
+      "receipt on every message, 1 in flight: ≥ 80% of this disk's write + fdatasync rate",
+    );
+    assert.deepEqual([oneInFlight.met, oneInFlight.value], [true, '90% (450 vs 500 msgs/s)']);
+    assert.equal(
+      find('receipt on every message, 1 in flight, a consumer attached: ≥ 1.5× RabbitMQ').met,
+      false,
+    );
+    assert.ok(!markdown.includes('| this disk'), 'no row of its own for the disk');
+    assert.match(
+      markdown,
+      /\| receipt on every message, 1 in flight \| 450 \| 600 \| — \| — \| 500 \| 0\.75× \| — \| — \| 0\.90× \|/,
+    );
+    assert.ok(!loaded(data) && !markdown.includes('Loaded machine'));
+    const busy = { ...data, loads: { ...data.loads, during: [1, 7.5] } };
+    assert.ok(loaded(busy) && buildReport(busy).markdown.includes('**Loaded machine'));
     assert.ok(markdown.includes('## Commands'));
   });
 

@@ -149,6 +149,12 @@ export const CLASSIC_SCENARIOS = [
 ];
 
 /** The report's set (bench/report.mjs): every scenario of the benchmark issue. */
+/**
+ * Scenarios the relay (bench/relay-server.mjs, the report's "limit" column) runs: those the
+ * performance issue measures against it (small messages, large bodies).
+ */
+export const RELAY_SCENARIOS = ['q100-auto', 'size-64k', 'size-1m'];
+
 export const REPORT_SCENARIOS = [
   'q100-auto',
   'q100-ci',

@@ -28,7 +28,31 @@ const CLIENTS = [
   { id: 'stompjs-ws', name: '@stomp/stompjs WS' },
   { id: 'stompit-tcp', name: 'stompit TCP' },
 ];
-const TARGETS = { throughputVsBestPeer: 3, p99Ms: 1, idleBytes: 10_000, slowRatio: 0.95 };
+/** The relay (bench/relay-server.mjs): a trivial STOMP relay, not ours, the ceiling of a broker. */
+const LIMIT = { id: 'relay', name: 'relay (limit)' };
+const TARGETS = {
+  throughputVsBestPeer: 3,
+  p99Ms: 1,
+  idleBytes: 8_000,
+  slowRatio: 0.95,
+  // Issue 17: large bodies against RabbitMQ and the relay, small messages against the relay.
+  largeVsRabbitmq: 1.3,
+  largeOfRelay: 0.8,
+  smallOfRelay: 0.6,
+  smallCpuUs: 3,
+  // Issue 17: one producer waiting for each RECEIPT of a persistent message.
+  oneInFlightVsRabbitmq: 1.5,
+  oneInFlightOfDisk: 0.8,
+};
+/** Durable scenario labels (bench/durable-throughput.mjs). */
+const ONE_IN_FLIGHT = 'receipt on every message, 1 in flight';
+const ONE_IN_FLIGHT_CONSUMER = 'receipt on every message, 1 in flight, a consumer attached';
+/** The machine was too busy for wall-clock figures to mean much: a quick run, or load > cores. */
+export function loaded(data) {
+  const during = data.loads?.during ?? [];
+  const peak = during.length === 0 ? 0 : Math.max(...during);
+  return data.settings.quick || peak > (data.machine.cores ?? 2);
+}
 const scenario = (id) => BROKER_SCENARIOS.find((s) => s.id === id);
 
 /** Heap bytes per idle connection (ours: JS heap + external; ActiveMQ: JVM heap), if measured. */
@@ -118,32 +142,49 @@ function brokerSection(broker, notes) {
     return [
       `${s.title} (${s.unit})`,
       ...BROKERS.map((b) => cell(broker, b.id, id)),
+      cell(broker, LIMIT.id, id),
       ...brokerThroughputRatios(broker, id).map(formatRatio),
+      formatRatio(ratio(field(broker, 'ours', id)?.median, field(broker, LIMIT.id, id)?.median)),
     ];
   });
   lines.push(
     ...table(
-      ['scenario', ...BROKERS.map((b) => b.name), ...PEERS.map((p) => `ours / ${p.name}`)],
+      [
+        'scenario',
+        ...BROKERS.map((b) => b.name),
+        LIMIT.name,
+        ...PEERS.map((p) => `ours / ${p.name}`),
+        'ours / relay',
+      ],
       rows,
     ),
+    '',
+    'The relay (`bench/relay-server.mjs`, not ours) turns each SEND into a MESSAGE for one subscriber and nothing else: no queue, no acknowledgment tracking, no storage. Its rate is what a broker process can carry on this machine with this load generator.',
     '',
   );
   // CPU per delivery
   lines.push(
-    'Deliveries per CPU-second of the broker process (user + system time from /proc, all threads): the work per message, far less sensitive to a shared machine than the rates above.',
+    "Deliveries per CPU-second of the broker process (user + system time from /proc, all threads): the work per message, far less sensitive to a shared machine than the rates above; and the same as µs of our broker's CPU per delivery.",
     '',
   );
   lines.push(
     ...table(
-      ['scenario', ...BROKERS.map((b) => b.name), ...PEERS.map((p) => `ours / ${p.name}`)],
+      [
+        'scenario',
+        ...BROKERS.map((b) => b.name),
+        LIMIT.name,
+        ...PEERS.map((p) => `ours / ${p.name}`),
+        'ours: µs CPU per delivery',
+      ],
       THROUGHPUT_IDS.filter((id) => broker.results?.ours?.[id] !== undefined).map((id) => {
         const o = field(broker, 'ours', id, 'perCpuSecond')?.median;
         return [
           scenario(id).title,
-          ...BROKERS.map((b) => num(field(broker, b.id, id, 'perCpuSecond')?.median)),
+          ...[...BROKERS, LIMIT].map((b) => num(field(broker, b.id, id, 'perCpuSecond')?.median)),
           ...PEERS.map((p) =>
             formatRatio(ratio(o, field(broker, p.id, id, 'perCpuSecond')?.median)),
           ),
+          o > 0 ? (1e6 / o).toFixed(2) : '—',
         ];
       }),
     ),
@@ -275,18 +316,44 @@ function brokerTargets(broker) {
       met: p99 < TARGETS.p99Ms,
     });
   }
+  const med = (id, sid, key) => field(broker, id, sid, key)?.median;
+  for (const id of ['size-64k', 'size-1m']) {
+    const o = med('ours', id);
+    if (o === undefined) continue;
+    const r = med('rabbitmq', id);
+    t.push({
+      area: 'broker',
+      target: `${scenario(id).title}: ≥ ${TARGETS.largeVsRabbitmq}× RabbitMQ`,
+      value:
+        r === undefined
+          ? 'RabbitMQ not measured'
+          : `${(o / r).toFixed(2)}× (${num(o)} vs ${num(r)})`,
+      met: r !== undefined && o >= r * TARGETS.largeVsRabbitmq,
+    });
+    t.push(ofRelay(broker, id, TARGETS.largeOfRelay));
+  }
+  if (med('ours', 'q100-auto') !== undefined) {
+    t.push(ofRelay(broker, 'q100-auto', TARGETS.smallOfRelay));
+    const cpu = med('ours', 'q100-auto', 'perCpuSecond');
+    t.push({
+      area: 'broker',
+      target: `${scenario('q100-auto').title}: broker CPU ≤ ${TARGETS.smallCpuUs} µs per message`,
+      value: cpu > 0 ? `${(1e6 / cpu).toFixed(2)} µs` : 'not measured',
+      met: cpu > 0 && 1e6 / cpu <= TARGETS.smallCpuUs,
+    });
+  }
   const idle = runsOf(broker, 'ours', 'idle')[0];
   if (idle !== undefined)
     t.push({
       area: 'broker',
-      target: `< 10 KB per idle connection (${num(idle.connections)})`,
+      target: `≤ ${TARGETS.idleBytes / 1000} KB RSS per idle connection with one subscription (${num(idle.connections)}, after GC)`,
       value:
         idle.perConnection == null
           ? `failed: ${idle.failed}`
           : `${num(idle.perConnection / 1000)} KB`,
       met:
         idle.perConnection != null &&
-        idle.perConnection < TARGETS.idleBytes &&
+        idle.perConnection <= TARGETS.idleBytes &&
         idle.failed === undefined,
     });
   const a = askedBeside(broker, 'ours') ?? field(broker, 'ours', 'fast-alone')?.median;
@@ -299,6 +366,21 @@ function brokerTargets(broker) {
       met: b / a >= TARGETS.slowRatio,
     });
   return t;
+}
+
+/** The target "ours ≥ `share` of the relay" for scenario `id`. */
+function ofRelay(broker, id, share) {
+  const o = field(broker, 'ours', id)?.median;
+  const relay = field(broker, LIMIT.id, id)?.median;
+  return {
+    area: 'broker',
+    target: `${scenario(id).title}: ≥ ${Math.round(share * 100)}% of the relay`,
+    value:
+      relay === undefined
+        ? 'relay not measured'
+        : `${Math.round((o / relay) * 100)}% (${num(o)} vs ${num(relay)})`,
+    met: relay !== undefined && o >= relay * share,
+  };
 }
 
 /** The median rate the fast pair asked for beside the slow consumer (undefined: it ran unbounded). */
@@ -398,14 +480,21 @@ function codecSection(codec) {
   return lines;
 }
 
-/** Durable runs grouped: scenario label → target → summary of msgs/s. */
+/** Durable runs grouped: scenario label → target → msgs/s of each run (the disk's own rate apart). */
 function durableGroups(durable) {
   const g = {};
   for (const r of durable?.runs ?? []) {
-    if (r.perSecond === undefined) continue;
+    if (r.perSecond === undefined || r.target === 'disk') continue;
     ((g[r.scenario] ??= {})[r.target] ??= []).push(r.perSecond);
   }
   return g;
+}
+
+/** This disk's rate of 1 KiB write + fdatasync, one at a time, per run (the "limit"). */
+function diskRates(durable) {
+  return (durable?.runs ?? [])
+    .filter((r) => r.target === 'disk' && r.perSecond !== undefined)
+    .map((r) => r.perSecond);
 }
 
 function durableSection(durable) {
@@ -413,19 +502,30 @@ function durableSection(durable) {
   if (durable === undefined) return [...lines, 'Not run.', ''];
   const g = durableGroups(durable);
   lines.push(
-    'Persistent 1 KiB SENDs to a queue (`bench/durable-throughput.mjs`): a RECEIPT on every message with one in flight (the latency of a durable write), and on every 100th (throughput with group commit); repetitions rotate the order of the brokers. msgs/s, median (min–max).',
+    'Persistent 1 KiB SENDs to a queue (`bench/durable-throughput.mjs`): a RECEIPT on every message with one in flight (the latency of a durable write), the same with an auto-ack consumer attached (a RECEIPT may then mean "delivered and acknowledged" instead of "on disk"), and a RECEIPT on every 100th (throughput with group commit); repetitions rotate the order of the brokers. msgs/s, median (min–max). The limit: this disk\'s own rate of 1 KiB written and fdatasync\'d one at a time (`--disk-rate`, measured in each repetition), what a broker that syncs every receipted message can reach at best.',
     '',
   );
   const failed = (durable.runs ?? []).filter((r) => r.failed !== undefined);
+  const disk = diskRates(durable);
   lines.push(
     ...table(
-      ['scenario', ...BROKERS.map((b) => b.name), ...PEERS.map((p) => `ours / ${p.name}`)],
+      [
+        'scenario',
+        ...BROKERS.map((b) => b.name),
+        'disk (limit)',
+        ...PEERS.map((p) => `ours / ${p.name}`),
+        'ours / limit',
+      ],
       Object.entries(g).map(([label, byTarget]) => [
         label,
         ...BROKERS.map((b) => formatSummary(summarize(byTarget[b.id] ?? []))),
+        label === ONE_IN_FLIGHT ? formatSummary(summarize(disk)) : '—',
         ...PEERS.map((p) =>
           formatRatio(ratio(median(byTarget.ours ?? []), median(byTarget[p.id] ?? []))),
         ),
+        label === ONE_IN_FLIGHT
+          ? formatRatio(ratio(median(byTarget.ours ?? []), median(disk)))
+          : '—',
       ]),
     ),
     '',
@@ -439,10 +539,32 @@ function durableSection(durable) {
 }
 
 function durableTargets(durable) {
+  const disk = median(diskRates(durable));
   return Object.entries(durableGroups(durable))
     .filter(([, byTarget]) => byTarget.ours !== undefined)
     .map(([label, byTarget]) => {
       const o = median(byTarget.ours);
+      const rabbit = median(byTarget.rabbitmq ?? []);
+      if (label === ONE_IN_FLIGHT_CONSUMER)
+        return {
+          area: 'durable',
+          target: `${label}: ≥ ${TARGETS.oneInFlightVsRabbitmq}× RabbitMQ`,
+          value:
+            rabbit === undefined
+              ? 'RabbitMQ not measured'
+              : `${(o / rabbit).toFixed(2)}× (${num(o)} vs ${num(rabbit)} msgs/s)`,
+          met: rabbit !== undefined && o >= rabbit * TARGETS.oneInFlightVsRabbitmq,
+        };
+      if (label === ONE_IN_FLIGHT)
+        return {
+          area: 'durable',
+          target: `${label}: ≥ ${Math.round(TARGETS.oneInFlightOfDisk * 100)}% of this disk's write + fdatasync rate`,
+          value:
+            disk === undefined
+              ? 'disk rate not measured'
+              : `${Math.round((o / disk) * 100)}% (${num(o)} vs ${num(disk)} msgs/s)`,
+          met: disk !== undefined && o >= disk * TARGETS.oneInFlightOfDisk,
+        };
       const best = Math.max(...PEERS.map((p) => median(byTarget[p.id] ?? []) ?? 0));
       return {
         area: 'durable',
@@ -574,6 +696,12 @@ export function buildReport(data) {
   const lines = [
     '# Benchmark report',
     '',
+    ...(loaded(data)
+      ? [
+          `> **Loaded machine${data.settings.quick ? ', quick run' : ''}:** the load average reached ${Math.max(0, ...during).toFixed(1)} on ${m.cores} cores. Wall-clock rates and ratios below are not performance figures; only the per-CPU-second figures are roughly comparable.`,
+          '',
+        ]
+      : []),
     `${data.date.slice(0, 16).replace('T', ' ')} UTC, \`${data.command}\`: ${data.settings.quick ? 'a quick run (1 repetition, short runs: indicative only)' : `${data.settings.reps} repetitions`}, ${Math.round(data.totalSeconds / 60)} min in all (plan ${Math.round(data.plan.total / 60)} min, budget ${BUDGET_SECONDS / 60} min). Generated by \`bench/report.mjs\`; do not edit by hand.`,
     '',
     '## Machine',
@@ -631,7 +759,7 @@ export function buildReport(data) {
     '',
   ];
   const summary = [
-    `report: ${targets.filter((t) => t.met).length}/${targets.length} targets met; ${Math.round(data.totalSeconds)} s`,
+    `report: ${targets.filter((t) => t.met).length}/${targets.length} targets met; ${Math.round(data.totalSeconds)} s${loaded(data) ? ' (LOADED machine or quick run: figures are indicative only)' : ''}`,
     ...headlineRows(data).brokerRows.map(
       (r) => `  ${r[0]}: ${r[1]} vs RabbitMQ, ${r[2]} vs ActiveMQ`,
     ),

@@ -112,6 +112,9 @@ export class JournalStore implements Store {
   private readonly fsync: boolean;
   private readonly verifyOnStart: boolean;
   private closed = false;
+  /** The seq and offset (in the current segment) of the last ENQUEUE record, for remove(). */
+  private lastSeq = -1;
+  private lastOff = -1;
 
   constructor(options: JournalOptions) {
     this.dir = options.dir;
@@ -246,11 +249,24 @@ export class JournalStore implements Store {
     );
     seg.live++;
     seg.liveBytes += record.length;
+    this.lastSeq = seq;
+    this.lastOff = off;
   }
 
   remove(seq: number): void {
-    this.state.forget(seq);
-    this.writer.remove(seq);
+    // Consumed in the task that stored it (delivered and auto-acknowledged): when its record is
+    // still the last one appended and not yet written, neither it nor a REMOVE goes to disk.
+    // Only the original record (not a compaction copy, whose source is on disk) is taken back.
+    const state = this.state;
+    const pos = seq === this.lastSeq ? state.index.find(seq) : -1;
+    const cancelled =
+      pos >= 0 &&
+      state.index.off(pos) === this.lastOff &&
+      state.index.seg(pos) === state.cur!.no &&
+      this.writer.cancel(state.cur!, this.lastOff, state.index.len(pos));
+    this.lastSeq = -1;
+    state.forget(seq);
+    if (!cancelled) this.writer.remove(seq);
     // Short of space, what consumption frees is reclaimed at once.
     if (this.disk.refusing) this.reclaim();
   }

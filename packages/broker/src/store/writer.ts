@@ -4,6 +4,12 @@
 // fdatasync, and its waiters are resolved; writes made meanwhile form the next batch. REMOVEs of
 // a batch share one record.
 //
+// One fdatasync per message at most: a REMOVE alone starts no batch (nothing waits for it unless
+// someone calls sync(), e.g. an ACK with a RECEIPT); it rides with the next one, or is written
+// after LAZY_MS, or once LAZY_MAX are waiting. A record consumed before it was written (a message
+// delivered and auto-acknowledged in the task that published it) is taken back: neither it nor
+// its REMOVE reaches the disk (see cancel()).
+//
 // A full disk (ENOSPC, EDQUOT) does not stop the writer: the batch stays where it is, its waiters
 // wait, and it is written again (positional writes, so a retry rewrites the same bytes) when
 // {@link Writer.retry} is called: by the disk monitor once space is back, and after a segment is
@@ -30,6 +36,10 @@ import type { JournalState } from './state.js';
 const SYNC_WRITE = 256 * 1024;
 /** Seqs per REMOVE record at most. */
 const REMOVES_PER_RECORD = 65536;
+/** REMOVEs nothing waits for are written with the next batch, or after this many ms... */
+const LAZY_MS = 200;
+/** ... or once this many wait. */
+const LAZY_MAX = 4096;
 
 /** Options of the {@link Writer}. */
 export interface WriterOptions {
@@ -80,6 +90,7 @@ export class Writer {
   private inflight: Batch | undefined;
   private removes: number[] = [];
   private scheduled = false;
+  private lazy: ReturnType<typeof setTimeout> | undefined;
   /** The write error that stopped the writer (fail-stop). */
   failed: unknown;
   /** The in-flight batch waits for disk space. */
@@ -150,10 +161,35 @@ export class Writer {
     return this.put(this.state.cur!, buf);
   }
 
-  /** Record that `seq` was consumed (with the next batch's REMOVE record). */
+  /** Record that `seq` was consumed (with the next batch's REMOVE record, see LAZY_MS). */
   remove(seq: number): void {
     this.removes.push(seq);
-    this.schedule();
+    if (this.removes.length >= LAZY_MAX) this.schedule();
+    else this.lazy ??= setTimeout(this.flushLazy, LAZY_MS).unref();
+  }
+
+  private readonly flushLazy = (): void => {
+    this.lazy = undefined;
+    if (this.removes.length > 0) this.schedule();
+  };
+
+  /**
+   * Take back the record of `len` bytes at `off` of `seg` when it is the last one appended and is
+   * not yet being written (its message was consumed at once): true when it was taken back, and
+   * the caller records no REMOVE for it.
+   */
+  cancel(seg: Segment, off: number, len: number): boolean {
+    if (seg !== this.state.cur || off + len !== seg.size) return false;
+    const groups = this.pending.groups;
+    const group = groups.at(-1);
+    if (group?.seg !== seg || group.offs.at(-1) !== off) return false;
+    group.bufs.pop();
+    group.offs.pop();
+    group.end = off;
+    if (group.bufs.length === 0) groups.pop();
+    seg.size = off;
+    this.pending.bytes -= len;
+    return true;
   }
 
   private put(seg: Segment, buf: Buffer, record = true): number {
@@ -177,7 +213,10 @@ export class Writer {
   /** Resolves when every write made before the call is durable. */
   sync(): Promise<void> {
     if (this.failed !== undefined) return Promise.reject(toError(this.failed));
-    if (this.pending.groups.length > 0 || this.removes.length > 0) return this.pending.wait();
+    if (this.pending.groups.length > 0 || this.removes.length > 0) {
+      this.schedule(); // lazy REMOVEs alone have no batch scheduled
+      return this.pending.wait();
+    }
     if (this.inflight !== undefined) return this.inflight.wait();
     return Promise.resolve();
   }
@@ -230,6 +269,10 @@ export class Writer {
   private readonly flush = (): void => {
     this.scheduled = false;
     if (this.inflight !== undefined) return;
+    if (this.lazy !== undefined) {
+      clearTimeout(this.lazy);
+      this.lazy = undefined;
+    }
     if (this.removes.length > 0) {
       const seqs = this.removes;
       this.removes = [];
@@ -258,7 +301,11 @@ export class Writer {
         this.inflight = undefined;
         batch.resolve?.();
         this.options.written(batch.bytes);
-        if (this.pending.groups.length > 0 || this.removes.length > 0) this.flush();
+        // REMOVEs alone go on waiting (see LAZY_MS), unless someone waits for them.
+        const waited = this.pending.promise !== undefined;
+        // (A batch waited for may also have become empty: its records were taken back.)
+        if (this.pending.groups.length > 0 || waited) this.flush();
+        else if (this.removes.length > 0) this.lazy ??= setTimeout(this.flushLazy, LAZY_MS).unref();
       },
       (err: unknown) => {
         if (isNoSpace(err) && !this.closed) {
@@ -350,6 +397,7 @@ export class Writer {
       }
     }
     this.closed = true;
+    clearTimeout(this.lazy);
     const clean = this.failed === undefined;
     for (const seg of this.state.segs) {
       if (seg.wfd < 0) continue;
