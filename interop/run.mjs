@@ -2,9 +2,11 @@
 // The interop matrix: start the peers asked for, run every client driver against each, print
 // progress, write interop/MATRIX.md and interop/matrix.json, exit 1 on any fail.
 //
-// Usage: node interop/run.mjs [--against ours|rabbitmq|activemq|activemq6|artemis|vertx|stompserver|all] (default all; a
-//          comma list works too) [--clients stomp.py,stompit,stompjs,stompjs-browser,stompede,
-//          stompede-ws,stomper,ruby-stomp,net-stomp,php-stomp,spring-messaging,syslog-ng]
+// Usage: node interop/run.mjs [--against ours|cluster|rabbitmq|activemq|activemq6|artemis|vertx|
+//          openmq|stompserver|all] (default all; a comma list works too) [--clients stomp.py,
+//          stompest,stompit,stompjs,stompjs-browser,stompede,stompede-ws,stomper,ruby-stomp,
+//          net-stomp,php-stomp,go-stomp,stompngo,spring,spring-ws,vertx-stomp,stampy,gozirra,
+//          syslog-ng]
 //          [--versions 1.0,1.1,1.2] [--cases a,b] [--out-dir interop] [--driver-timeout 600]
 //          [--budget 1500] (seconds: each client's progress line shows the run's time against it)
 //          [--lanes 1] (peers run side by side, N at a time; their lines are prefixed [peer])
@@ -12,11 +14,14 @@
 // Peers:
 //   ours      @stompede/broker from packages/broker/dist (build first: `npm run build`), started
 //             by lib/ours-broker.mjs in a child process on 127.0.0.1 port 0, TCP and WebSocket.
+//   cluster   two @stompede/cli nodes in cluster mode over three nats-servers (JetStream), behind
+//             a round-robin balancer (lib/cluster-peer.mjs): stompede, stomp.py and stompjs.
 //   rabbitmq  interop/peers/rabbitmq.sh start (idempotent; left running afterwards).
 //   activemq  interop/peers/activemq.sh start (idempotent; left running afterwards).
 //   activemq6 ActiveMQ Classic 6 embedded (interop/java/activemq6), a child process of this run.
 //   artemis   interop/peers/artemis.sh start (ActiveMQ Artemis from Maven Central; idempotent).
 //   vertx     the Vert.x STOMP server (interop/java/vertx), a child process of this run.
+//   openmq    Open Message Queue 6.5 (interop/java/openmq) by lib/openmq-broker.mjs, a child process.
 //   stompserver  interop/peers/stompserver.sh start (Ruby stompserver, STOMP 1.0; our client only).
 // Scenarios (SCENARIOS below, each its own table): with `ours`, scenarios/failover.mjs (failover
 // between two of our broker processes) and stompest's failover URI + subscription replay.
@@ -38,6 +43,17 @@ import { CASES, VERSIONS } from './clients/stompjs-cases.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
+// --help: the usage above (this file's leading comment), and nothing else.
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  const usage = lines.slice(
+    1,
+    lines.findIndex((l) => l.startsWith('import ')),
+  );
+  console.log(usage.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
+
 const args = parseArgs(process.argv.slice(2), {
   against: 'all',
   clients: undefined,
@@ -58,7 +74,17 @@ const budgetNote = () => {
   return `run ${used} s of the ${budgetS} s budget${used > budgetS ? ' (OVER BUDGET)' : ''}`;
 };
 
-const ALL_PEERS = ['ours', 'rabbitmq', 'activemq', 'activemq6', 'artemis', 'vertx', 'stompserver'];
+const ALL_PEERS = [
+  'ours',
+  'cluster',
+  'rabbitmq',
+  'activemq',
+  'activemq6',
+  'artemis',
+  'vertx',
+  'openmq',
+  'stompserver',
+];
 const peersAsked = args.against === 'all' ? ALL_PEERS : list(args.against);
 for (const p of peersAsked) {
   if (!ALL_PEERS.includes(p)) throw new Error(`--against: unknown peer ${p}; known: ${ALL_PEERS}`);
@@ -179,6 +205,7 @@ const CLIENTS = [
       '--url',
       `tcp://${peer.tcp.host}:${peer.tcp.port}`,
       ...authArgs(peer, vs),
+      ...loginCodeArgs(peer),
     ],
   },
   {
@@ -192,6 +219,7 @@ const CLIENTS = [
       '--url',
       peer.ws,
       ...authArgs(peer, vs),
+      ...loginCodeArgs(peer),
     ],
   },
   {
@@ -281,6 +309,28 @@ const CLIENTS = [
     needs: [javaClasspathFile('vertx')],
     command: (peer, vs) => [
       ...javaCommand('vertx', 'dev.stompede.interop.VertxStompDriver'),
+      ...tcpArgs(peer),
+      ...authArgs(peer, vs),
+    ],
+  },
+  {
+    name: 'stampy',
+    transport: 'tcp',
+    needs: [javaClasspathFile('stampy')],
+    command: (peer, vs) => [
+      ...javaCommand('stampy', 'dev.stompede.interop.StampyDriver'),
+      ...tcpArgs(peer),
+      ...authArgs(peer, vs),
+    ],
+  },
+  {
+    name: 'gozirra',
+    transport: 'tcp',
+    needs: [javaClasspathFile('gozirra')],
+    command: (peer, vs) => [
+      ...javaCommand('gozirra', 'dev.stompede.interop.GozirraDriver'),
+      '--transport',
+      'tcp',
       ...tcpArgs(peer),
       ...authArgs(peer, vs),
     ],
@@ -417,8 +467,30 @@ function authArgs(peer, vs = versions) {
   return out;
 }
 
+// Our client names a refused login `ERR_STOMP_AUTHENTICATION_FAILED` when the broker's ERROR says
+// so recognisably (ours, RabbitMQ, ActiveMQ, Artemis, Open MQ, Vert.x: core's serverErrorCode);
+// against those peers its login case requires that code (`loginRefusal: true` on the peer).
+const LOGIN_REFUSED_CODE = 'ERR_STOMP_AUTHENTICATION_FAILED';
+const loginCodeArgs = (peer) =>
+  peer.loginRefusal ? ['--auth-error-code', LOGIN_REFUSED_CODE] : [];
+
 /** The cases a driver runs against `peer`: all asked for but those the peer settles itself. */
 const casesFor = (peer) => caseNames.filter((c) => !peer.skip?.[c]);
+
+/**
+ * The peer as one client sees it: a `skip` key `client:case` (a case the peer settles for that
+ * client only) becomes the plain case key; other clients' keys are left out.
+ */
+function forClient(peer, clientName) {
+  if (!peer.skip) return peer;
+  const skip = {};
+  for (const [key, row] of Object.entries(peer.skip)) {
+    const i = key.indexOf(':');
+    if (i < 0) skip[key] = row;
+    else if (key.slice(0, i) === clientName) skip[key.slice(i + 1)] = row;
+  }
+  return { ...peer, skip };
+}
 
 // Cases not run against the third-party brokers: restarting RabbitMQ or ActiveMQ takes tens of
 // seconds each time (three versions × every client), too slow for CI; our broker restarts in
@@ -426,6 +498,18 @@ const casesFor = (peer) => caseNames.filter((c) => !peer.skip?.[c]);
 const NO_RESTART =
   'not run against this peer: restarting a third-party broker once per client and version takes ' +
   'too long for CI (durable_restart runs against ours only)';
+
+// Measured on ActiveMQ 5.17 (a raw socket asking heart-beat:1000,1000): its first heart-beat comes
+// about 2000 ms after CONNECTED, then one every 1000 ms; STOMP 1.2 wants data at least every
+// 1000 ms. Vert.x's client drops a connection once more than twice the interval passes without
+// server data, and checks once per interval: whether the first beat or the check comes first at
+// 2000 ms is a race, so the cell is settled, not run.
+const ACTIVEMQ_FIRST_BEAT =
+  'ActiveMQ 5.17 sends its first heart-beat about twice the negotiated interval after CONNECTED ' +
+  '(measured: 2001 ms for 1000, then every 1000 ms), while STOMP 1.2 wants data at least every ' +
+  "interval; Vert.x's client drops a connection once twice the interval passes without server " +
+  'data, so its `heartbeat` cell would be a race at 2000 ms (not run; the other clients tolerate ' +
+  'the late first beat and pass)';
 
 // What the Vert.x STOMP server does not do (it routes in memory, it does not store): a case that
 // fails for one of these reasons is its peer limit; any other failure stays a fail.
@@ -447,6 +531,55 @@ const VERTX_LIMITS = {
     when: /no MESSAGE|neither redelivered|\bEmpty\b|connection to the broker was lost|must be set/,
   },
 };
+
+// What Open Message Queue's STOMP bridge does not do; each limit applies only to the failure it
+// names, any other failure stays a fail. The bridge maps a SEND's headers to JMS properties,
+// whose names must be Java identifiers, and answers one it cannot map with an ERROR and a close.
+const OPENMQ_HEADERS =
+  'Open MQ refuses a SEND carrying `content-type` or any header whose name has a hyphen: it maps ' +
+  "every header to a JMS property and answers \"[C4043]: Illegal character '-' used in property " +
+  'name content-type" (STOMP 1.0-1.2 define content-type and allow any header on SEND)';
+const openmqHeaders = {
+  reason: OPENMQ_HEADERS,
+  when: /C4043|Illegal character|connection to the broker was lost|\bEmpty\b|no MESSAGE/,
+};
+const OPENMQ_LIMITS = {
+  // Any case whose SEND the bridge refused, for a client that shows the ERROR.
+  '*': { reason: OPENMQ_HEADERS, when: /\[C4043\]/ },
+  text_and_headers: openmqHeaders,
+  binary: openmqHeaders,
+  // go-stomp sees the refused transactional SEND as "connection closed unexpectedly".
+  transaction: { reason: OPENMQ_HEADERS, when: /C4043|connection closed unexpectedly/ },
+  client_cumulative: {
+    reason:
+      'on STOMP 1.0 Open MQ refuses an ACK without a `subscription` header ("[BSS4008]: Can not ' +
+      'determine subscriber to ACK message …"), a header 1.0 ACK frames do not have',
+    when: /cumulative ACK left|BSS4008/,
+  },
+  client_individual: {
+    reason:
+      'Open MQ redelivers an unacknowledged message to the next subscriber without ' +
+      '`redelivered:true`',
+    when: /redelivered/,
+  },
+  nack: {
+    reason: 'Open MQ has no NACK: "[BSS4038]: Unknown STOMP command: NACK", even on STOMP 1.2',
+    when: /NACK|\bEmpty\b|no MESSAGE|neither redelivered|connection/,
+  },
+  heartbeat: {
+    reason: 'Open MQ offers no heart-beats: it answers every heart-beat request with `0,0`',
+    when: /no heart-beats|0,0|not negotiated/,
+  },
+  disconnect: {
+    reason:
+      'Open MQ sends the RECEIPT for DISCONNECT but leaves the connection open (the client has ' +
+      'to close it)',
+    when: /did not close/,
+  },
+};
+// Our client and three others of three languages: a column of mostly peer limits does not
+// need every client, and CI's time budget is shared.
+const OPENMQ_CLIENTS = ['stompede', 'stomp.py', 'stompest', 'go-stomp'];
 
 // --- peers --------------------------------------------------------------------------------------
 
@@ -559,6 +692,7 @@ const PEERS = {
       tcp: { host: tcp.host, port: tcp.port },
       ws: ws.url,
       auth,
+      loginRefusal: true,
       driverArgs: [],
       note: `createBroker() in a child process (interop/lib/ours-broker.mjs), ${tcp.url} and ${ws.url}`,
       quirks: [
@@ -609,6 +743,7 @@ const PEERS = {
       ws: `ws://127.0.0.1:${env.RABBITMQ_WS_PORT ?? 15683}/ws`,
       login: 'guest',
       passcode: 'guest',
+      loginRefusal: true,
       vhost: '/',
       driverArgs: [],
       skip: { durable_restart: { status: 'n/a', detail: NO_RESTART } },
@@ -654,9 +789,14 @@ const PEERS = {
             'simpleAuthenticationPlugin), so there is no login to check, right or wrong',
         },
         durable_restart: { status: 'n/a', detail: NO_RESTART },
+        'vertx-stomp:heartbeat': (version) =>
+          version === '1.0'
+            ? { status: 'unsupported', detail: 'STOMP 1.0 has no heart-beating' }
+            : { status: 'peer limit', detail: ACTIVEMQ_FIRST_BEAT },
       },
       note: out,
       quirks: [
+        ACTIVEMQ_FIRST_BEAT,
         'NACK never redelivers: a persistent message moves to ActiveMQ.DLQ (with ' +
           '`original-destination`), a non-persistent one is dropped (the spec leaves this to the ' +
           'server). The drivers run with `--nack-dlq /queue/ActiveMQ.DLQ`, send the NACKed ' +
@@ -677,6 +817,7 @@ const PEERS = {
       ws: `ws://127.0.0.1:${port}/stomp`,
       login: 'guest',
       passcode: 'guest',
+      loginRefusal: true,
       driverArgs: [],
       skip: { durable_restart: { status: 'n/a', detail: NO_RESTART } },
       limits: {
@@ -726,6 +867,7 @@ const PEERS = {
       wsMissing: 'the embedded ActiveMQ 6 opens no WebSocket connector (it needs activemq-http)',
       login: 'guest',
       passcode: 'guest',
+      loginRefusal: true,
       driverArgs: ['--nack-dlq', '/queue/ActiveMQ.DLQ'],
       skip: { durable_restart: { status: 'n/a', detail: NO_RESTART } },
       // Our client and two others: Debian's ActiveMQ 5.17 column runs every client, and the
@@ -760,6 +902,7 @@ const PEERS = {
       ws: `ws://127.0.0.1:${run.info.ws}/stomp`,
       login: 'guest',
       passcode: 'guest',
+      loginRefusal: true,
       driverArgs: [],
       skip: {
         durable_restart: {
@@ -778,6 +921,95 @@ const PEERS = {
         'It is an in-memory router, not a store: a message sent while nobody subscribes is ' +
           'dropped, an unacknowledged one is not redelivered to a later subscriber; the cases ' +
           'that need either are peer limits (listed below with the failure).',
+      ],
+    };
+  },
+
+  async cluster() {
+    // Two stompede nodes over a 3-server NATS JetStream cluster, behind a round-robin balancer
+    // (lib/cluster-peer.mjs): a driver's successive connections alternate between the nodes.
+    const auth = { login: 'interop', passcode: randomBytes(9).toString('base64url') };
+    const cur = await startBrokerProcess([
+      process.execPath,
+      here('./lib/cluster-peer.mjs'),
+      '--user',
+      `${auth.login}:${auth.passcode}`,
+      '--ws-allowed-origin',
+      pageOrigin,
+    ]);
+    const lines = createInterface({ input: cur.child.stdout });
+    return {
+      tcp: { host: '127.0.0.1', port: cur.info.tcp },
+      ws: `ws://127.0.0.1:${cur.info.ws}/ws`,
+      auth,
+      driverArgs: [],
+      // The issue's minimum (stomp.py, stompjs and ours): three NATS servers and two nodes on
+      // two cores make every case slower than against the single node.
+      clients: ['stompede', 'stomp.py', 'stompjs'],
+      note:
+        `two stompede nodes (stompede broker --cluster, ${cur.info.nodes.map((n) => n.stomp).join(' and ')}) ` +
+        `over three nats-servers (${cur.info.nats}), behind a round-robin balancer at ` +
+        `tcp://127.0.0.1:${cur.info.tcp} and ws://127.0.0.1:${cur.info.ws}/ws`,
+      quirks: [
+        'interop/lib/cluster-peer.mjs: three nats-server processes with JetStream (R3 streams) and ' +
+          'two nodes in cluster mode, each with the same config file (1 s heart-beats, one user, ' +
+          'the browser page origin allowed, `ackWait` 3 s). A round-robin TCP balancer hands ' +
+          'successive connections to node 1, node 2, node 1, …, so a case whose producer and ' +
+          'consumer use two connections has them on different nodes.',
+        '`durable_restart`: run.mjs has both nodes killed with SIGKILL and started again on the ' +
+          'same ports; the messages live in JetStream, and the delivered but unacknowledged ones ' +
+          'come back after the 3 s ack wait.',
+      ],
+      restart: async () => {
+        const done = new Promise((resolve) => lines.once('line', resolve));
+        cur.child.kill('SIGUSR2');
+        const answer = JSON.parse(await done);
+        return `both nodes killed (SIGKILL) and started again in ${answer.restarted} ms`;
+      },
+      health: () => cur.exited.value,
+      stop: async () => {
+        if (cur.exited.value === undefined) {
+          cur.child.stdin.end();
+          const killer = setTimeout(() => cur.child.kill('SIGKILL'), 30_000);
+          await cur.exited.promise;
+          clearTimeout(killer);
+        }
+      },
+    };
+  },
+
+  async openmq() {
+    // Open Message Queue 6.5 with its STOMP bridge (interop/java/openmq, started by
+    // lib/openmq-broker.mjs on ports of its own with a fresh instance directory).
+    const run = await childPeer([process.execPath, here('./lib/openmq-broker.mjs')]);
+    return {
+      ...run,
+      tcp: { host: '127.0.0.1', port: run.info.tcp },
+      wsMissing:
+        "Open MQ's STOMP bridge listens on TCP only (its WebSocket STOMP is the broker's wsjms " +
+        'service, not started here)',
+      login: 'guest',
+      passcode: 'guest',
+      loginRefusal: true,
+      driverArgs: [],
+      skip: { durable_restart: { status: 'n/a', detail: NO_RESTART } },
+      // STOMP 1.0 and 1.2: it answers a 1.1-only CONNECT with ERROR "[BSS4040]: STOMP protocol
+      // versions 1.1 are not supported".
+      versions: ['1.0', '1.2'],
+      versionLimit:
+        'peer limit: Open MQ 6.5 speaks STOMP 1.0 and 1.2, not 1.1 (ERROR "[BSS4040]: STOMP ' +
+        'protocol versions 1.1 are not supported")',
+      limits: OPENMQ_LIMITS,
+      clients: OPENMQ_CLIENTS,
+      note: `Open Message Queue 6.5.0 (interop/java/openmq), STOMP bridge 127.0.0.1:${run.info.tcp}`,
+      quirks: [
+        'org.glassfish.mq:mq-distribution 6.5.0 from Maven Central (6.6 and 6.7 need Java 21), ' +
+          '`imqbrokerd` run by lib/openmq-broker.mjs with a fresh instance, every listener on ' +
+          '127.0.0.1 and the STOMP bridge enabled (`imq.bridge.activelist=stomp`); its default ' +
+          'users (guest/guest for the drivers).',
+        'Destination names must be Java identifiers: the drivers name theirs with underscores ' +
+          '(`/queue/py_text_…`); a hyphen is refused ("[C4050]: Invalid destination name").',
+        ...new Set(Object.values(OPENMQ_LIMITS).map((l) => `${l.reason}.`)),
       ],
     };
   },
@@ -1011,14 +1243,17 @@ async function runPeer(peerName) {
       const started = Date.now();
       const got = new Map();
       // Cases the peer settles itself (`skip`: no login there, no restart of that broker).
+      const seen = forClient(peer, client.name);
       for (const version of runVersions) {
-        for (const [name, row] of Object.entries(peer.skip ?? {})) {
-          if (caseNames.includes(name)) got.set(`${version}|${name}`, row);
+        for (const [name, row] of Object.entries(seen.skip ?? {})) {
+          // A row may depend on the version (a function of it).
+          const settled = typeof row === 'function' ? row(version) : row;
+          if (caseNames.includes(name)) got.set(`${version}|${name}`, settled);
         }
       }
       const drive = () =>
         runDriver(
-          client.command(peer, runVersions),
+          client.command(seen, runVersions),
           (r) => {
             got.set(`${r.version}|${r.case}`, r);
             const mark = r.status === 'fail' ? `FAIL  ${r.detail}` : r.status;
@@ -1026,7 +1261,7 @@ async function runPeer(peerName) {
           },
           peer.restart,
         );
-      const { code, stderr } = await (casesFor(peer).length === 0
+      const { code, stderr } = await (casesFor(seen).length === 0
         ? { code: 0, stderr: '' }
         : client.exclusive
           ? oneAtATime(drive)
@@ -1044,9 +1279,14 @@ async function runPeer(peerName) {
           // A failure the peer is known to cause is the peer's limit (see its `limits`).
           // A limit may be keyed by case, or by transport and case (`ws:disconnect`), and may
           // apply only to a failure whose detail matches (`{ reason, when: RegExp }`).
-          let limit = peer.limits?.[`${client.transport}:${name}`] ?? peer.limits?.[name];
-          if (typeof limit === 'object')
-            limit = limit.when.test(row.detail) ? limit.reason : undefined;
+          // A `*` limit applies to every case, for a failure whose detail it names.
+          const limit = [`${client.transport}:${name}`, name, '*']
+            .map((key) => peer.limits?.[key])
+            .filter((l) => l !== undefined)
+            .map((l) =>
+              typeof l === 'object' ? (l.when.test(row.detail) ? l.reason : undefined) : l,
+            )
+            .find((reason) => reason !== undefined);
           if (row.status === 'fail' && limit) {
             row = { status: 'peer limit', detail: `${limit} (driver: ${row.detail})` };
           }

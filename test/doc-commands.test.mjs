@@ -8,8 +8,9 @@
 //   a command that tried to download something would fail.
 // - Lines of ```sh blocks run in order with bash (`pipefail`), each within RUN_LIMIT_MS, and must
 //   exit 0, unless their comment says `# exits N: TEXT`: then they must exit N and print TEXT on
-//   stderr (how the docs show an error). A ```yaml block whose first line is `# NAME.yaml` is
-//   written to that file where it appears, as a reader would save it.
+//   stderr (how the docs show an error). A block whose first line names a file (`# NAME.yaml`,
+//   `// NAME.js`, `<!-- NAME.html -->`) is written to that file where it appears, as a reader
+//   would save it.
 // - A command that runs a broker (`stompede broker` without --help or --print-config, and
 //   `npm start`) is what a reader leaves running in a terminal of its own: the broker already
 //   running there is interrupted first (Ctrl-C, SIGINT to its process group; it must stop
@@ -23,7 +24,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { codeBlocks, documents, root, shellCommands } from './lib/markdown.mjs';
+import { codeBlocks, documents, fileName, root, shellCommands } from './lib/markdown.mjs';
 
 const RUN_LIMIT_MS = 120_000;
 const READY_LIMIT_MS = 60_000;
@@ -35,10 +36,9 @@ function steps(doc) {
   for (const block of codeBlocks(doc)) {
     if (block.lang === 'sh') {
       for (const c of shellCommands(block)) out.push({ kind: 'sh', ...c });
-    } else if (block.lang === 'yaml') {
-      const name = /^# ([\w.-]+\.(?:yaml|yml|json))\s*$/.exec(block.text.split('\n')[0]);
-      if (name !== null)
-        out.push({ kind: 'file', line: block.line, name: name[1], text: block.text });
+    } else {
+      const name = fileName(block);
+      if (name !== undefined) out.push({ kind: 'file', line: block.line, name, text: block.text });
     }
   }
   return out;

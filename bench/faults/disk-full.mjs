@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@stompede/client/node';
 import { startBroker } from './lib/broker.mjs';
-import { faultOptions, progress, skip, sleep, verdict } from './lib/verdict.mjs';
+import { faultOptions, progress, skip, sleep, verdict, verdictOf } from './lib/verdict.mjs';
 
 const opts = faultOptions(import.meta.url, { rounds: { type: 'string' } });
 const rounds = Number(opts.rounds ?? (opts.long ? 20 : 1));
@@ -189,7 +189,7 @@ if (why !== undefined) {
       broker = undefined;
       figures.rounds++;
     }
-    verdict(opts, reasons.length === 0, figures, reasons.join('; ') || undefined);
+    verdictOf(opts, figures, reasons);
   } catch (err) {
     const said = (broker?.logs ?? []).filter((l) => l.level >= 40).slice(-3);
     verdict(opts, false, figures, `${String(err?.stack ?? err)}; broker: ${JSON.stringify(said)}`);

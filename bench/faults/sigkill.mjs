@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@stompede/client/node';
 import { startBroker } from './lib/broker.mjs';
-import { faultOptions, progress, random, sleep, verdict } from './lib/verdict.mjs';
+import { faultOptions, progress, random, sleep, verdict, verdictOf } from './lib/verdict.mjs';
 
 const opts = faultOptions(import.meta.url, {
   cycles: { type: 'string' },
@@ -162,7 +162,7 @@ try {
   if (damage.length > 0) reasons.push(`journal errors: ${damage[0].msg}`);
   if (stopped.code !== 0) reasons.push(`the last stop exited with ${stopped.code}`);
   if (figures.sendsReceipted === 0) reasons.push('no message was receipted at all');
-  verdict(opts, reasons.length === 0, figures, reasons.join('; ') || undefined);
+  verdictOf(opts, figures, reasons);
 } catch (err) {
   verdict(opts, false, {}, String(err?.stack ?? err));
 } finally {

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Frame, FrameParser, encodeFrameBytes } from '@stompede/core';
 import { startBroker } from './lib/broker.mjs';
-import { faultOptions, progress, sleep, verdict } from './lib/verdict.mjs';
+import { faultOptions, progress, sleep, verdictOf } from './lib/verdict.mjs';
 
 const opts = faultOptions(import.meta.url, { seconds: { type: 'string' } });
 const seconds = Number(opts.seconds ?? (opts.long ? 60 : 5));
@@ -220,4 +220,4 @@ try {
   await broker.stop();
   rmSync(dir, { recursive: true, force: true });
 }
-verdict(opts, failures.length === 0, figures, failures.join('; ') || undefined);
+verdictOf(opts, figures, failures);

@@ -20,9 +20,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '@stompede/client/node';
 import { startBroker } from './lib/broker.mjs';
-import { faultOptions, progress, random, sleep, verdict } from './lib/verdict.mjs';
+import { startWatchdog } from './lib/watchdog.mjs';
+import { faultOptions, progress, random, sleep, verdictOf } from './lib/verdict.mjs';
 
 const opts = faultOptions(import.meta.url, { connections: { type: 'string' } });
 const n = Number(opts.connections ?? (opts.long ? 1000 : 40));
@@ -92,23 +92,7 @@ const failures = [];
 const broker = await startBroker({ admin: true, args: ['--config', config] });
 try {
   figures.memoryStart = await memory();
-  // The watchdog: a message round trip every 100 ms.
-  const watch = await connect(broker.url, { reconnect: false, heartBeat: [0, 0] });
-  const sub = await watch.subscribe('/queue/faults.slowloris.watch');
-  let worst = 0;
-  let rounds = 0;
-  let watching = true;
-  const watchdog = (async () => {
-    while (watching) {
-      const t = Date.now();
-      await watch.send('/queue/faults.slowloris.watch', String(rounds), { receipt: true });
-      const m = await sub.receive({ timeout: 10_000 });
-      if (m.text !== String(rounds)) throw new Error(`watchdog: got ${m.text}, sent ${rounds}`);
-      worst = Math.max(worst, Date.now() - t);
-      rounds++;
-      await sleep(100);
-    }
-  })();
+  const dog = await startWatchdog(broker.url, '/queue/faults.slowloris.watch');
 
   // 1. Before CONNECT.
   progress(opts, `phase 1: ${n} connections trickle a CONNECT`);
@@ -213,11 +197,10 @@ try {
   if (refusedAgain > 0) failures.push('phase 3: bytes of closed connections were not given back');
   for (const p of again) p.socket.destroy();
 
-  watching = false;
-  await watchdog;
-  await watch.close();
-  figures.watchdog = { rounds, worstMs: worst };
-  if (worst >= 2000) failures.push(`the watchdog waited ${worst} ms`);
+  figures.watchdog = await dog.stop();
+  if (figures.watchdog.worstMs >= 2000) {
+    failures.push(`the watchdog waited ${figures.watchdog.worstMs} ms`);
+  }
   await sleep(500);
   figures.memoryEnd = await memory();
 } catch (err) {
@@ -226,9 +209,4 @@ try {
   await broker.stop();
   rmSync(dir, { recursive: true, force: true });
 }
-verdict(
-  opts,
-  failures.length === 0,
-  figures,
-  failures.length === 0 ? undefined : failures.join('; '),
-);
+verdictOf(opts, figures, failures);

@@ -183,7 +183,7 @@ $cases{connect} = sub {
 
 $cases{text_and_headers} = sub {
     my ($v, $track) = @_;
-    my $dest = '/queue/pl-text-' . uid();
+    my $dest = '/queue/pl_text_' . uid();
     my $s    = $track->(Session->new($v));
     $s->subscribe(destination => $dest, id => 's1', ack => 'auto');
     $s->send(destination => $dest, body => encode('UTF-8', 'héllo wörld'), 'x-custom' => 'v1',
@@ -201,7 +201,7 @@ $cases{text_and_headers} = sub {
 
 $cases{binary} = sub {
     my ($v, $track) = @_;
-    my $dest    = '/queue/pl-bin-' . uid();
+    my $dest    = '/queue/pl_bin_' . uid();
     my $payload = join('', map { chr($_ % 256) } 0 .. 1023);
     my $s       = $track->(Session->new($v));
     $s->subscribe(destination => $dest, id => 's1', ack => 'auto');
@@ -217,7 +217,7 @@ $cases{binary} = sub {
 $cases{client_individual} = sub {
     my ($v, $track) = @_;
     return 'unsupported' if $v eq '1.0';
-    my $dest = '/queue/pl-ci-' . uid();
+    my $dest = '/queue/pl_ci_' . uid();
     my $s    = $track->(Session->new($v));
     $s->subscribe(destination => $dest, id => 's1', ack => 'client-individual');
     $s->send(destination => $dest, body => "m$_") for 0 .. 2;
@@ -242,7 +242,7 @@ $cases{client_individual} = sub {
 
 $cases{client_cumulative} = sub {
     my ($v, $track) = @_;
-    my $dest = '/queue/pl-cl-' . uid();
+    my $dest = '/queue/pl_cl_' . uid();
     my $s    = $track->(Session->new($v));
     $s->subscribe(destination => $dest, id => 's1', ack => 'client');
     $s->send(destination => $dest, body => "m$_") for 0 .. 2;
@@ -263,7 +263,7 @@ $cases{nack} = sub {
     my ($v, $track) = @_;
     return 'unsupported' if $v eq '1.0';
     my $dlq  = $o{'nack-dlq'};
-    my $dest = '/queue/pl-nack-' . uid();
+    my $dest = '/queue/pl_nack_' . uid();
     my $s    = $track->(Session->new($v));
     $s->subscribe(destination => $dest, id => 's1', ack => 'client-individual');
     $s->send(destination => $dest, body => 'nack-me', ($dlq ? (persistent => 'true') : ()));
@@ -292,7 +292,7 @@ $cases{nack} = sub {
 
 $cases{transaction} = sub {
     my ($v, $track) = @_;
-    my $dest = '/queue/pl-tx-' . uid();
+    my $dest = '/queue/pl_tx_' . uid();
     my $s    = $track->(Session->new($v));
     my $st   = $s->stomp;
     $s->subscribe(destination => $dest, id => 's1', ack => 'auto');
@@ -314,7 +314,7 @@ $cases{transaction} = sub {
 
 $cases{receipt} = sub {
     my ($v, $track) = @_;
-    my $dest = '/queue/pl-rcpt-' . uid();
+    my $dest = '/queue/pl_rcpt_' . uid();
     my $s    = $track->(Session->new($v));
     $s->send(destination => $dest, body => 'x', receipt => 'rcpt-1');
     my $r = $s->next('RECEIPT');
@@ -325,7 +325,7 @@ $cases{receipt} = sub {
 
 $cases{topic} = sub {
     my ($v, $track) = @_;
-    my $dest = '/topic/pl-' . uid();
+    my $dest = '/topic/pl_' . uid();
     my $a    = $track->(Session->new($v));
     my $b    = $track->(Session->new($v));
     $a->subscribe(destination => $dest, id => 's1', ack => 'auto');
@@ -365,7 +365,7 @@ $cases{heartbeat} = sub {
     }
     my $alive = $s->stomp->socket && $s->stomp->socket->connected;
     # A frame round trip proves the session still works after idling on beats alone.
-    $s->send(destination => '/queue/pl-hb-' . uid(), body => 'x', receipt => 'hb') if $alive;
+    $s->send(destination => '/queue/pl_hb_' . uid(), body => 'x', receipt => 'hb') if $alive;
     $s->next('RECEIPT') if $alive;
     $s->close;
     check($hb ne '0,0', "server offered no heart-beats: $hb");
@@ -424,7 +424,7 @@ $cases{login} = sub {
 # (unacknowledged) before the crash with redelivered:true.
 $cases{durable_restart} = sub {
     my ($v, $track) = @_;
-    my $dest = '/queue/pl-durable-' . uid();
+    my $dest = '/queue/pl_durable_' . uid();
     my $s    = $track->(Session->new($v));
     for my $i (0 .. $DURABLE_COUNT - 1) {
         $s->send(destination => $dest, body => "d$i", persistent => 'true', receipt => "p$i");

@@ -159,7 +159,7 @@ $cases = [];
 
 $cases['connect'] = function ($v, $track) {
     // php-stomp does not expose CONNECTED: check the version by its MESSAGE headers (see top).
-    $dest = '/queue/php-conn-' . uid();
+    $dest = '/queue/php_conn_' . uid();
     $s = $track(new Session($v));
     $session = $s->stomp->getSessionId();
     $s->stomp->subscribe($dest, ['id' => 's1', 'ack' => 'client']);
@@ -176,7 +176,7 @@ $cases['connect'] = function ($v, $track) {
 };
 
 $cases['text_and_headers'] = function ($v, $track) {
-    $dest = '/queue/php-text-' . uid();
+    $dest = '/queue/php_text_' . uid();
     $s = $track(new Session($v));
     $s->stomp->subscribe($dest, ['id' => 's1', 'ack' => 'auto']);
     $s->stomp->send($dest, 'héllo wörld', ['x-custom' => 'v1', 'x-other' => 'two words']);
@@ -192,7 +192,7 @@ $cases['text_and_headers'] = function ($v, $track) {
 };
 
 $cases['binary'] = function ($v, $track) {
-    $dest = '/queue/php-bin-' . uid();
+    $dest = '/queue/php_bin_' . uid();
     $payload = '';
     for ($i = 0; $i < 1024; $i++) $payload .= chr($i % 256);
     $s = $track(new Session($v));
@@ -206,7 +206,7 @@ $cases['binary'] = function ($v, $track) {
 
 $cases['client_individual'] = function ($v, $track) {
     if ($v === '1.0') throw new Unsupported();
-    $dest = '/queue/php-ci-' . uid();
+    $dest = '/queue/php_ci_' . uid();
     $s = $track(new Session($v));
     $s->stomp->subscribe($dest, ['id' => 's1', 'ack' => 'client-individual']);
     // One at a time, never two frames queued at once (see the EOL note at the top).
@@ -234,7 +234,7 @@ $cases['client_individual'] = function ($v, $track) {
 };
 
 $cases['client_cumulative'] = function ($v, $track) {
-    $dest = '/queue/php-cl-' . uid();
+    $dest = '/queue/php_cl_' . uid();
     $s = $track(new Session($v));
     $s->stomp->subscribe($dest, ['id' => 's1', 'ack' => 'client']);
     $f = [];
@@ -258,7 +258,7 @@ $cases['nack'] = function ($v, $track) {
     global $o;
     if ($v === '1.0') throw new Unsupported();
     $dlq = $o['nack-dlq'];
-    $dest = '/queue/php-nack-' . uid();
+    $dest = '/queue/php_nack_' . uid();
     $s = $track(new Session($v));
     $s->stomp->subscribe($dest, ['id' => 's1', 'ack' => 'client-individual']);
     $s->stomp->send($dest, 'nack-me', $dlq ? ['persistent' => 'true'] : []);
@@ -286,7 +286,7 @@ $cases['nack'] = function ($v, $track) {
 };
 
 $cases['transaction'] = function ($v, $track) {
-    $dest = '/queue/php-tx-' . uid();
+    $dest = '/queue/php_tx_' . uid();
     $s = $track(new Session($v));
     $s->stomp->subscribe($dest, ['id' => 's1', 'ack' => 'auto']);
     $s->stomp->begin('tx1');
@@ -306,7 +306,7 @@ $cases['transaction'] = function ($v, $track) {
 };
 
 $cases['receipt'] = function ($v, $track) {
-    $dest = '/queue/php-rcpt-' . uid();
+    $dest = '/queue/php_rcpt_' . uid();
     $s = $track(new Session($v));
     // With a receipt header the extension waits for the matching RECEIPT (receipt-id checked).
     $ok = $s->stomp->send($dest, 'x', ['receipt' => 'rcpt-' . uid()]);
@@ -316,7 +316,7 @@ $cases['receipt'] = function ($v, $track) {
 };
 
 $cases['topic'] = function ($v, $track) {
-    $dest = '/topic/php-' . uid();
+    $dest = '/topic/php_' . uid();
     $a = $track(new Session($v));
     $b = $track(new Session($v));
     $a->stomp->subscribe($dest, ['id' => 's1', 'ack' => 'auto']);
@@ -349,7 +349,7 @@ $cases['heartbeat'] = function ($v, $track) {
     // A message round trip proves the session still works after idling on beats alone. Not a
     // receipt: while waiting for a RECEIPT the extension takes a heart-beat EOL for a bad frame
     // and returns false (a php-stomp limit), and a beat may be due at any moment here.
-    $dest = '/queue/php-hb-' . uid();
+    $dest = '/queue/php_hb_' . uid();
     $s->stomp->subscribe($dest, ['id' => 's1', 'ack' => 'auto']);
     $s->stomp->send($dest, 'after-idle');
     $m = $s->next();
@@ -389,7 +389,7 @@ $cases['login'] = function ($v, $track) {
 // restart on the same data directory: all come back, in order, and the one delivered
 // (unacknowledged) before the crash with redelivered:true.
 $cases['durable_restart'] = function ($v, $track) {
-    $dest = '/queue/php-durable-' . uid();
+    $dest = '/queue/php_durable_' . uid();
     $s = $track(new Session($v));
     for ($i = 0; $i < DURABLE_COUNT; $i++) {
         $s->receipted("SEND d$i", $s->stomp->send($dest, "d$i",

@@ -163,7 +163,7 @@ def case_connect(v, track)
 end
 
 def case_text_and_headers(v, track)
-  dest = "/queue/rb-text-#{uid}"
+  dest = "/queue/rb_text_#{uid}"
   s = track.call(Session.new(v))
   s.conn.subscribe(dest, { id: 's1', ack: 'auto' }, 's1')
   s.conn.publish(dest, 'héllo wörld', { 'x-custom' => 'v1', 'x-other' => 'two words' })
@@ -178,7 +178,7 @@ def case_text_and_headers(v, track)
 end
 
 def case_binary(v, track)
-  dest = "/queue/rb-bin-#{uid}"
+  dest = "/queue/rb_bin_#{uid}"
   payload = (0...1024).map { |i| i % 256 }.pack('C*')
   s = track.call(Session.new(v))
   s.conn.subscribe(dest, { id: 's1', ack: 'auto' }, 's1')
@@ -192,7 +192,7 @@ end
 
 def case_client_individual(v, track)
   raise Unsupported if v == '1.0'
-  dest = "/queue/rb-ci-#{uid}"
+  dest = "/queue/rb_ci_#{uid}"
   s = track.call(Session.new(v))
   s.conn.subscribe(dest, { id: 's1', ack: 'client-individual' }, 's1')
   3.times { |i| s.conn.publish(dest, "m#{i}") }
@@ -216,7 +216,7 @@ def case_client_individual(v, track)
 end
 
 def case_client_cumulative(v, track)
-  dest = "/queue/rb-cl-#{uid}"
+  dest = "/queue/rb_cl_#{uid}"
   s = track.call(Session.new(v))
   s.conn.subscribe(dest, { id: 's1', ack: 'client' }, 's1')
   3.times { |i| s.conn.publish(dest, "m#{i}") }
@@ -236,7 +236,7 @@ end
 def case_nack(v, track)
   raise Unsupported if v == '1.0'
   dlq = OPTS[:nack_dlq]
-  dest = "/queue/rb-nack-#{uid}"
+  dest = "/queue/rb_nack_#{uid}"
   s = track.call(Session.new(v))
   s.conn.subscribe(dest, { id: 's1', ack: 'client-individual' }, 's1')
   s.conn.publish(dest, 'nack-me', dlq ? { 'persistent' => 'true' } : {})
@@ -264,7 +264,7 @@ def case_nack(v, track)
 end
 
 def case_transaction(v, track)
-  dest = "/queue/rb-tx-#{uid}"
+  dest = "/queue/rb_tx_#{uid}"
   s = track.call(Session.new(v))
   s.conn.subscribe(dest, { id: 's1', ack: 'auto' }, 's1')
   s.conn.begin('tx1')
@@ -284,7 +284,7 @@ def case_transaction(v, track)
 end
 
 def case_receipt(v, track)
-  dest = "/queue/rb-rcpt-#{uid}"
+  dest = "/queue/rb_rcpt_#{uid}"
   s = track.call(Session.new(v))
   s.conn.publish(dest, 'x', { receipt: 'rcpt-1' })
   r = s.next('RECEIPT')
@@ -294,7 +294,7 @@ def case_receipt(v, track)
 end
 
 def case_topic(v, track)
-  dest = "/topic/rb-#{uid}"
+  dest = "/topic/rb_#{uid}"
   a = track.call(Session.new(v))
   b = track.call(Session.new(v))
   a.conn.subscribe(dest, { id: 's1', ack: 'auto' }, 's1')
@@ -324,7 +324,7 @@ def case_heartbeat(v, track)
   beats = s.conn.hbrecv_count
   alive = s.conn.open?
   # A frame round trip proves the session still works after idling on beats alone.
-  s.conn.publish("/queue/rb-hb-#{uid}", 'x', { receipt: 'hb' })
+  s.conn.publish("/queue/rb_hb_#{uid}", 'x', { receipt: 'hb' })
   s.next('RECEIPT')
   s.close
   check(hb != '0,0', "server offered no heart-beats: #{hb}")
@@ -365,7 +365,7 @@ end
 # restart on the same data directory: all come back, in order, and those delivered
 # (unacknowledged) before the crash with redelivered:true.
 def case_durable_restart(v, track)
-  dest = "/queue/rb-durable-#{uid}"
+  dest = "/queue/rb_durable_#{uid}"
   s = track.call(Session.new(v))
   DURABLE_COUNT.times do |i|
     s.conn.publish(dest, "d#{i}", { persistent: 'true', receipt: "p#{i}" })

@@ -7,6 +7,7 @@
 //          [--name stompede] [--login L --passcode P] [--vhost /] [--versions 1.0,1.1,1.2]
 //          [--cases a,b] [--nack-dlq /queue/ActiveMQ.DLQ]
 //          [--auth-login L --auth-passcode P]   (the login case's user; default --login/--passcode)
+//          [--auth-error-code CODE]   (the login case requires the refusal to carry this code)
 // Prints one JSON object per line: {"client": NAME, "version", "case", "status", "detail"}.
 // Exits 1 when any case fails. Over ws:// the `ws` package supplies the WebSocket class.
 //
@@ -42,6 +43,7 @@ const args = parseArgs(process.argv.slice(2), {
   'nack-dlq': undefined,
   'auth-login': undefined,
   'auth-passcode': undefined,
+  'auth-error-code': undefined,
 });
 if (!args.url) {
   console.error('usage: stompede-driver.mjs --url tcp://H:P|ws://H:P/ws [--login L --passcode P]');
@@ -83,6 +85,15 @@ const DURABLE_COUNT = 20;
 const DELIVERED_BEFORE = 5;
 // The login case's bound on a refused login (the broker delays a login after a failure).
 const LOGIN_WAIT = 10_000;
+
+/** An error and its causes (a lost connection names what broke it, e.g. the broker's ERROR). */
+function describe(err) {
+  const parts = [];
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 4; e = e.cause, depth++) {
+    parts.push(`${e.code ? `${e.code}: ` : ''}${e.message ?? e}`);
+  }
+  return parts.join(' <- ');
+}
 
 /** Rejects after `ms` with `what`; for steps the client itself might not bound. */
 function within(promise, ms, what) {
@@ -167,7 +178,7 @@ const cases = {
   },
 
   async text_and_headers(version, track) {
-    const dest = `/queue/stompede-text-${uid()}`;
+    const dest = `/queue/stompede_text_${uid()}`;
     const c = track(await open(version));
     const sub = await c.subscribe(dest, { ack: 'auto', id: 's1' });
     await c.send(dest, 'héllo wörld', { headers: { 'x-custom': 'v1', 'x-other': 'two words' } });
@@ -183,7 +194,7 @@ const cases = {
   },
 
   async binary(version, track) {
-    const dest = `/queue/stompede-bin-${uid()}`;
+    const dest = `/queue/stompede_bin_${uid()}`;
     const payload = new Uint8Array(1024);
     for (let i = 0; i < payload.length; i++) payload[i] = i % 256;
     const c = track(await open(version));
@@ -198,7 +209,7 @@ const cases = {
 
   async client_individual(version, track) {
     if (version === '1.0') return UNSUPPORTED;
-    const dest = `/queue/stompede-ci-${uid()}`;
+    const dest = `/queue/stompede_ci_${uid()}`;
     const c = track(await open(version));
     const sub = await c.subscribe(dest, { ack: 'client-individual', id: 's1' });
     for (let i = 0; i < 3; i++) await c.send(dest, `m${i}`);
@@ -222,7 +233,7 @@ const cases = {
   },
 
   async client_cumulative(version, track) {
-    const dest = `/queue/stompede-cl-${uid()}`;
+    const dest = `/queue/stompede_cl_${uid()}`;
     const c = track(await open(version));
     const sub = await c.subscribe(dest, { ack: 'client', id: 's1' });
     for (let i = 0; i < 3; i++) await c.send(dest, `m${i}`);
@@ -242,7 +253,7 @@ const cases = {
   async nack(version, track) {
     if (version === '1.0') return UNSUPPORTED;
     const dlqName = args['nack-dlq'];
-    const dest = `/queue/stompede-nack-${uid()}`;
+    const dest = `/queue/stompede_nack_${uid()}`;
     const c = track(await open(version));
     const sub = await c.subscribe(dest, { ack: 'client-individual', id: 's1' });
     await c.send(dest, 'nack-me', dlqName ? { headers: { persistent: 'true' } } : {});
@@ -273,7 +284,7 @@ const cases = {
   },
 
   async transaction(version, track) {
-    const dest = `/queue/stompede-tx-${uid()}`;
+    const dest = `/queue/stompede_tx_${uid()}`;
     const c = track(await open(version));
     const sub = await c.subscribe(dest, { ack: 'auto', id: 's1' });
     const rollback = new Error('rollback');
@@ -300,7 +311,7 @@ const cases = {
   },
 
   async receipt(version, track) {
-    const dest = `/queue/stompede-rcpt-${uid()}`;
+    const dest = `/queue/stompede_rcpt_${uid()}`;
     const c = track(await open(version));
     // Resolves only when the RECEIPT for this SEND arrives (rejects after receiptTimeout).
     await c.send(dest, 'x', { receipt: true });
@@ -309,7 +320,7 @@ const cases = {
   },
 
   async topic(version, track) {
-    const dest = `/topic/stompede-${uid()}`;
+    const dest = `/topic/stompede_${uid()}`;
     const a = track(await open(version));
     const b = track(await open(version));
     const sa = await a.subscribe(dest, { ack: 'auto', id: 's1' });
@@ -373,7 +384,14 @@ Object.assign(cases, {
       track(bad);
     } catch (err) {
       if (/nothing within/.test(err.message)) throw err;
-      refused = `${err?.code ? `${err.code}: ` : ''}${err?.message ?? err}`;
+      refused = describe(err);
+      // Where the broker's refusal is recognisable (run.mjs says which code), the client must
+      // name it: a login failure, not a generic server error or a lost connection.
+      const want = args['auth-error-code'];
+      assert(
+        want === undefined || err?.code === want,
+        `refusal carries ${err?.code}, wanted ${want}`,
+      );
     }
     assert(refused !== undefined, 'CONNECTED with a wrong passcode');
     const c = track(await open(version, { login, passcode }));
@@ -387,7 +405,7 @@ Object.assign(cases, {
   // restart on the same data directory: all of them come back, in order, and those delivered
   // (unacknowledged) before the crash with redelivered:true.
   async durable_restart(version, track) {
-    const dest = `/queue/stompede-durable-${uid()}`;
+    const dest = `/queue/stompede_durable_${uid()}`;
     const c = track(await open(version));
     for (let i = 0; i < DURABLE_COUNT; i++) {
       await c.send(dest, `d${i}`, { receipt: true, headers: { persistent: 'true' } });
@@ -462,10 +480,7 @@ for (const version of list(args.versions) ?? VERSIONS) {
             : { status: 'pass', detail };
     } catch (err) {
       ok = false;
-      result = {
-        status: 'fail',
-        detail: `${err?.code ? `${err.code}: ` : ''}${err?.message ?? err}`,
-      };
+      result = { status: 'fail', detail: describe(err) };
     } finally {
       for (const c of clients) c.destroy();
     }

@@ -278,7 +278,7 @@ class Driver:
         return "CONNECTED version %s, server %s" % (got, server)
 
     def case_text_and_headers(self, version, track):
-        dest = "/queue/stomper-text-%s" % uuid.uuid4().hex
+        dest = "/queue/stomper_text_%s" % uuid.uuid4().hex
         s = self.open(version, track)
         s.subscribe(dest, "s1", "auto")
         s.send(dest, "héllo wörld", {"x-custom": "v1", "x-other": "two words"})
@@ -298,7 +298,7 @@ class Driver:
     def case_client_individual(self, version, track):
         if version == "1.0":
             raise Unsupported()
-        dest = "/queue/stomper-ci-%s" % uuid.uuid4().hex
+        dest = "/queue/stomper_ci_%s" % uuid.uuid4().hex
         s = self.open(version, track)
         s.subscribe(dest, "s1", "client-individual")
         for i in range(3):
@@ -322,7 +322,7 @@ class Driver:
         return "unacked message redelivered with redelivered:true"
 
     def case_client_cumulative(self, version, track):
-        dest = "/queue/stomper-cl-%s" % uuid.uuid4().hex
+        dest = "/queue/stomper_cl_%s" % uuid.uuid4().hex
         s = self.open(version, track)
         s.subscribe(dest, "s1", "client")
         for i in range(3):
@@ -342,7 +342,7 @@ class Driver:
         if version == "1.0":
             raise Unsupported()
         dlq = self.args.nack_dlq
-        dest = "/queue/stomper-nack-%s" % uuid.uuid4().hex
+        dest = "/queue/stomper_nack_%s" % uuid.uuid4().hex
         s = self.open(version, track)
         s.subscribe(dest, "s1", "client-individual")
         s.send(dest, "nack-me", {"persistent": "true"} if dlq else None)
@@ -366,7 +366,7 @@ class Driver:
                 return "NACKed message dead-lettered to %s (server's choice per spec)" % dlq
 
     def case_transaction(self, version, track):
-        dest = "/queue/stomper-tx-%s" % uuid.uuid4().hex
+        dest = "/queue/stomper_tx_%s" % uuid.uuid4().hex
         s = self.open(version, track)
         s.subscribe(dest, "s1", "auto")
         s.begin("tx1")
@@ -385,7 +385,7 @@ class Driver:
         return "ABORT discarded, COMMIT delivered"
 
     def case_receipt(self, version, track):
-        dest = "/queue/stomper-rcpt-%s" % uuid.uuid4().hex
+        dest = "/queue/stomper_rcpt_%s" % uuid.uuid4().hex
         s = self.open(version, track)
         s.send(dest, "x", {"receipt": "rcpt-1"})
         r = s.next("RECEIPT")
@@ -394,7 +394,7 @@ class Driver:
         return "RECEIPT for SEND"
 
     def case_topic(self, version, track):
-        dest = "/topic/stomper-%s" % uuid.uuid4().hex
+        dest = "/topic/stomper_%s" % uuid.uuid4().hex
         a = self.open(version, track)
         b = self.open(version, track)
         a.subscribe(dest, "s1", "auto")
@@ -434,7 +434,7 @@ class Driver:
         s.poll("MESSAGE", max(1.2, (3 * every + 200) / 1000) if check_beats else 1.2)
         beats = s.beats - before
         # A frame round trip proves the session survived.
-        s.send("/queue/stomper-hb-%s" % uuid.uuid4().hex, "x", {"receipt": "hb"})
+        s.send("/queue/stomper_hb_%s" % uuid.uuid4().hex, "x", {"receipt": "hb"})
         s.next("RECEIPT")
         stop.set()
         s.close()
@@ -469,7 +469,7 @@ class Driver:
         # Persistent messages confirmed by RECEIPTs survive a broker crash (SIGKILL by run.mjs)
         # and a restart on the same data directory: all come back, in order, and those delivered
         # (unacknowledged) before the crash with redelivered:true.
-        dest = "/queue/stomper-durable-%s" % uuid.uuid4().hex
+        dest = "/queue/stomper_durable_%s" % uuid.uuid4().hex
         s = self.open(version, track)
         for i in range(DURABLE_COUNT):
             s.send(dest, "d%d" % i, {"persistent": "true", "receipt": "p%d" % i})

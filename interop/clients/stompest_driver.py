@@ -142,7 +142,7 @@ class Driver:
         return "CONNECTED version %s, server %s" % (got, server)
 
     def case_text_and_headers(self, version):
-        dest = "/queue/stompest-text-%s" % uuid.uuid4().hex
+        dest = "/queue/stompest_text_%s" % uuid.uuid4().hex
         client = self.connect(version)
         client.subscribe(dest, {StompSpec.ID_HEADER: "s1", StompSpec.ACK_HEADER: "auto"})
         client.send(dest, "héllo wörld".encode("utf-8"),
@@ -157,7 +157,7 @@ class Driver:
         return "body and custom headers delivered"
 
     def case_binary(self, version):
-        dest = "/queue/stompest-bin-%s" % uuid.uuid4().hex
+        dest = "/queue/stompest_bin_%s" % uuid.uuid4().hex
         client = self.connect(version)
         client.subscribe(dest, {StompSpec.ID_HEADER: "s1", StompSpec.ACK_HEADER: "auto"})
         payload = bytes(range(256)) * 4
@@ -174,7 +174,7 @@ class Driver:
         skip = self.only_11(version, "client-individual acknowledgement")
         if skip:
             return skip
-        dest = "/queue/stompest-ci-%s" % uuid.uuid4().hex
+        dest = "/queue/stompest_ci_%s" % uuid.uuid4().hex
         sub = {StompSpec.ID_HEADER: "s1", StompSpec.ACK_HEADER: "client-individual"}
         client = self.connect(version)
         client.subscribe(dest, sub)
@@ -196,7 +196,7 @@ class Driver:
         return "unacked message redelivered with redelivered:true"
 
     def case_client_cumulative(self, version):
-        dest = "/queue/stompest-cl-%s" % uuid.uuid4().hex
+        dest = "/queue/stompest_cl_%s" % uuid.uuid4().hex
         sub = {StompSpec.ID_HEADER: "s1", StompSpec.ACK_HEADER: "client"}
         client = self.connect(version)
         client.subscribe(dest, sub)
@@ -219,7 +219,7 @@ class Driver:
         if skip:
             return skip
         dlq = self.args.nack_dlq
-        dest = "/queue/stompest-nack-%s" % uuid.uuid4().hex
+        dest = "/queue/stompest_nack_%s" % uuid.uuid4().hex
         client = self.connect(version)
         client.subscribe(dest, {StompSpec.ID_HEADER: "s1", StompSpec.ACK_HEADER: "client-individual"})
         client.send(dest, b"nack-me", headers={"persistent": "true"} if dlq else {})
@@ -244,7 +244,7 @@ class Driver:
                 return "NACKed message dead-lettered to %s (server's choice per spec)" % dlq
 
     def case_transaction(self, version):
-        dest = "/queue/stompest-tx-%s" % uuid.uuid4().hex
+        dest = "/queue/stompest_tx_%s" % uuid.uuid4().hex
         client = self.connect(version)
         client.subscribe(dest, {StompSpec.ID_HEADER: "s1", StompSpec.ACK_HEADER: "auto"})
         client.begin("tx1")
@@ -263,7 +263,7 @@ class Driver:
         return "ABORT discarded, COMMIT delivered"
 
     def case_receipt(self, version):
-        dest = "/queue/stompest-rcpt-%s" % uuid.uuid4().hex
+        dest = "/queue/stompest_rcpt_%s" % uuid.uuid4().hex
         client = self.connect(version)
         client.send(dest, b"x", receipt="rcpt-1")
         got = self.receipt(client)
@@ -272,7 +272,7 @@ class Driver:
         return "RECEIPT for SEND"
 
     def case_topic(self, version):
-        dest = "/topic/stompest-%s" % uuid.uuid4().hex
+        dest = "/topic/stompest_%s" % uuid.uuid4().hex
         a, b = self.connect(version), self.connect(version)
         a.subscribe(dest, {StompSpec.ID_HEADER: "s1", StompSpec.ACK_HEADER: "auto"})
         b.subscribe(dest, {StompSpec.ID_HEADER: "s1", StompSpec.ACK_HEADER: "auto"}, receipt="sub-b")
@@ -349,7 +349,7 @@ class Driver:
         return "wrong passcode refused (%s); %s connected" % (refused[:120], login)
 
     def case_durable_restart(self, version):
-        dest = "/queue/stompest-durable-%s" % uuid.uuid4().hex
+        dest = "/queue/stompest_durable_%s" % uuid.uuid4().hex
         client = self.connect(version)
         for i in range(DURABLE_COUNT):
             client.send(dest, b"d%d" % i, headers={"persistent": "true"}, receipt="p%d" % i)
@@ -403,7 +403,7 @@ class Driver:
         uri = ("failover:(tcp://127.0.0.1:%d,tcp://%s:%d)?randomize=false,"
                "initialReconnectDelay=100,maxReconnectDelay=1000,maxReconnectAttempts=60,"
                "startupMaxReconnectAttempts=2" % (dead, self.args.host, self.args.port))
-        dest = "/queue/stompest-failover-%s" % uuid.uuid4().hex
+        dest = "/queue/stompest_failover_%s" % uuid.uuid4().hex
         sender = self.connect(version)
         for i in range(FAILOVER_COUNT):
             sender.send(dest, b"f%d" % i, headers={"persistent": "true"}, receipt="f%d" % i)

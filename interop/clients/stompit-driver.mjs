@@ -226,7 +226,7 @@ const cases = {
   },
 
   async text_and_headers(version, track) {
-    const dest = `/queue/stompit-text-${uid()}`;
+    const dest = `/queue/stompit_text_${uid()}`;
     const s = track(await open(version));
     const inbox = s.subscribe({ destination: dest, id: 's1', ack: 'auto' });
     s.send({ destination: dest, 'x-custom': 'v1', 'x-other': 'two words' }, 'héllo wörld');
@@ -242,7 +242,7 @@ const cases = {
   },
 
   async binary(version, track) {
-    const dest = `/queue/stompit-bin-${uid()}`;
+    const dest = `/queue/stompit_bin_${uid()}`;
     const payload = Buffer.alloc(1024);
     for (let i = 0; i < payload.length; i++) payload[i] = i % 256;
     const s = track(await open(version));
@@ -263,7 +263,7 @@ const cases = {
 
   async client_individual(version, track) {
     if (version === '1.0') return UNSUPPORTED;
-    const dest = `/queue/stompit-ci-${uid()}`;
+    const dest = `/queue/stompit_ci_${uid()}`;
     const s = track(await open(version));
     const inbox = s.subscribe({ destination: dest, id: 's1', ack: 'client-individual' });
     for (let i = 0; i < 3; i++) s.send({ destination: dest }, `m${i}`);
@@ -287,7 +287,7 @@ const cases = {
   },
 
   async client_cumulative(version, track) {
-    const dest = `/queue/stompit-cl-${uid()}`;
+    const dest = `/queue/stompit_cl_${uid()}`;
     const s = track(await open(version));
     const inbox = s.subscribe({ destination: dest, id: 's1', ack: 'client' });
     for (let i = 0; i < 3; i++) s.send({ destination: dest }, `m${i}`);
@@ -307,7 +307,7 @@ const cases = {
   async nack(version, track) {
     if (version === '1.0') return UNSUPPORTED;
     const dlqName = args['nack-dlq'];
-    const dest = `/queue/stompit-nack-${uid()}`;
+    const dest = `/queue/stompit_nack_${uid()}`;
     const s = track(await open(version));
     const inbox = s.subscribe({ destination: dest, id: 's1', ack: 'client-individual' });
     s.send(dlqName ? { destination: dest, persistent: 'true' } : { destination: dest }, 'nack-me');
@@ -338,7 +338,7 @@ const cases = {
   },
 
   async transaction(version, track) {
-    const dest = `/queue/stompit-tx-${uid()}`;
+    const dest = `/queue/stompit_tx_${uid()}`;
     const s = track(await open(version));
     const inbox = s.subscribe({ destination: dest, id: 's1', ack: 'auto' });
     let tx = s.client.begin();
@@ -361,7 +361,7 @@ const cases = {
   },
 
   async receipt(version, track) {
-    const dest = `/queue/stompit-rcpt-${uid()}`;
+    const dest = `/queue/stompit_rcpt_${uid()}`;
     const s = track(await open(version));
     const r = s.receipt();
     s.send({ destination: dest }, 'x', r.options);
@@ -371,7 +371,7 @@ const cases = {
   },
 
   async topic(version, track) {
-    const dest = `/topic/stompit-${uid()}`;
+    const dest = `/topic/stompit_${uid()}`;
     const a = track(await open(version));
     const b = track(await open(version));
     const ia = a.subscribe({ destination: dest, id: 's1', ack: 'auto' });
@@ -464,7 +464,7 @@ Object.assign(cases, {
   // restart on the same data directory: all come back, in order, and those delivered
   // (unacknowledged) before the crash with redelivered:true.
   async durable_restart(version, track) {
-    const dest = `/queue/stompit-durable-${uid()}`;
+    const dest = `/queue/stompit_durable_${uid()}`;
     const s = track(await open(version));
     for (let i = 0; i < DURABLE_COUNT; i++) {
       const r = s.receipt();

@@ -254,7 +254,7 @@ export async function runStompjsCases(env) {
     },
 
     async text_and_headers(version, track) {
-      const dest = `/queue/js-text-${uid()}`;
+      const dest = `/queue/js_text_${uid()}`;
       const s = track(await open(version));
       const inbox = s.subscribe(dest, { id: 's1', ack: 'auto' });
       s.client.publish({
@@ -279,7 +279,7 @@ export async function runStompjsCases(env) {
     // this case fails against such a peer. `web_stomp.ws_frame = binary` in rabbitmq.conf fixes
     // it; the assertion stays as it is.
     async binary(version, track) {
-      const dest = `/queue/js-bin-${uid()}`;
+      const dest = `/queue/js_bin_${uid()}`;
       const payload = new Uint8Array(1024);
       for (let i = 0; i < payload.length; i++) payload[i] = i % 256;
       const s = track(await open(version));
@@ -298,7 +298,7 @@ export async function runStompjsCases(env) {
 
     async client_individual(version, track) {
       if (version === '1.0') return UNSUPPORTED;
-      const dest = `/queue/js-ci-${uid()}`;
+      const dest = `/queue/js_ci_${uid()}`;
       const s = track(await open(version));
       const inbox = s.subscribe(dest, { id: 's1', ack: 'client-individual' });
       for (let i = 0; i < 3; i++) s.client.publish({ destination: dest, body: `m${i}` });
@@ -324,7 +324,7 @@ export async function runStompjsCases(env) {
     },
 
     async client_cumulative(version, track) {
-      const dest = `/queue/js-cl-${uid()}`;
+      const dest = `/queue/js_cl_${uid()}`;
       const s = track(await open(version));
       const inbox = s.subscribe(dest, { id: 's1', ack: 'client' });
       for (let i = 0; i < 3; i++) s.client.publish({ destination: dest, body: `m${i}` });
@@ -348,7 +348,7 @@ export async function runStompjsCases(env) {
     // original-destination; without it, only redelivery passes.
     async nack(version, track) {
       if (version === '1.0') return UNSUPPORTED;
-      const dest = `/queue/js-nack-${uid()}`;
+      const dest = `/queue/js_nack_${uid()}`;
       const s = track(await open(version));
       const inbox = s.subscribe(dest, { id: 's1', ack: 'client-individual' });
       s.client.publish({
@@ -393,7 +393,7 @@ export async function runStompjsCases(env) {
     },
 
     async transaction(version, track) {
-      const dest = `/queue/js-tx-${uid()}`;
+      const dest = `/queue/js_tx_${uid()}`;
       const s = track(await open(version));
       const inbox = s.subscribe(dest, { id: 's1', ack: 'auto' });
       let tx = s.client.begin();
@@ -413,7 +413,7 @@ export async function runStompjsCases(env) {
     },
 
     async receipt(version, track) {
-      const dest = `/queue/js-rcpt-${uid()}`;
+      const dest = `/queue/js_rcpt_${uid()}`;
       const s = track(await open(version));
       const got = s.receipt('rcpt-1');
       s.client.publish({ destination: dest, body: 'x', headers: { receipt: 'rcpt-1' } });
@@ -424,7 +424,7 @@ export async function runStompjsCases(env) {
     },
 
     async topic(version, track) {
-      const dest = `/topic/js-${uid()}`;
+      const dest = `/topic/js_${uid()}`;
       const a = track(await open(version));
       const b = track(await open(version));
       const ia = a.subscribe(dest, { id: 's1', ack: 'auto' });
@@ -494,7 +494,7 @@ export async function runStompjsCases(env) {
     // (unacknowledged) before the crash with redelivered:true.
     async durable_restart(version, track) {
       if (!env.restartBroker) return { unsupported: 'no harness to restart the broker' };
-      const dest = `/queue/js-durable-${uid()}`;
+      const dest = `/queue/js_durable_${uid()}`;
       const s = track(await open(version));
       for (let i = 0; i < DURABLE_COUNT; i++) {
         const r = s.receipt(`p${i}`);

@@ -159,7 +159,7 @@ class Driver:
         return "CONNECTED version %s, server %s" % (got, frame.headers.get("server"))
 
     def case_text_and_headers(self, version):
-        dest = "/queue/py-text-%s" % uuid.uuid4().hex
+        dest = "/queue/py_text_%s" % uuid.uuid4().hex
         conn, listener = self.connect(version)
         conn.subscribe(destination=dest, id="s1", ack="auto")
         conn.send(destination=dest, body="héllo wörld", headers={"x-custom": "v1", "x-other": "two words"})
@@ -173,7 +173,7 @@ class Driver:
         return "body and custom headers delivered"
 
     def case_binary(self, version):
-        dest = "/queue/py-bin-%s" % uuid.uuid4().hex
+        dest = "/queue/py_bin_%s" % uuid.uuid4().hex
         conn, listener = self.connect(version, auto_decode=False)
         conn.subscribe(destination=dest, id="s1", ack="auto")
         payload = bytes(range(256)) * 4
@@ -186,7 +186,7 @@ class Driver:
     def case_client_individual(self, version):
         if version == "1.0":
             return "unsupported"
-        dest = "/queue/py-ci-%s" % uuid.uuid4().hex
+        dest = "/queue/py_ci_%s" % uuid.uuid4().hex
         conn, listener = self.connect(version)
         conn.subscribe(destination=dest, id="s1", ack="client-individual")
         for i in range(3):
@@ -207,7 +207,7 @@ class Driver:
         return "unacked message redelivered with redelivered:true"
 
     def case_client_cumulative(self, version):
-        dest = "/queue/py-cl-%s" % uuid.uuid4().hex
+        dest = "/queue/py_cl_%s" % uuid.uuid4().hex
         conn, listener = self.connect(version)
         conn.subscribe(destination=dest, id="s1", ack="client")
         for i in range(3):
@@ -230,7 +230,7 @@ class Driver:
         if version == "1.0":
             return "unsupported"
         dlq = self.args.nack_dlq
-        dest = "/queue/py-nack-%s" % uuid.uuid4().hex
+        dest = "/queue/py_nack_%s" % uuid.uuid4().hex
         conn, listener = self.connect(version)
         conn.subscribe(destination=dest, id="s1", ack="client-individual")
         conn.send(destination=dest, body="nack-me", headers={"persistent": "true"} if dlq else {})
@@ -254,7 +254,7 @@ class Driver:
                 return "NACKed message dead-lettered to %s (server's choice per spec)" % dlq
 
     def case_transaction(self, version):
-        dest = "/queue/py-tx-%s" % uuid.uuid4().hex
+        dest = "/queue/py_tx_%s" % uuid.uuid4().hex
         conn, listener = self.connect(version)
         conn.subscribe(destination=dest, id="s1", ack="auto")
         tx = conn.begin()
@@ -273,7 +273,7 @@ class Driver:
         return "ABORT discarded, COMMIT delivered"
 
     def case_receipt(self, version):
-        dest = "/queue/py-rcpt-%s" % uuid.uuid4().hex
+        dest = "/queue/py_rcpt_%s" % uuid.uuid4().hex
         conn, listener = self.connect(version)
         conn.send(destination=dest, body="x", receipt="rcpt-1")
         got = listener.receipts.get(timeout=TIMEOUT)
@@ -282,7 +282,7 @@ class Driver:
         return "RECEIPT for SEND"
 
     def case_topic(self, version):
-        dest = "/topic/py-%s" % uuid.uuid4().hex
+        dest = "/topic/py_%s" % uuid.uuid4().hex
         a, la = self.connect(version)
         b, lb = self.connect(version)
         a.subscribe(destination=dest, id="s1", ack="auto")
@@ -354,7 +354,7 @@ class Driver:
         # Persistent messages confirmed by RECEIPTs survive a broker crash (SIGKILL by run.mjs)
         # and a restart on the same data directory: all come back, in order, and those delivered
         # (unacknowledged) before the crash with redelivered:true.
-        dest = "/queue/py-durable-%s" % uuid.uuid4().hex
+        dest = "/queue/py_durable_%s" % uuid.uuid4().hex
         conn, listener = self.connect(version)
         for i in range(DURABLE_COUNT):
             conn.send(destination=dest, body="d%d" % i, headers={"persistent": "true"}, receipt="p%d" % i)

@@ -135,9 +135,26 @@ log { source(s_in); destination(d_stomp); };
   const exited = new Promise((resolve) => child.on('close', resolve));
   let dead = false;
   exited.then(() => (dead = true));
-  // Up to 20 s: under load (2 cores shared with test runs) syslog-ng once took over 5 s.
-  for (let i = 0; i < 400 && !existsSync(sock) && !dead; i++) await sleep(50);
-  if (!existsSync(sock)) {
+  // Up to 20 s: under load (2 cores shared with test runs) syslog-ng once took over 5 s. Ready
+  // means accepting: the socket file appears at bind(), before listen(), and a connection made
+  // between the two is refused (ECONNREFUSED), so the probe connects (and sends nothing).
+  const accepts = () =>
+    new Promise((resolve) => {
+      const probe = netConnect(sock, () => {
+        probe.end();
+        resolve(true);
+      });
+      probe.on('error', () => resolve(false));
+    });
+  let ready = false;
+  for (let i = 0; i < 400 && !dead; i++) {
+    if (existsSync(sock) && (await accepts())) {
+      ready = true;
+      break;
+    }
+    await sleep(50);
+  }
+  if (!ready) {
     child.kill('SIGTERM');
     throw new Error(`syslog-ng did not open ${sock}: ${output.trim().slice(-600)}`);
   }
@@ -162,7 +179,7 @@ const PRODUCER_ONLY = "syslog-ng's stomp() is a producer: it never subscribes or
 
 const cases = {
   async connect(track) {
-    const dest = `/queue/syslog-ng-conn-${uid()}`;
+    const dest = `/queue/syslog_ng_conn_${uid()}`;
     const c = track(await consumer());
     const sub = await c.subscribe(dest, { receipt: true });
     const sng = track(await startSyslogNg(`destination(${str(dest)}) body("\${MSG}")`));
@@ -173,7 +190,7 @@ const cases = {
   },
 
   async text_and_headers(track) {
-    const dest = `/queue/syslog-ng-text-${uid()}`;
+    const dest = `/queue/syslog_ng_text_${uid()}`;
     const lines = Array.from({ length: 200 }, (_, i) => `${i} héllo wörld: key=value ${uid()}`);
     const c = track(await consumer());
     const sub = await c.subscribe(dest, { receipt: true });
@@ -204,7 +221,7 @@ const cases = {
   transaction: () => ({ unsupported: "syslog-ng's stomp() sends no BEGIN/COMMIT/ABORT" }),
 
   async receipt(track) {
-    const dest = `/queue/syslog-ng-rcpt-${uid()}`;
+    const dest = `/queue/syslog_ng_rcpt_${uid()}`;
     const lines = Array.from({ length: 50 }, (_, i) => `receipted ${i}`);
     const c = track(await consumer());
     const sub = await c.subscribe(dest, { receipt: true });
@@ -221,7 +238,7 @@ const cases = {
   },
 
   async topic(track) {
-    const dest = `/topic/syslog-ng-${uid()}`;
+    const dest = `/topic/syslog_ng_${uid()}`;
     const lines = Array.from({ length: 20 }, (_, i) => `fan ${i}`);
     const a = track(await consumer());
     const b = track(await consumer());
@@ -253,7 +270,7 @@ const cases = {
     if (login === undefined) {
       return { unsupported: 'no credentials given: the server under test runs without logins' };
     }
-    const dest = `/queue/syslog-ng-login-${uid()}`;
+    const dest = `/queue/syslog_ng_login_${uid()}`;
     const c = track(await consumer());
     const sub = await c.subscribe(dest, { receipt: true });
     const bad = await startSyslogNg(`destination(${str(dest)}) body("\${MSG}")`, {

@@ -41,11 +41,10 @@ export const SYSTEMS = [
     name: 'Open Message Queue (STOMP bridge)',
     kind: 'server',
     language: 'Java',
-    pending:
-      'on Maven Central (org.glassfish.mq 6.x, with its mqbridge-stomp module); no peer script ' +
-      'yet (the broker and its STOMP bridge service need the mq-distribution layout and ' +
-      'imqbrokerd); no Debian package',
-    source: 'Maven Central org.glassfish.mq (not yet used)',
+    columns: ['openmq'],
+    source:
+      'Maven Central org.glassfish.mq:mq-distribution 6.5.0 (imqbrokerd with its STOMP bridge; ' +
+      '6.6 and 6.7 need Java 21); no Debian package',
   },
   {
     name: 'RabbitMQ (STOMP, Web-STOMP)',
@@ -90,20 +89,26 @@ export const SYSTEMS = [
     name: 'Gozirra',
     kind: 'client',
     language: 'Java',
-    pending:
-      'the original jar (from its author) is in no registry here, but a fork is on Maven ' +
-      'Central: com.hi3project.vineyard.comm:gozirra-ws 0.5.0 (2015, Gozirra with STOMP over ' +
-      'WebSocket); no driver yet; no Debian package',
-    source: 'Maven Central gozirra-ws (not yet used)',
+    rows: ['gozirra'],
+    source:
+      'Maven Central com.hi3project.vineyard.comm:gozirra-ws 0.5.0 (2015), a fork of Gozirra ' +
+      "that adds STOMP over WebSocket (Java-WebSocket 1.3.0); the original jar was its author's " +
+      'download only, in no registry here; no Debian package. Its TCP client is the row (STOMP ' +
+      '1.0 only, no ACK frame). Its WebSocket client has no row yet: against RabbitMQ Web-STOMP ' +
+      'and Artemis no CONNECTED reaches it (the server closes the WebSocket, 1000 and 1006); ' +
+      'against ours it parses only the first frame of a WebSocket message, and our broker sends ' +
+      'the frames it writes in one tick (a MESSAGE and the RECEIPT after it) as one message',
   },
   {
     name: 'Stampy',
     kind: 'client',
     language: 'Java',
-    pending:
-      'on Maven Central (asia.stampy 1.0-RELEASE, STOMP 1.2 on Netty 3; it resolves here); no ' +
-      'driver yet; no Debian package',
-    source: 'Maven Central asia.stampy (not yet used)',
+    rows: ['stampy'],
+    source:
+      'Maven Central asia.stampy 1.0-RELEASE (stampy-NETTY-client-server-RI, Netty 3): its ' +
+      'client, STOMP 1.2 only. Its server half is no broker column: it is a toolkit of ' +
+      'listeners (connect, login, heart-beat, receipt, ack, transaction) with no destinations ' +
+      'and no routing of SEND to subscribers, so there is nothing to run the cases against',
   },
   {
     name: 'Stompy',
@@ -111,8 +116,10 @@ export const SYSTEMS = [
     language: 'Python',
     pending:
       'on PyPI (stompy 0.2.9, 2010), Python 2 only: on Python 3 its setup.py fails ' +
-      '(`except socket.timeout, exc:` is a SyntaxError) and Debian 12 has no Python 2, but this ' +
-      "machine image's pyenv has 2.7.18 (/root/.pyenv/versions/2.7.18): no driver yet",
+      '(`except socket.timeout, exc:` is a SyntaxError). No CPython 2 is in any registry here ' +
+      '(Debian 12 has none; the pyenv 2.7.18 of this machine image is no install step CI can ' +
+      'repeat). Jython 2.7.4 is on Maven Central (org.python:jython-standalone) and could run ' +
+      'its pure-Python code: no driver yet',
     source: 'PyPI stompy 0.2.9',
   },
   {
@@ -136,7 +143,12 @@ export const SYSTEMS = [
     language: 'Python',
     rows: ['stompest'],
     scenario: 'ours: stompest failover',
-    source: 'PyPI stompest 2.3 (sync client; stompest.async cannot be imported on Python 3.7+)',
+    source:
+      'PyPI stompest 2.3, its sync client. PyPI stompest.async 2.3.0 (Twisted) has no row: ' +
+      'its package is named `async`, a keyword since Python 3.7, and its own modules import it ' +
+      'by name (`from stompest.async.client import Stomp` is a SyntaxError on 3.7+, even through ' +
+      'importlib); it needs CPython 2.7 or 3.6 or older, and no registry here has one (Debian 12 ' +
+      'ships 3.11)',
   },
   {
     name: 'stomp-php',

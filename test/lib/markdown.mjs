@@ -14,15 +14,16 @@ export function documents() {
 }
 
 /**
- * The fenced code blocks of a Markdown file, in order: `{ lang, line, text }`, where `line` is the
- * 1-based line of the block's first content line. A fence may be indented (inside a list item);
- * the indent is removed from its lines.
+ * The fenced code blocks of a Markdown file, in order: `{ lang, meta, line, text }`, where `lang`
+ * is the info string's first word (`js`), `meta` the rest (`browser` in ```` ```js browser ````:
+ * code for a page, not for node), and `line` the 1-based line of the block's first content line.
+ * A fence may be indented (inside a list item); the indent is removed from its lines.
  */
 export function codeBlocks(path) {
   const lines = readFileSync(join(root, path), 'utf8').split('\n');
   const blocks = [];
   for (let i = 0; i < lines.length; i++) {
-    const open = /^( *)```(\w*)\s*$/.exec(lines[i]);
+    const open = /^( *)```(\w*)([^`]*)$/.exec(lines[i]);
     if (open === null) continue;
     const indent = open[1].length;
     const body = [];
@@ -32,10 +33,23 @@ export function codeBlocks(path) {
       j++;
     }
     if (j === lines.length) throw new Error(`${path}:${i + 1}: unclosed code block`);
-    blocks.push({ lang: open[2], line: i + 2, text: body.join('\n') });
+    blocks.push({ lang: open[2], meta: open[3].trim(), line: i + 2, text: body.join('\n') });
     i = j;
   }
   return blocks;
+}
+
+/**
+ * The file a block stands for, when its first line names one: `# broker.yaml` (YAML),
+ * `// app.js` (JavaScript), `<!-- index.html -->` (HTML); undefined otherwise.
+ */
+export function fileName(block) {
+  const first = block.text.split('\n')[0];
+  const named =
+    /^# ([\w.-]+\.(?:yaml|yml|json))\s*$/.exec(first) ??
+    /^\/\/ ([\w.-]+\.m?js)\s*$/.exec(first) ??
+    /^<!-- ([\w.-]+\.html) -->\s*$/.exec(first);
+  return named?.[1];
 }
 
 /** `[command, comment]`: `text` split at its shell comment (a `#` that starts a word outside quotes). */

@@ -33,6 +33,11 @@ export function progress(opts, message) {
   process.stderr.write(`[${opts.fault} ${s}s] ${message}\n`);
 }
 
+/** The verdict from the list of what failed: pass when it is empty, else fail with them joined. */
+export function verdictOf(opts, figures, failures) {
+  verdict(opts, failures.length === 0, figures, failures.join('; ') || undefined);
+}
+
 /** Print the verdict line and set the exit code. */
 export function verdict(opts, pass, figures, reason) {
   const line = {

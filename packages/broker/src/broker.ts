@@ -157,7 +157,7 @@ export class Broker {
       },
       peer,
     );
-    this.sessions.add(conn, stream);
+    this.sessions.add(conn);
     this.admission.opened(peer.address);
     void conn.closed.then(() => {
       this.admission.closed(peer.address);

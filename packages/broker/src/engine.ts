@@ -98,7 +98,11 @@ export interface ConsumerHandle {
   nack(ackKey: number, requeue: boolean, awaitDurable?: boolean): MaybePromise<void>;
   /** The consumer's flow window reopened (its socket drained, or an ACK freed prefetch room). */
   resume(): void;
-  /** Detach: unsettled deliveries go back to their queue, redelivered. Idempotent. */
+  /**
+   * Detach: unsettled deliveries go back to their queue, to be redelivered ahead of messages
+   * published after them, in their original order (as a requeuing NACK puts one
+   * back). Once the promise settles, the next consumer of the queue gets them first. Idempotent.
+   */
   close(): MaybePromise<void>;
 }
 

@@ -41,6 +41,8 @@ export class Metrics implements StoreCounters {
   framesOut = 0;
   /** Bytes received. */
   bytesIn = 0;
+  /** Bytes sent (STOMP bytes handed to the transport: frames and heart-beats). */
+  bytesOut = 0;
   /** Heart-beats received. */
   heartbeatsIn = 0;
   /** Heart-beats sent. */
@@ -92,6 +94,7 @@ export class Metrics implements StoreCounters {
       framesIn: this.framesIn,
       framesOut: this.framesOut,
       bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
       heartbeatsIn: this.heartbeatsIn,
       heartbeatsOut: this.heartbeatsOut,
       messagesPublished: this.messagesPublished,
@@ -122,6 +125,7 @@ export interface MetricsSnapshot {
   readonly framesIn: number;
   readonly framesOut: number;
   readonly bytesIn: number;
+  readonly bytesOut: number;
   readonly heartbeatsIn: number;
   readonly heartbeatsOut: number;
   readonly messagesPublished: number;

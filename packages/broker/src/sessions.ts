@@ -1,18 +1,10 @@
-// The broker's open sessions, and what the admin API reads about them: where each came from, who
-// it is, and the bytes written to it (counted on, once a session has closed).
-import type { Duplex } from 'node:stream';
+// The broker's open sessions, as the admin API lists them. (Bytes sent are counted where they are
+// written, by each session's Outbox, so that sessions that came and went between two scrapes count.)
 import type { Connection } from './session/connection.js';
-
-/** Bytes written to `stream`, when the transport counts them (TCP, TLS). */
-function bytesOf(stream: Duplex): number {
-  const n = (stream as { bytesWritten?: unknown }).bytesWritten;
-  return typeof n === 'number' ? n : 0;
-}
 
 /** The open sessions of one broker. */
 export class Sessions implements Iterable<Connection> {
-  private readonly open = new Map<Connection, Duplex>();
-  private closedBytes = 0;
+  private readonly open = new Set<Connection>();
 
   /** Sessions open now. */
   get size(): number {
@@ -20,40 +12,22 @@ export class Sessions implements Iterable<Connection> {
   }
 
   [Symbol.iterator](): Iterator<Connection> {
-    return this.open.keys();
+    return this.open.values();
   }
 
-  /** Register `conn`, served over `stream`. */
-  add(conn: Connection, stream: Duplex): void {
-    this.open.set(conn, stream);
+  /** Register `conn`. */
+  add(conn: Connection): void {
+    this.open.add(conn);
   }
 
-  /** `conn` released everything: it is no longer listed (its bytes count once it has closed). */
+  /** `conn` released everything: it is no longer listed. */
   remove(conn: Connection): void {
-    const stream = this.open.get(conn);
-    if (stream === undefined) return;
     this.open.delete(conn);
-    void conn.closed.then(() => {
-      this.closedBytes += bytesOf(stream);
-    });
   }
 
   /** The session with this id, if open. */
   byId(id: string): Connection | undefined {
-    for (const c of this.open.keys()) if (c.id === id) return c;
+    for (const c of this.open) if (c.id === id) return c;
     return undefined;
-  }
-
-  /** Bytes written to `conn` (0 once it is closed, or on a transport that does not count). */
-  bytesWrittenTo(conn: Connection): number {
-    const stream = this.open.get(conn);
-    return stream === undefined ? 0 : bytesOf(stream);
-  }
-
-  /** Bytes written to every session since the broker started. */
-  bytesWritten(): number {
-    let n = this.closedBytes;
-    for (const stream of this.open.values()) n += bytesOf(stream);
-    return n;
   }
 }

@@ -242,11 +242,13 @@ export function describeFailure(err: unknown, url: string): CliError {
   if (err instanceof StompServerError) {
     const message = err.frame.header('message')?.trim() ?? '';
     const body = err.frame.body.length > 0 ? err.frame.text.trim() : '';
-    // Brokers often repeat the message header in the body: say each thing once.
-    let text = message;
-    if (body !== '' && !message.includes(body)) {
-      text = message === '' || body.includes(message) ? body : `${message}: ${body}`;
-    }
+    // Brokers often repeat the message header in the body (ours as "CODE: message"): say each
+    // thing once, the body's other lines after it.
+    const lines = body.split('\n').map((l) => l.trim());
+    const extra = lines.filter((l) => l !== '' && (message === '' || !l.includes(message)));
+    const rest = extra.filter((l) => !message.includes(l));
+    let text = message === '' ? extra.join('; ') : message;
+    if (message !== '' && rest.length > 0) text += ` (${rest.join('; ')})`;
     if (text === '') text = 'no message';
     return new CliError(`${url}: the broker sent an ERROR: ${text} [${err.code}]`, 1);
   }

@@ -24,7 +24,8 @@ import { createHash } from 'node:crypto';
 
 const HEX = '0123456789ABCDEF';
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a name may begin with U+FEFF, which the default decoder would drop.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function kept(c: number): boolean {
   return (

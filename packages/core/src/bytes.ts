@@ -2,7 +2,8 @@
 // decoded short ASCII strings (nearly all header names and most values repeat).
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8');
+// ignoreBOM: a header value or text body may begin with U+FEFF; the default decoder drops it.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** An empty body, shared: never written to. */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
@@ -133,7 +134,11 @@ export function decodeRange(bytes: Uint8Array, start: number, end: number): stri
   return decoder.decode(bytes.subarray(start, end));
 }
 
-/** Concatenate byte arrays into one new array (returns the only part itself when there is one). */
+/**
+ * Concatenate byte arrays into one new array (returns the only part itself when there is one):
+ * for a transport that reassembles frames from chunks. `total`, when known, is the sum of the
+ * parts' lengths.
+ */
 export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   if (parts.length === 0) return EMPTY_BYTES;

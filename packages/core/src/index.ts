@@ -42,7 +42,7 @@ export { encodeFrame, encodeFrameBytes, encodeFrames, HEARTBEAT_BYTES } from './
 export type { ContentLengthMode, SerializerOptions } from './serializer.js';
 export { escapeHeader, escapesApply, unescapeHeader, encodeHeaderToken } from './escape.js';
 export type { HeaderTokenOptions } from './escape.js';
-export { utf8Encode, utf8Decode } from './bytes.js';
+export { utf8Encode, utf8Decode, concatBytes } from './bytes.js';
 export {
   NO_HEART_BEAT,
   acceptedVersions,

@@ -11,6 +11,7 @@ import {
   type Group,
   type RuleGroup,
   withEngine,
+  withSkippedRules,
 } from './conformance/harness.js';
 import { ackRules, expiryRules, priorityRules, queueRules } from './conformance/queues.js';
 import { sessionRules } from './conformance/session.js';
@@ -43,7 +44,7 @@ const GROUPS: readonly (readonly [RuleGroup, Group])[] = [
 /**
  * Register the conformance rules as node:test suites named `engine conformance: <name>`. Each
  * rule makes a fresh engine with `factory` (given the settings it needs and a clock it moves by
- * hand) and closes it afterwards. Groups in `options.skip` are skipped with their reason.
+ * hand) and closes it afterwards. Groups in `options.skip`, and rules in `options.skipRules`, are skipped with their reason.
  */
 export function engineConformance(
   name: string,
@@ -54,7 +55,9 @@ export function engineConformance(
     for (const [group, rules] of GROUPS) {
       const reason = options.skip?.[group];
       describe(group, reason === undefined ? {} : { skip: reason }, () => {
-        rules((config, body) => withEngine(factory, options, config, body));
+        withSkippedRules(options.skipRules ?? {}, () => {
+          rules((config, body) => withEngine(factory, options, config, body));
+        });
       });
     }
   });

@@ -3,6 +3,9 @@
 import type { Duplex } from 'node:stream';
 import { Frame, FrameParser, type HeadersInit, encodeFrameBytes } from '@stompede/core';
 
+/** How long a peer waits for a frame or a condition before it fails the test (a guard). */
+const DEADLINE_MS = 30_000;
+
 /** A raw STOMP peer: write frames or bytes, await frames, see when the server ends. */
 export class Peer {
   readonly frames: Frame[] = [];
@@ -62,8 +65,12 @@ export class Peer {
     this.stream.write(data);
   }
 
-  /** The next frame not yet taken (optionally of `command`; other commands are an error). */
-  async next(command?: string): Promise<Frame> {
+  /**
+   * The next frame not yet taken (optionally of `command`; other commands are an error). Fails
+   * when nothing comes within `deadlineMs` (a guard, so a test that goes wrong ends clearly).
+   */
+  async next(command?: string, deadlineMs = DEADLINE_MS): Promise<Frame> {
+    const deadline = Date.now() + deadlineMs;
     for (;;) {
       const f = this.frames[this.cursor];
       if (f !== undefined) {
@@ -76,7 +83,7 @@ export class Peer {
         return f;
       }
       if (this.endedFlag) throw new Error(`stream ended while waiting for ${command ?? 'a frame'}`);
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await this.wait(command ?? 'a frame', deadline);
     }
   }
 
@@ -90,12 +97,32 @@ export class Peer {
     return f;
   }
 
-  /** Wait until `predicate` holds (re-checked whenever something arrives). */
-  async until(predicate: () => boolean): Promise<void> {
+  /**
+   * Wait until `predicate` holds (re-checked whenever something arrives); fails after
+   * `deadlineMs`.
+   */
+  async until(predicate: () => boolean, deadlineMs = DEADLINE_MS): Promise<void> {
+    const deadline = Date.now() + deadlineMs;
     while (!predicate()) {
       if (this.endedFlag) throw new Error('stream ended');
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await this.wait('a condition', deadline);
     }
+  }
+
+  /** Until something arrives (or the stream ends); rejects at `deadline` (a Date.now() time). */
+  private wait(what: string, deadline: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => {
+          reject(new Error(`peer: nothing came before the deadline while waiting for ${what}`));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** CONNECT and return CONNECTED. */

@@ -123,7 +123,7 @@ func (d *driver) caseConnect(v string) (string, error) {
 }
 
 func (d *driver) caseTextAndHeaders(v string) (string, error) {
-	dest := "/queue/gostomp-text-" + harness.Unique()
+	dest := "/queue/gostomp_text_" + harness.Unique()
 	c, err := d.connect(v, dialOpts{})
 	if err != nil {
 		return "", err
@@ -150,7 +150,7 @@ func (d *driver) caseTextAndHeaders(v string) (string, error) {
 }
 
 func (d *driver) caseBinary(v string) (string, error) {
-	dest := "/queue/gostomp-bin-" + harness.Unique()
+	dest := "/queue/gostomp_bin_" + harness.Unique()
 	c, err := d.connect(v, dialOpts{})
 	if err != nil {
 		return "", err
@@ -182,7 +182,7 @@ func (d *driver) caseClientIndividual(v string) (string, error) {
 	if err := only11(v, "client-individual acknowledgement"); err != nil {
 		return "", err
 	}
-	dest := "/queue/gostomp-ci-" + harness.Unique()
+	dest := "/queue/gostomp_ci_" + harness.Unique()
 	c, err := d.connect(v, dialOpts{})
 	if err != nil {
 		return "", err
@@ -227,7 +227,7 @@ func (d *driver) caseClientIndividual(v string) (string, error) {
 }
 
 func (d *driver) caseClientCumulative(v string) (string, error) {
-	dest := "/queue/gostomp-cl-" + harness.Unique()
+	dest := "/queue/gostomp_cl_" + harness.Unique()
 	c, err := d.connect(v, dialOpts{})
 	if err != nil {
 		return "", err
@@ -267,7 +267,7 @@ func (d *driver) caseNack(v string) (string, error) {
 		return "", err
 	}
 	dlq := d.a.NackDLQ
-	dest := "/queue/gostomp-nack-" + harness.Unique()
+	dest := "/queue/gostomp_nack_" + harness.Unique()
 	c, err := d.connect(v, dialOpts{})
 	if err != nil {
 		return "", err
@@ -320,7 +320,7 @@ func (d *driver) caseNack(v string) (string, error) {
 }
 
 func (d *driver) caseTransaction(v string) (string, error) {
-	dest := "/queue/gostomp-tx-" + harness.Unique()
+	dest := "/queue/gostomp_tx_" + harness.Unique()
 	c, err := d.connect(v, dialOpts{})
 	if err != nil {
 		return "", err
@@ -358,12 +358,12 @@ func (d *driver) caseReceipt(v string) (string, error) {
 		return "", err
 	}
 	defer c.Disconnect()
-	err = c.Send("/queue/gostomp-rcpt-"+harness.Unique(), "text/plain", []byte("x"), stomp.SendOpt.Receipt)
+	err = c.Send("/queue/gostomp_rcpt_"+harness.Unique(), "text/plain", []byte("x"), stomp.SendOpt.Receipt)
 	return "RECEIPT for SEND (go-stomp matches its receipt-id)", err
 }
 
 func (d *driver) caseTopic(v string) (string, error) {
-	dest := "/topic/gostomp-" + harness.Unique()
+	dest := "/topic/gostomp_" + harness.Unique()
 	a, err := d.connect(v, dialOpts{})
 	if err != nil {
 		return "", err
@@ -381,7 +381,7 @@ func (d *driver) caseTopic(v string) (string, error) {
 	}
 	// SUBSCRIBE takes no receipt here: a receipted SEND after it shows both were handled.
 	for _, c := range []*stomp.Conn{a, b} {
-		if err := c.Send("/queue/gostomp-fence-"+harness.Unique(), "text/plain", nil, stomp.SendOpt.Receipt); err != nil {
+		if err := c.Send("/queue/gostomp_fence_"+harness.Unique(), "text/plain", nil, stomp.SendOpt.Receipt); err != nil {
 			return "", err
 		}
 	}
@@ -418,7 +418,7 @@ func (d *driver) caseHeartbeat(v string) (string, error) {
 	beats := c.Stats().ReadsReceived - before
 	// Still alive: a receipted SEND goes through (go-stomp drops a connection whose server
 	// stops beating for longer than it offered).
-	alive := c.Send("/queue/gostomp-hb-"+harness.Unique(), "text/plain", nil, stomp.SendOpt.Receipt)
+	alive := c.Send("/queue/gostomp_hb_"+harness.Unique(), "text/plain", nil, stomp.SendOpt.Receipt)
 	_ = c.Disconnect()
 	return fmt.Sprintf("heart-beat %s negotiated, connection kept, %d server beats", hb, beats), errors.Join(
 		harness.Check(hb != "" && hb != "0,0", "server offered no heart-beats: %q", hb),
@@ -463,7 +463,7 @@ func (d *driver) caseLogin(v string) (string, error) {
 }
 
 func (d *driver) caseDurableRestart(v string) (string, error) {
-	dest := "/queue/gostomp-durable-" + harness.Unique()
+	dest := "/queue/gostomp_durable_" + harness.Unique()
 	c, err := d.connect(v, dialOpts{})
 	if err != nil {
 		return "", err

@@ -150,7 +150,7 @@ func (d *driver) caseConnect(v string) (string, error) {
 }
 
 func (d *driver) caseTextAndHeaders(v string) (string, error) {
-	dest := "/queue/stompngo-text-" + harness.Unique()
+	dest := "/queue/stompngo_text_" + harness.Unique()
 	c, err := d.connect(v, "", "")
 	if err != nil {
 		return "", err
@@ -176,7 +176,7 @@ func (d *driver) caseTextAndHeaders(v string) (string, error) {
 }
 
 func (d *driver) caseBinary(v string) (string, error) {
-	dest := "/queue/stompngo-bin-" + harness.Unique()
+	dest := "/queue/stompngo_bin_" + harness.Unique()
 	c, err := d.connect(v, "", "")
 	if err != nil {
 		return "", err
@@ -216,7 +216,7 @@ func (d *driver) caseClientIndividual(v string) (string, error) {
 	if err := only11(v, "client-individual acknowledgement"); err != nil {
 		return "", err
 	}
-	dest := "/queue/stompngo-ci-" + harness.Unique()
+	dest := "/queue/stompngo_ci_" + harness.Unique()
 	c, err := d.connect(v, "", "")
 	if err != nil {
 		return "", err
@@ -257,7 +257,7 @@ func (d *driver) caseClientIndividual(v string) (string, error) {
 }
 
 func (d *driver) caseClientCumulative(v string) (string, error) {
-	dest := "/queue/stompngo-cl-" + harness.Unique()
+	dest := "/queue/stompngo_cl_" + harness.Unique()
 	c, err := d.connect(v, "", "")
 	if err != nil {
 		return "", err
@@ -293,7 +293,7 @@ func (d *driver) caseNack(v string) (string, error) {
 		return "", err
 	}
 	dlq := d.a.NackDLQ
-	dest := "/queue/stompngo-nack-" + harness.Unique()
+	dest := "/queue/stompngo_nack_" + harness.Unique()
 	c, err := d.connect(v, "", "")
 	if err != nil {
 		return "", err
@@ -346,7 +346,7 @@ func (d *driver) caseNack(v string) (string, error) {
 }
 
 func (d *driver) caseTransaction(v string) (string, error) {
-	dest := "/queue/stompngo-tx-" + harness.Unique()
+	dest := "/queue/stompngo_tx_" + harness.Unique()
 	c, err := d.connect(v, "", "")
 	if err != nil {
 		return "", err
@@ -382,12 +382,12 @@ func (d *driver) caseReceipt(v string) (string, error) {
 		return "", err
 	}
 	defer c.close()
-	_ = c.send("/queue/stompngo-rcpt-"+harness.Unique(), []byte("x"), "receipt", "rcpt-1")
+	_ = c.send("/queue/stompngo_rcpt_"+harness.Unique(), []byte("x"), "receipt", "rcpt-1")
 	return "RECEIPT for SEND", c.receipt("rcpt-1")
 }
 
 func (d *driver) caseTopic(v string) (string, error) {
-	dest := "/topic/stompngo-" + harness.Unique()
+	dest := "/topic/stompngo_" + harness.Unique()
 	a, err := d.connect(v, "", "")
 	if err != nil {
 		return "", err
@@ -435,7 +435,7 @@ func (d *driver) caseHeartbeat(v string) (string, error) {
 	checkBeats := every > 0 && every <= 5000
 	time.Sleep(time.Duration(max(1200, 3*every+200)) * time.Millisecond)
 	clean, dirty := c.ReceiveTickerCount(), c.Hbrf
-	_ = c.send("/queue/stompngo-hb-"+harness.Unique(), nil, "receipt", "alive")
+	_ = c.send("/queue/stompngo_hb_"+harness.Unique(), nil, "receipt", "alive")
 	alive := c.receipt("alive")
 	c.close()
 	return fmt.Sprintf("heart-beat %s negotiated (receive interval %d ms), connection kept, %d intervals with a server beat",
@@ -482,7 +482,7 @@ func (d *driver) caseLogin(v string) (string, error) {
 }
 
 func (d *driver) caseDurableRestart(v string) (string, error) {
-	dest := "/queue/stompngo-durable-" + harness.Unique()
+	dest := "/queue/stompngo_durable_" + harness.Unique()
 	c, err := d.connect(v, "", "")
 	if err != nil {
 		return "", err

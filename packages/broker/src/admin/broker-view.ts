@@ -78,7 +78,6 @@ export function brokerView(broker: ViewedBroker, ready: () => boolean): AdminVie
     ready,
     engineStats: () => broker.engine.stats(),
     engineReport: async () => engine.report?.(),
-    bytesOut: () => broker.sessions.bytesWritten(),
     destinations: async () => destinationRows(await engine.destinations()),
     connections: () => {
       const out: ConnectionView[] = [];
@@ -96,7 +95,7 @@ export function brokerView(broker: ViewedBroker, ready: () => boolean): AdminVie
           heartBeat: c.heartBeat,
           subscriptions: c.state.subscriptions.size,
           ...c.traffic,
-          bytesOut: broker.sessions.bytesWrittenTo(c),
+          bytesOut: c.bytesOut,
         });
       }
       return out;

@@ -77,12 +77,7 @@ export function prometheusText(
     m.framesOut,
   );
   w.one('stompede_bytes_received_total', 'counter', 'Bytes received.', m.bytesIn);
-  w.one(
-    'stompede_bytes_sent_total',
-    'counter',
-    'Bytes sent (TCP and TLS connections).',
-    view.bytesOut(),
-  );
+  w.one('stompede_bytes_sent_total', 'counter', 'Bytes sent.', m.bytesOut);
   w.one('stompede_heartbeats_received_total', 'counter', 'Heart-beats received.', m.heartbeatsIn);
   w.one('stompede_heartbeats_sent_total', 'counter', 'Heart-beats sent.', m.heartbeatsOut);
   w.one(

@@ -33,7 +33,6 @@ export interface AdminView {
   engineStats(): EngineStats;
   /** The engine's own report, when it gives one (Engine.report). */
   engineReport(): Promise<EngineReport | undefined>;
-  bytesOut(): number;
   /** Every destination the engine lists, with its counts. */
   destinations(): Promise<DestinationRow[]>;
   connections(): ConnectionView[];

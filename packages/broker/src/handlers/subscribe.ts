@@ -83,10 +83,10 @@ export function handleSubscribe(session: Session, frame: Frame): MaybePromise<vo
     );
     if (handle instanceof Promise) {
       return handle.then((h) => {
-        sub.handle = h;
+        sub.attach(h);
       }, detached);
     }
-    sub.handle = handle;
+    sub.attach(handle);
     return undefined;
   } catch (err) {
     return detached(err);

@@ -59,6 +59,10 @@ export class Connection implements Session, SubscriptionOwner {
   heartBeat: { readonly send: number; readonly receive: number } = { send: 0, receive: 0 };
   /** This connection's traffic, for the admin API (SENDs in, MESSAGEs out). */
   readonly traffic = { framesIn: 0, framesOut: 0, bytesIn: 0, messagesIn: 0, messagesOut: 0 };
+  /** Bytes sent on this connection (frames and heart-beats), as its outbox counts them. */
+  get bytesOut(): number {
+    return this.outbox.bytesWritten;
+  }
 
   private lifecycle: ConnectionState = ConnectionState.NEW;
   private versionSpoken: StompVersion = '1.0';
@@ -99,7 +103,7 @@ export class Connection implements Session, SubscriptionOwner {
     this.clock = ctx.clock;
     this.vhostName = ctx.options.defaultVhost;
     this.sessionState = new SessionState('1.0', ctx.options);
-    this.outbox = new Outbox(stream, ctx.clock, () => {
+    this.outbox = new Outbox(stream, ctx.clock, ctx.metrics, () => {
       this.canWrite = false;
     });
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));

@@ -32,7 +32,7 @@ export interface SubscriptionOwner {
 
 /** A client's subscription, as the engine's {@link Consumer}. */
 export class Subscription implements Consumer {
-  handle: ConsumerHandle | undefined;
+  private consumerHandle: ConsumerHandle | undefined;
   /** Unacknowledged deliveries by {@link Delivery.ackKey}, in delivery order. */
   readonly unacked = new Map<AckKey, Delivery>();
   private unackedBytes = 0;
@@ -43,6 +43,16 @@ export class Subscription implements Consumer {
   private readonly prefix: Uint8Array;
   /** The MESSAGE frames carry an `ack` header (client modes in 1.2). */
   private readonly ackHeader: boolean;
+
+  /** The engine's handle of this consumer, once {@link Subscription.attach} gave it. */
+  get handle(): ConsumerHandle | undefined {
+    return this.consumerHandle;
+  }
+
+  /** The engine accepted the subscription: keep its handle (to pause, resume and close it). */
+  attach(handle: ConsumerHandle): void {
+    this.consumerHandle = handle;
+  }
 
   constructor(
     private readonly owner: SubscriptionOwner,
@@ -137,7 +147,7 @@ export class Subscription implements Consumer {
    * `requeue`. Returns what the engine returned.
    */
   settle(key: AckKey, nack: boolean, requeue: boolean, awaitDurable = true): MaybePromise<void> {
-    const handle = this.handle;
+    const handle = this.consumerHandle;
     const taken = this.take(key);
     let results: Promise<void>[] | undefined;
     if (handle !== undefined) {
@@ -158,7 +168,7 @@ export class Subscription implements Consumer {
    * taken off the unacknowledged list now that the transaction commits.
    */
   commitOps(key: AckKey, nack: boolean, requeue: boolean): TxOp[] {
-    const handle = this.handle;
+    const handle = this.consumerHandle;
     const taken = this.take(key);
     if (handle === undefined) return [];
     return taken.map((d) =>
@@ -179,6 +189,6 @@ export class Subscription implements Consumer {
     for (const k of this.unacked.keys()) acks.removed(k);
     this.unacked.clear();
     this.unackedBytes = 0;
-    return this.handle?.close();
+    return this.consumerHandle?.close();
   }
 }

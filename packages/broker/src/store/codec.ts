@@ -1,49 +1,29 @@
 // Journal record payloads: their types, encoders and decoders (the framing around a payload is
 // record.ts). A payload's first byte is its type; numbers are little-endian, strings a u32 byte
 // length and UTF-8.
-import { Message } from '../message.js';
+import type { Message } from '../message.js';
+import { contentLength, decodeContent, encodeContentInto } from '../message-codec.js';
 import { small } from '../small-int.js';
 import { seqCheck } from './checksum.js';
 import { RECORD_HEADER, RecordType, seal } from './record.js';
 
-/** An ENQUEUE record. */
+/**
+ * An ENQUEUE record: `[type][f64 seq][u8 priority][f64 expires][u32 n + n bytes queue key]` and
+ * the message's content as message-codec.ts lays it out (destination, headers, body).
+ */
 export function encodeEnqueue(queueKey: string, seq: number, message: Message): Buffer {
-  const headers = message.headers;
-  let size = RECORD_HEADER + 1 + 8 + 1 + 8 + 4 + 4 + 4 + 4;
   const keyLen = Buffer.byteLength(queueKey);
-  const destLen = Buffer.byteLength(message.destination);
-  size += keyLen + destLen;
-  const lens: number[] = new Array<number>(headers.length);
-  for (let i = 0; i < headers.length; i++) {
-    const l = Buffer.byteLength(headers[i]!);
-    lens[i] = l;
-    size += 4 + l;
-  }
-  size += message.body.length;
-  const buf = Buffer.allocUnsafe(size);
+  const buf = Buffer.allocUnsafe(
+    RECORD_HEADER + 1 + 8 + 1 + 8 + 4 + keyLen + contentLength(message),
+  );
   let o = RECORD_HEADER;
   buf[o++] = RecordType.ENQUEUE;
-  buf.writeDoubleLE(seq, o);
-  o += 8;
+  o = buf.writeDoubleLE(seq, o);
   buf[o++] = message.priority;
-  buf.writeDoubleLE(message.expires, o);
-  o += 8;
-  buf.writeUInt32LE(keyLen, o);
-  o += 4;
+  o = buf.writeDoubleLE(message.expires, o);
+  o = buf.writeUInt32LE(keyLen, o);
   o += buf.write(queueKey, o);
-  buf.writeUInt32LE(destLen, o);
-  o += 4;
-  o += buf.write(message.destination, o);
-  buf.writeUInt32LE(headers.length, o);
-  o += 4;
-  for (let i = 0; i < headers.length; i++) {
-    buf.writeUInt32LE(lens[i]!, o);
-    o += 4;
-    o += buf.write(headers[i]!, o);
-  }
-  buf.writeUInt32LE(message.body.length, o);
-  o += 4;
-  buf.set(message.body, o);
+  encodeContentInto(buf, o, message);
   return seal(buf);
 }
 
@@ -142,13 +122,6 @@ export class Reader {
     this.o += n;
     return s;
   }
-  bytes(): Buffer {
-    const n = this.u32();
-    if (this.o + n > this.buf.length) throw new RangeError('bytes past the end of the record');
-    const b = this.buf.subarray(this.o, this.o + n);
-    this.o += n;
-    return b;
-  }
 }
 
 /** The head of an ENQUEUE payload: what recovery needs without decoding the message. */
@@ -172,15 +145,9 @@ export function readEnqueueHead(r: Reader): EnqueueHead {
 export function decodeEnqueue(payload: Buffer): Message {
   const r = new Reader(payload);
   const head = readEnqueueHead(r);
-  const destination = r.str();
-  const n = r.u32();
-  if (n > payload.length) throw new RangeError('header count past the end of the record');
-  const headers: string[] = new Array<string>(n);
-  for (let i = 0; i < n; i++) headers[i] = r.str();
-  const body = r.bytes();
-  return new Message(destination, headers, body, {
+  return decodeContent(payload, r.o, {
     persistent: true,
     priority: head.priority,
     expires: head.expires,
-  });
+  }).message;
 }

@@ -2,8 +2,9 @@
 // index, the queue keys and the durable subscriptions. Damage costs only the records it touched:
 // the walk (walk.ts) goes on past it and every intact REMOVE is applied, wherever it is. Damage
 // at the very end of the journal is a torn write (a crash in the middle of a group: never synced,
-// so never receipted): it is cut off and logged at info. Damage anywhere else is reported as an
-// error with exactly what it cost (damage.ts), and left in place.
+// so never receipted): it is cut off and logged at info with what it held. After a clean stop
+// there is none: the checkpoint's sizes say how far every segment was synced. Damage anywhere
+// else is reported as an error with exactly what it cost (damage.ts), and left in place.
 import {
   closeSync,
   fsyncSync,
@@ -175,6 +176,10 @@ export function scan(
     });
   }
 
+  const present = new Set(files);
+  for (const [no, size] of synced) {
+    if (size > SEGMENT_HEADER && !present.has(no)) missingSegment(state, no, size);
+  }
   // Damage after the last intact record of the journal is a torn write, unless a clean stop
   // synced it; any other is damage.
   let lastValid = -1;
@@ -281,6 +286,15 @@ export function scan(
  */
 function missing(seg: number, end: number, synced: number): Region {
   return { seg, off: end, end: synced, tail: false, records: [], unknown: synced - end };
+}
+
+/** A segment a clean stop listed, deleted since (by hand?): reported, as nothing of it is left. */
+function missingSegment(state: JournalState, no: number, bytes: number): void {
+  state.damaged(1, 0);
+  state.log.error(
+    { segment: no, bytes },
+    `journal: segment ${String(no)} (${String(bytes)} bytes at the last clean stop) is missing: the messages stored in it are lost and the acknowledgements recorded in it undone`,
+  );
 }
 
 /** Cut `seg`'s file to `size` bytes (durably), or delete it. */

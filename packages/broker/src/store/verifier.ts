@@ -22,6 +22,8 @@ export class Verifier {
   private timer: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
   private stopped = false;
+  /** What was done, for the summary line. */
+  private done = { segments: 0, bytes: 0, skipped: 0, regions: 0, messagesLost: 0, started: 0 };
 
   constructor(
     private readonly state: JournalState,
@@ -33,6 +35,14 @@ export class Verifier {
   /** Verify `segments` (as the checkpoint listed them), oldest first, in the background. */
   start(segments: readonly { readonly no: number; readonly size: number }[]): void {
     this.queue = [...segments];
+    const bytes = segments.reduce((n, s) => n + s.size, 0);
+    this.done.started = Date.now();
+    if (segments.length > 0) {
+      this.state.log.info(
+        { segments: segments.length, bytes, rate: this.rate },
+        `journal: background verification started: ${String(segments.length)} segments, ${String(bytes)} bytes, at most ${String(this.rate)} bytes/s`,
+      );
+    }
     this.next(0);
   }
 
@@ -44,6 +54,12 @@ export class Verifier {
   }
 
   stop(): void {
+    if (this.timer !== undefined && !this.stopped) {
+      this.state.log.info(
+        { segments: this.done.segments, left: this.queue.length, foundBy: 'verification' },
+        `journal: background verification stopped with the store, ${String(this.queue.length)} segments unchecked (the next start through the checkpoint checks them)`,
+      );
+    }
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -52,12 +68,35 @@ export class Verifier {
 
   private next(delay: number): void {
     if (this.stopped || this.queue.length === 0) {
+      if (this.timer !== undefined && !this.stopped) this.summary();
       this.timer = undefined;
       this.finish();
       return;
     }
     this.timer = setTimeout(this.step, delay);
     if (this.waiters.length === 0) this.timer.unref();
+  }
+
+  /** The end of a verification run: what it read and found (info when clean, else warn). */
+  private summary(): void {
+    const d = this.done;
+    const fields = {
+      segments: d.segments,
+      bytes: d.bytes,
+      skipped: d.skipped,
+      damaged: d.regions,
+      messagesLost: d.messagesLost,
+      ms: Date.now() - d.started,
+      foundBy: 'verification',
+    };
+    const text = `journal: background verification done: ${String(d.segments)} segments (${String(d.bytes)} bytes) checked, ${String(d.skipped)} skipped (deleted meanwhile, or of format 1)`;
+    if (d.regions === 0) this.state.log.info(fields, `${text}; no damage`);
+    else {
+      this.state.log.warn(
+        fields,
+        `${text}; damage in ${String(d.regions)} places cost ${String(d.messagesLost)} messages (see the errors above)`,
+      );
+    }
   }
 
   private finish(): void {
@@ -71,11 +110,16 @@ export class Verifier {
     const seg = this.state.byNo.get(no);
     // Deleted meanwhile (consumed or compacted): nothing of it matters any more.
     if (seg === undefined || seg.format !== 2) {
+      this.done.skipped++;
       this.next(0);
       return;
     }
     const buf = this.read(seg, size);
-    if (buf !== undefined) this.check(seg, buf);
+    if (buf !== undefined) {
+      this.check(seg, buf);
+      this.done.segments++;
+      this.done.bytes += buf.length;
+    }
     this.next(Math.ceil((size * 1000) / this.rate));
   };
 
@@ -102,7 +146,8 @@ export class Verifier {
     });
     for (const region of regions) {
       if (notes.has(`${String(region.seg)}:${String(region.off)}`) || this.noted(region)) continue;
-      reportFoundDamage(this.state, region, (rec) => this.fate(seg, rec));
+      this.done.regions++;
+      this.done.messagesLost += reportFoundDamage(this.state, region, (rec) => this.fate(seg, rec));
       this.restate(seg.no, region);
     }
   }

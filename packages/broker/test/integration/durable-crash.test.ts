@@ -88,6 +88,10 @@ async function pumpFrames(peer: Peer, onFrame: (f: Frame) => void): Promise<void
 }
 
 const QUEUE = '/queue/crash';
+/** Receipts a round waits for before its random kill time starts (5 rounds: over 100 sent). */
+const RECEIPTS_BEFORE_KILL = 24;
+/** How long a round may take to get them: a broker that stores nothing fails the round. */
+const RECEIPTS_DEADLINE_MS = 30_000;
 
 interface Scenario {
   readonly dir: string;
@@ -100,7 +104,7 @@ interface Scenario {
   readonly prefetch: number;
   /** SENDs awaiting their RECEIPT. */
   readonly inflight: number;
-  /** The broker is killed after this many ms, plus up to 300. */
+  /** The broker is killed this many ms, plus up to 300, after a round's first receipts. */
   readonly run: number;
 }
 
@@ -170,9 +174,14 @@ async function crashRounds(s: Scenario): Promise<void> {
           );
         }
       };
+      // The kill comes at a random time after the round's first RECEIPTS_BEFORE_KILL receipts,
+      // so that every round stores something however slowly a loaded machine runs the broker.
+      let enough!: () => void;
+      const receiptsSeen = new Promise<void>((resolve) => (enough = resolve));
       const producing = pumpFrames(producer, (f) => {
         if (f.command === 'RECEIPT') {
           receipted.add(f.header('receipt-id')!.slice(1));
+          if (receipted.size >= RECEIPTS_BEFORE_KILL) enough();
           inflight--;
           sendMore();
         }
@@ -189,6 +198,10 @@ async function crashRounds(s: Scenario): Promise<void> {
         }
       });
       sendMore();
+      const deadline = setTimeout(enough, RECEIPTS_DEADLINE_MS);
+      await receiptsSeen;
+      clearTimeout(deadline);
+      assert.ok(receipted.size >= RECEIPTS_BEFORE_KILL, `round ${String(it)}: too few receipts`);
       await new Promise((resolve) => setTimeout(resolve, s.run + Math.floor(random() * 300)));
       child.proc.kill('SIGKILL');
       stopped = true;

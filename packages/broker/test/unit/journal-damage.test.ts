@@ -238,6 +238,39 @@ describe('journal damage', () => {
     await b.close();
   });
 
+  test('[Recovery] a segment a clean stop listed and deleted since is reported missing', async () => {
+    const dir = newDir();
+    const logs0: LogLine[] = [];
+    const a = new JournalStore({
+      dir,
+      logger: keptLogger(logs0),
+      fsync: false,
+      compactRate: 1e12,
+      segmentSize: 8 * 1024,
+    });
+    a.recover();
+    for (let seq = 1; seq <= 30; seq++) a.enqueue('q\0/\0/queue/x', seq, message('x'.repeat(1000)));
+    await a.close();
+    const files = segments(dir);
+    assert.ok(files.length >= 3, `several segments (${String(files.length)})`);
+    const second = inspectSegment(files[1]!).flatMap((r) => r.seqs);
+    rmSync(files[1]!);
+    const logs: LogLine[] = [];
+    const b = store(dir, logs);
+    const r = b.recover();
+    const live = r.queues.flatMap((q) => [...q.messages.seqs]);
+    assert.deepEqual(
+      live,
+      range(30)
+        .map((_, i) => i + 1)
+        .filter((seq) => !second.includes(seq)),
+    );
+    const report = errors(logs).find((l) => l.msg.includes('is missing'))!;
+    assert.ok(report, 'the missing segment is reported');
+    assert.equal(report.segment, 2);
+    await b.close();
+  });
+
   test('[Recovery] a torn REMOVE after a crash: the acknowledgements it still tells stand, the others are counted', async () => {
     const dir = newDir();
     const a = await storedThenRemoved(dir, 'q\0/\0/queue/x', 20, 10);
@@ -398,6 +431,24 @@ describe('journal damage', () => {
     );
   });
 
+  test('[Recovery] the background verification ends with a summary: what it read, no damage', async () => {
+    const dir = newDir();
+    const a = await storedThenRemoved(dir, 'q\0/\0/queue/v', 10, 5);
+    await a.close();
+    const logs: LogLine[] = [];
+    const b = store(dir, logs);
+    b.recover();
+    assert.ok(logs.some((l) => l.msg.startsWith('journal: background verification started')));
+    await b.verified();
+    const done = logs.find((l) => l.msg.startsWith('journal: background verification done'))!;
+    assert.equal(done.level, 30);
+    assert.equal(done.segments, 1);
+    assert.equal(done.damaged, 0);
+    assert.ok((done.bytes as number) > 0);
+    assert.deepEqual(problems(logs), []);
+    await b.close();
+  });
+
   test('[Recovery] after a checkpoint start, damage is found in the background and does not wait for a crash', async () => {
     const dir = newDir();
     const a = await storedThenRemoved(dir, 'q\0/\0/queue/v', 10, 5);
@@ -419,6 +470,10 @@ describe('journal damage', () => {
     );
     await b.verified();
     assert.ok(errors(logs).some((l) => l.foundBy === 'verification'));
+    const done = logs.find((l) => l.msg.startsWith('journal: background verification done'))!;
+    assert.equal(done.level, 40, 'its summary is a warning when it found damage');
+    assert.equal(done.damaged, 1);
+    assert.equal(done.segments, 1);
     await b.close();
     // A crash now: the scan meets the damage, known, and the removals said again.
     crashed(dir);

@@ -9,8 +9,7 @@
 // text message (RabbitMQ does it in Erlang, byte by byte) and us the check that picks the kind.
 // With `ws` a text message is sent from the bytes as they are (`send(bytes, { binary: false })`);
 // browsers need a string, decoded once.
-import { ErrorCode, StompConnectionError, utf8Encode } from '@stompede/core';
-import { concatBytes } from '@stompede/core/internal';
+import { concatBytes, ErrorCode, StompConnectionError, utf8Encode } from '@stompede/core';
 import type { Transport, TransportConnectedInfo } from '../transport.js';
 import { delay } from '../ticker.js';
 import { abortError, deferred } from '../util.js';

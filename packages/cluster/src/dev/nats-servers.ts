@@ -201,17 +201,17 @@ export class NatsServers {
 
   /**
    * Wait until every running server reports JetStream healthy and the cluster has a meta
-   * leader; throws after the ready timeout naming what was missing.
+   * leader; throws after `timeout` ms (default: the ready timeout) naming what was missing.
    */
-  async ready(): Promise<void> {
-    const deadline = Date.now() + this.readyTimeout;
+  async ready(timeout = this.readyTimeout): Promise<void> {
+    const deadline = Date.now() + timeout;
     let missing = '';
     while (Date.now() < deadline) {
       missing = await this.notReady();
       if (missing === '') return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`NATS cluster not ready after ${String(this.readyTimeout)} ms: ${missing}`);
+    throw new Error(`NATS cluster not ready after ${String(timeout)} ms: ${missing}`);
   }
 
   private async notReady(): Promise<string> {

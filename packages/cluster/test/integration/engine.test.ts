@@ -198,13 +198,24 @@ describe('cluster engine (two nodes, three NATS servers)', { skip }, () => {
   });
 
   test('a reply to a temporary queue sent on another node reaches the requester', async () => {
+    // As a request goes: the responder on B learns the reply address from the request itself,
+    // so NATS has carried A's interest in it to B's server first (one route, in order). A reply
+    // sent with no such causal path could race the interest: core NATS, at most once.
+    const requests = new Recorder(1000, true);
+    const hq = await sub(b, '/topic/requests', requests, { autoAck: true });
     const address = a.replyAddress('/', 'requester', 'replies');
     const r = new Recorder(1000, true);
     const h = await sub(a, '/temp-queue/replies', r, { autoAck: true, session: 'requester' });
+    await a.publish(
+      '/',
+      'requester',
+      new Message('/topic/requests', ['reply-to', address], Buffer.from('ping')),
+    );
+    await until(() => requests.deliveries.length === 1);
     await b.publish('/', 'responder', new Message(address, [], Buffer.from('pong')));
     await until(() => r.deliveries.length === 1);
     assert.deepEqual(r.bodies, ['pong']);
-    await h.close();
+    await Promise.all([h.close(), hq.close()]);
     a.sessionClosed('/', 'requester');
   });
 

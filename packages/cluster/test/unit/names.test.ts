@@ -47,6 +47,8 @@ describe('names', () => {
     assert.equal(encodeToken('*'), '%2A');
     assert.equal(encodeToken('é'), '%C3%A9');
     assert.equal(encodeToken('a b'), 'a%20b');
+    // A leading U+FEFF is part of the name (a default TextDecoder would drop it as a BOM).
+    assert.equal(decodeToken(encodeToken('\uFEFF')), '\uFEFF');
   });
 
   test('tokens: decode inverts encode and every encoded token is a valid literal token', () => {

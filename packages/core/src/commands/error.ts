@@ -75,13 +75,18 @@ const KNOWN_TEXTS: readonly (readonly [RegExp, ErrorCode])[] = [
   // ActiveMQ Artemis: AMQ229031 "Unable to validate user …", AMQ229032 "… does not have permission".
   [/\bAMQ229031\b|Unable to validate user/, ErrorCode.AUTHENTICATION_FAILED],
   [/\bAMQ229032\b|does not have permission=/, ErrorCode.FORBIDDEN],
+  // Open Message Queue's STOMP bridge: "CONNECT: [C4060]: Login failed:  user=name, broker=…".
+  [/\[C4060\]: Login failed/, ErrorCode.AUTHENTICATION_FAILED],
+  // Vert.x STOMP server: message "Authentication failed", body "The connection frame does not
+  // contain valid credentials."
+  [/connection frame does not contain valid credentials/, ErrorCode.AUTHENTICATION_FAILED],
 ];
 
 /**
  * The code an ERROR frame reports: the `code` header or the body's leading `ERR_STOMP_…:` when
  * it names a known code (stompede's broker), else `ERR_STOMP_AUTHENTICATION_FAILED` or
- * `ERR_STOMP_FORBIDDEN` for the refusals RabbitMQ and ActiveMQ (Classic and Artemis) are known to
- * send, else `ERR_STOMP_SERVER_ERROR`.
+ * `ERR_STOMP_FORBIDDEN` for the refusals RabbitMQ, ActiveMQ (Classic and Artemis), Open MQ and
+ * Vert.x are known to send, else `ERR_STOMP_SERVER_ERROR`.
  */
 export function serverErrorCode(frame: Frame): ErrorCode {
   const header = frame.header('code');

@@ -23,7 +23,10 @@ export const versionArb: fc.Arbitrary<StompVersion> = fc.constantFrom('1.0', '1.
 // Units biased towards the octets that matter to the codec, mixed with arbitrary code points.
 const unitArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(':', '\\', '\n', '\r', ' ', '\t', 'c', 'n', 'r', '\0') },
-  { weight: 4, arbitrary: fc.constantFrom('a', 'Z', '0', '-', '/', 'é', '€', '😀', '\u00a0') },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom('a', 'Z', '0', '-', '/', 'é', '€', '😀', '\u00a0', '\uFEFF'),
+  },
   { weight: 2, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }) },
 );
 

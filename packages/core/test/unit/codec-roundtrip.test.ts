@@ -126,6 +126,13 @@ describe('serialize then parse', () => {
     );
   });
 
+  it('keeps a leading U+FEFF in a header value and a text body (it is not a byte order mark)', () => {
+    const wire = new TextEncoder().encode('SEND\ndestination:/queue/a\nx:\uFEFFv\n\n\uFEFFbody\0');
+    const [frame] = parseFrames(wire);
+    assert.equal(frame!.header('x'), '\uFEFFv');
+    assert.equal(frame!.text, '\uFEFFbody');
+  });
+
   it('round-trips any binary body, NUL octets included [1.2 Header content-length]', () => {
     fc.assert(
       fc.property(versionArb, bodyArb, (version, body) => {

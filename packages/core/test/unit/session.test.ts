@@ -102,6 +102,19 @@ describe('ClientSession: connecting', () => {
         new Frame('ERROR', { message: 'AMQ229031: Unable to validate user from /127.0.0.1:5' }),
         ErrorCode.AUTHENTICATION_FAILED,
       ],
+      // Open Message Queue's STOMP bridge and the Vert.x STOMP server (seen in interop/)
+      [
+        new Frame('ERROR', { message: 'CONNECT: [C4060]: Login failed:  user=bob, broker=h:1' }),
+        ErrorCode.AUTHENTICATION_FAILED,
+      ],
+      [
+        new Frame(
+          'ERROR',
+          { message: 'Authentication failed' },
+          'The connection frame does not contain valid credentials.',
+        ),
+        ErrorCode.AUTHENTICATION_FAILED,
+      ],
       [new Frame('ERROR', { message: 'Bad CONNECT' }, 'something else'), ErrorCode.SERVER_ERROR],
     ];
     for (const [frame, code] of refusals) {

@@ -1,10 +1,9 @@
 // Conformance rules of transactions handed over as data (commit), memory bounds and push-back on
 // producers, the admin verbs (purge, delete, list, peek), and durability across a restart.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { type ConsumerHandle, type MaybePromise, Message, type TxOp } from '@stompede/broker';
 import { ErrorCode, StompError } from '@stompede/core';
-import { type Group, type Rule, text } from './harness.js';
+import { type Group, type Rule, rule as test, text } from './harness.js';
 
 /** True when `result` settled by the time the engine has done what it was asked. */
 async function settledSoon(r: Rule, result: MaybePromise<void>): Promise<boolean> {

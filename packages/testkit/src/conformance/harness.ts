@@ -2,6 +2,7 @@
 // the rule with the settings it needs, a clock the rule moves by hand, and probe consumers that
 // record what they are given. Waits have deadlines (an engine that delivers asynchronously gets
 // time; one that never delivers fails the rule instead of hanging it); nothing sleeps.
+import { type TestContext, test } from 'node:test';
 import type {
   Consumer,
   ConsumerHandle,
@@ -56,6 +57,28 @@ export interface EngineUnderTest {
 /** Makes the engine under test, once per rule. */
 export type EngineFactory = (config: EngineConfig) => MaybePromise<EngineUnderTest>;
 
+let skippedRules: Readonly<Record<string, string>> = {};
+
+/** Register rules with `skips` (rule name prefix → reason) in force; used by engineConformance. */
+export function withSkippedRules(
+  skips: Readonly<Record<string, string>>,
+  register: () => void,
+): void {
+  skippedRules = skips;
+  try {
+    register();
+  } finally {
+    skippedRules = {};
+  }
+}
+
+/** node:test's `test` for a conformance rule, skipped with its reason when the engine names it. */
+export function rule(name: string, fn: (t: TestContext) => Promise<void>): void {
+  const prefix = Object.keys(skippedRules).find((p) => name.startsWith(p));
+  if (prefix === undefined) test(name, fn);
+  else test(name, { skip: skippedRules[prefix] }, fn);
+}
+
 /** The groups of rules, which an engine may skip (naming its reason). */
 export type RuleGroup =
   | 'queues'
@@ -75,6 +98,12 @@ export type RuleGroup =
 export interface ConformanceOptions {
   /** Groups to skip, each with the reason shown in the test report. */
   readonly skip?: Partial<Record<RuleGroup, string>>;
+  /**
+   * Single rules to skip, by the start of their name (e.g. `'[Engine acks] NACK with requeue'`),
+   * each with the reason shown in the test report: a known difference or open bug of the engine,
+   * named rather than hidden.
+   */
+  readonly skipRules?: Readonly<Record<string, string>>;
   /** The longest a rule waits for a delivery the engine owes, in ms. Default 5,000. */
   readonly deadlineMs?: number;
 }

@@ -1,9 +1,8 @@
 // Conformance rules of queues: delivery order and competing consumers, message-ids and ack keys,
 // acknowledgment (ACK, NACK, redelivery counts, dead-lettering, flow windows), priority, expiry.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { ORIGINAL_DESTINATION } from '@stompede/broker';
-import { type Group, header, text } from './harness.js';
+import { type Group, header, rule as test, text } from './harness.js';
 
 export const queueRules: Group = (run) => {
   test('[Engine queues] messages sent before and after a subscription arrive once, in order, intact', () =>

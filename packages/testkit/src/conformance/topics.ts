@@ -1,10 +1,9 @@
 // Conformance rules of topics (fan-out, wildcards, slow subscribers), temporary queues and reply
 // addresses, and durable subscriptions.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { Message, replyAddress } from '@stompede/broker';
 import { ErrorCode, StompError } from '@stompede/core';
-import { type Group, text } from './harness.js';
+import { type Group, rule as test, text } from './harness.js';
 
 /** The engine-side size of a message of `n` body bytes to `destination`, with no headers. */
 function sizeOf(destination: string, n: number): number {

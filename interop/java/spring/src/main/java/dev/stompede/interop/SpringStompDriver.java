@@ -255,7 +255,7 @@ public final class SpringStompDriver {
 
   private String textAndHeaders(String v) throws Exception {
     only12(v);
-    String dest = "/queue/spring-text-" + unique();
+    String dest = "/queue/spring_text_" + unique();
     Conn c = connect();
     try {
       BlockingQueue<Msg> in = subscribe(c, dest, "auto");
@@ -275,7 +275,7 @@ public final class SpringStompDriver {
 
   private String binary(String v) throws Exception {
     only12(v);
-    String dest = "/queue/spring-bin-" + unique();
+    String dest = "/queue/spring_bin_" + unique();
     Conn c = connect();
     try {
       BlockingQueue<Msg> in = subscribe(c, dest, "auto");
@@ -291,7 +291,7 @@ public final class SpringStompDriver {
 
   private String clientIndividual(String v) throws Exception {
     only12(v);
-    String dest = "/queue/spring-ci-" + unique();
+    String dest = "/queue/spring_ci_" + unique();
     Conn c = connect();
     BlockingQueue<Msg> in = subscribe(c, dest, "client-individual");
     for (int i = 0; i < 3; i++) send(c, dest, utf8("m" + i));
@@ -317,7 +317,7 @@ public final class SpringStompDriver {
 
   private String clientCumulative(String v) throws Exception {
     only12(v);
-    String dest = "/queue/spring-cl-" + unique();
+    String dest = "/queue/spring_cl_" + unique();
     Conn c = connect();
     BlockingQueue<Msg> in = subscribe(c, dest, "client");
     for (int i = 0; i < 3; i++) send(c, dest, utf8("m" + i));
@@ -339,7 +339,7 @@ public final class SpringStompDriver {
     // The server's choice (spec): redelivered (RabbitMQ, ours) or dead-lettered (--nack-dlq).
     only12(v);
     String dlq = args.get("nack-dlq");
-    String dest = "/queue/spring-nack-" + unique();
+    String dest = "/queue/spring_nack_" + unique();
     Conn c = connect();
     try {
       BlockingQueue<Msg> in = subscribe(c, dest, "client-individual");
@@ -380,7 +380,7 @@ public final class SpringStompDriver {
     only12(v);
     Conn c = connect();
     try {
-      receipt(send(c, "/queue/spring-rcpt-" + unique(), utf8("x")), "SEND");
+      receipt(send(c, "/queue/spring_rcpt_" + unique(), utf8("x")), "SEND");
       return "RECEIPT for SEND (setAutoReceipt; Spring matches the receipt-id)";
     } finally {
       c.close();
@@ -389,7 +389,7 @@ public final class SpringStompDriver {
 
   private String topic(String v) throws Exception {
     only12(v);
-    String dest = "/topic/spring-" + unique();
+    String dest = "/topic/spring_" + unique();
     Conn a = connect();
     Conn b = connect();
     try {
@@ -413,7 +413,7 @@ public final class SpringStompDriver {
       check(hb != null && hb[0] > 0, "server offered no heart-beats: " + Arrays.toString(hb));
       Thread.sleep(Math.max(1200, 3 * every + 200));
       check(c.session.isConnected() && !c.handler.lost, "session lost while heart-beating: " + c.handler.errors);
-      receipt(send(c, "/queue/spring-hb-" + unique(), new byte[0]), "SEND after the idle periods");
+      receipt(send(c, "/queue/spring_hb_" + unique(), new byte[0]), "SEND after the idle periods");
       return "heart-beat " + hb[0] + "," + hb[1] + " negotiated; after three idle periods the session is "
           + "still up (Spring drops it when the server's beats stop)";
     } finally {
@@ -445,7 +445,7 @@ public final class SpringStompDriver {
 
   private String durableRestart(String v) throws Exception {
     only12(v);
-    String dest = "/queue/spring-durable-" + unique();
+    String dest = "/queue/spring_durable_" + unique();
     Conn c = connect();
     for (int i = 0; i < Harness.DURABLE_COUNT; i++) {
       receipt(send(c, dest, utf8("d" + i), "persistent", "true"), "SEND d" + i);

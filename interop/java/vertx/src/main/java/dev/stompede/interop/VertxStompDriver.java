@@ -177,7 +177,7 @@ public final class VertxStompDriver {
   }
 
   private String textAndHeaders(String v) throws Exception {
-    String dest = "/queue/vertx-text-" + unique();
+    String dest = "/queue/vertx_text_" + unique();
     Conn c = connect(v);
     try {
       BlockingQueue<Frame> in = subscribe(c, dest, "auto");
@@ -195,7 +195,7 @@ public final class VertxStompDriver {
   }
 
   private String binary(String v) throws Exception {
-    String dest = "/queue/vertx-bin-" + unique();
+    String dest = "/queue/vertx_bin_" + unique();
     Conn c = connect(v);
     try {
       BlockingQueue<Frame> in = subscribe(c, dest, "auto");
@@ -211,7 +211,7 @@ public final class VertxStompDriver {
 
   private String clientIndividual(String v) throws Exception {
     only11(v, "client-individual acknowledgement");
-    String dest = "/queue/vertx-ci-" + unique();
+    String dest = "/queue/vertx_ci_" + unique();
     Conn c = connect(v);
     BlockingQueue<Frame> in = subscribe(c, dest, "client-individual");
     for (int i = 0; i < 3; i++) send(c, dest, utf8("m" + i));
@@ -236,7 +236,7 @@ public final class VertxStompDriver {
   }
 
   private String clientCumulative(String v) throws Exception {
-    String dest = "/queue/vertx-cl-" + unique();
+    String dest = "/queue/vertx_cl_" + unique();
     Conn c = connect(v);
     BlockingQueue<Frame> in = subscribe(c, dest, "client");
     for (int i = 0; i < 3; i++) send(c, dest, utf8("m" + i));
@@ -257,7 +257,7 @@ public final class VertxStompDriver {
   private String nack(String v) throws Exception {
     only11(v, "NACK");
     String dlq = args.get("nack-dlq");
-    String dest = "/queue/vertx-nack-" + unique();
+    String dest = "/queue/vertx_nack_" + unique();
     Conn c = connect(v);
     try {
       BlockingQueue<Frame> in = subscribe(c, dest, "client-individual");
@@ -289,7 +289,7 @@ public final class VertxStompDriver {
   }
 
   private String transaction(String v) throws Exception {
-    String dest = "/queue/vertx-tx-" + unique();
+    String dest = "/queue/vertx_tx_" + unique();
     Conn c = connect(v);
     try {
       BlockingQueue<Frame> in = subscribe(c, dest, "auto");
@@ -320,7 +320,7 @@ public final class VertxStompDriver {
       // The client names every receipt itself (a caller's `receipt` header leaves its future
       // unresolved: "No receipt handler for receipt …"), and resolves the future on it.
       // The future resolves, with the frame sent, once its RECEIPT came.
-      Frame sent = await(c.c.send("/queue/vertx-rcpt-" + unique(), Buffer.buffer("x")));
+      Frame sent = await(c.c.send("/queue/vertx_rcpt_" + unique(), Buffer.buffer("x")));
       String rid = sent.getHeader("receipt");
       check(rid != null && c.receipts.contains(rid), "no RECEIPT for " + rid + " (got " + c.receipts + ")");
       return "RECEIPT for SEND (receipt-id " + rid + ", named and matched by Vert.x)";
@@ -330,7 +330,7 @@ public final class VertxStompDriver {
   }
 
   private String topic(String v) throws Exception {
-    String dest = "/topic/vertx-" + unique();
+    String dest = "/topic/vertx_" + unique();
     Conn a = connect(v);
     Conn b = connect(v);
     try {
@@ -348,11 +348,20 @@ public final class VertxStompDriver {
   private String heartbeat(String v) throws Exception {
     only11(v, "heart-beating");
     Conn c = connect(v, args.get("login"), args.get("passcode"), Harness.HEARTBEAT_MS);
+    // Who ended it, when it ends: Vert.x's own check (no server data within twice the
+    // negotiated interval) or the server closing the connection.
+    java.util.concurrent.atomic.AtomicReference<String> dropped = new java.util.concurrent.atomic.AtomicReference<>();
+    long started = System.nanoTime();
+    c.c.connectionDroppedHandler(x -> dropped.compareAndSet(null,
+        "Vert.x dropped it: no server data in time, after " + (System.nanoTime() - started) / 1_000_000 + " ms"));
+    c.c.closeHandler(x -> dropped.compareAndSet(null,
+        "closed by the server after " + (System.nanoTime() - started) / 1_000_000 + " ms"));
     try {
       Thread.sleep(3L * Harness.HEARTBEAT_MS + 1200);
       int beats = c.pings.get();
-      check(c.c.isConnected(), "connection dropped while heart-beating");
-      send(c, "/queue/vertx-hb-" + unique(), new byte[0]);
+      check(c.c.isConnected(), "connection dropped while heart-beating (" + dropped.get() + ", "
+          + beats + " server beats before)");
+      send(c, "/queue/vertx_hb_" + unique(), new byte[0]);
       check(beats > 0, "no server heart-beat in " + (3 * Harness.HEARTBEAT_MS + 1200) + " ms");
       return "heart-beats negotiated, connection kept, " + beats + " server beats";
     } finally {
@@ -383,7 +392,7 @@ public final class VertxStompDriver {
   }
 
   private String durableRestart(String v) throws Exception {
-    String dest = "/queue/vertx-durable-" + unique();
+    String dest = "/queue/vertx_durable_" + unique();
     Conn c = connect(v);
     for (int i = 0; i < Harness.DURABLE_COUNT; i++) send(c, dest, utf8("d" + i), "persistent", "true");
     BlockingQueue<Frame> in = subscribe(c, dest, "client");

@@ -32,7 +32,18 @@ public final class Harness {
           "nack", "transaction", "receipt", "topic", "heartbeat", "login", "durable_restart",
           "disconnect");
 
+  /** The process's stdout, kept for the JSON lines (see stdoutForReportsOnly). */
+  private static final java.io.PrintStream OUT = System.out;
+
   private Harness() {}
+
+  /**
+   * Sends whatever else writes to System.out (a library's own prints) to stderr, so that stdout
+   * carries the JSON lines only.
+   */
+  public static void stdoutForReportsOnly() {
+    System.setOut(System.err);
+  }
 
   /** A case result: the client or the protocol version has no such feature. */
   public static final class Unsupported extends Exception {
@@ -114,15 +125,15 @@ public final class Harness {
         report(client, version, name, status, detail == null ? "" : detail);
       }
     }
-    System.out.flush();
+    OUT.flush();
     System.exit(failed ? 1 : 0);
   }
 
   public static void report(String client, String version, String name, String status, String detail) {
-    System.out.println(
+    OUT.println(
         "{\"client\":" + json(client) + ",\"version\":" + json(version) + ",\"case\":" + json(name)
             + ",\"status\":" + json(status) + ",\"detail\":" + json(detail) + "}");
-    System.out.flush();
+    OUT.flush();
   }
 
   public static String json(String s) {
@@ -148,9 +159,9 @@ public final class Harness {
 
   /** The durable_restart handshake: a JSON line out, then `restarted` on stdin. */
   public static void requestRestart(String client, String version) throws Exception {
-    System.out.println(
+    OUT.println(
         "{\"control\":\"restart\",\"client\":" + json(client) + ",\"version\":" + json(version) + "}");
-    System.out.flush();
+    OUT.flush();
     CompletableFuture<String> line =
         CompletableFuture.supplyAsync(
             () -> {
