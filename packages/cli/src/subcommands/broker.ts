@@ -111,14 +111,6 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
     if (err instanceof StompError) throw new CliError(`invalid configuration: ${err.message}`);
     throw new CliError(`cannot listen: ${(err as Error).message}`, 1);
   }
-  logger.info(
-    {
-      listeners: addresses.map((a) => a.url),
-      ...(broker.adminUrl === undefined ? {} : { admin: broker.adminUrl }),
-    },
-    'broker listening',
-  );
-
   // SIGHUP: re-read the TLS certificate files (each listener logs its outcome).
   const reload = (): void => {
     logger.info({ signal: 'SIGHUP' }, 'reloading certificates');
@@ -134,7 +126,10 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGHUP', reload);
 
-  return new Promise<number>((resolve) => {
+  // The handlers are in place before 'broker listening' is logged: whoever starts the broker may
+  // interrupt it as soon as it reads that line, and a SIGINT before process.on('SIGINT') would
+  // kill the process without a graceful stop.
+  const stopped = new Promise<number>((resolve) => {
     let stoppedAt: number | undefined;
     const stop = (signal: string): void => {
       if (stoppedAt !== undefined) {
@@ -166,4 +161,13 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
       stop('SIGINT');
     });
   });
+  logger.info(
+    {
+      listeners: addresses.map((a) => a.url),
+      ...(broker.adminUrl === undefined ? {} : { admin: broker.adminUrl }),
+    },
+    'broker listening',
+  );
+
+  return stopped;
 }
