@@ -16,3 +16,4 @@ export { KeySpace } from './engine/keys.js';
 export { parseAckSubject } from './nats/ack.js';
 export { clusterReportOf } from './engine/cluster-report.js';
 export { gaugesOf } from './engine/admin.js';
+export { transient } from './nats/retry.js';
