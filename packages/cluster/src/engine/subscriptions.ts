@@ -109,7 +109,7 @@ export class Subscriptions {
         this.leftover.push(w.msg.reply!);
         continue;
       }
-      const taker = [...this.stored].find((s) => s.reads(w.info.consumer));
+      const taker = [...this.stored].find((s) => s.reads(w));
       if (taker !== undefined) taker.adopt([w]);
       else if (delay > 0 || this.starting.has(w.info.consumer)) {
         handed.push(new Promise((done) => this.parkedList.push({ w, until, done })));
@@ -287,9 +287,9 @@ export class Subscriptions {
   /** Start `sub`, giving it what closed subscriptions of its queue parked on this node. */
   private start(sub: StoredSubscription): void {
     this.stored.add(sub);
-    const mine = this.parkedList.filter((p) => sub.reads(p.w.info.consumer));
+    const mine = this.parkedList.filter((p) => sub.reads(p.w));
     if (mine.length > 0) {
-      this.parkedList = this.parkedList.filter((p) => !sub.reads(p.w.info.consumer));
+      this.parkedList = this.parkedList.filter((p) => !sub.reads(p.w));
       sub.adopt(mine.map((p) => p.w));
       for (const p of mine) p.done();
     }
@@ -325,7 +325,13 @@ export class Subscriptions {
         request.destination,
         consumer,
         request.autoAck,
-        [{ stream: ctx.names.topicStream, consumer: consumerName }],
+        [
+          {
+            stream: ctx.names.topicStream,
+            consumer: consumerName,
+            filter: ctx.names.topicFilter(request.vhost, topic),
+          },
+        ],
         0,
         { idPrefix: `${consumerName}-`, key: (info) => ctx.keys.durable(info.streamSeq) },
         (s, parked, delay) => {
