@@ -22,7 +22,7 @@ import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { Names } from '../names.js';
 import { InterestProbe } from '../nats/interest.js';
 import { transient, unavailable } from '../nats/retry.js';
-import { type LinkEvent, LinkState, NatsLink } from '../nats/link.js';
+import { type LinkEvent, LinkState, NatsLink, flushWithin } from '../nats/link.js';
 import { AckVerb, parseAckSubject, sendAck } from '../nats/ack.js';
 import { Publisher } from '../nats/publisher.js';
 import { PULL_TIMING, Puller } from '../nats/puller.js';
@@ -379,6 +379,6 @@ export class ClusterEngine implements Engine {
     }
     const seq = (reply: string): number => parseAckSubject(reply)?.streamSeq ?? 0;
     for (const reply of [...back].sort((a, b) => seq(a) - seq(b))) sendAck(nc, reply, AckVerb.NAK);
-    await nc.flush().catch(() => undefined);
+    await flushWithin(nc, this.options.publishTimeout);
   }
 }

@@ -9,6 +9,7 @@ import type { LiveTopics } from './live-topics.js';
 import { BridgedConsumer } from './local-bridge.js';
 import type { Msg } from '@nats-io/nats-core';
 import { AckVerb, sendAck } from '../nats/ack.js';
+import { flushWithin } from '../nats/link.js';
 import { StoredSubscription, type Waiting, toWaiting } from './stored-subscription.js';
 
 interface Doorbell {
@@ -129,9 +130,9 @@ export class Subscriptions {
     return handed.length === 0 ? undefined : Promise.all(handed).then(() => undefined);
   }
 
-  /** Resolves once the server has what this node sent so far (never rejects). */
+  /** Resolves once the server has what this node sent so far (bounded; never rejects). */
   private flushed(): Promise<void> {
-    return this.ctx.link.nc.flush().catch(() => undefined);
+    return flushWithin(this.ctx.link.nc, this.ctx.options.publishTimeout);
   }
 
   /**
