@@ -182,6 +182,13 @@ export async function startAdmin(
           json(res, 200, { purged: await view.purge(vhost, destination) });
           logger.info({ vhost, destination }, 'admin: queue purged');
           return;
+        case '/api/destinations/create': {
+          if (destination === undefined) break;
+          const created = await view.createDestination(vhost, destination);
+          json(res, created ? 201 : 200, { created });
+          if (created) logger.info({ vhost, destination }, 'admin: destination created');
+          return;
+        }
         case '/api/destinations/delete':
           if (destination === undefined) break;
           json(res, 200, { purged: await view.deleteDestination(vhost, destination) });

@@ -28,6 +28,11 @@ export interface AdminView {
   connections(): ConnectionView[];
   /** Purge a queue; resolves to the messages removed. */
   purge(vhost: string, destination: string): Promise<number>;
+  /**
+   * Create a queue that exists while empty and unused, across restarts with a journal; resolves
+   * to false when it was created so already.
+   */
+  createDestination(vhost: string, destination: string): Promise<boolean>;
   /** Delete a destination: its consumers' sessions get an ERROR, its messages are removed. */
   deleteDestination(vhost: string, destination: string): Promise<number>;
   /** Up to `limit` messages waiting in a queue, left in place. */
