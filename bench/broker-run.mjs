@@ -79,7 +79,8 @@ const BROKERS = [
     // ActiveMQ Artemis from Maven Central (interop/peers/artemis.sh).
     id: 'artemis',
     name: 'Artemis',
-    url: 'stomp://127.0.0.1:61653',
+    // tcp:// (stompede bench takes tcp, ssl, ws, wss; the port is Artemis's STOMP acceptor).
+    url: 'tcp://127.0.0.1:61653',
     args: ['--login', 'guest', '--passcode', 'guest'],
     process: /java .*org\.apache\.activemq\.artemis\.boot\.Artemis/,
     memoryNote: 'JVM (java) process RSS',

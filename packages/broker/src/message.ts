@@ -96,10 +96,11 @@ export class Message {
   }
 
   /**
-   * Make sure the body holds no more memory than its own bytes: a view into a larger buffer (the
-   * socket chunk a SEND was parsed from) is replaced by a copy. The engine calls it for messages
-   * it keeps after publication, so a kept 100-byte message never pins a 64 KiB chunk, while one
-   * delivered at once is never copied.
+   * Make sure the body holds little more memory than its own bytes: a view into a buffer at
+   * least twice its size (the socket chunk a SEND was parsed from) is replaced by a copy. The
+   * engine calls it for messages it keeps after publication, so a kept 100-byte message never
+   * pins a 64 KiB chunk, while one delivered at once is never copied, nor a large body that was
+   * most of its chunk (pinning less than its own size again costs less than copying it).
    */
   own(): void {
     if (this.owned) return;
@@ -107,6 +108,7 @@ export class Message {
     const body = this.src;
     if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength) return;
     const n = body.length;
+    if (n > SLAB_ITEM_MAX && n * 2 > body.buffer.byteLength) return;
     if (n > SLAB_ITEM_MAX) {
       const copy = Buffer.allocUnsafe(n);
       copy.set(body);

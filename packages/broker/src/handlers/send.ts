@@ -7,8 +7,8 @@ import type { MaybePromise } from '../engine.js';
 import { Message } from '../message.js';
 import type { Session } from '../session/session.js';
 
-// Headers the broker sets on MESSAGE frames, or that only mean something on SEND.
-const NOT_COPIED: ReadonlySet<string> = new Set([
+/** Headers the broker sets on MESSAGE frames, or that only mean something on SEND. */
+export const NOT_COPIED: ReadonlySet<string> = new Set([
   'destination',
   'transaction',
   'receipt',

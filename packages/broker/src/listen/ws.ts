@@ -1,7 +1,9 @@
 // STOMP over WebSocket (as RabbitMQ Web-STOMP): an HTTP server whose upgrades on `path` become
 // byte streams for Broker.handle(). Text and binary messages are both read as bytes, and a frame
 // may span or share messages (the parser does not care where messages end). Each batch of
-// frames the broker writes is sent as one message: text when it is valid UTF-8, else binary.
+// frames the broker writes is sent as one message: text when it is valid UTF-8, else binary. A
+// batch's large chunks (bodies the outbox writes by reference) go out as fragments of that
+// message from where they are, never copied into one buffer.
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { Duplex } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
@@ -13,6 +15,13 @@ import { originAllowed, originPolicy } from './origin.js';
 
 /** Subprotocols we speak, in order of preference. */
 const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
+
+/**
+ * In a batch of writes, a chunk of more than this many bytes is sent as a fragment of its own, by
+ * reference; smaller neighbours are joined into one fragment (few WebSocket frames per message).
+ * The outbox writes bodies over its COPY_LIMIT (8 KiB) by reference: those are never copied here.
+ */
+const FRAGMENT_MIN = 8192;
 
 /** A Duplex over one WebSocket. */
 export class WebSocketDuplex extends Duplex {
@@ -51,10 +60,26 @@ export class WebSocketDuplex extends Duplex {
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
-    this.send(
-      chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)),
-      callback,
-    );
+    if (chunks.length === 1) {
+      this.send(chunks[0]!.chunk, callback);
+      return;
+    }
+    // One message whose fragments are the large chunks themselves and the runs of small ones
+    // between them, joined: a body written by reference is not copied again here.
+    const fragments: Buffer[] = [];
+    let run: Buffer[] = [];
+    for (const { chunk } of chunks) {
+      if (chunk.length <= FRAGMENT_MIN) {
+        run.push(chunk);
+        continue;
+      }
+      if (run.length > 0) fragments.push(run.length === 1 ? run[0]! : Buffer.concat(run));
+      run = [];
+      fragments.push(chunk);
+    }
+    if (run.length > 0) fragments.push(run.length === 1 ? run[0]! : Buffer.concat(run));
+    if (fragments.length === 1) this.send(fragments[0]!, callback);
+    else this.sendFragments(fragments, callback);
   }
 
   private send(data: Buffer, callback: (err?: Error | null) => void): void {
@@ -63,6 +88,25 @@ export class WebSocketDuplex extends Duplex {
       return;
     }
     this.ws.send(data, { binary: !isUtf8(data) }, (err) => {
+      callback(err ?? null);
+    });
+  }
+
+  /**
+   * Send `fragments` as one message. It is text when each fragment is valid UTF-8 (the outbox
+   * never splits a character between chunks: each holds whole frame heads or a whole body), else
+   * binary, as {@link send} decides for one buffer.
+   */
+  private sendFragments(fragments: Buffer[], callback: (err?: Error | null) => void): void {
+    const ws = this.ws;
+    if (ws.readyState !== ws.OPEN) {
+      callback();
+      return;
+    }
+    const binary = !fragments.every((f) => isUtf8(f));
+    const last = fragments.length - 1;
+    for (let i = 0; i < last; i++) ws.send(fragments[i]!, { binary, fin: false });
+    ws.send(fragments[last]!, { binary, fin: true }, (err) => {
       callback(err ?? null);
     });
   }

@@ -53,6 +53,16 @@ export class Connection implements Session, SubscriptionOwner {
   readonly authenticator: Authenticator;
   /** Resolves once the stream has closed and everything is released. */
   readonly closed: Promise<void>;
+  /** When the connection was accepted (ms since the epoch). */
+  readonly connectedAt = Date.now();
+  /** Negotiated heart-beats in ms (0: none): what the broker sends, what it expects. */
+  heartBeat: { readonly send: number; readonly receive: number } = { send: 0, receive: 0 };
+  /** This connection's traffic, for the admin API (SENDs in, MESSAGEs out). */
+  readonly traffic = { framesIn: 0, framesOut: 0, bytesIn: 0, messagesIn: 0, messagesOut: 0 };
+  /** Bytes sent on this connection (frames and heart-beats), as its outbox counts them. */
+  get bytesOut(): number {
+    return this.outbox.bytesWritten;
+  }
 
   private lifecycle: ConnectionState = ConnectionState.NEW;
   private versionSpoken: StompVersion = '1.0';
@@ -101,6 +111,7 @@ export class Connection implements Session, SubscriptionOwner {
       {
         frame: (frame) => {
           this.metrics.framesIn++;
+          this.traffic.framesIn++;
           this.inbox.push(frame);
         },
         heartbeat: () => {
@@ -193,6 +204,7 @@ export class Connection implements Session, SubscriptionOwner {
   // ---- reading ----
 
   private onData(chunk: Buffer): void {
+    this.traffic.bytesIn += chunk.length;
     if (this.lifecycle >= ConnectionState.CLOSING || this.parseError !== undefined) return;
     this.parseError = this.reader.push(chunk);
     this.pump();
@@ -296,15 +308,11 @@ export class Connection implements Session, SubscriptionOwner {
     this.canWrite = !this.outbox.blocked;
     this.clock.clearTimer(this.connectTimer);
     this.connectTimer = undefined;
-    this.sendFrame(
-      connectedFrame({
-        version,
-        session: this.id,
-        server: this.options.serverName,
-        heartBeat: this.options.heartbeat,
-      }),
-    );
-    const { negotiated: hb, timers } = HeartBeats.start(
+    const {
+      header,
+      negotiated: hb,
+      timers,
+    } = HeartBeats.start(
       this.clock,
       {
         lastWrite: () => this.outbox.lastWrite,
@@ -323,7 +331,16 @@ export class Connection implements Session, SubscriptionOwner {
       heartBeat,
       this.options.heartbeatGrace,
     );
+    this.sendFrame(
+      connectedFrame({
+        version,
+        session: this.id,
+        server: this.options.serverName,
+        heartBeat: header,
+      }),
+    );
     this.heartBeats = timers;
+    this.heartBeat = hb;
     this.log.debug({ version, vhost: terms.vhost, heartBeat: hb }, 'session connected');
   }
 
@@ -332,7 +349,14 @@ export class Connection implements Session, SubscriptionOwner {
   }
 
   publish(message: Message, awaitDurable: boolean): MaybePromise<void> {
+    this.metrics.messagesPublished++;
+    this.traffic.messagesIn++;
     return this.engine.publish(this.vhostName, this.id, message, awaitDurable);
+  }
+
+  countPublished(n: number): void {
+    this.metrics.messagesPublished += n;
+    this.traffic.messagesIn += n;
   }
 
   refuse(error: Frame): void {
@@ -358,6 +382,7 @@ export class Connection implements Session, SubscriptionOwner {
       chunks = encodeFrame(fixed.frame, { version });
     }
     this.metrics.framesOut++;
+    this.traffic.framesOut++;
     this.outbox.writeFrame(chunks);
   }
 
@@ -371,6 +396,9 @@ export class Connection implements Session, SubscriptionOwner {
   ): void {
     this.metrics.framesOut++;
     this.metrics.messagesDelivered++;
+    if (deliveryCount > 1) this.metrics.messagesRedelivered++;
+    this.traffic.framesOut++;
+    this.traffic.messagesOut++;
     writeMessage(
       this.outbox,
       this.versionSpoken,

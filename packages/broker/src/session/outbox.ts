@@ -64,6 +64,7 @@ export class Outbox implements ByteSink {
   private hint = OUT_MIN;
   private tickScheduled = false;
   private lastWriteAt: number;
+  private written = 0;
 
   /**
    * @param counters - where the bytes handed to the stream are counted
@@ -89,6 +90,11 @@ export class Outbox implements ByteSink {
   /** When output was last handed to the stream (the clock's time). */
   get lastWrite(): number {
     return this.lastWriteAt;
+  }
+
+  /** Bytes handed to the stream so far (this session's share of `counters.bytesOut`). */
+  get bytesWritten(): number {
+    return this.written;
   }
 
   /** False once the stream is ended or destroyed: writes are then dropped. */
@@ -202,6 +208,7 @@ export class Outbox implements ByteSink {
     const stream = this.stream;
     if (stream.destroyed || stream.writableEnded) return;
     this.counters.bytesOut += chunk.length;
+    this.written += chunk.length;
     // More than one write this tick: cork so that the stream writes them together.
     if (this.tickScheduled && !this.corked) {
       this.corked = true;

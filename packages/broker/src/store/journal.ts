@@ -233,22 +233,15 @@ export class JournalStore implements Store {
   }
 
   enqueue(queueKey: string, seq: number, message: Message): void {
-    const record = encodeEnqueue(queueKey, seq, message);
-    const off = this.writer.append(record);
+    const pieces = encodeEnqueue(queueKey, seq, message);
+    const off = this.writer.append(pieces);
+    const length = pieces.length === 1 ? pieces[0]!.length : pieces[0]!.length + pieces[1]!.length;
     const state = this.state;
     const seg = state.cur!;
     const q = state.keys.acquire(queueKey);
-    state.index.add(
-      seq,
-      seg.no,
-      off,
-      record.length,
-      q,
-      Math.min(9, message.priority),
-      message.expires,
-    );
+    state.index.add(seq, seg.no, off, length, q, Math.min(9, message.priority), message.expires);
     seg.live++;
-    seg.liveBytes += record.length;
+    seg.liveBytes += length;
     this.lastSeq = seq;
     this.lastOff = off;
   }

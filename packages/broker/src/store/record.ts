@@ -74,6 +74,20 @@ export function seal(buf: Buffer): Buffer {
   return buf;
 }
 
+/**
+ * {@link seal} for a record whose payload is `buf`'s (from {@link RECORD_HEADER}) followed by
+ * `tail`, kept apart (a large body, written from where it is). The payload's head must lie in
+ * `buf`.
+ */
+export function sealWith(buf: Buffer, tail: Buffer): Buffer {
+  const payload = buf.subarray(RECORD_HEADER);
+  buf.writeUInt32LE(SYNC, 0);
+  buf.writeUInt32LE(payload.length + tail.length, 4);
+  buf.writeUInt32LE(crc32(tail, crc32(payload)), 8);
+  buf.writeUInt32LE(crc32(payload.subarray(0, headLength(payload))), 12);
+  return buf;
+}
+
 const scratch = Buffer.alloc(24);
 
 function positionCheck(buf: Buffer, o: number, seg: number, off: number, salt: number): number {

@@ -130,7 +130,7 @@ describe('queues an operator created', () => {
       const first = await withAdmin(opts);
       const url = `${first.adminUrl!}/api/destinations/create`;
       assert.deepEqual(await post(url, { destination: '/queue/made' }), {
-        status: 201,
+        status: 200,
         json: { created: true },
       });
       assert.deepEqual(await post(url, { destination: '/queue/made' }), {
@@ -175,7 +175,7 @@ describe('queues an operator created', () => {
     const base = first.adminUrl!;
     assert.equal(
       (await post(`${base}/api/destinations/create`, { destination: '/queue/made' })).status,
-      201,
+      200,
     );
     const w = await as(first, 'writer');
     await w.sendSync('SEND', { destination: '/queue/made', persistent: 'true' }, 'left');

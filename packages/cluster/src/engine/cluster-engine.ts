@@ -34,6 +34,7 @@ import {
   resolveClusterOptions,
 } from '../options.js';
 import { ClusterAdmin, type ClusterStatus, gaugesOf } from './admin.js';
+import { clusterReportOf } from './cluster-report.js';
 import type { Held, NodeContext } from './context.js';
 import { KeySpace } from './keys.js';
 import { Leases } from './leases.js';
@@ -227,7 +228,7 @@ export class ClusterEngine implements Engine {
   /** For the admin API: the cluster status, and gauges for /metrics. */
   async report(): Promise<EngineReport> {
     const s = await this.admin.status();
-    return { state: { cluster: s }, gauges: gaugesOf(s) };
+    return { state: { cluster: s }, gauges: gaugesOf(s), cluster: clusterReportOf(s) };
   }
 
   /** Ready while connected to NATS (a node without it can store nothing). */

@@ -100,7 +100,7 @@ export class Subscriptions {
         this.leftover.push({ reply: w.msg.reply!, at: until });
         continue;
       }
-      const taker = [...this.stored].find((s) => s.reads(w.info.consumer));
+      const taker = [...this.stored].find((s) => s.reads(w));
       if (taker !== undefined) taker.adopt([w]);
       else if (delay > 0 || this.starting.has(w.info.consumer)) this.parkedList.push({ w, until });
       else sendAck(this.ctx.link.nc, w.msg.reply!, AckVerb.NAK);
@@ -260,9 +260,9 @@ export class Subscriptions {
   /** Start `sub`, giving it what closed subscriptions of its queue parked on this node. */
   private start(sub: StoredSubscription): void {
     this.stored.add(sub);
-    const mine = this.parkedList.filter((p) => sub.reads(p.w.info.consumer));
+    const mine = this.parkedList.filter((p) => sub.reads(p.w));
     if (mine.length > 0) {
-      this.parkedList = this.parkedList.filter((p) => !sub.reads(p.w.info.consumer));
+      this.parkedList = this.parkedList.filter((p) => !sub.reads(p.w));
       sub.adopt(mine.map((p) => p.w));
     }
     sub.start();
@@ -297,7 +297,13 @@ export class Subscriptions {
         request.destination,
         consumer,
         request.autoAck,
-        [{ stream: ctx.names.topicStream, consumer: consumerName }],
+        [
+          {
+            stream: ctx.names.topicStream,
+            consumer: consumerName,
+            filter: ctx.names.topicFilter(request.vhost, topic),
+          },
+        ],
         0,
         { idPrefix: `${consumerName}-`, key: (info) => ctx.keys.durable(info.streamSeq) },
         (s, parked, delay) => {
