@@ -173,9 +173,13 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     private readonly identity: Identity,
     /**
      * Called once when the subscription closes, with what it leaves and the ms before it may go
-     * back to the queue (see close()).
+     * back to the queue (see close()); resolves once all of it is handed back.
      */
-    private readonly onClose: (sub: StoredSubscription, parked: Waiting[], delay: number) => void,
+    private readonly onClose: (
+      sub: StoredSubscription,
+      parked: Waiting[],
+      delay: number,
+    ) => Promise<void> | undefined,
   ) {
     this.channel = ctx.puller.channel(this);
     this.levels = sources.map((source) => ({ source, waiting: [], maybe: true }));
@@ -321,7 +325,8 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     // (see PULL_TIMING): JetStream would try that stale request first.
     const delay = Math.max(0, this.channel.quietAt() - Date.now());
     this.channel.close();
-    this.onClose(this, parked, delay);
+    // Settles once what it left is handed back: taken by a subscription on this node, or NAKed.
+    return this.onClose(this, parked, delay);
   }
 
   /** True when this open subscription reads the consumer `w` was pulled from (it can take it). */
