@@ -163,6 +163,8 @@ export interface DestinationInfo {
   readonly unacked: number;
   /** Consumers attached now. */
   readonly consumers: number;
+  /** A queue an operator created ({@link Engine.createDestination}): kept while empty and unused. */
+  readonly declared?: boolean;
   /** Traffic since the engine started, when the engine keeps counts. */
   readonly counters?: DestinationCounters;
 }
@@ -269,6 +271,14 @@ export interface Engine {
    * `ERR_STOMP_INVALID_ARGUMENT` for a destination that is not a queue.
    */
   purge(vhost: string, destination: string): MaybePromise<number>;
+  /**
+   * Create the queue `destination` as an operator does: it exists from now on, empty and unused
+   * included, until {@link Engine.deleteDestination}; with a store, across restarts (resolves
+   * once that is durable). Resolves to false when it had been created so already. Throws
+   * `ERR_STOMP_INVALID_ARGUMENT` for a destination that is not a queue. Engines that cannot
+   * create destinations leave it out.
+   */
+  createDestination?(vhost: string, destination: string): MaybePromise<boolean>;
   /**
    * Delete a destination: a queue with every message it holds, or a topic with every
    * subscription to it (durable ones included). Attached consumers are told through

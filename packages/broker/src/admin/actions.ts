@@ -1,4 +1,4 @@
-// The admin API's actions (POST, JSON bodies): purge, delete, delete a durable subscription,
+// The admin API's actions (POST, JSON bodies): purge, create a queue, delete, delete a durable subscription,
 // publish a test message, close a connection. Each is logged with what it did.
 import { DestinationKind, parseDestination } from '../destination.js';
 import type { Logger } from 'pino';
@@ -32,6 +32,13 @@ export async function runAction(
       const purged = await view.purge(vhost, destination);
       logger.info({ vhost, destination, purged }, 'admin: queue purged');
       return { purged };
+    }
+    case '/api/destinations/create': {
+      const vhost = f.text('vhost', '/');
+      const destination = f.text('destination');
+      const created = await view.createDestination(vhost, destination);
+      if (created) logger.info({ vhost, destination }, 'admin: destination created');
+      return { created };
     }
     case '/api/destinations/delete': {
       const vhost = f.text('vhost', '/');

@@ -1,5 +1,5 @@
 // The AdminView of a Broker.
-import { ErrorCode, StompProtocolError } from '@stompede/core';
+import { ErrorCode, StompInvalidArgumentError, StompProtocolError } from '@stompede/core';
 import type { Engine } from '../engine.js';
 import { Message } from '../message.js';
 import type { ErrorCounts, Metrics } from '../metrics.js';
@@ -125,6 +125,15 @@ export function brokerView(broker: ViewedBroker, ready: () => boolean): AdminVie
     },
     users: () => usersOf(options),
     purge: async (vhost, destination) => engine.purge(vhost, destination),
+    createDestination: async (vhost, destination) => {
+      if (engine.createDestination === undefined) {
+        throw new StompInvalidArgumentError("this broker's engine cannot create destinations");
+      }
+      const created = await engine.createDestination(vhost, destination);
+      // It exists: using it needs no create right.
+      broker.authorizer.remember(vhost, destination);
+      return created;
+    },
     deleteDestination: async (vhost, destination) => {
       // The engine detaches the destination's consumers; their sessions end with an ERROR.
       const n = await engine.deleteDestination(vhost, destination);

@@ -41,6 +41,11 @@ export interface AdminView {
   users(): UsersJson;
   /** Purge a queue; resolves to the messages removed. */
   purge(vhost: string, destination: string): Promise<number>;
+  /**
+   * Create a queue that exists while empty and unused, across restarts with a journal; resolves
+   * to false when it was created so already.
+   */
+  createDestination(vhost: string, destination: string): Promise<boolean>;
   /** Delete a destination: its consumers' sessions get an ERROR, its messages are removed. */
   deleteDestination(vhost: string, destination: string): Promise<number>;
   /** Delete a durable subscription; false when there was none. */

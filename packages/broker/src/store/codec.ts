@@ -103,7 +103,7 @@ export function encodeDamage(
   return seal(buf);
 }
 
-/** A record of strings only (SUBSCRIPTION, DROP). */
+/** A record of strings only (SUBSCRIPTION, DROP, QUEUE, QUEUE_DELETE). */
 export function encodeStrings(type: RecordType, strings: readonly string[]): Buffer {
   let size = RECORD_HEADER + 1;
   for (const s of strings) size += 4 + Buffer.byteLength(s);

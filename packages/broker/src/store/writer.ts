@@ -120,7 +120,10 @@ export class Writer {
     return this.pending.groups.length > 0 || this.removes.length > 0 || this.inflight !== undefined;
   }
 
-  /** Open the next segment and make it the current one (its header and subscriptions first). */
+  /**
+   * Open the next segment and make it the current one (its header, subscriptions and created
+   * queues first).
+   */
   startSegment(): void {
     const state = this.state;
     const prev = state.cur;
@@ -138,6 +141,7 @@ export class Writer {
         encodeStrings(RecordType.SUBSCRIPTION, [key, def.vhost, def.clientId, def.name, def.topic]),
       );
     }
+    for (const key of state.queues) this.put(seg, encodeStrings(RecordType.QUEUE, [key]));
   }
 
   /**
