@@ -212,8 +212,11 @@ export class NatsServers {
     const deadline = Date.now() + timeout;
     let missing = '';
     while (Date.now() < deadline) {
-      missing = await this.notReady(all);
-      if (all && this.exited().length > 0) throw new ServerExited(this.exited());
+      if (all) {
+        const gone = this.exited();
+        if (gone.length > 0) throw new ServerExited(gone);
+      }
+      missing = await this.notReady();
       if (missing === '') return;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -233,13 +236,10 @@ export class NatsServers {
     await this.waitReady(this.readyTimeout, true);
   }
 
-  private async notReady(all: boolean): Promise<string> {
+  private async notReady(): Promise<string> {
     let leader = false;
     for (let i = 0; i < this.servers.length; i++) {
-      if (!this.running(i)) {
-        if (all) return `${this.servers[i]!.name} is not running`;
-        continue;
-      }
+      if (!this.running(i)) continue;
       const s = this.servers[i]!;
       const base = `http://${HOST}:${String(s.httpPort)}`;
       try {
@@ -301,6 +301,7 @@ export async function startNatsServers(options: NatsServersOptions): Promise<Nat
   const given = [options.clientPorts, options.routePorts, options.httpPorts].some(
     (p) => p !== undefined,
   );
+  const log = options.log ?? (() => undefined);
   for (let attempt = 1; ; attempt++) {
     const cluster = await configure(options);
     try {
@@ -308,14 +309,12 @@ export async function startNatsServers(options: NatsServersOptions): Promise<Nat
     } catch (err) {
       await cluster.stop();
       if (err instanceof ServerExited && !given && attempt < 5) {
-        (options.log ?? (() => undefined))(
-          `${err.message}; starting again on other ports (attempt ${String(attempt + 1)})`,
-        );
+        log(`${err.message}; starting again on other ports (attempt ${String(attempt + 1)})`);
         continue;
       }
       throw err;
     }
-    (options.log ?? (() => undefined))(`NATS cluster ready: ${cluster.urls}`);
+    log(`NATS cluster ready: ${cluster.urls}`);
     return cluster;
   }
 }
