@@ -209,7 +209,7 @@ export class Broker {
           this,
           () => this.closing === undefined && (this.engine.ready?.() ?? true),
         );
-        this.adminServer = await startAdmin(admin, view, log);
+        this.adminServer = await startAdmin(admin, view, log, this.options.clock);
       }
     } catch (err) {
       await Promise.all(this.listeners.map((x) => x.close()));

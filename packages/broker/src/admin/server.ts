@@ -13,6 +13,7 @@ import { verifyPassword } from '../security/password.js';
 import { addressOf, isLoopback } from '../listen/address.js';
 import { listenOn } from '../listen/listener.js';
 import { LoginThrottle } from '../security/throttle.js';
+import { type Clock, systemClock } from '../session/clock.js';
 import { runAction } from './actions.js';
 import { AdminApi } from './api.js';
 import { CONSOLE_CSP, CONSOLE_CSS, CONSOLE_HTML } from './console-page.js';
@@ -68,12 +69,13 @@ export async function startAdmin(
   options: ResolvedAdminOptions,
   view: AdminView,
   logger: Logger,
+  clock: Clock = systemClock,
 ): Promise<AdminServer> {
   const throttle = new LoginThrottle({ maxEntries: 1000 });
   // Verified Authorization headers (by digest), so a polling console costs one scrypt a minute.
   const verified = new Map<string, number>();
   const scripts = consoleScripts();
-  const api = new AdminApi(view, VERSION, options.sampleInterval);
+  const api = new AdminApi(view, VERSION, options.sampleInterval, () => clock.now());
   await api.start();
 
   const authorized = async (req: IncomingMessage): Promise<boolean> => {

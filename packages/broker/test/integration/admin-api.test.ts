@@ -1,11 +1,14 @@
 // The admin API's JSON (docs/console.md): overview, history, destinations with rates, one
 // destination with its consumers, peek, connections with their traffic and heart-beats,
 // subscriptions, users, cluster; and the actions publish and delete a durable subscription.
-// Samples are taken by the test (api.sample()), so rates never depend on a timer.
+// Samples are taken by the test (api.sample()), so rates never depend on a timer, and the broker's
+// clock moves one second before each sample: two samples never share a millisecond, whose second
+// the sampler would ignore (it was a flake on a fast machine).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   type Broker,
+  type Clock,
   type ConnectionsJson,
   type DestinationDetailJson,
   type DestinationsJson,
@@ -24,7 +27,18 @@ const FAST = { N: 1024, r: 8, p: 1 };
 describe('admin API', () => {
   let broker: Broker;
   let base = '';
-  const sample = (): Promise<void> => broker.adminApi!.sample();
+  let skew = 0;
+  const clock: Clock = {
+    now: () => Date.now() + skew,
+    setTimer: (fn, ms) => setTimeout(fn, ms),
+    clearTimer: (handle) => {
+      clearTimeout(handle as NodeJS.Timeout);
+    },
+  };
+  const sample = (): Promise<void> => {
+    skew += 1000;
+    return broker.adminApi!.sample();
+  };
   const get = async <T>(path: string): Promise<T> => {
     const r = await fetch(`${base}${path}`);
     assert.equal(r.status, 200, `${path}: ${await r.clone().text()}`);
@@ -55,6 +69,7 @@ describe('admin API', () => {
         { user: 'anonymous', destinations: '>', rights: 'all' },
       ],
       admin: { port: 0, sampleInterval: 60_000 },
+      clock,
     });
     await broker.listen();
     base = broker.adminUrl!;
