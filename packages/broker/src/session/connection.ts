@@ -52,7 +52,13 @@ export class Connection implements Session, SubscriptionOwner {
   readonly engine: Engine;
   readonly authenticator: Authenticator;
   /** Resolves once the stream has closed and everything is released. */
-  readonly closed: Promise<void>;
+  get closed(): Promise<void> {
+    // Made on first use: most connections are never awaited (an idle one holds no promise).
+    return (this.closedPromise ??=
+      this.lifecycle === ConnectionState.CLOSED
+        ? Promise.resolve()
+        : new Promise((resolve) => (this.resolveClosed = resolve)));
+  }
   /** When the connection was accepted (ms since the epoch). */
   readonly connectedAt = Date.now();
   /** Negotiated heart-beats in ms (0: none): what the broker sends, what it expects. */
@@ -72,7 +78,7 @@ export class Connection implements Session, SubscriptionOwner {
   /** Replaced once CONNECT settles the version (its rules are the version's). */
   private sessionState: SessionState;
   private readonly stream: Duplex;
-  private readonly ctx: ConnectionContext;
+  private readonly ctx: ConnectionContext<Connection>;
   private readonly metrics: Metrics;
   private readonly clock: Clock;
   private readonly reader: FrameReader;
@@ -89,9 +95,10 @@ export class Connection implements Session, SubscriptionOwner {
   private heartBeats: HeartBeats | undefined;
   private connectTimer: TimerHandle | undefined;
   private lingerTimer: TimerHandle | undefined;
-  private resolveClosed!: () => void;
+  private closedPromise: Promise<void> | undefined;
+  private resolveClosed: (() => void) | undefined;
 
-  constructor(stream: Duplex, ctx: ConnectionContext, peer: Peer) {
+  constructor(stream: Duplex, ctx: ConnectionContext<Connection>, peer: Peer) {
     this.id = `${sessionPrefix}-${String(++sessionCounter)}`;
     this.stream = stream;
     this.ctx = ctx;
@@ -103,24 +110,9 @@ export class Connection implements Session, SubscriptionOwner {
     this.clock = ctx.clock;
     this.vhostName = ctx.options.defaultVhost;
     this.sessionState = new SessionState('1.0', ctx.options);
-    this.outbox = new Outbox(stream, ctx.clock, ctx.metrics, () => {
-      this.canWrite = false;
-    });
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.outbox = new Outbox(stream, ctx.clock, ctx.metrics, this);
     this.reader = new FrameReader(
-      {
-        frame: (frame) => {
-          this.metrics.framesIn++;
-          this.traffic.framesIn++;
-          this.inbox.push(frame);
-        },
-        heartbeat: () => {
-          this.metrics.heartbeatsIn++;
-        },
-        timedOut: (err) => {
-          this.fail(err);
-        },
-      },
+      this,
       ctx.options,
       ctx.clock,
       ctx.metrics,
@@ -129,23 +121,13 @@ export class Connection implements Session, SubscriptionOwner {
     );
     const s = stream as Duplex & { setNoDelay?: (on: boolean) => unknown };
     if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
-    stream.on('data', (chunk: Buffer | string) => {
-      this.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    });
-    stream.on('drain', () => {
-      this.onDrain();
-    });
-    stream.on('end', () => {
-      this.onEnd();
-    });
-    stream.on('error', (err) => {
-      this.debug({ err }, 'stream error');
-      this.release();
-      stream.destroy();
-    });
-    stream.on('close', () => {
-      this.onClose();
-    });
+    // Shared listeners that find the session by its stream: no closures per session.
+    byStream.set(stream, this);
+    stream.on('data', onStreamData);
+    stream.on('drain', onStreamDrain);
+    stream.on('end', onStreamEnd);
+    stream.on('error', onStreamError);
+    stream.on('close', onStreamClose);
     this.connectTimer = this.clock.setTimer(() => {
       this.connectTimer = undefined;
       if (this.lifecycle === ConnectionState.NEW) {
@@ -155,6 +137,28 @@ export class Connection implements Session, SubscriptionOwner {
     }, ctx.options.connectTimeout);
     this.metrics.connectionsOpened++;
     this.debug('connection opened');
+  }
+
+  /** @internal The reader's: a complete frame, processed in order by pump(). */
+  frameRead(frame: Frame): void {
+    this.metrics.framesIn++;
+    this.traffic.framesIn++;
+    this.inbox.push(frame);
+  }
+
+  /** @internal The reader's: a heart-beat EOL. */
+  heartbeatRead(): void {
+    this.metrics.heartbeatsIn++;
+  }
+
+  /** @internal The reader's: a frame did not arrive in time. */
+  readTimedOut(err: StompError): void {
+    this.fail(err);
+  }
+
+  /** @internal The outbox's: a write filled the stream's buffer (until 'drain'). */
+  outboxBlocked(): void {
+    this.canWrite = false;
   }
 
   /** Where the connection is in its life. */
@@ -213,7 +217,8 @@ export class Connection implements Session, SubscriptionOwner {
 
   // ---- reading ----
 
-  private onData(chunk: Buffer): void {
+  /** @internal */
+  onData(chunk: Buffer): void {
     this.traffic.bytesIn += chunk.length;
     if (this.lifecycle >= ConnectionState.CLOSING || this.parseError !== undefined) return;
     this.parseError = this.reader.push(chunk);
@@ -421,7 +426,8 @@ export class Connection implements Session, SubscriptionOwner {
     );
   }
 
-  private onDrain(): void {
+  /** @internal */
+  onDrain(): void {
     if (!this.outbox.drained()) return;
     this.canWrite = this.lifecycle === ConnectionState.CONNECTED;
     for (const sub of this.sessionState.subscriptions.values()) {
@@ -493,7 +499,8 @@ export class Connection implements Session, SubscriptionOwner {
     setImmediate(() => stream.destroy());
   }
 
-  private onEnd(): void {
+  /** @internal */
+  onEnd(): void {
     // The peer finished sending: nothing more will come, so end our side too.
     if (this.lifecycle < ConnectionState.CLOSING) this.lifecycle = ConnectionState.CLOSING;
     this.release();
@@ -505,11 +512,20 @@ export class Connection implements Session, SubscriptionOwner {
     else this.stream.once('finish', () => this.stream.destroy());
   }
 
-  private onClose(): void {
+  /** @internal */
+  onClose(): void {
     this.lifecycle = ConnectionState.CLOSED;
     this.release();
     this.clock.clearTimer(this.lingerTimer);
-    this.resolveClosed();
+    this.resolveClosed?.();
+    this.ctx.onStreamClosed(this);
+  }
+
+  /** @internal The stream failed. */
+  onError(err: Error): void {
+    this.debug({ err }, 'stream error');
+    this.release();
+    this.stream.destroy();
   }
 
   /** Free the session's resources: subscriptions (unacked requeued), transactions, temp queues. */
@@ -529,6 +545,25 @@ export class Connection implements Session, SubscriptionOwner {
     this.engine.sessionClosed(this.vhostName, this.id);
     this.metrics.connectionsClosed++;
     this.debug('connection closed');
-    this.ctx.onClosed();
+    this.ctx.onClosed(this);
   }
+}
+
+/** The session of each stream, for the shared stream listeners below. */
+const byStream = new WeakMap<Duplex, Connection>();
+
+function onStreamData(this: Duplex, chunk: Buffer | string): void {
+  byStream.get(this)?.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+}
+function onStreamDrain(this: Duplex): void {
+  byStream.get(this)?.onDrain();
+}
+function onStreamEnd(this: Duplex): void {
+  byStream.get(this)?.onEnd();
+}
+function onStreamError(this: Duplex, err: Error): void {
+  byStream.get(this)?.onError(err);
+}
+function onStreamClose(this: Duplex): void {
+  byStream.get(this)?.onClose();
 }
