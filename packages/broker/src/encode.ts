@@ -52,6 +52,21 @@ export function putBytes(buf: Buffer, off: number, bytes: Uint8Array): number {
 const NAME = Object.freeze({ name: true });
 
 /**
+ * Copy `text` into `buf` at `off` if every character is printable ASCII other than `:` and `\\`
+ * (written the same in every version, nothing to escape or refuse); returns the offset after it,
+ * or -1 (bytes may have been written past `off`) for {@link headerText}'s general rule.
+ */
+function putPlain(buf: Buffer, off: number, text: string): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 58 || c === 92) return -1;
+    buf[off + i] = c;
+  }
+  return off + n;
+}
+
+/**
  * A header name (`name`) or value as a MESSAGE frame writes it in `version` (escaped from 1.1
  * on), or undefined when it cannot be written: core's one rule (`encodeHeaderToken`).
  */
@@ -124,15 +139,35 @@ export function putShared(
   version: StompVersion,
 ): number {
   const raw = message.headers;
-  const dest = headerText(message.destination, version);
-  if (dest !== undefined) {
-    off = putBytes(buf, off, DESTINATION);
-    off = putString(buf, off, dest);
+  let next = putPlain(buf, off + DESTINATION.length, message.destination);
+  if (next >= 0) {
+    putBytes(buf, off, DESTINATION);
+    off = next;
     buf[off++] = 10;
+  } else {
+    const dest = headerText(message.destination, version);
+    if (dest !== undefined) {
+      off = putBytes(buf, off, DESTINATION);
+      off = putString(buf, off, dest);
+      buf[off++] = 10;
+    }
   }
   for (let i = 0; i < raw.length; i += 2) {
-    const name = headerText(raw[i]!, version, true);
-    const value = headerText(raw[i + 1]!, version);
+    const rawName = raw[i]!;
+    const rawValue = raw[i + 1]!;
+    // Most headers are plain ASCII: copied as they are scanned. Others take core's rule.
+    next = rawName.length === 0 ? -1 : putPlain(buf, off, rawName);
+    if (next >= 0) {
+      buf[next++] = 58;
+      next = putPlain(buf, next, rawValue);
+      if (next >= 0) {
+        off = next;
+        buf[off++] = 10;
+        continue;
+      }
+    }
+    const name = headerText(rawName, version, true);
+    const value = headerText(rawValue, version);
     // Not reached for messages sent through this broker: SEND refuses a header that the
     // strictest version it speaks cannot carry. A message stored before the broker was set to
     // speak a stricter version may still hold one; a MESSAGE cannot carry it.
