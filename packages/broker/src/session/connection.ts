@@ -52,13 +52,7 @@ export class Connection implements Session, SubscriptionOwner {
   readonly engine: Engine;
   readonly authenticator: Authenticator;
   /** Resolves once the stream has closed and everything is released. */
-  get closed(): Promise<void> {
-    // Made on first use: most connections are never awaited (an idle one holds no promise).
-    return (this.closedPromise ??=
-      this.lifecycle === ConnectionState.CLOSED
-        ? Promise.resolve()
-        : new Promise((resolve) => (this.resolveClosed = resolve)));
-  }
+  readonly closed: Promise<void>;
   /** When the connection was accepted (ms since the epoch). */
   readonly connectedAt = Date.now();
   /** Negotiated heart-beats in ms (0: none): what the broker sends, what it expects. */
@@ -78,7 +72,7 @@ export class Connection implements Session, SubscriptionOwner {
   /** Replaced once CONNECT settles the version (its rules are the version's). */
   private sessionState: SessionState;
   private readonly stream: Duplex;
-  private readonly ctx: ConnectionContext<Connection>;
+  private readonly ctx: ConnectionContext;
   private readonly metrics: Metrics;
   private readonly clock: Clock;
   private readonly reader: FrameReader;
@@ -95,10 +89,9 @@ export class Connection implements Session, SubscriptionOwner {
   private heartBeats: HeartBeats | undefined;
   private connectTimer: TimerHandle | undefined;
   private lingerTimer: TimerHandle | undefined;
-  private closedPromise: Promise<void> | undefined;
-  private resolveClosed: (() => void) | undefined;
+  private resolveClosed!: () => void;
 
-  constructor(stream: Duplex, ctx: ConnectionContext<Connection>, peer: Peer) {
+  constructor(stream: Duplex, ctx: ConnectionContext, peer: Peer) {
     this.id = `${sessionPrefix}-${String(++sessionCounter)}`;
     this.stream = stream;
     this.ctx = ctx;
@@ -110,9 +103,24 @@ export class Connection implements Session, SubscriptionOwner {
     this.clock = ctx.clock;
     this.vhostName = ctx.options.defaultVhost;
     this.sessionState = new SessionState('1.0', ctx.options);
-    this.outbox = new Outbox(stream, ctx.clock, ctx.metrics, this);
+    this.outbox = new Outbox(stream, ctx.clock, ctx.metrics, () => {
+      this.canWrite = false;
+    });
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.reader = new FrameReader(
-      this,
+      {
+        frame: (frame) => {
+          this.metrics.framesIn++;
+          this.traffic.framesIn++;
+          this.inbox.push(frame);
+        },
+        heartbeat: () => {
+          this.metrics.heartbeatsIn++;
+        },
+        timedOut: (err) => {
+          this.fail(err);
+        },
+      },
       ctx.options,
       ctx.clock,
       ctx.metrics,
@@ -121,13 +129,23 @@ export class Connection implements Session, SubscriptionOwner {
     );
     const s = stream as Duplex & { setNoDelay?: (on: boolean) => unknown };
     if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
-    // Shared listeners that find the session by its stream: no closures per session.
-    byStream.set(stream, this);
-    stream.on('data', onStreamData);
-    stream.on('drain', onStreamDrain);
-    stream.on('end', onStreamEnd);
-    stream.on('error', onStreamError);
-    stream.on('close', onStreamClose);
+    stream.on('data', (chunk: Buffer | string) => {
+      this.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    });
+    stream.on('drain', () => {
+      this.onDrain();
+    });
+    stream.on('end', () => {
+      this.onEnd();
+    });
+    stream.on('error', (err) => {
+      this.debug({ err }, 'stream error');
+      this.release();
+      stream.destroy();
+    });
+    stream.on('close', () => {
+      this.onClose();
+    });
     this.connectTimer = this.clock.setTimer(() => {
       this.connectTimer = undefined;
       if (this.lifecycle === ConnectionState.NEW) {
@@ -137,28 +155,6 @@ export class Connection implements Session, SubscriptionOwner {
     }, ctx.options.connectTimeout);
     this.metrics.connectionsOpened++;
     this.debug('connection opened');
-  }
-
-  /** @internal The reader's: a complete frame, processed in order by pump(). */
-  frameRead(frame: Frame): void {
-    this.metrics.framesIn++;
-    this.traffic.framesIn++;
-    this.inbox.push(frame);
-  }
-
-  /** @internal The reader's: a heart-beat EOL. */
-  heartbeatRead(): void {
-    this.metrics.heartbeatsIn++;
-  }
-
-  /** @internal The reader's: a frame did not arrive in time. */
-  readTimedOut(err: StompError): void {
-    this.fail(err);
-  }
-
-  /** @internal The outbox's: a write filled the stream's buffer (until 'drain'). */
-  outboxBlocked(): void {
-    this.canWrite = false;
   }
 
   /** Where the connection is in its life. */
@@ -217,8 +213,7 @@ export class Connection implements Session, SubscriptionOwner {
 
   // ---- reading ----
 
-  /** @internal */
-  onData(chunk: Buffer): void {
+  private onData(chunk: Buffer): void {
     this.traffic.bytesIn += chunk.length;
     if (this.lifecycle >= ConnectionState.CLOSING || this.parseError !== undefined) return;
     this.parseError = this.reader.push(chunk);
@@ -426,8 +421,7 @@ export class Connection implements Session, SubscriptionOwner {
     );
   }
 
-  /** @internal */
-  onDrain(): void {
+  private onDrain(): void {
     if (!this.outbox.drained()) return;
     this.canWrite = this.lifecycle === ConnectionState.CONNECTED;
     for (const sub of this.sessionState.subscriptions.values()) {
@@ -499,8 +493,7 @@ export class Connection implements Session, SubscriptionOwner {
     setImmediate(() => stream.destroy());
   }
 
-  /** @internal */
-  onEnd(): void {
+  private onEnd(): void {
     // The peer finished sending: nothing more will come, so end our side too.
     if (this.lifecycle < ConnectionState.CLOSING) this.lifecycle = ConnectionState.CLOSING;
     this.release();
@@ -512,20 +505,11 @@ export class Connection implements Session, SubscriptionOwner {
     else this.stream.once('finish', () => this.stream.destroy());
   }
 
-  /** @internal */
-  onClose(): void {
+  private onClose(): void {
     this.lifecycle = ConnectionState.CLOSED;
     this.release();
     this.clock.clearTimer(this.lingerTimer);
-    this.resolveClosed?.();
-    this.ctx.onStreamClosed(this);
-  }
-
-  /** @internal The stream failed. */
-  onError(err: Error): void {
-    this.debug({ err }, 'stream error');
-    this.release();
-    this.stream.destroy();
+    this.resolveClosed();
   }
 
   /** Free the session's resources: subscriptions (unacked requeued), transactions, temp queues. */
@@ -545,25 +529,6 @@ export class Connection implements Session, SubscriptionOwner {
     this.engine.sessionClosed(this.vhostName, this.id);
     this.metrics.connectionsClosed++;
     this.debug('connection closed');
-    this.ctx.onClosed(this);
+    this.ctx.onClosed();
   }
-}
-
-/** The session of each stream, for the shared stream listeners below. */
-const byStream = new WeakMap<Duplex, Connection>();
-
-function onStreamData(this: Duplex, chunk: Buffer | string): void {
-  byStream.get(this)?.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-}
-function onStreamDrain(this: Duplex): void {
-  byStream.get(this)?.onDrain();
-}
-function onStreamEnd(this: Duplex): void {
-  byStream.get(this)?.onEnd();
-}
-function onStreamError(this: Duplex, err: Error): void {
-  byStream.get(this)?.onError(err);
-}
-function onStreamClose(this: Duplex): void {
-  byStream.get(this)?.onClose();
 }

@@ -68,13 +68,13 @@ export class Outbox implements ByteSink {
 
   /**
    * @param counters - where the bytes handed to the stream are counted
-   * @param owner - told when a write fills the stream's buffer (until 'drain')
+   * @param onBlocked - called when a write fills the stream's buffer (until 'drain')
    */
   constructor(
     stream: Duplex,
     clock: Clock,
     private readonly counters: { bytesOut: number },
-    private readonly owner: { outboxBlocked(): void },
+    private readonly onBlocked: () => void,
   ) {
     this.stream = stream;
     this.clock = clock;
@@ -173,7 +173,7 @@ export class Outbox implements ByteSink {
   }
 
   /** End the tick now: write everything pending and uncork. */
-  flush(): void {
+  readonly flush = (): void => {
     this.tickScheduled = false;
     this.flushPending();
     this.outBuffer?.retire();
@@ -186,13 +186,12 @@ export class Outbox implements ByteSink {
       this.corked = false;
       this.stream.uncork();
     }
-  }
+  };
 
   private scheduleTick(): void {
     if (this.tickScheduled) return;
     this.tickScheduled = true;
-    // A shared function and this as its argument: no bound callback per session.
-    process.nextTick(flushOutbox, this);
+    process.nextTick(this.flush);
   }
 
   /** Hand the pending output bytes to the stream. */
@@ -224,11 +223,7 @@ export class Outbox implements ByteSink {
     }
     if (!ok && !this.blockedFlag) {
       this.blockedFlag = true;
-      this.owner.outboxBlocked();
+      this.onBlocked();
     }
   }
-}
-
-function flushOutbox(outbox: Outbox): void {
-  outbox.flush();
 }

@@ -8,7 +8,6 @@
 import {
   ErrorCode,
   type Frame,
-  type FrameHandler,
   FrameParser,
   negotiateVersion,
   type StompError,
@@ -21,18 +20,18 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { PartialFrames } from './partial-frames.js';
 import { toStompError } from './stomp-error.js';
 
-/** Where the reader hands what it read (the connection itself: no callback objects per session). */
+/** Where the reader hands what it read. */
 export interface ReaderLink {
   /** A complete frame, in stream order. */
-  frameRead(frame: Frame): void;
+  frame(frame: Frame): void;
   /** A heart-beat EOL. */
-  heartbeatRead(): void;
+  heartbeat(): void;
   /** A frame did not arrive in time: the session ends with `err`. */
-  readTimedOut(err: StompError): void;
+  timedOut(err: StompError): void;
 }
 
-/** The input side of one connection; it is its parser's handler. */
-export class FrameReader implements FrameHandler {
+/** The input side of one connection. */
+export class FrameReader {
   private readonly parser: FrameParser;
   private connectSeen = false;
   /** Frames completed so far: tells whether a new frame began within a chunk. */
@@ -46,8 +45,6 @@ export class FrameReader implements FrameHandler {
   private counted = 0;
   private done = false;
   private lastChunkAt: number;
-  /** The deadline's callback, made when a frame first stays unfinished (an idle session has none). */
-  private deadlineCallback: (() => void) | undefined;
 
   constructor(
     private readonly link: ReaderLink,
@@ -59,22 +56,19 @@ export class FrameReader implements FrameHandler {
   ) {
     this.lastChunkAt = clock.now();
     this.parser = new FrameParser(
-      this,
+      {
+        onFrame: (frame) => {
+          this.completed++;
+          if (!this.connectSeen) this.onFirstFrame(frame);
+          link.frame(frame);
+        },
+        onHeartbeat: () => {
+          link.heartbeat();
+        },
+      },
       // 1.0 until CONNECT says otherwise: CONNECT is never escaped, and a 1.0 CONNECT is trimmed.
       { version: '1.0', limits: options.limits },
     );
-  }
-
-  /** The parser's: a complete frame. */
-  onFrame(frame: Frame): void {
-    this.completed++;
-    if (!this.connectSeen) this.onFirstFrame(frame);
-    this.link.frameRead(frame);
-  }
-
-  /** The parser's: a heart-beat EOL. */
-  onHeartbeat(): void {
-    this.link.heartbeatRead();
   }
 
   /** When the last chunk arrived (the clock's time): the peer's heart-beats are any bytes. */
@@ -165,14 +159,10 @@ export class FrameReader implements FrameHandler {
   }
 
   private arm(ms: number): void {
-    if (this.options.frameTimeout <= 0) return;
-    this.deadlineCallback ??= () => {
-      this.onDeadline();
-    };
-    this.deadline = this.clock.setTimer(this.deadlineCallback, ms);
+    if (this.options.frameTimeout > 0) this.deadline = this.clock.setTimer(this.onDeadline, ms);
   }
 
-  private onDeadline(): void {
+  private readonly onDeadline = (): void => {
     this.deadline = undefined;
     if (this.done || this.held || this.frameSince < 0) return;
     const waited = this.clock.now() - this.frameSince;
@@ -182,11 +172,11 @@ export class FrameReader implements FrameHandler {
       return;
     }
     this.release();
-    this.link.readTimedOut(
+    this.link.timedOut(
       new StompProtocolError(
         ErrorCode.TIMEOUT,
         `a frame took longer than ${String(limit)} ms to arrive (frameTimeout)`,
       ),
     );
-  }
+  };
 }
