@@ -1,7 +1,10 @@
 // STOMP over WebSocket (as RabbitMQ Web-STOMP): an HTTP server whose upgrades on `path` become
 // byte streams for Broker.handle(). Text and binary messages are both read as bytes, and a frame
-// may span or share messages (the parser does not care where messages end). Each batch of
-// frames the broker writes is sent as one message: text when it is valid UTF-8, else binary.
+// may span or share messages (the parser does not care where messages end). Each frame the
+// broker writes, and each heart-beat EOL, is sent as one message of its own (the outbox writes
+// one per write(), listen/message-stream.ts), as RabbitMQ Web-STOMP does: text when it is valid
+// UTF-8, else binary. The frames of one tick still reach the socket as one write: it is corked
+// around them.
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { Duplex } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
@@ -9,18 +12,27 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { WsListenerOptions } from './listener-options.js';
 import { type Accept, type Listener, type ListenerAddress, listenOn, urlHost } from './listener.js';
+import type { MessageStream } from './message-stream.js';
 import { originAllowed, originPolicy } from './origin.js';
 
 /** Subprotocols we speak, in order of preference. */
 const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
 
-/** A Duplex over one WebSocket. */
-export class WebSocketDuplex extends Duplex {
+/**
+ * A Duplex over one WebSocket: each write is sent as one message. Writes complete when the
+ * socket took them, so the stream's buffer (and `write()` returning false until 'drain') counts
+ * what the WebSocket has not sent yet.
+ */
+export class WebSocketDuplex extends Duplex implements MessageStream {
+  readonly messagePerWrite = true;
   private readonly ws: WebSocket;
+  private readonly socket: Duplex | undefined;
 
-  constructor(ws: WebSocket) {
+  /** @param socket - the WebSocket's own socket, corked around a batch of messages */
+  constructor(ws: WebSocket, socket?: Duplex) {
     super({ allowHalfOpen: false });
     this.ws = ws;
+    this.socket = socket;
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       const chunk = Array.isArray(data)
         ? Buffer.concat(data)
@@ -51,20 +63,30 @@ export class WebSocketDuplex extends Duplex {
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
-    this.send(
-      chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)),
-      callback,
-    );
+    const last = chunks.length - 1;
+    const socket = this.socket;
+    socket?.cork();
+    for (let i = 0; i < last; i++) this.send(chunks[i]!.chunk);
+    this.send(chunks[last]!.chunk, callback);
+    socket?.uncork();
   }
 
-  private send(data: Buffer, callback: (err?: Error | null) => void): void {
-    if (this.ws.readyState !== this.ws.OPEN) {
-      callback();
+  /** Send `data` as one message; `callback` once the socket took it (or it was dropped). */
+  private send(data: Buffer, callback?: (err?: Error | null) => void): void {
+    const ws = this.ws;
+    if (ws.readyState !== ws.OPEN) {
+      callback?.();
       return;
     }
-    this.ws.send(data, { binary: !isUtf8(data) }, (err) => {
-      callback(err ?? null);
-    });
+    ws.send(
+      data,
+      { binary: !isUtf8(data) },
+      callback === undefined
+        ? undefined
+        : (err) => {
+            callback(err ?? null);
+          },
+    );
   }
 
   override _final(callback: (err?: Error | null) => void): void {
@@ -128,7 +150,7 @@ export async function listenWs(
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      accept(new WebSocketDuplex(ws), {
+      accept(new WebSocketDuplex(ws, socket), {
         transport: 'ws',
         remoteAddress: `${req.socket.remoteAddress ?? '?'}:${String(req.socket.remotePort ?? 0)}`,
       });
