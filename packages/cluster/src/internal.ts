@@ -5,3 +5,4 @@
 export { Level, Names, decodeToken, encodeToken, levelOf, nameHash, validPrefix } from './names.js';
 export { KeySpace } from './engine/keys.js';
 export { parseAckSubject } from './nats/ack.js';
+export { transient } from './nats/retry.js';

@@ -21,7 +21,7 @@ import {
 import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { Names } from '../names.js';
 import { InterestProbe } from '../nats/interest.js';
-import { unavailable } from '../nats/retry.js';
+import { transient, unavailable } from '../nats/retry.js';
 import { type LinkEvent, LinkState, NatsLink, authOptions } from '../nats/link.js';
 import { connect } from '@nats-io/transport-node';
 import { sendNakDelay } from '../nats/ack.js';
@@ -196,8 +196,9 @@ export class ClusterEngine implements Engine {
         await topology.ensureOutboxConsumer();
         break;
       } catch (err) {
-        // A cluster still electing leaders answers with timeouts for a while.
-        if (Date.now() >= deadline || !/timeout|no responders|not enabled/i.test(String(err))) {
+        // A cluster still electing leaders answers with timeouts, or finds no suitable peers
+        // for an R3 stream until every server has joined the meta group: transient.
+        if (Date.now() >= deadline || !transient(err)) {
           await link.close();
           throw err;
         }

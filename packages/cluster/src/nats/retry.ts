@@ -6,7 +6,7 @@ import { describe } from './link.js';
 
 /** True for errors a retry may cure (timeouts, no leader or responder yet, reconnecting). */
 export function transient(err: unknown): boolean {
-  return /timeout|no responders|not enabled|no suitable peers|leader|disconnect|connection (closed|draining)|503/i.test(
+  return /timeout|no responders|not enabled|no suitable peers|temporarily unavailable|leader|disconnect|connection (closed|draining)|503/i.test(
     describe(err),
   );
 }
