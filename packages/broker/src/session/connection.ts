@@ -99,11 +99,11 @@ export class Connection implements Session, SubscriptionOwner {
     this.reader = new FrameReader(
       {
         frame: (frame) => {
-          this.metrics.framesIn++;
+          this.metrics.frameReceived();
           this.inbox.push(frame);
         },
         heartbeat: () => {
-          this.metrics.heartbeatsIn++;
+          this.metrics.heartbeatReceived();
         },
         timedOut: (err) => {
           this.fail(err);
@@ -141,7 +141,7 @@ export class Connection implements Session, SubscriptionOwner {
         this.destroy();
       }
     }, ctx.options.connectTimeout);
-    this.metrics.connectionsOpened++;
+    this.metrics.connectionOpened();
     if (ctx.logger.isLevelEnabled('debug')) this.log.debug('connection opened');
   }
 
@@ -309,7 +309,7 @@ export class Connection implements Session, SubscriptionOwner {
         lastWrite: () => this.outbox.lastWrite,
         lastRead: () => this.reader.lastRead,
         beat: () => {
-          this.metrics.heartbeatsOut++;
+          this.metrics.heartbeatSent();
           this.outbox.writeHeartBeat();
         },
         silent: (idle) => {
@@ -356,7 +356,7 @@ export class Connection implements Session, SubscriptionOwner {
       this.log.warn({ err, command: frame.command, left: fixed.left }, 'headers left out');
       chunks = encodeFrame(fixed.frame, { version });
     }
-    this.metrics.framesOut++;
+    this.metrics.frameSent();
     this.outbox.writeFrame(chunks);
   }
 
@@ -368,8 +368,7 @@ export class Connection implements Session, SubscriptionOwner {
     deliveryCount: number,
     message: Message,
   ): void {
-    this.metrics.framesOut++;
-    this.metrics.messagesDelivered++;
+    this.metrics.messageDelivered();
     writeMessage(
       this.outbox,
       this.versionSpoken,
@@ -420,7 +419,7 @@ export class Connection implements Session, SubscriptionOwner {
   /** Send an ERROR frame and close after it. */
   private sendError(frame: Frame): void {
     if (this.lifecycle >= ConnectionState.CLOSING) return;
-    this.metrics.errorsSent++;
+    this.metrics.errorSent();
     this.sendFrame(frame);
     this.shutdown();
   }
@@ -489,7 +488,7 @@ export class Connection implements Session, SubscriptionOwner {
       this.log.warn({ err }, 'detach failed');
     });
     this.engine.sessionClosed(this.vhostName, this.id);
-    this.metrics.connectionsClosed++;
+    this.metrics.connectionClosed();
     if (this.ctx.logger.isLevelEnabled('debug')) this.log.debug('connection closed');
     this.ctx.onClosed();
   }

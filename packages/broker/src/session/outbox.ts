@@ -12,6 +12,7 @@ import { HEARTBEAT_BYTES } from '@stompede/core';
 import { COPY_LIMIT } from '../encode.js';
 import { isMessageStream } from '../listen/message-stream.js';
 import type { ByteSink } from '../message-writer.js';
+import type { Metrics } from '../metrics.js';
 import type { Clock } from './clock.js';
 
 /** Smallest and largest output buffer allocated for a tick. */
@@ -81,7 +82,7 @@ export class Outbox implements ByteSink {
   constructor(
     stream: Duplex,
     clock: Clock,
-    private readonly counters: { bytesOut: number },
+    private readonly counters: Pick<Metrics, 'bytesSent'>,
     private readonly onBlocked: () => void,
   ) {
     this.stream = stream;
@@ -252,7 +253,7 @@ export class Outbox implements ByteSink {
   private streamWrite(chunk: Uint8Array, owner?: OutBuffer): void {
     const stream = this.stream;
     if (stream.destroyed || stream.writableEnded) return;
-    this.counters.bytesOut += chunk.length;
+    this.counters.bytesSent(chunk.length);
     // More than one write this tick: cork so that the stream writes them together.
     if (this.tickScheduled && !this.corked) {
       this.corked = true;
