@@ -149,7 +149,7 @@ export function brokerView(broker: ViewedBroker, ready: () => boolean): AdminVie
       for (const [k, v] of headers) flat.push(k, v);
       const message = new Message(destination, flat, body);
       message.own();
-      broker.metrics.messagesPublished++;
+      broker.metrics.messagePublished();
       await engine.publish(vhost, ADMIN_SESSION, message, true);
     },
     closeConnection: (id, reason) => {

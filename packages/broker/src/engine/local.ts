@@ -194,7 +194,7 @@ export class LocalEngine extends Topology implements Engine {
         queue = vh.queues.get(`temp:${dest.name}`);
         if (queue === undefined) {
           // The session that owned the reply address is gone.
-          this.metrics.messagesDropped++;
+          this.metrics.messageDropped();
           vh.counters.of(TEMPORARY).dropped++;
           return false;
         }
@@ -230,7 +230,7 @@ export class LocalEngine extends Topology implements Engine {
 
   private expired(message: Message): boolean {
     if (message.expires === 0 || message.expires > this.now()) return false;
-    this.metrics.messagesDropped++;
+    this.metrics.messageDropped();
     return true;
   }
 

@@ -200,10 +200,10 @@ export abstract class Topology extends MessageFlow {
     const dlq = message === undefined ? undefined : deadLetterQueue(message.destination);
     let stored = false;
     if (message === undefined || dlq === undefined) {
-      this.metrics.messagesDropped++;
+      this.metrics.messageDropped();
       queue.counters.dropped++;
     } else {
-      this.metrics.messagesDeadLettered++;
+      this.metrics.messageDeadLettered();
       queue.counters.deadLettered++;
       const target = this.namedQueue(this.vhost(queue.vhost), dlq);
       target.counters.enqueued++;

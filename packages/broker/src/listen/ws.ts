@@ -1,9 +1,12 @@
 // STOMP over WebSocket (as RabbitMQ Web-STOMP): an HTTP server whose upgrades on `path` become
 // byte streams for Broker.handle(). Text and binary messages are both read as bytes, and a frame
-// may span or share messages (the parser does not care where messages end). Each batch of
-// frames the broker writes is sent as one message: text when it is valid UTF-8, else binary. A
-// batch's large chunks (bodies the outbox writes by reference) go out as fragments of that
-// message from where they are, never copied into one buffer.
+// may span or share messages (the parser does not care where messages end). Each frame the
+// broker writes, and each heart-beat EOL, is sent as one message of its own (the outbox hands
+// over one per writeMessage(), listen/message-stream.ts), as RabbitMQ Web-STOMP does: text when it
+// is valid UTF-8, else binary. A frame in parts (a large body the outbox writes by reference) is
+// still one unfragmented WebSocket frame, its parts written from where they are (not copied):
+// clients such as Java-WebSocket 1.3 do not reassemble fragments. The frames of one tick reach
+// the socket as one write: it is corked around them.
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { Duplex } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
@@ -11,25 +14,57 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { WsListenerOptions } from './listener-options.js';
 import { type Accept, type Listener, type ListenerAddress, listenOn, urlHost } from './listener.js';
+import type { MessageStream } from './message-stream.js';
 import { originAllowed, originPolicy } from './origin.js';
 
 /** Subprotocols we speak, in order of preference. */
 const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
 
+/** Opcodes of an unfragmented WebSocket frame with FIN set (RFC 6455 5.2). */
+const FIN_TEXT = 0x81;
+const FIN_BINARY = 0x82;
+
 /**
- * In a batch of writes, a chunk of more than this many bytes is sent as a fragment of its own, by
- * reference; smaller neighbours are joined into one fragment (few WebSocket frames per message).
- * The outbox writes bodies over its COPY_LIMIT (8 KiB) by reference: those are never copied here.
+ * The header of one unfragmented, unmasked (server to client) WebSocket frame carrying `length`
+ * payload bytes (RFC 6455 5.2).
  */
-const FRAGMENT_MIN = 8192;
+export function frameHeader(binary: boolean, length: number): Buffer {
+  const first = binary ? FIN_BINARY : FIN_TEXT;
+  if (length < 126) return Buffer.from([first, length]);
+  if (length < 0x10000) {
+    const header = Buffer.allocUnsafe(4);
+    header[0] = first;
+    header[1] = 126;
+    header.writeUInt16BE(length, 2);
+    return header;
+  }
+  const header = Buffer.allocUnsafe(10);
+  header[0] = first;
+  header[1] = 127;
+  header.writeBigUInt64BE(BigInt(length), 2);
+  return header;
+}
 
-/** A Duplex over one WebSocket. */
-export class WebSocketDuplex extends Duplex {
+/**
+ * A Duplex over one WebSocket: each {@link WebSocketDuplex.writeMessage} (or plain write) is sent
+ * as one message. Writes complete when the socket took them, so the stream's buffer (and `write()`
+ * returning false until 'drain') counts what the WebSocket has not sent yet.
+ */
+export class WebSocketDuplex extends Duplex implements MessageStream {
+  readonly messagePerWrite = true;
   private readonly ws: WebSocket;
+  private readonly socket: Duplex | undefined;
+  /** How many writes make each message not sent yet, in order (a plain write is one). */
+  private readonly sizes: number[] = [];
+  /** The parts that came through of a message whose last part has not. */
+  private partial: Buffer[] = [];
+  private partsWanted = 0;
 
-  constructor(ws: WebSocket) {
+  /** @param socket - the WebSocket's own socket: corked around a batch, takes frames in parts */
+  constructor(ws: WebSocket, socket?: Duplex) {
     super({ allowHalfOpen: false });
     this.ws = ws;
+    this.socket = socket;
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       const chunk = Array.isArray(data)
         ? Buffer.concat(data)
@@ -47,68 +82,84 @@ export class WebSocketDuplex extends Duplex {
     });
   }
 
+  /** Write `parts` as one message (each part is a write, so it counts as buffered until sent). */
+  writeMessage(parts: readonly Uint8Array[]): boolean {
+    const n = parts.length;
+    this.sizes.push(n);
+    let ok = true;
+    for (let i = 0; i < n; i++) ok = this.write(parts[i]!);
+    return ok;
+  }
+
   override _read(): void {
     this.ws.resume();
   }
 
-  override _write(
-    chunk: Buffer,
-    _encoding: BufferEncoding,
-    callback: (err?: Error | null) => void,
-  ): void {
-    this.send(chunk, callback);
-  }
-
   override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
-    if (chunks.length === 1) {
-      this.send(chunks[0]!.chunk, callback);
-      return;
-    }
-    // One message whose fragments are the large chunks themselves and the runs of small ones
-    // between them, joined: a body written by reference is not copied again here.
-    const fragments: Buffer[] = [];
-    let run: Buffer[] = [];
+    // A batch of more than one write reaches the socket as one write.
+    const socket = chunks.length > 1 ? this.socket : undefined;
+    socket?.cork();
+    // Each message is sent when the next one is complete, so that the last one takes the
+    // callback. A message whose last part is still to come keeps its parts: the stream hands
+    // the rest over after this callback.
+    let ready: Buffer | Buffer[] | undefined;
     for (const { chunk } of chunks) {
-      if (chunk.length <= FRAGMENT_MIN) {
-        run.push(chunk);
-        continue;
+      if (this.partsWanted === 0) this.partsWanted = this.sizes.shift() ?? 1;
+      let message: Buffer | Buffer[];
+      if (this.partsWanted === 1) {
+        message = chunk;
+      } else {
+        this.partial.push(chunk);
+        if (this.partial.length < this.partsWanted) continue;
+        message = this.partial;
+        this.partial = [];
       }
-      if (run.length > 0) fragments.push(run.length === 1 ? run[0]! : Buffer.concat(run));
-      run = [];
-      fragments.push(chunk);
+      this.partsWanted = 0;
+      if (ready !== undefined) this.send(ready);
+      ready = message;
     }
-    if (run.length > 0) fragments.push(run.length === 1 ? run[0]! : Buffer.concat(run));
-    if (fragments.length === 1) this.send(fragments[0]!, callback);
-    else this.sendFragments(fragments, callback);
-  }
-
-  private send(data: Buffer, callback: (err?: Error | null) => void): void {
-    if (this.ws.readyState !== this.ws.OPEN) {
-      callback();
-      return;
-    }
-    this.ws.send(data, { binary: !isUtf8(data) }, (err) => {
-      callback(err ?? null);
-    });
+    if (ready === undefined) callback();
+    else this.send(ready, callback);
+    socket?.uncork();
   }
 
   /**
-   * Send `fragments` as one message. It is text when each fragment is valid UTF-8 (the outbox
-   * never splits a character between chunks: each holds whole frame heads or a whole body), else
-   * binary, as {@link send} decides for one buffer.
+   * Send `message` as one message; `callback` once the socket took it (or it was dropped). A
+   * message in parts goes as one frame whose header we write, then each part from where it is:
+   * `ws` sends only one buffer per frame. Its own frames (pong, close) cannot come between the
+   * parts, as its sender writes synchronously without permessage-deflate; with it, the parts are
+   * joined and `ws` compresses them.
    */
-  private sendFragments(fragments: Buffer[], callback: (err?: Error | null) => void): void {
+  private send(message: Buffer | Buffer[], callback?: (err?: Error | null) => void): void {
     const ws = this.ws;
     if (ws.readyState !== ws.OPEN) {
-      callback();
+      callback?.();
       return;
     }
-    const binary = !fragments.every((f) => isUtf8(f));
-    const last = fragments.length - 1;
-    for (let i = 0; i < last; i++) ws.send(fragments[i]!, { binary, fin: false });
-    ws.send(fragments[last]!, { binary, fin: true }, (err) => {
-      callback(err ?? null);
-    });
+    const done =
+      callback === undefined
+        ? undefined
+        : (err?: Error | null): void => {
+            callback(err ?? null);
+          };
+    if (!Array.isArray(message)) {
+      ws.send(message, { binary: !isUtf8(message) }, done);
+      return;
+    }
+    const socket = this.socket;
+    const binary = !message.every((part) => isUtf8(part));
+    if (socket === undefined || ws.extensions !== '') {
+      ws.send(Buffer.concat(message), { binary }, done);
+      return;
+    }
+    let length = 0;
+    for (const part of message) length += part.length;
+    const last = message.length - 1;
+    socket.cork();
+    socket.write(frameHeader(binary, length));
+    for (let i = 0; i < last; i++) socket.write(message[i]!);
+    socket.write(message[last]!, done);
+    socket.uncork();
   }
 
   override _final(callback: (err?: Error | null) => void): void {
@@ -172,7 +223,7 @@ export async function listenWs(
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      accept(new WebSocketDuplex(ws), {
+      accept(new WebSocketDuplex(ws, socket), {
         transport: 'ws',
         remoteAddress: `${req.socket.remoteAddress ?? '?'}:${String(req.socket.remotePort ?? 0)}`,
       });

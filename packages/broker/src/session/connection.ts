@@ -8,7 +8,6 @@ import type { Duplex } from 'node:stream';
 import {
   ErrorCode,
   type Frame,
-  HEARTBEAT_BYTES,
   type StompVersion,
   type StompError,
   StompProtocolError,
@@ -110,12 +109,12 @@ export class Connection implements Session, SubscriptionOwner {
     this.reader = new FrameReader(
       {
         frame: (frame) => {
-          this.metrics.framesIn++;
+          this.metrics.frameReceived();
           this.traffic.framesIn++;
           this.inbox.push(frame);
         },
         heartbeat: () => {
-          this.metrics.heartbeatsIn++;
+          this.metrics.heartbeatReceived();
         },
         timedOut: (err) => {
           this.fail(err);
@@ -153,7 +152,7 @@ export class Connection implements Session, SubscriptionOwner {
         this.destroy();
       }
     }, ctx.options.connectTimeout);
-    this.metrics.connectionsOpened++;
+    this.metrics.connectionOpened();
     this.debug('connection opened');
   }
 
@@ -328,8 +327,8 @@ export class Connection implements Session, SubscriptionOwner {
         lastWrite: () => this.outbox.lastWrite,
         lastRead: () => this.reader.lastRead,
         beat: () => {
-          this.metrics.heartbeatsOut++;
-          this.outbox.write(HEARTBEAT_BYTES);
+          this.metrics.heartbeatSent();
+          this.outbox.writeHeartBeat();
         },
         silent: (idle) => {
           this.debug({ idle }, 'heart-beat timeout: closing');
@@ -359,13 +358,13 @@ export class Connection implements Session, SubscriptionOwner {
   }
 
   publish(message: Message, awaitDurable: boolean): MaybePromise<void> {
-    this.metrics.messagesPublished++;
+    this.metrics.messagePublished();
     this.traffic.messagesIn++;
     return this.engine.publish(this.vhostName, this.id, message, awaitDurable);
   }
 
   countPublished(n: number): void {
-    this.metrics.messagesPublished += n;
+    this.metrics.messagePublished(n);
     this.traffic.messagesIn += n;
   }
 
@@ -391,7 +390,7 @@ export class Connection implements Session, SubscriptionOwner {
       this.log.warn({ err, command: frame.command, left: fixed.left }, 'headers left out');
       chunks = encodeFrame(fixed.frame, { version });
     }
-    this.metrics.framesOut++;
+    this.metrics.frameSent();
     this.traffic.framesOut++;
     this.outbox.writeFrame(chunks);
   }
@@ -404,9 +403,7 @@ export class Connection implements Session, SubscriptionOwner {
     deliveryCount: number,
     message: Message,
   ): void {
-    this.metrics.framesOut++;
-    this.metrics.messagesDelivered++;
-    if (deliveryCount > 1) this.metrics.messagesRedelivered++;
+    this.metrics.messageDelivered(deliveryCount);
     this.traffic.framesOut++;
     this.traffic.messagesOut++;
     writeMessage(
@@ -419,6 +416,7 @@ export class Connection implements Session, SubscriptionOwner {
       deliveryCount,
       message,
     );
+    this.outbox.endFrame();
   }
 
   private onDrain(): void {
@@ -458,7 +456,7 @@ export class Connection implements Session, SubscriptionOwner {
   /** Send an ERROR frame and close after it. */
   private sendError(frame: Frame): void {
     if (this.lifecycle >= ConnectionState.CLOSING) return;
-    this.metrics.errorsSent++;
+    this.metrics.errorSent();
     this.sendFrame(frame);
     this.shutdown();
   }
@@ -527,7 +525,7 @@ export class Connection implements Session, SubscriptionOwner {
       this.log.warn({ err }, 'detach failed');
     });
     this.engine.sessionClosed(this.vhostName, this.id);
-    this.metrics.connectionsClosed++;
+    this.metrics.connectionClosed();
     this.debug('connection closed');
     this.ctx.onClosed();
   }

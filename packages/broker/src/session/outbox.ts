@@ -3,11 +3,16 @@
 // flush, so an idle connection holds none). The buffer goes to the stream as one write at the end
 // of the tick, or as soon as FLUSH_AT bytes are pending; chunks over COPY_LIMIT are written by
 // reference between two such writes (corked, so the stream writes them together). `write()`
-// returning false marks the outbox blocked until 'drain'.
+// returning false marks the outbox blocked until 'drain'. On a message stream (a WebSocket,
+// listen/message-stream.ts) each frame and each heart-beat instead goes as a message of its own:
+// slices of the same buffer and the bodies written by reference, still corked for the tick.
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { HEARTBEAT_BYTES } from '@stompede/core';
 import { COPY_LIMIT } from '../encode.js';
+import { type MessageStream, isMessageStream } from '../listen/message-stream.js';
 import type { ByteSink } from '../message-writer.js';
+import type { Metrics } from '../metrics.js';
 import type { Clock } from './clock.js';
 
 /** Smallest and largest output buffer allocated for a tick. */
@@ -51,8 +56,15 @@ const FRAME_TRAILER = Uint8Array.of(10);
 /** The output side of one connection. */
 export class Outbox implements ByteSink {
   private readonly stream: Duplex;
+  /** The stream, when it is a message stream (else undefined). */
+  private readonly messages: MessageStream | undefined;
   private readonly clock: Clock;
   private readonly pooled: boolean;
+  /**
+   * Message streams only: the pieces of the frame being written that left the output buffer
+   * before it ended (a body written by reference, a buffer that filled up).
+   */
+  private readonly parts: Uint8Array[] | undefined;
   private blockedFlag = false;
   private corked = false;
   /** This tick's output buffer; bytes [start, endOffset) are not handed to the stream yet. */
@@ -73,12 +85,14 @@ export class Outbox implements ByteSink {
   constructor(
     stream: Duplex,
     clock: Clock,
-    private readonly counters: { bytesOut: number },
+    private readonly counters: Pick<Metrics, 'bytesSent'>,
     private readonly onBlocked: () => void,
   ) {
     this.stream = stream;
     this.clock = clock;
-    this.pooled = stream instanceof Socket;
+    this.messages = isMessageStream(stream) ? stream : undefined;
+    this.parts = this.messages === undefined ? undefined : [];
+    this.pooled = stream instanceof Socket && this.parts === undefined;
     this.lastWriteAt = clock.now();
   }
 
@@ -119,6 +133,32 @@ export class Outbox implements ByteSink {
   writeFrame(chunks: readonly Uint8Array[]): void {
     for (const chunk of chunks) this.write(chunk);
     this.write(FRAME_TRAILER);
+    this.endFrame();
+  }
+
+  /** Write a heart-beat: an EOL between frames. */
+  writeHeartBeat(): void {
+    this.write(HEARTBEAT_BYTES);
+    this.endFrame();
+  }
+
+  /**
+   * A whole frame has been written (by {@link Outbox.writeFrame} or through the ByteSink side):
+   * on a message stream it goes now as one message, in the pieces it left the buffer in (a body
+   * written by reference, a buffer that filled up), none of them copied.
+   */
+  endFrame(): void {
+    const parts = this.parts;
+    if (parts === undefined) return;
+    if (this.endOffset > this.start) {
+      parts.push(this.out!.subarray(this.start, this.endOffset));
+      this.start = this.endOffset;
+    }
+    if (parts.length === 0) return;
+    let n = 0;
+    for (const part of parts) n += part.length;
+    if (this.writable(n)) this.wrote(this.messages!.writeMessage(parts));
+    parts.length = 0;
   }
 
   /** Copy a chunk in (or write it by reference when large). */
@@ -138,8 +178,7 @@ export class Outbox implements ByteSink {
     const out = this.out;
     if (out !== undefined && this.endOffset + n <= out.length) return out;
     this.flushPending();
-    this.outBuffer?.retire();
-    this.outBuffer = undefined;
+    this.retireBuffer();
     // As much as the last flush took (a tick's worth), so a buffer is rarely too large: unused
     // room still costs an allocation, and external memory makes V8 collect sooner.
     let size = this.hint + (this.hint >> 2);
@@ -169,15 +208,15 @@ export class Outbox implements ByteSink {
     if (!this.open) return;
     this.scheduleTick();
     this.flushPending();
-    this.streamWrite(chunk);
+    if (this.parts === undefined) this.streamWrite(chunk);
+    else this.parts.push(chunk);
   }
 
   /** End the tick now: write everything pending and uncork. */
   readonly flush = (): void => {
     this.tickScheduled = false;
     this.flushPending();
-    this.outBuffer?.retire();
-    this.outBuffer = undefined;
+    this.retireBuffer();
     this.out = undefined;
     this.start = 0;
     this.endOffset = 0;
@@ -194,26 +233,34 @@ export class Outbox implements ByteSink {
     process.nextTick(this.flush);
   }
 
-  /** Hand the pending output bytes to the stream. */
+  /**
+   * Hand the pending output bytes to the stream; on a message stream they are part of an
+   * unfinished frame (each finished one went at its end), kept until it ends.
+   */
   private flushPending(): void {
     const n = this.endOffset - this.start;
     if (n === 0) return;
     const chunk = this.out!.subarray(this.start, this.endOffset);
     this.start = this.endOffset;
+    if (this.parts !== undefined) {
+      this.parts.push(chunk);
+      return;
+    }
     this.hint = n;
     this.streamWrite(chunk, this.outBuffer);
   }
 
+  /** Done with the output buffer: reuse it once its writes completed. */
+  private retireBuffer(): void {
+    // A message stream takes the buffer frame by frame: size the next one by all it held.
+    if (this.parts !== undefined && this.out !== undefined) this.hint = this.endOffset;
+    this.outBuffer?.retire();
+    this.outBuffer = undefined;
+  }
+
   private streamWrite(chunk: Uint8Array, owner?: OutBuffer): void {
+    if (!this.writable(chunk.length)) return;
     const stream = this.stream;
-    if (stream.destroyed || stream.writableEnded) return;
-    this.counters.bytesOut += chunk.length;
-    this.written += chunk.length;
-    // More than one write this tick: cork so that the stream writes them together.
-    if (this.tickScheduled && !this.corked) {
-      this.corked = true;
-      stream.cork();
-    }
     let ok: boolean;
     if (owner === undefined) {
       ok = stream.write(chunk);
@@ -221,6 +268,27 @@ export class Outbox implements ByteSink {
       owner.pending++;
       ok = stream.write(chunk, owner.done);
     }
+    this.wrote(ok);
+  }
+
+  /**
+   * About to hand `n` bytes to the stream: false when it is closed (the bytes are dropped), else
+   * they are counted, and the stream is corked when it is not the tick's only write.
+   */
+  private writable(n: number): boolean {
+    const stream = this.stream;
+    if (stream.destroyed || stream.writableEnded) return false;
+    this.counters.bytesSent(n);
+    this.written += n;
+    if (this.tickScheduled && !this.corked) {
+      this.corked = true;
+      stream.cork();
+    }
+    return true;
+  }
+
+  /** A write returned `ok`: false blocks the outbox until 'drain'. */
+  private wrote(ok: boolean): void {
     if (!ok && !this.blockedFlag) {
       this.blockedFlag = true;
       this.onBlocked();

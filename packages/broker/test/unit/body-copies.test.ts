@@ -2,7 +2,8 @@
 // leaves by (issue 17): never for a body delivered at once (one that straddled chunks goes out as
 // the pieces it arrived in), or that a queue keeps while it was most of its chunk; once for one
 // that a queue keeps while it straddled chunks or shared its chunk (Message.own); never on the
-// WebSocket way out. Copies are counted as
+// WebSocket way out (a frame in parts is one WebSocket frame, its parts written as they are).
+// Copies are counted as
 // bench/tools/copy-hooks.mjs counts them (the JavaScript calls that move bytes), around the
 // broker's work only: the test side writes prebuilt chunks and keeps what it reads by reference.
 import assert from 'node:assert/strict';
@@ -220,13 +221,27 @@ describe('body copies in the broker', () => {
   });
 });
 
-/** The part of a `ws` WebSocket that WebSocketDuplex uses, recording what is sent. */
+/**
+ * The part of a `ws` WebSocket that WebSocketDuplex uses, and its socket, recording what is sent:
+ * messages `ws` sends, and what is written to the socket itself (a frame in parts).
+ */
 class FakeWebSocket extends EventEmitter {
   readonly OPEN = 1;
   readyState = 1;
-  readonly sent: { data: Buffer; binary: boolean; fin: boolean }[] = [];
-  send(data: Buffer, opts: { binary: boolean; fin?: boolean }, cb?: (err?: Error) => void): void {
-    this.sent.push({ data, binary: opts.binary, fin: opts.fin ?? true });
+  readonly extensions = '';
+  readonly sent: { data: Buffer; binary: boolean }[] = [];
+  readonly written: Buffer[] = [];
+  readonly socket = {
+    cork: (): void => undefined,
+    uncork: (): void => undefined,
+    write: (data: Buffer, cb?: (err?: Error) => void): boolean => {
+      this.written.push(data);
+      if (cb !== undefined) queueMicrotask(cb);
+      return true;
+    },
+  };
+  send(data: Buffer, opts: { binary: boolean }, cb?: (err?: Error) => void): void {
+    this.sent.push({ data, binary: opts.binary });
     if (cb !== undefined) {
       queueMicrotask(() => {
         cb();
@@ -248,63 +263,61 @@ class FakeWebSocket extends EventEmitter {
 }
 
 describe('WebSocket output', () => {
-  /** Write `chunks` in one corked batch, as the outbox does in a tick; resolves once sent. */
-  async function batch(chunks: Buffer[]): Promise<FakeWebSocket> {
+  /** Write `messages` in one corked batch, as the outbox does in a tick; resolves once sent. */
+  async function batch(messages: Buffer[][]): Promise<FakeWebSocket> {
     const ws = new FakeWebSocket();
-    const duplex = new WebSocketDuplex(ws as never);
+    const duplex = new WebSocketDuplex(ws as never, ws.socket as never);
     duplex.cork();
-    const written = chunks.map(
-      (c) =>
-        new Promise<void>((resolve, reject) => {
-          duplex.write(c, (err) => {
-            if (err) reject(err);
-            else resolve();
-          });
-        }),
-    );
+    for (const parts of messages) duplex.writeMessage(parts);
+    const sent = new Promise<void>((resolve, reject) => {
+      duplex.write(Buffer.from('\n'), (err) => {
+        if (err) reject(err);
+        else resolve();
+      });
+    });
     duplex.uncork();
-    await Promise.all(written);
+    await sent;
     return ws;
   }
 
-  test('[WebSocket] a batch is one message; a large body is a fragment of it, not copied', async () => {
+  test('[WebSocket] a frame in parts is one unfragmented frame; its large body is not copied', async () => {
     const body = Buffer.alloc(SIZE, 0x64);
     const head = Buffer.from('MESSAGE\ndestination:/queue/a\nmessage-id:1\n\n');
-    const next = Buffer.from('\0\nMESSAGE\ndestination:/queue/a\nmessage-id:2\n\nsmall\0\n');
-    const ws = await batch([head, Buffer.from('x'), body, next]);
-    assert.equal(ws.sent.length, 3);
+    const trailer = Buffer.from('\0\n');
+    const next = Buffer.from('MESSAGE\ndestination:/queue/a\nmessage-id:2\n\nsmall\0\n');
+    const ws = await batch([[head, body, trailer], [next]]);
+    // The frame in parts: a header for one final text frame of the whole length (RFC 6455 5.2:
+    // 0x81, 127 and a 64-bit length), then the parts themselves.
+    assert.equal(ws.written.length, 4);
+    const length = head.length + body.length + trailer.length;
+    const header = ws.written[0]!;
+    assert.deepEqual([header[0], header[1]], [0x81, 127]);
+    assert.equal(header.readBigUInt64BE(2), BigInt(length));
+    assert.equal(ws.written[2], body, 'the body is sent from where it is: the same memory');
+    assert.ok(Buffer.concat(ws.written.slice(1)).equals(Buffer.concat([head, body, trailer])));
+    // The next frame, and the heart-beat, are messages of their own, sent by ws.
     assert.deepEqual(
-      ws.sent.map((s) => s.fin),
-      [false, false, true],
-    );
-    assert.ok(
-      Buffer.concat(ws.sent.map((s) => s.data)).equals(
-        Buffer.concat([head, Buffer.from('x'), body, next]),
-      ),
-    );
-    // The body is sent from where it is: the same memory, not a copy.
-    assert.equal(ws.sent[1]!.data.buffer, body.buffer);
-    assert.ok(
-      ws.sent.every((s) => !s.binary),
-      'UTF-8 throughout: a text message',
+      ws.sent.map((s) => s.data.toString()),
+      [next.toString(), '\n'],
     );
     const copied = await bodyBytesCopied(async () => {
-      await batch([head, body, next]);
+      await batch([[head, body, trailer], [next]]);
     });
     assert.equal(copied, 0);
   });
 
-  test('[WebSocket] a batch with a body that is not UTF-8 is a binary message', async () => {
-    const body = Buffer.alloc(SIZE, 0xff);
-    const ws = await batch([Buffer.from('MESSAGE\n\n'), body, Buffer.from('\0\n')]);
-    assert.equal(ws.sent.length, 3);
-    assert.ok(ws.sent.every((s) => s.binary));
+  test('[WebSocket] a frame in parts with a body that is not UTF-8 is a binary frame', async () => {
+    const ws = await batch([
+      [Buffer.from('MESSAGE\n\n'), Buffer.alloc(300, 0xff), Buffer.from('\0\n')],
+    ]);
+    const header = ws.written[0]!;
+    assert.deepEqual([header[0], header[1]], [0x82, 126]);
+    assert.equal(header.readUInt16BE(2), 9 + 300 + 2);
   });
 
-  test('[WebSocket] a batch of small chunks is one message of one fragment', async () => {
-    const ws = await batch([Buffer.from('MESSAGE\n\n'), Buffer.from('hi'), Buffer.from('\0\n')]);
-    assert.equal(ws.sent.length, 1);
-    assert.equal(ws.sent[0]!.fin, true);
-    assert.equal(ws.sent[0]!.data.toString(), 'MESSAGE\n\nhi\0\n');
+  test('[WebSocket] a short frame in parts has a two-byte header', async () => {
+    const ws = await batch([[Buffer.from('MESSAGE\n\n'), Buffer.from('hi'), Buffer.from('\0\n')]]);
+    assert.deepEqual([...ws.written[0]!], [0x81, 13]);
+    assert.equal(Buffer.concat(ws.written.slice(1)).toString(), 'MESSAGE\n\nhi\0\n');
   });
 });
