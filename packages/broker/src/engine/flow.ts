@@ -148,7 +148,7 @@ export abstract class MessageFlow implements QueueHost {
   private drop(queue: Queue, entry: Entry): void {
     if (entry.message !== undefined) this.subWaiting(queue, entry.message.size);
     this.metrics.messageDropped();
-    queue.counters.dropped++;
+    queue.counters.messageDropped();
     this.consume(entry);
   }
 
@@ -240,7 +240,7 @@ export abstract class MessageFlow implements QueueHost {
     ): Entry | undefined => {
       if (expires > 0 && expires <= now) {
         this.metrics.messageDropped();
-        queue.counters.dropped++;
+        queue.counters.messageDropped();
         this.store!.remove(seq);
         this.count--;
         this.wake();
@@ -328,10 +328,9 @@ export abstract class MessageFlow implements QueueHost {
       this.subWaiting(queue, message.size);
       const deliveries = ++entry.deliveries;
       const counters = queue.counters;
-      counters.delivered++;
-      if (deliveries > 1) counters.redelivered++;
+      counters.messageDelivered(deliveries);
       if (target.autoAck) {
-        counters.acked++;
+        counters.messageAcked();
         this.settle(queue, entry);
         target.consumer.deliver(new AutoDelivery(message, this.idPrefix, entry.seq, deliveries));
       } else {

@@ -201,12 +201,12 @@ export abstract class Topology extends MessageFlow {
     let stored = false;
     if (message === undefined || dlq === undefined) {
       this.metrics.messageDropped();
-      queue.counters.dropped++;
+      queue.counters.messageDropped();
     } else {
       this.metrics.messageDeadLettered();
-      queue.counters.deadLettered++;
+      queue.counters.messageDeadLettered();
       const target = this.namedQueue(this.vhost(queue.vhost), dlq);
-      target.counters.enqueued++;
+      target.counters.messageEnqueued();
       // The copy is stored before the original's removal is recorded.
       stored = this.enqueue(
         target,
