@@ -177,7 +177,9 @@ export interface BrokerOptions {
   readonly admin?: AdminOptions;
   /**
    * The source of time for the session layer's timers (CONNECT timeout, heart-beats, ERROR
-   * linger). Default: the system clock. Tests inject a manual clock to make timing exact.
+   * linger) and for message expiry (a relative `expiration` counts from its `now()`, which the
+   * built-in engine compares expiry times with; ms since the epoch). Default: the system clock.
+   * Tests inject a manual clock to make timing exact.
    */
   readonly clock?: Clock;
 }

@@ -32,7 +32,8 @@ export abstract class ConnectionLifecycle {
   /** Resolves once the stream has closed and everything is released. */
   readonly closed: Promise<void>;
   protected readonly stream: Duplex;
-  protected readonly clock: Clock;
+  /** The broker's clock (timers, and the time of publication of what this session sends). */
+  readonly clock: Clock;
   private current: ConnectionState = ConnectionState.NEW;
   private readonly errorLinger: number;
   private connectTimer: TimerHandle | undefined;
