@@ -424,7 +424,8 @@ function resolveSecurity(
   };
   const hosts = listeners.map((l) => l.host ?? '127.0.0.1');
   const vhost = options.defaultVhost ?? DEFAULTS.defaultVhost;
-  return {
+  // Frozen: options are data once validated; the broker builds its services from them.
+  return Object.freeze({
     ...limits,
     maxUnackedPerSubscription: count(
       'maxUnackedPerSubscription',
@@ -437,5 +438,5 @@ function resolveSecurity(
       ...resolveAuthorization(options.permissions, vhost),
     }),
     admin: resolveAdmin(options.admin),
-  };
+  });
 }
