@@ -113,13 +113,13 @@ export const SYSTEMS = [
     name: 'Stompy',
     kind: 'client',
     language: 'Python',
-    pending:
-      'on PyPI (stompy 0.2.9, 2010), Python 2 only: on Python 3 its setup.py fails ' +
-      '(`except socket.timeout, exc:` is a SyntaxError). No CPython 2 is in any registry here ' +
-      '(Debian 12 has none; the pyenv 2.7.18 of this machine image is no install step CI can ' +
-      'repeat). Jython 2.7.4 is on Maven Central (org.python:jython-standalone) and could run ' +
-      'its pure-Python code: no driver yet',
-    source: 'PyPI stompy 0.2.9',
+    rows: ['stompy'],
+    source:
+      'PyPI stompy 0.2.9 (2010), Python 2 only (on Python 3 its setup.py fails: ' +
+      '`except socket.timeout, exc:` is a SyntaxError), and no CPython 2 is in any registry here ' +
+      '(Debian 12 has none): it runs on Jython 2.7.4 from Maven Central ' +
+      '(org.python:jython-standalone), the sdist fetched from PyPI with its sha256 checked ' +
+      '(interop/setup.sh stompy). STOMP 1.0 only (its CONNECT has no accept-version)',
   },
   {
     name: 'pyactivemq',

@@ -5,4 +5,6 @@
 export { Level, Names, decodeToken, encodeToken, levelOf, nameHash, validPrefix } from './names.js';
 export { KeySpace } from './engine/keys.js';
 export { parseAckSubject } from './nats/ack.js';
+export { RETRIED_HEADER } from './nats/publisher.js';
+export { toWaiting } from './engine/stored-subscription.js';
 export { transient } from './nats/retry.js';

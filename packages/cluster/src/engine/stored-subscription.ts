@@ -12,7 +12,8 @@
 // subjects (the "doorbells") tell the node that such messages arrived.
 //
 // Settling: ACK publishes `+ACK` to the delivery's reply subject (a request when a RECEIPT waits
-// for it); NACK publishes `-NAK` (JetStream redelivers it ahead of newer messages) or, past the
+// for it); NACK with requeue puts the message back at the head of this subscription's waiting
+// messages (a `-NAK` would let JetStream hand newer messages, already pulled, out first) or, past the
 // delivery limit or with `requeue:false`, stores a copy in the dead-letter queue and then
 // acknowledges the original. Closing NAKs every unsettled delivery for immediate redelivery.
 import type { Msg } from '@nats-io/nats-core';
@@ -26,6 +27,7 @@ import {
 } from '@stompede/broker';
 import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { type AckInfo, AckVerb, ackConfirmed, parseAckSubject, sendAck } from '../nats/ack.js';
+import { RETRIED_HEADER } from '../nats/publisher.js';
 import { type PullChannel, PullEnd, type PullSink } from '../nats/puller.js';
 import type { Held, NodeContext } from './context.js';
 
@@ -98,13 +100,28 @@ class StoredDelivery implements Held {
   }
 }
 
+/** An unsettled delivery to hand out again: clients saw it, so the next delivery counts one more. */
+function redelivery(d: StoredDelivery): Waiting {
+  return {
+    msg: d.msg,
+    info: { ...d.info, deliveryCount: d.deliveryCount + 1 },
+    message: d.message,
+    renewed: d.renewed,
+  };
+}
+
 /**
  * A pulled message read: its acknowledgment info and its message. Undefined (and settled) when
  * it is not a stompede message: TERM keeps it from blocking its queue.
  */
 export function toWaiting(ctx: NodeContext, msg: Msg): Waiting | undefined {
-  const info = parseAckSubject(msg.reply ?? '');
+  let info = parseAckSubject(msg.reply ?? '');
   if (info === undefined) return undefined;
+  // A copy stored by a publish retried after a timeout may duplicate one stored by the timed-out
+  // attempt (publisher.ts): it counts as delivered once already, so clients see redelivered.
+  if (msg.headers?.has(RETRIED_HEADER) === true) {
+    info = { ...info, deliveryCount: info.deliveryCount + 1 };
+  }
   try {
     return { msg, info, message: decodeMessage(msg.data), renewed: Date.now() };
   } catch (err) {
@@ -177,7 +194,7 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
       });
       return;
     }
-    const level = this.levels.find((l) => l.source.consumer === info.consumer) ?? this.waitLevel;
+    const level = this.levelOf(info);
     // More may follow: ask this level again before waiting.
     level.maybe = true;
     level.waiting.push(w);
@@ -241,7 +258,10 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     const max = this.ctx.maxDeliveries;
     if (requeue && !(max > 0 && d.deliveryCount >= max)) {
       this.ctx.metrics.messagesRequeued++;
-      sendAck(this.ctx.link.nc, d.reply, AckVerb.NAK);
+      // Requeued here, ahead of what was pulled since (a NAK would let JetStream hand those out
+      // first). It goes back to JetStream when this subscription closes, like any message it holds.
+      this.insert(this.levelOf(d.info), redelivery(d));
+      this.drain();
       return;
     }
     const info: AckInfo = {
@@ -278,12 +298,7 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
         });
         continue;
       }
-      parked.push({
-        msg: d.msg,
-        info: { ...d.info, deliveryCount: d.deliveryCount + 1 },
-        message: d.message,
-        renewed: d.renewed,
-      });
+      parked.push(redelivery(d));
     }
     this.held.clear();
     for (const level of this.levels) parked.push(...level.waiting.splice(0));
@@ -303,13 +318,20 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
   adopt(parked: readonly Waiting[]): void {
     for (const w of parked) {
       const level = this.levels.find((l) => l.source.consumer === w.info.consumer);
-      if (level === undefined) continue;
-      // In stream order, ahead of what was pulled since.
-      let i = 0;
-      while (i < level.waiting.length && level.waiting[i]!.info.streamSeq < w.info.streamSeq) i++;
-      level.waiting.splice(i, 0, w);
+      if (level !== undefined) this.insert(level, w);
     }
     this.drain();
+  }
+
+  /** Queue `w` on `level` in stream order: ahead of what was pulled since. */
+  private insert(level: Level, w: Waiting): void {
+    let i = 0;
+    while (i < level.waiting.length && level.waiting[i]!.info.streamSeq < w.info.streamSeq) i++;
+    level.waiting.splice(i, 0, w);
+  }
+
+  private levelOf(info: AckInfo): Level {
+    return this.levels.find((l) => l.source.consumer === info.consumer) ?? this.waitLevel;
   }
 
   /**

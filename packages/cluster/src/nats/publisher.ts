@@ -13,6 +13,12 @@ const ATTEMPT_TIMEOUT = 2000;
 /** Pause between attempts that failed at once (no responders, no leader). */
 const RETRY_PAUSE = 250;
 
+/**
+ * NATS header on a publish retried after an attempt timed out: that attempt may have been stored
+ * too (see {@link Publisher.publish}), so whoever delivers this copy marks it as redelivered.
+ */
+export const RETRIED_HEADER = 'Stompede-Retried';
+
 /** JetStream API errors that retrying cannot fix. */
 const PERMANENT: Record<number, string> = {
   10054: 'the message is larger than the stream accepts',
@@ -59,6 +65,11 @@ export class Publisher {
    * Store `payload` on `subject` (with `msgId` as `Nats-Msg-Id` when given: retries and repeats
    * within the duplicate window are stored once). Rejects with a StompProtocolError when it cannot
    * be stored within the timeout or the stream refuses it.
+   *
+   * One case escapes the duplicate window on nats-server 2.9.10: an attempt that times out because
+   * the stream's leader died may still be committed by the next leader, which does not know its id
+   * yet when the retry reaches it, so both are stored. Attempts after a timeout therefore carry
+   * {@link RETRIED_HEADER}: such a copy is delivered as a redelivery, never as a silent duplicate.
    */
   async publish(subject: string, payload: Uint8Array, msgId?: string): Promise<PubAck> {
     const size = payload.length;
@@ -83,6 +94,7 @@ export class Publisher {
       hdrs.set('Nats-Msg-Id', msgId);
     }
     let last = 'no attempt';
+    let timedOut = false;
     for (let attempt = 1; ; attempt++) {
       const left = deadline - Date.now();
       if (left <= 0) break;
@@ -102,8 +114,11 @@ export class Publisher {
         }
         last = describe(err);
         // Without a message id a retry could store the message twice.
-        if (msgId === undefined) break;
-        if (!/timeout/i.test(last)) {
+        if (hdrs === undefined) break;
+        if (/timeout/i.test(last)) {
+          if (!timedOut) hdrs.set(RETRIED_HEADER, '1');
+          timedOut = true;
+        } else {
           await new Promise((r) => setTimeout(r, Math.min(RETRY_PAUSE * attempt, 1000)));
         }
       }

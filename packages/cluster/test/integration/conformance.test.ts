@@ -95,12 +95,6 @@ if (skip !== undefined) {
     },
     {
       deadlineMs: 15_000,
-      skipRules: {
-        '[Engine acks] NACK with requeue redelivers it first':
-          'open bug (docs/cluster.md, known issues): a message the node already pulled for the ' +
-          'subscription can be delivered before the requeued one, which JetStream redelivers to ' +
-          'a later pull; the requeued message still comes back, counted',
-      },
       skip: {
         limits:
           'queues live in JetStream, not in node memory: a full stream refuses a SEND with an ' +
