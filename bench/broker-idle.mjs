@@ -57,7 +57,10 @@ function openIdle(host, port, i, { login, passcode, vhost }) {
   });
 }
 
-/** Measure; `settle()` runs before each RSS reading (e.g. asks our broker to GC). */
+/**
+ * Measure; `settle()` runs before each RSS reading (e.g. asks our broker to GC and report its
+ * memory); what it returns is in the result as `settledBefore` and `settledAfter`.
+ */
 export async function measureIdle(
   url,
   pid,
@@ -66,7 +69,7 @@ export async function measureIdle(
   const u = new URL(url);
   const host = u.hostname;
   const port = Number(u.port);
-  await settle?.();
+  const settledBefore = await settle?.();
   await sleep(1000);
   const rssBefore = rssOf(pid);
   const sockets = [];
@@ -88,7 +91,8 @@ export async function measureIdle(
     await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
     const connectSeconds = (performance.now() - t0) / 1000;
     await sleep(2000);
-    await settle?.();
+    // Read while the connections are open (the finally below closes them).
+    const settledAfter = await settle?.();
     await sleep(1000);
     const rssAfter = rssOf(pid);
     const opened = sockets.length;
@@ -100,6 +104,8 @@ export async function measureIdle(
       rssBefore,
       rssAfter,
       perConnection: opened > 0 ? (rssAfter - rssBefore) / opened : null,
+      settledBefore,
+      settledAfter,
       ...(failed === undefined ? {} : { failed }),
     };
   } finally {

@@ -73,8 +73,10 @@ const plan = reportPlan(settings);
 plan.phases = plan.phases.filter((p) => wantedPhases.includes(p.id));
 
 const log = (m) => process.stderr.write(m + '\n');
-const mmss = (s) =>
-  `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+const mmss = (s) => {
+  const t = Math.round(s);
+  return `${String(Math.floor(t / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`;
+};
 
 // ---- machine, peers ----
 function version(cmd, args) {

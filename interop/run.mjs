@@ -755,7 +755,7 @@ const PEERS = {
       driverArgs: [],
       note: `createBroker() in a child process (interop/lib/ours-broker.mjs), ${tcp.url} and ${ws.url}`,
       quirks: [
-        'ours-broker.mjs starts it with `heartbeat: [1000, 1000]` (default 10 s) so beats are checked.',
+        'ours-broker.mjs starts it with `heartbeat: [1000, 1000]` (heart-beats of 1 s whenever a client asks for any) so beats are checked.',
         `WebSocket listener with \`allowedOrigins: ["${pageOrigin}"]\`: the browser driver's page ` +
           'is served from that port (another origin than the broker, refused with 403 otherwise).',
         'Started with a durable store (`--data-dir`) and one user (`--user interop:RANDOM`, hashed ' +

@@ -128,8 +128,10 @@ class Session {
     const proc = { child, stdout: '', stderr: '', exited: undefined };
     child.stdout.setEncoding('utf8').on('data', (d) => (proc.stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d) => (proc.stderr += d));
+    // 'close', not 'exit': the process may exit (npm re-raising Ctrl-C on itself) before its
+    // output, or the broker's it started, has been read from the pipes.
     proc.exited = new Promise((resolve) =>
-      child.on('exit', (code, signal) => resolve({ code, signal })),
+      child.on('close', (code, signal) => resolve({ code, signal })),
     );
     return proc;
   }

@@ -63,8 +63,8 @@ const broker = createBroker({
   ],
   ...(dataDir === undefined ? {} : { dataDir }),
   ...(Object.keys(users).length === 0 ? {} : { users }),
-  // Offer 1 s heart-beats (the default is 10 s) so the heartbeat case sees the broker beat
-  // within its window instead of only checking that the connection survives.
+  // Heart-beats of 1 s (floor and ceiling) whatever period a client asks for, so the heartbeat
+  // case sees the broker beat within its window instead of only checking that it survives.
   heartbeat: [1000, 1000],
 });
 

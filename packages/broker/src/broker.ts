@@ -115,6 +115,11 @@ export class Broker {
     return this.adminServer?.url;
   }
 
+  /** @internal The admin server's API (for tests that take samples themselves). */
+  get adminApi(): AdminServer['api'] | undefined {
+    return this.adminServer?.api;
+  }
+
   /** ERROR frames and refused connections by error code. */
   get errorCounts(): ErrorCounts {
     return this.metrics.errors;
@@ -168,8 +173,16 @@ export class Broker {
         stream.destroy();
         return;
       }
-      if (!this.admission.admit(stream, addressOf(info.remoteAddress), this.sessions.size)) return;
-      this.handle(stream, info);
+      const address = addressOf(info.remoteAddress);
+      const refused = this.admission.admit(stream, address, this.sessions.size);
+      if (refused === undefined) this.handle(stream, info);
+      else if (refused.log) {
+        const { limit, suppressed } = refused;
+        this.options.logger.warn(
+          { limit, address, suppressed },
+          `connection refused: ${refused.message}`,
+        );
+      }
     };
     const log = this.options.logger;
     try {
@@ -196,7 +209,7 @@ export class Broker {
           this,
           () => this.closing === undefined && (this.engine.ready?.() ?? true),
         );
-        this.adminServer = await startAdmin(admin, view, log);
+        this.adminServer = await startAdmin(admin, view, log, this.options.clock);
       }
     } catch (err) {
       await Promise.all(this.listeners.map((x) => x.close()));

@@ -124,3 +124,6 @@ export function isTemporary(destination: string): boolean {
 
 /** The name under which listings and counters show every temporary queue together. */
 export const TEMPORARY = '(temporary)';
+
+/** The name destinations past an engine's counting bound are counted under, together. */
+export const OTHER = '(other)';

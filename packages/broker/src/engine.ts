@@ -5,6 +5,7 @@
 // @stompede/testkit (`engineConformance`); docs/broker.md says how to run it against a new engine.
 import type { StompError } from '@stompede/core';
 import type { Message } from './message.js';
+import type { ClusterNodeJson } from './admin/api-types.js';
 
 /** A value, or a promise of it: engines backed by storage or a network may answer asynchronously. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -162,6 +163,8 @@ export interface DestinationInfo {
   readonly unacked: number;
   /** Consumers attached now. */
   readonly consumers: number;
+  /** A queue an operator created ({@link Engine.createDestination}): kept while empty and unused. */
+  readonly declared?: boolean;
   /** Traffic since the engine started, when the engine keeps counts. */
   readonly counters?: DestinationCounters;
 }
@@ -194,12 +197,30 @@ export interface EngineGauge {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
+/** One node of a cluster, as {@link ClusterReport} lists it (the admin API shows it as it is). */
+export type ClusterNodeReport = ClusterNodeJson;
+
+/**
+ * The cluster as one node sees it: the admin API's `GET /api/cluster` and the console's cluster
+ * panel show it (docs/console.md). Engines that are not clustered leave it out.
+ */
+export interface ClusterReport {
+  /** The reporting node's name. */
+  readonly node: string;
+  /** The nodes it knows of, itself included. */
+  readonly nodes: readonly ClusterNodeReport[];
+  /** Anything else worth showing (stream leaders, pending acknowledgements), shown as it is. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
 /** What an engine tells operators about itself beyond {@link EngineStats}. */
 export interface EngineReport {
-  /** Shown as `engine` in the admin API's `/api/stats` and on the dashboard. */
+  /** Shown as `engine` in the admin API's `/api/overview` and `/api/stats`, and in the console. */
   readonly state: Readonly<Record<string, unknown>>;
   /** Appended to `/metrics`. */
   readonly gauges: readonly EngineGauge[];
+  /** Set by a clustered engine: its view of the cluster. */
+  readonly cluster?: ClusterReport;
 }
 
 /**
@@ -250,6 +271,14 @@ export interface Engine {
    * `ERR_STOMP_INVALID_ARGUMENT` for a destination that is not a queue.
    */
   purge(vhost: string, destination: string): MaybePromise<number>;
+  /**
+   * Create the queue `destination` as an operator does: it exists from now on, empty and unused
+   * included, until {@link Engine.deleteDestination}; with a store, across restarts (resolves
+   * once that is durable). Resolves to false when it had been created so already. Throws
+   * `ERR_STOMP_INVALID_ARGUMENT` for a destination that is not a queue. Engines that cannot
+   * create destinations leave it out.
+   */
+  createDestination?(vhost: string, destination: string): MaybePromise<boolean>;
   /**
    * Delete a destination: a queue with every message it holds, or a topic with every
    * subscription to it (durable ones included). Attached consumers are told through

@@ -21,6 +21,8 @@ export type { Authorizer } from './security/authorizer.js';
 export type { Sessions } from './sessions.js';
 export type { ErrorCounts } from './metrics.js';
 export type {
+  ClusterNodeReport,
+  ClusterReport,
   Engine,
   Consumer,
   ConsumerHandle,
@@ -58,6 +60,7 @@ export {
   replyOwner,
 } from './destination.js';
 export type { ParsedDestination } from './destination.js';
+export type * from './admin/api-types.js';
 export { Metrics } from './metrics.js';
 export type { MetricsSnapshot } from './metrics.js';
 export type {

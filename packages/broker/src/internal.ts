@@ -23,3 +23,6 @@ export { LoginThrottle } from './security/throttle.js';
 export { DestinationPattern } from './security/pattern.js';
 export { isLoopback, addressOf } from './listen/address.js';
 export { prometheusText } from './admin/prometheus.js';
+export { Sampler, rowKey } from './admin/sampler.js';
+export { clusterJson } from './admin/cluster.js';
+export { brokerHeartBeat } from './session/heartbeat.js';

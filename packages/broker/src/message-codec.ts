@@ -35,12 +35,20 @@ export function contentLength(message: Message): number {
  * room; returns the offset after it.
  */
 export function encodeContentInto(buf: Buffer, off: number, message: Message): number {
+  return message.copyBody(buf, encodeContentHeadInto(buf, off, message));
+}
+
+/**
+ * {@link encodeContentInto} without the body's bytes (the content up to and including the body's
+ * length), for a writer that sends a large body from where it is instead of copying it; `buf`
+ * has {@link contentLength} minus the body's length bytes of room. Returns the offset after it.
+ */
+export function encodeContentHeadInto(buf: Buffer, off: number, message: Message): number {
   off = putText(buf, off, message.destination);
   const headers = message.headers;
   off = buf.writeUInt32LE(headers.length, off);
   for (const h of headers) off = putText(buf, off, h);
-  off = buf.writeUInt32LE(message.bodyLength, off);
-  return message.copyBody(buf, off);
+  return buf.writeUInt32LE(message.bodyLength, off);
 }
 
 /**

@@ -101,7 +101,9 @@ export function writeMessage(
     return;
   }
   sink.commit(off);
-  sink.writeByReference(message.body);
+  const pieces = message.bodyPieces;
+  if (pieces === undefined) sink.writeByReference(message.body);
+  else for (const piece of pieces) sink.writeByReference(piece);
   const end = sink.room(2);
   off = sink.end;
   end[off++] = 0;

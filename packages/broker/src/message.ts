@@ -5,6 +5,7 @@ import { isTrueHeader } from './boolean-header.js';
 /** Bodies kept by {@link Message.own} up to this size share slabs of SLAB_SIZE bytes. */
 const SLAB_ITEM_MAX = 1024;
 const SLAB_SIZE = 8192;
+const EMPTY = new Uint8Array(0);
 let slab = new Uint8Array(SLAB_SIZE);
 let slabUsed = 0;
 
@@ -29,11 +30,15 @@ export class Message {
   readonly destination: string;
   /** User headers, flattened `[name, value, ...]`, in SEND order. */
   readonly headers: readonly string[];
-  // The body is bytes [start, start + bodyLength) of `src`. A publisher's body may at first be a
-  // view into the socket chunk it was parsed from; own() moves it to memory of its own once the
-  // message is kept beyond its publication (small bodies to a shared slab: no object per body).
+  // The body is bytes [start, start + bodyLength) of `src`, or the pieces it arrived in (a body
+  // that straddled socket chunks: written out by reference as they are). A publisher's body may
+  // at first be a view into the socket chunk it was parsed from; own() moves it to memory of its
+  // own (joining pieces) once the message is kept beyond its publication (small bodies to a
+  // shared slab: no object per body).
   private src: Uint8Array;
   private start = 0;
+  // A body that straddled socket chunks: the pieces (views of them), until joined.
+  private pieces: readonly Uint8Array[] | undefined = undefined;
   /** @internal the body's length in bytes. */
   readonly bodyLength: number;
   /** Approximate bytes held: body plus headers. */
@@ -50,19 +55,33 @@ export class Message {
   /** The body is its own copy (or the caller's own bytes), not a view of a larger buffer. */
   private owned = false;
 
+  /**
+   * @param body - the body's bytes, or the pieces they arrived in, in order (a parsed frame's
+   *   pieces, not copied: they are joined when the message is kept or its `body` is read)
+   */
   constructor(
     destination: string,
     headers: readonly string[],
-    body: Uint8Array,
+    body: Uint8Array | readonly Uint8Array[],
     properties?: MessageProperties,
     /** The time of publication (ms since the epoch), for a relative `expiration`. */
     now = Date.now(),
   ) {
     this.destination = destination;
     this.headers = headers;
-    this.src = body;
-    this.bodyLength = body.length;
-    let size = body.length + destination.length + 64;
+    let length: number;
+    if (Array.isArray(body)) {
+      const pieces = body as readonly Uint8Array[];
+      length = 0;
+      for (const piece of pieces) length += piece.length;
+      this.pieces = pieces;
+      this.src = EMPTY;
+    } else {
+      this.src = body as Uint8Array;
+      length = this.src.length;
+    }
+    this.bodyLength = length;
+    let size = length + destination.length + 64;
     let persistent = false;
     let priority = DEFAULT_PRIORITY;
     let expires = 0;
@@ -96,17 +115,20 @@ export class Message {
   }
 
   /**
-   * Make sure the body holds no more memory than its own bytes: a view into a larger buffer (the
-   * socket chunk a SEND was parsed from) is replaced by a copy. The engine calls it for messages
-   * it keeps after publication, so a kept 100-byte message never pins a 64 KiB chunk, while one
-   * delivered at once is never copied.
+   * Make sure the body holds little more memory than its own bytes: a view into a buffer at
+   * least twice its size (the socket chunk a SEND was parsed from) is replaced by a copy. The
+   * engine calls it for messages it keeps after publication, so a kept 100-byte message never
+   * pins a 64 KiB chunk, while one delivered at once is never copied, nor a large body that was
+   * most of its chunk (pinning less than its own size again costs less than copying it).
    */
   own(): void {
     if (this.owned) return;
     this.owned = true;
+    if (this.pieces !== undefined) this.join();
     const body = this.src;
     if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength) return;
     const n = body.length;
+    if (n > SLAB_ITEM_MAX && n * 2 > body.buffer.byteLength) return;
     if (n > SLAB_ITEM_MAX) {
       const copy = Buffer.allocUnsafe(n);
       copy.set(body);
@@ -124,16 +146,45 @@ export class Message {
     slabUsed = (slabUsed + n + 7) & ~7;
   }
 
-  /** The body bytes (read-only: shared by every delivery). */
+  /** The body bytes (read-only: shared by every delivery); joins a body kept in pieces. */
   get body(): Uint8Array {
+    if (this.pieces !== undefined) this.join();
     const src = this.src;
     const start = this.start;
     const n = this.bodyLength;
     return start === 0 && n === src.length ? src : src.subarray(start, start + n);
   }
 
+  /**
+   * @internal The body as the pieces it arrived in, to be written by reference; undefined once
+   * it is one array ({@link Message.body}).
+   */
+  get bodyPieces(): readonly Uint8Array[] | undefined {
+    return this.pieces;
+  }
+
+  private join(): void {
+    const out = new Uint8Array(this.bodyLength);
+    let off = 0;
+    for (const piece of this.pieces!) {
+      out.set(piece, off);
+      off += piece.length;
+    }
+    this.src = out;
+    this.start = 0;
+    this.pieces = undefined;
+  }
+
   /** @internal Copy the body into `out` at `off`; returns the offset after it. */
   copyBody(out: Uint8Array, off: number): number {
+    const pieces = this.pieces;
+    if (pieces !== undefined) {
+      for (const piece of pieces) {
+        out.set(piece, off);
+        off += piece.length;
+      }
+      return off;
+    }
     const src = this.src;
     const start = this.start;
     const n = this.bodyLength;

@@ -47,10 +47,14 @@ export class Metrics implements StoreCounters {
   heartbeatsIn = 0;
   /** Heart-beats sent. */
   heartbeatsOut = 0;
+  /** Messages published: SEND frames (at COMMIT for a transaction's) and the admin API's. */
+  messagesPublished = 0;
   /** Messages accepted into a queue or subscription (one per stored copy). */
   messagesEnqueued = 0;
   /** MESSAGE frames sent. */
   messagesDelivered = 0;
+  /** MESSAGE frames that were redeliveries (the message was delivered before). */
+  messagesRedelivered = 0;
   /** Deliveries settled by ACK or in auto mode. */
   messagesAcked = 0;
   /** Deliveries NACKed. */
@@ -93,8 +97,10 @@ export class Metrics implements StoreCounters {
       bytesOut: this.bytesOut,
       heartbeatsIn: this.heartbeatsIn,
       heartbeatsOut: this.heartbeatsOut,
+      messagesPublished: this.messagesPublished,
       messagesEnqueued: this.messagesEnqueued,
       messagesDelivered: this.messagesDelivered,
+      messagesRedelivered: this.messagesRedelivered,
       messagesAcked: this.messagesAcked,
       messagesNacked: this.messagesNacked,
       messagesRequeued: this.messagesRequeued,
@@ -122,8 +128,10 @@ export interface MetricsSnapshot {
   readonly bytesOut: number;
   readonly heartbeatsIn: number;
   readonly heartbeatsOut: number;
+  readonly messagesPublished: number;
   readonly messagesEnqueued: number;
   readonly messagesDelivered: number;
+  readonly messagesRedelivered: number;
   readonly messagesAcked: number;
   readonly messagesNacked: number;
   readonly messagesRequeued: number;

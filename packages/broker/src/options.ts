@@ -93,7 +93,11 @@ export interface BrokerOptions {
   readonly vhosts?: readonly string[];
   /** The virtual host of sessions whose CONNECT names none (or of all, without `vhosts`). Default `/`. */
   readonly defaultVhost?: string;
-  /** This side's heart-beat header: [can send every ms, wants to receive every ms]. Default [10000, 10000]. */
+  /**
+   * Heart-beat bounds in ms, `[floor, ceiling]`: the broker follows the period each client asks
+   * for, each way, raised to the floor and, for its own beats, lowered to the ceiling (see
+   * docs/broker.md). `[0, 0]` turns heart-beats off. Default [1000, 60000].
+   */
   readonly heartbeat?: readonly [number, number];
   /** A peer silent for longer than its heart-beat period times this factor is closed. Default 1.5. */
   readonly heartbeatGrace?: number;
@@ -161,7 +165,11 @@ export interface BrokerOptions {
   readonly loginThrottle?: LoginThrottleOptions;
   /** Connections open at once; more are refused at accept. Default 10000. */
   readonly maxConnections?: number;
-  /** Connections open at once from one address. Default 1000. */
+  /**
+   * Connections open at once from one address. Default: `maxConnections` (no limit of its own:
+   * behind a load balancer or a NAT every client shares one address). Set it lower on a broker
+   * that clients reach directly, to keep one host from taking every connection.
+   */
   readonly maxConnectionsPerAddress?: number;
   /** Unacknowledged messages per subscription, whatever prefetch it asks for. Default 10000. */
   readonly maxUnackedPerSubscription?: number;
@@ -227,7 +235,7 @@ export interface ResolvedOptions {
 export const DEFAULTS = Object.freeze({
   serverName: 'stompede/0.1.0',
   defaultVhost: '/',
-  heartbeat: Object.freeze([10_000, 10_000] as const),
+  heartbeat: Object.freeze([1000, 60_000] as const),
   heartbeatGrace: 1.5,
   connectTimeout: 10_000,
   maxPreConnectBytes: 64 * 1024,
@@ -242,7 +250,7 @@ export const DEFAULTS = Object.freeze({
   errorLinger: 2000,
   closeTimeout: 5000,
   maxConnections: 10_000,
-  maxConnectionsPerAddress: 1000,
+  maxConnectionsPerAddress: 10_000,
   maxUnackedPerSubscription: 10_000,
 });
 
@@ -274,6 +282,11 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
   const heartbeat = options.heartbeat ?? DEFAULTS.heartbeat;
   count('heartbeat[0]', heartbeat[0], 0);
   count('heartbeat[1]', heartbeat[1], 0);
+  if (heartbeat[0] > heartbeat[1]) {
+    throw new StompInvalidArgumentError(
+      'heartbeat is [floor, ceiling] in ms ([0, 0]: off): the floor must not exceed the ceiling',
+    );
+  }
   const grace = options.heartbeatGrace ?? DEFAULTS.heartbeatGrace;
   if (!(grace >= 1)) throw new StompInvalidArgumentError('heartbeatGrace must be >= 1');
   const listeners = (options.listeners ?? [{ protocol: 'tcp' }]).map((l, i) => {
@@ -392,12 +405,18 @@ function resolveSecurity(
   ResolvedOptions,
   'security' | 'maxConnections' | 'maxConnectionsPerAddress' | 'maxUnackedPerSubscription' | 'admin'
 > {
+  const maxConnections = count(
+    'maxConnections',
+    options.maxConnections,
+    DEFAULTS.maxConnections,
+    1,
+  );
   const limits = {
-    maxConnections: count('maxConnections', options.maxConnections, DEFAULTS.maxConnections, 1),
+    maxConnections,
     maxConnectionsPerAddress: count(
       'maxConnectionsPerAddress',
       options.maxConnectionsPerAddress,
-      DEFAULTS.maxConnectionsPerAddress,
+      maxConnections,
       1,
     ),
   };

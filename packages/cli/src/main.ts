@@ -4,20 +4,32 @@ import { readFileSync } from 'node:fs';
 import { CliError } from './cli-error.js';
 import { BENCH_HELP, runBenchCommand } from './subcommands/bench.js';
 import { BROKER_HELP, runBroker } from './subcommands/broker.js';
+import { CLOSE_CONNECTION_HELP, runCloseConnection } from './subcommands/close-connection.js';
 import { CLUSTER_HELP, runCluster } from './subcommands/cluster.js';
+import { DELETE_HELP, runDelete } from './subcommands/delete.js';
+import { LIST_HELP, runList } from './subcommands/list.js';
 import { PASSWD_HELP, runPasswd } from './subcommands/passwd.js';
+import { PURGE_HELP, runPurge } from './subcommands/purge.js';
 import { runSend, SEND_HELP } from './subcommands/send.js';
+import { runStatus, STATUS_HELP } from './subcommands/status.js';
 import { runSubscribe, SUBSCRIBE_HELP } from './subcommands/subscribe.js';
 
 const HELP = `Usage: stompede <command> [options]
 
 Commands:
-  bench       load generator: producers and consumers, throughput, latency, loss checks
-  broker      run a STOMP broker (TCP 127.0.0.1:61613, WebSocket ws://127.0.0.1:15674/ws)
-  cluster     cluster up: a local cluster (NATS JetStream servers and stompede nodes) to try
-  passwd      print a password hash for the broker's users (read without echo)
-  send        send a message, or one per line of standard input, with receipts
-  subscribe   print the messages arriving at a destination
+  bench             load generator: producers and consumers, throughput, latency, loss checks
+  broker            run a STOMP broker (TCP 127.0.0.1:61613, WebSocket ws://127.0.0.1:15674/ws)
+  cluster           cluster up: a local cluster (NATS JetStream servers and stompede nodes)
+  passwd            print a password hash for the broker's users (read without echo)
+  send              send a message, or one per line of standard input, with receipts
+  subscribe         print the messages arriving at a destination
+
+Through a broker's admin server (--admin URL, default http://127.0.0.1:61680):
+  status            health, uptime, connections, messages, rates, memory, disk, cluster
+  list              list queues, topics, connections or subscriptions (a table, or --json)
+  purge             drop the messages waiting in a queue
+  delete            delete a queue or a topic (or a durable subscription)
+  close-connection  close a client's connection, with a reason
 
 Run 'stompede <command> --help' for a command's options.
   -v, --version   print the version
@@ -30,9 +42,14 @@ const commands: Record<
 > = {
   bench: { run: runBenchCommand, help: BENCH_HELP },
   broker: { run: runBroker, help: BROKER_HELP },
+  'close-connection': { run: runCloseConnection, help: CLOSE_CONNECTION_HELP },
   cluster: { run: runCluster, help: CLUSTER_HELP },
+  delete: { run: runDelete, help: DELETE_HELP },
+  list: { run: runList, help: LIST_HELP },
   passwd: { run: runPasswd, help: PASSWD_HELP },
+  purge: { run: runPurge, help: PURGE_HELP },
   send: { run: runSend, help: SEND_HELP },
+  status: { run: runStatus, help: STATUS_HELP },
   subscribe: { run: runSubscribe, help: SUBSCRIBE_HELP },
 };
 

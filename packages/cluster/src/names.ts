@@ -113,6 +113,17 @@ function digest(parts: readonly string[]): Buffer {
   return hash.digest();
 }
 
+/** True when NATS subject `subject` matches `filter` (`*`: one token; a last `>`: one or more). */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '>') return s.length > i;
+    if (i >= s.length || (f[i] !== '*' && f[i] !== s[i])) return false;
+  }
+  return f.length === s.length;
+}
+
 /** A short, name-safe hash of `parts` (base32 of SHA-256, 100 bits). */
 export function nameHash(...parts: readonly string[]): string {
   let out = '';

@@ -31,6 +31,10 @@ export const DEFAULT_LIMITS: ParserLimits = Object.freeze({
 /** Merge user limits over the defaults, rejecting anything that is not a positive integer. */
 export function resolveLimits(limits: Partial<ParserLimits> | undefined): ParserLimits {
   if (limits === undefined) return DEFAULT_LIMITS;
+  // A broker hands the same frozen limits to every connection's parser: merge them once, not
+  // once per connection. (A frozen object cannot change, so its merged copy cannot go stale.)
+  const known = RESOLVED.get(limits);
+  if (known !== undefined) return known;
   const merged: Record<string, number> = { ...DEFAULT_LIMITS };
   for (const key of Object.keys(DEFAULT_LIMITS)) {
     const value = (limits as Record<string, unknown>)[key];
@@ -45,5 +49,9 @@ export function resolveLimits(limits: Partial<ParserLimits> | undefined): Parser
       throw new StompInvalidArgumentError(`limits.${key} is not a parser limit`);
     }
   }
-  return Object.freeze(merged as unknown as ParserLimits);
+  const resolved = Object.freeze(merged as unknown as ParserLimits);
+  if (Object.isFrozen(limits)) RESOLVED.set(limits, resolved);
+  return resolved;
 }
+
+const RESOLVED = new WeakMap<Partial<ParserLimits>, ParserLimits>();

@@ -11,7 +11,12 @@ export interface ResolvedAdminOptions {
   readonly port: number;
   /** Basic-auth credentials; undefined: no authentication (loopback only). */
   readonly credentials: { readonly user: string; readonly hash: PasswordHash } | undefined;
+  /** Milliseconds between the samples behind rates and charts. */
+  readonly sampleInterval: number;
 }
+
+/** Default of `admin.sampleInterval`: RabbitMQ's management plugin samples every 5 s too. */
+export const DEFAULT_SAMPLE_INTERVAL = 5000;
 
 /** Validate `admin`; undefined when the admin server is off. */
 export function resolveAdmin(admin: AdminOptions | undefined): ResolvedAdminOptions | undefined {
@@ -33,5 +38,11 @@ export function resolveAdmin(admin: AdminOptions | undefined): ResolvedAdminOpti
       `the admin server on ${host} (not loopback) needs admin.user and admin.password`,
     );
   }
-  return Object.freeze({ host, port, credentials });
+  const sampleInterval = admin.sampleInterval ?? DEFAULT_SAMPLE_INTERVAL;
+  if (!Number.isSafeInteger(sampleInterval) || sampleInterval < 10) {
+    throw new StompInvalidArgumentError(
+      'admin.sampleInterval must be a whole number of milliseconds, 10 or more',
+    );
+  }
+  return Object.freeze({ host, port, credentials, sampleInterval });
 }

@@ -26,14 +26,31 @@ class Writer {
   }
 }
 
+/** What the admin server adds to the view's numbers. */
+export interface ServerFacts {
+  /** stompede's version. */
+  readonly version: string;
+  /** Bytes of the journal's files at the last sample; null without a data directory. */
+  readonly journalBytes: number | null;
+}
+
 /** Every metric, as Prometheus text; `rows` are the view's destinations. */
 export function prometheusText(
   view: AdminView,
   rows: readonly DestinationRow[],
-  report?: EngineReport,
+  report: EngineReport | undefined,
+  facts: ServerFacts,
 ): string {
   const w = new Writer();
   const m = view.metrics.snapshot();
+  w.metric('stompede_build_info', 'gauge', 'Always 1; the version is a label.');
+  w.sample('stompede_build_info', 1, { version: facts.version });
+  w.one(
+    'stompede_start_time_seconds',
+    'gauge',
+    'When the broker started, in seconds since the epoch.',
+    view.node.startedAt / 1000,
+  );
   w.one('stompede_connections', 'gauge', 'Connections open now.', m.connectionsActive);
   w.one(
     'stompede_connections_opened_total',
@@ -64,6 +81,12 @@ export function prometheusText(
   w.one('stompede_heartbeats_received_total', 'counter', 'Heart-beats received.', m.heartbeatsIn);
   w.one('stompede_heartbeats_sent_total', 'counter', 'Heart-beats sent.', m.heartbeatsOut);
   w.one(
+    'stompede_messages_published_total',
+    'counter',
+    "Messages published: SEND frames (a transaction's at COMMIT) and admin test messages.",
+    m.messagesPublished,
+  );
+  w.one(
     'stompede_messages_enqueued_total',
     'counter',
     'Messages stored (one per queue or subscription copy).',
@@ -74,6 +97,12 @@ export function prometheusText(
     'counter',
     'MESSAGE frames sent.',
     m.messagesDelivered,
+  );
+  w.one(
+    'stompede_messages_redelivered_total',
+    'counter',
+    'MESSAGE frames that were redeliveries.',
+    m.messagesRedelivered,
   );
   w.one('stompede_messages_acked_total', 'counter', 'Deliveries settled.', m.messagesAcked);
   w.one('stompede_messages_nacked_total', 'counter', 'Deliveries NACKed.', m.messagesNacked);
@@ -115,6 +144,18 @@ export function prometheusText(
     m.diskFreeBytes,
   );
   w.one(
+    'stompede_disk_free_limit_bytes',
+    'gauge',
+    'persistence.diskFreeLimit: below this much free space persistent SENDs are refused (-1 without a data directory).',
+    view.node.dataDir === undefined ? -1 : (view.node.diskFreeLimit ?? -1),
+  );
+  w.one(
+    'stompede_journal_bytes',
+    'gauge',
+    'Bytes of the journal files at the last sample (-1 without a data directory).',
+    facts.journalBytes ?? -1,
+  );
+  w.one(
     'stompede_disk_full',
     'gauge',
     '1 while persistent messages are refused for lack of disk space.',
@@ -136,6 +177,12 @@ export function prometheusText(
     w.sample('stompede_errors_total', n, { code });
   const e = view.engineStats();
   w.one('stompede_store_bytes', 'gauge', 'Bytes of message data held.', e.memoryBytes);
+  w.one(
+    'stompede_memory_limit_bytes',
+    'gauge',
+    'memoryLimit: message data held beyond it pauses producers.',
+    view.node.memoryLimit,
+  );
   w.one('stompede_store_messages', 'gauge', 'Messages held.', e.messages);
   w.one(
     'stompede_store_queues',

@@ -1,62 +1,67 @@
-// The HTTP admin server: health and readiness probes, Prometheus metrics, a JSON API with admin
-// actions, and a live dashboard. Off the STOMP ports; loopback by default; basic auth with a
-// hashed password when configured (required off loopback).
+// The HTTP admin server: health and readiness probes, Prometheus metrics, the JSON API with its
+// actions, and the console. Off the STOMP ports; loopback by default; basic auth with a hashed
+// password when configured (required off loopback). Actions take JSON bodies and refuse a
+// foreign Origin, so a web page elsewhere cannot make a browser act for it.
 import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { StompError } from '@stompede/core';
 import { verifyPassword } from '../security/password.js';
 import { addressOf, isLoopback } from '../listen/address.js';
 import { listenOn } from '../listen/listener.js';
 import { LoginThrottle } from '../security/throttle.js';
-import { DASHBOARD_HTML } from './dashboard.js';
+import { type Clock, systemClock } from '../session/clock.js';
+import { runAction } from './actions.js';
+import { AdminApi } from './api.js';
+import { CONSOLE_CSP, CONSOLE_CSS, CONSOLE_HTML } from './console-page.js';
+import { HttpError, json, parseObject, plain, readBody, send } from './http.js';
 import type { ResolvedAdminOptions } from './options.js';
 import { prometheusText } from './prometheus.js';
 import type { AdminView } from './view.js';
-import type { DestinationRow } from './stats.js';
-import type { EngineReport } from '../engine.js';
 
 /** A running admin server. */
 export interface AdminServer {
   /** Its base URL, e.g. `http://127.0.0.1:61680`. */
   readonly url: string;
   readonly port: number;
+  /** The API (and its sampler), for tests that sample on their own clock. */
+  readonly api: AdminApi;
   close(): Promise<void>;
 }
 
-const MAX_BODY = 64 * 1024;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, {
-    'content-type': type,
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-  });
-  res.end(body);
+/** The console's compiled scripts (`console/…/*.js`), by URL path. */
+function consoleScripts(): Map<string, Buffer> {
+  const root = fileURLToPath(new URL('./console/', import.meta.url));
+  const out = new Map<string, Buffer>();
+  const walk = (dir: string, prefix: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (name.endsWith('.js')) out.set(`/console/${prefix}${name}`, readFileSync(join(dir, name)));
+      else if (/^[a-z]+$/.test(name)) walk(join(dir, name), `${prefix}${name}/`);
+    }
+  };
+  walk(root, '');
+  return out;
 }
 
-function json(res: ServerResponse, status: number, value: unknown): void {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error('body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', reject);
-  });
+/** A number from a query parameter, or undefined. */
+function queryNumber(url: URL, name: string): number | undefined {
+  const v = url.searchParams.get(name);
+  return v === null || v === '' ? undefined : Number(v);
 }
 
 /** Start the admin server. */
@@ -64,10 +69,14 @@ export async function startAdmin(
   options: ResolvedAdminOptions,
   view: AdminView,
   logger: Logger,
+  clock: Clock = systemClock,
 ): Promise<AdminServer> {
   const throttle = new LoginThrottle({ maxEntries: 1000 });
-  // Verified Authorization headers (by digest), so a polling dashboard costs one scrypt a minute.
+  // Verified Authorization headers (by digest), so a polling console costs one scrypt a minute.
   const verified = new Map<string, number>();
+  const scripts = consoleScripts();
+  const api = new AdminApi(view, VERSION, options.sampleInterval, () => clock.now());
+  await api.start();
 
   const authorized = async (req: IncomingMessage): Promise<boolean> => {
     const creds = options.credentials;
@@ -95,123 +104,148 @@ export async function startAdmin(
     return true;
   };
 
+  const get = async (url: URL, res: ServerResponse): Promise<void> => {
+    const q = (name: string): string | undefined => url.searchParams.get(name) ?? undefined;
+    const need = (name: string): string => {
+      const v = q(name);
+      if (v === undefined || v === '') throw new HttpError(400, `${name} is required`);
+      return v;
+    };
+    const path = url.pathname;
+    switch (path) {
+      case '/metrics':
+        send(
+          res,
+          200,
+          'text/plain; version=0.0.4; charset=utf-8',
+          prometheusText(view, await view.destinations(), await view.engineReport(), {
+            version: VERSION,
+            journalBytes: api.journalBytes,
+          }),
+        );
+        return;
+      case '/':
+      case '/dashboard':
+        send(res, 200, 'text/html; charset=utf-8', CONSOLE_HTML, {
+          'content-security-policy': CONSOLE_CSP,
+        });
+        return;
+      case '/console/style.css':
+        send(res, 200, 'text/css; charset=utf-8', CONSOLE_CSS);
+        return;
+      case '/api/overview':
+        json(res, 200, await api.overview());
+        return;
+      case '/api/history':
+        json(res, 200, api.history(queryNumber(url, 'since')));
+        return;
+      case '/api/destinations':
+        json(res, 200, await api.destinations(q('vhost')));
+        return;
+      case '/api/destination': {
+        const clientId = q('client-id');
+        const name = q('name');
+        const durable =
+          clientId === undefined || name === undefined ? undefined : { clientId, name };
+        json(res, 200, await api.destination(q('vhost') ?? '/', need('destination'), durable));
+        return;
+      }
+      case '/api/messages':
+        json(
+          res,
+          200,
+          await api.messages(
+            q('vhost') ?? '/',
+            need('destination'),
+            queryNumber(url, 'count') ?? 10,
+          ),
+        );
+        return;
+      case '/api/connections':
+        json(res, 200, api.connections(q('vhost')));
+        return;
+      case '/api/connection':
+        json(res, 200, api.connection(need('id')));
+        return;
+      case '/api/subscriptions':
+        json(res, 200, api.subscriptions(q('vhost')));
+        return;
+      case '/api/users':
+        json(res, 200, api.users());
+        return;
+      case '/api/cluster':
+        json(res, 200, await api.cluster());
+        return;
+      case '/api/stats':
+        json(res, 200, await api.stats());
+        return;
+      default: {
+        const script = scripts.get(path);
+        if (script === undefined) throw new HttpError(404, 'not found');
+        send(res, 200, 'text/javascript; charset=utf-8', script);
+      }
+    }
+  };
+
+  const post = async (req: IncomingMessage, path: string, res: ServerResponse): Promise<void> => {
+    // Actions take JSON bodies: a cross-site form cannot send one without a CORS preflight.
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
+      throw new HttpError(415, 'actions take a JSON body (content-type: application/json)');
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`)
+      throw new HttpError(403, 'cross-origin request refused');
+    const fields = parseObject(await readBody(req));
+    json(res, 200, await runAction(path, fields, view, logger));
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://admin');
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if (path === '/healthz') {
-      send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+      plain(res, 200, 'ok\n');
       return;
     }
     if (path === '/readyz') {
       const ok = view.ready();
-      send(res, ok ? 200 : 503, 'text/plain; charset=utf-8', ok ? 'ready\n' : 'not ready\n');
+      plain(res, ok ? 200 : 503, ok ? 'ready\n' : 'not ready\n');
       return;
     }
     // Without credentials (loopback only), refuse other Host names: DNS rebinding.
     if (options.credentials === undefined) {
       const host = (req.headers.host ?? '').replace(/:\d+$/, '');
       if (!isLoopback(host)) {
-        send(res, 403, 'text/plain; charset=utf-8', 'forbidden host\n');
+        plain(res, 403, 'forbidden host\n');
         return;
       }
     }
     if (!(await authorized(req))) {
-      res.writeHead(401, {
+      send(res, 401, 'text/plain; charset=utf-8', 'authentication required\n', {
         'www-authenticate': 'Basic realm="stompede admin", charset="UTF-8"',
-        'content-type': 'text/plain; charset=utf-8',
       });
-      res.end('authentication required\n');
       return;
     }
-    if (method === 'GET' || method === 'HEAD') {
-      switch (path) {
-        case '/metrics':
-          send(
-            res,
-            200,
-            'text/plain; version=0.0.4; charset=utf-8',
-            prometheusText(view, await view.destinations(), await view.engineReport()),
-          );
-          return;
-        case '/':
-        case '/dashboard':
-          res.setHeader(
-            'content-security-policy',
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
-          );
-          send(res, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
-          return;
-        case '/api/stats':
-          json(res, 200, statsJson(view, await view.destinations(), await view.engineReport()));
-          return;
-        default:
-          send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
-          return;
-      }
-    }
-    if (method !== 'POST') {
-      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
-      return;
-    }
-    // Actions take JSON bodies: a cross-site form cannot send one without a CORS preflight.
-    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
-      json(res, 415, { error: 'actions take a JSON body (content-type: application/json)' });
-      return;
-    }
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) {
-      json(res, 403, { error: 'cross-origin request refused' });
-      return;
-    }
-    let body: Record<string, unknown>;
     try {
-      const parsed: unknown = JSON.parse(await readBody(req));
-      if (typeof parsed !== 'object' || parsed === null) throw new Error('not an object');
-      body = parsed as Record<string, unknown>;
-    } catch {
-      json(res, 400, { error: 'the body must be a JSON object' });
-      return;
-    }
-    const vhost = typeof body.vhost === 'string' ? body.vhost : '/';
-    const destination = typeof body.destination === 'string' ? body.destination : undefined;
-    try {
-      switch (path) {
-        case '/api/queues/purge':
-          if (destination === undefined) break;
-          json(res, 200, { purged: await view.purge(vhost, destination) });
-          logger.info({ vhost, destination }, 'admin: queue purged');
-          return;
-        case '/api/destinations/delete':
-          if (destination === undefined) break;
-          json(res, 200, { purged: await view.deleteDestination(vhost, destination) });
-          logger.info({ vhost, destination }, 'admin: destination deleted');
-          return;
-        case '/api/connections/close': {
-          const id = typeof body.id === 'string' ? body.id : '';
-          const found = view.closeConnection(id);
-          json(res, found ? 200 : 404, found ? { closed: id } : { error: `no connection ${id}` });
-          if (found) logger.info({ id }, 'admin: connection closed');
-          return;
-        }
-        default:
-          send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
-          return;
-      }
-      json(res, 400, { error: 'destination is required' });
+      if (method === 'GET' || method === 'HEAD') await get(url, res);
+      else if (method === 'POST') await post(req, path, res);
+      else throw new HttpError(405, 'method not allowed');
     } catch (err) {
-      if (err instanceof StompError) {
-        json(res, 400, { error: err.message, code: err.code });
-        return;
-      }
-      throw err;
+      if (err instanceof HttpError) {
+        // A body left unread cannot be followed by another request on this connection.
+        if (err.status === 413) res.setHeader('connection', 'close');
+        json(res, err.status, {
+          error: err.message,
+          ...(err.code === undefined ? {} : { code: err.code }),
+        });
+      } else if (err instanceof StompError) json(res, 400, { error: err.message, code: err.code });
+      else throw err;
     }
   };
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       logger.error({ err }, 'admin request failed');
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      if (!res.headersSent) plain(res, 500, 'internal error\n');
       else res.destroy();
     });
   });
@@ -222,55 +256,14 @@ export async function startAdmin(
   return {
     url,
     port: info.port,
+    api,
     close: () =>
       new Promise((resolve) => {
+        api.stop();
         server.close(() => {
           resolve();
         });
         server.closeAllConnections();
       }),
-  };
-}
-
-/** The JSON the dashboard polls; `rows` are the view's destinations. */
-export function statsJson(
-  view: AdminView,
-  rows: readonly DestinationRow[],
-  report?: EngineReport,
-): unknown {
-  const m = view.metrics.snapshot();
-  return {
-    ...(report === undefined ? {} : { engine: report.state }),
-    time: Date.now(),
-    totals: {
-      connections: m.connectionsActive,
-      framesIn: m.framesIn,
-      framesOut: m.framesOut,
-      bytesIn: m.bytesIn,
-      bytesOut: m.bytesOut,
-      messagesEnqueued: m.messagesEnqueued,
-      messagesDelivered: m.messagesDelivered,
-      messagesAcked: m.messagesAcked,
-      errorsSent: m.errorsSent,
-      memory: process.memoryUsage().rss,
-      store: view.engineStats(),
-    },
-    errors: Object.fromEntries(view.errors.byCode),
-    destinations: rows.map((d) => ({
-      vhost: d.vhost,
-      destination: d.destination,
-      ...(d.durable === undefined
-        ? {}
-        : { subscription: `${d.durable.clientId}/${d.durable.name}` }),
-      depth: d.depth ?? null,
-      unacked: d.unacked,
-      consumers: d.consumers,
-      enqueued: d.enqueued,
-      delivered: d.delivered,
-      acked: d.acked,
-      redelivered: d.redelivered,
-      deadLettered: d.deadLettered,
-    })),
-    connections: view.connections(),
   };
 }

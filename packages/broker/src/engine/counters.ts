@@ -1,6 +1,7 @@
 // Per-destination traffic counters of the local engine, for the admin listing. Each queue holds a
 // reference to its destination's counters, so counting is a field increment on the hot path.
 // Bounded: past `max` destinations per engine, new ones are counted together under `(other)`.
+import { OTHER } from '../destination.js';
 import type { DestinationCounters } from '../engine.js';
 
 /** The counters of one destination (mutable inside the engine). */
@@ -29,8 +30,8 @@ export class Counters implements DestinationCounters {
   }
 }
 
-/** The name under which destinations beyond the table's bound are counted. */
-export const OTHER = '(other)';
+// Destinations beyond the table's bound are counted under OTHER (destination.ts).
+export { OTHER };
 
 /** Counters by destination name, for one virtual host, within a bound shared by the engine. */
 export class CounterTable {

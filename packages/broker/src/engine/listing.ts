@@ -49,7 +49,8 @@ export function listDestinations(vh: VHost, out: DestinationInfo[]): void {
     }
     const live: Live = { depth: 0, unacked: 0, consumers: 0 };
     add(live, q);
-    out.push(entry(vh.name, q.key, live, q.counters));
+    const info = entry(vh.name, q.key, live, q.counters);
+    out.push(q.declared ? { ...info, declared: true } : info);
     listed.add(q.key);
   }
   const topics = new Map<string, Live>();

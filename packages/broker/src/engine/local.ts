@@ -314,11 +314,27 @@ export class LocalEngine extends Topology implements Engine {
     const n = queue.depth;
     this.empty(queue, 'remove');
     queue.counters.purged += n;
-    if (queue.idle) {
+    if (queue.disposable) {
       queue.deleted = true;
       vh.queues.delete(destination);
     }
     return queue.storeKey === undefined || n === 0 ? n : this.store!.sync().then(() => n);
+  }
+
+  createDestination(vhost: string, destination: string): MaybePromise<boolean> {
+    if (parseDestination(destination).kind !== DestinationKind.QUEUE) {
+      throw new StompInvalidArgumentError(
+        `only queues can be created, not ${destination} (a topic exists through its subscriptions)`,
+      );
+    }
+    const vh = this.vhost(vhost);
+    const existing = vh.queues.get(destination);
+    if (existing?.declared === true) return false;
+    const queue = existing ?? this.namedQueue(vh, destination);
+    queue.declared = true;
+    if (queue.storeKey === undefined) return true;
+    this.store!.defineQueue(queue.storeKey);
+    return this.store!.sync().then(() => true);
   }
 
   deleteDestination(vhost: string, destination: string): MaybePromise<number> {
@@ -350,6 +366,7 @@ export class LocalEngine extends Topology implements Engine {
       for (const c of [...queue.consumers]) n += this.cut(queue, c, reason);
       if (queue.kind === QueueKind.QUEUE) {
         this.empty(queue, 'remove');
+        if (queue.declared && queue.storeKey !== undefined) this.store!.dropQueue(queue.storeKey);
         vh.queues.delete(destination);
       } else {
         this.dropSubscription(vh, queue);

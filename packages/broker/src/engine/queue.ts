@@ -30,6 +30,8 @@ export class Queue {
   dispatching = false;
   again = false;
   deleted = false;
+  /** Created by an operator (Engine.createDestination): kept while empty and unused. */
+  declared = false;
   /** For topic subscriptions: the topic name or pattern, and its compiled pattern if wildcard. */
   topic = '';
   pattern: TopicPattern | undefined;
@@ -65,6 +67,11 @@ export class Queue {
 
   get idle(): boolean {
     return this.consumers.length === 0 && this.ready.length === 0 && this.redeliver.length === 0;
+  }
+
+  /** Idle, and nothing keeps it: a named queue is then only a name, and is forgotten. */
+  get disposable(): boolean {
+    return this.idle && !this.declared;
   }
 
   /** Messages waiting (paged-out ones included). */

@@ -46,6 +46,7 @@ export abstract class Topology extends MessageFlow {
       let queue: Queue;
       if (q.destination !== undefined) {
         queue = this.namedQueue(vh, q.destination);
+        queue.declared = q.declared === true;
       } else {
         const d = q.durable!;
         queue = this.topicSubscription(vh, d.topic, { clientId: d.clientId, name: d.name }, q.key);
@@ -185,7 +186,7 @@ export abstract class Topology extends MessageFlow {
     if (vh === undefined) return;
     if (transient) {
       this.dropSubscription(vh, queue);
-    } else if (queue.kind === QueueKind.QUEUE && queue.idle) {
+    } else if (queue.kind === QueueKind.QUEUE && queue.disposable) {
       queue.deleted = true;
       vh.queues.delete(queue.key);
     } else {

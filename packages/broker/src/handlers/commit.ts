@@ -7,13 +7,18 @@ import type { Session } from '../session/session.js';
 export function handleCommit(session: Session, frame: Frame): MaybePromise<void> {
   const state = session.state;
   const ops: TxOp[] = [];
+  let published = 0;
   for (const op of state.commit(frame).ops) {
-    if (op.kind === 'publish') ops.push(op);
+    if (op.kind === 'publish') {
+      ops.push(op);
+      published++;
+    }
     // An ACK of a subscription that has since gone settles nothing: its deliveries were requeued.
     else if (state.subscriptions.get(op.sub.id) === op.sub) {
       for (const o of op.sub.commitOps(op.key, op.kind === 'nack', op.requeue)) ops.push(o);
     }
   }
+  session.countPublished(published);
   // The RECEIPT promises the whole transaction is durable: one journal sync covers every op.
   return session.engine.commit(
     session.vhost,

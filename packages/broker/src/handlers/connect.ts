@@ -47,7 +47,10 @@ export function handleConnect(session: Session, frame: Frame): MaybePromise<void
     vhost,
     address: session.peer.address,
     cert: session.peer.cert,
-    log: session.log,
+    // On use only: the session's child logger costs ~600 bytes an idle connection would keep.
+    get log() {
+      return session.log;
+    },
   });
   if (principal instanceof Promise) return principal.then(accept);
   accept(principal);

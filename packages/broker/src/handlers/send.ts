@@ -7,8 +7,8 @@ import type { MaybePromise } from '../engine.js';
 import { Message } from '../message.js';
 import type { Session } from '../session/session.js';
 
-// Headers the broker sets on MESSAGE frames, or that only mean something on SEND.
-const NOT_COPIED: ReadonlySet<string> = new Set([
+/** Headers the broker sets on MESSAGE frames, or that only mean something on SEND. */
+export const NOT_COPIED: ReadonlySet<string> = new Set([
   'destination',
   'transaction',
   'receipt',
@@ -53,7 +53,7 @@ export function handleSend(session: Session, frame: Frame): MaybePromise<void> {
   }
   // The body may be a view into the socket chunk: the engine copies it (Message.own) only if it
   // keeps the message, so one delivered at once is never copied.
-  const message = new Message(destination, headers, frame.body);
+  const message = new Message(destination, headers, frame.pieceList ?? frame.body);
   const tx = request.transaction;
   if (tx !== undefined) {
     message.own();

@@ -53,8 +53,9 @@ export interface WsListenerOptions {
   readonly perMessageDeflate?: boolean;
   /**
    * Browser origins (`https://app.example.com`) allowed to open a WebSocket, or `*` for every
-   * one. Upgrades without `Origin` (non-browser clients) and from a same-host origin are always
-   * allowed; others get HTTP 403. Default: none listed.
+   * one. Always allowed: upgrades without `Origin` (non-browser clients), pages from the
+   * broker's own host:port, and on a loopback listener pages from any loopback origin; others
+   * get HTTP 403 (docs/security.md). Default: none listed.
    */
   readonly allowedOrigins?: readonly string[];
 }

@@ -18,6 +18,13 @@ const CREATE = 4;
 const ALL = READ | WRITE | CREATE;
 const BITS: Readonly<Record<Right, number>> = { read: READ, write: WRITE, create: CREATE };
 
+/** The rights a grant's bits stand for (the admin API shows them). */
+export function rightsOf(bits: number): Right[] {
+  return (Object.entries(BITS) as [Right, number][])
+    .filter(([, b]) => (bits & b) !== 0)
+    .map(([r]) => r);
+}
+
 /** One permission rule, validated. */
 export interface Grant {
   readonly user: string | undefined;

@@ -41,6 +41,11 @@ export interface AdminOptions {
   readonly user?: string;
   /** Basic-auth password as a `scrypt$…` hash. */
   readonly password?: string;
+  /**
+   * Milliseconds between the samples behind the console's rates and charts (and the API's
+   * `rates`). Default 5000; an hour of broker-wide samples is kept.
+   */
+  readonly sampleInterval?: number;
 }
 
 /** The security options of `createBroker`. */

@@ -19,19 +19,20 @@ export interface Unacked {
 
 /** The unacknowledged deliveries of one connection, by ack key. */
 export class AckIndex<S extends Unacked> {
-  private readonly index = new Map<AckKey, S>();
+  // Made when the connection passes SCAN_LIMIT subscriptions (few do).
+  private index: Map<AckKey, S> | undefined;
 
   /** @param subscriptions - the connection's subscriptions by id */
   constructor(private readonly subscriptions: ReadonlyMap<string, S>) {}
 
   /** `sub` delivered `key`, unacknowledged. */
   added(key: AckKey, sub: S): void {
-    if (this.subscriptions.size > SCAN_LIMIT) this.index.set(key, sub);
+    if (this.subscriptions.size > SCAN_LIMIT) (this.index ??= new Map()).set(key, sub);
   }
 
   /** `key` was settled or dropped. */
   removed(key: AckKey): void {
-    if (this.index.size > 0) this.index.delete(key);
+    this.index?.delete(key);
   }
 
   /**
@@ -45,7 +46,7 @@ export class AckIndex<S extends Unacked> {
       const d = sub.unacked.get(key);
       return d !== undefined && isIdOf(id, d);
     };
-    if (this.index.size > 0) {
+    if (this.index !== undefined) {
       const sub = this.index.get(key);
       if (sub !== undefined && matches(sub)) return { sub, key };
     }
@@ -55,6 +56,6 @@ export class AckIndex<S extends Unacked> {
 
   /** Forget everything (the connection ended). */
   clear(): void {
-    this.index.clear();
+    this.index = undefined;
   }
 }

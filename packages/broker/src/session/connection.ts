@@ -52,6 +52,16 @@ export class Connection implements Session, SubscriptionOwner {
   readonly authenticator: Authenticator;
   /** Resolves once the stream has closed and everything is released. */
   readonly closed: Promise<void>;
+  /** When the connection was accepted (ms since the epoch). */
+  readonly connectedAt = Date.now();
+  /** Negotiated heart-beats in ms (0: none): what the broker sends, what it expects. */
+  heartBeat: { readonly send: number; readonly receive: number } = { send: 0, receive: 0 };
+  /** This connection's traffic, for the admin API (SENDs in, MESSAGEs out). */
+  readonly traffic = { framesIn: 0, framesOut: 0, bytesIn: 0, messagesIn: 0, messagesOut: 0 };
+  /** Bytes sent on this connection (frames and heart-beats), as its outbox counts them. */
+  get bytesOut(): number {
+    return this.outbox.bytesWritten;
+  }
 
   private lifecycle: ConnectionState = ConnectionState.NEW;
   private versionSpoken: StompVersion = '1.0';
@@ -100,6 +110,7 @@ export class Connection implements Session, SubscriptionOwner {
       {
         frame: (frame) => {
           this.metrics.framesIn++;
+          this.traffic.framesIn++;
           this.inbox.push(frame);
         },
         heartbeat: () => {
@@ -127,7 +138,7 @@ export class Connection implements Session, SubscriptionOwner {
       this.onEnd();
     });
     stream.on('error', (err) => {
-      this.log.debug({ err }, 'stream error');
+      this.debug({ err }, 'stream error');
       this.release();
       stream.destroy();
     });
@@ -137,12 +148,12 @@ export class Connection implements Session, SubscriptionOwner {
     this.connectTimer = this.clock.setTimer(() => {
       this.connectTimer = undefined;
       if (this.lifecycle === ConnectionState.NEW) {
-        this.log.debug('no CONNECT in time: dropping the connection');
+        this.debug('no CONNECT in time: dropping the connection');
         this.destroy();
       }
     }, ctx.options.connectTimeout);
     this.metrics.connectionsOpened++;
-    if (ctx.logger.isLevelEnabled('debug')) this.log.debug('connection opened');
+    this.debug('connection opened');
   }
 
   /** Where the connection is in its life. */
@@ -184,6 +195,16 @@ export class Connection implements Session, SubscriptionOwner {
     return (this.logger ??= this.ctx.logger.child({ session: this.id, ...this.peer.info }));
   }
 
+  /**
+   * Log at debug level, making the child logger only when debug is on: an idle connection's
+   * memory is counted in bytes, and a pino child costs ~600 (measured).
+   */
+  private debug(obj: object | string, msg?: string): void {
+    if (!this.ctx.logger.isLevelEnabled('debug')) return;
+    if (typeof obj === 'string') this.log.debug(obj);
+    else this.log.debug(obj, msg);
+  }
+
   /** False while the stream's write buffer is full (consumers wait for 'drain'). */
   get writable(): boolean {
     return this.canWrite;
@@ -192,6 +213,7 @@ export class Connection implements Session, SubscriptionOwner {
   // ---- reading ----
 
   private onData(chunk: Buffer): void {
+    this.traffic.bytesIn += chunk.length;
     if (this.lifecycle >= ConnectionState.CLOSING || this.parseError !== undefined) return;
     this.parseError = this.reader.push(chunk);
     this.pump();
@@ -274,7 +296,7 @@ export class Connection implements Session, SubscriptionOwner {
       this.sendFrame(receiptFrame(receipt));
     }
     if (this.endRequested) {
-      this.log.debug('DISCONNECT');
+      this.debug('DISCONNECT');
       this.shutdown();
     }
   }
@@ -295,15 +317,11 @@ export class Connection implements Session, SubscriptionOwner {
     this.canWrite = !this.outbox.blocked;
     this.clock.clearTimer(this.connectTimer);
     this.connectTimer = undefined;
-    this.sendFrame(
-      connectedFrame({
-        version,
-        session: this.id,
-        server: this.options.serverName,
-        heartBeat: this.options.heartbeat,
-      }),
-    );
-    const { negotiated: hb, timers } = HeartBeats.start(
+    const {
+      header,
+      negotiated: hb,
+      timers,
+    } = HeartBeats.start(
       this.clock,
       {
         lastWrite: () => this.outbox.lastWrite,
@@ -313,7 +331,7 @@ export class Connection implements Session, SubscriptionOwner {
           this.outbox.writeHeartBeat();
         },
         silent: (idle) => {
-          this.log.debug({ idle }, 'heart-beat timeout: closing');
+          this.debug({ idle }, 'heart-beat timeout: closing');
           this.destroy();
         },
       },
@@ -322,8 +340,17 @@ export class Connection implements Session, SubscriptionOwner {
       heartBeat,
       this.options.heartbeatGrace,
     );
+    this.sendFrame(
+      connectedFrame({
+        version,
+        session: this.id,
+        server: this.options.serverName,
+        heartBeat: header,
+      }),
+    );
     this.heartBeats = timers;
-    this.log.debug({ version, vhost: terms.vhost, heartBeat: hb }, 'session connected');
+    this.heartBeat = hb;
+    this.debug({ version, vhost: terms.vhost, heartBeat: hb }, 'session connected');
   }
 
   authorize(right: 'read' | 'write', destination: string, frame: Frame): void {
@@ -331,7 +358,14 @@ export class Connection implements Session, SubscriptionOwner {
   }
 
   publish(message: Message, awaitDurable: boolean): MaybePromise<void> {
+    this.metrics.messagesPublished++;
+    this.traffic.messagesIn++;
     return this.engine.publish(this.vhostName, this.id, message, awaitDurable);
+  }
+
+  countPublished(n: number): void {
+    this.metrics.messagesPublished += n;
+    this.traffic.messagesIn += n;
   }
 
   refuse(error: Frame): void {
@@ -357,6 +391,7 @@ export class Connection implements Session, SubscriptionOwner {
       chunks = encodeFrame(fixed.frame, { version });
     }
     this.metrics.framesOut++;
+    this.traffic.framesOut++;
     this.outbox.writeFrame(chunks);
   }
 
@@ -370,6 +405,9 @@ export class Connection implements Session, SubscriptionOwner {
   ): void {
     this.metrics.framesOut++;
     this.metrics.messagesDelivered++;
+    if (deliveryCount > 1) this.metrics.messagesRedelivered++;
+    this.traffic.framesOut++;
+    this.traffic.messagesOut++;
     writeMessage(
       this.outbox,
       this.versionSpoken,
@@ -401,7 +439,7 @@ export class Connection implements Session, SubscriptionOwner {
   fail(err: unknown, frame?: Frame): void {
     if (this.lifecycle >= ConnectionState.CLOSING) return;
     const e = toStompError(err);
-    this.log.debug({ code: e.code, command: frame?.command }, e.message);
+    this.debug({ code: e.code, command: frame?.command }, e.message);
     this.metrics.errors.count(e.code);
     // A frame too malformed to be processed may still have had its receipt header read.
     const receiptId = frame?.header('receipt') ?? e.receipt;
@@ -490,7 +528,7 @@ export class Connection implements Session, SubscriptionOwner {
     });
     this.engine.sessionClosed(this.vhostName, this.id);
     this.metrics.connectionsClosed++;
-    if (this.ctx.logger.isLevelEnabled('debug')) this.log.debug('connection closed');
+    this.debug('connection closed');
     this.ctx.onClosed();
   }
 }

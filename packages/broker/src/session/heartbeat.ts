@@ -1,6 +1,9 @@
 // Heart-beats of one session ([1.1/1.2 Heart-beating]): an EOL is written when nothing else was
 // for the negotiated send period, and the peer is dropped when it was silent for longer than its
 // period times the grace factor. One timer per direction, re-armed for the time still to wait.
+// The broker follows what the client asks, each way, kept between a floor and a ceiling
+// (`heartbeat: [floor, ceiling]`), as RabbitMQ does: a client asking for 1 s beats gets them,
+// one asking for 100 ms gets the floor, and none gets beats it did not ask for.
 import {
   type HeartBeat,
   type NegotiatedHeartBeat,
@@ -8,6 +11,46 @@ import {
   type StompVersion,
 } from '@stompede/core';
 import type { Clock, TimerHandle } from './clock.js';
+
+/** What the broker answers to a client's `heart-beat` header, and the periods it then keeps. */
+export interface BrokerHeartBeat {
+  /** CONNECTED's `heart-beat`: what the broker can send, what it wants to receive. */
+  readonly header: HeartBeat;
+  /** Milliseconds between the broker's beats on an idle connection (0: none). */
+  readonly send: number;
+  /** Milliseconds the client may stay silent before the grace margin starts (0: not watched). */
+  readonly receive: number;
+}
+
+function clamp(value: number, floor: number, ceiling: number): number {
+  return Math.min(Math.max(value, floor), ceiling);
+}
+
+/**
+ * The broker's heart-beats for a client that sent `client` (`[cx, cy]`: it can send every cx ms,
+ * wants a beat every cy ms; 0 for none), within `[floor, ceiling]` (a ceiling of 0 turns
+ * heart-beats off).
+ *
+ * Each way the broker offers the client's own period clamped to the bounds, so by the spec's
+ * rule (the larger of the two offers) the negotiated period is the client's, raised to the floor.
+ * A client asking for beats rarer than the ceiling still gets one every ceiling at least (sending
+ * more often than agreed is allowed, and keeps idle proxies and NAT mappings open); a client that
+ * can only beat rarer than the ceiling is watched at its own period, as the spec requires.
+ */
+export function brokerHeartBeat(
+  bounds: readonly [number, number],
+  client: HeartBeat,
+): BrokerHeartBeat {
+  const [floor, ceiling] = bounds;
+  if (ceiling === 0) return { header: [0, 0], send: 0, receive: 0 };
+  const [cx, cy] = client;
+  const header: HeartBeat = [
+    cy === 0 ? 0 : clamp(cy, floor, ceiling),
+    cx === 0 ? 0 : clamp(cx, floor, ceiling),
+  ];
+  const agreed = negotiateHeartBeat(header, client);
+  return { header, send: Math.min(agreed.send, ceiling), receive: agreed.receive };
+}
 
 /** What the heart-beats watch and do. */
 export interface HeartBeatLink {
@@ -24,23 +67,28 @@ export interface HeartBeatLink {
 /** Timers of the negotiated heart-beats; {@link HeartBeats.stop} cancels them. */
 export class HeartBeats {
   /**
-   * Negotiate the heart-beats of a session in `version` (none in 1.0) from ours (`local`) and
-   * the CONNECT's (`requested`), and start them; `timers` is undefined when neither side beats.
-   * The peer is dropped after its period times `grace` of silence.
+   * The heart-beats of a session in `version` (none in 1.0): the broker's answer to the
+   * CONNECT's `requested` within `bounds` ({@link brokerHeartBeat}), started;
+   * `timers` is undefined when neither side beats. The peer is dropped after its period times
+   * `grace` of silence.
    */
   static start(
     clock: Clock,
     link: HeartBeatLink,
     version: StompVersion,
-    local: HeartBeat,
+    bounds: readonly [number, number],
     requested: HeartBeat,
     grace: number,
-  ): { readonly negotiated: NegotiatedHeartBeat; readonly timers: HeartBeats | undefined } {
-    const hb = version === '1.0' ? { send: 0, receive: 0 } : negotiateHeartBeat(local, requested);
+  ): {
+    readonly header: HeartBeat;
+    readonly negotiated: NegotiatedHeartBeat;
+    readonly timers: HeartBeats | undefined;
+  } {
+    const hb = brokerHeartBeat(bounds, version === '1.0' ? [0, 0] : requested);
     const receive = hb.receive > 0 ? Math.ceil(hb.receive * grace) : 0;
     const timers =
       hb.send > 0 || receive > 0 ? new HeartBeats(clock, link, hb.send, receive) : undefined;
-    return { negotiated: hb, timers };
+    return { header: hb.header, negotiated: { send: hb.send, receive: hb.receive }, timers };
   }
 
   private writeTimer: TimerHandle | undefined;

@@ -4,13 +4,14 @@
 // of the tick, or as soon as FLUSH_AT bytes are pending; chunks over COPY_LIMIT are written by
 // reference between two such writes (corked, so the stream writes them together). `write()`
 // returning false marks the outbox blocked until 'drain'. On a message stream (a WebSocket,
-// listen/message-stream.ts) each frame and each heart-beat instead goes as a write of its own, a
-// slice of the same buffer, still corked for the tick.
+// listen/message-stream.ts) each frame and each heart-beat instead goes as a message of its own:
+// a slice of the same buffer, or for a frame whose body went by reference, its pieces (none
+// copied), still corked for the tick.
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HEARTBEAT_BYTES } from '@stompede/core';
 import { COPY_LIMIT } from '../encode.js';
-import { isMessageStream } from '../listen/message-stream.js';
+import { type MessageStream, isMessageStream } from '../listen/message-stream.js';
 import type { ByteSink } from '../message-writer.js';
 import type { Clock } from './clock.js';
 
@@ -73,6 +74,7 @@ export class Outbox implements ByteSink {
   private hint = OUT_MIN;
   private tickScheduled = false;
   private lastWriteAt: number;
+  private written = 0;
 
   /**
    * @param counters - where the bytes handed to the stream are counted
@@ -99,6 +101,11 @@ export class Outbox implements ByteSink {
   /** When output was last handed to the stream (the clock's time). */
   get lastWrite(): number {
     return this.lastWriteAt;
+  }
+
+  /** Bytes handed to the stream so far (this session's share of `counters.bytesOut`). */
+  get bytesWritten(): number {
+    return this.written;
   }
 
   /** False once the stream is ended or destroyed: writes are then dropped. */
@@ -134,10 +141,8 @@ export class Outbox implements ByteSink {
 
   /**
    * A whole frame has been written (by {@link Outbox.writeFrame} or through the ByteSink side):
-   * on a message stream it goes now as one write, so it becomes one message. A frame that left
-   * the buffer in pieces is joined, a copy that only frames with a body over COPY_LIMIT make:
-   * sent as WebSocket fragments instead, it would reach clients that do not reassemble them
-   * (Java-WebSocket 1.3, under Gozirra) as pieces.
+   * on a message stream it goes now as one message, made of the pieces it left the buffer in
+   * (a body written by reference stays where it is).
    */
   endFrame(): void {
     const parts = this.parts;
@@ -147,8 +152,8 @@ export class Outbox implements ByteSink {
       parts.push(this.out!.subarray(this.start, this.endOffset));
       this.start = this.endOffset;
     }
-    if (parts.length === 0) return;
-    this.streamWrite(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    if (parts.length === 1) this.streamWrite(parts[0]!);
+    else if (parts.length > 1) this.streamWrite(parts);
     parts.length = 0;
   }
 
@@ -206,6 +211,7 @@ export class Outbox implements ByteSink {
   /** End the tick now: write everything pending and uncork. */
   readonly flush = (): void => {
     this.tickScheduled = false;
+    this.endFrame(); // frames are written whole within a tick: this only guards against a stall
     this.flushPending();
     this.retireBuffer();
     this.out = undefined;
@@ -249,17 +255,24 @@ export class Outbox implements ByteSink {
     this.outBuffer = undefined;
   }
 
-  private streamWrite(chunk: Uint8Array, owner?: OutBuffer): void {
+  /** Write a chunk, or (on a message stream) the parts of one message. */
+  private streamWrite(chunk: Uint8Array | readonly Uint8Array[], owner?: OutBuffer): void {
     const stream = this.stream;
     if (stream.destroyed || stream.writableEnded) return;
-    this.counters.bytesOut += chunk.length;
+    let n = 0;
+    if (chunk instanceof Uint8Array) n = chunk.length;
+    else for (const part of chunk) n += part.length;
+    this.counters.bytesOut += n;
+    this.written += n;
     // More than one write this tick: cork so that the stream writes them together.
     if (this.tickScheduled && !this.corked) {
       this.corked = true;
       stream.cork();
     }
     let ok: boolean;
-    if (owner === undefined) {
+    if (!(chunk instanceof Uint8Array)) {
+      ok = (stream as MessageStream).writeMessage(chunk);
+    } else if (owner === undefined) {
       ok = stream.write(chunk);
     } else {
       owner.pending++;

@@ -58,6 +58,8 @@ export interface Session {
    * the SEND wait.
    */
   publish(message: Message, awaitDurable: boolean): MaybePromise<void>;
+  /** Count `n` messages published by a COMMIT (its SENDs go to the engine as one commit). */
+  countPublished(n: number): void;
   /** Accept the session: send CONNECTED and start heart-beats (ignored once the session ends). */
   accept(terms: SessionTerms): void;
   /** Send `error` (an ERROR frame) and close after it. */

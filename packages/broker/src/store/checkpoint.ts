@@ -1,15 +1,16 @@
 // The journal's clean-shutdown checkpoint: what recovery would rebuild from the segments (the
 // index with each message's queue, priority and expiry, the queue keys, the durable
-// subscriptions, the highest seq), written by a clean close() once every write is durable, with
+// subscriptions, the queues an operator created, the highest seq), written by a clean close() once every write is durable, with
 // the exact list of segments it describes. A restart whose segments still match it exactly
 // rebuilds from it instead of reading and checksumming every record. It is deleted (durably)
 // before the first write after it is read, so it never describes a journal that changed since.
 //
 // File `journal/checkpoint`, little-endian, typed-array columns 8-byte aligned:
 //   'STMPCKPT', u32 version, u32 0, f64 file length, f64 max seq,
-//   u32 segments, u32 subscriptions, u32 keys, u32 entries, u32 has-expiry, u32 0,
+//   u32 segments, u32 subscriptions, u32 keys, u32 entries, u32 has-expiry, u32 created queues,
 //   per segment: u32 number, u32 CRC-32 of its last 4 KiB, f64 size;
-//   strings (u32 length + UTF-8): 5 per subscription, then per key u8 present (+ string); pad;
+//   strings (u32 length + UTF-8): 5 per subscription, 1 (its key) per created queue, then per
+//   key u8 present (+ string); pad;
 //   index columns: f64 seqs, u32 segs, u32 offs, u32 lens, u32 metas (queue << 4 | priority),
 //   f64 expiry (only with has-expiry), each padded to 8 bytes;
 //   u32 CRC-32 of everything before it, u32 0.
@@ -27,7 +28,7 @@ import { crc32 } from './checksum.js';
 import type { PackedIndex } from './seq-index.js';
 
 /** Bumped whenever the layout or the meaning of a field changes: an older file is not used. */
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
 export const CHECKPOINT_FILE = 'checkpoint';
 const MAGIC = Buffer.from('STMPCKPT', 'latin1');
 /** Bytes at the end of each segment covered by its CRC in the checkpoint. */
@@ -49,6 +50,8 @@ export interface Checkpoint {
   readonly maxSeq: number;
   readonly segments: readonly CheckpointSegment[];
   readonly subscriptions: readonly SubscriptionStrings[];
+  /** The keys of the queues an operator created (version 2). */
+  readonly queues: readonly string[];
   /** Queue keys by number (undefined = free). */
   readonly keys: readonly (string | undefined)[];
   readonly index: PackedIndex;
@@ -104,13 +107,14 @@ export function encodeCheckpoint(c: Checkpoint): Buffer {
   o.u32(c.keys.length);
   o.u32(ix.seqs.length);
   o.u32(ix.exps === undefined ? 0 : 1);
-  o.u32(0);
+  o.u32(c.queues.length);
   for (const s of c.segments) {
     o.u32(s.no);
     o.u32(s.tail);
     o.f64(s.size);
   }
   for (const sub of c.subscriptions) for (const s of sub) o.str(s);
+  for (const key of c.queues) o.str(key);
   for (const key of c.keys) {
     o.u8(key === undefined ? 0 : 1);
     if (key !== undefined) o.str(key);
@@ -211,7 +215,7 @@ export function decodeCheckpoint(file: Uint8Array): Checkpoint {
   const nKeys = r.u32();
   const n = r.u32();
   const hasExps = r.u32() === 1;
-  r.u32();
+  const nQueues = r.u32();
   const segments: CheckpointSegment[] = [];
   for (let i = 0; i < nSegs; i++) {
     const no = r.u32();
@@ -220,6 +224,8 @@ export function decodeCheckpoint(file: Uint8Array): Checkpoint {
   }
   const subscriptions: SubscriptionStrings[] = [];
   for (let i = 0; i < nSubs; i++) subscriptions.push([r.str(), r.str(), r.str(), r.str(), r.str()]);
+  const queues: string[] = [];
+  for (let i = 0; i < nQueues; i++) queues.push(r.str());
   const keys: (string | undefined)[] = [];
   for (let i = 0; i < nKeys; i++) keys.push(r.u8() === 1 ? r.str() : undefined);
   r.align();
@@ -232,7 +238,7 @@ export function decodeCheckpoint(file: Uint8Array): Checkpoint {
     exps: hasExps ? r.f64s(n) : undefined,
   };
   if (r.o !== buf.length - 8) throw new RangeError('bytes left over after the index');
-  return { maxSeq, segments, subscriptions, keys, index };
+  return { maxSeq, segments, subscriptions, queues, keys, index };
 }
 
 /** Write `c` as `jdir`'s checkpoint: a temporary file, fsync, rename, fsync of the directory. */

@@ -2,20 +2,34 @@
 // record.ts). A payload's first byte is its type; numbers are little-endian, strings a u32 byte
 // length and UTF-8.
 import type { Message } from '../message.js';
-import { contentLength, decodeContent, encodeContentInto } from '../message-codec.js';
+import {
+  contentLength,
+  decodeContent,
+  encodeContentHeadInto,
+  encodeContentInto,
+} from '../message-codec.js';
 import { small } from '../small-int.js';
 import { seqCheck } from './checksum.js';
-import { RECORD_HEADER, RecordType, seal } from './record.js';
+import { RECORD_HEADER, RecordType, seal, sealWith } from './record.js';
+
+/** Bodies of at least this many bytes stay out of the record's head buffer (no copy). */
+const BODY_APART = 4096;
+
+/** Bytes of an ENQUEUE record before its queue key (framing, type, seq, priority, expiry, n). */
+const ENQUEUE_HEAD = RECORD_HEADER + 1 + 8 + 1 + 8 + 4;
 
 /**
  * An ENQUEUE record: `[type][f64 seq][u8 priority][f64 expires][u32 n + n bytes queue key]` and
- * the message's content as message-codec.ts lays it out (destination, headers, body).
+ * the message's content as message-codec.ts lays it out (destination, headers, body). One buffer,
+ * or for a large body the head and the body itself (the record is their concatenation, written
+ * with one writev).
  */
-export function encodeEnqueue(queueKey: string, seq: number, message: Message): Buffer {
+export function encodeEnqueue(queueKey: string, seq: number, message: Message): Buffer[] {
   const keyLen = Buffer.byteLength(queueKey);
-  const buf = Buffer.allocUnsafe(
-    RECORD_HEADER + 1 + 8 + 1 + 8 + 4 + keyLen + contentLength(message),
-  );
+  // A large body is written from where it is (a second iovec), not copied into the record.
+  const apart = message.bodyLength >= BODY_APART;
+  const size = ENQUEUE_HEAD + keyLen + contentLength(message);
+  const buf = Buffer.allocUnsafe(apart ? size - message.bodyLength : size);
   let o = RECORD_HEADER;
   buf[o++] = RecordType.ENQUEUE;
   o = buf.writeDoubleLE(seq, o);
@@ -23,8 +37,14 @@ export function encodeEnqueue(queueKey: string, seq: number, message: Message): 
   o = buf.writeDoubleLE(message.expires, o);
   o = buf.writeUInt32LE(keyLen, o);
   o += buf.write(queueKey, o);
-  encodeContentInto(buf, o, message);
-  return seal(buf);
+  if (!apart) {
+    encodeContentInto(buf, o, message);
+    return [seal(buf)];
+  }
+  encodeContentHeadInto(buf, o, message);
+  const body = message.body;
+  const tail = Buffer.from(body.buffer, body.byteOffset, body.length);
+  return [sealWith(buf, tail), tail];
 }
 
 /** Bytes per seq in a REMOVE record. */
@@ -83,7 +103,7 @@ export function encodeDamage(
   return seal(buf);
 }
 
-/** A record of strings only (SUBSCRIPTION, DROP). */
+/** A record of strings only (SUBSCRIPTION, DROP, QUEUE, QUEUE_DELETE). */
 export function encodeStrings(type: RecordType, strings: readonly string[]): Buffer {
   let size = RECORD_HEADER + 1;
   for (const s of strings) size += 4 + Buffer.byteLength(s);

@@ -86,7 +86,7 @@ function describe(
   }
   if (unknownRecords > 0 || region.unknown > 0) {
     parts.push(
-      `${String(unknownRecords)} records and ${String(region.unknown)} bytes of unknown content (a message stored there is lost, an acknowledgement undone)`,
+      `${String(unknownRecords)} records and ${String(region.unknown)} bytes of unknown content (a message stored there is lost, an acknowledgement undone, a queue's or subscription's creation or deletion unread)`,
     );
   }
   if (consumed + copied > 0) {

@@ -7,8 +7,8 @@
 // segments `0000000001.log`, ... start with a 32-byte header (`STMPJRN2`, the segment number, a
 // random salt; segment.ts) and hold records framed so that a reader can find the next record
 // again after damage (record.ts; payloads in codec.ts). A segment is deleted once it is the oldest
-// and none of its messages is live; durable subscriptions are re-recorded at the start of every new
-// segment so that old segments never need to stay for them. Where the live copy of each seq is, is
+// and none of its messages is live; durable subscriptions and the queues an operator created are
+// re-recorded at the start of every new segment so that old segments never need to stay for them. Where the live copy of each seq is, is
 // kept by a packed index (seq-index.ts); the engine holds seqs only.
 //
 // Damage costs only the records it touched: recovery reads past it, applies every intact REMOVE,
@@ -233,22 +233,15 @@ export class JournalStore implements Store {
   }
 
   enqueue(queueKey: string, seq: number, message: Message): void {
-    const record = encodeEnqueue(queueKey, seq, message);
-    const off = this.writer.append(record);
+    const pieces = encodeEnqueue(queueKey, seq, message);
+    const off = this.writer.append(pieces);
+    const length = pieces.length === 1 ? pieces[0]!.length : pieces[0]!.length + pieces[1]!.length;
     const state = this.state;
     const seg = state.cur!;
     const q = state.keys.acquire(queueKey);
-    state.index.add(
-      seq,
-      seg.no,
-      off,
-      record.length,
-      q,
-      Math.min(9, message.priority),
-      message.expires,
-    );
+    state.index.add(seq, seg.no, off, length, q, Math.min(9, message.priority), message.expires);
     seg.live++;
-    seg.liveBytes += record.length;
+    seg.liveBytes += length;
     this.lastSeq = seq;
     this.lastOff = off;
   }
@@ -291,6 +284,17 @@ export class JournalStore implements Store {
     this.writer.append(encodeStrings(RecordType.DROP, [key]));
   }
 
+  defineQueue(key: string): void {
+    if (this.state.queues.has(key)) return;
+    this.state.queues.add(key);
+    this.writer.append(encodeStrings(RecordType.QUEUE, [key]));
+  }
+
+  dropQueue(key: string): void {
+    if (!this.state.queues.delete(key)) return;
+    this.writer.append(encodeStrings(RecordType.QUEUE_DELETE, [key]));
+  }
+
   load(seqs: ArrayLike<number>): (Message | undefined)[] {
     return load(this.state, this.writer, seqs);
   }
@@ -321,8 +325,8 @@ export class JournalStore implements Store {
       const seg = state.segs[0];
       const cur = state.cur!;
       if (seg === undefined || seg === cur || seg.live > 0) return;
-      // The current segment's copy of the subscriptions must be durable first.
-      if (cur.durable === 0 && state.subs.size > 0) return;
+      // The current segment's copy of the subscriptions and created queues must be durable first.
+      if (cur.durable === 0 && state.subs.size + state.queues.size > 0) return;
       // Still being written; unless the disk is full, and what waits to be written there (its
       // REMOVEs) is needed no more.
       if (seg.durable !== seg.size && !writer.blocked) return;

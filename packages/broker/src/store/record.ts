@@ -37,6 +37,10 @@ export const RecordType = {
   DROP: 4,
   /** Damage already reported: segment, offset and length of the damaged bytes, time found. */
   DAMAGE: 5,
+  /** A queue created by an operator, kept while empty and unused: queue key. */
+  QUEUE: 6,
+  /** A queue created by an operator deleted (its messages' REMOVEs come before it): queue key. */
+  QUEUE_DELETE: 7,
 } as const;
 /** A record type. */
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
@@ -66,6 +70,20 @@ export function seal(buf: Buffer): Buffer {
   buf.writeUInt32LE(SYNC, 0);
   buf.writeUInt32LE(payload.length, 4);
   buf.writeUInt32LE(crc32(payload), 8);
+  buf.writeUInt32LE(crc32(payload.subarray(0, headLength(payload))), 12);
+  return buf;
+}
+
+/**
+ * {@link seal} for a record whose payload is `buf`'s (from {@link RECORD_HEADER}) followed by
+ * `tail`, kept apart (a large body, written from where it is). The payload's head must lie in
+ * `buf`.
+ */
+export function sealWith(buf: Buffer, tail: Buffer): Buffer {
+  const payload = buf.subarray(RECORD_HEADER);
+  buf.writeUInt32LE(SYNC, 0);
+  buf.writeUInt32LE(payload.length + tail.length, 4);
+  buf.writeUInt32LE(crc32(tail, crc32(payload)), 8);
   buf.writeUInt32LE(crc32(payload.subarray(0, headLength(payload))), 12);
   return buf;
 }

@@ -6,10 +6,7 @@ import { type ScanResult, scan } from './scan.js';
 import { fromCheckpoint, readCheckpoint } from './restore.js';
 import { listSegments } from './segment.js';
 import type { JournalState } from './state.js';
-import type { RecoveredQueue } from './store.js';
-
-const EMPTY_F64 = new Float64Array(0);
-const EMPTY_U8 = new Uint8Array(0);
+import type { RecoveredMessages, RecoveredQueue } from './store.js';
 
 /** How recovery went, for its log line. */
 export interface RecoveryStats {
@@ -45,7 +42,10 @@ export function recoverState(
   return { segments: files.length, scan: scan(state, files, synced) };
 }
 
-/** The queues of the recovered index, by queue number, then durable subscriptions left empty. */
+/**
+ * The queues of the recovered index, by queue number, then durable subscriptions and queues an
+ * operator created that are empty.
+ */
 export function recoveredQueues(state: JournalState): RecoveredQueue[] {
   const table = state.keys.table;
   const lists = table.map((_, q) => {
@@ -79,8 +79,7 @@ export function recoveredQueues(state: JournalState): RecoveredQueue[] {
     }
     listed.add(key);
     if (key.startsWith('q\0')) {
-      const sep = key.indexOf('\0', 2);
-      queues.push({ key, vhost: key.slice(2, sep), destination: key.slice(sep + 1), messages });
+      queues.push(namedQueue(state, key, messages));
     } else {
       const def = state.subs.get(key)!;
       queues.push({
@@ -97,9 +96,30 @@ export function recoveredQueues(state: JournalState): RecoveredQueue[] {
         key,
         vhost: def.vhost,
         durable: { clientId: def.clientId, name: def.name, topic: def.topic },
-        messages: { length: 0, seqs: EMPTY_F64, priorities: EMPTY_U8, expires: EMPTY_F64 },
+        messages: NO_MESSAGES,
       });
     }
   }
+  // Queues an operator created exist while empty.
+  for (const key of state.queues) {
+    if (!listed.has(key)) queues.push(namedQueue(state, key, NO_MESSAGES));
+  }
   return queues;
+}
+
+const NO_MESSAGES: RecoveredMessages = {
+  length: 0,
+  seqs: new Float64Array(0),
+  priorities: new Uint8Array(0),
+  expires: new Float64Array(0),
+};
+
+/** A named queue's entry (key `q\0<vhost>\0<destination>`). */
+function namedQueue(state: JournalState, key: string, messages: RecoveredMessages): RecoveredQueue {
+  const sep = key.indexOf('\0', 2);
+  const vhost = key.slice(2, sep);
+  const destination = key.slice(sep + 1);
+  return state.queues.has(key)
+    ? { key, vhost, destination, declared: true, messages }
+    : { key, vhost, destination, messages };
 }

@@ -157,6 +157,7 @@ function restore(state: JournalState, c: Checkpoint, heads: readonly SegmentHead
   for (const [key, vhost, clientId, name, topic] of c.subscriptions) {
     state.subs.set(key, { vhost, clientId, name, topic });
   }
+  for (const key of c.queues) state.queues.add(key);
   state.recoveredMaxSeq = c.maxSeq;
   return true;
 }
@@ -188,6 +189,7 @@ export function saveCheckpoint(state: JournalState, fsync: boolean): void {
           d.name,
           d.topic,
         ]),
+        queues: [...state.queues],
         keys: state.keys.table,
         index: state.index.pack(),
       },

@@ -122,6 +122,12 @@ export function scan(
           state.subs.delete(key);
           break;
         }
+        case RecordType.QUEUE:
+          state.queues.add(r.str());
+          break;
+        case RecordType.QUEUE_DELETE:
+          state.queues.delete(r.str());
+          break;
         case RecordType.DAMAGE:
           notes.add(`${String(r.u32())}:${String(r.u32())}`);
           break;

@@ -22,6 +22,8 @@ export interface RecoveredQueue {
   readonly vhost: string;
   /** For a named queue: its destination, e.g. `/queue/a`. */
   readonly destination?: string;
+  /** For a named queue an operator created ({@link Store.defineQueue}): kept while empty. */
+  readonly declared?: boolean;
   /** For a durable subscription. */
   readonly durable?: { readonly clientId: string; readonly name: string; readonly topic: string };
   /** Its live messages in publication order (sorted by seq). */
@@ -71,6 +73,16 @@ export interface Store {
   ): void;
   /** Delete a durable subscription and every message stored for it. */
   dropSubscription(key: string): void;
+  /**
+   * Record that the named queue `key` ({@link queueKey}) was created by an operator: recovery
+   * returns it, {@link RecoveredQueue.declared}, even when it holds no message.
+   */
+  defineQueue(key: string): void;
+  /**
+   * Record that the queue `key` of {@link Store.defineQueue} was deleted (its messages are
+   * removed with {@link Store.remove}).
+   */
+  dropQueue(key: string): void;
   /**
    * Read copies back, in the order of `seqs`. One that cannot be read (a record that fails its
    * checksum, a seq not stored) comes back undefined, and is logged.

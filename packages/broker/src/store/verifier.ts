@@ -4,8 +4,8 @@
 // rather than by the next crash's scan. What it finds is reported as recovery reports it, and
 // the journal is made to say again what the damaged records said, as far as the state in memory
 // (which the checkpoint holds exactly) knows it: the REMOVEs of every consumed message stored up
-// to the damage, the DROPs of deleted subscriptions, the current subscriptions, and a DAMAGE
-// record; so a later scan rebuilds the same state, and reports the damage as known.
+// to the damage, the DROPs of deleted subscriptions, the current subscriptions, the deletions of
+// created queues, the current created queues, and a DAMAGE record; so a later scan rebuilds the same state, and reports the damage as known.
 import { Reader, encodeDamage, encodeRemove, encodeStrings } from './codec.js';
 import { Fate, reportFoundDamage } from './damage.js';
 import { RecordType } from './record.js';
@@ -187,6 +187,7 @@ export class Verifier {
     const state = this.state;
     const dead: number[] = [];
     const subs = new Set<string>();
+    const queues = new Set<string>();
     for (const seg of state.segs) {
       if (seg.no > no || seg.format !== 2) continue;
       const buf = this.read(seg, Math.min(seg.durable, seg.size));
@@ -201,6 +202,8 @@ export class Verifier {
             if (state.index.find(seq) < 0) dead.push(seq);
           } else if (payload[0] === RecordType.SUBSCRIPTION) {
             subs.add(new Reader(payload).str());
+          } else if (payload[0] === RecordType.QUEUE) {
+            queues.add(new Reader(payload).str());
           }
         },
         SEGMENT_HEADER,
@@ -217,6 +220,10 @@ export class Verifier {
         encodeStrings(RecordType.SUBSCRIPTION, [key, d.vhost, d.clientId, d.name, d.topic]),
       );
     }
+    for (const key of queues) {
+      if (!state.queues.has(key)) this.writer.append(encodeStrings(RecordType.QUEUE_DELETE, [key]));
+    }
+    for (const key of state.queues) this.writer.append(encodeStrings(RecordType.QUEUE, [key]));
     this.writer.append(encodeDamage(region.seg, region.off, region.end - region.off, Date.now()));
   }
 }

@@ -120,7 +120,10 @@ export class Writer {
     return this.pending.groups.length > 0 || this.removes.length > 0 || this.inflight !== undefined;
   }
 
-  /** Open the next segment and make it the current one (its header and subscriptions first). */
+  /**
+   * Open the next segment and make it the current one (its header, subscriptions and created
+   * queues first).
+   */
   startSegment(): void {
     const state = this.state;
     const prev = state.cur;
@@ -138,6 +141,7 @@ export class Writer {
         encodeStrings(RecordType.SUBSCRIPTION, [key, def.vhost, def.clientId, def.name, def.topic]),
       );
     }
+    for (const key of state.queues) this.put(seg, encodeStrings(RecordType.QUEUE, [key]));
   }
 
   /**
@@ -151,14 +155,18 @@ export class Writer {
     this.state.cur = seg;
   }
 
-  /** Append a record to the current segment (which `state.cur` is afterwards); its offset. */
-  append(buf: Buffer): number {
+  /**
+   * Append a record to the current segment (which `state.cur` is afterwards); its offset. A
+   * record may come in pieces (its head, then a large body written from where it is).
+   */
+  append(record: Buffer | readonly Buffer[]): number {
     if (this.closed) throw new Error('the journal is closed');
     const seg = this.state.cur!;
-    if (seg.size + buf.length > this.options.segmentSize && seg.size > SEGMENT_HEADER + 4096) {
+    const length = Buffer.isBuffer(record) ? record.length : total(record);
+    if (seg.size + length > this.options.segmentSize && seg.size > SEGMENT_HEADER + 4096) {
       this.startSegment();
     }
-    return this.put(this.state.cur!, buf);
+    return this.put(this.state.cur!, record);
   }
 
   /** Record that `seq` was consumed (with the next batch's REMOVE record, see LAZY_MS). */
@@ -182,9 +190,13 @@ export class Writer {
     if (seg !== this.state.cur || off + len !== seg.size) return false;
     const groups = this.pending.groups;
     const group = groups.at(-1);
-    if (group?.seg !== seg || group.offs.at(-1) !== off) return false;
-    group.bufs.pop();
-    group.offs.pop();
+    if (group?.seg !== seg) return false;
+    // Its pieces: the last record start and what follows it.
+    let k = group.offs.length - 1;
+    while (k > 0 && group.offs[k]! < 0) k--;
+    if (group.offs[k] !== off) return false;
+    group.bufs.length = k;
+    group.offs.length = k;
     group.end = off;
     if (group.bufs.length === 0) groups.pop();
     seg.size = off;
@@ -192,20 +204,24 @@ export class Writer {
     return true;
   }
 
-  private put(seg: Segment, buf: Buffer, record = true): number {
+  private put(seg: Segment, record: Buffer | readonly Buffer[], placed = true): number {
     const off = seg.size;
-    if (record) place(buf, seg.no, off, seg.salt);
-    seg.size += buf.length;
+    const pieces = Buffer.isBuffer(record) ? [record] : record;
+    if (placed) place(pieces[0]!, seg.no, off, seg.salt);
     const groups = this.pending.groups;
     let group = groups.at(-1);
     if (group?.seg !== seg) {
       group = { seg, bufs: [], offs: [], end: off };
       groups.push(group);
     }
-    group.bufs.push(buf);
-    group.offs.push(off);
+    for (const piece of pieces) {
+      group.bufs.push(piece);
+      // A record's first piece has its offset, the rest -1.
+      group.offs.push(seg.size === off ? off : -1);
+      seg.size += piece.length;
+      this.pending.bytes += piece.length;
+    }
     group.end = seg.size;
-    this.pending.bytes += buf.length;
     this.schedule();
     return off;
   }
@@ -228,7 +244,10 @@ export class Writer {
       for (const g of batch.groups) {
         if (g.seg !== seg) continue;
         const k = g.offs.indexOf(off);
-        if (k >= 0) return g.bufs[k];
+        if (k < 0) continue;
+        let end = k + 1;
+        while (g.offs[end] === -1) end++;
+        return end === k + 1 ? g.bufs[k] : Buffer.concat(g.bufs.slice(k, end));
       }
     }
     return undefined;
@@ -417,6 +436,12 @@ export class Writer {
     }
     return clean;
   }
+}
+
+function total(pieces: readonly Buffer[]): number {
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  return n;
 }
 
 function toError(err: unknown): Error {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { after, before, describe, test } from 'node:test';
 import { type Broker, DEFAULTS, createBroker } from '@stompede/broker';
 import { ErrorCode } from '@stompede/core';
@@ -37,7 +39,9 @@ describe('limits', () => {
   test('[Limits] the defaults are safe', () => {
     const b = createBroker();
     assert.equal(b.options.maxConnections, DEFAULTS.maxConnections);
-    assert.equal(b.options.maxConnectionsPerAddress, 1000);
+    // Behind a load balancer or a NAT every client shares one address: no limit of its own.
+    assert.equal(b.options.maxConnectionsPerAddress, DEFAULTS.maxConnections);
+    assert.equal(createBroker({ maxConnections: 50_000 }).options.maxConnectionsPerAddress, 50_000);
     assert.equal(b.options.maxUnackedPerSubscription, 10_000);
     assert.equal(b.options.maxSubscriptions, 1000);
     assert.equal(b.options.maxTransactions, 100);
@@ -163,6 +167,13 @@ describe('limits', () => {
 describe('connection limits', () => {
   let broker: Broker;
   let port = 0;
+  const logs: { limit?: string; address?: string; msg?: string }[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(JSON.parse(chunk.toString()) as (typeof logs)[number]);
+      done();
+    },
+  });
   const open = async (): Promise<Peer> => {
     const socket = connect(port, '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
@@ -170,6 +181,7 @@ describe('connection limits', () => {
   };
   before(async () => {
     broker = createBroker({
+      logger: pino({ level: 'warn' }, sink),
       listeners: [{ protocol: 'tcp', port: 0 }],
       maxConnections: 3,
       maxConnectionsPerAddress: 2,
@@ -187,8 +199,20 @@ describe('connection limits', () => {
     await b.connect();
     const c = await open();
     const f = await c.error(ErrorCode.LIMIT_EXCEEDED);
-    assert.match(f.header('message') ?? '', /too many connections from 127\.0\.0\.1 \(limit 2\)/);
+    assert.equal(
+      f.header('message'),
+      'too many connections from 127.0.0.1: the limit per address is 2 (maxConnectionsPerAddress)',
+    );
+    assert.match(
+      f.text,
+      /An operator can raise maxConnectionsPerAddress in the broker's configuration/,
+    );
     await c.ended;
+    // Logged once, naming the limit.
+    const line = logs.find((l) => l.limit === 'maxConnectionsPerAddress');
+    assert.ok(line !== undefined, 'a log line names the limit');
+    assert.equal(line.address, '127.0.0.1');
+    assert.match(line.msg ?? '', /^connection refused: too many connections from 127\.0\.0\.1/);
     assert.equal(broker.errorCounts.refusedByCode.get(ErrorCode.LIMIT_EXCEEDED), 1);
     // When one closes, a new one is admitted.
     a.close();
@@ -210,10 +234,13 @@ describe('connection limits', () => {
     await a.connect();
     await b.connect();
     const c = await open();
-    assert.match(
-      (await c.error(ErrorCode.LIMIT_EXCEEDED)).header('message') ?? '',
-      /limit of 3 connections/,
+    const f = await c.error(ErrorCode.LIMIT_EXCEEDED);
+    assert.equal(
+      f.header('message'),
+      'the broker has reached its limit of 3 connections (maxConnections)',
     );
+    assert.match(f.text, /An operator can raise maxConnections in the broker's configuration/);
+    assert.ok(logs.some((l) => l.limit === 'maxConnections'));
     for (const p of [inMemory, a, b]) p.close();
   });
 });

@@ -210,6 +210,37 @@ describe('WebSocket listener', () => {
     p.close();
   });
 
+  test('[WebSocket] large bodies arrive whole, as text when UTF-8 and as binary when not', async () => {
+    const ws = await open(['v12.stomp']);
+    const received: { data: Buffer; binary: boolean }[] = [];
+    ws.on('message', (data: Buffer, binary) => received.push({ data, binary }));
+    const p = wsPeer(ws);
+    await p.connect();
+    await p.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/ws-large' });
+    // Over the outbox's copy limit: written by reference, sent as fragments of one message.
+    const text = 'é'.repeat(40_000);
+    await p.sendSync('SEND', { destination: '/queue/ws-large' }, text);
+    const bytes = Buffer.alloc(64 * 1024, 0xff);
+    ws.send(
+      Buffer.concat([
+        Buffer.from(
+          `SEND\ndestination:/queue/ws-large\ncontent-length:${String(bytes.length)}\n\n`,
+        ),
+        bytes,
+        Buffer.from([0]),
+      ]),
+      { binary: true },
+    );
+    const [a, b] = await p.messages(2);
+    assert.equal(a!.text, text);
+    assert.ok(Buffer.from(b!.body).equals(bytes));
+    const holding = (needle: Buffer): { binary: boolean } | undefined =>
+      received.find((m) => m.data.includes(needle));
+    assert.equal(holding(Buffer.from('é'.repeat(100)))?.binary, false);
+    assert.equal(holding(Buffer.alloc(100, 0xff))?.binary, true);
+    p.close();
+  });
+
   test('[WebSocket] other paths are refused', async () => {
     const ws = new WebSocket(address.url.replace('/ws', '/other'));
     await new Promise<void>((resolve) => {

@@ -4,7 +4,7 @@ import { ErrorCode } from '@stompede/core';
 import { TestClock, connected, eventually, memoryBroker, pair } from '../helper.js';
 
 describe('connecting', () => {
-  const broker = memoryBroker({ heartbeat: [5000, 5000] });
+  const broker = memoryBroker({ heartbeat: [5000, 60_000] });
   after(() => broker.close());
 
   test('[1.2 CONNECTED Frame] version, session, server and heart-beat headers', async () => {
@@ -13,7 +13,40 @@ describe('connecting', () => {
     assert.equal(f.header('version'), '1.2');
     assert.ok(f.header('session'));
     assert.match(f.header('server') ?? '', /^stompede\//);
-    assert.equal(f.header('heart-beat'), '5000,5000');
+    // The client wants no beats either way: none are offered.
+    assert.equal(f.header('heart-beat'), '0,0');
+    p.close();
+  });
+
+  test('[1.2 Heart-beating] the broker answers the periods the client asks for, within its bounds', async () => {
+    const p = pair(broker);
+    const f = await p.connect({ 'accept-version': '1.2', host: '/', 'heart-beat': '6000,7000' });
+    assert.equal(f.header('heart-beat'), '7000,6000');
+    p.close();
+    // Faster than the floor (here 5 s): the floor.
+    const q = pair(broker);
+    const g = await q.connect({ 'accept-version': '1.2', host: '/', 'heart-beat': '1000,0' });
+    assert.equal(g.header('heart-beat'), '0,5000');
+    q.close();
+  });
+
+  test('[1.2 Heart-beating] by default a client asking for 1 s beats gets 1 s, and 100 ms gets 1 s', async () => {
+    const b = memoryBroker();
+    after(() => b.close());
+    const p = pair(b);
+    const f = await p.connect({ 'accept-version': '1.2', host: '/', 'heart-beat': '1000,1000' });
+    assert.equal(f.header('heart-beat'), '1000,1000');
+    p.close();
+    const q = pair(b);
+    const g = await q.connect({ 'accept-version': '1.2', host: '/', 'heart-beat': '100,100' });
+    assert.equal(g.header('heart-beat'), '1000,1000');
+    q.close();
+  });
+
+  test('[1.0] no heart-beats in STOMP 1.0, whatever the header says', async () => {
+    const p = pair(broker);
+    const f = await p.connect({ 'heart-beat': '5000,5000' });
+    assert.equal(f.header('heart-beat'), undefined);
     p.close();
   });
 
@@ -263,7 +296,7 @@ describe('timeouts (on an injected clock: exact, no sleeps)', () => {
 
   test('[1.2 Heart-beating] the server sends heart-beats at the negotiated rate', async () => {
     const clock = new TestClock();
-    const broker = memoryBroker({ heartbeat: [20, 0], clock });
+    const broker = memoryBroker({ heartbeat: [20, 20], clock });
     after(() => broker.close());
     const p = await connected(broker, hb12('0,20'));
     // Every frame ends with NUL and one LF (as RabbitMQ sends them): any EOL beyond those is a beat.
@@ -282,7 +315,7 @@ describe('timeouts (on an injected clock: exact, no sleeps)', () => {
 
   test('[1.2 Heart-beating] no beats are sent when the client wants none', async () => {
     const clock = new TestClock();
-    const broker = memoryBroker({ heartbeat: [20, 0], clock });
+    const broker = memoryBroker({ heartbeat: [20, 20], clock });
     after(() => broker.close());
     const p = await connected(broker, hb12('0,0'));
     clock.advance(1000);
@@ -294,7 +327,7 @@ describe('timeouts (on an injected clock: exact, no sleeps)', () => {
 
   test('[1.2 Heart-beating] a silent client is closed after interval x grace, not before', async () => {
     const clock = new TestClock();
-    const broker = memoryBroker({ heartbeat: [0, 20], heartbeatGrace: 1.5, clock });
+    const broker = memoryBroker({ heartbeat: [20, 20], heartbeatGrace: 1.5, clock });
     after(() => broker.close());
     const p = await connected(broker, hb12('20,0'));
     clock.advance(29);
@@ -306,7 +339,7 @@ describe('timeouts (on an injected clock: exact, no sleeps)', () => {
 
   test('[1.2 Heart-beating] a client that beats stays connected', async () => {
     const clock = new TestClock();
-    const broker = memoryBroker({ heartbeat: [0, 30], heartbeatGrace: 1.5, clock });
+    const broker = memoryBroker({ heartbeat: [30, 30], heartbeatGrace: 1.5, clock });
     after(() => broker.close());
     const p = await connected(broker, hb12('30,0'));
     // Ten periods of 40 ms, each under the 45 ms allowed, each ended by a beat the broker read.

@@ -8,11 +8,11 @@ import type { BrokerOptions, ListenerOptions } from '@stompede/broker';
 import { stringify } from 'yaml';
 import { CliError, parsePort, parseSize } from '../cli-error.js';
 import { type Problem, problemsOf, renderPath } from './problems.js';
-import { type ConfigFile, configSchema, LOG_LEVELS, TLS_VERSIONS } from './schema.js';
+import { type ConfigFile, configSchema, LOG_FORMATS, LOG_LEVELS, TLS_VERSIONS } from './schema.js';
 
 /** The configuration after merging: the listeners, logging and data directory always set. */
 export type Effective = ConfigFile &
-  Required<Pick<ConfigFile, 'host' | 'port' | 'ws' | 'logLevel' | 'dataDir'>>;
+  Required<Pick<ConfigFile, 'host' | 'port' | 'ws' | 'logLevel' | 'logFormat' | 'dataDir'>>;
 
 /** A mutable configuration under construction. */
 type Draft = Record<string, unknown>;
@@ -114,8 +114,8 @@ export const SETTINGS: readonly Setting[] = [
     help:
       'a browser origin (https://app.example.com) allowed to open a WebSocket,\n' +
       "or '*' for all; repeatable; replaces the config file's ws.allowedOrigins\n" +
-      "(default: only clients without Origin and pages from the broker's own\n" +
-      'host:port)',
+      "(default: clients without Origin, pages from the broker's own host:port,\n" +
+      'and on a loopback listener pages from any loopback origin)',
     key: ['ws', 'allowedOrigins'],
     apply: (d, v, name) => (wsSection(d, name).allowedOrigins = v),
   },
@@ -229,6 +229,15 @@ export const SETTINGS: readonly Setting[] = [
     help: LOG_LEVELS.join(', '),
     key: ['logLevel'],
     apply: (d, v) => (d.logLevel = v),
+  },
+  {
+    flag: 'log-format',
+    arg: 'FORMAT',
+    env: 'STOMPEDE_LOG_FORMAT',
+    shown: 'auto',
+    help: `${LOG_FORMATS.join(', ')}: auto writes readable lines to a terminal,\nJSON lines otherwise`,
+    key: ['logFormat'],
+    apply: (d, v) => (d.logFormat = v),
   },
   {
     flag: 'allow-anonymous',
@@ -371,6 +380,7 @@ export function mergeConfig(
   }
   draft.dataDir ??= resolve('./data');
   draft.logLevel ??= 'info';
+  draft.logFormat ??= 'auto';
 
   const checked = configSchema.safeParse(draft);
   if (!checked.success) {
@@ -426,7 +436,16 @@ export function listenersOf(config: Effective): ListenerOptions[] {
 
 /** The options of createBroker() the configuration sets, with its listeners. */
 export function brokerOptionsOf(config: Effective): BrokerOptions {
-  const { host: _h, port: _p, ws: _w, tls: _t, logLevel: _l, dataDir, ...rest } = config;
+  const {
+    host: _h,
+    port: _p,
+    ws: _w,
+    tls: _t,
+    logLevel: _l,
+    logFormat: _f,
+    dataDir,
+    ...rest
+  } = config;
   return {
     ...rest,
     ...(dataDir === false ? {} : { dataDir }),

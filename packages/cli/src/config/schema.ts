@@ -25,6 +25,10 @@ import { parseSize } from '../cli-error.js';
 
 /** Levels `logLevel` (`--log-level`) takes. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Values of `logFormat` (`--log-format`): auto is pretty on a terminal, JSON otherwise. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+/** A log format. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
 /** Protocol versions `tls.minVersion` (`--tls-min-version`) takes. */
 export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 
@@ -213,6 +217,7 @@ const adminSchema = z
     port: port().exactOptional(),
     user: text('a user name').exactOptional(),
     password: passwordHash.exactOptional(),
+    sampleInterval: int(10).exactOptional(),
   })
   .superRefine((a, ctx) => {
     if ((a.user === undefined) !== (a.password === undefined)) {
@@ -282,6 +287,9 @@ export const configSchema = z.strictObject({
   logLevel: z
     .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
     .exactOptional(),
+  logFormat: z
+    .enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` })
+    .exactOptional(),
   dataDir: z
     .union([z.literal(false), text('a directory')], {
       error: 'must be a directory, or false (every message in memory only)',
@@ -297,7 +305,7 @@ export const configSchema = z.strictObject({
   defaultVhost: text('a virtual host').exactOptional(),
   heartbeat: z
     .tuple([int(0), int(0)], {
-      error: 'must be [can send every ms, wants to receive every ms], e.g. [10000, 10000]',
+      error: 'must be [floor ms, ceiling ms] ([0, 0]: off), e.g. [1000, 60000]',
     })
     .exactOptional(),
   heartbeatGrace: z

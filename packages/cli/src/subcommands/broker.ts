@@ -3,7 +3,6 @@
 // (config/effective.ts).
 import { DEFAULTS, type Engine, Metrics, createBroker } from '@stompede/broker';
 import { StompError } from '@stompede/core';
-import { pino } from 'pino';
 import { CliError, parseCommandArgs } from '../cli-error.js';
 import {
   brokerArgOptions,
@@ -16,12 +15,14 @@ import {
 } from '../config/effective.js';
 import { loadConfig } from '../config/load.js';
 import { startClusterEngine } from '../cluster.js';
+import { createLogger } from '../logger.js';
 
 export const BROKER_HELP = `Usage: stompede broker [options]
 
 Run a STOMP 1.0/1.1/1.2 broker. With no options it listens on loopback only:
 STOMP over TCP on 127.0.0.1:61613 and STOMP over WebSocket on ws://127.0.0.1:15674/ws
-(RabbitMQ Web-STOMP's address). Logs are JSON lines on stdout. SIGTERM or SIGINT closes it
+(RabbitMQ Web-STOMP's address). Logs go to stdout: readable lines on a terminal, JSON lines
+otherwise (--log-format). SIGTERM or SIGINT closes it
 gracefully: listeners stop accepting, in-flight frames finish, sessions are closed. SIGHUP
 re-reads the TLS certificate, key and CA files (open connections stay; bad files are logged and
 the old ones kept).
@@ -69,7 +70,7 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
   const merged = await effectiveConfig(argv, process.env);
   if (merged === 'help') return 0;
   const { config, overrides } = merged;
-  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  const logger = createLogger(config.logLevel, config.logFormat);
   if (overrides.length > 0) {
     logger.info({ overrides }, 'flags and environment variables override the config file');
   }
@@ -110,14 +111,6 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
     if (err instanceof StompError) throw new CliError(`invalid configuration: ${err.message}`);
     throw new CliError(`cannot listen: ${(err as Error).message}`, 1);
   }
-  logger.info(
-    {
-      listeners: addresses.map((a) => a.url),
-      ...(broker.adminUrl === undefined ? {} : { admin: broker.adminUrl }),
-    },
-    'broker listening',
-  );
-
   // SIGHUP: re-read the TLS certificate files (each listener logs its outcome).
   const reload = (): void => {
     logger.info({ signal: 'SIGHUP' }, 'reloading certificates');
@@ -133,7 +126,10 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
   };
   process.on('SIGHUP', reload);
 
-  return new Promise<number>((resolve) => {
+  // The handlers are in place before 'broker listening' is logged: whoever starts the broker may
+  // interrupt it as soon as it reads that line, and a SIGINT before process.on('SIGINT') would
+  // kill the process without a graceful stop.
+  const stopped = new Promise<number>((resolve) => {
     let stoppedAt: number | undefined;
     const stop = (signal: string): void => {
       if (stoppedAt !== undefined) {
@@ -165,4 +161,13 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
       stop('SIGINT');
     });
   });
+  logger.info(
+    {
+      listeners: addresses.map((a) => a.url),
+      ...(broker.adminUrl === undefined ? {} : { admin: broker.adminUrl }),
+    },
+    'broker listening',
+  );
+
+  return stopped;
 }

@@ -104,7 +104,7 @@ describe('broker config file', () => {
     );
     assert.match(
       failure('\nheartbeat: [1000]\n'),
-      /^broker\.yaml:2: heartbeat must be \[can send every ms/,
+      /^broker\.yaml:2: heartbeat must be \[floor ms, ceiling ms\]/,
     );
     assert.match(
       failure('memoryLimit: -1\n'),
@@ -226,7 +226,7 @@ describe('--print-config', () => {
     'dataDir: ./journal',
     'persistence: { persistAll: true, fsync: false, segmentSize: 1048576, verifyOnStart: true }',
     'vhosts: [/, /staging]',
-    'heartbeat: [5000, 0]',
+    'heartbeat: [5000, 30000]',
     'limits: { maxBodySize: 1024, maxHeaders: 10 }',
     'loginThrottle: { baseDelay: 10, maxDelay: 100, maxEntries: 5, forgetAfter: 1000 }',
     `users: { alice: { password: "${HASH}", groups: [ops], vhosts: [/staging] }, sensor: {} }`,

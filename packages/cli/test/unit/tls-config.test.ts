@@ -8,6 +8,8 @@ import { after, describe, it } from 'node:test';
 import { parseConfig } from '../../dist/config/load.js';
 import { CliError } from '../../dist/cli-error.js';
 import { effectiveConfig } from '../../dist/subcommands/broker.js';
+import { settingsHelp } from '../../dist/config/effective.js';
+import { originAllowed, originPolicy } from '@stompede/broker/internal';
 
 function failure(text: string): string {
   try {
@@ -79,6 +81,25 @@ describe('stompede broker flags: TLS hardening and WebSocket origins', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stompede-tls-config-'));
   after(() => {
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('[WebSocket Origin] --help says what the code accepts by default', () => {
+    const help = settingsHelp().replace(/\s+/g, ' ');
+    assert.match(
+      help,
+      /default: clients without Origin, pages from the broker's own host:port, and on a loopback listener pages from any loopback origin\)/,
+    );
+    const lan = originPolicy(undefined, '0.0.0.0');
+    const loopback = originPolicy(undefined, '127.0.0.1');
+    // Clients without Origin.
+    assert.equal(originAllowed(lan, undefined, 'broker.lan:15674'), true);
+    // Pages from the broker's own host:port (and only those, off loopback).
+    assert.equal(originAllowed(lan, 'http://broker.lan:15674', 'broker.lan:15674'), true);
+    assert.equal(originAllowed(lan, 'http://broker.lan:8080', 'broker.lan:15674'), false);
+    assert.equal(originAllowed(lan, 'http://localhost:5173', 'broker.lan:15674'), false);
+    // On a loopback listener, any loopback origin; nothing else.
+    assert.equal(originAllowed(loopback, 'http://localhost:5173', '127.0.0.1:15674'), true);
+    assert.equal(originAllowed(loopback, 'https://app.example.com', '127.0.0.1:15674'), false);
   });
 
   it('--tls-min-version, --tls-ciphers, --tls-client-cert-user, --ws-allowed-origin', async () => {

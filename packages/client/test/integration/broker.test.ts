@@ -89,8 +89,8 @@ async function until(what: string, condition: () => boolean): Promise<void> {
 
 describe('heart-beats against our broker', () => {
   it('[1.2 Heart-beating] both sides beat on an idle connection, and the broker keeps it open', async () => {
-    // The broker sends every 100 ms and wants a beat every second (dropping us after 1.5 s of
-    // silence); the client offers [100, 100], so it beats every second.
+    // The broker follows the client between 100 ms and 1 s: the client offers [100, 100], so
+    // each side beats every 100 ms (and the broker drops it after 150 ms of silence).
     const beating = createBroker({
       listeners: [{ protocol: 'tcp', port: 0 }],
       heartbeat: [100, 1000],

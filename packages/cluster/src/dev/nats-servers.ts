@@ -204,14 +204,36 @@ export class NatsServers {
    * leader; throws after `timeout` ms (default: the ready timeout) naming what was missing.
    */
   async ready(timeout = this.readyTimeout): Promise<void> {
+    await this.waitReady(timeout, false);
+  }
+
+  /** As {@link ready}; with `all`, a server that exited counts as not ready (start-up). */
+  private async waitReady(timeout: number, all: boolean): Promise<void> {
     const deadline = Date.now() + timeout;
     let missing = '';
     while (Date.now() < deadline) {
+      if (all) {
+        const gone = this.exited();
+        if (gone.length > 0) throw new ServerExited(gone);
+      }
       missing = await this.notReady();
       if (missing === '') return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`NATS cluster not ready after ${String(timeout)} ms: ${missing}`);
+  }
+
+  /** The names of the servers that were started and are no longer running. */
+  private exited(): string[] {
+    return this.servers
+      .filter((s, i) => s.process !== undefined && !this.running(i))
+      .map((s) => s.name);
+  }
+
+  /** @internal Start every server and wait until all of them are ready. */
+  async startAll(): Promise<void> {
+    for (let i = 0; i < this.servers.length; i++) this.start(i);
+    await this.waitReady(this.readyTimeout, true);
   }
 
   private async notReady(): Promise<string> {
@@ -273,6 +295,39 @@ export class NatsServers {
 
 /** Write configs for a loopback JetStream cluster, start every server and wait until it is ready. */
 export async function startNatsServers(options: NatsServersOptions): Promise<NatsServers> {
+  // Free ports are found by binding port 0 and closing it; another process can take one before
+  // nats-server binds it ("address already in use", the server exits). Then start again on new
+  // ports (only when the ports were not given).
+  const given = [options.clientPorts, options.routePorts, options.httpPorts].some(
+    (p) => p !== undefined,
+  );
+  const log = options.log ?? (() => undefined);
+  for (let attempt = 1; ; attempt++) {
+    const cluster = await configure(options);
+    try {
+      await cluster.startAll();
+    } catch (err) {
+      await cluster.stop();
+      if (err instanceof ServerExited && !given && attempt < 5) {
+        log(`${err.message}; starting again on other ports (attempt ${String(attempt + 1)})`);
+        continue;
+      }
+      throw err;
+    }
+    log(`NATS cluster ready: ${cluster.urls}`);
+    return cluster;
+  }
+}
+
+/** A server exited while the cluster was starting (its log says why). */
+class ServerExited extends Error {
+  constructor(names: readonly string[]) {
+    super(`NATS server ${names.join(', ')} exited at start`);
+  }
+}
+
+/** Write the configs of a loopback JetStream cluster (new free ports unless given). */
+async function configure(options: NatsServersOptions): Promise<NatsServers> {
   const size = options.size ?? 3;
   const log = options.log ?? (() => undefined);
   const binary = ensureNatsServer(options.binary, options.install ?? true);
@@ -309,14 +364,5 @@ export async function startNatsServers(options: NatsServersOptions): Promise<Nat
       new Server(name, client[i]!, route[i]!, http[i]!, config, join(options.dir, `${name}.log`)),
     );
   }
-  const cluster = new NatsServers(servers, binary, options.readyTimeout ?? 30_000, log);
-  for (let i = 0; i < size; i++) cluster.start(i);
-  try {
-    await cluster.ready();
-  } catch (err) {
-    await cluster.stop();
-    throw err;
-  }
-  log(`NATS cluster ready: ${cluster.urls}`);
-  return cluster;
+  return new NatsServers(servers, binary, options.readyTimeout ?? 30_000, log);
 }

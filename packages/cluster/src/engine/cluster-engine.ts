@@ -22,9 +22,8 @@ import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { Names } from '../names.js';
 import { InterestProbe } from '../nats/interest.js';
 import { transient, unavailable } from '../nats/retry.js';
-import { type LinkEvent, LinkState, NatsLink, authOptions } from '../nats/link.js';
-import { connect } from '@nats-io/transport-node';
-import { sendNakDelay } from '../nats/ack.js';
+import { type LinkEvent, LinkState, NatsLink, flushWithin } from '../nats/link.js';
+import { AckVerb, parseAckSubject, sendAck } from '../nats/ack.js';
 import { Publisher } from '../nats/publisher.js';
 import { PULL_TIMING, Puller } from '../nats/puller.js';
 import { Topology } from '../nats/topology.js';
@@ -34,6 +33,7 @@ import {
   resolveClusterOptions,
 } from '../options.js';
 import { ClusterAdmin, type ClusterStatus, gaugesOf } from './admin.js';
+import { clusterReportOf } from './cluster-report.js';
 import type { Held, NodeContext } from './context.js';
 import { KeySpace } from './keys.js';
 import { Leases } from './leases.js';
@@ -61,25 +61,6 @@ export interface ClusterEngineOptions extends ClusterOptions {
   readonly log?: (level: 'info' | 'warn', message: string, err?: unknown) => void;
   /** The clock messages expire by, in ms since the epoch. Default `Date.now`. */
   readonly now?: () => number;
-}
-
-/** NAK deliveries, each redelivered from `at`, over a connection of their own (see shutdown()). */
-async function nakLater(
-  options: ResolvedClusterOptions,
-  deliveries: readonly { reply: string; at: number }[],
-): Promise<void> {
-  try {
-    const nc = await connect({
-      servers: [...options.servers],
-      timeout: 2000,
-      ...authOptions(options),
-    });
-    const now = Date.now();
-    for (const d of deliveries) sendNakDelay(nc, d.reply, Math.max(1, d.at - now));
-    await nc.drain();
-  } catch {
-    // NATS is away: the ack wait brings them back.
-  }
 }
 
 /** A stompede node's engine in cluster mode. Create one with {@link ClusterEngine.start}. */
@@ -227,7 +208,7 @@ export class ClusterEngine implements Engine {
   /** For the admin API: the cluster status, and gauges for /metrics. */
   async report(): Promise<EngineReport> {
     const s = await this.admin.status();
-    return { state: { cluster: s }, gauges: gaugesOf(s) };
+    return { state: { cluster: s }, gauges: gaugesOf(s), cluster: clusterReportOf(s) };
   }
 
   /** Ready while connected to NATS (a node without it can store nothing). */
@@ -371,12 +352,33 @@ export class ClusterEngine implements Engine {
     this.tx.stop();
     const back = await this.subscriptions.close();
     await this.local.close();
+    if (back.length > 0) await this.giveBack(back);
     this.ctx.puller.close();
     await this.probe.close();
     await this.link.close();
-    // Once JetStream has dropped this connection's waiting pull requests, the deliveries it held
-    // go back to their queues (over a connection of their own; when NATS is away, the ack wait
-    // returns them instead).
-    if (back.length > 0) await nakLater(this.options, back);
+  }
+
+  /**
+   * NAK the deliveries `back` names (and what still reaches the closed subscriptions meanwhile),
+   * oldest first, once JetStream has ended every pull request this node left waiting: a message
+   * redelivered to one of those after the connection closed would be lost until the ack wait, or
+   * mishandled by nats-server 2.9.10 (delivered twice, in our tests). The node listens until then,
+   * renewing what it holds. When NATS is away, the ack wait returns them instead.
+   */
+  private async giveBack(back: string[]): Promise<void> {
+    const nc = this.link.nc;
+    const renew = (): void => {
+      for (const reply of back) sendAck(nc, reply, AckVerb.WORKING);
+    };
+    renew();
+    const timer = setInterval(renew, Math.max(250, Math.floor(this.options.ackWait / 3)));
+    try {
+      await this.ctx.puller.settled();
+    } finally {
+      clearInterval(timer);
+    }
+    const seq = (reply: string): number => parseAckSubject(reply)?.streamSeq ?? 0;
+    for (const reply of [...back].sort((a, b) => seq(a) - seq(b))) sendAck(nc, reply, AckVerb.NAK);
+    await flushWithin(nc, this.options.publishTimeout);
   }
 }

@@ -29,6 +29,7 @@ import { ErrorCode, StompProtocolError } from '@stompede/core';
 import { type AckInfo, AckVerb, ackConfirmed, parseAckSubject, sendAck } from '../nats/ack.js';
 import { RETRIED_HEADER } from '../nats/publisher.js';
 import { type PullChannel, PullEnd, type PullSink } from '../nats/puller.js';
+import { subjectMatches } from '../names.js';
 import type { Held, NodeContext } from './context.js';
 
 /** Messages an `auto` subscription may have pulled and not yet written. */
@@ -38,6 +39,20 @@ const AUTO_WINDOW = 64;
 export interface Source {
   readonly stream: string;
   readonly consumer: string;
+  /**
+   * The consumer's subject filter, when a consumer of this name may have read other subjects
+   * before: a durable subscription moved to another topic replaces its consumer under the same
+   * name, and what the replaced one pulled (parked or caught on this node) is not for this one.
+   */
+  readonly filter?: string;
+}
+
+/** True when `w` was pulled from `source`'s consumer (see Source.filter). */
+function from(source: Source, w: Waiting): boolean {
+  return (
+    source.consumer === w.info.consumer &&
+    (source.filter === undefined || subjectMatches(source.filter, w.msg.subject))
+  );
 }
 
 /** A source, what was pulled from it and not yet delivered, and whether it may hold more. */
@@ -158,9 +173,13 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     private readonly identity: Identity,
     /**
      * Called once when the subscription closes, with what it leaves and the ms before it may go
-     * back to the queue (see close()).
+     * back to the queue (see close()); resolves once all of it is handed back.
      */
-    private readonly onClose: (sub: StoredSubscription, parked: Waiting[], delay: number) => void,
+    private readonly onClose: (
+      sub: StoredSubscription,
+      parked: Waiting[],
+      delay: number,
+    ) => Promise<void> | undefined,
   ) {
     this.channel = ctx.puller.channel(this);
     this.levels = sources.map((source) => ({ source, waiting: [], maybe: true }));
@@ -306,18 +325,19 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     // (see PULL_TIMING): JetStream would try that stale request first.
     const delay = Math.max(0, this.channel.quietAt() - Date.now());
     this.channel.close();
-    this.onClose(this, parked, delay);
+    // Settles once what it left is handed back: taken by a subscription on this node, or NAKed.
+    return this.onClose(this, parked, delay);
   }
 
-  /** True when this open subscription reads `consumer` (it can take messages parked for it). */
-  reads(consumer: string): boolean {
-    return !this.closed && this.levels.some((l) => l.source.consumer === consumer);
+  /** True when this open subscription reads the consumer `w` was pulled from (it can take it). */
+  reads(w: Waiting): boolean {
+    return !this.closed && this.levels.some((l) => from(l.source, w));
   }
 
   /** Take over messages parked by a subscription of the same queue that closed on this node. */
   adopt(parked: readonly Waiting[]): void {
     for (const w of parked) {
-      const level = this.levels.find((l) => l.source.consumer === w.info.consumer);
+      const level = this.levels.find((l) => from(l.source, w));
       if (level !== undefined) this.insert(level, w);
     }
     this.drain();

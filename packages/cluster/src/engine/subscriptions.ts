@@ -9,6 +9,7 @@ import type { LiveTopics } from './live-topics.js';
 import { BridgedConsumer } from './local-bridge.js';
 import type { Msg } from '@nats-io/nats-core';
 import { AckVerb, sendAck } from '../nats/ack.js';
+import { flushWithin } from '../nats/link.js';
 import { StoredSubscription, type Waiting, toWaiting } from './stored-subscription.js';
 
 interface Doorbell {
@@ -17,6 +18,13 @@ interface Doorbell {
 }
 
 /** Attaches consumers to destinations. */
+/** A message parked on this node (see Subscriptions.park); `done` once it was handed back. */
+interface Parked {
+  readonly w: Waiting;
+  readonly until: number;
+  readonly done: () => void;
+}
+
 export class Subscriptions {
   /** The node's subscriptions to stored messages. */
   readonly stored = new Set<StoredSubscription>();
@@ -27,7 +35,7 @@ export class Subscriptions {
 
   private readonly renewTimer: NodeJS.Timeout;
   /** Messages waiting to go back to their queue (see park), for a subscription started meanwhile. */
-  private parkedList: { readonly w: Waiting; readonly until: number }[] = [];
+  private parkedList: Parked[] = [];
   private parkTimer: NodeJS.Timeout | undefined;
   /**
    * Consumers that a subscription being set up on this node will read (count per consumer): what
@@ -35,7 +43,7 @@ export class Subscriptions {
    */
   private readonly starting = new Map<string, number>();
   /** Set while the node shuts down: what would go back to a queue is collected instead. */
-  private leftover: { reply: string; at: number }[] | undefined;
+  private leftover: string[] | undefined;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -93,18 +101,25 @@ export class Subscriptions {
    * of the same queue on this node takes them at once, or one that starts within `delay` ms;
    * else they go back to the queue then.
    */
-  park(parked: readonly Waiting[], delay: number): void {
+  park(parked: readonly Waiting[], delay: number): Promise<void> | undefined {
     const until = Date.now() + delay + 100;
+    const handed: Promise<void>[] = [];
+    let naked = false;
     for (const w of parked) {
       if (this.leftover !== undefined) {
-        this.leftover.push({ reply: w.msg.reply!, at: until });
+        this.leftover.push(w.msg.reply!);
         continue;
       }
-      const taker = [...this.stored].find((s) => s.reads(w.info.consumer));
+      const taker = [...this.stored].find((s) => s.reads(w));
       if (taker !== undefined) taker.adopt([w]);
-      else if (delay > 0 || this.starting.has(w.info.consumer)) this.parkedList.push({ w, until });
-      else sendAck(this.ctx.link.nc, w.msg.reply!, AckVerb.NAK);
+      else if (delay > 0 || this.starting.has(w.info.consumer)) {
+        handed.push(new Promise((done) => this.parkedList.push({ w, until, done })));
+      } else {
+        sendAck(this.ctx.link.nc, w.msg.reply!, AckVerb.NAK);
+        naked = true;
+      }
     }
+    if (naked) handed.push(this.flushed());
     if (this.parkedList.length > 0 && this.parkTimer === undefined) {
       this.parkTimer = setTimeout(() => {
         this.parkTimer = undefined;
@@ -112,6 +127,12 @@ export class Subscriptions {
       }, delay + 100);
       this.parkTimer.unref();
     }
+    return handed.length === 0 ? undefined : Promise.all(handed).then(() => undefined);
+  }
+
+  /** Resolves once the server has what this node sent so far (bounded; never rejects). */
+  private flushed(): Promise<void> {
+    return flushWithin(this.ctx.link.nc, this.ctx.options.publishTimeout);
   }
 
   /**
@@ -120,21 +141,26 @@ export class Subscriptions {
    * being set up on this node.
    */
   private unpark(now: number): void {
-    const due: Waiting[] = [];
-    const keep: typeof this.parkedList = [];
+    const due: Parked[] = [];
+    const keep: Parked[] = [];
     let next = Infinity;
     for (const p of this.parkedList) {
       if (this.starting.has(p.w.info.consumer)) keep.push(p);
-      else if (p.until <= now) due.push(p.w);
+      else if (p.until <= now) due.push(p);
       else {
         keep.push(p);
         next = Math.min(next, p.until);
       }
     }
     this.parkedList = keep;
-    due.sort((a, b) => a.info.streamSeq - b.info.streamSeq);
-    for (const w of due) sendAck(this.ctx.link.nc, w.msg.reply!, AckVerb.NAK);
-    if (next !== Infinity) this.park([], Math.max(0, next - now - 100));
+    due.sort((a, b) => a.w.info.streamSeq - b.w.info.streamSeq);
+    for (const p of due) sendAck(this.ctx.link.nc, p.w.msg.reply!, AckVerb.NAK);
+    if (due.length > 0) {
+      void this.flushed().then(() => {
+        for (const p of due) p.done();
+      });
+    }
+    if (next !== Infinity) void this.park([], Math.max(0, next - now - 100));
   }
 
   /**
@@ -168,22 +194,23 @@ export class Subscriptions {
     for (const p of this.parkedList) {
       if (p.w.info.consumer === w.info.consumer) until = Math.max(until, p.until);
     }
-    this.park([w], Math.max(0, until - now - 100));
+    void this.park([w], Math.max(0, until - now - 100));
   }
 
   /**
-   * Close every subscription and give back every lease. Resolves to the deliveries that must go
-   * back to their queues, each with the time it may (when the pull requests this node left at
-   * JetStream have expired): JetStream 2.9.10 mishandles a redelivery that meets a pull request
-   * of a departed connection (it delivered a message twice, and another only after the ack wait,
-   * in our tests).
+   * Close every subscription and give back every lease. Resolves to the reply subjects of the
+   * deliveries that must go back to their queues; messages that still reach the node's closed
+   * subscriptions (see Puller.settled) are added to the same list.
    */
-  async close(): Promise<{ reply: string; at: number }[]> {
+  async close(): Promise<string[]> {
     clearInterval(this.renewTimer);
     this.leftover = [];
     for (const sub of [...this.stored]) await sub.close();
     clearTimeout(this.parkTimer);
-    for (const p of this.parkedList) this.leftover.push({ reply: p.w.msg.reply!, at: p.until });
+    for (const p of this.parkedList) {
+      this.leftover.push(p.w.msg.reply!);
+      p.done();
+    }
     this.parkedList = [];
     await Promise.all(this.releasing);
     for (const d of this.doorbells.values()) d.sub.unsubscribe();
@@ -225,7 +252,7 @@ export class Subscriptions {
         { idPrefix: 'Q-', key: (info) => ctx.keys.queue(info.streamSeq, addr.shard) },
         (s, parked, delay) => {
           this.stored.delete(s);
-          this.park(parked, delay);
+          const handed = this.park(parked, delay);
           for (const b of bells) {
             const bell = this.doorbells.get(b.subject);
             bell?.subs.delete(s);
@@ -234,6 +261,7 @@ export class Subscriptions {
               this.doorbells.delete(b.subject);
             }
           }
+          return handed;
         },
       );
       for (const b of bells) {
@@ -260,10 +288,11 @@ export class Subscriptions {
   /** Start `sub`, giving it what closed subscriptions of its queue parked on this node. */
   private start(sub: StoredSubscription): void {
     this.stored.add(sub);
-    const mine = this.parkedList.filter((p) => sub.reads(p.w.info.consumer));
+    const mine = this.parkedList.filter((p) => sub.reads(p.w));
     if (mine.length > 0) {
-      this.parkedList = this.parkedList.filter((p) => !sub.reads(p.w.info.consumer));
+      this.parkedList = this.parkedList.filter((p) => !sub.reads(p.w));
       sub.adopt(mine.map((p) => p.w));
+      for (const p of mine) p.done();
     }
     sub.start();
   }
@@ -297,15 +326,22 @@ export class Subscriptions {
         request.destination,
         consumer,
         request.autoAck,
-        [{ stream: ctx.names.topicStream, consumer: consumerName }],
+        [
+          {
+            stream: ctx.names.topicStream,
+            consumer: consumerName,
+            filter: ctx.names.topicFilter(request.vhost, topic),
+          },
+        ],
         0,
         { idPrefix: `${consumerName}-`, key: (info) => ctx.keys.durable(info.streamSeq) },
         (s, parked, delay) => {
           this.stored.delete(s);
-          this.park(parked, delay);
+          const handed = this.park(parked, delay);
           const released = this.leases.release(lease);
           this.releasing.add(released);
           void released.finally(() => this.releasing.delete(released));
+          return handed;
         },
       );
       this.start(sub);

@@ -211,3 +211,18 @@ async function waitForJetStream(
 export function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * Resolves once the server has what `nc` sent so far, or after `ms` when it cannot tell (NATS
+ * away: a flush would wait for the reconnection); never rejects.
+ */
+export async function flushWithin(nc: NatsConnection, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    nc.flush().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}

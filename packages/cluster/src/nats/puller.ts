@@ -13,6 +13,10 @@
 // A request ends when its batch is filled, on a status, or when it stays unanswered past its
 // expiry (its consumer's leader died with it, or the consumer is gone); its unfilled part is
 // released and the channel's sink decides whether to pull again.
+//
+// JetStream cannot withdraw a waiting request, so a closed channel keeps listening until each of
+// its requests has ended (an expired one is answered 408): a message JetStream hands to one of
+// them still reaches this node, which gives it back, instead of going to a subject nobody reads.
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { parseAckSubject } from './ack.js';
 
@@ -20,17 +24,19 @@ import { parseAckSubject } from './ack.js';
 export interface PullTiming {
   /** ms a waiting pull request stays at the server. */
   readonly expires: number;
-  /** ms a closed channel keeps listening for messages already on their way. */
+  /** ms a closed channel keeps listening after its last request ended (messages on their way). */
   readonly grace: number;
 }
 
+/** ms past its expiry after which an unanswered request is presumed lost. */
+const LOST_AFTER = 2000;
+
 /**
  * Defaults: a waiting pull request lasts 2 s. Short, because a request outlives the subscription
- * that made it (JetStream 2.9 cannot withdraw one): when a message NAKed by a closing
- * subscription first meets that stale request, JetStream finds no interest and lowers the
- * message's delivery count again, so the next consumer would get it without `redelivered`. A
- * closing subscription therefore returns its messages once its waiting request has expired (see
- * {@link PullChannel.quietAt}), at most 2 s later.
+ * that made it (JetStream 2.9 cannot withdraw one), and the messages a closing subscription gives
+ * back would meet it first: they go back once it has expired (see {@link PullChannel.quietAt}),
+ * at most 2 s later. One that meets it anyway reaches this node, still listening, and goes back
+ * again.
  */
 export const PULL_TIMING: PullTiming = { expires: 2_000, grace: 250 };
 
@@ -105,8 +111,8 @@ export class PullChannel {
   }
 
   /**
-   * Stop. The channel listens a little longer (the grace period) for messages already on their
-   * way, which go to the puller's orphan handler; then it unsubscribes.
+   * Stop asking. The channel keeps listening until its open requests have ended, and a little
+   * longer (the grace period); what still arrives goes to the puller's orphan handler.
    */
   close(): void {
     if (this.closed) return;
@@ -156,6 +162,26 @@ export class Puller {
     }
   }
 
+  /**
+   * Resolves once no channel has an open request: each was answered (filled, or a status such as
+   * 408 when it expired) or is presumed lost {@link LOST_AFTER} ms past its expiry.
+   */
+  async settled(): Promise<void> {
+    for (;;) {
+      let open = false;
+      let last = 0;
+      for (const ch of this.channels.values()) {
+        for (const r of ch.requests.values()) {
+          open = true;
+          last = Math.max(last, r.expiresAt);
+        }
+      }
+      if (!open) return;
+      if (this.now() > last + LOST_AFTER) this.sweep();
+      else await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   /** Stop. */
   close(): void {
     clearInterval(this.timer);
@@ -183,10 +209,12 @@ export class Puller {
     );
   }
 
-  /** @internal A closed channel unsubscribes after the grace period. */
+  /** @internal A closed channel unsubscribes once its requests ended, after the grace period. */
   retire(ch: PullChannel): void {
-    ch.requests.clear();
-    ch.owed = 0;
+    if (ch.requests.size === 0) this.unsubscribeLater(ch);
+  }
+
+  private unsubscribeLater(ch: PullChannel): void {
     const timer = setTimeout(() => {
       ch.sub?.unsubscribe();
       this.channels.delete(ch.id);
@@ -198,6 +226,7 @@ export class Puller {
     if (!ch.requests.delete(r.id)) return;
     ch.owed -= r.batch - r.received;
     if (!ch.closed) ch.sink.onEnded(r.noWait, why);
+    else if (ch.requests.size === 0) this.unsubscribeLater(ch);
   }
 
   private receive(ch: PullChannel, msg: Msg): void {
@@ -209,10 +238,6 @@ export class Puller {
       if (r === undefined || status === 100) return;
       const gone = status === 409 && /deleted/i.test(msg.headers?.description ?? '');
       this.end(ch, r, gone ? PullEnd.GONE : PullEnd.DONE);
-      return;
-    }
-    if (ch.closed) {
-      this.orphan(msg);
       return;
     }
     const consumer = parseAckSubject(reply)?.consumer;
@@ -227,14 +252,15 @@ export class Puller {
       r.received++;
       ch.owed--;
     }
-    ch.sink.onMessage(msg);
+    if (ch.closed) this.orphan(msg);
+    else ch.sink.onMessage(msg);
     // Filled: ended after the message, so the sink counts it before pulling again.
     if (r !== undefined && r.received >= r.batch) this.end(ch, r, PullEnd.DONE);
   }
 
   /** End requests that went unanswered well past their expiry. */
   private sweep(): void {
-    const late = this.now() - 2000;
+    const late = this.now() - LOST_AFTER;
     for (const ch of [...this.channels.values()]) {
       for (const r of [...ch.requests.values()]) {
         if (r.expiresAt < late) this.end(ch, r, PullEnd.LOST);

@@ -159,6 +159,31 @@ describe('cluster engine (two nodes, three NATS servers)', { skip }, () => {
     await h2.close();
   });
 
+  test('closing a subscription settles once what it held is back: a consumer on the other node gets it ahead of newer messages', async () => {
+    await a.publish('/', 'p', persistent('/queue/handback', 'm1'));
+    await a.publish('/', 'p', persistent('/queue/handback', 'm2'));
+    // A window wider than what is there: the subscription also leaves a pull request waiting.
+    const r1 = new Recorder(5);
+    const h1 = await sub(a, '/queue/handback', r1);
+    await until(() => r1.deliveries.length === 2);
+    // Its pull request waits at JetStream (StoredSubscription.waitingSources): what it holds must
+    // wait until that request has expired before it goes back (see PULL_TIMING).
+    const waiting = h1 as unknown as { waitingSources(): unknown[] };
+    await until(() => waiting.waitingSources().length > 0);
+    await h1.close();
+    await b.publish('/', 'p', persistent('/queue/handback', 'm3'));
+    const r2 = new Recorder(5);
+    const h2 = await sub(b, '/queue/handback', r2);
+    await until(() => r2.deliveries.length === 3);
+    assert.deepEqual(r2.bodies, ['m1', 'm2', 'm3']);
+    assert.deepEqual(
+      r2.deliveries.map((d) => d.deliveryCount),
+      [2, 2, 1],
+    );
+    for (const d of r2.deliveries) await h2.ack(d.ackKey, true);
+    await h2.close();
+  });
+
   test('live topics with wildcards: one copy per subscriber, across nodes', async () => {
     const star = new Recorder(1000, true);
     const rest = new Recorder(1000, true);

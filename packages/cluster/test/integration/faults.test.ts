@@ -44,8 +44,12 @@ async function record(
   return { got, done };
 }
 
-/** Send `seq` with a receipt and an idempotency key, retrying until it is receipted. */
+/**
+ * Send `seq` with a receipt and an idempotency key, retrying until it is receipted; fails after
+ * two minutes of refusals (a cluster that never recovers is a failure, not a hang).
+ */
 async function sendReliably(client: Client, destination: string, seq: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
   for (;;) {
     try {
       await client.send(destination, String(seq), {
@@ -55,7 +59,7 @@ async function sendReliably(client: Client, destination: string, seq: number): P
       });
       return;
     } catch (err) {
-      if (!(err instanceof StompError)) throw err;
+      if (!(err instanceof StompError) || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

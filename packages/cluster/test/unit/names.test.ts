@@ -8,6 +8,7 @@ import {
   decodeToken,
   encodeToken,
   nameHash,
+  subjectMatches,
   validPrefix,
 } from '@stompede/cluster/internal';
 
@@ -18,18 +19,6 @@ const segment = fc.oneof(
   fc.constantFrom('*', '>', '#', '', '$', '%', '%2E', 'a', 'b', 'a.b'),
 );
 const topicName = fc.array(segment, { minLength: 1, maxLength: 5 }).map((s) => s.join('.'));
-
-/** A NATS subject filter matching a subject, as the server does (tokens, `*`, trailing `>`). */
-function natsMatches(filter: string, subject: string): boolean {
-  const f = filter.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '>') return s.length > i;
-    if (i >= s.length) return false;
-    if (f[i] !== '*' && f[i] !== s[i]) return false;
-  }
-  return f.length === s.length;
-}
 
 /** A valid NATS token: non-empty, no whitespace, no `.`, not a wildcard. */
 function validToken(t: string): boolean {
@@ -103,9 +92,9 @@ describe('names', () => {
           assert.deepEqual(names.parseQueueSubject(subject), { vhost: v, queue: q, level });
           assert.equal(subject.split('.').length, 5);
           for (let k = 0; k < names.shards; k++) {
-            assert.equal(natsMatches(names.queueSubjects(k), subject), k === a.shard);
+            assert.equal(subjectMatches(names.queueSubjects(k), subject), k === a.shard);
           }
-          assert.equal(natsMatches(names.topicSubjects, subject), false);
+          assert.equal(subjectMatches(names.topicSubjects, subject), false);
           assert.match(a.consumer(level), /^q-[a-z2-7]{20}-[hnl]$/);
           assert.equal(a.stream, `stompede_Q${String(a.shard)}`);
         },
@@ -127,7 +116,7 @@ describe('names', () => {
         assert.ok(s1.split('.').every(validToken) || s1.endsWith('.$'));
         assert.deepEqual(names.parseTopicSubject(s1), { vhost: v1, topic: t1 });
         if (v1 !== v2 || t1 !== t2) assert.notEqual(s1, names.topicSubject(v2, t2));
-        assert.ok(natsMatches(names.topicSubjects, s1));
+        assert.ok(subjectMatches(names.topicSubjects, s1));
       }),
       { numRuns: 2000 },
     );
@@ -139,7 +128,7 @@ describe('names', () => {
         const filter = names.topicFilter(v, pattern);
         const subject = names.topicSubject(v, topic);
         assert.equal(
-          natsMatches(filter, subject),
+          subjectMatches(filter, subject),
           new TopicPattern(pattern).matches(topic),
           `${pattern} vs ${topic}: ${filter} vs ${subject}`,
         );
@@ -151,14 +140,14 @@ describe('names', () => {
   test('topics: wildcard examples, including zero segments after > and #', () => {
     const f = (p: string): string => names.topicFilter('/', p);
     const s = (t: string): string => names.topicSubject('/', t);
-    assert.ok(natsMatches(f('a.>'), s('a')));
-    assert.ok(natsMatches(f('a.#'), s('a.b.c')));
-    assert.ok(natsMatches(f('a.*.c'), s('a.b.c')));
-    assert.ok(!natsMatches(f('a.*.c'), s('a.b.c.d')));
-    assert.ok(!natsMatches(f('a.*'), s('a')));
-    assert.ok(natsMatches(f('a.*'), s('a.*')), 'a literal * is a segment like any other');
-    assert.ok(!natsMatches(f('a.b'), s('a.*')));
-    assert.ok(!natsMatches(f('x.>'), names.topicSubject('other', 'x.y')), 'vhosts are apart');
+    assert.ok(subjectMatches(f('a.>'), s('a')));
+    assert.ok(subjectMatches(f('a.#'), s('a.b.c')));
+    assert.ok(subjectMatches(f('a.*.c'), s('a.b.c')));
+    assert.ok(!subjectMatches(f('a.*.c'), s('a.b.c.d')));
+    assert.ok(!subjectMatches(f('a.*'), s('a')));
+    assert.ok(subjectMatches(f('a.*'), s('a.*')), 'a literal * is a segment like any other');
+    assert.ok(!subjectMatches(f('a.b'), s('a.*')));
+    assert.ok(!subjectMatches(f('x.>'), names.topicSubject('other', 'x.y')), 'vhosts are apart');
   });
 
   test('reply subjects are injective and parse back; control subjects are per node', () => {

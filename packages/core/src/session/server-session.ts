@@ -57,7 +57,9 @@ export class ServerSession<S = SubscribeRequest, Op = Frame> {
   readonly #maxTransactions: number;
   readonly #maxTransactionOps: number;
   readonly #subscriptions = new Map<string, S>();
-  readonly #transactions = new Map<string, Op[]>();
+  // Made by the first BEGIN: most connections never open a transaction, and an idle connection's
+  // memory is counted in bytes (an empty Map is ~180).
+  #transactions: Map<string, Op[]> | undefined;
 
   constructor(version: StompVersion, options: ServerSessionOptions = {}) {
     this.version = version;
@@ -73,12 +75,12 @@ export class ServerSession<S = SubscribeRequest, Op = Frame> {
 
   /** The open transactions, oldest first. */
   get transactions(): string[] {
-    return [...this.#transactions.keys()];
+    return this.#transactions === undefined ? [] : [...this.#transactions.keys()];
   }
 
   /** True when `transaction` is open. */
   hasTransaction(transaction: string): boolean {
-    return this.#transactions.has(transaction);
+    return this.#transactions?.has(transaction) ?? false;
   }
 
   /**
@@ -149,21 +151,22 @@ export class ServerSession<S = SubscribeRequest, Op = Frame> {
    */
   begin(frame: Frame): string {
     const transaction = readTransaction(frame, this.version, 'BEGIN').transaction;
-    if (this.#transactions.has(transaction)) {
+    const open = (this.#transactions ??= new Map());
+    if (open.has(transaction)) {
       throw new StompProtocolError(
         ErrorCode.DUPLICATE_TRANSACTION,
         `transaction ${quote(transaction)} is already open on this connection`,
         { frame, header: 'transaction' },
       );
     }
-    if (this.#transactions.size >= this.#maxTransactions) {
+    if (open.size >= this.#maxTransactions) {
       throw new StompProtocolError(
         ErrorCode.LIMIT_EXCEEDED,
         `more than ${String(this.#maxTransactions)} open transactions on this connection`,
         { frame, header: 'transaction' },
       );
     }
-    this.#transactions.set(transaction, []);
+    open.set(transaction, []);
     return transaction;
   }
 
@@ -193,7 +196,7 @@ export class ServerSession<S = SubscribeRequest, Op = Frame> {
   commit(frame: Frame): CommittedTransaction<Op> {
     const transaction = readTransaction(frame, this.version, 'COMMIT').transaction;
     const ops = this.#open(frame, transaction);
-    this.#transactions.delete(transaction);
+    this.#transactions?.delete(transaction);
     return { transaction, ops };
   }
 
@@ -201,7 +204,7 @@ export class ServerSession<S = SubscribeRequest, Op = Frame> {
   abort(frame: Frame): string {
     const transaction = readTransaction(frame, this.version, 'ABORT').transaction;
     this.#open(frame, transaction);
-    this.#transactions.delete(transaction);
+    this.#transactions?.delete(transaction);
     return transaction;
   }
 
@@ -215,12 +218,12 @@ export class ServerSession<S = SubscribeRequest, Op = Frame> {
       transactions: this.transactions,
     };
     this.#subscriptions.clear();
-    this.#transactions.clear();
+    this.#transactions = undefined;
     return leftovers;
   }
 
   #open(frame: Frame, transaction: string): Op[] {
-    const ops = this.#transactions.get(transaction);
+    const ops = this.#transactions?.get(transaction);
     if (ops === undefined) {
       throw new StompProtocolError(
         ErrorCode.UNKNOWN_TRANSACTION,
