@@ -59,7 +59,11 @@ describe('WebSocket listener: one frame per message', () => {
   let address: ListenerAddress;
   const clock = new TestClock();
   before(async () => {
-    broker = createBroker({ listeners: [{ protocol: 'ws', port: 0 }], heartbeat: [20, 60000], clock });
+    broker = createBroker({
+      listeners: [{ protocol: 'ws', port: 0 }],
+      heartbeat: [20, 60000],
+      clock,
+    });
     [address] = (await broker.listen()) as [ListenerAddress];
   });
   after(() => broker.close());

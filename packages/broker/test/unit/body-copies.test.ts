@@ -246,7 +246,8 @@ class FakeWebSocket extends EventEmitter {
         // A frame header (RFC 6455 5.2): FIN set, unmasked, 7-, 16- or 64-bit length.
         assert.equal(data[0]! & 0x80, 0x80, 'one frame per message: FIN');
         const len = data[1]!;
-        this.remaining = len < 126 ? len : len === 126 ? data.readUInt16BE(2) : data.readUIntBE(4, 6);
+        this.remaining =
+          len < 126 ? len : len === 126 ? data.readUInt16BE(2) : data.readUIntBE(4, 6);
         this.messages.push({ parts: [], binary: (data[0]! & 0x0f) === 2 });
       } else {
         this.messages.at(-1)!.parts.push(data);

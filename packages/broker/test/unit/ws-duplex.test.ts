@@ -34,7 +34,9 @@ function recording(extensions = ''): {
     },
     send(data: Buffer, opts: { binary: boolean; fin?: boolean }, cb?: (err?: Error) => void) {
       const fin = opts.fin === false ? ' fin:false' : '';
-      log.push(`${opts.binary ? 'binary' : 'text'}${fin} ${JSON.stringify(data.toString('latin1'))}`);
+      log.push(
+        `${opts.binary ? 'binary' : 'text'}${fin} ${JSON.stringify(data.toString('latin1'))}`,
+      );
       later(cb);
     },
     pause() {},
