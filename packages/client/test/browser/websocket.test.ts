@@ -252,7 +252,7 @@ describe('the client in headless Chromium', () => {
     );
     await tab.close();
     const frames = got.map((m) =>
-      m.text !== undefined ? Buffer.from(m.text) : Buffer.from(m.bytes!),
+      m.text !== undefined ? Buffer.from(m.text) : Buffer.from(m.bytes),
     );
     // CONNECTED, two MESSAGEs and two RECEIPTs: one whole frame per message, its NUL (after
     // content-length bytes of body, when there is one) followed by an EOL and nothing else.
@@ -266,9 +266,9 @@ describe('the client in headless Chromium', () => {
     }
     const messages = got.filter((_, i) => frames[i]!.subarray(0, 8).toString() === 'MESSAGE\n');
     assert.equal(messages.length, 2);
-    const text = messages.find((m) => m.text !== undefined)!.text!;
+    const text = messages.find((m) => m.text !== undefined)!.text;
     assert.ok(text.endsWith(`\n\n${'é'.repeat(50_000)}\0\n`), 'the text body, as a text message');
-    const bytes = Buffer.from(messages.find((m) => m.bytes !== undefined)!.bytes!);
+    const bytes = Buffer.from(messages.find((m) => m.bytes !== undefined)!.bytes);
     const body = bytes.subarray(bytes.indexOf('\n\n') + 2, bytes.length - 2);
     assert.equal(body.length, 150_000);
     assert.ok(
