@@ -84,10 +84,8 @@ test('[WebSocket] each write is one message; a batch is sent with the socket cor
   ]);
 });
 
-test('[WebSocket] write() is false until the socket took the bytes, then drain', async () => {
-  const { duplex, complete } = recording();
-  const big = Buffer.alloc(duplex.writableHighWaterMark, 0x61);
-  assert.equal(duplex.write(big), false);
+/** After a write() that returned false: 'drain' comes once the socket took the bytes, not before. */
+async function drainsWhenTaken(duplex: WebSocketDuplex, complete: () => void): Promise<void> {
   let drained = false;
   duplex.once('drain', () => (drained = true));
   await new Promise((resolve) => setImmediate(resolve));
@@ -96,6 +94,13 @@ test('[WebSocket] write() is false until the socket took the bytes, then drain',
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(drained, true);
   assert.equal(duplex.writableLength, 0);
+}
+
+test('[WebSocket] write() is false until the socket took the bytes, then drain', async () => {
+  const { duplex, complete } = recording();
+  const big = Buffer.alloc(duplex.writableHighWaterMark, 0x61);
+  assert.equal(duplex.write(big), false);
+  await drainsWhenTaken(duplex, complete);
 });
 
 test('[WebSocket] a message of several parts is one WebSocket frame, written from the parts', async () => {
@@ -154,12 +159,5 @@ test('[WebSocket] writeMessage is false until the socket took the whole message'
   const { duplex, complete } = recording();
   const half = Buffer.alloc(duplex.writableHighWaterMark / 2 + 1, 0x61);
   assert.equal(duplex.writeMessage([half, half]), false);
-  let drained = false;
-  duplex.once('drain', () => (drained = true));
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(drained, false, 'not before the socket took it');
-  complete();
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(drained, true);
-  assert.equal(duplex.writableLength, 0);
+  await drainsWhenTaken(duplex, complete);
 });
