@@ -17,6 +17,7 @@ import type { WsListenerOptions } from './listener-options.js';
 import { type Accept, type Listener, type ListenerAddress, listenOn, urlHost } from './listener.js';
 import type { MessageStream } from './message-stream.js';
 import { originAllowed, originPolicy } from './origin.js';
+import { isUtf8Across } from './utf8.js';
 
 /** Subprotocols we speak, in order of preference. */
 const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
@@ -131,17 +132,14 @@ export class WebSocketDuplex extends Duplex implements MessageStream {
     ws.send(data, { binary: !isUtf8(data) }, done);
   }
 
-  /**
-   * Send `parts` as one message, none copied. Text when each part is valid UTF-8 (then so is the
-   * whole), else binary: a character split between two pieces of a body makes it binary.
-   */
+  /** Send `parts` as one message, none copied: text when they are valid UTF-8, else binary. */
   private sendParts(parts: Buffer[], done?: (err?: Error | null) => void): void {
     const ws = this.ws;
     if (ws.readyState !== ws.OPEN) {
       done?.();
       return;
     }
-    const binary = !parts.every((part) => isUtf8(part));
+    const binary = !isUtf8Across(parts);
     const last = parts.length - 1;
     const socket = this.socket;
     // Without extensions, ws writes each frame to the socket as it sends it (nothing is queued

@@ -340,6 +340,16 @@ describe('WebSocket output', () => {
     assert.equal(fromFrame.length, 2, 'the two pieces it arrived in');
   });
 
+  test('[WebSocket] a UTF-8 body cut inside a character between chunks is still a text message', async () => {
+    const ws = await wsConsumer('/queue/ws.utf8');
+    const { frame, body } = sendFrame('/queue/ws.utf8', 0x61);
+    body.write('é'.repeat(SIZE / 2)); // c3 a9 each: SIZE bytes
+    const inside = frame.length - body.length + 1001; // between c3 and a9
+    assert.equal(await deliveredOver(ws, [frame.subarray(0, inside), frame.subarray(inside)]), 0);
+    assert.equal(ws.messages[2]!.binary, false);
+    assert.ok(Buffer.concat(ws.messages[2]!.parts).includes(body));
+  });
+
   test('[WebSocket] a frame whose body is not UTF-8 is a binary message', async () => {
     const ws = await wsConsumer('/queue/ws.binary');
     const { frame } = sendFrame('/queue/ws.binary', 0xff);
