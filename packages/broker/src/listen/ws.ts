@@ -1,12 +1,13 @@
 // STOMP over WebSocket (as RabbitMQ Web-STOMP): an HTTP server whose upgrades on `path` become
 // byte streams for Broker.handle(). Text and binary messages are both read as bytes, and a frame
 // may span or share messages (the parser does not care where messages end). Each frame the
-// broker writes, and each heart-beat EOL, is sent as one message of its own (the outbox hands
-// over one per writeMessage(), listen/message-stream.ts), as RabbitMQ Web-STOMP does: text when it
-// is valid UTF-8, else binary. A frame in parts (a large body the outbox writes by reference) is
-// still one unfragmented WebSocket frame, its parts written from where they are (not copied):
-// clients such as Java-WebSocket 1.3 do not reassemble fragments. The frames of one tick reach
-// the socket as one write: it is corked around them.
+// broker writes, and each heart-beat EOL, is sent as one message of its own
+// (listen/message-stream.ts), as RabbitMQ Web-STOMP and Artemis do: text when it is valid UTF-8,
+// else binary. A frame whose body the outbox wrote by reference is sent from where its pieces
+// are, never joined: as one WebSocket frame whose header we write before them, so that clients
+// that do not reassemble fragments (Java-WebSocket 1.3, under Gozirra) read it whole; as
+// fragments of one message when permessage-deflate was negotiated (ws compresses what it sends).
+// The messages of one tick reach the socket as one write: it is corked around them.
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { Duplex } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
@@ -16,51 +17,30 @@ import type { WsListenerOptions } from './listener-options.js';
 import { type Accept, type Listener, type ListenerAddress, listenOn, urlHost } from './listener.js';
 import type { MessageStream } from './message-stream.js';
 import { originAllowed, originPolicy } from './origin.js';
+import { isUtf8Across } from './utf8.js';
 
 /** Subprotocols we speak, in order of preference. */
 const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
 
-/** Opcodes of an unfragmented WebSocket frame with FIN set (RFC 6455 5.2). */
-const FIN_TEXT = 0x81;
-const FIN_BINARY = 0x82;
-
 /**
- * The header of one unfragmented, unmasked (server to client) WebSocket frame carrying `length`
- * payload bytes (RFC 6455 5.2).
+ * Written between two chunks of one message (see {@link WebSocketDuplex.writeMessage}): it travels
+ * through the stream's buffer with them, so `_writev` sees where each message ends.
  */
-export function frameHeader(binary: boolean, length: number): Buffer {
-  const first = binary ? FIN_BINARY : FIN_TEXT;
-  if (length < 126) return Buffer.from([first, length]);
-  if (length < 0x10000) {
-    const header = Buffer.allocUnsafe(4);
-    header[0] = first;
-    header[1] = 126;
-    header.writeUInt16BE(length, 2);
-    return header;
-  }
-  const header = Buffer.allocUnsafe(10);
-  header[0] = first;
-  header[1] = 127;
-  header.writeBigUInt64BE(BigInt(length), 2);
-  return header;
-}
+const CONTINUES = Buffer.alloc(0);
 
 /**
- * A Duplex over one WebSocket: each {@link WebSocketDuplex.writeMessage} (or plain write) is sent
- * as one message. Writes complete when the socket took them, so the stream's buffer (and `write()`
- * returning false until 'drain') counts what the WebSocket has not sent yet.
+ * A Duplex over one WebSocket: each write, and each {@link WebSocketDuplex.writeMessage}, is sent
+ * as one message. Writes complete when the socket took them, so the stream's buffer (and
+ * `write()` returning false until 'drain') counts what the WebSocket has not sent yet.
  */
 export class WebSocketDuplex extends Duplex implements MessageStream {
-  readonly messagePerWrite = true;
   private readonly ws: WebSocket;
   private readonly socket: Duplex | undefined;
-  /** How many writes make each message not sent yet, in order (a plain write is one). */
-  private readonly sizes: number[] = [];
-  /** The parts that came through of a message whose last part has not. */
-  private partial: Buffer[] = [];
-  private partsWanted = 0;
 
-  /** @param socket - the WebSocket's own socket: corked around a batch, takes frames in parts */
+  /**
+   * @param socket - the WebSocket's own socket: corked around a batch of messages, and where a
+   *   message of several chunks is written as one WebSocket frame
+   */
   constructor(ws: WebSocket, socket?: Duplex) {
     super({ allowHalfOpen: false });
     this.ws = ws;
@@ -82,84 +62,98 @@ export class WebSocketDuplex extends Duplex implements MessageStream {
     });
   }
 
-  /** Write `parts` as one message (each part is a write, so it counts as buffered until sent). */
-  writeMessage(parts: readonly Uint8Array[]): boolean {
-    const n = parts.length;
-    this.sizes.push(n);
-    let ok = true;
-    for (let i = 0; i < n; i++) ok = this.write(parts[i]!);
-    return ok;
-  }
-
   override _read(): void {
     this.ws.resume();
   }
 
-  override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
-    // A batch of more than one write reaches the socket as one write.
-    const socket = chunks.length > 1 ? this.socket : undefined;
-    socket?.cork();
-    // Each message is sent when the next one is complete, so that the last one takes the
-    // callback. A message whose last part is still to come keeps its parts: the stream hands
-    // the rest over after this callback.
-    let ready: Buffer | Buffer[] | undefined;
-    for (const { chunk } of chunks) {
-      if (this.partsWanted === 0) this.partsWanted = this.sizes.shift() ?? 1;
-      let message: Buffer | Buffer[];
-      if (this.partsWanted === 1) {
-        message = chunk;
-      } else {
-        this.partial.push(chunk);
-        if (this.partial.length < this.partsWanted) continue;
-        message = this.partial;
-        this.partial = [];
-      }
-      this.partsWanted = 0;
-      if (ready !== undefined) this.send(ready);
-      ready = message;
+  writeMessage(parts: readonly Uint8Array[]): boolean {
+    const last = parts.length - 1;
+    if (last < 1) return last === 0 ? this.write(parts[0]) : true;
+    // Corked, so that the message reaches _writev whole.
+    this.cork();
+    for (let i = 0; i < last; i++) {
+      this.write(parts[i]);
+      this.write(CONTINUES);
     }
-    if (ready === undefined) callback();
-    else this.send(ready, callback);
+    const ok = this.write(parts[last]);
+    this.uncork();
+    return ok;
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
+    const n = chunks.length;
+    const socket = n > 1 ? this.socket : undefined;
+    socket?.cork();
+    // writeMessage corks, so a message's chunks all reach the same _writev.
+    let first = 0;
+    for (let i = 0; i < n; i++) {
+      const next = i + 1;
+      // A chunk ends its message unless CONTINUES follows it.
+      if (next < n && (chunks[i]!.chunk === CONTINUES || chunks[next]!.chunk === CONTINUES)) {
+        continue;
+      }
+      this.sendMessage(chunks, first, next, next === n ? callback : undefined);
+      first = next;
+    }
     socket?.uncork();
   }
 
-  /**
-   * Send `message` as one message; `callback` once the socket took it (or it was dropped). A
-   * message in parts goes as one frame whose header we write, then each part from where it is:
-   * `ws` sends only one buffer per frame. Its own frames (pong, close) cannot come between the
-   * parts, as its sender writes synchronously without permessage-deflate; with it, the parts are
-   * joined and `ws` compresses them.
-   */
-  private send(message: Buffer | Buffer[], callback?: (err?: Error | null) => void): void {
-    const ws = this.ws;
-    if (ws.readyState !== ws.OPEN) {
-      callback?.();
-      return;
-    }
+  /** Send chunks [from, to) (CONTINUES left out) as one message; `callback` once sent. */
+  private sendMessage(
+    chunks: { chunk: Buffer }[],
+    from: number,
+    to: number,
+    callback?: (err?: Error | null) => void,
+  ): void {
     const done =
       callback === undefined
         ? undefined
-        : (err?: Error | null): void => {
+        : (err?: Error | null) => {
             callback(err ?? null);
           };
-    if (!Array.isArray(message)) {
-      ws.send(message, { binary: !isUtf8(message) }, done);
+    if (to - from === 1) {
+      this.send(chunks[from]!.chunk, done);
       return;
     }
+    const parts: Buffer[] = [];
+    for (let i = from; i < to; i++) {
+      if (chunks[i]!.chunk !== CONTINUES) parts.push(chunks[i]!.chunk);
+    }
+    this.sendParts(parts, done);
+  }
+
+  /** Send `data` as one message; `done` once the socket took it (or it was dropped). */
+  private send(data: Buffer, done?: (err?: Error | null) => void): void {
+    const ws = this.ws;
+    if (ws.readyState !== ws.OPEN) {
+      done?.();
+      return;
+    }
+    ws.send(data, { binary: !isUtf8(data) }, done);
+  }
+
+  /** Send `parts` as one message, none copied: text when they are valid UTF-8, else binary. */
+  private sendParts(parts: Buffer[], done?: (err?: Error | null) => void): void {
+    const ws = this.ws;
+    if (ws.readyState !== ws.OPEN) {
+      done?.();
+      return;
+    }
+    const binary = !isUtf8Across(parts);
+    const last = parts.length - 1;
     const socket = this.socket;
-    const binary = !message.every((part) => isUtf8(part));
-    if (socket === undefined || ws.extensions !== '') {
-      ws.send(Buffer.concat(message), { binary }, done);
+    // Without extensions, ws writes each frame to the socket as it sends it (nothing is queued
+    // in its Sender), so a frame written here lands between two of its own, never inside one.
+    if (socket !== undefined && ws.extensions === '') {
+      let length = 0;
+      for (const part of parts) length += part.length;
+      socket.write(frameHeader(binary, length));
+      for (let i = 0; i < last; i++) socket.write(parts[i]);
+      socket.write(parts[last], done);
       return;
     }
-    let length = 0;
-    for (const part of message) length += part.length;
-    const last = message.length - 1;
-    socket.cork();
-    socket.write(frameHeader(binary, length));
-    for (let i = 0; i < last; i++) socket.write(message[i]!);
-    socket.write(message[last]!, done);
-    socket.uncork();
+    for (let i = 0; i < last; i++) ws.send(parts[i]!, { binary, fin: false });
+    ws.send(parts[last]!, { binary, fin: true }, done);
   }
 
   override _final(callback: (err?: Error | null) => void): void {
@@ -173,6 +167,21 @@ export class WebSocketDuplex extends Duplex implements MessageStream {
     }
     callback(err);
   }
+}
+
+/**
+ * The header of an unmasked, final WebSocket data frame of `length` bytes (RFC 6455 section
+ * 5.2): what a server sends before the payload.
+ */
+function frameHeader(binary: boolean, length: number): Buffer {
+  const opcode = binary ? 0x82 : 0x81;
+  if (length < 126) return Buffer.from([opcode, length]);
+  if (length < 0x10000) return Buffer.from([opcode, 126, length >> 8, length & 0xff]);
+  const header = Buffer.alloc(10);
+  header[0] = opcode;
+  header[1] = 127;
+  header.writeUIntBE(length, 4, 6);
+  return header;
 }
 
 /**

@@ -5,7 +5,8 @@
 // reference between two such writes (corked, so the stream writes them together). `write()`
 // returning false marks the outbox blocked until 'drain'. On a message stream (a WebSocket,
 // listen/message-stream.ts) each frame and each heart-beat instead goes as a message of its own:
-// slices of the same buffer and the bodies written by reference, still corked for the tick.
+// a slice of the same buffer, or for a frame whose body went by reference, its pieces (none
+// copied), still corked for the tick.
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HEARTBEAT_BYTES } from '@stompede/core';
@@ -56,8 +57,6 @@ const FRAME_TRAILER = Uint8Array.of(10);
 /** The output side of one connection. */
 export class Outbox implements ByteSink {
   private readonly stream: Duplex;
-  /** The stream, when it is a message stream (else undefined). */
-  private readonly messages: MessageStream | undefined;
   private readonly clock: Clock;
   private readonly pooled: boolean;
   /**
@@ -90,8 +89,7 @@ export class Outbox implements ByteSink {
   ) {
     this.stream = stream;
     this.clock = clock;
-    this.messages = isMessageStream(stream) ? stream : undefined;
-    this.parts = this.messages === undefined ? undefined : [];
+    this.parts = isMessageStream(stream) ? [] : undefined;
     this.pooled = stream instanceof Socket && this.parts === undefined;
     this.lastWriteAt = clock.now();
   }
@@ -144,20 +142,19 @@ export class Outbox implements ByteSink {
 
   /**
    * A whole frame has been written (by {@link Outbox.writeFrame} or through the ByteSink side):
-   * on a message stream it goes now as one message, in the pieces it left the buffer in (a body
-   * written by reference, a buffer that filled up), none of them copied.
+   * on a message stream it goes now as one message, made of the pieces it left the buffer in
+   * (a body written by reference stays where it is).
    */
   endFrame(): void {
     const parts = this.parts;
     if (parts === undefined) return;
-    if (this.endOffset > this.start) {
+    const n = this.endOffset - this.start;
+    if (n > 0) {
       parts.push(this.out!.subarray(this.start, this.endOffset));
       this.start = this.endOffset;
     }
-    if (parts.length === 0) return;
-    let n = 0;
-    for (const part of parts) n += part.length;
-    if (this.writable(n)) this.wrote(this.messages!.writeMessage(parts));
+    if (parts.length === 1) this.streamWrite(parts[0]!);
+    else if (parts.length > 1) this.streamWrite(parts);
     parts.length = 0;
   }
 
@@ -215,6 +212,7 @@ export class Outbox implements ByteSink {
   /** End the tick now: write everything pending and uncork. */
   readonly flush = (): void => {
     this.tickScheduled = false;
+    this.endFrame(); // frames are written whole within a tick: this only guards against a stall
     this.flushPending();
     this.retireBuffer();
     this.out = undefined;
@@ -258,37 +256,29 @@ export class Outbox implements ByteSink {
     this.outBuffer = undefined;
   }
 
-  private streamWrite(chunk: Uint8Array, owner?: OutBuffer): void {
-    if (!this.writable(chunk.length)) return;
+  /** Write a chunk, or (on a message stream) the parts of one message. */
+  private streamWrite(chunk: Uint8Array | readonly Uint8Array[], owner?: OutBuffer): void {
     const stream = this.stream;
+    if (stream.destroyed || stream.writableEnded) return;
+    let n = 0;
+    if (chunk instanceof Uint8Array) n = chunk.length;
+    else for (const part of chunk) n += part.length;
+    this.counters.bytesSent(n);
+    this.written += n;
+    // More than one write this tick: cork so that the stream writes them together.
+    if (this.tickScheduled && !this.corked) {
+      this.corked = true;
+      stream.cork();
+    }
     let ok: boolean;
-    if (owner === undefined) {
+    if (!(chunk instanceof Uint8Array)) {
+      ok = (stream as MessageStream).writeMessage(chunk);
+    } else if (owner === undefined) {
       ok = stream.write(chunk);
     } else {
       owner.pending++;
       ok = stream.write(chunk, owner.done);
     }
-    this.wrote(ok);
-  }
-
-  /**
-   * About to hand `n` bytes to the stream: false when it is closed (the bytes are dropped), else
-   * they are counted, and the stream is corked when it is not the tick's only write.
-   */
-  private writable(n: number): boolean {
-    const stream = this.stream;
-    if (stream.destroyed || stream.writableEnded) return false;
-    this.counters.bytesSent(n);
-    this.written += n;
-    if (this.tickScheduled && !this.corked) {
-      this.corked = true;
-      stream.cork();
-    }
-    return true;
-  }
-
-  /** A write returned `ok`: false blocks the outbox until 'drain'. */
-  private wrote(ok: boolean): void {
     if (!ok && !this.blockedFlag) {
       this.blockedFlag = true;
       this.onBlocked();

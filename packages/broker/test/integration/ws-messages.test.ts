@@ -61,7 +61,7 @@ describe('WebSocket listener: one frame per message', () => {
   before(async () => {
     broker = createBroker({
       listeners: [{ protocol: 'ws', port: 0 }],
-      heartbeat: [20, 60_000],
+      heartbeat: [20, 60000],
       clock,
     });
     [address] = (await broker.listen()) as [ListenerAddress];

@@ -2,8 +2,7 @@
 // leaves by (issue 17): never for a body delivered at once (one that straddled chunks goes out as
 // the pieces it arrived in), or that a queue keeps while it was most of its chunk; once for one
 // that a queue keeps while it straddled chunks or shared its chunk (Message.own); never on the
-// WebSocket way out (a frame in parts is one WebSocket frame, its parts written as they are).
-// Copies are counted as
+// WebSocket way out, where each frame is still one message. Copies are counted as
 // bench/tools/copy-hooks.mjs counts them (the JavaScript calls that move bytes), around the
 // broker's work only: the test side writes prebuilt chunks and keeps what it reads by reference.
 import assert from 'node:assert/strict';
@@ -221,27 +220,53 @@ describe('body copies in the broker', () => {
   });
 });
 
+/** One WebSocket message the broker sent: its payload, as the buffers it was written from. */
+interface SentMessage {
+  parts: Buffer[];
+  binary: boolean;
+}
+
 /**
- * The part of a `ws` WebSocket that WebSocketDuplex uses, and its socket, recording what is sent:
- * messages `ws` sends, and what is written to the socket itself (a frame in parts).
+ * The part of a `ws` WebSocket (no extension negotiated) and of its socket that WebSocketDuplex
+ * uses: messages sent through ws, and WebSocket frames written straight to the socket, are
+ * recorded in order as whole messages, their payloads kept by reference.
  */
 class FakeWebSocket extends EventEmitter {
   readonly OPEN = 1;
   readyState = 1;
   readonly extensions = '';
-  readonly sent: { data: Buffer; binary: boolean }[] = [];
-  readonly written: Buffer[] = [];
+  readonly messages: SentMessage[] = [];
+  /** The frame being written to the socket: payload bytes still to come. */
+  private remaining = 0;
   readonly socket = {
     cork: (): void => undefined,
     uncork: (): void => undefined,
     write: (data: Buffer, cb?: (err?: Error) => void): boolean => {
-      this.written.push(data);
-      if (cb !== undefined) queueMicrotask(cb);
+      if (this.remaining === 0) {
+        // A frame header (RFC 6455 5.2): FIN set, unmasked, 7-, 16- or 64-bit length.
+        assert.equal(data[0]! & 0x80, 0x80, 'one frame per message: FIN');
+        const len = data[1]!;
+        this.remaining =
+          len < 126 ? len : len === 126 ? data.readUInt16BE(2) : data.readUIntBE(4, 6);
+        this.messages.push({ parts: [], binary: (data[0]! & 0x0f) === 2 });
+      } else {
+        this.messages.at(-1)!.parts.push(data);
+        this.remaining -= data.length;
+      }
+      this.later(cb);
       return true;
     },
   };
-  send(data: Buffer, opts: { binary: boolean }, cb?: (err?: Error) => void): void {
-    this.sent.push({ data, binary: opts.binary });
+  send(data: Buffer, opts: { binary: boolean; fin?: boolean }, cb?: (err?: Error) => void): void {
+    assert.notEqual(opts.fin, false, 'one frame per message: no fragments');
+    this.messages.push({ parts: [data], binary: opts.binary });
+    this.later(cb);
+  }
+  /** The messages' payloads, as text. */
+  texts(): string[] {
+    return this.messages.map((m) => Buffer.concat(m.parts).toString('latin1'));
+  }
+  private later(cb?: (err?: Error) => void): void {
     if (cb !== undefined) {
       queueMicrotask(() => {
         cb();
@@ -249,10 +274,10 @@ class FakeWebSocket extends EventEmitter {
     }
   }
   pause(): void {
-    /* nothing is read here */
+    /* the broker reads at once */
   }
   resume(): void {
-    /* nothing is read here */
+    /* the broker reads at once */
   }
   terminate(): void {
     this.readyState = 3;
@@ -263,61 +288,73 @@ class FakeWebSocket extends EventEmitter {
 }
 
 describe('WebSocket output', () => {
-  /** Write `messages` in one corked batch, as the outbox does in a tick; resolves once sent. */
-  async function batch(messages: Buffer[][]): Promise<FakeWebSocket> {
+  const broker = memoryBroker();
+  after(() => broker.close());
+
+  /** A STOMP 1.2 session over a fake WebSocket, subscribed to `destination`. */
+  async function wsConsumer(destination: string): Promise<FakeWebSocket> {
     const ws = new FakeWebSocket();
-    const duplex = new WebSocketDuplex(ws as never, ws.socket as never);
-    duplex.cork();
-    for (const parts of messages) duplex.writeMessage(parts);
-    const sent = new Promise<void>((resolve, reject) => {
-      duplex.write(Buffer.from('\n'), (err) => {
-        if (err) reject(err);
-        else resolve();
-      });
-    });
-    duplex.uncork();
-    await sent;
+    broker.handle(new WebSocketDuplex(ws as never, ws.socket as never), { transport: 'ws' });
+    ws.emit('message', Buffer.from('CONNECT\naccept-version:1.2\nhost:/\nheart-beat:0,0\n\n\0'));
+    ws.emit(
+      'message',
+      Buffer.from(`SUBSCRIBE\nid:1\ndestination:${destination}\nack:auto\nreceipt:r\n\n\0`),
+    );
+    await eventually(() => ws.messages.length === 2, 'CONNECTED and RECEIPT');
     return ws;
   }
 
-  test('[WebSocket] a frame in parts is one unfragmented frame; its large body is not copied', async () => {
-    const body = Buffer.alloc(SIZE, 0x64);
-    const head = Buffer.from('MESSAGE\ndestination:/queue/a\nmessage-id:1\n\n');
-    const trailer = Buffer.from('\0\n');
-    const next = Buffer.from('MESSAGE\ndestination:/queue/a\nmessage-id:2\n\nsmall\0\n');
-    const ws = await batch([[head, body, trailer], [next]]);
-    // The frame in parts: a header for one final text frame of the whole length (RFC 6455 5.2:
-    // 0x81, 127 and a 64-bit length), then the parts themselves.
-    assert.equal(ws.written.length, 4);
-    const length = head.length + body.length + trailer.length;
-    const header = ws.written[0]!;
-    assert.deepEqual([header[0], header[1]], [0x81, 127]);
-    assert.equal(header.readBigUInt64BE(2), BigInt(length));
-    assert.equal(ws.written[2], body, 'the body is sent from where it is: the same memory');
-    assert.ok(Buffer.concat(ws.written.slice(1)).equals(Buffer.concat([head, body, trailer])));
-    // The next frame, and the heart-beat, are messages of their own, sent by ws.
-    assert.deepEqual(
-      ws.sent.map((s) => s.data.toString()),
-      [next.toString(), '\n'],
-    );
+  /** Send `pieces` (one SEND frame, as chunks) from a TCP-like session; the body copies made. */
+  async function deliveredOver(ws: FakeWebSocket, pieces: Buffer[]): Promise<number> {
+    const producer = new RawSession(broker);
+    await producer.connect();
     const copied = await bodyBytesCopied(async () => {
-      await batch([[head, body, trailer], [next]]);
+      for (const piece of pieces) producer.write(piece);
+      await eventually(() => ws.messages.length === 3, 'the MESSAGE');
     });
-    assert.equal(copied, 0);
+    producer.close();
+    return copied;
+  }
+
+  test('[WebSocket] each frame is one message; a large body is sent from where it is', async () => {
+    const ws = await wsConsumer('/queue/ws.one');
+    const { frame, body } = sendFrame('/queue/ws.one', 0x61);
+    assert.equal(await deliveredOver(ws, [frame]), 0);
+    const texts = ws.texts();
+    assert.match(texts[0]!, /^CONNECTED\n[^\0]*\0\n$/);
+    assert.match(texts[1]!, /^RECEIPT\nreceipt-id:r\n\n\0\n$/);
+    assert.match(texts[2]!, /^MESSAGE\n[^\0]*\n\na{65536}\0\n$/);
+    const message = ws.messages[2]!;
+    assert.equal(message.binary, false);
+    // The body is one part of the message's frame: the very memory the SEND arrived in.
+    assert.ok(message.parts.some((p) => p.buffer === body.buffer && p.length === SIZE));
   });
 
-  test('[WebSocket] a frame in parts with a body that is not UTF-8 is a binary frame', async () => {
-    const ws = await batch([
-      [Buffer.from('MESSAGE\n\n'), Buffer.alloc(300, 0xff), Buffer.from('\0\n')],
-    ]);
-    const header = ws.written[0]!;
-    assert.deepEqual([header[0], header[1]], [0x82, 126]);
-    assert.equal(header.readUInt16BE(2), 9 + 300 + 2);
+  test('[WebSocket] a body that straddled chunks is one message, its pieces not joined', async () => {
+    const ws = await wsConsumer('/queue/ws.two');
+    const { frame } = sendFrame('/queue/ws.two', 0x62);
+    const half = frame.length >> 1;
+    assert.equal(await deliveredOver(ws, [frame.subarray(0, half), frame.subarray(half)]), 0);
+    assert.match(ws.texts()[2]!, /^MESSAGE\n[^\0]*\n\nb{65536}\0\n$/);
+    const fromFrame = ws.messages[2]!.parts.filter((p) => p.buffer === frame.buffer);
+    assert.equal(fromFrame.length, 2, 'the two pieces it arrived in');
   });
 
-  test('[WebSocket] a short frame in parts has a two-byte header', async () => {
-    const ws = await batch([[Buffer.from('MESSAGE\n\n'), Buffer.from('hi'), Buffer.from('\0\n')]]);
-    assert.deepEqual([...ws.written[0]!], [0x81, 13]);
-    assert.equal(Buffer.concat(ws.written.slice(1)).toString(), 'MESSAGE\n\nhi\0\n');
+  test('[WebSocket] a UTF-8 body cut inside a character between chunks is still a text message', async () => {
+    const ws = await wsConsumer('/queue/ws.utf8');
+    const { frame, body } = sendFrame('/queue/ws.utf8', 0x61);
+    body.write('é'.repeat(SIZE / 2)); // c3 a9 each: SIZE bytes
+    const inside = frame.length - body.length + 1001; // between c3 and a9
+    assert.equal(await deliveredOver(ws, [frame.subarray(0, inside), frame.subarray(inside)]), 0);
+    assert.equal(ws.messages[2]!.binary, false);
+    assert.ok(Buffer.concat(ws.messages[2]!.parts).includes(body));
+  });
+
+  test('[WebSocket] a frame whose body is not UTF-8 is a binary message', async () => {
+    const ws = await wsConsumer('/queue/ws.binary');
+    const { frame } = sendFrame('/queue/ws.binary', 0xff);
+    assert.equal(await deliveredOver(ws, [frame]), 0);
+    assert.equal(ws.messages[2]!.binary, true);
+    assert.equal(ws.messages[1]!.binary, false);
   });
 });
