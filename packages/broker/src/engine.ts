@@ -163,7 +163,10 @@ export interface DestinationInfo {
   readonly unacked: number;
   /** Consumers attached now. */
   readonly consumers: number;
-  /** A queue an operator created ({@link Engine.createDestination}): kept while empty and unused. */
+  /**
+   * A queue kept while empty and unused, until deleted: one an operator created
+   * ({@link Engine.createDestination}), and with a store every queue (created by use too).
+   */
   readonly declared?: boolean;
   /** Traffic since the engine started, when the engine keeps counts. */
   readonly counters?: DestinationCounters;
