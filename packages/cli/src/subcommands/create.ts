@@ -1,6 +1,5 @@
 // `stompede create QUEUE`: create a queue, through the admin server.
-import { adminClient, adminHelp, parseAdminArgs } from '../admin-client.js';
-import { CliError } from '../cli-error.js';
+import { adminHelp, postForQueue } from '../admin-client.js';
 
 export const CREATE_HELP = adminHelp(
   `Usage: stompede create QUEUE [options]
@@ -16,18 +15,17 @@ created: a topic exists through its subscriptions.
 );
 
 export async function runCreate(argv: readonly string[]): Promise<number> {
-  const parsed = parseAdminArgs('create', CREATE_HELP, argv, { vhost: { type: 'string' } });
-  if (parsed === 'help') return 0;
-  const [destination, ...extra] = parsed.positionals;
-  if (destination === undefined || extra.length > 0)
-    throw new CliError(`name one queue to create\n\n${CREATE_HELP}`);
-  const admin = adminClient(parsed.values, process.env);
-  const r = await admin.post<{ created: boolean }>('/api/destinations/create', {
-    vhost: parsed.values.vhost ?? '/',
-    destination,
-  });
+  const r = await postForQueue<{ created: boolean }>(
+    'create',
+    CREATE_HELP,
+    argv,
+    '/api/destinations/create',
+  );
+  if (r === 'help') return 0;
   process.stdout.write(
-    r.created ? `created ${destination}\n` : `${destination} exists already: nothing to do\n`,
+    r.answer.created
+      ? `created ${r.destination}\n`
+      : `${r.destination} exists already: nothing to do\n`,
   );
   return 0;
 }
