@@ -277,7 +277,8 @@ export interface Engine {
   /**
    * Create the queue `destination` as an operator does: it exists from now on, empty and unused
    * included, until {@link Engine.deleteDestination}; with a store, across restarts (resolves
-   * once that is durable). Resolves to false when it had been created so already. Throws
+   * once that is durable). Resolves to false when it was kept so already (created by an
+   * operator before, or, where the engine keeps queues created by use, by its use). Throws
    * `ERR_STOMP_INVALID_ARGUMENT` for a destination that is not a queue. Engines that cannot
    * create destinations leave it out.
    */
