@@ -145,8 +145,16 @@ export class ClusterAdmin {
   async purge(vhost: string, destination: string): Promise<number> {
     const dest = parseDestination(destination);
     if (dest.kind !== DestinationKind.QUEUE) return this.local.purge(vhost, destination);
+    const purged = await this.removeWaiting(vhost, dest.name);
+    // A queue only sent to existed through its messages: once created, it stays until deleted.
+    if (purged > 0) await this.createDestination(vhost, destination);
+    return purged;
+  }
+
+  /** The purge of the queue `name`, which may then be left without messages or consumers. */
+  private async removeWaiting(vhost: string, name: string): Promise<number> {
     const ctx = this.ctx;
-    const addr = ctx.names.queue(vhost, dest.name);
+    const addr = ctx.names.queue(vhost, name);
     let purged = 0;
     for (const level of LEVELS) {
       const subject = addr.subject(level);
@@ -200,7 +208,7 @@ export class ClusterAdmin {
     const dest = parseDestination(destination);
     switch (dest.kind) {
       case DestinationKind.QUEUE: {
-        let purged = await this.purge(vhost, destination);
+        let purged = await this.removeWaiting(vhost, dest.name);
         const addr = ctx.names.queue(vhost, dest.name);
         await this.announceDeleted(vhost, destination);
         for (const level of LEVELS) {

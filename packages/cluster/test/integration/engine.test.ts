@@ -340,6 +340,16 @@ describe('cluster engine (two nodes, three NATS servers)', { skip }, () => {
     assert.equal(await b.createDestination('/', '/queue/made'), true);
     assert.deepEqual(await kept(a), [[0, 0, true]]);
     await a.deleteDestination('/', '/queue/made');
+    // A queue only sent to exists through its messages; purged, it stays (kept until deleted).
+    await a.publish('/', 'p', persistent('/queue/sent', 'x'));
+    assert.equal(await b.purge('/', '/queue/sent'), 1);
+    assert.deepEqual(
+      (await a.destinations('/'))
+        .filter((d) => d.destination === '/queue/sent')
+        .map((d) => [d.depth, d.declared]),
+      [[0, true]],
+    );
+    await a.deleteDestination('/', '/queue/sent');
     await assert.rejects(
       Promise.resolve(a.createDestination('/', '/topic/made')),
       (err: unknown) => err instanceof StompError && err.code === ErrorCode.INVALID_ARGUMENT,
