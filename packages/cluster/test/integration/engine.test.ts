@@ -362,4 +362,33 @@ describe('cluster engine (two nodes, three NATS servers)', { skip }, () => {
     assert.ok(s.streams.length >= 5);
     assert.ok(s.streams.every((x) => x.leader !== ''));
   });
+
+  test('[Cluster report] each node reports itself and the three NATS servers (admin API, console, stompede status)', async () => {
+    // Right after start a replica may still be catching up: wait (with a deadline) until every
+    // server is current, then check what operators are shown.
+    const deadline = Date.now() + 20_000;
+    let report = (await a.report()).cluster;
+    while (report?.nodes.some((n) => n.status !== 'up') === true && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      report = (await a.report()).cluster;
+    }
+    assert.ok(report !== undefined, 'the cluster engine reports its cluster');
+    const self = report.nodes.filter((n) => n.self === true);
+    assert.equal(self.length, 1);
+    assert.equal(self[0]!.name, report.node);
+    assert.equal(self[0]!.role, 'broker');
+    assert.equal(self[0]!.status, 'up');
+    assert.match(self[0]!.note ?? '', /^connected to NATS at /);
+    const stores = report.nodes.filter((n) => n.role === 'store');
+    assert.deepEqual(
+      stores.map((n) => [n.name, n.status]),
+      [
+        ['n1', 'up'],
+        ['n2', 'up'],
+        ['n3', 'up'],
+      ],
+    );
+    assert.ok(stores.some((n) => /^leader of \d+ streams?/.test(n.note ?? '')));
+    assert.notEqual((await b.report()).cluster?.node, report.node, 'nodes have their own names');
+  });
 });
