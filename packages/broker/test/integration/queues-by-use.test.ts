@@ -62,6 +62,15 @@ async function listed(broker: Broker, destination: string): Promise<unknown[][]>
     .map((d) => [d.depth, d.consumers, d.declared]);
 }
 
+/** Run `body` on `broker`, then close it, failing or not (a failure must not leave it running). */
+async function on(broker: Broker, body: (b: Broker) => Promise<void>): Promise<void> {
+  try {
+    await body(broker);
+  } finally {
+    await broker.close();
+  }
+}
+
 describe('queues created by use', () => {
   for (const how of ['a clean stop', 'a crash'] as const) {
     test(`[Restart] a queue a SEND created, drained before shutdown, takes a read-only SUBSCRIBE after ${how}`, async () => {
@@ -84,17 +93,17 @@ describe('queues created by use', () => {
       await first.close();
       if (how === 'a crash') crashed(dir);
 
-      const second = memoryBroker(opts);
-      assert.deepEqual(await listed(second, '/queue/used'), [[0, 0, true]]);
-      const r2 = await as(second, 'reader');
-      await r2.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/used' });
-      const w2 = await as(second, 'writer');
-      await w2.sendSync('SEND', { destination: '/queue/used' }, 'job 2');
-      assert.deepEqual(
-        (await r2.messages(1)).map((m) => m.text),
-        ['job 2'],
-      );
-      await second.close();
+      await on(memoryBroker(opts), async (second) => {
+        assert.deepEqual(await listed(second, '/queue/used'), [[0, 0, true]]);
+        const r2 = await as(second, 'reader');
+        await r2.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/used' });
+        const w2 = await as(second, 'writer');
+        await w2.sendSync('SEND', { destination: '/queue/used' }, 'job 2');
+        assert.deepEqual(
+          (await r2.messages(1)).map((m) => m.text),
+          ['job 2'],
+        );
+      });
     });
   }
 
@@ -107,11 +116,11 @@ describe('queues created by use', () => {
     await m.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/waiting' });
     await first.close();
     crashed(dir);
-    const second = memoryBroker(opts);
-    assert.deepEqual(await listed(second, '/queue/waiting'), [[0, 0, true]]);
-    const r = await as(second, 'reader');
-    await r.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/waiting' });
-    await second.close();
+    await on(memoryBroker(opts), async (second) => {
+      assert.deepEqual(await listed(second, '/queue/waiting'), [[0, 0, true]]);
+      const r = await as(second, 'reader');
+      await r.sendSync('SUBSCRIBE', { id: '1', destination: '/queue/waiting' });
+    });
   });
 
   test('[Journal] one QUEUE record per queue, not per message; a QUEUE_DELETE when an operator deletes it', async () => {
@@ -123,28 +132,33 @@ describe('queues created by use', () => {
       admin: { port: 0, user: 'ops', password: await hashPassword('s3cret', FAST) },
     });
     await broker.listen();
-    const w = await as(broker, 'writer');
-    for (let i = 0; i < 50; i++) {
-      await w.sendSync('SEND', { destination: '/queue/busy', persistent: 'true' }, `m${String(i)}`);
-    }
-    await broker.engine.flush?.();
-    assert.deepEqual(queueRecords(dir), [QUEUE_RECORD]);
-    // Created already, by use: the admin API's create says so.
-    const post = async (path: string) =>
-      (
-        await fetch(`${broker.adminUrl!}${path}`, {
-          method: 'POST',
-          headers: { authorization: AUTH, 'content-type': 'application/json' },
-          body: JSON.stringify({ destination: '/queue/busy' }),
-        })
-      ).json();
-    assert.deepEqual(await post('/api/destinations/create'), { created: false });
-    assert.deepEqual(await post('/api/destinations/delete'), { purged: 50 });
-    // The next use creates it again (the writer has the create right).
-    await w.sendSync('SEND', { destination: '/queue/busy' }, 'again');
-    await broker.engine.flush?.();
-    assert.deepEqual(queueRecords(dir), [QUEUE_RECORD, QUEUE_DELETE_RECORD, QUEUE_RECORD]);
-    await broker.close();
+    await on(broker, async () => {
+      const w = await as(broker, 'writer');
+      for (let i = 0; i < 50; i++) {
+        await w.sendSync(
+          'SEND',
+          { destination: '/queue/busy', persistent: 'true' },
+          `m${String(i)}`,
+        );
+      }
+      await broker.engine.flush?.();
+      assert.deepEqual(queueRecords(dir), [QUEUE_RECORD]);
+      // Created already, by use: the admin API's create says so.
+      const post = async (path: string) =>
+        (
+          await fetch(`${broker.adminUrl!}${path}`, {
+            method: 'POST',
+            headers: { authorization: AUTH, 'content-type': 'application/json' },
+            body: JSON.stringify({ destination: '/queue/busy' }),
+          })
+        ).json();
+      assert.deepEqual(await post('/api/destinations/create'), { created: false });
+      assert.deepEqual(await post('/api/destinations/delete'), { purged: 50 });
+      // The next use creates it again (the writer has the create right).
+      await w.sendSync('SEND', { destination: '/queue/busy' }, 'again');
+      await broker.engine.flush?.();
+      assert.deepEqual(queueRecords(dir), [QUEUE_RECORD, QUEUE_DELETE_RECORD, QUEUE_RECORD]);
+    });
   });
 
   test('[Restart] a queue deleted after its use is gone after a restart: the next use needs create', async () => {
@@ -156,12 +170,12 @@ describe('queues created by use', () => {
     assert.equal(await first.engine.deleteDestination('/', '/queue/short'), 1);
     await first.close();
     crashed(dir);
-    const second = memoryBroker(opts);
-    assert.deepEqual(await listed(second, '/queue/short'), []);
-    const r = await as(second, 'reader');
-    r.send('SUBSCRIBE', { id: '1', destination: '/queue/short', receipt: 'x' });
-    assert.match((await r.next('ERROR')).text, new RegExp(ErrorCode.FORBIDDEN));
-    await second.close();
+    await on(memoryBroker(opts), async (second) => {
+      assert.deepEqual(await listed(second, '/queue/short'), []);
+      const r = await as(second, 'reader');
+      r.send('SUBSCRIBE', { id: '1', destination: '/queue/short', receipt: 'x' });
+      assert.match((await r.next('ERROR')).text, new RegExp(ErrorCode.FORBIDDEN));
+    });
   });
 
   test('without a store, an idle queue created by use is forgotten', async () => {
