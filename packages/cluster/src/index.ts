@@ -6,10 +6,15 @@ export {
   type NatsServerInfo,
   NatsServers,
   type NatsServersOptions,
-  ensureNatsServer,
   freePort,
   startNatsServers,
 } from './dev/nats-servers.js';
+export {
+  NATS_SERVER_VERSION,
+  ensureNatsServer,
+  hasDedupeGap,
+  natsServerCachePath,
+} from './dev/nats-binary.js';
 export {
   CLUSTER_DEFAULTS,
   type ClusterOptions,

@@ -5,10 +5,11 @@
 // Each server gets a config file, a store directory and three ports (client, cluster route,
 // HTTP monitoring) in one directory. `ready()` waits until every running server answers
 // `/healthz?js-enabled-only=true` and a JetStream meta leader is elected, with a deadline.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { ensureNatsServer } from './nats-binary.js';
 
 /** Options of {@link startNatsServers}. */
 export interface NatsServersOptions {
@@ -22,9 +23,9 @@ export interface NatsServersOptions {
   readonly routePorts?: readonly number[];
   /** HTTP monitoring ports; default: free ports. */
   readonly httpPorts?: readonly number[];
-  /** The `nats-server` binary (default `$NATS_SERVER` or `nats-server` on the PATH). */
+  /** The `nats-server` binary (default: {@link ensureNatsServer}'s choice). */
   readonly binary?: string;
-  /** Install `nats-server` with apt-get when it is missing and we are root (default true). */
+  /** Build or install `nats-server` when missing (default true; see {@link ensureNatsServer}). */
   readonly install?: boolean;
   /** The cluster's name (default `stompede`). */
   readonly clusterName?: string;
@@ -49,35 +50,6 @@ export interface NatsServerInfo {
 }
 
 const HOST = '127.0.0.1';
-
-/** Find a `nats-server` binary, installing Debian's package when allowed; throws with advice. */
-export function ensureNatsServer(binary?: string, install = true): string {
-  const bin = binary ?? process.env['NATS_SERVER'] ?? 'nats-server';
-  if (runs(bin)) return bin;
-  if (install && bin === 'nats-server' && process.getuid?.() === 0 && runs('apt-get', ['-v'])) {
-    // Debian bookworm ships 2.9.10; update the lists only when the package is unknown.
-    const apt = (args: string[]): boolean =>
-      spawnSync('apt-get', args, {
-        stdio: 'ignore',
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      }).status === 0;
-    if (!apt(['install', '-y', '-qq', 'nats-server'])) {
-      apt(['update', '-qq']);
-      apt(['install', '-y', '-qq', 'nats-server']);
-    }
-    if (runs(bin)) return bin;
-  }
-  throw new Error(
-    `cannot run ${JSON.stringify(bin)}: install NATS server 2.9 or later ` +
-      '(Debian/Ubuntu: apt-get install nats-server; or https://github.com/nats-io/nats-server/releases) ' +
-      'or point $NATS_SERVER at the binary',
-  );
-}
-
-function runs(bin: string, args = ['--version']): boolean {
-  const r = spawnSync(bin, args, { stdio: 'ignore' });
-  return r.error === undefined && r.status === 0;
-}
 
 /** A free TCP port on loopback (the kernel picks it; it is released before returning). */
 export function freePort(): Promise<number> {

@@ -7,7 +7,7 @@
 // timeout; a live node answers from its own table.
 import type { Msg } from '@nats-io/nats-core';
 import { ErrorCode, StompProtocolError } from '@stompede/core';
-import { apiCode } from '../nats/publisher.js';
+import { lostRace } from '../nats/publisher.js';
 import { retrying, transient, unavailable } from '../nats/retry.js';
 import type { NodeContext } from './context.js';
 
@@ -63,7 +63,7 @@ export class Leases {
       } catch (err) {
         // Someone else wrote the lease between our read and write (or our write timed out and
         // may have been stored): look again.
-        if (apiCode(err) !== 10071 && !transient(err)) throw unavailable(action, err);
+        if (!lostRace(err) && !transient(err)) throw unavailable(action, err);
       }
     }
     throw new StompProtocolError(
@@ -83,8 +83,8 @@ export class Leases {
         timeout: this.ctx.options.publishTimeout,
       });
     } catch (err) {
-      // Taken over meanwhile (10071), or NATS is away: the next holder finds no live session.
-      if (apiCode(err) !== 10071) this.ctx.warn(`releasing lease ${subject} failed`, err);
+      // Taken over meanwhile, or NATS is away: the next holder finds no live session.
+      if (!lostRace(err)) this.ctx.warn(`releasing lease ${subject} failed`, err);
     }
   }
 

@@ -25,6 +25,7 @@ const PERMANENT: Record<number, string> = {
   10077: 'the stream is full (maximum messages)',
   10047: 'the stream is full (maximum bytes)',
   10071: 'a concurrent update (wrong last sequence)',
+  10164: 'a concurrent update (wrong last sequence)',
 };
 
 /** Publishes with retries and counts what is in flight. */
@@ -66,10 +67,10 @@ export class Publisher {
    * within the duplicate window are stored once). Rejects with a StompProtocolError when it cannot
    * be stored within the timeout or the stream refuses it.
    *
-   * One case escapes the duplicate window on nats-server 2.9.10: an attempt that times out because
-   * the stream's leader died may still be committed by the next leader, which does not know its id
-   * yet when the retry reaches it, so both are stored. Attempts after a timeout therefore carry
-   * {@link RETRIED_HEADER}: such a copy is delivered as a redelivery, never as a silent duplicate.
+   * One case escapes the duplicate window on nats-server before 2.11: an attempt that times out
+   * because the stream's leader died may still be committed by the next leader, which does not
+   * know its id yet when the retry reaches it, so both are stored. Attempts after a timeout
+   * therefore carry {@link RETRIED_HEADER}: such a copy is delivered as a redelivery.
    */
   async publish(subject: string, payload: Uint8Array, msgId?: string): Promise<PubAck> {
     const size = payload.length;
@@ -130,6 +131,16 @@ export class Publisher {
         'it may or may not have been stored',
     );
   }
+}
+
+/**
+ * True when a compare-and-set publish lost the race (`Nats-Expected-Last-Subject-Sequence` did
+ * not match): 10071 names the current sequence; replicated streams on nats-server 2.11 and later
+ * answer 10164, without it, when the subject has a write in flight.
+ */
+export function lostRace(err: unknown): boolean {
+  const code = apiCode(err);
+  return code === 10071 || code === 10164;
 }
 
 /** The JetStream API error code of `err`, if it is one. */
