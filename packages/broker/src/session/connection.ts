@@ -8,7 +8,6 @@ import type { Duplex } from 'node:stream';
 import {
   ErrorCode,
   type Frame,
-  HEARTBEAT_BYTES,
   type StompVersion,
   type StompError,
   StompProtocolError,
@@ -329,7 +328,7 @@ export class Connection implements Session, SubscriptionOwner {
         lastRead: () => this.reader.lastRead,
         beat: () => {
           this.metrics.heartbeatsOut++;
-          this.outbox.write(HEARTBEAT_BYTES);
+          this.outbox.writeHeartBeat();
         },
         silent: (idle) => {
           this.debug({ idle }, 'heart-beat timeout: closing');
@@ -419,6 +418,7 @@ export class Connection implements Session, SubscriptionOwner {
       deliveryCount,
       message,
     );
+    this.outbox.endFrame();
   }
 
   private onDrain(): void {
