@@ -13,6 +13,7 @@ import { HEARTBEAT_BYTES } from '@stompede/core';
 import { COPY_LIMIT } from '../encode.js';
 import { type MessageStream, isMessageStream } from '../listen/message-stream.js';
 import type { ByteSink } from '../message-writer.js';
+import type { Metrics } from '../metrics.js';
 import type { Clock } from './clock.js';
 
 /** Smallest and largest output buffer allocated for a tick. */
@@ -83,7 +84,7 @@ export class Outbox implements ByteSink {
   constructor(
     stream: Duplex,
     clock: Clock,
-    private readonly counters: { bytesOut: number },
+    private readonly counters: Pick<Metrics, 'bytesSent'>,
     private readonly onBlocked: () => void,
   ) {
     this.stream = stream;
@@ -262,7 +263,7 @@ export class Outbox implements ByteSink {
     let n = 0;
     if (chunk instanceof Uint8Array) n = chunk.length;
     else for (const part of chunk) n += part.length;
-    this.counters.bytesOut += n;
+    this.counters.bytesSent(n);
     this.written += n;
     // More than one write this tick: cork so that the stream writes them together.
     if (this.tickScheduled && !this.corked) {
