@@ -6,7 +6,7 @@
 //          openmq|stompserver|all] (default all; a comma list works too) [--clients stomp.py,
 //          stompest,stompit,stompjs,stompjs-browser,stompede,stompede-ws,stomper,ruby-stomp,
 //          stompy,net-stomp,php-stomp,go-stomp,stompngo,spring,spring-ws,vertx-stomp,stampy,
-//          gozirra,syslog-ng]
+//          gozirra,gozirra-ws,syslog-ng]
 //          [--versions 1.0,1.1,1.2] [--cases a,b] [--out-dir interop] [--driver-timeout 600]
 //          [--budget 1500] (seconds: each client's progress line shows the run's time against it)
 //          [--lanes 1] (peers run side by side, N at a time; their lines are prefixed [peer])
@@ -141,6 +141,15 @@ const tcpArgs = (peer) => ['--host', peer.tcp.host, '--port', String(peer.tcp.po
  * the programs a driver cannot run without (Debian packages, see README.md); a missing one fails
  * the client's cells with the reason instead of a stack trace.
  */
+// Gozirra's WebSocket client (gozirra-ws 0.5.0 on Java-WebSocket 1.3.0) reads text messages only:
+// it overrides onMessage(String), not onMessage(ByteBuffer), so a binary message never reaches it.
+const GOZIRRA_WS_TEXT_ONLY =
+  "Gozirra's WebSocket client reads text messages only (it handles Java-WebSocket's " +
+  'onMessage(String), not onMessage(ByteBuffer)), and this peer sends every frame as a binary ' +
+  'message (RabbitMQ: `web_stomp.ws_frame = binary` in interop/peers/rabbitmq.sh, which the ' +
+  "binary case of the other clients needs; Artemis: its acceptor's default " +
+  '`webSocketEncoderType=binary`), so no CONNECTED reaches it';
+
 const CLIENTS = [
   {
     name: 'stomp.py',
@@ -355,6 +364,24 @@ const CLIENTS = [
       '--transport',
       'tcp',
       ...tcpArgs(peer),
+      ...authArgs(peer, vs),
+    ],
+  },
+  {
+    name: 'gozirra-ws',
+    transport: 'ws',
+    needs: [javaClasspathFile('gozirra')],
+    // Peers whose WebSocket messages this client cannot read: its cells there are `unsupported`.
+    unsupportedAgainst: {
+      rabbitmq: GOZIRRA_WS_TEXT_ONLY,
+      artemis: GOZIRRA_WS_TEXT_ONLY,
+    },
+    command: (peer, vs) => [
+      ...javaCommand('gozirra', 'dev.stompede.interop.GozirraDriver'),
+      '--transport',
+      'ws',
+      '--url',
+      peer.ws,
       ...authArgs(peer, vs),
     ],
   },
@@ -1244,6 +1271,12 @@ async function runPeer(peerName) {
       };
       if (peer.clients && !peer.clients.includes(client.name)) {
         fill('n/a', `not run against ${peerName} (it checks ${peer.clients.join(', ')} only)`);
+        continue;
+      }
+      const unsupported = client.unsupportedAgainst?.[peerName];
+      if (unsupported !== undefined) {
+        log(`-- ${peerName} × ${client.name}: unsupported (${unsupported})`);
+        fill('unsupported', unsupported);
         continue;
       }
       if (client.unavailable) {

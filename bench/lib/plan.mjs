@@ -23,8 +23,6 @@ export const DURABLE_TARGETS = ['ours', 'rabbitmq', 'activemq'];
 const RUN_OVERHEAD = 1;
 /** Seconds a count-based run takes on the slowest peer (from quick runs on this machine). */
 const COUNT_RUN_SECONDS = {
-  'size-64k': 2,
-  'size-1m': 2,
   'fanout-1': 3,
   'fanout-10': 9,
   'fanout-100': 11,

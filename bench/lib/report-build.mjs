@@ -132,7 +132,7 @@ function brokerSection(broker, notes) {
     return [...lines, `Not run${broker?.failed ? `: ${broker.failed}` : ''}.`, ''];
   }
   lines.push(
-    `Load generator: \`stompede bench\` (raw STOMP 1.2 frames over TCP, producers and consumers in one process, every message checked for loss, duplication and corruption), ${broker.reps} repetition(s) of ${broker.seconds}-second runs (or a fixed message count for 64 KiB, 1 MiB and fan-out; latency runs send 2 s of warm-up (4 s at 1k msgs/s), left out of the percentiles, then 5 measured seconds), interleaved between brokers. Our broker runs in its own process (\`bench/broker-server.mjs\`). Figures: median (min–max); ⚠ = a run lost, duplicated or corrupted messages or got an ERROR; "failed" says what happened.`,
+    `Load generator: \`stompede bench\` (raw STOMP 1.2 frames over TCP, producers and consumers in one process, every message checked for loss, duplication and corruption), ${broker.reps} repetition(s) of ${broker.seconds}-second runs (or a fixed message count for fan-out; latency runs send 2 s of warm-up (4 s at 1k msgs/s), left out of the percentiles, then 5 measured seconds), interleaved between brokers. Our broker runs in its own process (\`bench/broker-server.mjs\`). Figures: median (min–max); ⚠ = a run lost, duplicated or corrupted messages or got an ERROR; "failed" says what happened.`,
     '',
     '### Throughput',
     '',

@@ -89,15 +89,14 @@ export const SYSTEMS = [
     name: 'Gozirra',
     kind: 'client',
     language: 'Java',
-    rows: ['gozirra'],
+    rows: ['gozirra', 'gozirra-ws'],
     source:
       'Maven Central com.hi3project.vineyard.comm:gozirra-ws 0.5.0 (2015), a fork of Gozirra ' +
       "that adds STOMP over WebSocket (Java-WebSocket 1.3.0); the original jar was its author's " +
-      'download only, in no registry here; no Debian package. Its TCP client is the row (STOMP ' +
-      '1.0 only, no ACK frame). Its WebSocket client has no row yet: against RabbitMQ Web-STOMP ' +
-      'and Artemis no CONNECTED reaches it (the server closes the WebSocket, 1000 and 1006); ' +
-      'against ours it parses only the first frame of a WebSocket message, and our broker sends ' +
-      'the frames it writes in one tick (a MESSAGE and the RECEIPT after it) as one message',
+      'download only, in no registry here; no Debian package. Rows: its TCP client and its ' +
+      'WebSocket client (STOMP 1.0 only, no ACK frame). The WebSocket client parses one frame ' +
+      'per message and reads text messages only, so it runs against ours (one frame per ' +
+      'message, text when UTF-8); RabbitMQ as configured here and Artemis send binary messages',
   },
   {
     name: 'Stampy',

@@ -59,6 +59,7 @@ export class Broker {
         maxTopicPendingBytes: o.maxTopicPendingBytes,
         maxQueueBytes: o.maxQueueBytes,
         metrics: this.metrics,
+        now: () => o.clock.now(),
         ...(o.dataDir === undefined
           ? {}
           : {

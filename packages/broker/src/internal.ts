@@ -9,6 +9,7 @@ export { ackKeyOf, isIdOf } from './delivery.js';
 export { Fifo } from './fifo.js';
 export { isFalseHeader, isTrueHeader } from './boolean-header.js';
 export { WebSocketDuplex } from './listen/ws.js';
+export { isUtf8Across } from './listen/utf8.js';
 export { originAllowed, originPolicy } from './listen/origin.js';
 export { resolveOptions } from './options.js';
 export { JournalStore } from './store/journal.js';

@@ -1,118 +1,339 @@
-// Broker counters: plain numbers incremented on the hot path, and ERROR frames counted by code.
+// Broker counters, and ERROR frames counted by code. Each counter is a private number that only
+// its counting method moves (one increment, inlined on the hot path); everyone else reads it.
 import type { StoreCounters } from './store/state.js';
 
 /** ERROR frames sent, and connections refused, by error code. */
 export class ErrorCounts {
+  readonly #byCode = new Map<string, number>();
+  readonly #refusedByCode = new Map<string, number>();
+
   /** ERROR frames by code. */
-  readonly byCode = new Map<string, number>();
+  get byCode(): ReadonlyMap<string, number> {
+    return this.#byCode;
+  }
+
   /** Connections refused at accept (connection limits, WebSocket origins), by code. */
-  readonly refusedByCode = new Map<string, number>();
+  get refusedByCode(): ReadonlyMap<string, number> {
+    return this.#refusedByCode;
+  }
 
   /** An ERROR with `code` was sent. */
   count(code: string): void {
-    this.byCode.set(code, (this.byCode.get(code) ?? 0) + 1);
+    this.#byCode.set(code, (this.#byCode.get(code) ?? 0) + 1);
   }
 
   /** A connection was refused. */
   refused(code: string): void {
-    this.refusedByCode.set(code, (this.refusedByCode.get(code) ?? 0) + 1);
+    this.#refusedByCode.set(code, (this.#refusedByCode.get(code) ?? 0) + 1);
     this.count(code);
   }
 
   /** Total connections refused. */
   get refusedTotal(): number {
     let n = 0;
-    for (const v of this.refusedByCode.values()) n += v;
+    for (const v of this.#refusedByCode.values()) n += v;
     return n;
   }
 }
 
-/** Broker counters. Plain numbers, incremented on the hot path; read with {@link Metrics.snapshot}. */
+/**
+ * Broker counters, read as properties (or all at once with {@link Metrics.snapshot}) and moved
+ * only by the methods that say what happened; an engine counts what it does with the
+ * `message...` methods.
+ */
 export class Metrics implements StoreCounters {
   /** ERROR frames and refused connections by error code. */
   readonly errors = new ErrorCounts();
+  #connectionsOpened = 0;
+  #connectionsClosed = 0;
+  #framesIn = 0;
+  #framesOut = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #heartbeatsIn = 0;
+  #heartbeatsOut = 0;
+  #messagesPublished = 0;
+  #messagesEnqueued = 0;
+  #messagesDelivered = 0;
+  #messagesRedelivered = 0;
+  #messagesAcked = 0;
+  #messagesNacked = 0;
+  #messagesRequeued = 0;
+  #messagesDeadLettered = 0;
+  #messagesDropped = 0;
+  #errorsSent = 0;
+  #producersPaused = 0;
+  #journalDamagedRecords = 0;
+  #journalMessagesLost = 0;
+  #diskFreeBytes = -1;
+  #diskRefusing = 0;
+  #persistentSendsRefused = 0;
+
   /** Connections accepted since start. */
-  connectionsOpened = 0;
+  get connectionsOpened(): number {
+    return this.#connectionsOpened;
+  }
+
   /** Connections ended since start. */
-  connectionsClosed = 0;
+  get connectionsClosed(): number {
+    return this.#connectionsClosed;
+  }
+
   /** Frames received (heart-beats excluded). */
-  framesIn = 0;
+  get framesIn(): number {
+    return this.#framesIn;
+  }
+
   /** Frames sent (heart-beats excluded). */
-  framesOut = 0;
+  get framesOut(): number {
+    return this.#framesOut;
+  }
+
   /** Bytes received. */
-  bytesIn = 0;
+  get bytesIn(): number {
+    return this.#bytesIn;
+  }
+
   /** Bytes sent (STOMP bytes handed to the transport: frames and heart-beats). */
-  bytesOut = 0;
+  get bytesOut(): number {
+    return this.#bytesOut;
+  }
+
   /** Heart-beats received. */
-  heartbeatsIn = 0;
+  get heartbeatsIn(): number {
+    return this.#heartbeatsIn;
+  }
+
   /** Heart-beats sent. */
-  heartbeatsOut = 0;
+  get heartbeatsOut(): number {
+    return this.#heartbeatsOut;
+  }
+
   /** Messages published: SEND frames (at COMMIT for a transaction's) and the admin API's. */
-  messagesPublished = 0;
+  get messagesPublished(): number {
+    return this.#messagesPublished;
+  }
+
   /** Messages accepted into a queue or subscription (one per stored copy). */
-  messagesEnqueued = 0;
+  get messagesEnqueued(): number {
+    return this.#messagesEnqueued;
+  }
+
   /** MESSAGE frames sent. */
-  messagesDelivered = 0;
+  get messagesDelivered(): number {
+    return this.#messagesDelivered;
+  }
+
   /** MESSAGE frames that were redeliveries (the message was delivered before). */
-  messagesRedelivered = 0;
+  get messagesRedelivered(): number {
+    return this.#messagesRedelivered;
+  }
+
   /** Deliveries settled by ACK or in auto mode. */
-  messagesAcked = 0;
+  get messagesAcked(): number {
+    return this.#messagesAcked;
+  }
+
   /** Deliveries NACKed. */
-  messagesNacked = 0;
+  get messagesNacked(): number {
+    return this.#messagesNacked;
+  }
+
   /** Deliveries put back in their queue (NACK, unsubscribe, disconnect). */
-  messagesRequeued = 0;
+  get messagesRequeued(): number {
+    return this.#messagesRequeued;
+  }
+
   /** Messages moved to a dead-letter queue. */
-  messagesDeadLettered = 0;
+  get messagesDeadLettered(): number {
+    return this.#messagesDeadLettered;
+  }
+
   /** Messages dropped (topic with no subscriber excluded): slow topic subscribers, vanished temp queues. */
-  messagesDropped = 0;
+  get messagesDropped(): number {
+    return this.#messagesDropped;
+  }
+
   /** ERROR frames sent. */
-  errorsSent = 0;
+  get errorsSent(): number {
+    return this.#errorsSent;
+  }
+
   /** Times a producer's socket was paused because the memory limit was reached. */
-  producersPaused = 0;
+  get producersPaused(): number {
+    return this.#producersPaused;
+  }
+
   /** Damaged journal records found (at recovery, by the background verification, or by a read). */
-  journalDamagedRecords = 0;
+  get journalDamagedRecords(): number {
+    return this.#journalDamagedRecords;
+  }
+
   /** Stored messages lost to journal damage. */
-  journalMessagesLost = 0;
+  get journalMessagesLost(): number {
+    return this.#journalMessagesLost;
+  }
+
   /** Free bytes of the data directory's disk at the last reading (-1: no store, or not read). */
-  diskFreeBytes = -1;
+  get diskFreeBytes(): number {
+    return this.#diskFreeBytes;
+  }
+
   /** 1 while persistent messages are refused for lack of disk space, else 0. */
-  diskRefusing = 0;
+  get diskRefusing(): number {
+    return this.#diskRefusing;
+  }
+
   /** Persistent messages refused for lack of disk space (ERR_STOMP_DISK_FULL). */
-  persistentSendsRefused = 0;
+  get persistentSendsRefused(): number {
+    return this.#persistentSendsRefused;
+  }
 
   /** Connections open now. */
   get connectionsActive(): number {
-    return this.connectionsOpened - this.connectionsClosed;
+    return this.#connectionsOpened - this.#connectionsClosed;
+  }
+
+  /** A connection was accepted. */
+  connectionOpened(): void {
+    this.#connectionsOpened++;
+  }
+
+  /** A connection ended. */
+  connectionClosed(): void {
+    this.#connectionsClosed++;
+  }
+
+  /** A frame was received. */
+  frameReceived(): void {
+    this.#framesIn++;
+  }
+
+  /** A frame other than MESSAGE was sent (a MESSAGE: {@link Metrics.messageDelivered}). */
+  frameSent(): void {
+    this.#framesOut++;
+  }
+
+  /** A heart-beat was received. */
+  heartbeatReceived(): void {
+    this.#heartbeatsIn++;
+  }
+
+  /** A heart-beat was sent. */
+  heartbeatSent(): void {
+    this.#heartbeatsOut++;
+  }
+
+  /** A message was accepted into a queue or subscription (each stored copy counts). */
+  messageEnqueued(): void {
+    this.#messagesEnqueued++;
+  }
+
+  /** A delivery was settled by ACK or in auto mode. */
+  messageAcked(): void {
+    this.#messagesAcked++;
+  }
+
+  /** A delivery was NACKed. */
+  messageNacked(): void {
+    this.#messagesNacked++;
+  }
+
+  /** A delivery was put back in its queue (NACK, unsubscribe, disconnect). */
+  messageRequeued(): void {
+    this.#messagesRequeued++;
+  }
+
+  /** A message was moved to a dead-letter queue. */
+  messageDeadLettered(): void {
+    this.#messagesDeadLettered++;
+  }
+
+  /** A message was dropped: a slow topic subscriber's oldest, a vanished temp queue's (not a topic message nobody subscribed to). */
+  messageDropped(): void {
+    this.#messagesDropped++;
+  }
+
+  /** An ERROR frame is being sent (count the frame with {@link Metrics.frameSent} too). */
+  errorSent(): void {
+    this.#errorsSent++;
+  }
+
+  /** A producer's socket was paused because the memory limit was reached. */
+  producerPaused(): void {
+    this.#producersPaused++;
+  }
+
+  /** A persistent message was refused for lack of disk space. */
+  persistentSendRefused(): void {
+    this.#persistentSendsRefused++;
+  }
+
+  /** `n` messages (default 1) were published: SEND frames (a transaction's at COMMIT), the admin API's. */
+  messagePublished(n = 1): void {
+    this.#messagesPublished += n;
+  }
+
+  /**
+   * A MESSAGE frame was sent: a delivery, and a frame sent; a redelivery when `deliveryCount`
+   * is over 1 (the message was delivered before).
+   */
+  messageDelivered(deliveryCount: number): void {
+    this.#messagesDelivered++;
+    this.#framesOut++;
+    if (deliveryCount > 1) this.#messagesRedelivered++;
+  }
+
+  /** `n` bytes were received. */
+  bytesReceived(n: number): void {
+    this.#bytesIn += n;
+  }
+
+  /** `n` bytes were handed to a transport. */
+  bytesSent(n: number): void {
+    this.#bytesOut += n;
+  }
+
+  /** Journal damage was found: `records` damaged records, losing `messagesLost` stored messages. */
+  journalDamaged(records: number, messagesLost: number): void {
+    this.#journalDamagedRecords += records;
+    this.#journalMessagesLost += messagesLost;
+  }
+
+  /** The data directory's disk was read: `freeBytes` free (-1: unknown); `refusing` persistent messages or not. */
+  diskRead(freeBytes: number, refusing: boolean): void {
+    this.#diskFreeBytes = freeBytes;
+    this.#diskRefusing = refusing ? 1 : 0;
   }
 
   /** A copy of every counter. */
   snapshot(): MetricsSnapshot {
     return {
-      connectionsOpened: this.connectionsOpened,
-      connectionsClosed: this.connectionsClosed,
+      connectionsOpened: this.#connectionsOpened,
+      connectionsClosed: this.#connectionsClosed,
       connectionsActive: this.connectionsActive,
-      framesIn: this.framesIn,
-      framesOut: this.framesOut,
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
-      heartbeatsIn: this.heartbeatsIn,
-      heartbeatsOut: this.heartbeatsOut,
-      messagesPublished: this.messagesPublished,
-      messagesEnqueued: this.messagesEnqueued,
-      messagesDelivered: this.messagesDelivered,
-      messagesRedelivered: this.messagesRedelivered,
-      messagesAcked: this.messagesAcked,
-      messagesNacked: this.messagesNacked,
-      messagesRequeued: this.messagesRequeued,
-      messagesDeadLettered: this.messagesDeadLettered,
-      messagesDropped: this.messagesDropped,
-      errorsSent: this.errorsSent,
-      producersPaused: this.producersPaused,
-      journalDamagedRecords: this.journalDamagedRecords,
-      journalMessagesLost: this.journalMessagesLost,
-      diskFreeBytes: this.diskFreeBytes,
-      diskRefusing: this.diskRefusing,
-      persistentSendsRefused: this.persistentSendsRefused,
+      framesIn: this.#framesIn,
+      framesOut: this.#framesOut,
+      bytesIn: this.#bytesIn,
+      bytesOut: this.#bytesOut,
+      heartbeatsIn: this.#heartbeatsIn,
+      heartbeatsOut: this.#heartbeatsOut,
+      messagesPublished: this.#messagesPublished,
+      messagesEnqueued: this.#messagesEnqueued,
+      messagesDelivered: this.#messagesDelivered,
+      messagesRedelivered: this.#messagesRedelivered,
+      messagesAcked: this.#messagesAcked,
+      messagesNacked: this.#messagesNacked,
+      messagesRequeued: this.#messagesRequeued,
+      messagesDeadLettered: this.#messagesDeadLettered,
+      messagesDropped: this.#messagesDropped,
+      errorsSent: this.#errorsSent,
+      producersPaused: this.#producersPaused,
+      journalDamagedRecords: this.#journalDamagedRecords,
+      journalMessagesLost: this.#journalMessagesLost,
+      diskFreeBytes: this.#diskFreeBytes,
+      diskRefusing: this.#diskRefusing,
+      persistentSendsRefused: this.#persistentSendsRefused,
     };
   }
 }

@@ -177,7 +177,9 @@ export interface BrokerOptions {
   readonly admin?: AdminOptions;
   /**
    * The source of time for the session layer's timers (CONNECT timeout, heart-beats, ERROR
-   * linger). Default: the system clock. Tests inject a manual clock to make timing exact.
+   * linger) and for message expiry (a relative `expiration` counts from its `now()`, which the
+   * built-in engine compares expiry times with; ms since the epoch). Default: the system clock.
+   * Tests inject a manual clock to make timing exact.
    */
   readonly clock?: Clock;
 }
@@ -422,7 +424,8 @@ function resolveSecurity(
   };
   const hosts = listeners.map((l) => l.host ?? '127.0.0.1');
   const vhost = options.defaultVhost ?? DEFAULTS.defaultVhost;
-  return {
+  // Frozen: options are data once validated; the broker builds its services from them.
+  return Object.freeze({
     ...limits,
     maxUnackedPerSubscription: count(
       'maxUnackedPerSubscription',
@@ -435,5 +438,5 @@ function resolveSecurity(
       ...resolveAuthorization(options.permissions, vhost),
     }),
     admin: resolveAdmin(options.admin),
-  };
+  });
 }

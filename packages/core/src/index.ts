@@ -11,14 +11,7 @@
  *
  * @packageDocumentation
  */
-export {
-  Frame,
-  Command,
-  ClientCommand,
-  ServerCommand,
-  isClientCommand,
-  isServerCommand,
-} from './frame.js';
+export { Frame, Command, ClientCommand, ServerCommand } from './frame.js';
 export type { HeaderEntry, HeadersInit, BodyInit } from './frame.js';
 export type { StompVersion } from './version.js';
 export { SUPPORTED_VERSIONS, isStompVersion } from './version.js';
@@ -42,11 +35,9 @@ export { encodeFrame, encodeFrameBytes, encodeFrames, HEARTBEAT_BYTES } from './
 export type { ContentLengthMode, SerializerOptions } from './serializer.js';
 export { escapeHeader, escapesApply, unescapeHeader, encodeHeaderToken } from './escape.js';
 export type { HeaderTokenOptions } from './escape.js';
-export { utf8Encode, utf8Decode, concatBytes } from './bytes.js';
+export { utf8Encode, concatBytes } from './bytes.js';
 export {
-  NO_HEART_BEAT,
   acceptedVersions,
-  checkHeartBeat,
   formatAcceptVersion,
   formatHeartBeat,
   negotiateHeartBeat,
@@ -116,7 +107,7 @@ export { BrokerScheme } from './failover/broker.js';
 export type { BrokerAddress } from './failover/broker.js';
 export { FAILOVER_DEFAULTS } from './failover/options.js';
 export type { FailoverOptions } from './failover/options.js';
-export { FailoverSchedule, DEFAULT_LOCAL_HOSTS } from './failover/schedule.js';
+export { FailoverSchedule } from './failover/schedule.js';
 export type { FailoverScheduleOptions, FailoverAttempt } from './failover/schedule.js';
 export { ClientSession, SessionState } from './session/client-session.js';
 export type {

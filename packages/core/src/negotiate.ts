@@ -114,7 +114,7 @@ export function formatHeartBeat(heartBeat: HeartBeat): string {
 }
 
 /** Throw `ERR_STOMP_INVALID_HEARTBEAT` unless both numbers are non-negative safe integers. */
-export function checkHeartBeat(heartBeat: HeartBeat): void {
+function checkHeartBeat(heartBeat: HeartBeat): void {
   const [canSend, wantReceive] = heartBeat;
   if (
     !Number.isSafeInteger(canSend) ||

@@ -147,9 +147,9 @@ export function brokerView(broker: ViewedBroker, ready: () => boolean): AdminVie
     publish: async (vhost, destination, headers, body) => {
       const flat: string[] = [];
       for (const [k, v] of headers) flat.push(k, v);
-      const message = new Message(destination, flat, body);
+      const message = new Message(destination, flat, body, undefined, options.clock.now());
       message.own();
-      broker.metrics.messagesPublished++;
+      broker.metrics.messagePublished();
       await engine.publish(vhost, ADMIN_SESSION, message, true);
     },
     closeConnection: (id, reason) => {

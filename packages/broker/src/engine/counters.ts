@@ -4,28 +4,92 @@
 import { OTHER } from '../destination.js';
 import type { DestinationCounters } from '../engine.js';
 
-/** The counters of one destination (mutable inside the engine). */
+/**
+ * The counters of one destination: read as properties, moved only by the methods that say what
+ * happened (each one increment, inlined on the hot path).
+ */
 export class Counters implements DestinationCounters {
-  enqueued = 0;
-  delivered = 0;
-  acked = 0;
-  nacked = 0;
-  redelivered = 0;
-  deadLettered = 0;
-  dropped = 0;
-  purged = 0;
+  #enqueued = 0;
+  #delivered = 0;
+  #acked = 0;
+  #nacked = 0;
+  #redelivered = 0;
+  #deadLettered = 0;
+  #dropped = 0;
+  #purged = 0;
+
+  get enqueued(): number {
+    return this.#enqueued;
+  }
+  get delivered(): number {
+    return this.#delivered;
+  }
+  get acked(): number {
+    return this.#acked;
+  }
+  get nacked(): number {
+    return this.#nacked;
+  }
+  get redelivered(): number {
+    return this.#redelivered;
+  }
+  get deadLettered(): number {
+    return this.#deadLettered;
+  }
+  get dropped(): number {
+    return this.#dropped;
+  }
+  get purged(): number {
+    return this.#purged;
+  }
+
+  /** A message was accepted for the destination (a topic counts each publish once). */
+  messageEnqueued(): void {
+    this.#enqueued++;
+  }
+
+  /** A message was delivered for the `deliveries`-th time (over 1: a redelivery). */
+  messageDelivered(deliveries: number): void {
+    this.#delivered++;
+    if (deliveries > 1) this.#redelivered++;
+  }
+
+  /** A delivery was settled by ACK or in auto mode. */
+  messageAcked(): void {
+    this.#acked++;
+  }
+
+  /** A delivery was NACKed. */
+  messageNacked(): void {
+    this.#nacked++;
+  }
+
+  /** A message was moved to a dead-letter queue. */
+  messageDeadLettered(): void {
+    this.#deadLettered++;
+  }
+
+  /** A message was dropped (expired, evicted, or its temporary queue was gone). */
+  messageDropped(): void {
+    this.#dropped++;
+  }
+
+  /** `n` messages were purged. */
+  messagesPurged(n: number): void {
+    this.#purged += n;
+  }
 
   /** A frozen copy, for a listing. */
   snapshot(): DestinationCounters {
     return Object.freeze({
-      enqueued: this.enqueued,
-      delivered: this.delivered,
-      acked: this.acked,
-      nacked: this.nacked,
-      redelivered: this.redelivered,
-      deadLettered: this.deadLettered,
-      dropped: this.dropped,
-      purged: this.purged,
+      enqueued: this.#enqueued,
+      delivered: this.#delivered,
+      acked: this.#acked,
+      nacked: this.#nacked,
+      redelivered: this.#redelivered,
+      deadLettered: this.#deadLettered,
+      dropped: this.#dropped,
+      purged: this.#purged,
     });
   }
 }

@@ -85,7 +85,7 @@ export abstract class MessageFlow implements QueueHost {
     if (this.memoryLimit > 0 && this.bytes > this.memoryLimit) this.shed();
     const durable = sync ? this.store!.sync() : undefined;
     if (full.length === 0 && !this.memoryFull) return durable;
-    this.metrics.producersPaused++;
+    this.metrics.producerPaused();
     const room = this.room(full);
     return durable === undefined ? room : Promise.all([durable, room]).then(() => undefined);
   }
@@ -147,8 +147,8 @@ export abstract class MessageFlow implements QueueHost {
   /** Drop a waiting entry (taken off `queue`): expired, shed, or beyond the queue's bounds. */
   private drop(queue: Queue, entry: Entry): void {
     if (entry.message !== undefined) this.subWaiting(queue, entry.message.size);
-    this.metrics.messagesDropped++;
-    queue.counters.dropped++;
+    this.metrics.messageDropped();
+    queue.counters.messageDropped();
     this.consume(entry);
   }
 
@@ -172,7 +172,7 @@ export abstract class MessageFlow implements QueueHost {
     const stored = message.persistent && queue.storeKey !== undefined;
     if (stored) this.store!.enqueue(queue.storeKey!, seq, message);
     this.count++;
-    this.metrics.messagesEnqueued++;
+    this.metrics.messageEnqueued();
     const priority = message.priority;
     if (stored && this.pageable(queue, size) && queue.ready.hasPaged(priority)) {
       // Memory is busy and older messages of its level are on disk: it joins them, as a seq.
@@ -239,8 +239,8 @@ export abstract class MessageFlow implements QueueHost {
       deliveries: number,
     ): Entry | undefined => {
       if (expires > 0 && expires <= now) {
-        this.metrics.messagesDropped++;
-        queue.counters.dropped++;
+        this.metrics.messageDropped();
+        queue.counters.messageDropped();
         this.store!.remove(seq);
         this.count--;
         this.wake();
@@ -328,10 +328,9 @@ export abstract class MessageFlow implements QueueHost {
       this.subWaiting(queue, message.size);
       const deliveries = ++entry.deliveries;
       const counters = queue.counters;
-      counters.delivered++;
-      if (deliveries > 1) counters.redelivered++;
+      counters.messageDelivered(deliveries);
       if (target.autoAck) {
-        counters.acked++;
+        counters.messageAcked();
         this.settle(queue, entry);
         target.consumer.deliver(new AutoDelivery(message, this.idPrefix, entry.seq, deliveries));
       } else {
@@ -346,13 +345,13 @@ export abstract class MessageFlow implements QueueHost {
 
   /** @internal A delivery was consumed. */
   settle(_queue: Queue, entry: Entry): void {
-    this.metrics.messagesAcked++;
+    this.metrics.messageAcked();
     this.consume(entry);
   }
 
   /** @internal A delivery was NACKed: requeue it, or dead-letter it. True when stored. */
   reject(queue: Queue, entry: Entry, requeue: boolean): boolean {
-    this.metrics.messagesNacked++;
+    this.metrics.messageNacked();
     if (requeue) {
       this.requeue(queue, entry);
       return false;
@@ -382,7 +381,7 @@ export abstract class MessageFlow implements QueueHost {
       this.deadLetter(queue, entry);
       return;
     }
-    this.metrics.messagesRequeued++;
+    this.metrics.messageRequeued();
     const list = queue.redeliver;
     let i = list.length;
     while (i > 0 && list[i - 1]!.seq > entry.seq) i--;

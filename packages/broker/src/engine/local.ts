@@ -194,16 +194,16 @@ export class LocalEngine extends Topology implements Engine {
         queue = vh.queues.get(`temp:${dest.name}`);
         if (queue === undefined) {
           // The session that owned the reply address is gone.
-          this.metrics.messagesDropped++;
-          vh.counters.of(TEMPORARY).dropped++;
+          this.metrics.messageDropped();
+          vh.counters.of(TEMPORARY).messageDropped();
           return false;
         }
         break;
       case DestinationKind.TOPIC: {
         const route = vh.route(dest.name);
-        route.counters.enqueued++;
+        route.counters.messageEnqueued();
         if (this.expired(message)) {
-          route.counters.dropped++;
+          route.counters.messageDropped();
           return false;
         }
         // A store short of disk space refuses it (ERR_STOMP_DISK_FULL) before any copy is made.
@@ -217,9 +217,9 @@ export class LocalEngine extends Topology implements Engine {
         return stored;
       }
     }
-    queue.counters.enqueued++;
+    queue.counters.messageEnqueued();
     if (this.expired(message)) {
-      queue.counters.dropped++;
+      queue.counters.messageDropped();
       return false;
     }
     if (message.persistent && queue.storeKey !== undefined) this.store?.admit?.();
@@ -230,7 +230,7 @@ export class LocalEngine extends Topology implements Engine {
 
   private expired(message: Message): boolean {
     if (message.expires === 0 || message.expires > this.now()) return false;
-    this.metrics.messagesDropped++;
+    this.metrics.messageDropped();
     return true;
   }
 
@@ -313,7 +313,7 @@ export class LocalEngine extends Topology implements Engine {
     if (vh === undefined || queue === undefined) return 0;
     const n = queue.depth;
     this.empty(queue, 'remove');
-    queue.counters.purged += n;
+    queue.counters.messagesPurged(n);
     if (queue.disposable) {
       queue.deleted = true;
       vh.queues.delete(destination);
@@ -382,10 +382,9 @@ export class LocalEngine extends Topology implements Engine {
    * go with the queue. Returns their number.
    */
   private cut(queue: Queue, c: Attached, reason: StompProtocolError): number {
-    c.closed = true;
+    const entries = c.cut();
     const i = queue.consumers.indexOf(c);
     if (i >= 0) queue.consumers.splice(i, 1);
-    const entries = c.takeAll();
     for (const entry of entries) this.consume(entry);
     c.consumer.detached?.(reason);
     return entries.length;

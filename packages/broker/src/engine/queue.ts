@@ -149,9 +149,8 @@ export class Attached implements ConsumerHandle {
   // rebuilt every few hundred deliveries as ACKs delete what deliveries add.
   private head: Unacked | undefined = undefined;
   private tail: Unacked | undefined = undefined;
-  /** Deliveries in the list. */
-  unacked = 0;
-  closed = false;
+  #unacked = 0;
+  #closed = false;
 
   constructor(
     readonly host: QueueHost,
@@ -160,6 +159,16 @@ export class Attached implements ConsumerHandle {
     readonly autoAck: boolean,
   ) {}
 
+  /** Deliveries in the list. */
+  get unacked(): number {
+    return this.#unacked;
+  }
+
+  /** True once closed by its subscription or cut off by the engine. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Add a delivery at the tail. */
   add(d: Unacked): void {
     const tail = this.tail;
@@ -167,7 +176,7 @@ export class Attached implements ConsumerHandle {
     if (tail === undefined) this.head = d;
     else tail.next = d;
     this.tail = d;
-    this.unacked++;
+    this.#unacked++;
   }
 
   /**
@@ -199,7 +208,7 @@ export class Attached implements ConsumerHandle {
     else next.prev = prev;
     d.prev = undefined;
     d.next = undefined;
-    this.unacked--;
+    this.#unacked--;
     return d.entry;
   }
 
@@ -215,14 +224,23 @@ export class Attached implements ConsumerHandle {
     }
     this.head = undefined;
     this.tail = undefined;
-    this.unacked = 0;
+    this.#unacked = 0;
     return entries;
+  }
+
+  /**
+   * The engine detaches this consumer on its own initiative (its queue is deleted): closed, and
+   * every unacknowledged delivery's entry handed back, oldest first.
+   */
+  cut(): Entry[] {
+    this.#closed = true;
+    return this.takeAll();
   }
 
   ack(ackKey: number, awaitDurable = true): MaybePromise<void> {
     const entry = this.take(ackKey);
     if (entry === undefined) return;
-    this.queue.counters.acked++;
+    this.queue.counters.messageAcked();
     this.host.settle(this.queue, entry);
     return awaitDurable && entry.stored ? this.host.durable() : undefined;
   }
@@ -230,19 +248,19 @@ export class Attached implements ConsumerHandle {
   nack(ackKey: number, requeue: boolean, awaitDurable = true): MaybePromise<void> {
     const entry = this.take(ackKey);
     if (entry === undefined) return;
-    this.queue.counters.nacked++;
-    const stored = this.host.reject(this.queue, entry, requeue && !this.closed);
+    this.queue.counters.messageNacked();
+    const stored = this.host.reject(this.queue, entry, requeue && !this.#closed);
     this.host.dispatch(this.queue);
     return awaitDurable && stored ? this.host.durable() : undefined;
   }
 
   resume(): void {
-    if (!this.closed) this.host.dispatch(this.queue);
+    if (!this.#closed) this.host.dispatch(this.queue);
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.#closed) return;
+    this.#closed = true;
     this.host.detach(this);
   }
 }

@@ -200,13 +200,13 @@ export abstract class Topology extends MessageFlow {
     const dlq = message === undefined ? undefined : deadLetterQueue(message.destination);
     let stored = false;
     if (message === undefined || dlq === undefined) {
-      this.metrics.messagesDropped++;
-      queue.counters.dropped++;
+      this.metrics.messageDropped();
+      queue.counters.messageDropped();
     } else {
-      this.metrics.messagesDeadLettered++;
-      queue.counters.deadLettered++;
+      this.metrics.messageDeadLettered();
+      queue.counters.messageDeadLettered();
       const target = this.namedQueue(this.vhost(queue.vhost), dlq);
-      target.counters.enqueued++;
+      target.counters.messageEnqueued();
       // The copy is stored before the original's removal is recorded.
       stored = this.enqueue(
         target,

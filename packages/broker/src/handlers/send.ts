@@ -53,7 +53,13 @@ export function handleSend(session: Session, frame: Frame): MaybePromise<void> {
   }
   // The body may be a view into the socket chunk: the engine copies it (Message.own) only if it
   // keeps the message, so one delivered at once is never copied.
-  const message = new Message(destination, headers, frame.pieceList ?? frame.body);
+  const message = new Message(
+    destination,
+    headers,
+    frame.pieceList ?? frame.body,
+    undefined,
+    session.clock.now(),
+  );
   const tx = request.transaction;
   if (tx !== undefined) {
     message.own();

@@ -1,9 +1,13 @@
 // STOMP over WebSocket (as RabbitMQ Web-STOMP): an HTTP server whose upgrades on `path` become
 // byte streams for Broker.handle(). Text and binary messages are both read as bytes, and a frame
-// may span or share messages (the parser does not care where messages end). Each batch of
-// frames the broker writes is sent as one message: text when it is valid UTF-8, else binary. A
-// batch's large chunks (bodies the outbox writes by reference) go out as fragments of that
-// message from where they are, never copied into one buffer.
+// may span or share messages (the parser does not care where messages end). Each frame the
+// broker writes, and each heart-beat EOL, is sent as one message of its own
+// (listen/message-stream.ts), as RabbitMQ Web-STOMP and Artemis do: text when it is valid UTF-8,
+// else binary. A frame whose body the outbox wrote by reference is sent from where its pieces
+// are, never joined: as one WebSocket frame whose header we write before them, so that clients
+// that do not reassemble fragments (Java-WebSocket 1.3, under Gozirra) read it whole; as
+// fragments of one message when permessage-deflate was negotiated (ws compresses what it sends).
+// The messages of one tick reach the socket as one write: it is corked around them.
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { Duplex } from 'node:stream';
 import { isUtf8 } from 'node:buffer';
@@ -11,25 +15,36 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { WsListenerOptions } from './listener-options.js';
 import { type Accept, type Listener, type ListenerAddress, listenOn, urlHost } from './listener.js';
+import type { MessageStream } from './message-stream.js';
 import { originAllowed, originPolicy } from './origin.js';
+import { isUtf8Across } from './utf8.js';
 
 /** Subprotocols we speak, in order of preference. */
 const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
 
 /**
- * In a batch of writes, a chunk of more than this many bytes is sent as a fragment of its own, by
- * reference; smaller neighbours are joined into one fragment (few WebSocket frames per message).
- * The outbox writes bodies over its COPY_LIMIT (8 KiB) by reference: those are never copied here.
+ * Written between two chunks of one message (see {@link WebSocketDuplex.writeMessage}): it travels
+ * through the stream's buffer with them, so `_writev` sees where each message ends.
  */
-const FRAGMENT_MIN = 8192;
+const CONTINUES = Buffer.alloc(0);
 
-/** A Duplex over one WebSocket. */
-export class WebSocketDuplex extends Duplex {
+/**
+ * A Duplex over one WebSocket: each write, and each {@link WebSocketDuplex.writeMessage}, is sent
+ * as one message. Writes complete when the socket took them, so the stream's buffer (and
+ * `write()` returning false until 'drain') counts what the WebSocket has not sent yet.
+ */
+export class WebSocketDuplex extends Duplex implements MessageStream {
   private readonly ws: WebSocket;
+  private readonly socket: Duplex | undefined;
 
-  constructor(ws: WebSocket) {
+  /**
+   * @param socket - the WebSocket's own socket: corked around a batch of messages, and where a
+   *   message of several chunks is written as one WebSocket frame
+   */
+  constructor(ws: WebSocket, socket?: Duplex) {
     super({ allowHalfOpen: false });
     this.ws = ws;
+    this.socket = socket;
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       const chunk = Array.isArray(data)
         ? Buffer.concat(data)
@@ -51,64 +66,94 @@ export class WebSocketDuplex extends Duplex {
     this.ws.resume();
   }
 
-  override _write(
-    chunk: Buffer,
-    _encoding: BufferEncoding,
-    callback: (err?: Error | null) => void,
-  ): void {
-    this.send(chunk, callback);
+  writeMessage(parts: readonly Uint8Array[]): boolean {
+    const last = parts.length - 1;
+    if (last < 1) return last === 0 ? this.write(parts[0]) : true;
+    // Corked, so that the message reaches _writev whole.
+    this.cork();
+    for (let i = 0; i < last; i++) {
+      this.write(parts[i]);
+      this.write(CONTINUES);
+    }
+    const ok = this.write(parts[last]);
+    this.uncork();
+    return ok;
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
-    if (chunks.length === 1) {
-      this.send(chunks[0]!.chunk, callback);
-      return;
-    }
-    // One message whose fragments are the large chunks themselves and the runs of small ones
-    // between them, joined: a body written by reference is not copied again here.
-    const fragments: Buffer[] = [];
-    let run: Buffer[] = [];
-    for (const { chunk } of chunks) {
-      if (chunk.length <= FRAGMENT_MIN) {
-        run.push(chunk);
+    const n = chunks.length;
+    const socket = n > 1 ? this.socket : undefined;
+    socket?.cork();
+    // writeMessage corks, so a message's chunks all reach the same _writev.
+    let first = 0;
+    for (let i = 0; i < n; i++) {
+      const next = i + 1;
+      // A chunk ends its message unless CONTINUES follows it.
+      if (next < n && (chunks[i]!.chunk === CONTINUES || chunks[next]!.chunk === CONTINUES)) {
         continue;
       }
-      if (run.length > 0) fragments.push(run.length === 1 ? run[0]! : Buffer.concat(run));
-      run = [];
-      fragments.push(chunk);
+      this.sendMessage(chunks, first, next, next === n ? callback : undefined);
+      first = next;
     }
-    if (run.length > 0) fragments.push(run.length === 1 ? run[0]! : Buffer.concat(run));
-    if (fragments.length === 1) this.send(fragments[0]!, callback);
-    else this.sendFragments(fragments, callback);
+    socket?.uncork();
   }
 
-  private send(data: Buffer, callback: (err?: Error | null) => void): void {
-    if (this.ws.readyState !== this.ws.OPEN) {
-      callback();
+  /** Send chunks [from, to) (CONTINUES left out) as one message; `callback` once sent. */
+  private sendMessage(
+    chunks: { chunk: Buffer }[],
+    from: number,
+    to: number,
+    callback?: (err?: Error | null) => void,
+  ): void {
+    const done =
+      callback === undefined
+        ? undefined
+        : (err?: Error | null) => {
+            callback(err ?? null);
+          };
+    if (to - from === 1) {
+      this.send(chunks[from]!.chunk, done);
       return;
     }
-    this.ws.send(data, { binary: !isUtf8(data) }, (err) => {
-      callback(err ?? null);
-    });
+    const parts: Buffer[] = [];
+    for (let i = from; i < to; i++) {
+      if (chunks[i]!.chunk !== CONTINUES) parts.push(chunks[i]!.chunk);
+    }
+    this.sendParts(parts, done);
   }
 
-  /**
-   * Send `fragments` as one message. It is text when each fragment is valid UTF-8 (the outbox
-   * never splits a character between chunks: each holds whole frame heads or a whole body), else
-   * binary, as {@link send} decides for one buffer.
-   */
-  private sendFragments(fragments: Buffer[], callback: (err?: Error | null) => void): void {
+  /** Send `data` as one message; `done` once the socket took it (or it was dropped). */
+  private send(data: Buffer, done?: (err?: Error | null) => void): void {
     const ws = this.ws;
     if (ws.readyState !== ws.OPEN) {
-      callback();
+      done?.();
       return;
     }
-    const binary = !fragments.every((f) => isUtf8(f));
-    const last = fragments.length - 1;
-    for (let i = 0; i < last; i++) ws.send(fragments[i]!, { binary, fin: false });
-    ws.send(fragments[last]!, { binary, fin: true }, (err) => {
-      callback(err ?? null);
-    });
+    ws.send(data, { binary: !isUtf8(data) }, done);
+  }
+
+  /** Send `parts` as one message, none copied: text when they are valid UTF-8, else binary. */
+  private sendParts(parts: Buffer[], done?: (err?: Error | null) => void): void {
+    const ws = this.ws;
+    if (ws.readyState !== ws.OPEN) {
+      done?.();
+      return;
+    }
+    const binary = !isUtf8Across(parts);
+    const last = parts.length - 1;
+    const socket = this.socket;
+    // Without extensions, ws writes each frame to the socket as it sends it (nothing is queued
+    // in its Sender), so a frame written here lands between two of its own, never inside one.
+    if (socket !== undefined && ws.extensions === '') {
+      let length = 0;
+      for (const part of parts) length += part.length;
+      socket.write(frameHeader(binary, length));
+      for (let i = 0; i < last; i++) socket.write(parts[i]);
+      socket.write(parts[last], done);
+      return;
+    }
+    for (let i = 0; i < last; i++) ws.send(parts[i]!, { binary, fin: false });
+    ws.send(parts[last]!, { binary, fin: true }, done);
   }
 
   override _final(callback: (err?: Error | null) => void): void {
@@ -122,6 +167,21 @@ export class WebSocketDuplex extends Duplex {
     }
     callback(err);
   }
+}
+
+/**
+ * The header of an unmasked, final WebSocket data frame of `length` bytes (RFC 6455 section
+ * 5.2): what a server sends before the payload.
+ */
+function frameHeader(binary: boolean, length: number): Buffer {
+  const opcode = binary ? 0x82 : 0x81;
+  if (length < 126) return Buffer.from([opcode, length]);
+  if (length < 0x10000) return Buffer.from([opcode, 126, length >> 8, length & 0xff]);
+  const header = Buffer.alloc(10);
+  header[0] = opcode;
+  header[1] = 127;
+  header.writeUIntBE(length, 4, 6);
+  return header;
 }
 
 /**
@@ -172,7 +232,7 @@ export async function listenWs(
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      accept(new WebSocketDuplex(ws), {
+      accept(new WebSocketDuplex(ws, socket), {
         transport: 'ws',
         remoteAddress: `${req.socket.remoteAddress ?? '?'}:${String(req.socket.remotePort ?? 0)}`,
       });

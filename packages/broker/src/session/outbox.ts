@@ -3,11 +3,17 @@
 // flush, so an idle connection holds none). The buffer goes to the stream as one write at the end
 // of the tick, or as soon as FLUSH_AT bytes are pending; chunks over COPY_LIMIT are written by
 // reference between two such writes (corked, so the stream writes them together). `write()`
-// returning false marks the outbox blocked until 'drain'.
+// returning false marks the outbox blocked until 'drain'. On a message stream (a WebSocket,
+// listen/message-stream.ts) each frame and each heart-beat instead goes as a message of its own:
+// a slice of the same buffer, or for a frame whose body went by reference, its pieces (none
+// copied), still corked for the tick.
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { HEARTBEAT_BYTES } from '@stompede/core';
 import { COPY_LIMIT } from '../encode.js';
+import { type MessageStream, isMessageStream } from '../listen/message-stream.js';
 import type { ByteSink } from '../message-writer.js';
+import type { Metrics } from '../metrics.js';
 import type { Clock } from './clock.js';
 
 /** Smallest and largest output buffer allocated for a tick. */
@@ -53,6 +59,11 @@ export class Outbox implements ByteSink {
   private readonly stream: Duplex;
   private readonly clock: Clock;
   private readonly pooled: boolean;
+  /**
+   * Message streams only: the pieces of the frame being written that left the output buffer
+   * before it ended (a body written by reference, a buffer that filled up).
+   */
+  private readonly parts: Uint8Array[] | undefined;
   private blockedFlag = false;
   private corked = false;
   /** This tick's output buffer; bytes [start, endOffset) are not handed to the stream yet. */
@@ -73,12 +84,13 @@ export class Outbox implements ByteSink {
   constructor(
     stream: Duplex,
     clock: Clock,
-    private readonly counters: { bytesOut: number },
+    private readonly counters: Pick<Metrics, 'bytesSent'>,
     private readonly onBlocked: () => void,
   ) {
     this.stream = stream;
     this.clock = clock;
-    this.pooled = stream instanceof Socket;
+    this.parts = isMessageStream(stream) ? [] : undefined;
+    this.pooled = stream instanceof Socket && this.parts === undefined;
     this.lastWriteAt = clock.now();
   }
 
@@ -119,6 +131,31 @@ export class Outbox implements ByteSink {
   writeFrame(chunks: readonly Uint8Array[]): void {
     for (const chunk of chunks) this.write(chunk);
     this.write(FRAME_TRAILER);
+    this.endFrame();
+  }
+
+  /** Write a heart-beat: an EOL between frames. */
+  writeHeartBeat(): void {
+    this.write(HEARTBEAT_BYTES);
+    this.endFrame();
+  }
+
+  /**
+   * A whole frame has been written (by {@link Outbox.writeFrame} or through the ByteSink side):
+   * on a message stream it goes now as one message, made of the pieces it left the buffer in
+   * (a body written by reference stays where it is).
+   */
+  endFrame(): void {
+    const parts = this.parts;
+    if (parts === undefined) return;
+    const n = this.endOffset - this.start;
+    if (n > 0) {
+      parts.push(this.out!.subarray(this.start, this.endOffset));
+      this.start = this.endOffset;
+    }
+    if (parts.length === 1) this.streamWrite(parts[0]!);
+    else if (parts.length > 1) this.streamWrite(parts);
+    parts.length = 0;
   }
 
   /** Copy a chunk in (or write it by reference when large). */
@@ -138,8 +175,7 @@ export class Outbox implements ByteSink {
     const out = this.out;
     if (out !== undefined && this.endOffset + n <= out.length) return out;
     this.flushPending();
-    this.outBuffer?.retire();
-    this.outBuffer = undefined;
+    this.retireBuffer();
     // As much as the last flush took (a tick's worth), so a buffer is rarely too large: unused
     // room still costs an allocation, and external memory makes V8 collect sooner.
     let size = this.hint + (this.hint >> 2);
@@ -169,15 +205,16 @@ export class Outbox implements ByteSink {
     if (!this.open) return;
     this.scheduleTick();
     this.flushPending();
-    this.streamWrite(chunk);
+    if (this.parts === undefined) this.streamWrite(chunk);
+    else this.parts.push(chunk);
   }
 
   /** End the tick now: write everything pending and uncork. */
   readonly flush = (): void => {
     this.tickScheduled = false;
+    this.endFrame(); // frames are written whole within a tick: this only guards against a stall
     this.flushPending();
-    this.outBuffer?.retire();
-    this.outBuffer = undefined;
+    this.retireBuffer();
     this.out = undefined;
     this.start = 0;
     this.endOffset = 0;
@@ -194,28 +231,49 @@ export class Outbox implements ByteSink {
     process.nextTick(this.flush);
   }
 
-  /** Hand the pending output bytes to the stream. */
+  /**
+   * Hand the pending output bytes to the stream; on a message stream they are part of an
+   * unfinished frame (each finished one went at its end), kept until it ends.
+   */
   private flushPending(): void {
     const n = this.endOffset - this.start;
     if (n === 0) return;
     const chunk = this.out!.subarray(this.start, this.endOffset);
     this.start = this.endOffset;
+    if (this.parts !== undefined) {
+      this.parts.push(chunk);
+      return;
+    }
     this.hint = n;
     this.streamWrite(chunk, this.outBuffer);
   }
 
-  private streamWrite(chunk: Uint8Array, owner?: OutBuffer): void {
+  /** Done with the output buffer: reuse it once its writes completed. */
+  private retireBuffer(): void {
+    // A message stream takes the buffer frame by frame: size the next one by all it held.
+    if (this.parts !== undefined && this.out !== undefined) this.hint = this.endOffset;
+    this.outBuffer?.retire();
+    this.outBuffer = undefined;
+  }
+
+  /** Write a chunk, or (on a message stream) the parts of one message. */
+  private streamWrite(chunk: Uint8Array | readonly Uint8Array[], owner?: OutBuffer): void {
     const stream = this.stream;
     if (stream.destroyed || stream.writableEnded) return;
-    this.counters.bytesOut += chunk.length;
-    this.written += chunk.length;
+    let n = 0;
+    if (chunk instanceof Uint8Array) n = chunk.length;
+    else for (const part of chunk) n += part.length;
+    this.counters.bytesSent(n);
+    this.written += n;
     // More than one write this tick: cork so that the stream writes them together.
     if (this.tickScheduled && !this.corked) {
       this.corked = true;
       stream.cork();
     }
     let ok: boolean;
-    if (owner === undefined) {
+    if (!(chunk instanceof Uint8Array)) {
+      ok = (stream as MessageStream).writeMessage(chunk);
+    } else if (owner === undefined) {
       ok = stream.write(chunk);
     } else {
       owner.pending++;

@@ -87,7 +87,7 @@ export class FrameReader {
    */
   push(chunk: Uint8Array): StompError | undefined {
     this.lastChunkAt = this.clock.now();
-    this.metrics.bytesIn += chunk.length;
+    this.metrics.bytesReceived(chunk.length);
     const before = this.completed;
     try {
       this.parser.push(chunk);

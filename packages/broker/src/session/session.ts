@@ -8,6 +8,7 @@ import type { Peer } from '../listen/peer.js';
 import type { Message } from '../message.js';
 import type { ResolvedOptions } from '../options.js';
 import type { Authenticator, Principal } from '../security/authenticator.js';
+import type { Clock } from './clock.js';
 import type { SessionState } from './state.js';
 import type { SubscriptionOwner } from './subscription.js';
 
@@ -40,6 +41,8 @@ export interface Session {
   readonly options: ResolvedOptions;
   readonly engine: Engine;
   readonly authenticator: Authenticator;
+  /** The broker's clock: a relative `expiration` counts from its `now()`. */
+  readonly clock: Clock;
   /** Subscriptions, unacknowledged deliveries and transactions. */
   readonly state: SessionState;
   /** What this session's subscriptions deliver on. */

@@ -143,7 +143,7 @@ export class DiskMonitor {
   /** Throws ERR_STOMP_DISK_FULL while refusing (counted). */
   admit(): void {
     if (!this.refusing) return;
-    this.options.counters.persistentSendsRefused++;
+    this.options.counters.persistentSendRefused();
     const why =
       this.full || this.reserve === 'released'
         ? 'the disk is full; what is left is kept for acknowledgements'
@@ -230,9 +230,7 @@ export class DiskMonitor {
   }
 
   private publish(): void {
-    const c = this.options.counters;
-    c.diskFreeBytes = Number.isFinite(this.free) ? this.free : -1;
-    c.diskRefusing = this.refusing ? 1 : 0;
+    this.options.counters.diskRead(Number.isFinite(this.free) ? this.free : -1, this.refusing);
   }
 
   private schedule(): void {

@@ -15,31 +15,28 @@ export interface SubscriptionDef {
   readonly topic: string;
 }
 
-/** The counters the store keeps up to date (the broker's {@link Metrics} has them). */
+/** What the store counts (the broker's {@link Metrics} keeps the counts). */
 export interface StoreCounters {
-  /** Damaged journal records found (by recovery, the background verification or a read). */
-  journalDamagedRecords: number;
-  /** Stored messages lost to damage. */
-  journalMessagesLost: number;
-  /** Free bytes of the data directory's disk at the last reading (-1: not read). */
-  diskFreeBytes: number;
-  /** 1 while persistent messages are refused for lack of disk space. */
-  diskRefusing: number;
-  /** Persistent messages refused for lack of disk space. */
-  persistentSendsRefused: number;
+  /** Damage was found (by recovery, the background verification or a read). */
+  journalDamaged(records: number, messagesLost: number): void;
+  /** The data directory's disk was read: `freeBytes` free (-1: unknown), refusing or not. */
+  diskRead(freeBytes: number, refusing: boolean): void;
+  /** A persistent message was refused for lack of disk space. */
+  persistentSendRefused(): void;
 }
+
+/** Counts nowhere: a store on its own (tools, tests) that no broker reads counters of. */
+const UNCOUNTED: StoreCounters = {
+  journalDamaged: () => undefined,
+  diskRead: () => undefined,
+  persistentSendRefused: () => undefined,
+};
 
 export class JournalState {
   /** The store's id (the prefix of message ids). */
   id = '';
   /** Where damage is counted. */
-  counters: StoreCounters = {
-    journalDamagedRecords: 0,
-    journalMessagesLost: 0,
-    diskFreeBytes: -1,
-    diskRefusing: 0,
-    persistentSendsRefused: 0,
-  };
+  counters: StoreCounters = UNCOUNTED;
   /** Open segments, oldest first. */
   readonly segs: Segment[] = [];
   readonly byNo = new Map<number, Segment>();
@@ -108,8 +105,7 @@ export class JournalState {
 
   /** Count damage found. */
   damaged(records: number, messagesLost: number): void {
-    this.counters.journalDamagedRecords += records;
-    this.counters.journalMessagesLost += messagesLost;
+    this.counters.journalDamaged(records, messagesLost);
   }
 
   /** Report a stored message that cannot be read (it is lost), with its queue and id. */

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type Broker, createBroker } from '@stompede/broker';
+import { eventually } from '../helper.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -44,7 +45,7 @@ describe('connection churn', () => {
     const batch = 250;
     // Warm up (JIT, pools) before taking the memory baseline.
     await Promise.all(Array.from({ length: batch }, (_, i) => openAndDrop(port, i)));
-    while (broker.connections > 0) await new Promise((r) => setTimeout(r, 10));
+    await eventually(() => broker.connections === 0, 'the warm-up connections closed', 30_000);
     const baseline = heapAfterGc();
 
     for (let from = 0; from < total; from += batch) {
@@ -59,8 +60,7 @@ describe('connection churn', () => {
         socket.destroy();
       }
     }
-    while (broker.connections > 0) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(broker.connections, 0);
+    await eventually(() => broker.connections === 0, 'every connection closed', 30_000);
     assert.ok(broker.metrics.connectionsClosed >= total, 'every session was closed');
     const growth = heapAfterGc() - baseline;
     // Nothing per connection is kept: 10,000 leaked sessions would be tens of megabytes.

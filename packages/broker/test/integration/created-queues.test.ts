@@ -10,6 +10,7 @@ import {
   type Broker,
   type BrokerOptions,
   Message,
+  Metrics,
   createBroker,
   hashPassword,
 } from '@stompede/broker';
@@ -92,14 +93,6 @@ function store(dir: string, logs: LogLine[] = [], segmentSize?: number): Journal
     ...(segmentSize === undefined ? {} : { segmentSize }),
   });
 }
-
-const ZERO = {
-  journalDamagedRecords: 0,
-  journalMessagesLost: 0,
-  diskFreeBytes: -1,
-  diskRefusing: 0,
-  persistentSendsRefused: 0,
-};
 
 /**
  * A journal on `dir` where queue /queue/made was created, then 5 messages `body` stored in
@@ -248,7 +241,7 @@ describe('queues an operator created', () => {
     await createdThenDamaged(dir, 'm');
     crashed(dir);
     const logs: LogLine[] = [];
-    const counters = { ...ZERO };
+    const counters = new Metrics();
     const b = new JournalStore({ dir, logger: keptLogger(logs), fsync: false, counters });
     const r = b.recover();
     // What it said is unread: reported with its place, counted, and the rest recovered.

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { after, before, describe, test } from 'node:test';
 import { type Broker, DEFAULTS, createBroker } from '@stompede/broker';
 import { ErrorCode } from '@stompede/core';
-import { Peer, connected, memoryBroker, pair } from '../helper.js';
+import { Peer, connected, eventually, memoryBroker, pair } from '../helper.js';
 
 // SEND\n destination:/queue/p\n receipt:r\n \n ... \0 = 38 bytes around the body.
 const send = (headers: string, body: string): string =>
@@ -217,7 +217,7 @@ describe('connection limits', () => {
     // When one closes, a new one is admitted.
     a.close();
     await a.ended;
-    while (broker.connections > 1) await new Promise((r) => setTimeout(r, 5));
+    await eventually(() => broker.connections <= 1, 'the closed connection left');
     const d = await open();
     await d.connect();
     b.close();
@@ -226,7 +226,7 @@ describe('connection limits', () => {
   });
 
   test('[Limits connections] maxConnections in total pass, one more is refused', async () => {
-    while (broker.connections > 0) await new Promise((r) => setTimeout(r, 5));
+    await eventually(() => broker.connections === 0, 'the earlier connections left');
     // Two from the listener plus in-memory sessions (counted in the total too).
     const inMemory = await connected(broker);
     const a = await open();

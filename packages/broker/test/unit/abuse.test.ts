@@ -100,7 +100,7 @@ describe('memory limit', () => {
     for (let i = 0; i < 200; i++) producer.send('SEND', { destination: '/queue/mem' }, body);
     producer.send('SEND', { destination: '/queue/mem', receipt: 'done' }, 'last');
     // Wait until the broker has paused this producer.
-    while (broker.metrics.producersPaused === 0) await new Promise((r) => setImmediate(r));
+    await eventually(() => broker.metrics.producersPaused > 0, 'the producer paused');
     const held = broker.engine.stats().memoryBytes;
     assert.ok(held < 20_000 + 70_000, `held ${String(held)}`);
     const consumer = await connected(broker);

@@ -2,7 +2,7 @@
 // leaves by (issue 17): never for a body delivered at once (one that straddled chunks goes out as
 // the pieces it arrived in), or that a queue keeps while it was most of its chunk; once for one
 // that a queue keeps while it straddled chunks or shared its chunk (Message.own); never on the
-// WebSocket way out. Copies are counted as
+// WebSocket way out, where each frame is still one message. Copies are counted as
 // bench/tools/copy-hooks.mjs counts them (the JavaScript calls that move bytes), around the
 // broker's work only: the test side writes prebuilt chunks and keeps what it reads by reference.
 import assert from 'node:assert/strict';
@@ -220,13 +220,53 @@ describe('body copies in the broker', () => {
   });
 });
 
-/** The part of a `ws` WebSocket that WebSocketDuplex uses, recording what is sent. */
+/** One WebSocket message the broker sent: its payload, as the buffers it was written from. */
+interface SentMessage {
+  parts: Buffer[];
+  binary: boolean;
+}
+
+/**
+ * The part of a `ws` WebSocket (no extension negotiated) and of its socket that WebSocketDuplex
+ * uses: messages sent through ws, and WebSocket frames written straight to the socket, are
+ * recorded in order as whole messages, their payloads kept by reference.
+ */
 class FakeWebSocket extends EventEmitter {
   readonly OPEN = 1;
   readyState = 1;
-  readonly sent: { data: Buffer; binary: boolean; fin: boolean }[] = [];
+  readonly extensions = '';
+  readonly messages: SentMessage[] = [];
+  /** The frame being written to the socket: payload bytes still to come. */
+  private remaining = 0;
+  readonly socket = {
+    cork: (): void => undefined,
+    uncork: (): void => undefined,
+    write: (data: Buffer, cb?: (err?: Error) => void): boolean => {
+      if (this.remaining === 0) {
+        // A frame header (RFC 6455 5.2): FIN set, unmasked, 7-, 16- or 64-bit length.
+        assert.equal(data[0]! & 0x80, 0x80, 'one frame per message: FIN');
+        const len = data[1]!;
+        this.remaining =
+          len < 126 ? len : len === 126 ? data.readUInt16BE(2) : data.readUIntBE(4, 6);
+        this.messages.push({ parts: [], binary: (data[0]! & 0x0f) === 2 });
+      } else {
+        this.messages.at(-1)!.parts.push(data);
+        this.remaining -= data.length;
+      }
+      this.later(cb);
+      return true;
+    },
+  };
   send(data: Buffer, opts: { binary: boolean; fin?: boolean }, cb?: (err?: Error) => void): void {
-    this.sent.push({ data, binary: opts.binary, fin: opts.fin ?? true });
+    assert.notEqual(opts.fin, false, 'one frame per message: no fragments');
+    this.messages.push({ parts: [data], binary: opts.binary });
+    this.later(cb);
+  }
+  /** The messages' payloads, as text. */
+  texts(): string[] {
+    return this.messages.map((m) => Buffer.concat(m.parts).toString('latin1'));
+  }
+  private later(cb?: (err?: Error) => void): void {
     if (cb !== undefined) {
       queueMicrotask(() => {
         cb();
@@ -234,10 +274,10 @@ class FakeWebSocket extends EventEmitter {
     }
   }
   pause(): void {
-    /* nothing is read here */
+    /* the broker reads at once */
   }
   resume(): void {
-    /* nothing is read here */
+    /* the broker reads at once */
   }
   terminate(): void {
     this.readyState = 3;
@@ -248,63 +288,73 @@ class FakeWebSocket extends EventEmitter {
 }
 
 describe('WebSocket output', () => {
-  /** Write `chunks` in one corked batch, as the outbox does in a tick; resolves once sent. */
-  async function batch(chunks: Buffer[]): Promise<FakeWebSocket> {
+  const broker = memoryBroker();
+  after(() => broker.close());
+
+  /** A STOMP 1.2 session over a fake WebSocket, subscribed to `destination`. */
+  async function wsConsumer(destination: string): Promise<FakeWebSocket> {
     const ws = new FakeWebSocket();
-    const duplex = new WebSocketDuplex(ws as never);
-    duplex.cork();
-    const written = chunks.map(
-      (c) =>
-        new Promise<void>((resolve, reject) => {
-          duplex.write(c, (err) => {
-            if (err) reject(err);
-            else resolve();
-          });
-        }),
+    broker.handle(new WebSocketDuplex(ws as never, ws.socket as never), { transport: 'ws' });
+    ws.emit('message', Buffer.from('CONNECT\naccept-version:1.2\nhost:/\nheart-beat:0,0\n\n\0'));
+    ws.emit(
+      'message',
+      Buffer.from(`SUBSCRIBE\nid:1\ndestination:${destination}\nack:auto\nreceipt:r\n\n\0`),
     );
-    duplex.uncork();
-    await Promise.all(written);
+    await eventually(() => ws.messages.length === 2, 'CONNECTED and RECEIPT');
     return ws;
   }
 
-  test('[WebSocket] a batch is one message; a large body is a fragment of it, not copied', async () => {
-    const body = Buffer.alloc(SIZE, 0x64);
-    const head = Buffer.from('MESSAGE\ndestination:/queue/a\nmessage-id:1\n\n');
-    const next = Buffer.from('\0\nMESSAGE\ndestination:/queue/a\nmessage-id:2\n\nsmall\0\n');
-    const ws = await batch([head, Buffer.from('x'), body, next]);
-    assert.equal(ws.sent.length, 3);
-    assert.deepEqual(
-      ws.sent.map((s) => s.fin),
-      [false, false, true],
-    );
-    assert.ok(
-      Buffer.concat(ws.sent.map((s) => s.data)).equals(
-        Buffer.concat([head, Buffer.from('x'), body, next]),
-      ),
-    );
-    // The body is sent from where it is: the same memory, not a copy.
-    assert.equal(ws.sent[1]!.data.buffer, body.buffer);
-    assert.ok(
-      ws.sent.every((s) => !s.binary),
-      'UTF-8 throughout: a text message',
-    );
+  /** Send `pieces` (one SEND frame, as chunks) from a TCP-like session; the body copies made. */
+  async function deliveredOver(ws: FakeWebSocket, pieces: Buffer[]): Promise<number> {
+    const producer = new RawSession(broker);
+    await producer.connect();
     const copied = await bodyBytesCopied(async () => {
-      await batch([head, body, next]);
+      for (const piece of pieces) producer.write(piece);
+      await eventually(() => ws.messages.length === 3, 'the MESSAGE');
     });
-    assert.equal(copied, 0);
+    producer.close();
+    return copied;
+  }
+
+  test('[WebSocket] each frame is one message; a large body is sent from where it is', async () => {
+    const ws = await wsConsumer('/queue/ws.one');
+    const { frame, body } = sendFrame('/queue/ws.one', 0x61);
+    assert.equal(await deliveredOver(ws, [frame]), 0);
+    const texts = ws.texts();
+    assert.match(texts[0]!, /^CONNECTED\n[^\0]*\0\n$/);
+    assert.match(texts[1]!, /^RECEIPT\nreceipt-id:r\n\n\0\n$/);
+    assert.match(texts[2]!, /^MESSAGE\n[^\0]*\n\na{65536}\0\n$/);
+    const message = ws.messages[2]!;
+    assert.equal(message.binary, false);
+    // The body is one part of the message's frame: the very memory the SEND arrived in.
+    assert.ok(message.parts.some((p) => p.buffer === body.buffer && p.length === SIZE));
   });
 
-  test('[WebSocket] a batch with a body that is not UTF-8 is a binary message', async () => {
-    const body = Buffer.alloc(SIZE, 0xff);
-    const ws = await batch([Buffer.from('MESSAGE\n\n'), body, Buffer.from('\0\n')]);
-    assert.equal(ws.sent.length, 3);
-    assert.ok(ws.sent.every((s) => s.binary));
+  test('[WebSocket] a body that straddled chunks is one message, its pieces not joined', async () => {
+    const ws = await wsConsumer('/queue/ws.two');
+    const { frame } = sendFrame('/queue/ws.two', 0x62);
+    const half = frame.length >> 1;
+    assert.equal(await deliveredOver(ws, [frame.subarray(0, half), frame.subarray(half)]), 0);
+    assert.match(ws.texts()[2]!, /^MESSAGE\n[^\0]*\n\nb{65536}\0\n$/);
+    const fromFrame = ws.messages[2]!.parts.filter((p) => p.buffer === frame.buffer);
+    assert.equal(fromFrame.length, 2, 'the two pieces it arrived in');
   });
 
-  test('[WebSocket] a batch of small chunks is one message of one fragment', async () => {
-    const ws = await batch([Buffer.from('MESSAGE\n\n'), Buffer.from('hi'), Buffer.from('\0\n')]);
-    assert.equal(ws.sent.length, 1);
-    assert.equal(ws.sent[0]!.fin, true);
-    assert.equal(ws.sent[0]!.data.toString(), 'MESSAGE\n\nhi\0\n');
+  test('[WebSocket] a UTF-8 body cut inside a character between chunks is still a text message', async () => {
+    const ws = await wsConsumer('/queue/ws.utf8');
+    const { frame, body } = sendFrame('/queue/ws.utf8', 0x61);
+    body.write('é'.repeat(SIZE / 2)); // c3 a9 each: SIZE bytes
+    const inside = frame.length - body.length + 1001; // between c3 and a9
+    assert.equal(await deliveredOver(ws, [frame.subarray(0, inside), frame.subarray(inside)]), 0);
+    assert.equal(ws.messages[2]!.binary, false);
+    assert.ok(Buffer.concat(ws.messages[2]!.parts).includes(body));
+  });
+
+  test('[WebSocket] a frame whose body is not UTF-8 is a binary message', async () => {
+    const ws = await wsConsumer('/queue/ws.binary');
+    const { frame } = sendFrame('/queue/ws.binary', 0xff);
+    assert.equal(await deliveredOver(ws, [frame]), 0);
+    assert.equal(ws.messages[2]!.binary, true);
+    assert.equal(ws.messages[1]!.binary, false);
   });
 });

@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type Broker, Message } from '@stompede/broker';
-import { connected } from '../helper.js';
+import { TestClock, connected } from '../helper.js';
 import {
   type LogLine,
   ackAll,
@@ -258,11 +258,13 @@ describe('priority and expiry', () => {
 
   test('[Expiry] expired messages (expires, expiration) are never delivered, persistent or not', async () => {
     const dir = newDir();
-    const a = open(dir);
+    // Expiry is read on the broker's clock: moved by hand, so what has expired is exact.
+    const clock = new TestClock();
+    const a = open(dir, { clock });
     const p = await connected(a.broker);
-    const past = String(Date.now() - 1000);
-    const soon = String(Date.now() + 30);
-    const later = String(Date.now() + 3_600_000);
+    const past = String(clock.now() - 1000);
+    const soon = String(clock.now() + 30);
+    const later = String(clock.now() + 3_600_000);
     await p.sendSync('SEND', { destination: '/queue/e', expires: past }, 'past');
     await p.sendSync(
       'SEND',
@@ -281,7 +283,7 @@ describe('priority and expiry', () => {
       'zero',
     );
     await p.sendSync('SEND', { destination: '/queue/e', expiration: '3600000' }, 'later-rabbit');
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    clock.advance(80);
     assert.deepEqual(await drain(p, '/queue/e'), ['later', 'later-rabbit']);
     await p.sendSync(
       'SEND',
@@ -294,9 +296,9 @@ describe('priority and expiry', () => {
       'y',
     );
     await a.broker.close();
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    clock.advance(60);
     // The absolute expiry is stored: a restart does not extend a relative one.
-    const b = open(dir);
+    const b = open(dir, { clock });
     const q = await connected(b.broker);
     assert.deepEqual(await drain(q, '/queue/e2'), ['y']);
     await b.broker.close();
@@ -375,12 +377,16 @@ describe('paging: packed backlog', () => {
 
   test('[Paging] a paged-out backlog keeps priority order and expiry, with non-persistent messages behind it', async () => {
     const dir = newDir();
-    const a = open(dir, { persistence: { pageOutBytes: 16 * 1024, segmentSize: 256 * 1024 } });
+    const clock = new TestClock();
+    const a = open(dir, {
+      persistence: { pageOutBytes: 16 * 1024, segmentSize: 256 * 1024 },
+      clock,
+    });
     const n = 6000;
     const pad = 'x'.repeat(200);
     const priorityOf = (i: number): number => (i % 5 === 0 ? 9 : i % 5 === 1 ? 0 : 4);
     // Expired by the time it is drained (some may expire while publishing: dropped at once).
-    const soon = Date.now() + 100;
+    const soon = clock.now() + 100;
     for (let i = 0; i < n; i++) {
       publish(
         a.broker,
@@ -397,7 +403,7 @@ describe('paging: packed backlog', () => {
       stats.memoryBytes < (n / 7) * 300 + 32 * 1024,
       `memory held: ${String(stats.memoryBytes)}`,
     );
-    while (Date.now() <= soon) await new Promise((resolve) => setTimeout(resolve, 20));
+    clock.advance(101);
     const p = await connected(a.broker);
     // Drained up to a marker of the lowest priority, sent last.
     p.send('SUBSCRIBE', { destination: '/queue/pk', id: 'd', ack: 'auto' });
@@ -416,16 +422,17 @@ describe('paging: packed backlog', () => {
 
   test('[Paging] after a restart the whole backlog is packed: order, expiry and redelivery hold', async () => {
     const dir = newDir();
-    const a = open(dir, { persistence: { segmentSize: 256 * 1024 } });
+    const clock = new TestClock();
+    const a = open(dir, { persistence: { segmentSize: 256 * 1024 }, clock });
     const n = 9000;
     const priorityOf = (i: number): number => (i % 3 === 0 ? 9 : 4);
-    const soon = Date.now() + 100;
+    const soon = clock.now() + 100;
     for (let i = 0; i < n; i++) {
       publish(a.broker, `m${String(i)}`, priorityOf(i), true, i % 13 === 2 ? soon : 0);
     }
     await a.broker.close();
-    while (Date.now() <= soon) await new Promise((resolve) => setTimeout(resolve, 20));
-    const b = open(dir);
+    clock.advance(101);
+    const b = open(dir, { clock });
     assert.equal(b.broker.engine.stats().memoryBytes, 0);
     const p = await connected(b.broker);
     p.send('SUBSCRIBE', { destination: '/queue/pk', id: 's', ack: 'auto' });

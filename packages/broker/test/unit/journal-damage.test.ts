@@ -15,7 +15,7 @@ import {
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
-import { Message } from '@stompede/broker';
+import { Message, Metrics } from '@stompede/broker';
 import { JournalStore, inspectSegment } from '@stompede/broker/internal';
 import { connected } from '../helper.js';
 import {
@@ -187,13 +187,7 @@ describe('journal damage', () => {
       assert.equal(rem.type, 2, 'the last record is the REMOVE');
       flip(path!, rem.payload + 5 + 12 * 3, 8);
       const logs: LogLine[] = [];
-      const counters = {
-        journalDamagedRecords: 0,
-        journalMessagesLost: 0,
-        diskFreeBytes: -1,
-        diskRefusing: 0,
-        persistentSendsRefused: 0,
-      };
+      const counters = new Metrics();
       const b = new JournalStore({
         dir,
         logger: keptLogger(logs),

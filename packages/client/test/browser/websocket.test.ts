@@ -203,6 +203,80 @@ describe('the client in headless Chromium', () => {
     assert.equal(next?.text, 'marker');
     await client.close();
   });
+  it('[WebSocket] each frame is one message, large text and binary bodies whole', async (t) => {
+    if (!check(t)) return;
+    const tab = await browser!.newPage();
+    await tab.goto(http!.url);
+    const q = uniqueQueue('browser-large');
+    // The browser's own WebSocket, no STOMP client: what arrives is what the broker sent. Bodies
+    // over 8 KiB go out from where the broker holds them, written as one WebSocket frame.
+    const got = await tab.evaluate(
+      async ({ url, q }) => {
+        const ws = new WebSocket(url, ['v12.stomp']);
+        ws.binaryType = 'arraybuffer';
+        const messages: (string | ArrayBuffer)[] = [];
+        const closed = new Promise<void>((resolve) => {
+          ws.onclose = () => {
+            resolve();
+          };
+        });
+        ws.onmessage = (e: MessageEvent<string | ArrayBuffer>) => {
+          messages.push(e.data);
+          if (messages.length === 5) ws.close();
+        };
+        await new Promise((resolve) => (ws.onopen = resolve));
+        const text = 'é'.repeat(50_000);
+        const binary = new Uint8Array(150_000).map((_, i) => (i * 7) & 0xff);
+        const head = (n: number) =>
+          `SEND\ndestination:${q}\ncontent-length:${String(n)}\nreceipt:s${String(n)}\n\n`;
+        ws.send('CONNECT\naccept-version:1.2\nhost:/\nheart-beat:0,0\n\n\0');
+        ws.send(`SUBSCRIBE\nid:1\ndestination:${q}\n\n\0`);
+        ws.send(`${head(100_000)}${text}\0`);
+        const bin = new Uint8Array([
+          ...new TextEncoder().encode(head(binary.length)),
+          ...binary,
+          0,
+        ]);
+        ws.send(bin);
+        // A deadline, so that a missing message fails the assertions below instead of hanging.
+        const deadline = setTimeout(() => {
+          ws.close();
+        }, 20_000);
+        await closed;
+        clearTimeout(deadline);
+        return messages.map((m) =>
+          typeof m === 'string' ? { text: m } : { bytes: Array.from(new Uint8Array(m)) },
+        );
+      },
+      { url: wsUrl, q },
+    );
+    await tab.close();
+    const frames = got.map((m) =>
+      m.text !== undefined ? Buffer.from(m.text) : Buffer.from(m.bytes),
+    );
+    // CONNECTED, two MESSAGEs and two RECEIPTs: one whole frame per message, its NUL (after
+    // content-length bytes of body, when there is one) followed by an EOL and nothing else.
+    assert.equal(got.length, 5, frames.map((f) => f.subarray(0, 40).toString()).join(' | '));
+    for (const frame of frames) {
+      const headEnd = frame.indexOf('\n\n') + 2;
+      const length = /\ncontent-length:(\d+)\n/.exec(frame.subarray(0, headEnd).toString());
+      const nul = length === null ? frame.indexOf(0) : headEnd + Number(length[1]);
+      assert.equal(nul, frame.length - 2, 'one frame');
+      assert.equal(frame.subarray(nul).toString(), '\0\n');
+    }
+    const messages = got.filter((_, i) => frames[i]!.subarray(0, 8).toString() === 'MESSAGE\n');
+    assert.equal(messages.length, 2);
+    const text = messages.find((m) => m.text !== undefined)!.text;
+    assert.ok(text.endsWith(`\n\n${'é'.repeat(50_000)}\0\n`), 'the text body, as a text message');
+    const bytes = Buffer.from(messages.find((m) => m.bytes !== undefined)!.bytes);
+    const body = bytes.subarray(bytes.indexOf('\n\n') + 2, bytes.length - 2);
+    assert.equal(body.length, 150_000);
+    assert.ok(
+      body.every((b, i) => b === ((i * 7) & 0xff)),
+      'the binary body, as a binary message',
+    );
+  });
+
   // Heart-beats must not depend on main-thread timers, which a background tab throttles to one a
   // second (one a minute after five minutes hidden). A broker that wants a client heart-beat
   // every 100 ms and closes after 500 ms of silence; the page replaces window.setTimeout and

@@ -226,7 +226,7 @@ export class ClusterEngine implements Engine {
   ): MaybePromise<void> {
     const route = this.router.route(vhost, sessionId, message);
     if (route === undefined) return;
-    this.ctx.metrics.messagesEnqueued++;
+    this.ctx.metrics.messageEnqueued();
     const done = send(this.ctx, route);
     if (done === undefined) return;
     if (awaitDurable) return done;

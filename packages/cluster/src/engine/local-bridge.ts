@@ -87,17 +87,17 @@ export class BridgedConsumer implements Consumer, ConsumerHandle {
       return this.handle.nack(local, true, awaitDurable);
     }
     // Dead-letter it in the cluster (a topic's DLQ is a cluster queue), then settle it here.
-    this.ctx.metrics.messagesNacked++;
+    this.ctx.metrics.messageNacked();
     const handle = this.handle;
     const message = d.message;
     if (deadLetterQueue(message.destination) === undefined) {
-      this.ctx.metrics.messagesDropped++;
+      this.ctx.metrics.messageDropped();
       return handle.ack(local, false);
     }
     const done = this.ctx
       .deadLetter(this.vhost, message, `L.${this.ctx.nodeId}.${String(d.ackKey)}`)
       .then(() => {
-        this.ctx.metrics.messagesDeadLettered++;
+        this.ctx.metrics.messageDeadLettered();
         return handle.ack(local, false);
       });
     if (awaitDurable === false) {

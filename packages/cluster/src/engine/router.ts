@@ -42,7 +42,7 @@ export class Router {
     if (this.persistAll) message = message.asPersistent();
     const dest = parseDestination(message.destination);
     if (message.expires > 0 && message.expires <= ctx.clock()) {
-      ctx.metrics.messagesDropped++;
+      ctx.metrics.messageDropped();
       return undefined;
     }
     switch (dest.kind) {
@@ -133,7 +133,7 @@ export class Router {
   async deadLetter(vhost: string, message: Message, id: string): Promise<void> {
     const route = this.deadLetterRoute(vhost, message, id);
     if (route === undefined) {
-      this.ctx.metrics.messagesDropped++;
+      this.ctx.metrics.messageDropped();
       return;
     }
     await this.ctx.publisher.publish(route.subject, route.payload, route.msgId);

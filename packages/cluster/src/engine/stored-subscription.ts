@@ -142,7 +142,7 @@ export function toWaiting(ctx: NodeContext, msg: Msg): Waiting | undefined {
   } catch (err) {
     ctx.warn(`dropping an unreadable message ${info.stream}:${String(info.streamSeq)}`, err);
     sendAck(ctx.link.nc, msg.reply!, AckVerb.TERM);
-    ctx.metrics.messagesDropped++;
+    ctx.metrics.messageDropped();
     return undefined;
   }
 }
@@ -253,7 +253,7 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
   ack(ackKey: number, awaitDurable = true): MaybePromise<void> {
     const d = this.take(ackKey);
     if (d === undefined) return;
-    this.ctx.metrics.messagesAcked++;
+    this.ctx.metrics.messageAcked();
     // The window reopens when the session says so (resume()).
     if (!awaitDurable) {
       sendAck(this.ctx.link.nc, d.reply, AckVerb.ACK);
@@ -273,10 +273,10 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
   nack(ackKey: number, requeue: boolean, awaitDurable = true): MaybePromise<void> {
     const d = this.take(ackKey);
     if (d === undefined) return;
-    this.ctx.metrics.messagesNacked++;
+    this.ctx.metrics.messageNacked();
     const max = this.ctx.maxDeliveries;
     if (requeue && !(max > 0 && d.deliveryCount >= max)) {
-      this.ctx.metrics.messagesRequeued++;
+      this.ctx.metrics.messageRequeued();
       // Requeued here, ahead of what was pulled since (a NAK would let JetStream hand those out
       // first). It goes back to JetStream when this subscription closes, like any message it holds.
       this.insert(this.levelOf(d.info), redelivery(d));
@@ -420,7 +420,7 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
       if (w.message.expires > 0 && w.message.expires <= clock) {
         list.shift();
         sendAck(this.ctx.link.nc, w.msg.reply!, AckVerb.ACK);
-        this.ctx.metrics.messagesDropped++;
+        this.ctx.metrics.messageDropped();
         continue;
       }
       if (!this.consumer.ready(w.message)) break;
@@ -437,7 +437,7 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
     const d = new StoredDelivery(w.message, key, this.identity.idPrefix, w.msg, w.info, now, this);
     if (this.autoAck) {
       sendAck(ctx.link.nc, d.reply, AckVerb.ACK);
-      ctx.metrics.messagesAcked++;
+      ctx.metrics.messageAcked();
     } else {
       ctx.unsettled.set(key, d);
       this.held.add(d);
@@ -487,7 +487,7 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
   /** Store a dead-letter copy, then acknowledge the original. */
   private async deadLetter(reply: string, info: AckInfo, message: Message): Promise<void> {
     await this.ctx.deadLetter(this.vhost, message, `${info.stream}.${String(info.streamSeq)}`);
-    this.ctx.metrics.messagesDeadLettered++;
+    this.ctx.metrics.messageDeadLettered();
     sendAck(this.ctx.link.nc, reply, AckVerb.ACK);
   }
 }

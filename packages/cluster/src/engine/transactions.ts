@@ -123,7 +123,7 @@ export class Transactions {
       if (op.kind === 'publish') {
         const r = this.route(vhost, sessionId, op.message);
         if (r === undefined) continue;
-        ctx.metrics.messagesEnqueued++;
+        ctx.metrics.messageEnqueued();
         if (r.kind === 'local') local.push(() => r.send());
         else {
           publishes.push({
@@ -148,11 +148,11 @@ export class Transactions {
       const d = handle.claim(op.ackKey);
       if (d === undefined) continue;
       if (op.kind === 'ack') {
-        ctx.metrics.messagesAcked++;
+        ctx.metrics.messageAcked();
         settles.push({ reply: d.reply, verb: 'ack' });
         continue;
       }
-      ctx.metrics.messagesNacked++;
+      ctx.metrics.messageNacked();
       const max = ctx.maxDeliveries;
       if (requeue && !(max > 0 && d.deliveryCount >= max)) {
         settles.push({ reply: d.reply, verb: 'nak' });
@@ -217,10 +217,10 @@ export class Transactions {
     if (s.deadLetter !== undefined) {
       const dl = s.deadLetter;
       await ctx.publisher.publish(dl.subject, dl.payload, dl.msgId);
-      ctx.metrics.messagesDeadLettered++;
+      ctx.metrics.messageDeadLettered();
     }
     if (s.verb === 'nak') {
-      ctx.metrics.messagesRequeued++;
+      ctx.metrics.messageRequeued();
       sendAck(ctx.link.nc, s.reply, AckVerb.NAK);
     } else if (confirm) {
       try {

@@ -11,11 +11,7 @@ import type { FailoverOptions } from './options.js';
 import { type FailoverUri, parseFailoverUri } from './uri.js';
 
 /** Host names {@link FailoverOptions.priorityBackup} treats as local unless told otherwise. */
-export const DEFAULT_LOCAL_HOSTS: readonly string[] = Object.freeze([
-  'localhost',
-  '127.0.0.1',
-  '::1',
-]);
+const DEFAULT_LOCAL_HOSTS: readonly string[] = Object.freeze(['localhost', '127.0.0.1', '::1']);
 
 /** Injectable environment of a {@link FailoverSchedule}. */
 export interface FailoverScheduleOptions {
@@ -27,8 +23,8 @@ export interface FailoverScheduleOptions {
   readonly random?: () => number;
   /**
    * Host names that count as local for `priorityBackup` (compared case-insensitively). Default
-   * {@link DEFAULT_LOCAL_HOSTS}. stompest also counts the machine's own host name and address,
-   * which a browser cannot know: a Node transport may add them here.
+   * `localhost`, `127.0.0.1` and `::1`. stompest also counts the machine's own host name and
+   * address, which a browser cannot know: a Node transport may add them here.
    */
   readonly localHosts?: Iterable<string>;
 }

@@ -53,9 +53,11 @@ import javax.security.auth.login.LoginException;
  *       again after each timeout: the driver polls {@code hasReceipt} with a deadline.
  * </ul>
  *
- * <p>The WebSocket transport is not a matrix row (see interop/lib/systems.mjs): its constructor
- * returns before CONNECTED came (the driver waits for it), it parses only the first frame of each
- * WebSocket message, and RabbitMQ Web-STOMP and Artemis close its connections before CONNECTED.
+ * <p>Over WebSocket (the {@code gozirra-ws} row) its constructor returns before CONNECTED came
+ * (the driver waits for it), it parses only the first frame of each WebSocket message (servers
+ * must send one frame per message, as RabbitMQ Web-STOMP and ours do), and it reads text messages
+ * only: against servers that send binary ones (RabbitMQ as interop/peers/rabbitmq.sh configures
+ * it, Artemis) no CONNECTED reaches it, and run.mjs marks those cells unsupported.
  */
 public final class GozirraDriver {
   private static final String CLIENT_TCP = "gozirra";
