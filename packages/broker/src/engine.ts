@@ -163,7 +163,10 @@ export interface DestinationInfo {
   readonly unacked: number;
   /** Consumers attached now. */
   readonly consumers: number;
-  /** A queue an operator created ({@link Engine.createDestination}): kept while empty and unused. */
+  /**
+   * A queue kept while empty and unused, until deleted: one an operator created
+   * ({@link Engine.createDestination}), and with a store every queue (created by use too).
+   */
   readonly declared?: boolean;
   /** Traffic since the engine started, when the engine keeps counts. */
   readonly counters?: DestinationCounters;
@@ -274,7 +277,8 @@ export interface Engine {
   /**
    * Create the queue `destination` as an operator does: it exists from now on, empty and unused
    * included, until {@link Engine.deleteDestination}; with a store, across restarts (resolves
-   * once that is durable). Resolves to false when it had been created so already. Throws
+   * once that is durable). Resolves to false when it was kept so already (created by an
+   * operator before, or, where the engine keeps queues created by use, by its use). Throws
    * `ERR_STOMP_INVALID_ARGUMENT` for a destination that is not a queue. Engines that cannot
    * create destinations leave it out.
    */

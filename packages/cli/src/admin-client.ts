@@ -1,5 +1,5 @@
 // The flags and the HTTP calls of the commands that talk to a broker's admin server (list,
-// purge, delete, close-connection, status), and errors in words a user can act on.
+// create, purge, delete, close-connection, status), and errors in words a user can act on.
 import type { ParseArgsConfig, parseArgs } from 'node:util';
 import { CliError, parseCommandArgs } from './cli-error.js';
 import { parseMillis } from './connection-flags.js';
@@ -7,7 +7,7 @@ import { parseMillis } from './connection-flags.js';
 /** The admin server a command talks to by default (the broker's `admin.port` default). */
 export const DEFAULT_ADMIN = 'http://127.0.0.1:61680';
 
-export const ADMIN_HELP = `Admin server options (the same for list, purge, delete, close-connection, status):
+export const ADMIN_HELP = `Admin server options (the same for list, create, purge, delete, close-connection, status):
   --admin URL         the broker's admin server   (${DEFAULT_ADMIN}) [STOMPEDE_ADMIN_URL]
   --admin-user USER   its basic-auth user (admin.user)   [STOMPEDE_ADMIN_USER]
   --admin-password P  its password; better in STOMPEDE_ADMIN_PASSWORD, kept out of ps
@@ -226,4 +226,32 @@ export function adminClient(
     text(values['admin-password']) ?? env.STOMPEDE_ADMIN_PASSWORD,
     parseMillis('--timeout', text(values.timeout), 10_000),
   );
+}
+
+/** What {@link postForQueue} did: the queue named, and the admin server's answer. */
+export interface QueueAction<T> {
+  readonly destination: string;
+  readonly answer: T;
+}
+
+/**
+ * An admin command acting on the one queue its command line names (with `--vhost`): posts
+ * `{vhost, destination}` to `path`. Resolves to 'help' after printing `help` when asked for.
+ */
+export async function postForQueue<T>(
+  command: string,
+  help: string,
+  argv: readonly string[],
+  path: string,
+): Promise<QueueAction<T> | 'help'> {
+  const parsed = parseAdminArgs(command, help, argv, { vhost: { type: 'string' } });
+  if (parsed === 'help') return 'help';
+  const [destination, ...extra] = parsed.positionals;
+  if (destination === undefined || extra.length > 0)
+    throw new CliError(`name one queue to ${command}\n\n${help}`);
+  const answer = await adminClient(parsed.values, process.env).post<T>(path, {
+    vhost: parsed.values.vhost ?? '/',
+    destination,
+  });
+  return { destination, answer };
 }

@@ -6,6 +6,7 @@ import { BENCH_HELP, runBenchCommand } from './subcommands/bench.js';
 import { BROKER_HELP, runBroker } from './subcommands/broker.js';
 import { CLOSE_CONNECTION_HELP, runCloseConnection } from './subcommands/close-connection.js';
 import { CLUSTER_HELP, runCluster } from './subcommands/cluster.js';
+import { CREATE_HELP, runCreate } from './subcommands/create.js';
 import { DELETE_HELP, runDelete } from './subcommands/delete.js';
 import { LIST_HELP, runList } from './subcommands/list.js';
 import { PASSWD_HELP, runPasswd } from './subcommands/passwd.js';
@@ -27,6 +28,7 @@ Commands:
 Through a broker's admin server (--admin URL, default http://127.0.0.1:61680):
   status            health, uptime, connections, messages, rates, memory, disk, cluster
   list              list queues, topics, connections or subscriptions (a table, or --json)
+  create            create a queue: it exists, empty included, until deleted
   purge             drop the messages waiting in a queue
   delete            delete a queue or a topic (or a durable subscription)
   close-connection  close a client's connection, with a reason
@@ -44,6 +46,7 @@ const commands: Record<
   broker: { run: runBroker, help: BROKER_HELP },
   'close-connection': { run: runCloseConnection, help: CLOSE_CONNECTION_HELP },
   cluster: { run: runCluster, help: CLUSTER_HELP },
+  create: { run: runCreate, help: CREATE_HELP },
   delete: { run: runDelete, help: DELETE_HELP },
   list: { run: runList, help: LIST_HELP },
   passwd: { run: runPasswd, help: PASSWD_HELP },

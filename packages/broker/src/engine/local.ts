@@ -238,8 +238,11 @@ export class LocalEngine extends Topology implements Engine {
     const vh = this.vhost(request.vhost);
     const dest = parseDestination(request.destination);
     let queue: Queue;
+    // A queue this SUBSCRIBE creates is recorded in the store: durable before it is answered.
+    let created = false;
     switch (dest.kind) {
       case DestinationKind.QUEUE:
+        created = this.store !== undefined && !vh.queues.has(request.destination);
         queue = this.namedQueue(vh, request.destination);
         break;
       case DestinationKind.TEMP_QUEUE:
@@ -264,7 +267,7 @@ export class LocalEngine extends Topology implements Engine {
     const attached = new Attached(this, queue, consumer, request.autoAck);
     queue.consumers.push(attached);
     this.dispatch(queue);
-    if (queue.storeKey !== undefined && queue.durableKey !== undefined) {
+    if (created || (queue.storeKey !== undefined && queue.durableKey !== undefined)) {
       return this.store!.sync().then(() => attached);
     }
     return attached;

@@ -30,7 +30,10 @@ export class Queue {
   dispatching = false;
   again = false;
   deleted = false;
-  /** Created by an operator (Engine.createDestination): kept while empty and unused. */
+  /**
+   * Kept while empty and unused, until deleted: created by an operator (Engine.createDestination),
+   * or, with a store, by use (see Topology.namedQueue).
+   */
   declared = false;
   /** For topic subscriptions: the topic name or pattern, and its compiled pattern if wildcard. */
   topic = '';

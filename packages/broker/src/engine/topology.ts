@@ -45,8 +45,9 @@ export abstract class Topology extends MessageFlow {
       const vh = this.vhost(q.vhost);
       let queue: Queue;
       if (q.destination !== undefined) {
+        // Kept, as every named queue with a store (see namedQueue); one recorded before queues
+        // created by use were (it held messages at shutdown) is recorded now.
         queue = this.namedQueue(vh, q.destination);
-        queue.declared = q.declared === true;
       } else {
         const d = q.durable!;
         queue = this.topicSubscription(vh, d.topic, { clientId: d.clientId, name: d.name }, q.key);
@@ -69,6 +70,13 @@ export abstract class Topology extends MessageFlow {
     return vh;
   }
 
+  /**
+   * The named queue `destination`, created on first use. With a store, a queue once created
+   * exists until it is deleted, as RabbitMQ's durable queues and ActiveMQ's persistent
+   * destinations do: it is kept while empty and unused, and recorded (one QUEUE record, written
+   * here, when it is created) so that it is there after a restart. Without a store, one created
+   * by use is only a name while idle, and is forgotten then (see Queue.disposable).
+   */
   protected namedQueue(vh: VHost, destination: string): Queue {
     let queue = vh.queues.get(destination);
     if (queue === undefined) {
@@ -81,7 +89,11 @@ export abstract class Topology extends MessageFlow {
         0,
         this.maxQueueBytes,
       );
-      if (this.store !== undefined) queue.storeKey = queueKey(vh.name, destination);
+      if (this.store !== undefined) {
+        queue.storeKey = queueKey(vh.name, destination);
+        queue.declared = true;
+        this.store.defineQueue(queue.storeKey);
+      }
       vh.queues.set(destination, queue);
     }
     return queue;

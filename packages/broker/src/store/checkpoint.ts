@@ -1,6 +1,6 @@
 // The journal's clean-shutdown checkpoint: what recovery would rebuild from the segments (the
 // index with each message's queue, priority and expiry, the queue keys, the durable
-// subscriptions, the queues an operator created, the highest seq), written by a clean close() once every write is durable, with
+// subscriptions, the queues created, the highest seq), written by a clean close() once every write is durable, with
 // the exact list of segments it describes. A restart whose segments still match it exactly
 // rebuilds from it instead of reading and checksumming every record. It is deleted (durably)
 // before the first write after it is read, so it never describes a journal that changed since.
@@ -50,7 +50,7 @@ export interface Checkpoint {
   readonly maxSeq: number;
   readonly segments: readonly CheckpointSegment[];
   readonly subscriptions: readonly SubscriptionStrings[];
-  /** The keys of the queues an operator created (version 2). */
+  /** The keys of the queues created (version 2). */
   readonly queues: readonly string[];
   /** Queue keys by number (undefined = free). */
   readonly keys: readonly (string | undefined)[];

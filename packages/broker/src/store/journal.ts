@@ -7,7 +7,7 @@
 // segments `0000000001.log`, ... start with a 32-byte header (`STMPJRN2`, the segment number, a
 // random salt; segment.ts) and hold records framed so that a reader can find the next record
 // again after damage (record.ts; payloads in codec.ts). A segment is deleted once it is the oldest
-// and none of its messages is live; durable subscriptions and the queues an operator created are
+// and none of its messages is live; durable subscriptions and the queues created are
 // re-recorded at the start of every new segment so that old segments never need to stay for them. Where the live copy of each seq is, is
 // kept by a packed index (seq-index.ts); the engine holds seqs only.
 //

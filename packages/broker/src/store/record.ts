@@ -37,9 +37,9 @@ export const RecordType = {
   DROP: 4,
   /** Damage already reported: segment, offset and length of the damaged bytes, time found. */
   DAMAGE: 5,
-  /** A queue created by an operator, kept while empty and unused: queue key. */
+  /** A queue created (by an operator or by use), kept while empty and unused: queue key. */
   QUEUE: 6,
-  /** A queue created by an operator deleted (its messages' REMOVEs come before it): queue key. */
+  /** A created queue deleted (its messages' REMOVEs come before it): queue key. */
   QUEUE_DELETE: 7,
 } as const;
 /** A record type. */

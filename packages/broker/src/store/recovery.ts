@@ -43,8 +43,8 @@ export function recoverState(
 }
 
 /**
- * The queues of the recovered index, by queue number, then durable subscriptions and queues an
- * operator created that are empty.
+ * The queues of the recovered index, by queue number, then durable subscriptions and queues
+ * created that are empty.
  */
 export function recoveredQueues(state: JournalState): RecoveredQueue[] {
   const table = state.keys.table;
@@ -100,7 +100,7 @@ export function recoveredQueues(state: JournalState): RecoveredQueue[] {
       });
     }
   }
-  // Queues an operator created exist while empty.
+  // Queues once created exist while empty.
   for (const key of state.queues) {
     if (!listed.has(key)) queues.push(namedQueue(state, key, NO_MESSAGES));
   }

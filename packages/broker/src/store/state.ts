@@ -1,5 +1,5 @@
 // What the journal's parts share: the open segments, where each live copy is (the index), the
-// queue keys, the durable subscriptions and the queues an operator created. The facade (journal.ts) owns it; recovery fills it,
+// queue keys, the durable subscriptions and the queues created. The facade (journal.ts) owns it; recovery fills it,
 // the writer and compaction change it.
 import { closeSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -46,7 +46,7 @@ export class JournalState {
   index = new SeqIndex();
   keys = new QueueKeys();
   readonly subs = new Map<string, SubscriptionDef>();
-  /** The keys of the queues an operator created (kept while empty; see Store.defineQueue). */
+  /** The keys of the queues created (kept while empty; see Store.defineQueue). */
   readonly queues = new Set<string>();
   /** The highest seq recovery found (removed ones included). */
   recoveredMaxSeq = 0;

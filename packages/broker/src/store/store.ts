@@ -22,7 +22,7 @@ export interface RecoveredQueue {
   readonly vhost: string;
   /** For a named queue: its destination, e.g. `/queue/a`. */
   readonly destination?: string;
-  /** For a named queue an operator created ({@link Store.defineQueue}): kept while empty. */
+  /** For a named queue recorded by {@link Store.defineQueue}: kept while empty. */
   readonly declared?: boolean;
   /** For a durable subscription. */
   readonly durable?: { readonly clientId: string; readonly name: string; readonly topic: string };
@@ -74,8 +74,9 @@ export interface Store {
   /** Delete a durable subscription and every message stored for it. */
   dropSubscription(key: string): void;
   /**
-   * Record that the named queue `key` ({@link queueKey}) was created by an operator: recovery
-   * returns it, {@link RecoveredQueue.declared}, even when it holds no message.
+   * Record that the named queue `key` ({@link queueKey}) was created (by an operator, or by its
+   * first use): recovery returns it, {@link RecoveredQueue.declared}, even when it holds no
+   * message. Called once per queue, when it is created; a key already recorded is ignored.
    */
   defineQueue(key: string): void;
   /**

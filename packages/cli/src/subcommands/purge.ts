@@ -1,6 +1,5 @@
 // `stompede purge QUEUE`: drop the messages waiting in a queue, through the admin server.
-import { adminClient, adminHelp, parseAdminArgs } from '../admin-client.js';
-import { CliError } from '../cli-error.js';
+import { adminHelp, postForQueue } from '../admin-client.js';
 
 export const PURGE_HELP = adminHelp(
   `Usage: stompede purge QUEUE [options]
@@ -14,16 +13,8 @@ Prints how many were removed.
 );
 
 export async function runPurge(argv: readonly string[]): Promise<number> {
-  const parsed = parseAdminArgs('purge', PURGE_HELP, argv, { vhost: { type: 'string' } });
-  if (parsed === 'help') return 0;
-  const [destination, ...extra] = parsed.positionals;
-  if (destination === undefined || extra.length > 0)
-    throw new CliError(`name one queue to purge\n\n${PURGE_HELP}`);
-  const admin = adminClient(parsed.values, process.env);
-  const r = await admin.post<{ purged: number }>('/api/queues/purge', {
-    vhost: parsed.values.vhost ?? '/',
-    destination,
-  });
-  process.stdout.write(`purged ${String(r.purged)} messages from ${destination}\n`);
+  const r = await postForQueue<{ purged: number }>('purge', PURGE_HELP, argv, '/api/queues/purge');
+  if (r === 'help') return 0;
+  process.stdout.write(`purged ${String(r.answer.purged)} messages from ${r.destination}\n`);
   return 0;
 }

@@ -1,4 +1,4 @@
-// `stompede status|list|purge|delete|close-connection` as an operator runs them: child processes
+// `stompede status|list|create|purge|delete|close-connection` as an operator runs them: child processes
 // against a broker's admin server on a free port, tables for people, JSON for scripts, and clear
 // errors when the admin server is off or refuses.
 import { strict as assert } from 'node:assert';
@@ -166,6 +166,34 @@ describe('admin commands', () => {
     const bad = await run(['purge', '/topic/t', '--admin', admin], env);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^stompede: .*queue.* \[ERR_STOMP_INVALID_ARGUMENT\] \(HTTP 400\)\n$/);
+  });
+
+  it('create makes a queue that exists while empty, says when it existed, refuses a topic', async () => {
+    const made = await run(['create', '/queue/cli.made', '--admin', admin], env);
+    assert.deepEqual([made.code, made.stdout], [0, 'created /queue/cli.made\n']);
+    const again = await run(['create', '/queue/cli.made', '--admin', admin], env);
+    assert.deepEqual(
+      [again.code, again.stdout],
+      [0, '/queue/cli.made exists already: nothing to do\n'],
+    );
+    const listed = JSON.parse(
+      (await run(['list', 'queues', '--json', '--admin', admin], env)).stdout,
+    ) as { destination: string; depth: number }[];
+    assert.deepEqual(
+      listed.filter((d) => d.destination === '/queue/cli.made').map((d) => d.depth),
+      [0],
+    );
+    const topic = await run(['create', '/topic/cli.news', '--admin', admin], env);
+    assert.equal(topic.code, 1);
+    assert.match(
+      topic.stderr,
+      /^stompede: .*queue.* \[ERR_STOMP_INVALID_ARGUMENT\] \(HTTP 400\)\n$/,
+    );
+    const none = await run(['create', '--admin', admin], env);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /name one queue to create/);
+    const d = await run(['delete', '/queue/cli.made', '--admin', admin], env);
+    assert.deepEqual([d.code, d.stdout], [0, 'deleted /queue/cli.made (0 messages removed)\n']);
   });
 
   it('close-connection ends the session with the reason in its ERROR', async () => {

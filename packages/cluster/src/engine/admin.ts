@@ -12,7 +12,7 @@ import {
   decodeMessage,
   parseDestination,
 } from '@stompede/broker';
-import { ErrorCode, StompProtocolError } from '@stompede/core';
+import { ErrorCode, StompInvalidArgumentError, StompProtocolError } from '@stompede/core';
 import { LEVELS } from '../names.js';
 import type { LinkStatus } from '../nats/link.js';
 import type { DurableRecord } from '../nats/topology.js';
@@ -145,8 +145,16 @@ export class ClusterAdmin {
   async purge(vhost: string, destination: string): Promise<number> {
     const dest = parseDestination(destination);
     if (dest.kind !== DestinationKind.QUEUE) return this.local.purge(vhost, destination);
+    const purged = await this.removeWaiting(vhost, dest.name);
+    // A queue only sent to existed through its messages: once created, it stays until deleted.
+    if (purged > 0) await this.createDestination(vhost, destination);
+    return purged;
+  }
+
+  /** The purge of the queue `name`, which may then be left without messages or consumers. */
+  private async removeWaiting(vhost: string, name: string): Promise<number> {
     const ctx = this.ctx;
-    const addr = ctx.names.queue(vhost, dest.name);
+    const addr = ctx.names.queue(vhost, name);
     let purged = 0;
     for (const level of LEVELS) {
       const subject = addr.subject(level);
@@ -165,12 +173,42 @@ export class ClusterAdmin {
     return purged;
   }
 
+  /**
+   * Create the queue `destination` as an operator does: its JetStream consumers (one per
+   * priority level, as its first subscription would make them) are made now, so it exists,
+   * empty and unused included, on every node and across restarts, until deleteDestination
+   * deletes them. Resolves to false when they all existed already.
+   */
+  async createDestination(vhost: string, destination: string): Promise<boolean> {
+    const dest = parseDestination(destination);
+    if (dest.kind !== DestinationKind.QUEUE) {
+      throw new StompInvalidArgumentError(
+        `only queues can be created, not ${destination} (a topic exists through its subscriptions)`,
+      );
+    }
+    const ctx = this.ctx;
+    const addr = ctx.names.queue(vhost, dest.name);
+    let created = false;
+    for (const level of LEVELS) {
+      const consumer = addr.consumer(level);
+      if ((await ctx.topology.consumerInfo(addr.stream, consumer)) !== undefined) continue;
+      // This node may have made it before another node deleted it.
+      ctx.topology.forget(addr.stream, consumer);
+      await ctx.topology.ensureQueueConsumer(addr.stream, consumer, addr.subject(level), {
+        vhost,
+        queue: dest.name,
+      });
+      created = true;
+    }
+    return created;
+  }
+
   async deleteDestination(vhost: string, destination: string): Promise<number> {
     const ctx = this.ctx;
     const dest = parseDestination(destination);
     switch (dest.kind) {
       case DestinationKind.QUEUE: {
-        let purged = await this.purge(vhost, destination);
+        let purged = await this.removeWaiting(vhost, dest.name);
         const addr = ctx.names.queue(vhost, dest.name);
         await this.announceDeleted(vhost, destination);
         for (const level of LEVELS) {
@@ -204,7 +242,7 @@ export class ClusterAdmin {
     const out: DestinationInfo[] = [];
     const queues = new Map<
       string,
-      { vhost: string; queue: string; depth: number; unacked: number }
+      { vhost: string; queue: string; depth: number; unacked: number; kept?: boolean }
     >();
     for (let k = 0; k < ctx.names.shards; k++) {
       const stream = ctx.names.queueStream(k);
@@ -219,7 +257,8 @@ export class ClusterAdmin {
         queues.set(key, entry);
       }
       // …less those delivered and not yet acknowledged, which the consumers count. A queue
-      // with a consumer exists even while empty.
+      // with consumers (made by its first subscription, or by createDestination) exists, even
+      // while empty, until it is deleted.
       for await (const c of ctx.link.jsm.consumers.list(stream)) {
         const q = ctx.names.parseQueueSubject(c.config.filter_subject ?? '');
         if (q === undefined || (vhost !== undefined && q.vhost !== vhost)) continue;
@@ -227,6 +266,7 @@ export class ClusterAdmin {
         const entry = queues.get(key) ?? { vhost: q.vhost, queue: q.queue, depth: 0, unacked: 0 };
         entry.unacked += c.num_ack_pending;
         entry.depth -= c.num_ack_pending;
+        entry.kept = true;
         queues.set(key, entry);
       }
     }
@@ -239,6 +279,7 @@ export class ClusterAdmin {
         depth: Math.max(0, q.depth),
         unacked: q.unacked,
         consumers: attached.get(`${q.vhost}\0${destination}`) ?? 0,
+        ...(q.kept === true ? { declared: true } : {}),
       });
     }
     for (const c of await this.durables()) {

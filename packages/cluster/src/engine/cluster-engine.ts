@@ -296,6 +296,10 @@ export class ClusterEngine implements Engine {
     return this.admin.purge(vhost, destination);
   }
 
+  createDestination(vhost: string, destination: string): MaybePromise<boolean> {
+    return this.admin.createDestination(vhost, destination);
+  }
+
   deleteDestination(vhost: string, destination: string): MaybePromise<number> {
     return this.admin.deleteDestination(vhost, destination);
   }

@@ -311,6 +311,51 @@ describe('cluster engine (two nodes, three NATS servers)', { skip }, () => {
     await until(() => r.detachedWith !== undefined, 20_000, 'detached');
   });
 
+  test('admin: a created queue exists empty on every node and for a new node, until deleted', async () => {
+    const kept = async (engine: ClusterEngine) =>
+      (await engine.destinations('/'))
+        .filter((d) => d.destination === '/queue/made')
+        .map((d) => [d.depth, d.unacked, d.declared]);
+    assert.equal(await a.createDestination('/', '/queue/made'), true);
+    assert.equal(await b.createDestination('/', '/queue/made'), false);
+    assert.deepEqual(await kept(b), [[0, 0, true]]);
+    // A node started later (as after a restart) finds it: JetStream keeps its consumers.
+    const c = await engineOn(nats);
+    try {
+      assert.deepEqual(await kept(c), [[0, 0, true]]);
+    } finally {
+      await c.close();
+    }
+    // A message sent before anyone subscribed waits in it, and is delivered on the other node.
+    await a.publish('/', 'p', persistent('/queue/made', 'first'));
+    const r = new Recorder();
+    const h = await sub(b, '/queue/made', r);
+    await until(() => r.deliveries.length === 1);
+    assert.deepEqual(r.bodies, ['first']);
+    await h.ack(r.deliveries[0]!.ackKey, true);
+    await h.close();
+    await b.deleteDestination('/', '/queue/made');
+    assert.deepEqual(await kept(a), []);
+    // b made the consumers for its subscription; deleted, they are made again.
+    assert.equal(await b.createDestination('/', '/queue/made'), true);
+    assert.deepEqual(await kept(a), [[0, 0, true]]);
+    await a.deleteDestination('/', '/queue/made');
+    // A queue only sent to exists through its messages; purged, it stays (kept until deleted).
+    await a.publish('/', 'p', persistent('/queue/sent', 'x'));
+    assert.equal(await b.purge('/', '/queue/sent'), 1);
+    assert.deepEqual(
+      (await a.destinations('/'))
+        .filter((d) => d.destination === '/queue/sent')
+        .map((d) => [d.depth, d.declared]),
+      [[0, true]],
+    );
+    await a.deleteDestination('/', '/queue/sent');
+    await assert.rejects(
+      Promise.resolve(a.createDestination('/', '/topic/made')),
+      (err: unknown) => err instanceof StompError && err.code === ErrorCode.INVALID_ARGUMENT,
+    );
+  });
+
   test('cluster status names stream leaders and the NATS connection', async () => {
     const s = await a.clusterStatus();
     assert.equal(s.nats.state, 'connected');
