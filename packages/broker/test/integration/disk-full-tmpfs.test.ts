@@ -91,7 +91,14 @@ describe('a full disk, for real (8 MiB tmpfs)', () => {
     const { taken, error } = await fill(b);
     assert.match(error, /ERR_STOMP_DISK_FULL/);
     assert.ok(taken > 150, `${String(taken)} messages of 32 KiB were taken before`);
-    assert.ok(free() > 256 * KiB && free() < 2 * MiB, `refused with ${String(free())} bytes free`);
+    // Seen once under heavy load (a landing run): refused with 0 bytes free, cause unknown; the
+    // message says what the broker saw, so a recurrence can be traced.
+    assert.ok(
+      free() > 256 * KiB && free() < 2 * MiB,
+      `refused with ${String(free())} bytes free after ${String(taken)} messages (${error}); ` +
+        `the broker read ${String(b.metrics.snapshot().diskFreeBytes)} free; its warnings: ` +
+        JSON.stringify(logs.filter((l) => l.level >= 40).map((l) => l.msg)),
+    );
     assert.equal(b.metrics.snapshot().diskRefusing, 1);
     assert.ok(logs.some((l) => l.level === 40 && l.msg.includes('below the limit')));
     // Every acknowledgement is taken while the disk is short, and frees it.
