@@ -2,6 +2,7 @@
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '@stompede/core';
 import { Connection } from './session/connection.js';
+import type { ConnectionContext } from './session/context.js';
 import type { DestinationInfo, Engine } from './engine.js';
 import { LocalEngine } from './engine/local.js';
 import { JournalStore } from './store/journal.js';
@@ -40,6 +41,7 @@ export class Broker {
   private listeners: Listener[] = [];
   private closing: Promise<void> | undefined;
   private adminServer: AdminServer | undefined;
+  private connectionContext: ConnectionContext<Connection> | undefined;
 
   /**
    * With `dataDir`, the store is opened and recovered here (synchronously): the broker starts
@@ -141,29 +143,30 @@ export class Broker {
       throw new Error('the broker is closing');
     }
     const peer = peerOf(stream, info);
-    const conn: Connection = new Connection(
-      stream,
-      {
-        options: this.options,
-        engine: this.engine,
-        metrics: this.metrics,
-        logger: this.options.logger,
-        clock: this.options.clock,
-        authenticator: this.authenticator,
-        authorizer: this.authorizer,
-        partialFrames: this.partialFrames,
-        onClosed: () => {
-          this.sessions.remove(conn);
-        },
-      },
-      peer,
-    );
+    const conn = new Connection(stream, (this.connectionContext ??= this.makeContext()), peer);
     this.sessions.add(conn);
     this.admission.opened(peer.address);
-    void conn.closed.then(() => {
-      this.admission.closed(peer.address);
-    });
     return conn;
+  }
+
+  /** What every connection shares (one object for all: an idle connection holds no copy). */
+  private makeContext(): ConnectionContext<Connection> {
+    return {
+      options: this.options,
+      engine: this.engine,
+      metrics: this.metrics,
+      logger: this.options.logger,
+      clock: this.options.clock,
+      authenticator: this.authenticator,
+      authorizer: this.authorizer,
+      partialFrames: this.partialFrames,
+      onClosed: (conn) => {
+        this.sessions.remove(conn);
+      },
+      onStreamClosed: (conn) => {
+        this.admission.closed(conn.peer.address);
+      },
+    };
   }
 
   /** Open every configured listener; resolves to their addresses (actual ports included). */

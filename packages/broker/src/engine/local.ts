@@ -265,7 +265,10 @@ export class LocalEngine extends Topology implements Engine {
         break;
     }
     const attached = new Attached(this, queue, consumer, request.autoAck);
-    queue.consumers.push(attached);
+    // The first consumer gets an array of its own size: a push on an empty one reserves room
+    // for 17 (≈ 150 B per idle queue with one subscriber).
+    if (queue.consumers.length === 0) queue.consumers = [attached];
+    else queue.consumers.push(attached);
     this.dispatch(queue);
     if (created || (queue.storeKey !== undefined && queue.durableKey !== undefined)) {
       return this.store!.sync().then(() => attached);

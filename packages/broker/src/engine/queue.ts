@@ -25,7 +25,8 @@ export class Queue {
   readonly ready = new ReadyQueue();
   /** Requeued entries, ordered by publication: delivered before anything in `ready`. */
   readonly redeliver: Entry[] = [];
-  readonly consumers: Attached[] = [];
+  /** Attached consumers (replaced, not grown, when the first attaches: see LocalEngine.subscribe). */
+  consumers: Attached[] = [];
   rr = 0;
   dispatching = false;
   again = false;

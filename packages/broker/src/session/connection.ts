@@ -29,7 +29,7 @@ import type { ResolvedOptions } from '../options.js';
 import { ANONYMOUS, type Authenticator, type Principal } from '../security/authenticator.js';
 import type { ConnectionContext } from './context.js';
 import { HeartBeats } from './heartbeat.js';
-import { ConnectionLifecycle, ConnectionState } from './lifecycle.js';
+import { ConnectionLifecycle, ConnectionState, lifecycleOf } from './lifecycle.js';
 import { Outbox } from './outbox.js';
 import { FrameReader } from './reader.js';
 import type { Session, SessionTerms } from './session.js';
@@ -66,7 +66,7 @@ export class Connection extends ConnectionLifecycle implements Session, Subscrip
   private who: Principal = ANONYMOUS;
   /** Replaced once CONNECT settles the version (its rules are the version's). */
   private sessionState: SessionState;
-  private readonly ctx: ConnectionContext;
+  private readonly ctx: ConnectionContext<Connection>;
   private readonly metrics: Metrics;
   private readonly reader: FrameReader;
   private readonly outbox: Outbox;
@@ -81,7 +81,7 @@ export class Connection extends ConnectionLifecycle implements Session, Subscrip
   private canWrite = false;
   private heartBeats: HeartBeats | undefined;
 
-  constructor(stream: Duplex, ctx: ConnectionContext, peer: Peer) {
+  constructor(stream: Duplex, ctx: ConnectionContext<Connection>, peer: Peer) {
     super(stream, ctx.clock, ctx.options);
     this.id = `${sessionPrefix}-${String(++sessionCounter)}`;
     this.ctx = ctx;
@@ -92,23 +92,9 @@ export class Connection extends ConnectionLifecycle implements Session, Subscrip
     this.metrics = ctx.metrics;
     this.vhostName = ctx.options.defaultVhost;
     this.sessionState = new SessionState('1.0', ctx.options);
-    this.outbox = new Outbox(stream, ctx.clock, ctx.metrics, () => {
-      this.canWrite = false;
-    });
+    this.outbox = new Outbox(stream, ctx.clock, ctx.metrics, this);
     this.reader = new FrameReader(
-      {
-        frame: (frame) => {
-          this.metrics.frameReceived();
-          this.counted.framesIn++;
-          this.inbox.push(frame);
-        },
-        heartbeat: () => {
-          this.metrics.heartbeatReceived();
-        },
-        timedOut: (err) => {
-          this.fail(err);
-        },
-      },
+      this,
       ctx.options,
       ctx.clock,
       ctx.metrics,
@@ -117,14 +103,37 @@ export class Connection extends ConnectionLifecycle implements Session, Subscrip
     );
     const s = stream as Duplex & { setNoDelay?: (on: boolean) => unknown };
     if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
-    stream.on('data', (chunk: Buffer | string) => {
-      this.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    });
-    stream.on('drain', () => {
-      this.onDrain();
-    });
+    // Shared listeners that find the session by its stream (lifecycle.ts): no closures each.
+    stream.on('data', onStreamData);
+    stream.on('drain', onStreamDrain);
     this.metrics.connectionOpened();
     this.debug('connection opened');
+  }
+
+  protected streamClosed(): void {
+    this.ctx.onStreamClosed(this);
+  }
+
+  /** @internal The reader's: a complete frame, processed in order by pump(). */
+  frameRead(frame: Frame): void {
+    this.metrics.frameReceived();
+    this.counted.framesIn++;
+    this.inbox.push(frame);
+  }
+
+  /** @internal The reader's: a heart-beat EOL. */
+  heartbeatRead(): void {
+    this.metrics.heartbeatReceived();
+  }
+
+  /** @internal The reader's: a frame did not arrive in time. */
+  readTimedOut(err: StompError): void {
+    this.fail(err);
+  }
+
+  /** @internal The outbox's: a write filled the stream's buffer (until 'drain'). */
+  outboxBlocked(): void {
+    this.canWrite = false;
   }
 
   /** Negotiated heart-beats in ms (0: none): what the broker sends, what it expects. */
@@ -193,7 +202,8 @@ export class Connection extends ConnectionLifecycle implements Session, Subscrip
 
   // ---- reading ----
 
-  private onData(chunk: Buffer): void {
+  /** @internal The stream's 'data'. */
+  onData(chunk: Buffer): void {
     this.counted.bytesIn += chunk.length;
     if (this.ending || this.parseError !== undefined) return;
     this.parseError = this.reader.push(chunk);
@@ -397,7 +407,8 @@ export class Connection extends ConnectionLifecycle implements Session, Subscrip
     this.outbox.endFrame();
   }
 
-  private onDrain(): void {
+  /** @internal The stream's 'drain'. */
+  onDrain(): void {
     if (!this.outbox.drained()) return;
     this.canWrite = this.lifecycleState === ConnectionState.CONNECTED;
     for (const sub of this.sessionState.subscriptions.values()) {
@@ -448,7 +459,7 @@ export class Connection extends ConnectionLifecycle implements Session, Subscrip
     this.engine.sessionClosed(this.vhostName, this.id);
     this.metrics.connectionClosed();
     this.debug('connection closed');
-    this.ctx.onClosed();
+    this.ctx.onClosed(this);
   }
 }
 
@@ -467,4 +478,13 @@ export interface Traffic {
   bytesIn: number;
   messagesIn: number;
   messagesOut: number;
+}
+
+function onStreamData(this: Duplex, chunk: Buffer | string): void {
+  const c = lifecycleOf(this);
+  if (c instanceof Connection) c.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+}
+function onStreamDrain(this: Duplex): void {
+  const c = lifecycleOf(this);
+  if (c instanceof Connection) c.onDrain();
 }

@@ -30,7 +30,13 @@ export interface LifecycleTiming {
 /** A connection's states and its ways to end, over its stream. */
 export abstract class ConnectionLifecycle {
   /** Resolves once the stream has closed and everything is released. */
-  readonly closed: Promise<void>;
+  get closed(): Promise<void> {
+    // Made on first use: most connections are never awaited (an idle one holds no promise).
+    return (this.closedPromise ??=
+      this.current === ConnectionState.CLOSED
+        ? Promise.resolve()
+        : new Promise((resolve) => (this.resolveClosed = resolve)));
+  }
   protected readonly stream: Duplex;
   /** The broker's clock (timers, and the time of publication of what this session sends). */
   readonly clock: Clock;
@@ -38,24 +44,18 @@ export abstract class ConnectionLifecycle {
   private readonly errorLinger: number;
   private connectTimer: TimerHandle | undefined;
   private lingerTimer: TimerHandle | undefined;
-  private resolveClosed!: () => void;
+  private closedPromise: Promise<void> | undefined;
+  private resolveClosed: (() => void) | undefined;
 
   constructor(stream: Duplex, clock: Clock, timing: LifecycleTiming) {
     this.stream = stream;
     this.clock = clock;
     this.errorLinger = timing.errorLinger;
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    stream.on('end', () => {
-      this.onEnd();
-    });
-    stream.on('error', (err) => {
-      this.debug({ err }, 'stream error');
-      this.release();
-      stream.destroy();
-    });
-    stream.on('close', () => {
-      this.onClose();
-    });
+    // Shared listeners that find the connection by its stream: no closures per connection.
+    byStream.set(stream, this);
+    stream.on('end', onStreamEnd);
+    stream.on('error', onStreamError);
+    stream.on('close', onStreamClose);
     this.connectTimer = clock.setTimer(() => {
       this.connectTimer = undefined;
       if (this.current === ConnectionState.NEW) {
@@ -77,6 +77,8 @@ export abstract class ConnectionLifecycle {
 
   /** Free the session's resources. Every way of ending calls it; it must be idempotent. */
   protected abstract release(): void;
+  /** The stream closed (after release): the broker's bookkeeping. */
+  protected abstract streamClosed(): void;
   /** Hand everything the outbox holds to the stream. */
   protected abstract flushOutput(): void;
   /** Log at debug level. */
@@ -126,7 +128,8 @@ export abstract class ConnectionLifecycle {
     setImmediate(() => stream.destroy());
   }
 
-  private onEnd(): void {
+  /** @internal The stream's 'end'. */
+  onEnd(): void {
     // The peer finished sending: nothing more will come, so end our side too.
     if (this.current < ConnectionState.CLOSING) this.current = ConnectionState.CLOSING;
     this.release();
@@ -139,10 +142,37 @@ export abstract class ConnectionLifecycle {
     else stream.once('finish', () => stream.destroy());
   }
 
-  private onClose(): void {
+  /** @internal The stream's 'close'. */
+  onClose(): void {
     this.current = ConnectionState.CLOSED;
     this.release();
     this.clock.clearTimer(this.lingerTimer);
-    this.resolveClosed();
+    this.resolveClosed?.();
+    this.streamClosed();
   }
+
+  /** @internal The stream's 'error'. */
+  onError(err: Error): void {
+    this.debug({ err }, 'stream error');
+    this.release();
+    this.stream.destroy();
+  }
+}
+
+/** The connection of each stream, for the shared stream listeners. */
+const byStream = new WeakMap<Duplex, ConnectionLifecycle>();
+
+/** The connection serving `stream`, if any. */
+export function lifecycleOf(stream: Duplex): ConnectionLifecycle | undefined {
+  return byStream.get(stream);
+}
+
+function onStreamEnd(this: Duplex): void {
+  byStream.get(this)?.onEnd();
+}
+function onStreamError(this: Duplex, err: Error): void {
+  byStream.get(this)?.onError(err);
+}
+function onStreamClose(this: Duplex): void {
+  byStream.get(this)?.onClose();
 }

@@ -79,13 +79,13 @@ export class Outbox implements ByteSink {
 
   /**
    * @param counters - where the bytes handed to the stream are counted
-   * @param onBlocked - called when a write fills the stream's buffer (until 'drain')
+   * @param owner - told when a write fills the stream's buffer (until 'drain')
    */
   constructor(
     stream: Duplex,
     clock: Clock,
     private readonly counters: Pick<Metrics, 'bytesSent'>,
-    private readonly onBlocked: () => void,
+    private readonly owner: { outboxBlocked(): void },
   ) {
     this.stream = stream;
     this.clock = clock;
@@ -210,7 +210,7 @@ export class Outbox implements ByteSink {
   }
 
   /** End the tick now: write everything pending and uncork. */
-  readonly flush = (): void => {
+  flush(): void {
     this.tickScheduled = false;
     this.endFrame(); // frames are written whole within a tick: this only guards against a stall
     this.flushPending();
@@ -223,12 +223,13 @@ export class Outbox implements ByteSink {
       this.corked = false;
       this.stream.uncork();
     }
-  };
+  }
 
   private scheduleTick(): void {
     if (this.tickScheduled) return;
     this.tickScheduled = true;
-    process.nextTick(this.flush);
+    // A shared function and this as its argument: no bound callback per session.
+    process.nextTick(flushOutbox, this);
   }
 
   /**
@@ -281,7 +282,11 @@ export class Outbox implements ByteSink {
     }
     if (!ok && !this.blockedFlag) {
       this.blockedFlag = true;
-      this.onBlocked();
+      this.owner.outboxBlocked();
     }
   }
+}
+
+function flushOutbox(outbox: Outbox): void {
+  outbox.flush();
 }

@@ -8,6 +8,7 @@
 import {
   ErrorCode,
   type Frame,
+  type FrameHandler,
   FrameParser,
   negotiateVersion,
   type StompError,
@@ -20,18 +21,18 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { PartialFrames } from './partial-frames.js';
 import { toStompError } from './stomp-error.js';
 
-/** Where the reader hands what it read. */
+/** Where the reader hands what it read (the connection itself: no callback objects per session). */
 export interface ReaderLink {
   /** A complete frame, in stream order. */
-  frame(frame: Frame): void;
+  frameRead(frame: Frame): void;
   /** A heart-beat EOL. */
-  heartbeat(): void;
+  heartbeatRead(): void;
   /** A frame did not arrive in time: the session ends with `err`. */
-  timedOut(err: StompError): void;
+  readTimedOut(err: StompError): void;
 }
 
-/** The input side of one connection. */
-export class FrameReader {
+/** The input side of one connection; it is its parser's handler. */
+export class FrameReader implements FrameHandler {
   private readonly parser: FrameParser;
   private connectSeen = false;
   /** Frames completed so far: tells whether a new frame began within a chunk. */
@@ -45,6 +46,8 @@ export class FrameReader {
   private counted = 0;
   private done = false;
   private lastChunkAt: number;
+  /** The deadline's callback, made when a frame first stays unfinished (an idle session has none). */
+  private deadlineCallback: (() => void) | undefined;
 
   constructor(
     private readonly link: ReaderLink,
@@ -56,19 +59,22 @@ export class FrameReader {
   ) {
     this.lastChunkAt = clock.now();
     this.parser = new FrameParser(
-      {
-        onFrame: (frame) => {
-          this.completed++;
-          if (!this.connectSeen) this.onFirstFrame(frame);
-          link.frame(frame);
-        },
-        onHeartbeat: () => {
-          link.heartbeat();
-        },
-      },
+      this,
       // 1.0 until CONNECT says otherwise: CONNECT is never escaped, and a 1.0 CONNECT is trimmed.
       { version: '1.0', limits: options.limits },
     );
+  }
+
+  /** The parser's: a complete frame. */
+  onFrame(frame: Frame): void {
+    this.completed++;
+    if (!this.connectSeen) this.onFirstFrame(frame);
+    this.link.frameRead(frame);
+  }
+
+  /** The parser's: a heart-beat EOL. */
+  onHeartbeat(): void {
+    this.link.heartbeatRead();
   }
 
   /** When the last chunk arrived (the clock's time): the peer's heart-beats are any bytes. */
@@ -159,10 +165,14 @@ export class FrameReader {
   }
 
   private arm(ms: number): void {
-    if (this.options.frameTimeout > 0) this.deadline = this.clock.setTimer(this.onDeadline, ms);
+    if (this.options.frameTimeout <= 0) return;
+    this.deadlineCallback ??= () => {
+      this.onDeadline();
+    };
+    this.deadline = this.clock.setTimer(this.deadlineCallback, ms);
   }
 
-  private readonly onDeadline = (): void => {
+  private onDeadline(): void {
     this.deadline = undefined;
     if (this.done || this.held || this.frameSince < 0) return;
     const waited = this.clock.now() - this.frameSince;
@@ -172,11 +182,11 @@ export class FrameReader {
       return;
     }
     this.release();
-    this.link.timedOut(
+    this.link.readTimedOut(
       new StompProtocolError(
         ErrorCode.TIMEOUT,
         `a frame took longer than ${String(limit)} ms to arrive (frameTimeout)`,
       ),
     );
-  };
+  }
 }

@@ -66,6 +66,24 @@ describe('abuse', () => {
     assert.equal(broker.connections, 0);
   });
 
+  test('[Robustness] Connection.closed first read after the stream closed resolves at once', async () => {
+    // The promise is made on first use (an idle connection holds none): it must not wait for a
+    // close that already happened.
+    const [server, client] = duplexPair();
+    client.on('data', () => undefined);
+    const before = broker.connections;
+    const conn = broker.handle(server);
+    client.write('CONNECT\naccept-version:1.2\nhost:/\n\n\0');
+    client.end();
+    await eventually(
+      () => broker.connections === before && server.destroyed,
+      'the connection closed',
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    await conn.closed;
+    assert.equal(conn.closed, conn.closed, 'one promise, however often it is read');
+  });
+
   test('[Flow control] a consumer that stops reading does not stall others; memory stays bounded', async () => {
     const baseline = broker.engine.stats().messages;
     const slow = await connected(broker);
