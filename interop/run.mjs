@@ -722,13 +722,21 @@ async function childPeer(argv, cleanup) {
   };
 }
 
+/**
+ * A fresh passcode for the interop user. Hex after a letter: a base64url one began with '-' one
+ * time in 64, and a driver's argument parser then took it for an option (a whole column failed).
+ */
+function interopPasscode() {
+  return `p${randomBytes(9).toString('hex')}`;
+}
+
 const env = process.env;
 const PEERS = {
   async ours() {
     // A durable store (for durable_restart) and one user (for login); every other case connects
     // anonymously, which a broker listening on loopback only still allows (docs/security.md).
     const dataDir = await mkdtemp(join(tmpdir(), 'stompede-interop-'));
-    const auth = { login: 'interop', passcode: randomBytes(9).toString('base64url') };
+    const auth = { login: 'interop', passcode: interopPasscode() };
     const base = [
       '--data-dir',
       dataDir,
@@ -990,7 +998,7 @@ const PEERS = {
   async cluster() {
     // Two stompede nodes over a 3-server NATS JetStream cluster, behind a round-robin balancer
     // (lib/cluster-peer.mjs): a driver's successive connections alternate between the nodes.
-    const auth = { login: 'interop', passcode: randomBytes(9).toString('base64url') };
+    const auth = { login: 'interop', passcode: interopPasscode() };
     const cur = await startBrokerProcess([
       process.execPath,
       here('./lib/cluster-peer.mjs'),
