@@ -190,15 +190,39 @@ public final class GozirraDriver {
   /** Polls: Gozirra's waitOnReceipt(id, ms) waits again after each timeout, for ever. */
   private static void awaitReceipt(Conn c, String rid, Command command) throws Exception {
     long deadline = System.currentTimeMillis() + TIMEOUT.toMillis();
-    while (!c.stomp.hasReceipt(rid)) {
-      String error = c.stomp.nextError();
+    while (!polled(() -> c.stomp.hasReceipt(rid))) {
+      String error = polled(() -> c.stomp.nextError());
       if (error != null) throw new AssertionError("ERROR " + error);
       if (System.currentTimeMillis() > deadline) {
         throw new AssertionError("no RECEIPT for " + command + " within " + TIMEOUT.toMillis() + " ms");
       }
       Thread.sleep(10);
     }
-    c.stomp.clearReceipt(rid);
+    polled(() -> c.stomp.clearReceipt(rid));
+  }
+
+  /**
+   * Gozirra keeps its receipts and errors in unsynchronized lists that its receiver thread adds
+   * to while we poll them, so a poll can throw ConcurrentModificationException (seen once against
+   * ActiveMQ in CI): the poll is tried again; the deadline above still bounds the wait.
+   */
+  private static <T> T polled(java.util.function.Supplier<T> poll) throws InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return poll.get();
+      } catch (java.util.ConcurrentModificationException e) {
+        if (attempt >= 100) throw e;
+        Thread.sleep(1);
+      }
+    }
+  }
+
+  private static void polled(Runnable poll) throws InterruptedException {
+    polled(
+        () -> {
+          poll.run();
+          return null;
+        });
   }
 
   /** Stomp.transmit is protected; Client and WebSocketStomp make it public. */
