@@ -79,7 +79,7 @@ try {
   nats = await startNatsServers({
     dir: join(dir, 'nats'),
     size: NATS,
-    install: false,
+    binary: natsBinary,
   });
   const config = join(dir, 'node.yaml');
   writeFileSync(config, JSON.stringify({ cluster: { servers: nats.urls.split(','), ...CLUSTER } }));

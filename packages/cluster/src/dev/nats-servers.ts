@@ -274,8 +274,9 @@ export async function startNatsServers(options: NatsServersOptions): Promise<Nat
     (p) => p !== undefined,
   );
   const log = options.log ?? (() => undefined);
+  const binary = ensureNatsServer(options.binary, options.install ?? true);
   for (let attempt = 1; ; attempt++) {
-    const cluster = await configure(options);
+    const cluster = await configure(options, binary);
     try {
       await cluster.startAll();
     } catch (err) {
@@ -299,10 +300,9 @@ class ServerExited extends Error {
 }
 
 /** Write the configs of a loopback JetStream cluster (new free ports unless given). */
-async function configure(options: NatsServersOptions): Promise<NatsServers> {
+async function configure(options: NatsServersOptions, binary: string): Promise<NatsServers> {
   const size = options.size ?? 3;
   const log = options.log ?? (() => undefined);
-  const binary = ensureNatsServer(options.binary, options.install ?? true);
   const [client, route, http] = [
     await ports(options.clientPorts, size),
     await ports(options.routePorts, size),
