@@ -105,21 +105,15 @@ export class WebSocketDuplex extends Duplex implements MessageStream {
     to: number,
     callback?: (err?: Error | null) => void,
   ): void {
-    const done =
-      callback === undefined
-        ? undefined
-        : (err?: Error | null) => {
-            callback(err ?? null);
-          };
     if (to - from === 1) {
-      this.send(chunks[from]!.chunk, done);
+      this.send(chunks[from]!.chunk, callback);
       return;
     }
     const parts: Buffer[] = [];
     for (let i = from; i < to; i++) {
       if (chunks[i]!.chunk !== CONTINUES) parts.push(chunks[i]!.chunk);
     }
-    this.sendParts(parts, done);
+    this.sendParts(parts, callback);
   }
 
   /** Send `data` as one message; `done` once the socket took it (or it was dropped). */
