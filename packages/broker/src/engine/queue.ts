@@ -21,7 +21,29 @@ export interface DurableName {
 }
 
 /** What a {@link Queue} is made of; fixed for its life. */
-export interface QueueSpec {
+export type QueueSpec = Pick<
+  Queue,
+  'vhost' | 'key' | 'kind' | 'counters' | 'droppable' | 'maxPending' | 'maxBytes'
+> & {
+  /** For topic subscriptions: the topic name or pattern. */
+  readonly topic?: string;
+  readonly durable?: DurableName | undefined;
+  readonly storeKey?: string | undefined;
+};
+
+/** The key of the durable subscription `name` of `clientId` (see VHost.durables). */
+export function durableKey(clientId: string, name: string): string {
+  return `${clientId}\0${name}`;
+}
+
+/**
+ * The messages of one destination (or one topic subscription), its consumers, and the state of
+ * its delivery: whose turn it is, whether a dispatch is running, the bytes waiting and the
+ * producers waiting for room, and whether it is kept or deleted. Every change to that state is a
+ * named method here; the message flow (flow.ts) and the topology (topology.ts) call them.
+ */
+export class Queue {
+  readonly ready = new ReadyQueue();
   /** The virtual host's name. */
   readonly vhost: string;
   readonly key: string;
@@ -37,41 +59,15 @@ export interface QueueSpec {
   readonly maxPending: number;
   /** Most bytes of waiting messages held in memory; 0 = no bound. */
   readonly maxBytes: number;
-  /** For topic subscriptions: the topic name or pattern. */
-  readonly topic?: string;
-  /** For durable subscriptions. */
-  readonly durable?: DurableName | undefined;
-  /** The store's key, for queues whose persistent messages are stored. */
-  readonly storeKey?: string | undefined;
-}
-
-/** The key of the durable subscription `name` of `clientId` (see VHost.durables). */
-export function durableKey(clientId: string, name: string): string {
-  return `${clientId}\0${name}`;
-}
-
-/**
- * The messages of one destination (or one topic subscription), its consumers, and the state of
- * its delivery: whose turn it is, whether a dispatch is running, the bytes waiting and the
- * producers waiting for room, and whether it is kept or deleted. Every change to that state is a
- * named method here; the message flow (flow.ts) and the topology (topology.ts) call them.
- */
-export class Queue {
-  readonly ready = new ReadyQueue();
-  readonly vhost: string;
-  readonly key: string;
-  readonly kind: QueueKind;
-  readonly counters: Counters;
-  readonly droppable: boolean;
-  readonly maxPending: number;
-  readonly maxBytes: number;
   /** For topic subscriptions: the topic name or pattern ('' otherwise). */
   readonly topic: string;
   /** The compiled pattern of a wildcard topic subscription. */
   readonly pattern: TopicPattern | undefined;
+  /** For durable subscriptions. */
   readonly durable: DurableName | undefined;
   /** {@link durableKey} of a durable subscription. */
   readonly durableKey: string | undefined;
+  /** The store's key, for queues whose persistent messages are stored. */
   readonly storeKey: string | undefined;
   /** Requeued entries, ordered by publication: delivered before anything in `ready`. */
   #requeued: Entry[] = [];
