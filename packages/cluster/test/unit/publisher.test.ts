@@ -25,7 +25,7 @@ function fakeLink(answer: Answer): {
       published.push({ subject, reply: opts.reply });
       const msg = answer({ subject, headers: opts.headers });
       if (msg !== undefined) {
-        queueMicrotask(() => deliver?.({ ...msg, subject: opts.reply } as Msg));
+        queueMicrotask(() => deliver?.({ ...msg, subject: opts.reply }));
       }
     },
   };
