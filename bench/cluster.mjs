@@ -543,8 +543,8 @@ function render() {
       `| stompede single node (journal, fsync before RECEIPT) | ${rec.single} |`,
       '',
       "RabbitMQ here is one node, so its quorum queue replicates nowhere; the cluster's RECEIPT " +
-        'waits for 2 of 3 NATS servers. The single node fsyncs; NATS 2.9 does not fsync before ' +
-        'its PubAck (docs/cluster.md, durability).',
+        'waits for 2 of 3 NATS servers. The single node fsyncs; NATS by default does not fsync ' +
+        'before its PubAck (an fsync every 2 minutes; docs/cluster.md, durability).',
       '',
     );
   }
