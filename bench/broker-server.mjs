@@ -5,6 +5,9 @@
 // Usage: node --expose-gc bench/broker-server.mjs   (normally forked by bench/broker-run.mjs)
 //        STOMPEDE_BROKER=/path/to/broker/dist/index.js ...   runs another build (a baseline)
 //        BENCH_DATA_DIR=DIR ...   with the embedded store in DIR (persistent messages)
+import { exitOnHelp } from './lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 const { createBroker } = await import(process.env.STOMPEDE_BROKER ?? '@stompede/broker');
 
 const broker = createBroker({
