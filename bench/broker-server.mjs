@@ -14,6 +14,7 @@ const broker = createBroker({
   // The idle scenario opens 10,000 connections from one address (defaults: 10,000 in all and
   // 1,000 per address, which a benchmark from loopback would hit).
   maxConnections: 100_000,
+  maxQueues: 100_000,
   maxConnectionsPerAddress: 100_000,
   ...(process.env.BENCH_DATA_DIR === undefined ? {} : { dataDir: process.env.BENCH_DATA_DIR }),
   listeners: [

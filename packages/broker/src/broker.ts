@@ -60,6 +60,8 @@ export class Broker {
         maxTopicPending: o.maxTopicPending,
         maxTopicPendingBytes: o.maxTopicPendingBytes,
         maxQueueBytes: o.maxQueueBytes,
+        maxQueues: o.maxQueues,
+        logger: o.logger,
         metrics: this.metrics,
         now: () => o.clock.now(),
         ...(o.dataDir === undefined
