@@ -16,7 +16,6 @@ import { type ResolvedAuthentication, resolveAuthentication } from './security/a
 import { type ResolvedAuthorization, resolveAuthorization } from './security/authorizer.js';
 import { type Clock, systemClock } from './session/clock.js';
 import { checkTls } from './listen/tls-options.js';
-import { DEFAULT_MAX_QUEUES } from './engine/queue-cap.js';
 import { originPolicy } from './listen/origin.js';
 import type { LoginThrottleOptions } from './security/throttle.js';
 import type { AdminOptions, PermissionGrant, UserOptions } from './security/types.js';
@@ -255,7 +254,8 @@ export const DEFAULTS = Object.freeze({
   maxDeliveries: 10,
   defaultPrefetch: 1000,
   maxTopicPending: 10_000,
-  maxQueues: DEFAULT_MAX_QUEUES,
+  /** As LocalEngine's own default (engine/queue-cap.ts). */
+  maxQueues: 10_000,
   maxSubscriptions: 1000,
   maxTransactions: 100,
   maxTransactionFrames: 10_000,

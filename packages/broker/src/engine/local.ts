@@ -38,8 +38,9 @@ import type { Message } from '../message.js';
 import { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import { Topology } from './topology.js';
-import { DEFAULT_MAX_QUEUES } from './queue-cap.js';
-import type { Logger } from 'pino';
+import { DEFAULT_MAX_QUEUES, type EngineLog } from './queue-cap.js';
+
+export type { EngineLog };
 import { listDestinations, peekQueue } from './listing.js';
 import { Attached, type Queue, QueueKind } from './queue.js';
 import { type VHost, tempKey } from './vhost.js';
@@ -93,8 +94,8 @@ export interface LocalEngineOptions {
    * with ERR_STOMP_LIMIT_EXCEEDED (dead-letter queues excepted). Default 10,000; 0 = no cap.
    */
   readonly maxQueues?: number;
-  /** Where the engine logs what operators must know (refusals at `maxQueues`). */
-  readonly logger?: Logger;
+  /** Where the engine warns operators (refusals at `maxQueues`); a pino Logger will do. */
+  readonly logger?: EngineLog;
   /** The clock for expiry, in ms since the epoch. Default `Date.now`. */
   readonly now?: () => number;
 }

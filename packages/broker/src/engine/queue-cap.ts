@@ -7,12 +7,16 @@
 // there is at most one per queue (DLQ.<name>; a dead letter of a DLQ is dropped), so they at most
 // double it. Queues recovered from the store are kept whatever the cap.
 import { ErrorCode, StompProtocolError } from '@stompede/core';
-import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { VHost } from './vhost.js';
 
 /** Queues per virtual host by default: ≈ 10 MiB of heap, 10,000 QUEUE records a segment. */
 export const DEFAULT_MAX_QUEUES = 10_000;
+
+/** Where the engine warns operators (a pino Logger is one). */
+export interface EngineLog {
+  warn(detail: Record<string, unknown>, message: string): void;
+}
 
 /** One warning per virtual host at most this often (a flood of refusals is summed up). */
 const LOG_INTERVAL = 60_000;
@@ -25,7 +29,7 @@ export class QueueCap {
     /** Queues per virtual host; 0 = no cap. */
     readonly max: number,
     private readonly metrics: Metrics,
-    private readonly log: Logger | undefined,
+    private readonly log: EngineLog | undefined,
     private readonly now: () => number,
   ) {}
 

@@ -9,8 +9,7 @@ import type { Entry } from './entry.js';
 import { type FlowSettings, MessageFlow } from './flow.js';
 import { type Attached, type DurableName, Queue, QueueKind } from './queue.js';
 import { VHost, tempKey } from './vhost.js';
-import { QueueCap } from './queue-cap.js';
-import type { Logger } from 'pino';
+import { type EngineLog, QueueCap } from './queue-cap.js';
 
 /** What {@link Topology} is built with, beyond the flow's settings. */
 export interface TopologySettings extends FlowSettings {
@@ -25,7 +24,7 @@ export interface TopologySettings extends FlowSettings {
   /** Queues per virtual host (see queue-cap.ts); 0 = no cap. */
   readonly maxQueues: number;
   /** Where refusals at the queue cap are logged. */
-  readonly log: Logger | undefined;
+  readonly log: EngineLog | undefined;
 }
 
 /** The queues of the local engine (see the file's header). */
