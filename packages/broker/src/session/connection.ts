@@ -277,7 +277,12 @@ export class Connection extends ConnectionLifecycle implements Session, Subscrip
         frame,
       });
     }
-    return handler(this, frame);
+    // A destination another cluster node made is looked up before the permission check.
+    const lookup =
+      this.engine.exists === undefined || (command !== 'SEND' && command !== 'SUBSCRIBE')
+        ? undefined
+        : this.ctx.authorizer.lookUp(this.who, this.vhostName, command, frame, this.engine);
+    return lookup === undefined ? handler(this, frame) : lookup.then(() => handler(this, frame));
   }
 
   /** After a frame was processed: its receipt, and the end of the session after DISCONNECT. */

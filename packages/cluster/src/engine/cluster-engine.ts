@@ -307,6 +307,10 @@ export class ClusterEngine implements Engine {
     return this.admin.purge(vhost, destination);
   }
 
+  exists(vhost: string, destination: string): MaybePromise<boolean> {
+    return this.admin.exists(vhost, destination);
+  }
+
   createDestination(vhost: string, destination: string): MaybePromise<boolean> {
     return this.admin.createDestination(vhost, destination);
   }
