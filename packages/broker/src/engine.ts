@@ -292,6 +292,12 @@ export interface Engine {
    */
   exists?(vhost: string, destination: string): MaybePromise<boolean>;
   /**
+   * Call `listener` whenever a destination is deleted, by this process or another (a cluster
+   * node), so that the broker's permission check forgets it as it does for its own deletes.
+   * Engines whose destinations are deleted only through this broker leave it out.
+   */
+  onDeleted?(listener: (vhost: string, destination: string) => void): void;
+  /**
    * Delete a destination: a queue with every message it holds, or a topic with every
    * subscription to it (durable ones included). Attached consumers are told through
    * {@link Consumer.detached}. Resolves to the number of messages removed.

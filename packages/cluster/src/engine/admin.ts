@@ -58,6 +58,9 @@ export interface ClusterStatus {
 
 /** The admin side of the cluster engine. */
 export class ClusterAdmin {
+  /** Told of every deleted destination, from any node (Engine.onDeleted). */
+  readonly deleted: ((vhost: string, destination: string) => void)[] = [];
+
   constructor(
     private readonly ctx: NodeContext,
     private readonly local: Engine,
@@ -80,6 +83,7 @@ export class ClusterAdmin {
 
   /** What deleting `destination` means on this node (from any node's deleteDestination). */
   private async deletedHere(vhost: string, destination: string): Promise<void> {
+    for (const listener of this.deleted) listener(vhost, destination);
     if (!destination.startsWith('/queue/')) {
       await this.local.deleteDestination(vhost, destination);
       return;

@@ -311,6 +311,10 @@ export class ClusterEngine implements Engine {
     return this.admin.exists(vhost, destination);
   }
 
+  onDeleted(listener: (vhost: string, destination: string) => void): void {
+    this.admin.deleted.push(listener);
+  }
+
   createDestination(vhost: string, destination: string): MaybePromise<boolean> {
     return this.admin.createDestination(vhost, destination);
   }
