@@ -10,8 +10,9 @@
 //                  with a consumer); 0 skips them
 //   --scenarios 0,1,2   only these (0: receipt on every message, 1 in flight; 1: the same with an
 //                  auto-ack consumer attached; 2: a receipt on every 100th); default all
-//   --restart N    queue N messages, then restart the broker and drain them. Ours runs in a child
-//                  process (stopped with SIGTERM); RabbitMQ is stopped and started with
+//   Ours runs in a child process in every scenario, as the peers run in their own.
+//   --restart N    queue N messages, then restart the broker and drain them. Ours is stopped with
+//                  SIGTERM; RabbitMQ is stopped and started with
 //                  interop/peers/rabbitmq.sh, which interrupts everyone else using it; ActiveMQ
 //                  runs it on a second instance of interop/peers/activemq.sh (fresh KahaDB, own
 //                  port). Waits are generous (minutes) and progress goes to stderr.
@@ -447,14 +448,17 @@ async function runTarget(target) {
   const restartCount = Number(opt('restart', '0'));
   const results = [];
   if (count > 0) {
-    let broker;
+    let ours;
     let dir;
     let port;
     let headers = { host: '/' };
     if (target === 'ours') {
+      // In its own process, like the peers: in this one it would share an event loop (and a
+      // core) with the load generator, and every round trip would wait for both.
       dir = mkdtempSync(join(tmpdir(), 'stompede-bench-durable-'));
-      broker = createBroker({ listeners: [{ protocol: 'tcp', port: 0 }], dataDir: dir });
-      port = (await broker.listen())[0].port;
+      port = await freePort();
+      ours = startOurs(dir, port);
+      await ours.ready;
     } else {
       const p = PEERS[target];
       port = p.port;
@@ -502,7 +506,10 @@ async function runTarget(target) {
       }
     }
     c.socket.destroy();
-    await broker?.close();
+    if (ours !== undefined) {
+      ours.child.kill('SIGTERM');
+      await ours.exited;
+    }
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
   for (const r of results) console.log(JSON.stringify(r));
