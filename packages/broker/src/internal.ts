@@ -27,3 +27,4 @@ export { prometheusText } from './admin/prometheus.js';
 export { Sampler, rowKey } from './admin/sampler.js';
 export { clusterJson } from './admin/cluster.js';
 export { brokerHeartBeat } from './session/heartbeat.js';
+export { BALLAST_SLOTS, PACE_BYTES, ballast, paceRead } from './session/gc-pacing.js';

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Garbage collections in our broker per 10,000 messages: the broker runs in its own process with
+// V8's --trace-gc, `stompede bench` sends N messages of SIZE bytes through one queue (one
+// producer, one auto-ack consumer; a warm-up run first, not counted), and the mark-compacts and
+// scavenges of the measured run are counted. GC counts barely depend on the machine's load,
+// unlike CPU time: this is the figure that shows whether large bodies cost full collections
+// (session/gc-pacing.ts). Broker CPU per message is printed too, for a side-by-side run only.
+//
+//   node bench/tools/gc-count.mjs [--size 65536] [--count 4000] [--ws] [--reps 1]
+//   STOMPEDE_BROKER=/path/to/broker/dist/index.js ...   another build (before/after)
+import { fork, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '65536' },
+    count: { type: 'string', default: '4000' },
+    reps: { type: 'string', default: '1' },
+    ws: { type: 'boolean', default: false },
+  },
+});
+const size = Number(values.size);
+const count = Number(values.count);
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..', '..', 'packages/cli/dist/main.js');
+const log = (m) => process.stderr.write(m + '\n');
+
+/** One `stompede bench` run of `n` messages; resolves with its summary. */
+function bench(url, n) {
+  return new Promise((resolve, reject) => {
+    const args = [cli, 'bench', '--broker', url, '-s', String(size), '-C', String(n), '-a', 'auto'];
+    const child = spawn(process.execPath, [...args, '--json', '--quiet'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()));
+      } catch {
+        reject(new Error(`bench: no summary (${out.slice(0, 200)})`));
+      }
+    });
+  });
+}
+
+/** The broker process's user + system CPU seconds so far. */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** One broker process: warm-up, then the measured run; its GC counts and CPU per message. */
+async function once() {
+  const broker = fork(join(here, '..', 'broker-server.mjs'), [], {
+    execArgv: ['--trace-gc'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const gcs = { markCompact: 0, scavenge: 0 };
+  let rest = '';
+  broker.stdout.setEncoding('utf8').on('data', (d) => {
+    const lines = (rest + d).split('\n');
+    rest = lines.pop();
+    for (const l of lines) {
+      if (l.includes(' Mark-Compact ')) gcs.markCompact++;
+      else if (l.includes(' Scavenge ')) gcs.scavenge++;
+    }
+  });
+  try {
+    const ready = await new Promise((resolve) => {
+      broker.once('message', (m) => resolve(m.ready));
+    });
+    const addr = ready.addresses.find((a) => a.protocol === (values.ws ? 'ws' : 'tcp'));
+    await bench(addr.url, Math.max(10, count >> 2));
+    gcs.markCompact = 0;
+    gcs.scavenge = 0;
+    const cpu0 = process.platform === 'linux' ? cpuSeconds(ready.pid) : NaN;
+    const r = await bench(addr.url, count);
+    const cpu1 = process.platform === 'linux' ? cpuSeconds(ready.pid) : NaN;
+    if (!r.ok) log(`gc-count: the run was not clean: ${JSON.stringify(r.errors)}`);
+    const per10k = (n) => (n * 10_000) / r.received;
+    return {
+      received: r.received,
+      markCompactsPer10k: +per10k(gcs.markCompact).toFixed(1),
+      scavengesPer10k: +per10k(gcs.scavenge).toFixed(1),
+      cpuUsPerMessage: +(((cpu1 - cpu0) * 1e6) / r.received).toFixed(1),
+    };
+  } finally {
+    broker.send({ cmd: 'close' });
+  }
+}
+
+const reps = Number(values.reps);
+const label = `${String(count)} × ${String(size)} B, ${values.ws ? 'WebSocket' : 'TCP'}`;
+log(`gc-count: ${label}, ${String(reps)} run(s) (warm-up first in each)`);
+for (let i = 0; i < reps; i++) {
+  const r = await once();
+  process.stdout.write(
+    `gc-count (${label}): ${String(r.markCompactsPer10k)} mark-compacts and ${String(r.scavengesPer10k)} scavenges per 10,000 messages; broker CPU ${String(r.cpuUsPerMessage)} µs per message (load-dependent)\n`,
+  );
+}
