@@ -42,7 +42,7 @@ import { DEFAULT_MAX_QUEUES, type EngineLog } from './queue-cap.js';
 
 export type { EngineLog };
 import { listDestinations, peekQueue } from './listing.js';
-import { Attached, type Queue, QueueKind } from './queue.js';
+import { Attached, type Queue, QueueKind, durableKey } from './queue.js';
 import { type VHost, tempKey } from './vhost.js';
 
 /** Options of {@link LocalEngine}. */
@@ -298,10 +298,7 @@ export class LocalEngine extends Topology implements Engine {
         break;
     }
     const attached = new Attached(this, queue, consumer, request.autoAck);
-    // The first consumer gets an array of its own size: a push on an empty one reserves room
-    // for 17 (≈ 150 B per idle queue with one subscriber).
-    if (queue.consumers.length === 0) queue.consumers = [attached];
-    else queue.consumers.push(attached);
+    queue.attach(attached);
     this.dispatch(queue);
     if (created || (queue.storeKey !== undefined && queue.durableKey !== undefined)) {
       return this.store!.sync().then(() => attached);
@@ -311,7 +308,7 @@ export class LocalEngine extends Topology implements Engine {
 
   unsubscribeDurable(vhost: string, clientId: string, name: string): MaybePromise<boolean> {
     const vh = this.vhost(vhost);
-    const queue = vh.durables.get(`${clientId}\0${name}`);
+    const queue = vh.durables.get(durableKey(clientId, name));
     if (queue === undefined) return false;
     if (queue.consumers.length > 0) {
       throw new StompProtocolError(
@@ -338,7 +335,7 @@ export class LocalEngine extends Topology implements Engine {
       if (queue === undefined) continue;
       for (const c of [...queue.consumers]) c.close();
       this.empty(queue, 'release');
-      queue.deleted = true;
+      queue.markDeleted();
       vh.queues.delete(key);
     }
   }
@@ -354,7 +351,7 @@ export class LocalEngine extends Topology implements Engine {
     this.empty(queue, 'remove');
     queue.counters.messagesPurged(n);
     if (queue.disposable) {
-      queue.deleted = true;
+      queue.markDeleted();
       vh.queues.delete(destination);
     }
     return queue.storeKey === undefined || n === 0 ? n : this.store!.sync().then(() => n);
@@ -370,7 +367,7 @@ export class LocalEngine extends Topology implements Engine {
     const existing = vh.queues.get(destination);
     if (existing?.declared === true) return false;
     const queue = existing ?? this.namedQueue(vh, destination);
-    queue.declared = true;
+    queue.declare();
     if (queue.storeKey === undefined) return true;
     this.store!.defineQueue(queue.storeKey);
     return this.store!.sync().then(() => true);
@@ -399,7 +396,7 @@ export class LocalEngine extends Topology implements Engine {
     let n = 0;
     let stored = false;
     for (const queue of doomed) {
-      queue.deleted = true;
+      queue.markDeleted();
       n += queue.depth;
       if (queue.storeKey !== undefined) stored = true;
       for (const c of [...queue.consumers]) n += this.cut(queue, c, reason);
@@ -422,8 +419,7 @@ export class LocalEngine extends Topology implements Engine {
    */
   private cut(queue: Queue, c: Attached, reason: StompProtocolError): number {
     const entries = c.cut();
-    const i = queue.consumers.indexOf(c);
-    if (i >= 0) queue.consumers.splice(i, 1);
+    queue.detach(c);
     for (const entry of entries) this.consume(entry);
     c.consumer.detached?.(reason);
     return entries.length;
