@@ -25,6 +25,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   rmSync,
   rmdirSync,
   writeFileSync,
@@ -34,7 +35,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@stompede/client/node';
-import { NodeProcess, startNatsServers } from '@stompede/cluster';
+import { NodeProcess, ensureNatsServer, startNatsServers } from '@stompede/cluster';
 
 const { values } = parseArgs({
   options: {
@@ -65,6 +66,27 @@ function cpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICK;
+}
+
+/** Read and write system calls made so far by process `pid` (/proc/PID/io syscr + syscw). */
+function syscalls(pid) {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const field = (name) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? 0);
+  return field('syscr') + field('syscw');
+}
+
+/** Times the threads of process `pid` went to sleep and were woken (voluntary context switches). */
+function wakeups(pid) {
+  let n = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+      n += Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(status)?.[1] ?? 0);
+    } catch {
+      // the thread ended
+    }
+  }
+  return n;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'stompede-cluster-bench-'));
@@ -186,11 +208,15 @@ async function cpuSeries(rateOf) {
     const producing = urls.map((u, i) => pacedProducer(u, dest(i), rateOf(count), end, body));
     await sleep(warm - Date.now());
     const before = nodes.map((n) => cpuMs(n.pid));
+    const callsBefore = nodes.map((n) => syscalls(n.pid));
+    const wakeupsBefore = nodes.map((n) => wakeups(n.pid));
     const natsBefore = nats.list.map((s) => cpuMs(s.pid));
     const delivered0 = consumers.reduce((s, c) => s + c.n, 0);
     await sleep(end - Date.now());
     const delivered = consumers.reduce((s, c) => s + c.n, 0) - delivered0;
     const used = nodes.map((n, i) => cpuMs(n.pid) - before[i]);
+    const calls = nodes.map((n, i) => syscalls(n.pid) - callsBefore[i]);
+    const woken = nodes.map((n, i) => wakeups(n.pid) - wakeupsBefore[i]);
     const natsUsed = nats.list.reduce((s, x, i) => s + cpuMs(x.pid) - natsBefore[i], 0);
     await Promise.all(producing);
     for (const c of consumers) await c.client.close();
@@ -211,6 +237,8 @@ async function cpuSeries(rateOf) {
       nodeCpuUsPerMsgAboveIdle: aboveIdle.map((x) => Math.round(x)),
       meanNodeCpuUsPerMsgAboveIdle: mean(aboveIdle),
       natsCpuUsPerMsg: Math.round((natsUsed * 1000) / delivered),
+      nodeSyscallsPerMsg: calls.map((n) => +(n / (delivered / count)).toFixed(1)),
+      nodeWakeupsPerMsg: woken.map((n) => +(n / (delivered / count)).toFixed(1)),
     };
     log(`cpu: ${JSON.stringify(row)}`);
     out.push(row);
@@ -445,13 +473,14 @@ function render() {
         return ((Math.max(...xs) / Math.min(...xs) - 1) * 100).toFixed(0);
       };
       return [
-        '| nodes | offered/s | delivered/s | node idle CPU % | µs CPU per message, each node | mean | above idle, each node | mean above idle | NATS servers, µs per message |',
-        '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+        '| nodes | offered/s | delivered/s | node idle CPU % | µs CPU per message, each node | mean | above idle, each node | mean above idle | NATS servers, µs per message | read+write syscalls per message, each node | wakeups per message, each node |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
         ...rows.map(
           (c) =>
             `| ${c.nodes} | ${c.offered} | ${c.deliveredPerS} | ${c.nodeIdleCpuPercent.join(', ')} | ` +
             `${c.nodeCpuUsPerMsg.join(', ')} | ${c.meanNodeCpuUsPerMsg} | ` +
-            `${c.nodeCpuUsPerMsgAboveIdle.join(', ')} | ${c.meanNodeCpuUsPerMsgAboveIdle} | ${c.natsCpuUsPerMsg} |`,
+            `${c.nodeCpuUsPerMsgAboveIdle.join(', ')} | ${c.meanNodeCpuUsPerMsgAboveIdle} | ${c.natsCpuUsPerMsg} | ` +
+            `${(c.nodeSyscallsPerMsg ?? []).join(', ')} | ${(c.nodeWakeupsPerMsg ?? []).join(', ')} |`,
         ),
         '',
         `Mean per node, 1 to 3 nodes: ${spread('meanNodeCpuUsPerMsg')}% apart as measured, ` +
@@ -514,8 +543,8 @@ function render() {
       `| stompede single node (journal, fsync before RECEIPT) | ${rec.single} |`,
       '',
       "RabbitMQ here is one node, so its quorum queue replicates nowhere; the cluster's RECEIPT " +
-        'waits for 2 of 3 NATS servers. The single node fsyncs; NATS 2.9 does not fsync before ' +
-        'its PubAck (docs/cluster.md, durability).',
+        'waits for 2 of 3 NATS servers. The single node fsyncs; NATS by default does not fsync ' +
+        'before its PubAck (an fsync every 2 minutes; docs/cluster.md, durability).',
       '',
     );
   }
@@ -544,7 +573,8 @@ try {
     size: 3,
     install: false,
   });
-  const version = spawn('nats-server', ['--version'], {
+  // The binary startNatsServers ran, not whichever nats-server is first on the PATH.
+  const version = spawn(ensureNatsServer(undefined, false), ['--version'], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   results.machine = {

@@ -16,6 +16,6 @@ export { KeySpace } from './engine/keys.js';
 export { parseAckSubject } from './nats/ack.js';
 export { clusterReportOf } from './engine/cluster-report.js';
 export { gaugesOf } from './engine/admin.js';
-export { RETRIED_HEADER } from './nats/publisher.js';
+export { Publisher, RETRIED_HEADER } from './nats/publisher.js';
 export { toWaiting } from './engine/stored-subscription.js';
 export { transient } from './nats/retry.js';

@@ -104,6 +104,9 @@ export function levelOf(priority: number): Level {
   return priority >= 5 ? Level.HIGH : priority <= 3 ? Level.LOW : Level.NORMAL;
 }
 
+/** Queue addresses a node keeps (see Names.queue). */
+const QUEUE_ADDRESSES = 4096;
+
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
 function digest(parts: readonly string[]): Buffer {
@@ -178,6 +181,8 @@ export class Names {
   /** The stream of durable subscription leases (one message per subject: the holder). */
   readonly leaseStream: string;
   readonly leaseSubjects: string;
+  /** Addresses of recently used queues: every SEND needs one, and each costs two SHA-256s. */
+  private readonly queues = new Map<string, QueueAddress>();
 
   constructor(
     readonly prefix: string,
@@ -209,6 +214,18 @@ export class Names {
 
   /** Where queue `name` (after `/queue/`) of `vhost` lives. */
   queue(vhost: string, name: string): QueueAddress {
+    const key = `${String(vhost.length)}:${vhost}${name}`;
+    let addr = this.queues.get(key);
+    if (addr === undefined) {
+      // Bounded: a node sending to ever new queues starts over rather than growing.
+      if (this.queues.size >= QUEUE_ADDRESSES) this.queues.clear();
+      addr = this.address(vhost, name);
+      this.queues.set(key, addr);
+    }
+    return addr;
+  }
+
+  private address(vhost: string, name: string): QueueAddress {
     const hash = nameHash('q', vhost, name);
     // The shard comes from the name, so every node agrees without asking.
     const shard = digest(['shard', vhost, name]).readUInt32BE(0) % this.shards;

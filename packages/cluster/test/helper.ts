@@ -67,6 +67,8 @@ export class Recorder implements Consumer {
   readonly deliveries: Delivery[] = [];
   readonly unsettled = new Set<number>();
   detachedWith: StompError | undefined;
+  /** Deliveries that came while `prefetch` were unsettled: the engine broke the window. */
+  overWindow = 0;
 
   constructor(
     private readonly prefetch = 1000,
@@ -82,6 +84,7 @@ export class Recorder implements Consumer {
   }
 
   deliver(delivery: Delivery): void {
+    if (!this.ready(delivery.message)) this.overWindow++;
     this.deliveries.push(delivery);
     if (!this.auto) this.unsettled.add(delivery.ackKey);
   }

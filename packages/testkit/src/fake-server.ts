@@ -7,13 +7,21 @@
  * @packageDocumentation
  */
 import * as net from 'node:net';
+// Frames are built with core's command builders: the fake answers as a server following core's
+// rules would (a scenario that needs a malformed frame sends it with send() or sendBytes()).
 import {
+  connectedFrame,
   encodeFrame,
+  errorFrame,
   ErrorCode,
   Frame,
   FrameParser,
   HEARTBEAT_BYTES,
   type HeadersInit,
+  messageFrame,
+  negotiateVersion,
+  parseHeartBeat,
+  receiptFrame,
   type StompVersion,
   StompConnectionError,
 } from '@stompede/core';
@@ -75,7 +83,7 @@ class Inbox<T> {
 export interface HandshakeOptions {
   /** The version to answer with (default: the highest in `accept-version`, or 1.0). */
   readonly version?: StompVersion;
-  /** The CONNECTED `heart-beat` header (default `0,0`). */
+  /** The CONNECTED `heart-beat` header (default `0,0`; written from 1.1 on). */
   readonly heartBeat?: string;
   /** More CONNECTED headers. */
   readonly headers?: Readonly<Record<string, string>>;
@@ -118,7 +126,7 @@ export class FakeConnection {
           if (this.autoReceipt) {
             const receipt = frame.header('receipt');
             if (receipt !== undefined && frame.command !== 'DISCONNECT') {
-              this.send('RECEIPT', { 'receipt-id': receipt });
+              this.sendFrame(receiptFrame(receipt));
             }
           }
           this.inbox.put(frame);
@@ -178,24 +186,19 @@ export class FakeConnection {
     if (frame.command !== 'CONNECT' && frame.command !== 'STOMP') {
       throw new Error(`fake server: expected CONNECT, got ${frame.command}`);
     }
-    const accept = frame.header('accept-version');
-    const version =
-      options.version ??
-      (accept === undefined
-        ? '1.0'
-        : accept.includes('1.2')
-          ? '1.2'
-          : accept.includes('1.1')
-            ? '1.1'
-            : '1.0');
+    const version = options.version ?? negotiateVersion(frame.header('accept-version')) ?? '1.0';
     this.version = version;
     this.parser.setVersion(version);
-    this.send('CONNECTED', {
-      version,
-      'heart-beat': options.heartBeat ?? '0,0',
-      server: 'fake/1.0',
-      ...options.headers,
-    });
+    const { server, session, ...headers } = options.headers ?? {};
+    this.sendFrame(
+      connectedFrame({
+        version,
+        heartBeat: parseHeartBeat(options.heartBeat ?? '0,0'),
+        server: server ?? 'fake/1.0',
+        ...(session === undefined ? {} : { session }),
+        headers,
+      }),
+    );
     return frame;
   }
 
@@ -230,16 +233,18 @@ export class FakeConnection {
     const destination =
       typeof subscription === 'string' ? '/queue/test' : (subscription.header('destination') ?? '');
     const n = ++messageCounter;
-    this.send(
-      'MESSAGE',
-      {
-        subscription: id,
-        'message-id': `m-${String(n)}`,
-        destination,
-        ...(this.version === '1.2' ? { ack: `a-${String(n)}` } : {}),
-        ...headers,
-      },
-      body,
+    // The headers given replace the identifying ones.
+    const { subscription: sid, 'message-id': messageId, ack, ...rest } = headers;
+    const ackValue = ack ?? (this.version === '1.2' ? `a-${String(n)}` : undefined);
+    this.sendFrame(
+      messageFrame({
+        destination: headers.destination ?? destination,
+        messageId: messageId ?? `m-${String(n)}`,
+        subscription: sid ?? id,
+        ...(ackValue === undefined ? {} : { ack: ackValue }),
+        headers: rest,
+        body,
+      }),
     );
   }
 
@@ -247,16 +252,18 @@ export class FakeConnection {
   receipt(frame: Frame): void {
     const receipt = frame.header('receipt');
     if (receipt === undefined) throw new Error(`fake server: ${frame.command} has no receipt`);
-    this.send('RECEIPT', { 'receipt-id': receipt });
+    this.sendFrame(receiptFrame(receipt));
   }
 
   /** Send an ERROR frame (with `receipt-id` when `about` asked for a receipt), then close. */
   error(message: string, about?: Frame, body = ''): void {
     const receipt = about?.header('receipt');
-    this.send(
-      'ERROR',
-      { message, ...(receipt === undefined ? {} : { 'receipt-id': receipt }) },
-      body,
+    this.sendFrame(
+      errorFrame({
+        message,
+        ...(receipt === undefined ? {} : { receiptId: receipt }),
+        ...(body === '' ? {} : { body }),
+      }),
     );
     this.end();
   }

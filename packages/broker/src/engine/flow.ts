@@ -92,9 +92,7 @@ export abstract class MessageFlow implements QueueHost {
 
   private async room(full: readonly Queue[]): Promise<void> {
     for (const q of full) {
-      while (q.full && !q.deleted) {
-        await new Promise<void>((resolve) => (q.waiters ??= []).push(resolve));
-      }
+      while (q.full && !q.deleted) await q.room();
     }
     while (this.memoryFull) await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
@@ -102,30 +100,18 @@ export abstract class MessageFlow implements QueueHost {
   // ---- waiting bytes ----
 
   private addWaiting(queue: Queue, size: number): void {
-    queue.waitingBytes += size;
+    queue.addWaiting(size);
     if (queue.droppable) this.droppableBytes += size;
   }
 
   private subWaiting(queue: Queue, size: number): void {
-    queue.waitingBytes -= size;
+    queue.subWaiting(size);
     if (queue.droppable) this.droppableBytes -= size;
-    if (queue.waiters !== undefined && !queue.full) this.wakeQueue(queue);
   }
 
-  /** Let the producers waiting for `queue` go on. */
-  protected wakeQueue(queue: Queue): void {
-    const waiters = queue.waiters;
-    if (waiters === undefined) return;
-    queue.waiters = undefined;
-    for (const w of waiters) w();
-  }
-
-  /** Take `queue` off the list of backlogs to shed (it is being deleted). */
+  /** Take `queue` off the list of backlogs to shed (emptied, or being deleted). */
   protected unlist(queue: Queue): void {
-    if (queue.backlogged) {
-      queue.backlogged = false;
-      this.backlogs.delete(queue);
-    }
+    this.backlogs.delete(queue);
   }
 
   /**
@@ -170,7 +156,7 @@ export abstract class MessageFlow implements QueueHost {
     }
     const seq = ++this.seq;
     const stored = message.persistent && queue.storeKey !== undefined;
-    if (stored) this.store!.enqueue(queue.storeKey!, seq, message);
+    if (stored) this.store!.enqueue(queue.storeKey, seq, message);
     this.count++;
     this.metrics.messageEnqueued();
     const priority = message.priority;
@@ -208,10 +194,7 @@ export abstract class MessageFlow implements QueueHost {
     if (entry.message !== undefined) {
       // Kept (queued, or delivered and not yet acknowledged): hold only the body's own bytes.
       message.own();
-      if (queue.droppable && queue.waitingBytes > 0 && !queue.backlogged) {
-        queue.backlogged = true;
-        this.backlogs.add(queue);
-      }
+      if (queue.droppable && queue.waitingBytes > 0) this.backlogs.add(queue);
     }
     return stored;
   }
@@ -276,55 +259,36 @@ export abstract class MessageFlow implements QueueHost {
 
   /** @internal Deliver what `queue` holds to its ready consumers, round-robin. */
   dispatch(queue: Queue): void {
-    if (queue.dispatching) {
-      queue.again = true;
-      return;
-    }
-    queue.dispatching = true;
+    if (!queue.beginDispatch()) return;
     try {
-      do {
-        queue.again = false;
-        this.dispatchOnce(queue);
-        // A delivery may have re-entered dispatch() and set `again`.
-      } while (queue.again as boolean);
+      // A delivery may re-enter dispatch(), which asks for another round.
+      do this.dispatchOnce(queue);
+      while (queue.anotherRound());
     } finally {
-      queue.dispatching = false;
+      queue.endDispatch();
     }
   }
 
   private dispatchOnce(queue: Queue): void {
-    const consumers = queue.consumers;
     for (;;) {
-      const n = consumers.length;
-      if (n === 0) return;
-      const fromRedeliver = queue.redeliver.length > 0;
-      let entry = fromRedeliver ? queue.redeliver[0] : queue.ready.peek();
+      if (queue.consumers.length === 0) return;
+      let entry = queue.peekNext();
       if (entry === undefined) {
-        // Empty, or its next message is paged out.
-        if (fromRedeliver || queue.ready.length === 0) return;
+        // Empty, or its next message is paged out (nothing requeued: that would be next).
+        if (queue.ready.length === 0) return;
         entry = this.pageIn(queue);
         if (entry === undefined) return;
       }
       const message = entry.message;
       // Expired, or unreadable (reported by the store): dropped rather than blocking the queue.
       if (message === undefined || (entry.expires > 0 && entry.expires <= this.now())) {
-        if (fromRedeliver) queue.redeliver.shift();
-        else queue.ready.shift();
+        queue.shiftNext();
         this.drop(queue, entry);
         continue;
       }
-      let target: Attached | undefined;
-      for (let i = 0; i < n; i++) {
-        const c = consumers[(queue.rr + i) % n]!;
-        if (c.consumer.ready(message)) {
-          target = c;
-          queue.rr = (queue.rr + i + 1) % n;
-          break;
-        }
-      }
+      const target = queue.pick(message);
       if (target === undefined) return;
-      if (fromRedeliver) queue.redeliver.shift();
-      else queue.ready.shift();
+      queue.shiftNext();
       this.subWaiting(queue, message.size);
       const deliveries = ++entry.deliveries;
       const counters = queue.counters;
@@ -382,10 +346,7 @@ export abstract class MessageFlow implements QueueHost {
       return;
     }
     this.metrics.messageRequeued();
-    const list = queue.redeliver;
-    let i = list.length;
-    while (i > 0 && list[i - 1]!.seq > entry.seq) i--;
-    list.splice(i, 0, entry);
+    queue.requeue(entry);
     if (entry.message !== undefined) this.addWaiting(queue, entry.message.size);
   }
 
@@ -406,9 +367,9 @@ export abstract class MessageFlow implements QueueHost {
       else if (letting === 'forget') this.store!.forget(seq);
       this.count--;
     });
-    for (const entry of queue.redeliver.splice(0)) onEntry(entry);
+    for (const entry of queue.takeRequeued()) onEntry(entry);
     this.wake();
-    this.wakeQueue(queue);
+    queue.wakeProducers();
   }
 
   private release(entry: Entry): void {

@@ -97,7 +97,7 @@ export function peekQueue(
   const slots: { seq: number; deliveries: number; message: Message | undefined }[] = [];
   const paged: number[] = [];
   const pagedSlots: number[] = [];
-  for (const e of queue.redeliver) {
+  for (const e of queue.requeued) {
     if (slots.length >= limit) break;
     slots.push({ seq: e.seq, deliveries: e.deliveries, message: e.message });
   }

@@ -39,7 +39,7 @@ import { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import { Topology } from './topology.js';
 import { listDestinations, peekQueue } from './listing.js';
-import { Attached, type Queue, QueueKind } from './queue.js';
+import { Attached, type Queue, QueueKind, durableKey } from './queue.js';
 import type { VHost } from './vhost.js';
 
 /** Options of {@link LocalEngine}. */
@@ -265,10 +265,7 @@ export class LocalEngine extends Topology implements Engine {
         break;
     }
     const attached = new Attached(this, queue, consumer, request.autoAck);
-    // The first consumer gets an array of its own size: a push on an empty one reserves room
-    // for 17 (≈ 150 B per idle queue with one subscriber).
-    if (queue.consumers.length === 0) queue.consumers = [attached];
-    else queue.consumers.push(attached);
+    queue.attach(attached);
     this.dispatch(queue);
     if (created || (queue.storeKey !== undefined && queue.durableKey !== undefined)) {
       return this.store!.sync().then(() => attached);
@@ -278,7 +275,7 @@ export class LocalEngine extends Topology implements Engine {
 
   unsubscribeDurable(vhost: string, clientId: string, name: string): MaybePromise<boolean> {
     const vh = this.vhost(vhost);
-    const queue = vh.durables.get(`${clientId}\0${name}`);
+    const queue = vh.durables.get(durableKey(clientId, name));
     if (queue === undefined) return false;
     if (queue.consumers.length > 0) {
       throw new StompProtocolError(
@@ -305,7 +302,7 @@ export class LocalEngine extends Topology implements Engine {
       if (queue === undefined) continue;
       for (const c of [...queue.consumers]) c.close();
       this.empty(queue, 'release');
-      queue.deleted = true;
+      queue.markDeleted();
       vh.queues.delete(key);
     }
   }
@@ -321,7 +318,7 @@ export class LocalEngine extends Topology implements Engine {
     this.empty(queue, 'remove');
     queue.counters.messagesPurged(n);
     if (queue.disposable) {
-      queue.deleted = true;
+      queue.markDeleted();
       vh.queues.delete(destination);
     }
     return queue.storeKey === undefined || n === 0 ? n : this.store!.sync().then(() => n);
@@ -337,7 +334,7 @@ export class LocalEngine extends Topology implements Engine {
     const existing = vh.queues.get(destination);
     if (existing?.declared === true) return false;
     const queue = existing ?? this.namedQueue(vh, destination);
-    queue.declared = true;
+    queue.declare();
     if (queue.storeKey === undefined) return true;
     this.store!.defineQueue(queue.storeKey);
     return this.store!.sync().then(() => true);
@@ -366,7 +363,7 @@ export class LocalEngine extends Topology implements Engine {
     let n = 0;
     let stored = false;
     for (const queue of doomed) {
-      queue.deleted = true;
+      queue.markDeleted();
       n += queue.depth;
       if (queue.storeKey !== undefined) stored = true;
       for (const c of [...queue.consumers]) n += this.cut(queue, c, reason);
@@ -389,8 +386,7 @@ export class LocalEngine extends Topology implements Engine {
    */
   private cut(queue: Queue, c: Attached, reason: StompProtocolError): number {
     const entries = c.cut();
-    const i = queue.consumers.indexOf(c);
-    if (i >= 0) queue.consumers.splice(i, 1);
+    queue.detach(c);
     for (const entry of entries) this.consume(entry);
     c.consumer.detached?.(reason);
     return entries.length;

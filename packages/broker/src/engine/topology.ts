@@ -7,7 +7,7 @@ import { ORIGINAL_DESTINATION, TEMPORARY, deadLetterQueue } from '../destination
 import { type Store, queueKey } from '../store/store.js';
 import type { Entry } from './entry.js';
 import { type FlowSettings, MessageFlow } from './flow.js';
-import { type Attached, type DurableName, Queue, QueueKind } from './queue.js';
+import { type Attached, type DurableName, Queue, QueueKind, durableKey } from './queue.js';
 import { VHost, tempKey } from './vhost.js';
 
 /** What {@link Topology} is built with, beyond the flow's settings. */
@@ -80,19 +80,20 @@ export abstract class Topology extends MessageFlow {
   protected namedQueue(vh: VHost, destination: string): Queue {
     let queue = vh.queues.get(destination);
     if (queue === undefined) {
-      queue = new Queue(
-        vh.name,
-        destination,
-        QueueKind.QUEUE,
-        vh.counters.of(destination),
-        false,
-        0,
-        this.maxQueueBytes,
-      );
-      if (this.store !== undefined) {
-        queue.storeKey = queueKey(vh.name, destination);
-        queue.declared = true;
-        this.store.defineQueue(queue.storeKey);
+      const storeKey = this.store === undefined ? undefined : queueKey(vh.name, destination);
+      queue = new Queue({
+        vhost: vh.name,
+        key: destination,
+        kind: QueueKind.QUEUE,
+        counters: vh.counters.of(destination),
+        droppable: false,
+        maxPending: 0,
+        maxBytes: this.maxQueueBytes,
+        storeKey,
+      });
+      if (storeKey !== undefined) {
+        queue.declare();
+        this.store!.defineQueue(storeKey);
       }
       vh.queues.set(destination, queue);
     }
@@ -103,15 +104,15 @@ export abstract class Topology extends MessageFlow {
     const key = tempKey(sessionId, name);
     let queue = vh.queues.get(key);
     if (queue === undefined) {
-      queue = new Queue(
-        vh.name,
+      queue = new Queue({
+        vhost: vh.name,
         key,
-        QueueKind.TEMP,
-        vh.counters.of(TEMPORARY),
-        false,
-        0,
-        this.maxQueueBytes,
-      );
+        kind: QueueKind.TEMP,
+        counters: vh.counters.of(TEMPORARY),
+        droppable: false,
+        maxPending: 0,
+        maxBytes: this.maxQueueBytes,
+      });
       vh.queues.set(key, queue);
       let keys = vh.temps.get(sessionId);
       if (keys === undefined) {
@@ -129,10 +130,8 @@ export abstract class Topology extends MessageFlow {
     durable: DurableName | undefined,
     recoveredKey?: string,
   ): Queue {
-    let durableKey: string | undefined;
     if (durable !== undefined) {
-      durableKey = `${durable.clientId}\0${durable.name}`;
-      const existing = vh.durables.get(durableKey);
+      const existing = vh.durables.get(durableKey(durable.clientId, durable.name));
       if (existing !== undefined) {
         if (existing.consumers.length > 0) {
           throw new StompProtocolError(
@@ -145,40 +144,33 @@ export abstract class Topology extends MessageFlow {
         this.dropSubscription(vh, existing);
       }
     }
-    const queue = new Queue(
-      vh.name,
-      `sub:${String(++this.seq)}`,
-      QueueKind.TOPIC_SUB,
-      vh.counters.of(`/topic/${topic}`),
-      durable === undefined,
-      durable === undefined ? this.maxTopicPending : 0,
-      durable === undefined ? this.maxTopicPendingBytes : this.maxQueueBytes,
-    );
-    queue.topic = topic;
-    if (durable !== undefined) {
-      queue.durable = { clientId: durable.clientId, name: durable.name };
-      queue.durableKey = durableKey;
-      if (this.store !== undefined) {
-        if (recoveredKey !== undefined) {
-          queue.storeKey = recoveredKey;
-        } else {
-          queue.storeKey = `s\0${this.store.id}\0${Date.now().toString(36)}\0${String(this.seq)}`;
-          this.store.defineSubscription(
-            queue.storeKey,
-            vh.name,
-            durable.clientId,
-            durable.name,
-            topic,
-          );
-        }
+    const key = `sub:${String(++this.seq)}`;
+    let storeKey: string | undefined;
+    if (durable !== undefined && this.store !== undefined) {
+      storeKey = recoveredKey;
+      if (storeKey === undefined) {
+        storeKey = `s\0${this.store.id}\0${Date.now().toString(36)}\0${String(this.seq)}`;
+        this.store.defineSubscription(storeKey, vh.name, durable.clientId, durable.name, topic);
       }
     }
+    const queue = new Queue({
+      vhost: vh.name,
+      key,
+      kind: QueueKind.TOPIC_SUB,
+      counters: vh.counters.of(`/topic/${topic}`),
+      droppable: durable === undefined,
+      maxPending: durable === undefined ? this.maxTopicPending : 0,
+      maxBytes: durable === undefined ? this.maxTopicPendingBytes : this.maxQueueBytes,
+      topic,
+      durable,
+      storeKey,
+    });
     vh.addSubscription(queue);
     return queue;
   }
 
   protected dropSubscription(vh: VHost, queue: Queue): void {
-    queue.deleted = true;
+    queue.markDeleted();
     vh.removeSubscription(queue);
     this.unlist(queue);
     if (queue.storeKey !== undefined) this.store!.dropSubscription(queue.storeKey);
@@ -189,17 +181,15 @@ export abstract class Topology extends MessageFlow {
   detach(consumer: Attached): void {
     const queue = consumer.queue;
     const vh = this.vhosts.get(queue.vhost);
-    const i = queue.consumers.indexOf(consumer);
-    if (i >= 0) queue.consumers.splice(i, 1);
-    if (queue.rr >= queue.consumers.length) queue.rr = 0;
+    queue.detach(consumer);
     const transient = queue.kind === QueueKind.TOPIC_SUB && queue.durableKey === undefined;
-    if (transient) queue.deleted = true;
+    if (transient) queue.markDeleted();
     for (const entry of consumer.takeAll()) this.requeue(queue, entry);
     if (vh === undefined) return;
     if (transient) {
       this.dropSubscription(vh, queue);
     } else if (queue.kind === QueueKind.QUEUE && queue.disposable) {
-      queue.deleted = true;
+      queue.markDeleted();
       vh.queues.delete(queue.key);
     } else {
       this.dispatch(queue);

@@ -1,7 +1,6 @@
 // One virtual host of the local engine: its queues, its topic subscriptions (exact names and
 // wildcard patterns) with a cache of which subscriptions a topic routes to, its durable
 // subscriptions, its sessions' temporary queues, and its destinations' traffic counters.
-import { TopicPattern, isWildcard } from '../destination.js';
 import { CounterTable, type Counters } from './counters.js';
 import type { Queue } from './queue.js';
 
@@ -51,8 +50,7 @@ export class VHost {
   /** Route the topic (or pattern) `queue.topic` to the subscription `queue`. */
   addSubscription(queue: Queue): void {
     const topic = queue.topic;
-    if (isWildcard(topic)) {
-      queue.pattern = new TopicPattern(topic);
+    if (queue.pattern !== undefined) {
       this.topicWild.add(queue);
       this.routes.clear();
     } else {

@@ -345,7 +345,9 @@ describe('a slow application and a fast broker', () => {
       const sub = await consumer.subscribe(q, { buffer: 8 });
       let max = 0;
       for (let i = 0; i < total; i++) {
-        if (i % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 5)); // the slow part
+        // The slow part: every 100 messages the application stops until the broker has filled
+        // the buffer, so the client must stop reading (a condition, not a sleep).
+        if (i % 100 === 0) await until('the buffer to fill', () => sub.buffered >= 8);
         max = Math.max(max, sub.buffered);
         const msg = await next(sub);
         assert.equal(msg.body[0]! | (msg.body[1]! << 8), i);

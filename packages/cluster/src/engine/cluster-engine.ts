@@ -86,7 +86,12 @@ export class ClusterEngine implements Engine {
     const metrics = engineOptions.metrics ?? new Metrics();
     const log = engineOptions.log ?? (() => undefined);
     const nodeId = randomBytes(8).toString('hex');
-    const publisher = new Publisher(link, options.publishTimeout, options.maxInflightBytes);
+    const publisher = new Publisher(
+      link,
+      options.publishTimeout,
+      options.maxInflightBytes,
+      `_INBOX.${nodeId}.a`,
+    );
     const now = engineOptions.now ?? Date.now;
     const ctx: NodeContext = {
       link,

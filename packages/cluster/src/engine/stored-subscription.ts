@@ -214,8 +214,11 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
       return;
     }
     const level = this.levelOf(info);
-    // More may follow: ask this level again before waiting.
-    level.maybe = true;
+    // More may wait: ask this level again before waiting. JetStream says how many it had not yet
+    // handed out; a redelivery hints at more (those are not in that count). Otherwise the waiting
+    // request comes next, without a probe answered "nothing left" first: one round trip, a write
+    // and a read less per message while the queue keeps up.
+    if (info.pending > 0 || info.deliveryCount > 1) level.maybe = true;
     level.waiting.push(w);
     this.drain();
   }
@@ -288,6 +291,7 @@ export class StoredSubscription implements ConsumerHandle, PullSink {
       consumer: '',
       deliveryCount: d.deliveryCount,
       streamSeq: d.streamSeq,
+      pending: 0,
     };
     const done = this.deadLetter(d.reply, info, d.message);
     if (awaitDurable) return done;

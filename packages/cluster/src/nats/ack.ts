@@ -13,6 +13,11 @@ export interface AckInfo {
   readonly deliveryCount: number;
   /** The message's sequence in its stream. */
   readonly streamSeq: number;
+  /**
+   * Messages the consumer had not yet delivered to anyone when it delivered this one (JetStream's
+   * count; messages waiting for redelivery are not in it).
+   */
+  readonly pending: number;
 }
 
 /** Parse a `$JS.ACK…` reply subject; undefined when it is not one. */
@@ -25,8 +30,15 @@ export function parseAckSubject(subject: string): AckInfo | undefined {
   else return undefined;
   const deliveryCount = Number(t[i + 2]);
   const streamSeq = Number(t[i + 3]);
-  if (!Number.isSafeInteger(deliveryCount) || !Number.isSafeInteger(streamSeq)) return undefined;
-  return { stream: t[i]!, consumer: t[i + 1]!, deliveryCount, streamSeq };
+  const pending = Number(t[i + 6]);
+  if (
+    !Number.isSafeInteger(deliveryCount) ||
+    !Number.isSafeInteger(streamSeq) ||
+    !Number.isSafeInteger(pending)
+  ) {
+    return undefined;
+  }
+  return { stream: t[i]!, consumer: t[i + 1]!, deliveryCount, streamSeq, pending };
 }
 
 const encoder = new TextEncoder();

@@ -75,6 +75,9 @@ export class NatsLink {
       // A dead server is noticed within pingInterval × maxPingOut.
       pingInterval: 5000,
       maxPingOut: 2,
+      // No Error (stack trace) built ahead for every request, in case it fails: a failure's own
+      // error still says what went wrong.
+      noAsyncTraces: true,
       ...authOptions(options),
     };
     let attempt = 0;

@@ -101,14 +101,21 @@ describe('cluster engine (two nodes, three NATS servers)', { skip }, () => {
     for (let i = 0; i < 10; i++) await a.publish('/', 'p', persistent('/queue/window', String(i)));
     const r = new Recorder(3);
     const h = await sub(b, '/queue/window', r);
+    // Settled one at a time, each next delivery awaited: the recorder counts any delivery that
+    // comes while its window is full, so the bound is checked at every step, not over a pause.
     await until(() => r.deliveries.length === 3);
-    await new Promise((res) => setTimeout(res, 300));
-    assert.equal(r.deliveries.length, 3, 'nothing beyond the window');
-    const first = r.deliveries[0]!;
-    r.settled(first);
-    await h.ack(first.ackKey, true);
-    h.resume();
-    await until(() => r.deliveries.length === 4);
+    for (let n = 4; n <= 10; n++) {
+      const oldest = r.deliveries[n - 4]!;
+      r.settled(oldest);
+      await h.ack(oldest.ackKey, true);
+      h.resume();
+      await until(() => r.deliveries.length === n, 10_000, `delivery ${String(n)}`);
+    }
+    assert.equal(r.overWindow, 0, 'nothing beyond the window');
+    assert.deepEqual(
+      r.bodies,
+      Array.from({ length: 10 }, (_, i) => String(i)),
+    );
     await h.close();
   });
 
@@ -262,11 +269,13 @@ describe('cluster engine (two nodes, three NATS servers)', { skip }, () => {
     const ho = await sub(a, '/queue/tx-out', out);
     await until(() => out.deliveries.length === 1);
     await h.close();
-    // The ACK took: nothing comes back to a new subscriber.
+    // The ACK took: a new subscriber gets only a message sent after it (had the ACK been lost,
+    // the older message would come back first: the closed subscription requeued it).
+    await a.publish('/', 'p', persistent('/queue/tx-in', 'marker'));
     const again = new Recorder();
     const h2 = await sub(a, '/queue/tx-in', again);
-    await new Promise((res) => setTimeout(res, 500));
-    assert.equal(again.deliveries.length, 0);
+    await until(() => again.bodies.includes('marker'), 10_000, 'the marker');
+    assert.deepEqual(again.bodies, ['marker']);
     await Promise.all([h2.close(), ho.close()]);
   });
 
@@ -274,11 +283,12 @@ describe('cluster engine (two nodes, three NATS servers)', { skip }, () => {
     const m = (): Message => persistent('/queue/idem', 'once', ['idempotency-key', 'order-17']);
     await a.publish('/', 'p', m());
     await b.publish('/', 'p', m());
+    // A marker sent after both: a stored duplicate would come before it.
+    await a.publish('/', 'p', persistent('/queue/idem', 'marker'));
     const r = new Recorder();
     const h = await sub(a, '/queue/idem', r);
-    await until(() => r.deliveries.length === 1);
-    await new Promise((res) => setTimeout(res, 300));
-    assert.equal(r.deliveries.length, 1);
+    await until(() => r.bodies.includes('marker'), 10_000, 'the marker');
+    assert.deepEqual(r.bodies, ['once', 'marker']);
     await h.close();
   });
 

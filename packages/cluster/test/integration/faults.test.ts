@@ -13,7 +13,7 @@ import { freePort } from '@stompede/cluster';
 import { Names } from '@stompede/cluster/internal';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
-import { brokerCommand, natsCluster, natsMissing, startNodes } from '../helper.js';
+import { brokerCommand, natsCluster, natsMissing, startNodes, until } from '../helper.js';
 
 const skip = natsMissing();
 
@@ -45,22 +45,30 @@ async function record(
 }
 
 /**
- * Send `seq` with a receipt and an idempotency key, retrying until it is receipted; fails after
- * two minutes of refusals (a cluster that never recovers is a failure, not a hang).
+ * Send `body` with a receipt and an idempotency key through the failover client `client`,
+ * retrying until it is receipted; fails after `ms` of refusals (a cluster that never recovers is
+ * a failure, not a hang). No pause between attempts: a refused SEND gets an ERROR, which closes
+ * the connection, and the next attempt waits for the client's reconnection (its failover
+ * schedule's backoff, within its disconnectedTimeout); a missing receipt is a 10 s wait itself.
  */
-async function sendReliably(client: Client, destination: string, seq: number): Promise<void> {
-  const deadline = Date.now() + 120_000;
+async function sendReliably(
+  client: Client,
+  destination: string,
+  body: string,
+  key: string,
+  ms = 120_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
   for (;;) {
     try {
-      await client.send(destination, String(seq), {
+      await client.send(destination, body, {
         receipt: true,
         timeout: 10_000,
-        headers: { persistent: 'true', 'idempotency-key': `p-${String(seq)}` },
+        headers: { persistent: 'true', 'idempotency-key': key },
       });
       return;
     } catch (err) {
       if (!(err instanceof StompError) || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
     }
   }
 }
@@ -97,14 +105,6 @@ async function leaderOf(urls: string, destination: string): Promise<number> {
   }
 }
 
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('faults on real processes', { skip }, () => {
   let nats: Awaited<ReturnType<typeof natsCluster>>;
   let cluster: Awaited<ReturnType<typeof startNodes>>;
@@ -130,7 +130,7 @@ describe('faults on real processes', { skip }, () => {
     let receipted = 0;
     const sending = (async () => {
       for (let i = 0; i < total; i++) {
-        await sendReliably(producer, '/queue/failover', i);
+        await sendReliably(producer, '/queue/failover', String(i), `p-${String(i)}`);
         receipted++;
       }
     })();
@@ -164,7 +164,7 @@ describe('faults on real processes', { skip }, () => {
     let worstGap = 0;
     const sending = (async () => {
       for (let i = 0; i < total; i++) {
-        await sendReliably(producer, '/queue/natskill', i);
+        await sendReliably(producer, '/queue/natskill', String(i), `p-${String(i)}`);
         const now = Date.now();
         worstGap = Math.max(worstGap, now - last);
         last = now;
@@ -210,26 +210,12 @@ describe('faults on real processes', { skip }, () => {
     process.stderr.write(
       `NATS lost: all three servers ready ${String(Date.now() - restarted)} ms after restarting\n`,
     );
-    // The node came back to NATS on its own: a receipted SEND works again (on a new connection
-    // each time: an ERROR closes the connection it came on).
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const again = await connect(url);
-      again.on('error', () => undefined);
-      try {
-        await again.send('/queue/lost', 'after', {
-          receipt: true,
-          timeout: 10_000,
-          headers: { persistent: 'true' },
-        });
-        await again.close();
-        break;
-      } catch (err) {
-        await again.close().catch(() => undefined);
-        if (Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    // The node came back to NATS on its own: a receipted SEND works again (through a failover
+    // client: an ERROR closes the connection it came on, and the client connects again).
+    const again = await connect(`failover:(${url})`);
+    again.on('error', () => undefined);
+    await sendReliably(again, '/queue/lost', 'after', 'lost-after', 60_000);
+    await again.close();
     await client.close().catch(() => undefined);
   });
 

@@ -4,7 +4,7 @@
 import { StompInvalidArgumentError } from '../errors.js';
 import { type BodyInit, Frame, type HeadersInit, ServerCommand } from '../frame.js';
 import type { StompVersion } from '../version.js';
-import { assembleHeaders, requireHeader, unexpectedFrame } from './common.js';
+import { assembleHeaders, missingHeader, unexpectedFrame } from './common.js';
 
 /** Options of {@link messageFrame}. */
 export interface MessageFrameOptions {
@@ -68,14 +68,30 @@ export interface MessageInfo {
  * by one, not decoded together: a received MESSAGE decodes only the values asked for.)
  */
 export function interpretMessage(frame: Frame, version: StompVersion): MessageInfo {
-  if (frame.command !== ServerCommand.MESSAGE) throw unexpectedFrame(frame, 'expected MESSAGE');
+  const subscription = checkMessage(frame, version);
   return {
-    destination: requireHeader(frame, 'destination', version),
-    messageId: requireHeader(frame, 'message-id', version),
-    subscription:
-      version === '1.0'
-        ? frame.header('subscription')
-        : requireHeader(frame, 'subscription', version),
+    destination: frame.header('destination')!,
+    messageId: frame.header('message-id')!,
+    subscription,
     ack: frame.header('ack'),
   };
+}
+
+/**
+ * The rule of {@link interpretMessage} alone, decoding only the `subscription` header, which it
+ * returns (a client's session reads each MESSAGE this way: the other values are unique strings
+ * nobody asked for yet).
+ *
+ * @throws StompProtocolError `ERR_STOMP_UNEXPECTED_FRAME` for another frame,
+ * `ERR_STOMP_MISSING_HEADER` without what `version` requires
+ */
+export function checkMessage(frame: Frame, version: StompVersion): string | undefined {
+  if (frame.command !== ServerCommand.MESSAGE) throw unexpectedFrame(frame, 'expected MESSAGE');
+  if (!frame.has('destination')) throw missingHeader(frame, 'destination', version);
+  if (!frame.has('message-id')) throw missingHeader(frame, 'message-id', version);
+  const subscription = frame.header('subscription');
+  if (subscription === undefined && version !== '1.0') {
+    throw missingHeader(frame, 'subscription', version);
+  }
+  return subscription;
 }

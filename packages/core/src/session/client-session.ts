@@ -23,7 +23,8 @@ import {
   subscribeFrame,
   unsubscribeFrame,
 } from '../commands/index.js';
-import { missingHeader, unexpectedFrame } from '../commands/common.js';
+import { unexpectedFrame } from '../commands/common.js';
+import { checkMessage } from '../commands/message.js';
 import { validateClientFrame } from '../commands/validate.js';
 import {
   ErrorCode,
@@ -305,19 +306,13 @@ export class ClientSession<S = unknown, R = unknown> {
     if (this.#state !== SessionState.CONNECTED && this.#state !== SessionState.DISCONNECTING) {
       throw unexpectedFrame(frame, `MESSAGE while ${this.#state}`);
     }
-    const version = this.#version!;
-    // The checks of interpretMessage, decoding only the header used (per message, the others
-    // are unique strings nobody asked for yet).
-    if (frame.command !== ServerCommand.MESSAGE) throw unexpectedFrame(frame, 'expected MESSAGE');
-    if (!frame.has('destination')) throw missingHeader(frame, 'destination', version);
-    if (!frame.has('message-id')) throw missingHeader(frame, 'message-id', version);
-    const subscription = frame.header('subscription');
+    const subscription = checkMessage(frame, this.#version!);
     let sub: SessionSubscription<S> | undefined;
     if (subscription !== undefined) {
       sub = this.#subscriptions.get(subscription);
       if (sub === undefined && this.#ended.has(subscription)) return undefined;
     } else {
-      if (version !== '1.0') throw missingHeader(frame, 'subscription', version);
+      // 1.0: a server may omit it; the subscription to the destination is meant.
       const destination = frame.header('destination');
       for (const candidate of this.#subscriptions.values()) {
         if (candidate.destination === destination) {
