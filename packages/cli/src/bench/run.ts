@@ -8,7 +8,7 @@
 // printable pattern whose first 12 bytes are replaced by the sequence number in decimal (bodies of
 // 12 bytes or more), so a body that belongs to another message or was altered is detected.
 import { performance } from 'node:perf_hooks';
-import type { Frame } from '@stompede/core';
+import { type Frame, ackFrame, ackHeaders, encodeFrameBytes, subscribeFrame } from '@stompede/core';
 import { Histogram } from './histogram.js';
 import type { BenchOptions } from './options.js';
 import { type Endpoint, Wire, parseEndpoint } from './wire.js';
@@ -175,15 +175,15 @@ export async function runBench(
       const wire = await open(`consumer ${String(c)}`);
       const seen = options.kind === 'topic' ? new Seen() : shared;
       seens.push(seen);
-      const v12 = wire.version === '1.2';
+      const version = wire.version;
       const ackMode = options.ack;
-      let acks = '';
+      let acks: Uint8Array[] = [];
       let sinceAck = 0;
-      let lastAckHead = '';
-      const ackHead = (frame: Frame): string => {
-        if (v12) return `ACK\nid:${frame.header('ack') ?? ''}\n`;
-        return `ACK\nmessage-id:${frame.header('message-id') ?? ''}\nsubscription:0\n`;
-      };
+      // In client mode: the latest MESSAGE not yet acknowledged (one ACK covers it and those before).
+      let lastUnacked: Frame | undefined;
+      // Which headers name the message is core's rule per version (ackHeaders).
+      const ack = (message: Frame): Uint8Array =>
+        encodeFrameBytes(ackFrame(version, ackHeaders(message, version)), { version });
       wire.onFrame = (frame) => {
         if (frame.command === 'ERROR') {
           addError(`consumer ${String(c)}: ERROR ${frame.header('message') ?? ''}`);
@@ -192,13 +192,13 @@ export async function runBench(
         if (frame.command !== 'MESSAGE') return;
         if (delivered++ === 0) firstDelivery = performance.now();
         if (ackMode === 'client-individual') {
-          acks += ackHead(frame) + '\n\0';
+          acks.push(ack(frame));
         } else if (ackMode === 'client') {
-          lastAckHead = ackHead(frame);
+          lastUnacked = frame;
           if (++sinceAck >= options.ackEvery) {
-            acks += lastAckHead + '\n\0';
+            acks.push(ack(frame));
             sinceAck = 0;
-            lastAckHead = '';
+            lastUnacked = undefined;
           }
         }
         const tag = frame.header('bench');
@@ -258,23 +258,33 @@ export async function runBench(
       };
       wire.onChunk = () => {
         if (acks.length > 0) {
-          wire.write(acks);
-          acks = '';
+          wire.write(acks.length === 1 ? acks[0]! : Buffer.concat(acks));
+          acks = [];
         }
         if (options.consumeRate > 0 && !paused) throttle();
       };
-      let sub = `SUBSCRIBE\nid:0\ndestination:${options.destination}\nack:${ackMode}\n`;
-      if (options.prefetch > 0) {
-        sub += `prefetch-count:${String(options.prefetch)}\nactivemq.prefetchSize:${String(options.prefetch)}\n`;
-      }
-      subscribed.push(wire.request(sub));
+      const prefetch = String(options.prefetch);
+      subscribed.push(
+        wire.request((receipt) =>
+          subscribeFrame(version, {
+            destination: options.destination,
+            id: '0',
+            ack: ackMode,
+            receipt,
+            headers:
+              options.prefetch > 0
+                ? { 'prefetch-count': prefetch, 'activemq.prefetchSize': prefetch }
+                : {},
+          }),
+        ),
+      );
       // Flush a cumulative client ACK left over when the stream pauses.
       if (ackMode === 'client') {
         const timer = setInterval(() => {
-          if (lastAckHead !== '' && sinceAck > 0) {
-            wire.write(lastAckHead + '\n\0');
+          if (lastUnacked !== undefined && sinceAck > 0) {
+            wire.write(ack(lastUnacked));
             sinceAck = 0;
-            lastAckHead = '';
+            lastUnacked = undefined;
           }
         }, 50);
         timer.unref();

@@ -1,10 +1,18 @@
 // The self-test endpoint: a minimal STOMP server in a worker thread that answers CONNECT, notes
 // SUBSCRIBEs, turns each SEND into MESSAGE frames (round-robin for queues, to every subscriber
-// for topics), ignores ACKs and answers receipts. No storage, no acknowledgment tracking, so a
-// bench run against it shows what the generator itself can do.
+// for topics), ignores ACKs and answers receipts (CONNECTED and RECEIPT with core's builders; the
+// MESSAGEs written raw, for speed). No storage, no acknowledgment tracking, so a bench run
+// against it shows what the generator itself can do.
 import { type AddressInfo, type Socket, createServer } from 'node:net';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import { type Frame, FrameParser } from '@stompede/core';
+import {
+  type Frame,
+  FrameParser,
+  connectedFrame,
+  encodeFrameBytes,
+  negotiateVersion,
+  receiptFrame,
+} from '@stompede/core';
 
 /** A running sink. */
 export interface Sink {
@@ -117,10 +125,11 @@ class SinkConnection {
     switch (frame.command) {
       case 'CONNECT':
       case 'STOMP': {
-        const accept = frame.header('accept-version') ?? '1.0';
-        const version = accept.includes('1.2') ? '1.2' : accept.includes('1.1') ? '1.1' : '1.0';
+        const version = negotiateVersion(frame.header('accept-version')) ?? '1.0';
         this.parser.setVersion(version);
-        this.write(`CONNECTED\nversion:${version}\nheart-beat:0,0\nserver:stompede-sink\n\n\0`);
+        this.write(
+          encodeFrameBytes(connectedFrame({ version, heartBeat: [0, 0], server: 'stompede-sink' })),
+        );
         return;
       }
       case 'SUBSCRIBE': {
@@ -164,13 +173,13 @@ class SinkConnection {
         break;
       }
       case 'DISCONNECT':
-        if (receipt !== undefined) this.write(`RECEIPT\nreceipt-id:${receipt}\n\n\0`);
+        if (receipt !== undefined) this.write(encodeFrameBytes(receiptFrame(receipt)));
         this.socket.end();
         return;
       default:
         break;
     }
-    if (receipt !== undefined) this.write(`RECEIPT\nreceipt-id:${receipt}\n\n\0`);
+    if (receipt !== undefined) this.write(encodeFrameBytes(receiptFrame(receipt)));
   }
 }
 

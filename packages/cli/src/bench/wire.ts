@@ -1,8 +1,17 @@
-// Raw STOMP over TCP, TLS or WebSocket for the load generator: bytes out as the caller built them,
-// frames in through the core's FrameParser. No client library in between.
+// Raw STOMP over TCP, TLS or WebSocket for the load generator: bytes out as the caller built them
+// (the session's frames with core's command builders, the SENDs pre-serialized), frames in
+// through the core's FrameParser. No client library in between.
 import { type Socket, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { type Frame, FrameParser, type StompVersion, isStompVersion } from '@stompede/core';
+import {
+  type Frame,
+  FrameParser,
+  type StompVersion,
+  connectFrame,
+  disconnectFrame,
+  encodeFrameBytes,
+  isStompVersion,
+} from '@stompede/core';
 import { CliError } from '../cli-error.js';
 import type { ConnectionSettings } from '../connection-flags.js';
 
@@ -164,10 +173,11 @@ export interface ConnectOptions {
   readonly tls: ConnectionSettings['tls'];
 }
 
-const ACCEPT: Record<StompVersion, string> = {
-  '1.0': '1.0',
-  '1.1': '1.0,1.1',
-  '1.2': '1.0,1.1,1.2',
+/** The versions offered for `--stomp-version`: it and those below. */
+const OFFERED: Record<StompVersion, readonly StompVersion[]> = {
+  '1.0': ['1.0'],
+  '1.1': ['1.0', '1.1'],
+  '1.2': ['1.0', '1.1', '1.2'],
 };
 
 /** One STOMP connection with the session established. */
@@ -272,11 +282,17 @@ export class Wire {
         socket.once('error', reject);
       });
     }
-    let connect = `CONNECT\naccept-version:${ACCEPT[options.version]}\nhost:${options.host ?? endpoint.host}\n`;
-    if (options.login !== undefined) connect += `login:${options.login}\n`;
-    if (options.passcode !== undefined) connect += `passcode:${options.passcode}\n`;
-    connect += 'heart-beat:0,0\n\n\0';
-    wire.write(connect);
+    wire.write(
+      encodeFrameBytes(
+        connectFrame({
+          versions: OFFERED[options.version],
+          host: options.host ?? endpoint.host,
+          heartBeat: [0, 0],
+          ...(options.login === undefined ? {} : { login: options.login }),
+          ...(options.passcode === undefined ? {} : { passcode: options.passcode }),
+        }),
+      ),
+    );
     const frame = await Promise.race([
       handshake,
       new Promise<never>((_, reject) =>
@@ -308,9 +324,13 @@ export class Wire {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** Send `frameText` (without its NUL) with a receipt header; resolves on the RECEIPT or close. */
-  request(frameHead: string, timeoutMs = 10_000): Promise<boolean> {
+  /**
+   * Send the frame `build` makes with the `receipt` given (core's builders take it as an option);
+   * resolves on the RECEIPT (true) or close or timeout (false).
+   */
+  request(build: (receipt: string) => Frame, timeoutMs = 10_000): Promise<boolean> {
     const id = `bench-${String(++this.receiptSeq)}`;
+    const bytes = encodeFrameBytes(build(id), { version: this.version });
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
         this.receipts.delete(id);
@@ -320,7 +340,7 @@ export class Wire {
         clearTimeout(timer);
         resolve(!this.closed);
       });
-      this.write(`${frameHead}receipt:${id}\n\n\0`);
+      this.write(bytes);
     });
   }
 
@@ -329,7 +349,7 @@ export class Wire {
     if (this.closed) return;
     // A throttled consumer may be paused: the RECEIPT must be read.
     this.transport?.resume();
-    await this.request('DISCONNECT\n', timeoutMs);
+    await this.request((receipt) => disconnectFrame(this.version, { receipt }), timeoutMs);
     this.transport?.end();
     const t = this.transport;
     setTimeout(() => t?.destroy(), 500).unref();
