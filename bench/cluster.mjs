@@ -15,7 +15,10 @@
 //   failover   kill -9 of the node a consumer (failover URI) is on, while a producer on the other
 //              node sends 50 msgs/s: time to the consumer's first delivery through the other node.
 //
-// Usage: node bench/cluster.mjs [--phases cpu,capped,receipted,failover] [--seconds 10]
+//   path       (not run by default) one message's path with no other traffic: a producer on one
+//              node and its consumer on another vs both on one node; CPU, syscalls and wake-ups.
+//
+// Usage: node bench/cluster.mjs [--phases cpu,capped,receipted,failover,path] [--seconds 10]
 //          [--rate 400] [--quota 25] [--out bench/results] [--no-write]
 // Writes bench/results/cluster.{md,json} unless --no-write (or only some phases ran). Progress on
 // stderr. Build first (npm run build).
@@ -247,6 +250,50 @@ async function cpuSeries(rateOf) {
     out.push(row);
   }
   return out;
+}
+
+/**
+ * One message's path, with no other traffic: a producer on the first node, its consumer on the
+ * last, at half the rate, with 1 node (both on it) and with 2 (the message crosses them).
+ */
+async function pathPhase() {
+  const rows = [];
+  const body = Buffer.alloc(256, 'x');
+  const rate = RATE / 2;
+  for (const count of [1, 2]) {
+    const urls = await startNodes(count);
+    const dest = `/queue/bench.path.${count}`;
+    const consumer = await counter(urls[count - 1], dest);
+    const warm = Date.now() + 2000;
+    const end = warm + SECONDS * 1000;
+    const producing = pacedProducer(urls[0], dest, rate, end, body);
+    await sleep(warm - Date.now());
+    const sample = () =>
+      nodes.map((n) => ({ cpu: cpuMs(n.pid), calls: syscalls(n.pid), woken: wakeups(n.pid) }));
+    const before = sample();
+    const delivered0 = consumer.n;
+    await sleep(end - Date.now());
+    const after = sample();
+    const delivered = consumer.n - delivered0;
+    await producing;
+    await consumer.client.close();
+    await stopNodes();
+    const per = (key, scale, digits) =>
+      after.map((a, i) => +(((a[key] - before[i][key]) * scale) / delivered).toFixed(digits));
+    const cpu = per('cpu', 1000, 0);
+    const row = {
+      nodes: count,
+      offered: rate,
+      deliveredPerS: Math.round(delivered / SECONDS),
+      nodeCpuUsPerMsg: cpu,
+      totalCpuUsPerMsg: cpu.reduce((a, b) => a + b, 0),
+      nodeSyscallsPerMsg: per('calls', 1, 1),
+      nodeWakeupsPerMsg: per('woken', 1, 1),
+    };
+    log(`path: ${JSON.stringify(row)}`);
+    rows.push(row);
+  }
+  results.phases.path = rows;
 }
 
 async function cpuPhase() {
@@ -508,6 +555,25 @@ function render() {
       ...table(cpu.fixedPerNode),
     );
   }
+  const path = r.phases.path;
+  if (path) {
+    lines.push(
+      "## One message's path",
+      '',
+      `One producer on the first node, its consumer on the last, ${RATE / 2} msgs/s, 256 B, ` +
+        'auto ack, no other traffic: with 1 node both are on it, with 2 every message crosses ' +
+        'them. Per message delivered, for each node (producing node first).',
+      '',
+      '| nodes | offered/s | delivered/s | µs CPU per message, each node | all nodes | read+write syscalls per message, each node | wake-ups per message, each node |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...path.map(
+        (c) =>
+          `| ${c.nodes} | ${c.offered} | ${c.deliveredPerS} | ${c.nodeCpuUsPerMsg.join(', ')} | ` +
+          `${c.totalCpuUsPerMsg} | ${c.nodeSyscallsPerMsg.join(', ')} | ${c.nodeWakeupsPerMsg.join(', ')} |`,
+      ),
+      '',
+    );
+  }
   const capped = r.phases.capped;
   if (capped) {
     lines.push('## Capped-node scaling', '');
@@ -595,13 +661,17 @@ try {
     else if (p === 'capped') await cappedPhase();
     else if (p === 'receipted') await receiptedPhase();
     else if (p === 'failover') await failoverPhase();
+    else if (p === 'path') await pathPhase();
     else throw new Error(`unknown phase ${p}`);
     loads.push(loadavg()[0]);
   }
   results.machine.load = loads;
   const md = render();
   process.stdout.write(md);
-  if (!values['no-write'] && phases.length === 4) {
+  if (
+    !values['no-write'] &&
+    ['cpu', 'capped', 'receipted', 'failover'].every((p) => phases.includes(p))
+  ) {
     writeFileSync(join(values.out, 'cluster.md'), md);
     writeFileSync(join(values.out, 'cluster.json'), JSON.stringify(results, null, 2) + '\n');
     log(`wrote ${join(values.out, 'cluster.md')}`);
