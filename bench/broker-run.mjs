@@ -25,6 +25,9 @@ import {
   RELAY_SCENARIOS,
   runTiming,
 } from './lib/broker-scenarios.mjs';
+import { exitOnHelp } from './lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');

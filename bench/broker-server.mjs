@@ -5,12 +5,16 @@
 // Usage: node --expose-gc bench/broker-server.mjs   (normally forked by bench/broker-run.mjs)
 //        STOMPEDE_BROKER=/path/to/broker/dist/index.js ...   runs another build (a baseline)
 //        BENCH_DATA_DIR=DIR ...   with the embedded store in DIR (persistent messages)
+import { exitOnHelp } from './lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 const { createBroker } = await import(process.env.STOMPEDE_BROKER ?? '@stompede/broker');
 
 const broker = createBroker({
   // The idle scenario opens 10,000 connections from one address (defaults: 10,000 in all and
   // 1,000 per address, which a benchmark from loopback would hit).
   maxConnections: 100_000,
+  maxQueues: 100_000,
   maxConnectionsPerAddress: 100_000,
   ...(process.env.BENCH_DATA_DIR === undefined ? {} : { dataDir: process.env.BENCH_DATA_DIR }),
   listeners: [

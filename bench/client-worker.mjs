@@ -28,6 +28,9 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
+import { exitOnHelp } from './lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 export const CLIENTS = ['ours-tcp', 'ours-ws', 'stompjs-ws', 'stompit-tcp'];
 const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'];

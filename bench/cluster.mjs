@@ -39,6 +39,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@stompede/client/node';
 import { NodeProcess, ensureNatsServer, startNatsServers } from '@stompede/cluster';
+import { exitOnHelp } from './lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const { values } = parseArgs({
   options: {

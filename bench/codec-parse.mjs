@@ -10,6 +10,9 @@ import { Parser } from '@stomp/stompjs';
 import { main, measure, progress } from './lib/harness.mjs';
 import { buildWorkload, headersOf, selectSizes } from './lib/fixtures.mjs';
 import { loadCore } from './lib/core.mjs';
+import { exitOnHelp } from './lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const { FrameParser } = await loadCore();
 

@@ -13,6 +13,9 @@ import { FrameImpl } from '@stomp/stompjs';
 import { concat, main, measure, progress } from './lib/harness.mjs';
 import { buildWorkload, headersOf, selectSizes } from './lib/fixtures.mjs';
 import { loadCore } from './lib/core.mjs';
+import { exitOnHelp } from './lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const { encodeFrame, encodeFrameBytes, Frame } = await loadCore();
 

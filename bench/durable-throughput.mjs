@@ -47,6 +47,9 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Message, createBroker } from '@stompede/broker';
 import { client } from './lib/raw-client.mjs';
+import { exitOnHelp } from './lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const self = fileURLToPath(import.meta.url);
 const repo = join(dirname(self), '..');

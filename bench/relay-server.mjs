@@ -11,6 +11,9 @@
 // Usage: node bench/relay-server.mjs   (forked by bench/broker-run.mjs --relay; prints its port
 // as one JSON line, or sends it over IPC)
 import { createServer } from 'node:net';
+import { exitOnHelp } from './lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const NUL = 0;
 const LF = 10;

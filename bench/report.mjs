@@ -24,6 +24,9 @@ import { REPORT_SCENARIOS } from './lib/broker-scenarios.mjs';
 import { artemisVersion } from './lib/peers.mjs';
 import { BUDGET_SECONDS, DURABLE_TARGETS, reportPlan, reportSettings } from './lib/plan.mjs';
 import { buildReport, headline, renderPlots, replaceHeadline } from './lib/report-build.mjs';
+import { exitOnHelp } from './lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -39,19 +42,8 @@ const { values } = parseArgs({
     out: { type: 'string' },
     'no-readme': { type: 'boolean', default: false },
     from: { type: 'string' },
-    help: { type: 'boolean', default: false },
   },
 });
-if (values.help) {
-  // The usage is this file's opening comment.
-  const head = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
-  const usage = head.slice(
-    0,
-    head.findIndex((l) => !l.startsWith('//')),
-  );
-  process.stdout.write(usage.map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
-  process.exit(0);
-}
 const num = (v) => (v === undefined ? undefined : Number(v));
 const settings = reportSettings({
   quick: values.quick,

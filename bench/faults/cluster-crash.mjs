@@ -28,6 +28,9 @@ import { connect } from '@stompede/client/node';
 import { NodeProcess, ensureNatsServer, hasDedupeGap, startNatsServers } from '@stompede/cluster';
 import { CLI } from './lib/broker.mjs';
 import { faultOptions, progress, random, skip, sleep, verdict, verdictOf } from './lib/verdict.mjs';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const opts = faultOptions(import.meta.url, {
   cycles: { type: 'string' },

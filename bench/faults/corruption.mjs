@@ -24,6 +24,9 @@ import { connect } from '@stompede/client/node';
 import { inspectSegment } from '@stompede/broker/internal';
 import { startBroker } from './lib/broker.mjs';
 import { faultOptions, progress, random, verdict } from './lib/verdict.mjs';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const opts = faultOptions(import.meta.url, {
   cycles: { type: 'string' },

@@ -23,6 +23,9 @@ import { join } from 'node:path';
 import { connect } from '@stompede/client/node';
 import { startBroker } from './lib/broker.mjs';
 import { faultOptions, progress, skip, sleep, verdict, verdictOf } from './lib/verdict.mjs';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const opts = faultOptions(import.meta.url, { rounds: { type: 'string' } });
 const rounds = Number(opts.rounds ?? (opts.long ? 20 : 1));

@@ -17,6 +17,9 @@ import { connect } from '@stompede/client/node';
 import { startBroker } from './lib/broker.mjs';
 import { startWatchdog } from './lib/watchdog.mjs';
 import { faultOptions, progress, random, sleep, verdictOf } from './lib/verdict.mjs';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const opts = faultOptions(import.meta.url, { connections: { type: 'string' } });
 const total = Number(opts.connections ?? (opts.long ? 20_000 : 300));

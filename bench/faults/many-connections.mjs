@@ -18,6 +18,9 @@ import { join } from 'node:path';
 import { startBroker } from './lib/broker.mjs';
 import { startWatchdog } from './lib/watchdog.mjs';
 import { faultOptions, progress, sleep, verdictOf } from './lib/verdict.mjs';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const opts = faultOptions(import.meta.url, { connections: { type: 'string' } });
 const n = Number(opts.connections ?? (opts.long ? 10_000 : 1000));

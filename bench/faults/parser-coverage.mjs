@@ -35,6 +35,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FrameParser, StompError, encodeFrameBytes } from '@stompede/core';
 import { faultOptions, progress, random, verdictOf } from './lib/verdict.mjs';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const opts = faultOptions(import.meta.url, {
   iterations: { type: 'string' },

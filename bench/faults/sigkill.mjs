@@ -19,6 +19,9 @@ import { join } from 'node:path';
 import { connect } from '@stompede/client/node';
 import { startBroker } from './lib/broker.mjs';
 import { faultOptions, progress, random, sleep, verdict, verdictOf } from './lib/verdict.mjs';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const opts = faultOptions(import.meta.url, {
   cycles: { type: 'string' },

@@ -23,6 +23,9 @@ import { join } from 'node:path';
 import { Frame, FrameParser, encodeFrameBytes } from '@stompede/core';
 import { startBroker } from './lib/broker.mjs';
 import { faultOptions, progress, sleep, verdictOf } from './lib/verdict.mjs';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const opts = faultOptions(import.meta.url, { seconds: { type: 'string' } });
 const seconds = Number(opts.seconds ?? (opts.long ? 60 : 5));

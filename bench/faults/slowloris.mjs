@@ -23,6 +23,9 @@ import { join } from 'node:path';
 import { startBroker } from './lib/broker.mjs';
 import { startWatchdog } from './lib/watchdog.mjs';
 import { faultOptions, progress, random, sleep, verdictOf } from './lib/verdict.mjs';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const opts = faultOptions(import.meta.url, { connections: { type: 'string' } });
 const n = Number(opts.connections ?? (opts.long ? 1000 : 40));

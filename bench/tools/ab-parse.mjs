@@ -11,6 +11,9 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildWorkload, SIZES } from '../lib/fixtures.mjs';
 import { formatRate, median } from '../lib/harness.mjs';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -33,6 +33,9 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildWorkload, headersOf, SIZES, wireFrame } from '../lib/fixtures.mjs';
 import { concat, cutIntoChunks, KiB, makeBody } from '../lib/harness.mjs';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const [dir, workload, warmupText, passesText] = process.argv.slice(2);
 if (dir === undefined || workload === undefined) {

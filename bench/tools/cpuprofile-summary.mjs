@@ -4,6 +4,9 @@
 // Usage: node bench/tools/cpuprofile-summary.mjs PROFILE.cpuprofile [--top N] [--match TEXT]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 // Piping into `head` closes stdout early: that is not an error.
 process.stdout.on('error', (err) => {

@@ -11,6 +11,9 @@
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createBroker } from '@stompede/broker';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const { values } = parseArgs({
   options: {

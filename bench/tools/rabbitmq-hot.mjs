@@ -20,6 +20,9 @@
 // Needs root or the rabbitmq user for `rabbitmqctl` (the peers' scripts run it as root).
 import { spawn, execFile } from 'node:child_process';
 import { parseArgs, promisify } from 'node:util';
+import { exitOnHelp } from '../lib/usage.mjs';
+
+exitOnHelp(import.meta.url);
 
 const split = process.argv.indexOf('--');
 const { values } = parseArgs({

@@ -60,6 +60,8 @@ export class Broker {
         maxTopicPending: o.maxTopicPending,
         maxTopicPendingBytes: o.maxTopicPendingBytes,
         maxQueueBytes: o.maxQueueBytes,
+        maxQueues: o.maxQueues,
+        logger: o.logger,
         metrics: this.metrics,
         now: () => o.clock.now(),
         ...(o.dataDir === undefined
@@ -81,6 +83,10 @@ export class Broker {
       });
     this.authenticator = new Authenticator(o.security);
     this.authorizer = new Authorizer(o.security);
+    // Deleted elsewhere (another cluster node): the next use needs the create right again.
+    this.engine.onDeleted?.((vhost, destination) => {
+      this.authorizer.forget(vhost, destination);
+    });
     this.admission = new Admission(o, this.metrics.errors);
     this.partialFrames = new PartialFrames({
       total: o.maxPartialFrameBytes,

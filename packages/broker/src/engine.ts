@@ -284,6 +284,20 @@ export interface Engine {
    */
   createDestination?(vhost: string, destination: string): MaybePromise<boolean>;
   /**
+   * Whether `destination` exists now, for an engine whose destinations other processes also
+   * create (a cluster node: a queue made on another node). The broker asks before refusing a
+   * client that may use the destination but not create it, when it has not seen the destination
+   * itself; a coded error (ERR_STOMP_UNAVAILABLE) goes to that client. Engines whose
+   * destinations all pass through this broker leave it out.
+   */
+  exists?(vhost: string, destination: string): MaybePromise<boolean>;
+  /**
+   * Call `listener` whenever a destination is deleted, by this process or another (a cluster
+   * node), so that the broker's permission check forgets it as it does for its own deletes.
+   * Engines whose destinations are deleted only through this broker leave it out.
+   */
+  onDeleted?(listener: (vhost: string, destination: string) => void): void;
+  /**
    * Delete a destination: a queue with every message it holds, or a topic with every
    * subscription to it (durable ones included). Attached consumers are told through
    * {@link Consumer.detached}. Resolves to the number of messages removed.

@@ -38,7 +38,7 @@ export type {
   TxOp,
 } from './engine.js';
 export { LocalEngine } from './engine/local.js';
-export type { LocalEngineOptions } from './engine/local.js';
+export type { EngineLog, LocalEngineOptions } from './engine/local.js';
 export { Message } from './message.js';
 export type { MessageProperties } from './message.js';
 export {

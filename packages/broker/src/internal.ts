@@ -27,4 +27,11 @@ export { prometheusText } from './admin/prometheus.js';
 export { Sampler, rowKey } from './admin/sampler.js';
 export { clusterJson } from './admin/cluster.js';
 export { brokerHeartBeat } from './session/heartbeat.js';
-export { BALLAST_SLOTS, PACE_BYTES, ballast, paceRead } from './session/gc-pacing.js';
+export {
+  BALLAST_SLOTS,
+  MAX_PACED_BODY,
+  PACE_BYTES,
+  PILE_LIMIT,
+  ballast,
+  paceBody,
+} from './session/gc-pacing.js';

@@ -68,6 +68,7 @@ export class Metrics implements StoreCounters {
   #diskFreeBytes = -1;
   #diskRefusing = 0;
   #persistentSendsRefused = 0;
+  #queuesRefused = 0;
 
   /** Connections accepted since start. */
   get connectionsOpened(): number {
@@ -189,6 +190,11 @@ export class Metrics implements StoreCounters {
     return this.#persistentSendsRefused;
   }
 
+  /** Queues not created because their virtual host was at its limit (maxQueues). */
+  get queuesRefused(): number {
+    return this.#queuesRefused;
+  }
+
   /** Connections open now. */
   get connectionsActive(): number {
     return this.#connectionsOpened - this.#connectionsClosed;
@@ -269,6 +275,11 @@ export class Metrics implements StoreCounters {
     this.#persistentSendsRefused++;
   }
 
+  /** A queue was not created: its virtual host was at its limit (maxQueues). */
+  queueRefused(): void {
+    this.#queuesRefused++;
+  }
+
   /** `n` messages (default 1) were published: SEND frames (a transaction's at COMMIT), the admin API's. */
   messagePublished(n = 1): void {
     this.#messagesPublished += n;
@@ -334,6 +345,7 @@ export class Metrics implements StoreCounters {
       diskFreeBytes: this.#diskFreeBytes,
       diskRefusing: this.#diskRefusing,
       persistentSendsRefused: this.#persistentSendsRefused,
+      queuesRefused: this.#queuesRefused,
     };
   }
 }
@@ -365,4 +377,5 @@ export interface MetricsSnapshot {
   readonly diskFreeBytes: number;
   readonly diskRefusing: number;
   readonly persistentSendsRefused: number;
+  readonly queuesRefused: number;
 }

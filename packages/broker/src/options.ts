@@ -140,6 +140,13 @@ export interface BrokerOptions {
    * 0 = no limit.
    */
   readonly maxQueueBytes?: number;
+  /**
+   * Queues each virtual host may hold (as RabbitMQ's `max-queues` vhost limit): named queues,
+   * temporary queues and durable topic subscriptions. A SEND, SUBSCRIBE, transaction or admin
+   * create that would make one more gets ERR_STOMP_LIMIT_EXCEEDED; dead-letter queues are
+   * created even at the limit (see docs/security.md). Default 10,000; 0 = no limit.
+   */
+  readonly maxQueues?: number;
   /** Subscriptions per connection. Default 1000. */
   readonly maxSubscriptions?: number;
   /** Open transactions per connection. Default 100. */
@@ -220,6 +227,7 @@ export interface ResolvedOptions {
   readonly maxTopicPending: number;
   readonly maxTopicPendingBytes: number;
   readonly maxQueueBytes: number;
+  readonly maxQueues: number;
   readonly maxSubscriptions: number;
   readonly maxTransactions: number;
   readonly maxTransactionFrames: number;
@@ -246,6 +254,8 @@ export const DEFAULTS = Object.freeze({
   maxDeliveries: 10,
   defaultPrefetch: 1000,
   maxTopicPending: 10_000,
+  /** As LocalEngine's own default (engine/queue-cap.ts). */
+  maxQueues: 10_000,
   maxSubscriptions: 1000,
   maxTransactions: 100,
   maxTransactionFrames: 10_000,
@@ -380,6 +390,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
       Math.floor(memoryLimit / 16),
     ),
     maxQueueBytes: count('maxQueueBytes', options.maxQueueBytes, Math.floor(memoryLimit / 4)),
+    maxQueues: count('maxQueues', options.maxQueues, DEFAULTS.maxQueues),
     maxSubscriptions: count(
       'maxSubscriptions',
       options.maxSubscriptions,

@@ -31,6 +31,7 @@ export interface EngineSettings {
   readonly memoryLimit?: number;
   readonly maxDeliveries?: number;
   readonly maxTopicPending?: number;
+  readonly maxQueues?: number;
   readonly persistAll?: boolean;
 }
 

@@ -167,6 +167,12 @@ export function prometheusText(
     'Persistent messages refused for lack of disk space (ERR_STOMP_DISK_FULL).',
     m.persistentSendsRefused,
   );
+  w.one(
+    'stompede_queues_refused_total',
+    'counter',
+    'Queues not created because their virtual host was at its limit (maxQueues, ERR_STOMP_LIMIT_EXCEEDED).',
+    m.queuesRefused,
+  );
   w.one('stompede_errors_sent_total', 'counter', 'ERROR frames sent.', m.errorsSent);
   w.metric(
     'stompede_errors_total',

@@ -38,9 +38,12 @@ import type { Message } from '../message.js';
 import { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import { Topology } from './topology.js';
+import { DEFAULT_MAX_QUEUES, type EngineLog } from './queue-cap.js';
+
+export type { EngineLog };
 import { listDestinations, peekQueue } from './listing.js';
 import { Attached, type Queue, QueueKind, durableKey } from './queue.js';
-import type { VHost } from './vhost.js';
+import { type VHost, tempKey } from './vhost.js';
 
 /** Options of {@link LocalEngine}. */
 export interface LocalEngineOptions {
@@ -85,6 +88,14 @@ export interface LocalEngineOptions {
   readonly pageOutBytes?: number;
   /** Destinations whose traffic is counted one by one (the rest together). Default 10,000. */
   readonly maxCountedDestinations?: number;
+  /**
+   * Queues per virtual host: named queues, temporary queues and durable topic subscriptions. A
+   * SEND, SUBSCRIBE or {@link Engine.createDestination} that would create one more is refused
+   * with ERR_STOMP_LIMIT_EXCEEDED (dead-letter queues excepted). Default 10,000; 0 = no cap.
+   */
+  readonly maxQueues?: number;
+  /** Where the engine warns operators (refusals at `maxQueues`); a pino Logger will do. */
+  readonly logger?: EngineLog;
   /** The clock for expiry, in ms since the epoch. Default `Date.now`. */
   readonly now?: () => number;
 }
@@ -110,6 +121,8 @@ export class LocalEngine extends Topology implements Engine {
       maxTopicPendingBytes: options.maxTopicPendingBytes ?? Math.floor(memoryLimit / 16),
       maxQueueBytes: options.maxQueueBytes ?? Math.floor(memoryLimit / 4),
       maxCountedDestinations: options.maxCountedDestinations ?? 10_000,
+      maxQueues: options.maxQueues ?? DEFAULT_MAX_QUEUES,
+      log: options.logger,
     });
     this.persistAll = options.persistAll ?? false;
     if (this.store !== undefined) this.recover(this.store);
@@ -149,6 +162,7 @@ export class LocalEngine extends Topology implements Engine {
       this.store?.admit?.();
     }
     const vh = this.vhost(vhost);
+    this.admitNewQueues(vh, sessionId, ops);
     const full: Queue[] = [];
     const touched = new Set<Attached>();
     for (const op of ops) {
@@ -164,6 +178,25 @@ export class LocalEngine extends Topology implements Engine {
     // The acknowledgments freed prefetch room.
     for (const a of touched) a.resume();
     return this.settled(awaitDurable && this.store !== undefined, full);
+  }
+
+  /** The queues a transaction's SENDs would create fit under the cap, or none is published. */
+  private admitNewQueues(vh: VHost, sessionId: string, ops: readonly TxOp[]): void {
+    const created = new Set<string>();
+    for (const op of ops) {
+      if (op.kind !== 'publish') continue;
+      const destination = op.message.destination;
+      const dest = parseDestination(destination);
+      const key =
+        dest.kind === DestinationKind.QUEUE
+          ? destination
+          : dest.kind === DestinationKind.TEMP_QUEUE
+            ? tempKey(sessionId, dest.name)
+            : undefined;
+      if (key === undefined || vh.queues.has(key) || created.has(key)) continue;
+      created.add(key);
+      this.cap.admit(vh, destination, created.size);
+    }
   }
 
   /** The local consumer handle `handle` is, or a coded error. */

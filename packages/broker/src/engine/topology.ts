@@ -9,6 +9,7 @@ import type { Entry } from './entry.js';
 import { type FlowSettings, MessageFlow } from './flow.js';
 import { type Attached, type DurableName, Queue, QueueKind, durableKey } from './queue.js';
 import { VHost, tempKey } from './vhost.js';
+import { type EngineLog, QueueCap } from './queue-cap.js';
 
 /** What {@link Topology} is built with, beyond the flow's settings. */
 export interface TopologySettings extends FlowSettings {
@@ -20,6 +21,10 @@ export interface TopologySettings extends FlowSettings {
   readonly maxQueueBytes: number;
   /** Destinations whose traffic is counted one by one. */
   readonly maxCountedDestinations: number;
+  /** Queues per virtual host (see queue-cap.ts); 0 = no cap. */
+  readonly maxQueues: number;
+  /** Where refusals at the queue cap are logged. */
+  readonly log: EngineLog | undefined;
 }
 
 /** The queues of the local engine (see the file's header). */
@@ -28,9 +33,11 @@ export abstract class Topology extends MessageFlow {
   private readonly maxTopicPendingBytes: number;
   private readonly maxQueueBytes: number;
   private readonly budget: { left: number };
+  protected readonly cap: QueueCap;
 
   constructor(settings: TopologySettings) {
     super(settings);
+    this.cap = new QueueCap(settings.maxQueues, settings.metrics, settings.log, settings.now);
     this.maxTopicPending = settings.maxTopicPending;
     this.maxTopicPendingBytes = settings.maxTopicPendingBytes;
     this.maxQueueBytes = settings.maxQueueBytes;
@@ -47,7 +54,7 @@ export abstract class Topology extends MessageFlow {
       if (q.destination !== undefined) {
         // Kept, as every named queue with a store (see namedQueue); one recorded before queues
         // created by use were (it held messages at shutdown) is recorded now.
-        queue = this.namedQueue(vh, q.destination);
+        queue = this.namedQueue(vh, q.destination, false);
       } else {
         const d = q.durable!;
         queue = this.topicSubscription(vh, d.topic, { clientId: d.clientId, name: d.name }, q.key);
@@ -75,11 +82,13 @@ export abstract class Topology extends MessageFlow {
    * exists until it is deleted, as RabbitMQ's durable queues and ActiveMQ's persistent
    * destinations do: it is kept while empty and unused, and recorded (one QUEUE record, written
    * here, when it is created) so that it is there after a restart. Without a store, one created
-   * by use is only a name while idle, and is forgotten then (see Queue.disposable).
+   * by use is only a name while idle, and is forgotten then (see Queue.disposable). A new one
+   * counts against the cap (ERR_STOMP_LIMIT_EXCEEDED at it) unless `capped` is false.
    */
-  protected namedQueue(vh: VHost, destination: string): Queue {
+  protected namedQueue(vh: VHost, destination: string, capped = true): Queue {
     let queue = vh.queues.get(destination);
     if (queue === undefined) {
+      if (capped) this.cap.admit(vh, destination);
       const storeKey = this.store === undefined ? undefined : queueKey(vh.name, destination);
       queue = new Queue({
         vhost: vh.name,
@@ -104,6 +113,7 @@ export abstract class Topology extends MessageFlow {
     const key = tempKey(sessionId, name);
     let queue = vh.queues.get(key);
     if (queue === undefined) {
+      this.cap.admit(vh, `/temp-queue/${name}`);
       queue = new Queue({
         vhost: vh.name,
         key,
@@ -142,6 +152,8 @@ export abstract class Topology extends MessageFlow {
         if (existing.topic === topic) return existing;
         // Same name, other topic: the old subscription is replaced (as ActiveMQ does).
         this.dropSubscription(vh, existing);
+      } else if (recoveredKey === undefined) {
+        this.cap.admit(vh, `durable subscription ${JSON.stringify(durable.name)}`);
       }
     }
     const key = `sub:${String(++this.seq)}`;
@@ -207,7 +219,8 @@ export abstract class Topology extends MessageFlow {
     } else {
       this.metrics.messageDeadLettered();
       queue.counters.messageDeadLettered();
-      const target = this.namedQueue(this.vhost(queue.vhost), dlq);
+      // Never refused at the cap: that would lose the dead letter (see queue-cap.ts).
+      const target = this.namedQueue(this.vhost(queue.vhost), dlq, false);
       target.counters.messageEnqueued();
       // The copy is stored before the original's removal is recorded.
       stored = this.enqueue(

@@ -8,6 +8,7 @@ import {
   StompProtocolError,
 } from '@stompede/core';
 import { isTemporary } from '../destination.js';
+import type { Engine } from '../engine.js';
 import type { Principal } from './authenticator.js';
 import { DestinationPattern } from './pattern.js';
 import type { PermissionGrant, Right } from './types.js';
@@ -100,6 +101,31 @@ export class Authorizer {
       );
     }
     if (isNew) this.remember(vhost, destination);
+  }
+
+  /**
+   * Before a SEND or SUBSCRIBE is authorized: when only the create right would be missing for
+   * its destination, new to this broker, ask the engine (one whose destinations other
+   * processes create too, e.g. another cluster node, has {@link Engine.exists}) and remember the destination when it exists
+   * there. Undefined when there is nothing to ask.
+   */
+  lookUp(
+    principal: Principal,
+    vhost: string,
+    command: 'SEND' | 'SUBSCRIBE',
+    frame: Frame,
+    engine: Pick<Engine, 'exists'>,
+  ): Promise<void> | undefined {
+    if (engine.exists === undefined) return undefined;
+    const destination = frame.header('destination');
+    if (!this.enforced || destination === undefined || isTemporary(destination)) return undefined;
+    if (isPattern(destination) || this.exists(vhost, destination)) return undefined;
+    const rights = this.rightsOf(principal, vhost, destination);
+    const right = command === 'SEND' ? WRITE : READ;
+    if ((rights & right) === 0 || (rights & CREATE) !== 0) return undefined;
+    return Promise.resolve(engine.exists(vhost, destination)).then((found) => {
+      if (found) this.remember(vhost, destination);
+    });
   }
 
   /** Whether `destination` was created (first used) in `vhost`, as far as permissions go. */

@@ -31,7 +31,7 @@ import type { ConnectionContext } from './context.js';
 import { HeartBeats } from './heartbeat.js';
 import { ConnectionLifecycle, ConnectionState, lifecycleOf } from './lifecycle.js';
 import { Outbox } from './outbox.js';
-import { paceRead } from './gc-pacing.js';
+import { paceBody } from './gc-pacing.js';
 import { FrameReader } from './reader.js';
 import type { Session, SessionTerms } from './session.js';
 import { SessionState } from './state.js';
@@ -119,6 +119,7 @@ export class Connection extends ConnectionLifecycle implements Session, Subscrip
   frameRead(frame: Frame): void {
     this.metrics.frameReceived();
     this.counted.framesIn++;
+    paceBody(frame.bodyLength);
     this.inbox.push(frame);
   }
 
@@ -206,7 +207,6 @@ export class Connection extends ConnectionLifecycle implements Session, Subscrip
   /** @internal The stream's 'data'. */
   onData(chunk: Buffer): void {
     this.counted.bytesIn += chunk.length;
-    paceRead(chunk.length);
     if (this.ending || this.parseError !== undefined) return;
     this.parseError = this.reader.push(chunk);
     this.pump();
@@ -279,7 +279,12 @@ export class Connection extends ConnectionLifecycle implements Session, Subscrip
         frame,
       });
     }
-    return handler(this, frame);
+    // A destination another cluster node made is looked up before the permission check.
+    const lookup =
+      this.engine.exists === undefined || (command !== 'SEND' && command !== 'SUBSCRIBE')
+        ? undefined
+        : this.ctx.authorizer.lookUp(this.who, this.vhostName, command, frame, this.engine);
+    return lookup === undefined ? handler(this, frame) : lookup.then(() => handler(this, frame));
   }
 
   /** After a frame was processed: its receipt, and the end of the session after DISCONNECT. */

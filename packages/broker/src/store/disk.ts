@@ -163,6 +163,15 @@ export class DiskMonitor {
     return Math.max(0, this.free - this.writtenSince - this.options.limit / 2);
   }
 
+  /**
+   * Bytes above the limit by the last reading less what was written since: what zeros written
+   * ahead of the records may take. 0 while refusing.
+   */
+  spare(): number {
+    if (this.refusingNow()) return 0;
+    return Math.max(0, this.free - this.writtenSince - this.options.limit);
+  }
+
   /** `bytes` were written: read the free space again when that may have crossed the limit. */
   wrote(bytes: number): void {
     this.writtenSince += bytes;

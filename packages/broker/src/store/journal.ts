@@ -131,6 +131,7 @@ export class JournalStore implements Store {
       segmentSize,
       fsync: this.fsync,
       io: options.io ?? nodeIO,
+      spare: () => this.disk.spare(),
       written: (bytes) => {
         this.disk.wrote(bytes);
         this.collect();

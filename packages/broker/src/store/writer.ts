@@ -49,8 +49,10 @@ export interface WriterOptions {
   readonly fsync: boolean;
   /** The file writes (tests stage a full disk with their own). */
   readonly io: WriteIO;
-  /** Called after every batch made durable, with its size. */
+  /** Called after every batch made durable, with its size and the zeros written ahead of it. */
   readonly written: (bytes: number) => void;
+  /** Bytes the disk holds above its free-space limit, not counted yet (zeros ahead take no more). */
+  readonly spare: () => number;
   /** Called when a write found the disk full (the batch waits for {@link Writer.retry}). */
   readonly full: (err: unknown) => void;
 }
@@ -65,6 +67,8 @@ interface Group {
 class Batch {
   readonly groups: Group[] = [];
   bytes = 0;
+  /** Zero bytes written ahead of its records. */
+  ahead = 0;
   /** Groups already durable (a batch retried after a full disk starts there). */
   done = 0;
   promise: Promise<void> | undefined;
@@ -319,7 +323,7 @@ export class Writer {
       () => {
         this.inflight = undefined;
         batch.resolve?.();
-        this.options.written(batch.bytes);
+        this.options.written(batch.bytes + batch.ahead);
         // REMOVEs alone go on waiting (see LAZY_MS), unless someone waits for them.
         const waited = this.pending.promise !== undefined;
         // (A batch waited for may also have become empty: its records were taken back.)
@@ -349,20 +353,30 @@ export class Writer {
   private async write(batch: Batch): Promise<void> {
     if (this.failed !== undefined) throw toError(this.failed);
     for (; batch.done < batch.groups.length; batch.done++) {
-      await this.writeGroup(batch.groups[batch.done]!);
+      batch.ahead += await this.writeGroup(batch.groups[batch.done]!);
     }
   }
 
-  private async writeGroup(group: Group): Promise<void> {
+  /** Write one group and make it durable; the zero bytes written ahead of it. */
+  private async writeGroup(group: Group): Promise<number> {
     const seg = group.seg;
     const io = this.options.io;
     const start = group.offs[0]!;
+    let ahead = 0;
     if (group.end > seg.allocated && this.prealloc > 0 && !this.lowSpace) {
       // Extend the file with zeros ahead of the records: an fdatasync of data written over
       // allocated blocks need not commit a change of the file's size (≈ half the cost here).
-      const to = Math.max(group.end, Math.min(group.end + this.prealloc, this.options.segmentSize));
+      // Never more than the disk's spare room above its limit, and counted as written: zeros the
+      // free-space estimate does not see could take the whole margin the limit keeps for
+      // acknowledgements before the next reading (seen: refused with 0 bytes free on a tmpfs).
+      const room = this.options.spare() - (group.end - start);
+      const to = Math.max(
+        group.end,
+        Math.min(group.end + this.prealloc, group.end + room, this.options.segmentSize),
+      );
       try {
         if (to > group.end) await writeZeros(io, seg.wfd, group.end, to - group.end);
+        ahead = to - group.end;
         seg.allocated = to;
       } catch (err) {
         if (!isNoSpace(err)) throw err;
@@ -391,6 +405,7 @@ export class Writer {
       if (seg.allocated > seg.size) await truncateAsync(fd, seg.size);
       await closeAsync(fd);
     }
+    return ahead;
   }
 
   /**

@@ -216,6 +216,29 @@ describe('a full disk', () => {
     await store.close();
   });
 
+  test('[Disk] zeros written ahead never take the disk below the limit unseen: refused with the limit still free', async () => {
+    // Seen once on the 8 MiB tmpfs: refused with 0 bytes free. Zeros written 1 MiB ahead of the
+    // records (fsync on) took space the free-space estimate did not count, so an extension could
+    // eat the whole margin the limit keeps before any reading saw it. Every capacity here puts an
+    // extension at a different distance from the limit.
+    for (let capacity = 3 * 1024 * KiB; capacity < 4 * 1024 * KiB; capacity += 96 * KiB) {
+      const disk = new FakeDisk(newDir(), capacity);
+      const store = open(disk, { limit: 1024 * KiB, fsync: true, segmentSize: 64 * 1024 * KiB });
+      store.recover();
+      let seq = 0;
+      while (!refuses(store)) {
+        store.enqueue(Q, ++seq, message(32 * KiB));
+        assert.ok(await settles(store.sync()), `message ${String(seq)} was written`);
+      }
+      assert.equal(disk.refused, 0, 'no write met a full disk');
+      assert.ok(
+        disk.free() > 1024 * KiB - 64 * KiB,
+        `capacity ${String(capacity)}: refused with ${String(disk.free())} bytes free after ${String(seq)} messages`,
+      );
+      await store.close();
+    }
+  });
+
   test('[Disk] a start on a nearly full disk writes no new segment and takes acknowledgements', async () => {
     const disk = new FakeDisk(newDir(), 1024 * KiB);
     const first = open(disk, { limit: 0 });

@@ -31,6 +31,7 @@ test('[Metrics] each counting method moves its counter; snapshot copies them all
   m.journalDamaged(2, 3);
   m.diskRead(4096, true);
   m.persistentSendRefused();
+  m.queueRefused();
   assert.deepEqual(m.snapshot(), {
     connectionsOpened: 2,
     connectionsClosed: 1,
@@ -57,6 +58,7 @@ test('[Metrics] each counting method moves its counter; snapshot copies them all
     diskFreeBytes: 4096,
     diskRefusing: 1,
     persistentSendsRefused: 1,
+    queuesRefused: 1,
   });
   assert.equal(new Metrics().diskFreeBytes, -1, 'no disk read yet');
 });

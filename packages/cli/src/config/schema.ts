@@ -324,6 +324,7 @@ export const configSchema = z.strictObject({
   maxTopicPending: int(0).exactOptional(),
   maxTopicPendingBytes: int(0).exactOptional(),
   maxQueueBytes: int(0).exactOptional(),
+  maxQueues: int(0).exactOptional(),
   maxSubscriptions: int(1).exactOptional(),
   maxTransactions: int(1).exactOptional(),
   maxTransactionFrames: int(1).exactOptional(),

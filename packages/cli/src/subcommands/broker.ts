@@ -87,6 +87,7 @@ export async function runBroker(argv: readonly string[]): Promise<number> {
         ...(options.maxTopicPending === undefined
           ? {}
           : { maxTopicPending: options.maxTopicPending }),
+        ...(options.maxQueues === undefined ? {} : { maxQueues: options.maxQueues }),
         persistAll: options.persistence?.persistAll === true,
       },
       metrics,

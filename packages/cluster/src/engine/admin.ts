@@ -15,6 +15,7 @@ import {
 import { ErrorCode, StompInvalidArgumentError, StompProtocolError } from '@stompede/core';
 import { LEVELS } from '../names.js';
 import type { LinkStatus } from '../nats/link.js';
+import { retrying } from '../nats/retry.js';
 import type { DurableRecord } from '../nats/topology.js';
 import type { NodeContext } from './context.js';
 import type { StoredSubscription } from './stored-subscription.js';
@@ -57,6 +58,9 @@ export interface ClusterStatus {
 
 /** The admin side of the cluster engine. */
 export class ClusterAdmin {
+  /** Told of every deleted destination, from any node (Engine.onDeleted). */
+  readonly deleted: ((vhost: string, destination: string) => void)[] = [];
+
   constructor(
     private readonly ctx: NodeContext,
     private readonly local: Engine,
@@ -79,6 +83,7 @@ export class ClusterAdmin {
 
   /** What deleting `destination` means on this node (from any node's deleteDestination). */
   private async deletedHere(vhost: string, destination: string): Promise<void> {
+    for (const listener of this.deleted) listener(vhost, destination);
     if (!destination.startsWith('/queue/')) {
       await this.local.deleteDestination(vhost, destination);
       return;
@@ -201,6 +206,44 @@ export class ClusterAdmin {
       created = true;
     }
     return created;
+  }
+
+  /**
+   * Whether `destination` exists in the cluster, made on any node (Engine.exists, asked by the
+   * permission check of a node that has not seen it): a queue with JetStream consumers (made by
+   * a subscription or a create) or with messages; a topic with a durable subscription.
+   */
+  async exists(vhost: string, destination: string): Promise<boolean> {
+    let dest;
+    try {
+      dest = parseDestination(destination);
+    } catch {
+      // The command's handler refuses it with its own error.
+      return false;
+    }
+    const ctx = this.ctx;
+    if (dest.kind === DestinationKind.TOPIC) {
+      const name = dest.name;
+      return (await this.durables()).some((c) => {
+        const r = record(c);
+        return r?.vhost === vhost && r.topic === name;
+      });
+    }
+    if (dest.kind !== DestinationKind.QUEUE) return false;
+    const addr = ctx.names.queue(vhost, dest.name);
+    for (const level of LEVELS) {
+      if ((await ctx.topology.consumerInfo(addr.stream, addr.consumer(level))) !== undefined) {
+        return true;
+      }
+    }
+    for (const level of LEVELS) {
+      const subject = addr.subject(level);
+      const info = await retrying(`looking up ${destination}`, ctx.options.publishTimeout, () =>
+        ctx.link.jsm.streams.info(addr.stream, { subjects_filter: subject }),
+      );
+      if ((info.state.subjects?.[subject] ?? 0) > 0) return true;
+    }
+    return false;
   }
 
   async deleteDestination(vhost: string, destination: string): Promise<number> {

@@ -55,6 +55,11 @@ export interface ClusterEngineOptions extends ClusterOptions {
   readonly maxTopicPendingBytes?: number;
   /** Treat every message as persistent (stored, its RECEIPT after the PubAck). Default false. */
   readonly persistAll?: boolean;
+  /**
+   * Temporary queues a virtual host may hold on this node (the node's own, see docs/cluster.md
+   * for the shared queues). Default 10,000; 0 = no limit.
+   */
+  readonly maxQueues?: number;
   /** Counters to increment (the broker passes its own). */
   readonly metrics?: Metrics;
   /** Where the node reports connection changes and problems no client sees. */
@@ -124,6 +129,12 @@ export class ClusterEngine implements Engine {
       ...(engineOptions.maxTopicPendingBytes === undefined
         ? {}
         : { maxTopicPendingBytes: engineOptions.maxTopicPendingBytes }),
+      ...(engineOptions.maxQueues === undefined ? {} : { maxQueues: engineOptions.maxQueues }),
+      logger: {
+        warn: (_detail, message) => {
+          log('warn', message);
+        },
+      },
       // The bridge applies the delivery limit, dead-lettering into the cluster.
       maxDeliveries: 0,
       metrics,
@@ -299,6 +310,14 @@ export class ClusterEngine implements Engine {
 
   purge(vhost: string, destination: string): MaybePromise<number> {
     return this.admin.purge(vhost, destination);
+  }
+
+  exists(vhost: string, destination: string): MaybePromise<boolean> {
+    return this.admin.exists(vhost, destination);
+  }
+
+  onDeleted(listener: (vhost: string, destination: string) => void): void {
+    this.admin.deleted.push(listener);
   }
 
   createDestination(vhost: string, destination: string): MaybePromise<boolean> {
