@@ -26,6 +26,7 @@ import {
   runTiming,
 } from './lib/broker-scenarios.mjs';
 import { exitOnHelp } from './lib/usage.mjs';
+import { cpuSecondsOf } from './lib/process-cpu.mjs';
 
 exitOnHelp(import.meta.url);
 
@@ -194,19 +195,6 @@ function jvmHeapUsed(pid) {
   } catch {
     return undefined;
   }
-}
-
-/** CPU seconds (user + system) a process has used, from /proc (all threads). */
-function cpuSecondsOf(pid) {
-  let stat;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return NaN; // the process is gone (a peer stopped or restarted meanwhile)
-  }
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /**

@@ -29,6 +29,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { exitOnHelp } from './lib/usage.mjs';
+import { cpuSecondsOf } from './lib/process-cpu.mjs';
 
 exitOnHelp(import.meta.url);
 
@@ -130,16 +131,6 @@ function ceiling(broker, size, ack, count) {
   const r = JSON.parse(out);
   if (r.ok !== true) throw new Error(`stompede bench failed: ${out.slice(0, 500)}`);
   return { msgsPerSecond: r.rateOut, brokerCpuUsPerMsg: (brokerCpu * 1e6) / count };
-}
-
-function cpuSecondsOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 let nextId = 0;

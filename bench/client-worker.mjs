@@ -22,13 +22,13 @@
 // are acknowledged, counted as stale and ignored. The producer keeps at most `window` messages
 // in flight (sent and not yet received), the same for every client, so that no broker queue
 // grows without bound and every client is measured on the same pipeline.
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { exitOnHelp } from './lib/usage.mjs';
+import { cpuSecondsOf } from './lib/process-cpu.mjs';
 
 exitOnHelp(import.meta.url);
 
@@ -205,17 +205,6 @@ async function openOurs(url, target, onBody) {
       await consumer.close();
     },
   };
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
-function cpuSecondsOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';

@@ -8,12 +8,13 @@
 //
 //   node bench/tools/body-copies.mjs [--size 1048576] [--count 200] [--persistent] [--ws]
 //   STOMPEDE_BROKER=/path/to/broker/dist/index.js ...   another build (before/after)
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runCliBench } from '../lib/cli-bench.mjs';
 import { exitOnHelp } from '../lib/usage.mjs';
 
 exitOnHelp(import.meta.url);
@@ -29,7 +30,6 @@ const { values } = parseArgs({
 const size = Number(values.size);
 const count = Number(values.count);
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '..', '..', 'packages/cli/dist/main.js');
 const log = (m) => process.stderr.write(m + '\n');
 
 const dir = values.persistent ? mkdtempSync(join(tmpdir(), 'stompede-copies-')) : undefined;
@@ -49,26 +49,6 @@ const ask = (cmd, key) =>
     broker.send({ cmd });
   });
 
-/** One `stompede bench` run of `n` messages; resolves with its summary. */
-function bench(url, n) {
-  return new Promise((resolve, reject) => {
-    const args = [cli, 'bench', '--broker', url, '-s', String(size), '-C', String(n), '-a', 'auto'];
-    if (values.persistent) args.push('--persistent');
-    const child = spawn(process.execPath, [...args, '--json', '--quiet'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-    child.on('close', () => {
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop()));
-      } catch {
-        reject(new Error(`bench: no summary (${out.slice(0, 200)})`));
-      }
-    });
-  });
-}
-
 try {
   const ready = await new Promise((resolve) => {
     broker.once('message', (m) => resolve(m.ready));
@@ -77,10 +57,14 @@ try {
   log(
     `body-copies: ${values.ws ? 'WebSocket' : 'TCP'}, ${String(count)} × ${String(size)} B${values.persistent ? ', persistent' : ''}; warm-up`,
   );
-  await bench(addr.url, Math.max(10, count >> 2));
+  await runCliBench(addr.url, {
+    size,
+    count: Math.max(10, count >> 2),
+    persistent: values.persistent,
+  });
   await ask('copies-reset', 'copiesReset');
   log('body-copies: measuring');
-  const r = await bench(addr.url, count);
+  const r = await runCliBench(addr.url, { size, count, persistent: values.persistent });
   const c = await ask('copies', 'copies');
   if (!r.ok) log(`body-copies: the run was not clean: ${JSON.stringify(r.errors)}`);
   const per = (x) => (x / (r.received * size)).toFixed(2);

@@ -8,11 +8,12 @@
 //
 //   node bench/tools/gc-count.mjs [--size 65536] [--count 4000] [--ws] [--reps 1]
 //   STOMPEDE_BROKER=/path/to/broker/dist/index.js ...   another build (before/after)
-import { fork, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runCliBench } from '../lib/cli-bench.mjs';
+import { cpuSecondsOf } from '../lib/process-cpu.mjs';
 import { exitOnHelp } from '../lib/usage.mjs';
 
 exitOnHelp(import.meta.url);
@@ -28,34 +29,7 @@ const { values } = parseArgs({
 const size = Number(values.size);
 const count = Number(values.count);
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, '..', '..', 'packages/cli/dist/main.js');
 const log = (m) => process.stderr.write(m + '\n');
-
-/** One `stompede bench` run of `n` messages; resolves with its summary. */
-function bench(url, n) {
-  return new Promise((resolve, reject) => {
-    const args = [cli, 'bench', '--broker', url, '-s', String(size), '-C', String(n), '-a', 'auto'];
-    const child = spawn(process.execPath, [...args, '--json', '--quiet'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-    child.on('close', () => {
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop()));
-      } catch {
-        reject(new Error(`bench: no summary (${out.slice(0, 200)})`));
-      }
-    });
-  });
-}
-
-/** The broker process's user + system CPU seconds so far. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 /** One broker process: warm-up, then the measured run; its GC counts and CPU per message. */
 async function once() {
@@ -78,12 +52,12 @@ async function once() {
       broker.once('message', (m) => resolve(m.ready));
     });
     const addr = ready.addresses.find((a) => a.protocol === (values.ws ? 'ws' : 'tcp'));
-    await bench(addr.url, Math.max(10, count >> 2));
+    await runCliBench(addr.url, { size, count: Math.max(10, count >> 2) });
     gcs.markCompact = 0;
     gcs.scavenge = 0;
-    const cpu0 = process.platform === 'linux' ? cpuSeconds(ready.pid) : NaN;
-    const r = await bench(addr.url, count);
-    const cpu1 = process.platform === 'linux' ? cpuSeconds(ready.pid) : NaN;
+    const cpu0 = cpuSecondsOf(ready.pid);
+    const r = await runCliBench(addr.url, { size, count });
+    const cpu1 = cpuSecondsOf(ready.pid);
     if (!r.ok) log(`gc-count: the run was not clean: ${JSON.stringify(r.errors)}`);
     const per10k = (n) => (n * 10_000) / r.received;
     return {
